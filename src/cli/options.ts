@@ -1,0 +1,34 @@
+import { InvalidArgumentError } from 'commander';
+import { MAX_HARTS, MAX_RAM_BYTES } from '../engine/layout.js';
+
+/** Parses a memory size the way QEMU's -m does: plain number = MiB, or a K/M/G suffix. */
+export function parseMemorySize(text: string): number {
+  const m = /^(\d+)([kKmMgG]?)[bB]?$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`'${text}' is not a memory size (examples: 128M, 1G)`);
+  const n = Number(m[1]);
+  const unit = m[2].toUpperCase();
+  const bytes = unit === 'K' ? n * 1024 : unit === 'G' ? n * 1024 ** 3 : n * 1024 ** 2;
+  if (bytes < 16 * 1024 * 1024) throw new InvalidArgumentError(`memory size ${text} is too small (at least 16M)`);
+  if (bytes > MAX_RAM_BYTES) throw new InvalidArgumentError(`memory size ${text} is too large (at most ${Math.floor(MAX_RAM_BYTES / 1024 ** 2)}M)`);
+  if (bytes % 4096 !== 0) throw new InvalidArgumentError(`memory size ${text} is not a multiple of 4K`);
+  return bytes;
+}
+
+export function parseHarts(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_HARTS) throw new InvalidArgumentError(`harts must be a whole number from 1 to ${MAX_HARTS}`);
+  return n;
+}
+
+export function parsePositiveNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${text}' is not a positive number`);
+  return n;
+}
+
+export function parseCount(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new InvalidArgumentError(`'${text}' is not a positive whole number`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,145 @@
+import { Csr, DELEGABLE_EXCEPTIONS, MIP, MISA, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
+import type { Hart } from './hart.js';
+
+/**
+ * One entry per implemented CSR, keyed by number: the executor, the debugger's register list and
+ * the tests all read this table. Privilege and read-only checks come from the number itself
+ * (bits 9:8 = lowest privilege, bits 11:10 = 3 means read-only); `allowed` adds CSR-specific
+ * conditions (counter enables, TVM). A CSR that is not in the table traps as illegal.
+ */
+export interface CsrDef {
+  name: string;
+  read(h: Hart): bigint;
+  /** Absent for read-only CSRs. Receives the full 64-bit value to write (WARL legalisation is the CSR's job). */
+  write?(h: Hart, value: bigint): void;
+  allowed?(h: Hart): boolean;
+}
+
+const U32 = 0xffffffffn;
+
+function stored(name: string, slot: Slot, mask = -1n): CsrDef {
+  return {
+    name,
+    read: (h) => h.csr[slot],
+    write: (h, v) => { h.csr[slot] = BigInt.asIntN(64, (h.csr[slot] & ~mask) | (v & mask)); },
+  };
+}
+
+function constant(name: string, value: bigint): CsrDef {
+  return { name, read: () => value };
+}
+
+/** cycle/time/instret and hpmcounters from S/U: gated by mcounteren (and scounteren for U). */
+function counterAllowed(bit: number) {
+  return (h: Hart): boolean => {
+    if (h.priv === Priv.M) return true;
+    if (!((h.csr[Slot.mcounteren] >> BigInt(bit)) & 1n)) return false;
+    return h.priv === Priv.S || ((h.csr[Slot.scounteren] >> BigInt(bit)) & 1n) === 1n;
+  };
+}
+
+const notTrappedByTvm = (h: Hart): boolean => !(h.priv === Priv.S && (h.csr[Slot.mstatus] & MSTATUS.TVM));
+
+function legalizeMstatus(old: bigint, v: bigint): bigint {
+  let next = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
+  if (((next & MSTATUS.MPP) >> 11n) === 2n) next = (next & ~MSTATUS.MPP) | (old & MSTATUS.MPP); // MPP=2 is reserved
+  return next | MSTATUS_FIXED;
+}
+
+function legalizeTvec(v: bigint): bigint {
+  const mode = v & 3n;
+  return BigInt.asIntN(64, (v & ~3n) | (mode === 1n ? 1n : 0n));
+}
+
+export function buildCsrTable(): Map<number, CsrDef> {
+  const t = new Map<number, CsrDef>();
+  const add = (num: number, def: CsrDef) => t.set(num, def);
+
+  // Unprivileged counters
+  add(Csr.cycle, { name: 'cycle', read: (h) => h.cycle(), allowed: counterAllowed(0) });
+  add(Csr.time, { name: 'time', read: (h) => h.env.mtime(), allowed: counterAllowed(1) });
+  add(Csr.instret, { name: 'instret', read: (h) => h.instret(), allowed: counterAllowed(2) });
+  for (let i = 3; i <= 31; i++) add(Csr.hpmcounter3 + i - 3, { name: `hpmcounter${i}`, read: () => 0n, allowed: counterAllowed(i) });
+
+  // Supervisor
+  add(Csr.sstatus, {
+    name: 'sstatus',
+    read: (h) => h.csr[Slot.mstatus] & SSTATUS_VISIBLE,
+    write: (h, v) => h.writeMstatus((h.csr[Slot.mstatus] & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)),
+  });
+  add(Csr.sie, {
+    name: 'sie',
+    read: (h) => h.csr[Slot.mie] & h.csr[Slot.mideleg],
+    write: (h, v) => { const m = h.csr[Slot.mideleg] & BigInt(S_INTERRUPTS); h.csr[Slot.mie] = (h.csr[Slot.mie] & ~m) | (v & m); },
+  });
+  add(Csr.stvec, { name: 'stvec', read: (h) => h.csr[Slot.stvec], write: (h, v) => { h.csr[Slot.stvec] = legalizeTvec(v); } });
+  add(Csr.scounteren, stored('scounteren', Slot.scounteren, U32));
+  add(Csr.senvcfg, stored('senvcfg', Slot.senvcfg, 1n));
+  add(Csr.sscratch, stored('sscratch', Slot.sscratch));
+  add(Csr.sepc, stored('sepc', Slot.sepc, ~1n));
+  add(Csr.scause, stored('scause', Slot.scause));
+  add(Csr.stval, stored('stval', Slot.stval));
+  add(Csr.sip, {
+    name: 'sip',
+    read: (h) => BigInt(h.mip()) & h.csr[Slot.mideleg],
+    write: (h, v) => {
+      const m = h.csr[Slot.mideleg] & BigInt(MIP.SSIP);
+      h.csr[Slot.mipSoftware] = (h.csr[Slot.mipSoftware] & ~m) | (v & m);
+    },
+  });
+  add(Csr.satp, {
+    name: 'satp',
+    read: (h) => h.csr[Slot.satp],
+    write: (h, v) => {
+      const mode = BigInt.asUintN(64, v) >> 60n;
+      if (mode !== 0n && mode !== 8n && mode !== 9n) return; // unsupported mode: the write has no effect
+      const asidAndPpn = (0xffffn << 44n) | ((1n << 44n) - 1n);
+      h.csr[Slot.satp] = BigInt.asIntN(64, (mode << 60n) | (v & asidAndPpn));
+      h.mmu.flush();
+    },
+    allowed: notTrappedByTvm,
+  });
+
+  // Machine information
+  add(Csr.mvendorid, constant('mvendorid', 0n));
+  add(Csr.marchid, constant('marchid', 0n));
+  add(Csr.mimpid, constant('mimpid', 0n));
+  add(Csr.mhartid, { name: 'mhartid', read: (h) => BigInt(h.id) });
+  add(Csr.mconfigptr, constant('mconfigptr', 0n));
+
+  // Machine trap setup and handling
+  add(Csr.mstatus, { name: 'mstatus', read: (h) => h.csr[Slot.mstatus], write: (h, v) => h.writeMstatus(legalizeMstatus(h.csr[Slot.mstatus], v)) });
+  add(Csr.misa, { name: 'misa', read: () => MISA, write: () => {} });
+  add(Csr.medeleg, stored('medeleg', Slot.medeleg, DELEGABLE_EXCEPTIONS));
+  add(Csr.mideleg, stored('mideleg', Slot.mideleg, BigInt(S_INTERRUPTS)));
+  add(Csr.mie, stored('mie', Slot.mie, BigInt(S_INTERRUPTS | MIP.MSIP | MIP.MTIP | MIP.MEIP)));
+  add(Csr.mtvec, { name: 'mtvec', read: (h) => h.csr[Slot.mtvec], write: (h, v) => { h.csr[Slot.mtvec] = legalizeTvec(v); } });
+  add(Csr.mcounteren, stored('mcounteren', Slot.mcounteren, U32));
+  add(Csr.menvcfg, stored('menvcfg', Slot.menvcfg, 1n));
+  add(Csr.mcountinhibit, stored('mcountinhibit', Slot.mcountinhibit, 0n)); // counters always run: inhibit bits read as 0
+  for (let i = 3; i <= 31; i++) add(Csr.mhpmevent3 + i - 3, { name: `mhpmevent${i}`, read: () => 0n, write: () => {} });
+  add(Csr.mscratch, stored('mscratch', Slot.mscratch));
+  add(Csr.mepc, stored('mepc', Slot.mepc, ~1n));
+  add(Csr.mcause, stored('mcause', Slot.mcause));
+  add(Csr.mtval, stored('mtval', Slot.mtval));
+  add(Csr.mip, {
+    name: 'mip',
+    read: (h) => BigInt(h.mip()),
+    write: (h, v) => {
+      const m = BigInt(S_INTERRUPTS);
+      h.csr[Slot.mipSoftware] = (h.csr[Slot.mipSoftware] & ~m) | (v & m);
+    },
+  });
+
+  // Physical memory protection: accepted and stored, not enforced (16 entries, as QEMU 7.2).
+  for (let i = 0; i < PMP_ENTRIES / 8; i++) add(Csr.pmpcfg0 + 2 * i, stored(`pmpcfg${2 * i}`, Slot.pmpcfg0 + i));
+  for (let i = 0; i < PMP_ENTRIES; i++) add(Csr.pmpaddr0 + i, stored(`pmpaddr${i}`, Slot.pmpaddr0 + i, (1n << 54n) - 1n));
+
+  // Machine counters
+  add(Csr.mcycle, { name: 'mcycle', read: (h) => h.cycle(), write: (h, v) => { h.csr[Slot.cycleOffset] = BigInt.asIntN(64, v - BigInt(h.icount) - 1n); } });
+  add(Csr.minstret, { name: 'minstret', read: (h) => h.instret(), write: (h, v) => { h.csr[Slot.instretOffset] = BigInt.asIntN(64, v - BigInt(h.icount) - 1n); } });
+  for (let i = 3; i <= 31; i++) add(Csr.mhpmcounter3 + i - 3, { name: `mhpmcounter${i}`, read: () => 0n, write: () => {} });
+  return t;
+}
+
+export const CSR_TABLE: ReadonlyMap<number, CsrDef> = buildCsrTable();

@@ -1,0 +1,267 @@
+import { Hart as HartLayout, hartBase } from '../engine/layout.js';
+import { Bus } from '../machine/bus.js';
+import { DeviceEnv } from '../machine/device.js';
+import { ALL_INTERRUPTS, Cause, MIP, MSTATUS, Priv, Slot } from './csr-numbers.js';
+import { CSR_TABLE, CsrDef } from './csr.js';
+import { Mmu } from './mmu.js';
+
+const INTERRUPT_BIT = 1n << 63n;
+/** Interrupt priority order of the privileged spec: MEI, MSI, MTI, SEI, SSI, STI. */
+const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
+
+/**
+ * Architectural state of one hart and the privileged machinery around it (CSRs, traps,
+ * interrupts, xRET). Registers and CSRs live in the hart's block of the shared memory (layout in
+ * engine/layout.ts) so the coordinator, the debugger and checkpoints can read them while the hart
+ * is parked; pc, privilege and the retired-instruction count are mirrored in fields while running
+ * and written back by `syncOut()`.
+ */
+export class Hart {
+  readonly x: BigInt64Array;
+  readonly csr: BigInt64Array;
+  private readonly words: Int32Array;
+  private readonly longs: BigInt64Array;
+  private readonly base: number;
+  readonly mmu: Mmu;
+  pc = 0n;
+  priv: Priv = Priv.M;
+  icount = 0;
+  /** Exception raised by the current instruction (-1 = none) and its tval. */
+  trapCause = -1;
+  trapValue = 0n;
+
+  constructor(readonly id: number, readonly bus: Bus, readonly env: DeviceEnv) {
+    this.base = hartBase(id);
+    const mem = bus.memory;
+    this.x = new BigInt64Array(mem, this.base + HartLayout.X, 32);
+    this.csr = new BigInt64Array(mem, this.base + HartLayout.CSRS, HartLayout.CSR_SLOTS);
+    this.words = new Int32Array(mem, this.base, HartLayout.CSRS / 4);
+    this.longs = new BigInt64Array(mem, this.base, HartLayout.CSRS / 8);
+    this.mmu = new Mmu(this, bus);
+  }
+
+  /** Architectural reset: M-mode, pc = reset vector, mstatus with UXL/SXL = 64-bit. */
+  reset(pc: bigint): void {
+    this.x.fill(0n);
+    this.csr.fill(0n);
+    this.csr[Slot.mstatus] = (2n << 32n) | (2n << 34n);
+    this.pc = pc;
+    this.priv = Priv.M;
+    this.icount = 0;
+    Atomics.store(this.words, HartLayout.MIP >> 2, 0);
+    Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
+    this.mmu.flush();
+    this.syncOut();
+  }
+
+  /** Writes the mirrored fields into the shared hart block. */
+  syncOut(): void {
+    this.longs[HartLayout.PC >> 3] = this.pc;
+    this.longs[HartLayout.ICOUNT >> 3] = BigInt(this.icount);
+    this.words[HartLayout.PRIV >> 2] = this.priv;
+  }
+
+  /** Reads the mirrored fields back (after the debugger or a checkpoint restore changed them). */
+  syncIn(): void {
+    this.pc = this.longs[HartLayout.PC >> 3];
+    this.icount = Number(this.longs[HartLayout.ICOUNT >> 3]);
+    this.priv = this.words[HartLayout.PRIV >> 2] as Priv;
+    this.mmu.flush();
+  }
+
+  // --- shared control words -------------------------------------------------------------------
+  get exitRequested(): boolean {
+    return Atomics.load(this.words, HartLayout.EXIT_REQ >> 2) !== 0;
+  }
+
+  /** Device-driven interrupt lines (MSIP, MTIP, MEIP, SEIP), set atomically by any thread. */
+  hardwareMip(): number {
+    return Atomics.load(this.words, HartLayout.MIP >> 2);
+  }
+
+  setHardwareMip(mask: number, level: boolean): void {
+    if (level) Atomics.or(this.words, HartLayout.MIP >> 2, mask);
+    else Atomics.and(this.words, HartLayout.MIP >> 2, ~mask);
+  }
+
+  /** Effective mip: device lines OR the software-writable bits (SSIP, STIP, SEIP). */
+  mip(): number {
+    return this.hardwareMip() | Number(this.csr[Slot.mipSoftware] & 0xfffn);
+  }
+
+  wakeWord(): number {
+    return Atomics.load(this.words, HartLayout.WAKE >> 2);
+  }
+
+  /** Sleeps until kicked or until timeoutMs passes; `seen` is the wake word read before deciding to sleep. */
+  sleep(seen: number, timeoutMs: number): void {
+    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 1);
+    Atomics.wait(this.words, HartLayout.WAKE >> 2, seen, timeoutMs);
+    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 0);
+  }
+
+  // --- LR/SC reservation (cmpxchg scheme: remember address and value) -----------------------------
+  setReservation(pa: number, value: bigint): void {
+    this.longs[HartLayout.RES_ADDR >> 3] = BigInt(pa);
+    this.longs[HartLayout.RES_VALUE >> 3] = value;
+    this.words[HartLayout.RES_VALID >> 2] = 1;
+  }
+
+  /** Returns the value LR saw if a reservation for `pa` is held, else null; always clears it. */
+  takeReservation(pa: number): bigint | null {
+    const valid = this.words[HartLayout.RES_VALID >> 2] === 1 && this.longs[HartLayout.RES_ADDR >> 3] === BigInt(pa);
+    this.words[HartLayout.RES_VALID >> 2] = 0;
+    return valid ? this.longs[HartLayout.RES_VALUE >> 3] : null;
+  }
+
+  clearReservation(): void {
+    this.words[HartLayout.RES_VALID >> 2] = 0;
+  }
+
+  // --- counters ---------------------------------------------------------------------------------
+  instret(): bigint {
+    return BigInt.asIntN(64, BigInt(this.icount) + this.csr[Slot.instretOffset]);
+  }
+
+  cycle(): bigint {
+    return BigInt.asIntN(64, BigInt(this.icount) + this.csr[Slot.cycleOffset]);
+  }
+
+  // --- CSRs -------------------------------------------------------------------------------------
+  readMstatus(): bigint {
+    return this.csr[Slot.mstatus];
+  }
+
+  readSatp(): bigint {
+    return this.csr[Slot.satp];
+  }
+
+  writeMstatus(value: bigint): void {
+    this.csr[Slot.mstatus] = value;
+    this.mmu.flush(); // MPRV, MPP, SUM and MXR change what translations are permitted
+  }
+
+  /**
+   * Checks a CSR instruction's access. Returns the CSR's definition, or null after raising
+   * illegal-instruction (unknown CSR, insufficient privilege, write to a read-only CSR).
+   */
+  csrLookup(num: number, write: boolean, raw: number): CsrDef | null {
+    const def = CSR_TABLE.get(num);
+    const minPriv = (num >> 8) & 3;
+    const readOnly = ((num >> 10) & 3) === 3;
+    if (!def || this.priv < minPriv || (write && (readOnly || !def.write)) || (def.allowed && !def.allowed(this))) {
+      this.raise(Cause.IllegalInsn, BigInt(raw >>> 0));
+      return null;
+    }
+    return def;
+  }
+
+  // --- traps ------------------------------------------------------------------------------------
+  /** Records an exception raised by the current instruction; the executor calls takeTrap(). */
+  raise(cause: Cause, tval: bigint): void {
+    this.trapCause = cause;
+    this.trapValue = tval;
+  }
+
+  /** Enters the trap handler for the pending exception, with epc = pc of the faulting instruction. */
+  takeTrap(epc: bigint): void {
+    const cause = this.trapCause;
+    this.trapCause = -1;
+    this.enterTrap(BigInt(cause), this.trapValue, epc, false);
+  }
+
+  private enterTrap(cause: bigint, tval: bigint, epc: bigint, interrupt: boolean): void {
+    const deleg = interrupt ? this.csr[Slot.mideleg] : this.csr[Slot.medeleg];
+    const causeValue = interrupt ? cause | INTERRUPT_BIT : cause;
+    let status = this.csr[Slot.mstatus];
+    if (this.priv <= Priv.S && ((deleg >> cause) & 1n)) {
+      this.csr[Slot.scause] = BigInt.asIntN(64, causeValue);
+      this.csr[Slot.sepc] = epc;
+      this.csr[Slot.stval] = tval;
+      status = (status & ~(MSTATUS.SPP | MSTATUS.SPIE | MSTATUS.SIE)) |
+        (this.priv === Priv.S ? MSTATUS.SPP : 0n) | ((status & MSTATUS.SIE) ? MSTATUS.SPIE : 0n);
+      this.priv = Priv.S;
+      this.pc = this.vectorTarget(this.csr[Slot.stvec], cause, interrupt);
+    } else {
+      this.csr[Slot.mcause] = BigInt.asIntN(64, causeValue);
+      this.csr[Slot.mepc] = epc;
+      this.csr[Slot.mtval] = tval;
+      status = (status & ~(MSTATUS.MPP | MSTATUS.MPIE | MSTATUS.MIE)) |
+        (BigInt(this.priv) << 11n) | ((status & MSTATUS.MIE) ? MSTATUS.MPIE : 0n);
+      this.priv = Priv.M;
+      this.pc = this.vectorTarget(this.csr[Slot.mtvec], cause, interrupt);
+    }
+    this.writeMstatus(status);
+  }
+
+  private vectorTarget(tvec: bigint, cause: bigint, interrupt: boolean): bigint {
+    const base = tvec & ~3n;
+    return interrupt && (tvec & 3n) === 1n ? BigInt.asIntN(64, base + 4n * cause) : base;
+  }
+
+  /** The interrupt to take now, or -1: pending & enabled, respecting delegation and global enables. */
+  pendingInterrupt(): number {
+    const pending = this.mip() & Number(this.csr[Slot.mie] & BigInt(ALL_INTERRUPTS));
+    if (pending === 0) return -1;
+    const status = this.csr[Slot.mstatus];
+    const mideleg = Number(this.csr[Slot.mideleg]);
+    const mEnabled = this.priv < Priv.M || (status & MSTATUS.MIE) !== 0n;
+    const sEnabled = this.priv < Priv.S || (this.priv === Priv.S && (status & MSTATUS.SIE) !== 0n);
+    const mPending = mEnabled ? pending & ~mideleg : 0;
+    const sPending = sEnabled ? pending & mideleg : 0;
+    const take = mPending !== 0 ? mPending : sPending;
+    if (take === 0) return -1;
+    for (const bit of INTERRUPT_PRIORITY) if (take & (1 << bit)) return bit;
+    return -1;
+  }
+
+  /** Takes an interrupt at the current pc (a block boundary). */
+  takeInterrupt(cause: number): void {
+    this.clearReservation();
+    this.enterTrap(BigInt(cause), 0n, this.pc, true);
+  }
+
+  /** MRET/SRET. Returns false (after raising illegal) when not permitted. */
+  xret(fromMachine: boolean, raw: number): boolean {
+    let status = this.csr[Slot.mstatus];
+    if (fromMachine) {
+      if (this.priv !== Priv.M) { this.raise(Cause.IllegalInsn, BigInt(raw >>> 0)); return false; }
+      const mpp = Number((status & MSTATUS.MPP) >> 11n) as Priv;
+      status = (status & ~(MSTATUS.MIE | MSTATUS.MPP)) | ((status & MSTATUS.MPIE) ? MSTATUS.MIE : 0n) | MSTATUS.MPIE;
+      if (mpp !== Priv.M) status &= ~MSTATUS.MPRV;
+      this.priv = mpp;
+      this.pc = this.csr[Slot.mepc];
+    } else {
+      if (this.priv < Priv.S || (this.priv === Priv.S && (status & MSTATUS.TSR))) {
+        this.raise(Cause.IllegalInsn, BigInt(raw >>> 0));
+        return false;
+      }
+      const spp = (status & MSTATUS.SPP) ? Priv.S : Priv.U;
+      status = (status & ~(MSTATUS.SIE | MSTATUS.SPP | MSTATUS.MPRV)) | ((status & MSTATUS.SPIE) ? MSTATUS.SIE : 0n) | MSTATUS.SPIE;
+      this.priv = spp;
+      this.pc = this.csr[Slot.sepc];
+    }
+    this.clearReservation();
+    this.writeMstatus(status);
+    return true;
+  }
+
+  /** True when WFI must trap as illegal (U-mode, or S-mode with mstatus.TW). */
+  wfiTraps(): boolean {
+    if (this.priv === Priv.U) return true;
+    return this.priv === Priv.S && (this.csr[Slot.mstatus] & MSTATUS.TW) !== 0n;
+  }
+
+  /** True when SFENCE.VMA must trap (U-mode, or S-mode with mstatus.TVM). */
+  sfenceTraps(): boolean {
+    if (this.priv === Priv.U) return true;
+    return this.priv === Priv.S && (this.csr[Slot.mstatus] & MSTATUS.TVM) !== 0n;
+  }
+
+  /** Timer deadline (host monotonic ns) stored by the CLINT for this hart; used to sleep in WFI. */
+  timerDeadlineNs(): bigint {
+    return this.longs[HartLayout.TIMER_DEADLINE >> 3];
+  }
+}
+
+export { MIP };

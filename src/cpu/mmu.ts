@@ -1,0 +1,147 @@
+import { Bus, PAGE_SHIFT } from '../machine/bus.js';
+import { Cause, MSTATUS, Priv } from './csr-numbers.js';
+
+export const enum Access { Fetch = 0, Load = 1, Store = 2 }
+
+const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
+
+const PTE_V = 1n, PTE_R = 2n, PTE_W = 4n, PTE_X = 8n, PTE_U = 16n, PTE_A = 64n, PTE_D = 128n;
+const PPN_MASK = (1n << 44n) - 1n;
+
+const PAGE_FAULT = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
+export const ACCESS_FAULT = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
+
+/** What the MMU needs to know about its hart. */
+export interface TranslationContext {
+  priv: Priv;
+  readMstatus(): bigint;
+  readSatp(): bigint;
+}
+
+/**
+ * Sv39/Sv48 address translation with one small direct-mapped soft TLB per access kind.
+ * A TLB entry caches the physical page of a virtual page for one access kind under the current
+ * privilege, mstatus and satp; anything that changes those bumps `epoch`, emptying all TLBs at once.
+ */
+export class Mmu {
+  private epoch = 1;
+  private readonly tags: Float64Array[] = [new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE)];
+  private readonly epochs: Int32Array[] = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
+  private readonly phys: Float64Array[] = [new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE)];
+  /** 1 when the page is RAM that the fast path may touch directly. */
+  private readonly fast: Uint8Array[] = [new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE)];
+  /** Set by translate() on failure: the exception cause; tval is the faulting address. */
+  faultCause = -1;
+
+  constructor(private readonly ctx: TranslationContext, private readonly bus: Bus) {}
+
+  flush(): void {
+    this.epoch++;
+  }
+
+  /**
+   * Translates a virtual address. Returns the physical address, or -1 with faultCause set.
+   * `fastOut[0]` receives 1 when the page is directly accessible RAM.
+   */
+  translate(vaddr: bigint, access: Access, fastOut?: Uint8Array): number {
+    const key = Number(vaddr >> 12n);
+    const slot = key & TLB_MASK;
+    const offset = Number(vaddr & 0xfffn);
+    if (this.tags[access][slot] === key && this.epochs[access][slot] === this.epoch) {
+      if (fastOut) fastOut[0] = this.fast[access][slot];
+      return this.phys[access][slot] + offset;
+    }
+    const page = this.walk(vaddr, access);
+    if (page < 0) return -1;
+    const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
+    this.tags[access][slot] = key;
+    this.epochs[access][slot] = this.epoch;
+    this.phys[access][slot] = page;
+    this.fast[access][slot] = isFast ? 1 : 0;
+    if (fastOut) fastOut[0] = isFast ? 1 : 0;
+    return page + offset;
+  }
+
+  private effectivePriv(access: Access, mstatus: bigint): Priv {
+    const priv = this.ctx.priv;
+    if (access !== Access.Fetch && priv === Priv.M && (mstatus & MSTATUS.MPRV)) {
+      return Number((mstatus & MSTATUS.MPP) >> 11n) as Priv;
+    }
+    return priv;
+  }
+
+  /** Returns the physical address of the page holding vaddr, or -1 with faultCause set. */
+  private walk(vaddr: bigint, access: Access): number {
+    const mstatus = this.ctx.readMstatus();
+    const priv = this.effectivePriv(access, mstatus);
+    const satp = this.ctx.readSatp();
+    const mode = Number(BigInt.asUintN(64, satp) >> 60n);
+    if (priv === Priv.M || mode === 0) {
+      const pa = BigInt.asUintN(64, vaddr);
+      if (pa >> 56n) return this.fail(ACCESS_FAULT[access]);
+      return Number(pa & ~0xfffn);
+    }
+    const levels = mode === 8 ? 3 : 4;
+    const vaBits = 12 + 9 * levels;
+    // Canonical check: bits 63..vaBits-1 must all equal.
+    const top = vaddr >> BigInt(vaBits - 1);
+    if (top !== 0n && top !== -1n) return this.fail(PAGE_FAULT[access]);
+    let table = (satp & PPN_MASK) << 12n;
+    for (let level = levels - 1; level >= 0; level--) {
+      const vpn = (vaddr >> BigInt(12 + 9 * level)) & 0x1ffn;
+      const pteAddr = Number(table + vpn * 8n);
+      for (;;) {
+        const pte = this.readPte(pteAddr);
+        if (pte === null) return this.fail(ACCESS_FAULT[access]);
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54n) !== 0n) return this.fail(PAGE_FAULT[access]);
+        if (!(pte & (PTE_R | PTE_X))) {
+          if (level === 0) return this.fail(PAGE_FAULT[access]);
+          table = ((pte >> 10n) & PPN_MASK) << 12n;
+          break;
+        }
+        if (!this.permitted(pte, access, priv, mstatus)) return this.fail(PAGE_FAULT[access]);
+        const ppn = (pte >> 10n) & PPN_MASK;
+        const lowMask = (1n << BigInt(9 * level)) - 1n;
+        if (ppn & lowMask) return this.fail(PAGE_FAULT[access]); // misaligned superpage
+        const want = PTE_A | (access === Access.Store ? PTE_D : 0n);
+        if ((pte & want) !== want && !this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
+        const vpnLow = (vaddr >> 12n) & lowMask;
+        return Number(((ppn | vpnLow) << 12n));
+      }
+    }
+    return this.fail(PAGE_FAULT[access]);
+  }
+
+  private permitted(pte: bigint, access: Access, priv: Priv, mstatus: bigint): boolean {
+    const user = (pte & PTE_U) !== 0n;
+    if (priv === Priv.U && !user) return false;
+    if (priv === Priv.S && user && (access === Access.Fetch || !(mstatus & MSTATUS.SUM))) return false;
+    switch (access) {
+      case Access.Fetch: return (pte & PTE_X) !== 0n;
+      case Access.Load: return (pte & PTE_R) !== 0n || ((mstatus & MSTATUS.MXR) !== 0n && (pte & PTE_X) !== 0n);
+      default: return (pte & PTE_W) !== 0n;
+    }
+  }
+
+  private readPte(pa: number): bigint | null {
+    if (!this.bus.isRam(pa) || (pa & 7)) return null;
+    return Atomics.load(this.bus.i64, this.bus.ramOffset(pa) >> 3);
+  }
+
+  /** Sets A/D atomically, as hardware does (QEMU does the same). False when the PTE changed under us. */
+  private updatePte(pa: number, old: bigint, updated: bigint): boolean {
+    const idx = this.bus.ramOffset(pa) >> 3;
+    const seen = Atomics.compareExchange(this.bus.i64, idx, old, updated);
+    if (seen !== old) return false;
+    this.bus.noteRamWrite(pa, 8);
+    return true;
+  }
+
+  private fail(cause: Cause): number {
+    this.faultCause = cause;
+    return -1;
+  }
+}
+
+export { PAGE_SHIFT };

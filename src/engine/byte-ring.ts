@@ -1,0 +1,110 @@
+import { CONSOLE_IN, CONSOLE_OUT, CONSOLE_RING_BYTES, CTRL_BASE, Ctrl } from './layout.js';
+
+/** Offsets inside a ring, matching engine/layout.ts. */
+const HEAD_WORD = 0; // Int32: total bytes ever written (wraps modulo 2^32)
+const TAIL_WORD = 1; // Int32: total bytes ever read
+const DATA_OFFSET = 64;
+/** How long a blocked producer sleeps before re-checking (guards against a missed notify). */
+const FULL_WAIT_MS = 50;
+
+/** A word that is bumped and notified after every push, so a waiting consumer wakes. */
+export interface SeqWord {
+  words: Int32Array;
+  index: number;
+}
+
+/**
+ * Byte ring in shared memory for one producer and one consumer at a time (callers serialise
+ * producers with the device lock). Head and tail are free-running Int32 counters, so
+ * (head - tail) | 0 is the fill level even after they wrap.
+ */
+export class ByteRing {
+  private readonly control: Int32Array;
+  private readonly data: Uint8Array;
+  private readonly mask: number;
+
+  constructor(
+    memory: SharedArrayBuffer,
+    offset: number,
+    readonly capacity: number,
+    private readonly seq?: SeqWord,
+  ) {
+    if (capacity <= 0 || (capacity & (capacity - 1)) !== 0) {
+      throw new RangeError(`ByteRing capacity ${capacity} is not a power of two`);
+    }
+    this.control = new Int32Array(memory, offset, 2);
+    this.data = new Uint8Array(memory, offset + DATA_OFFSET, capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Bytes written but not yet read. */
+  available(): number {
+    return (Atomics.load(this.control, HEAD_WORD) - Atomics.load(this.control, TAIL_WORD)) | 0;
+  }
+
+  /** Appends a byte; false if the ring is full. */
+  push(byte: number): boolean {
+    const head = Atomics.load(this.control, HEAD_WORD);
+    const tail = Atomics.load(this.control, TAIL_WORD);
+    if (((head - tail) | 0) >= this.capacity) return false;
+    this.data[head & this.mask] = byte;
+    // The atomic store publishes the data byte to the consumer.
+    Atomics.store(this.control, HEAD_WORD, (head + 1) | 0);
+    this.bumpSeq();
+    return true;
+  }
+
+  /** Appends a byte, sleeping until the consumer makes room: console output is never dropped. */
+  pushBlocking(byte: number): void {
+    while (!this.push(byte)) {
+      const tail = Atomics.load(this.control, TAIL_WORD);
+      if (((Atomics.load(this.control, HEAD_WORD) - tail) | 0) < this.capacity) continue;
+      Atomics.wait(this.control, TAIL_WORD, tail, FULL_WAIT_MS);
+    }
+  }
+
+  /** Removes and returns the oldest byte, or -1 if the ring is empty. */
+  pop(): number {
+    const tail = Atomics.load(this.control, TAIL_WORD);
+    if (Atomics.load(this.control, HEAD_WORD) === tail) return -1;
+    const byte = this.data[tail & this.mask]!;
+    Atomics.store(this.control, TAIL_WORD, (tail + 1) | 0);
+    Atomics.notify(this.control, TAIL_WORD);
+    return byte;
+  }
+
+  /** Removes up to `max` bytes (all available by default) and wakes producers waiting for room. */
+  drain(max: number = this.capacity): Uint8Array {
+    const tail = Atomics.load(this.control, TAIL_WORD);
+    const count = Math.min(max, (Atomics.load(this.control, HEAD_WORD) - tail) | 0);
+    if (count <= 0) return new Uint8Array(0);
+    const out = new Uint8Array(count);
+    const start = tail & this.mask;
+    const firstPart = Math.min(count, this.capacity - start);
+    out.set(this.data.subarray(start, start + firstPart), 0);
+    if (firstPart < count) out.set(this.data.subarray(0, count - firstPart), firstPart);
+    Atomics.store(this.control, TAIL_WORD, (tail + count) | 0);
+    Atomics.notify(this.control, TAIL_WORD);
+    return out;
+  }
+
+  private bumpSeq(): void {
+    if (!this.seq) return;
+    Atomics.add(this.seq.words, this.seq.index, 1);
+    Atomics.notify(this.seq.words, this.seq.index);
+  }
+}
+
+function consoleSeq(memory: SharedArrayBuffer): SeqWord {
+  return { words: new Int32Array(memory, CTRL_BASE, Ctrl.NumHarts + 1), index: Ctrl.ConsoleSeq };
+}
+
+/** Guest -> host console bytes (UART THR writes); drained by the main thread. */
+export function consoleOutRing(memory: SharedArrayBuffer): ByteRing {
+  return new ByteRing(memory, CONSOLE_OUT, CONSOLE_RING_BYTES, consoleSeq(memory));
+}
+
+/** Host -> guest console bytes (stdin); read by the UART's RBR. */
+export function consoleInRing(memory: SharedArrayBuffer): ByteRing {
+  return new ByteRing(memory, CONSOLE_IN, CONSOLE_RING_BYTES, consoleSeq(memory));
+}

@@ -1,0 +1,79 @@
+import { CTRL_BASE, Ctrl, Hart, MAX_HARTS, StopReason, hartBase } from './layout.js';
+import { HartLines } from '../machine/device.js';
+
+/**
+ * The machine-wide control words (run state, exit code, stop reason) and the per-hart wake-up
+ * words, as one object any thread can build over the shared memory.
+ */
+export class MachineControl implements HartLines {
+  private readonly ctrl: Int32Array;
+  private readonly words: Int32Array;
+
+  constructor(private readonly memory: SharedArrayBuffer, readonly numHarts: number) {
+    if (numHarts < 1 || numHarts > MAX_HARTS) throw new RangeError(`harts must be 1..${MAX_HARTS}`);
+    this.ctrl = new Int32Array(memory, CTRL_BASE, 64);
+    this.words = new Int32Array(memory);
+  }
+
+  init(): void {
+    Atomics.store(this.ctrl, Ctrl.RunState, 0);
+    Atomics.store(this.ctrl, Ctrl.ExitCode, 0);
+    Atomics.store(this.ctrl, Ctrl.StopReason, StopReason.None);
+    Atomics.store(this.ctrl, Ctrl.NumHarts, this.numHarts);
+  }
+
+  private hartWord(hart: number, byteOffset: number): number {
+    return (hartBase(hart) + byteOffset) >> 2;
+  }
+
+  setPending(hart: number, mask: number, level: boolean): void {
+    const idx = this.hartWord(hart, Hart.MIP);
+    if (level) {
+      const before = Atomics.or(this.words, idx, mask);
+      if ((before & mask) !== mask) this.kick(hart);
+    } else {
+      Atomics.and(this.words, idx, ~mask);
+    }
+  }
+
+  kick(hart: number): void {
+    const idx = this.hartWord(hart, Hart.WAKE);
+    Atomics.add(this.words, idx, 1);
+    Atomics.notify(this.words, idx);
+  }
+
+  get stopping(): boolean {
+    return Atomics.load(this.ctrl, Ctrl.RunState) !== 0;
+  }
+
+  get stopReason(): StopReason {
+    return Atomics.load(this.ctrl, Ctrl.StopReason);
+  }
+
+  get exitCode(): number {
+    return Atomics.load(this.ctrl, Ctrl.ExitCode);
+  }
+
+  /** First caller wins: records why and with which code the machine stops, and asks every hart to leave. */
+  requestStop(reason: StopReason, exitCode: number): void {
+    if (Atomics.compareExchange(this.ctrl, Ctrl.RunState, 0, 1) === 0) {
+      Atomics.store(this.ctrl, Ctrl.StopReason, reason);
+      Atomics.store(this.ctrl, Ctrl.ExitCode, exitCode);
+    }
+    for (let h = 0; h < this.numHarts; h++) {
+      Atomics.store(this.words, this.hartWord(h, Hart.EXIT_REQ), 1);
+      this.kick(h);
+    }
+    this.ringDoorbell();
+  }
+
+  /** Wakes the coordinator (it waits on ConsoleSeq for console output and stop requests alike). */
+  ringDoorbell(): void {
+    Atomics.add(this.ctrl, Ctrl.ConsoleSeq, 1);
+    Atomics.notify(this.ctrl, Ctrl.ConsoleSeq);
+  }
+
+  doorbellIndex(): { array: Int32Array; index: number } {
+    return { array: this.ctrl, index: Ctrl.ConsoleSeq };
+  }
+}

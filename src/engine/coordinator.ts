@@ -1,0 +1,134 @@
+import { Worker } from 'node:worker_threads';
+import { Board } from '../machine/board.js';
+import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
+import { BOOT_ROM_BASE } from '../machine/memmap.js';
+import { ByteRing, consoleInRing, consoleOutRing } from './byte-ring.js';
+import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
+import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from './layout.js';
+
+export interface RunOptions extends BootOptions {
+  timeoutSeconds: number | null;
+  maxInsns: number;
+}
+
+/** Where the guest console goes and comes from. */
+export interface ConsoleIo {
+  write(bytes: Uint8Array): void;
+  /** Subscribes to host input; returns an unsubscribe function. Ctrl-A X handling is the caller's. */
+  onInput?(push: (bytes: Uint8Array) => void, quit: () => void): () => void;
+}
+
+export interface RunResult {
+  exitCode: number;
+  reason: StopReason;
+  icounts: number[];
+  wallSeconds: number;
+  fatal: string | null;
+}
+
+/**
+ * The coordinator (main thread): builds the machine in shared memory, starts one worker thread per
+ * hart, moves console bytes between the host and the UART rings, enforces --timeout, and collects
+ * the result when every hart has stopped.
+ */
+export class Coordinator {
+  readonly memory: WebAssembly.Memory;
+  readonly prepared: PreparedMachine;
+  readonly board: Board;
+  private readonly out: ByteRing;
+  private readonly input: ByteRing;
+  private pendingInput: number[] = [];
+
+  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo) {
+    this.memory = createSharedMemory(opts.ramBytes);
+    const sab = sharedBuffer(this.memory);
+    this.prepared = prepareMachine(sab, opts);
+    this.board = new Board(sab, this.prepared.config);
+    this.out = consoleOutRing(sab);
+    this.input = consoleInRing(sab);
+  }
+
+  /** Stops the machine from outside (SIGINT, Ctrl-A X). */
+  stop(reason: StopReason, exitCode: number): void {
+    this.board.control.requestStop(reason, exitCode);
+  }
+
+  async run(): Promise<RunResult> {
+    const { board, opts } = this;
+    board.control.init();
+    board.clock.start();
+    board.clint.reset();
+    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+
+    const started = process.hrtime.bigint();
+    const timer = opts.timeoutSeconds !== null
+      ? setTimeout(() => this.stop(StopReason.Timeout, 124), opts.timeoutSeconds * 1000)
+      : null;
+    const unsubscribe = this.io.onInput?.((bytes) => this.pushInput(bytes), () => this.stop(StopReason.Interrupted, 0)) ?? (() => {});
+
+    let fatal: string | null = null;
+    const icounts = new Array<number>(board.harts.length).fill(0);
+    const workers = board.harts.map((h) => this.startWorker(h.id));
+    const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
+      w.on('message', (msg: HartWorkerResult) => {
+        if (msg.kind === 'done') icounts[id] = msg.icount;
+        else fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
+      });
+      w.on('error', (err) => {
+        fatal ??= `hart ${id} worker failed: ${err.message}`;
+        board.control.requestStop(StopReason.Fatal, 1);
+      });
+      w.on('exit', () => resolve());
+    })));
+    let allDone = false;
+    void finished.then(() => { allDone = true; board.control.ringDoorbell(); });
+
+    const ctrl = new Int32Array(sharedBuffer(this.memory), CTRL_BASE, 64);
+    while (!allDone) {
+      const seen = Atomics.load(ctrl, Ctrl.ConsoleSeq);
+      this.drainConsole();
+      this.flushPendingInput();
+      if (allDone) break;
+      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length ? 5 : 1000);
+      if (waited.async) await waited.value;
+    }
+    await finished;
+    this.drainConsole();
+    if (timer) clearTimeout(timer);
+    unsubscribe();
+
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const h of board.harts) h.syncIn();
+    const reason = board.control.stopReason;
+    const exitCode = fatal ? 1 : board.control.exitCode;
+    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal };
+  }
+
+  private startWorker(hartId: number): Worker {
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartId, maxInsns: this.opts.maxInsns };
+    return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
+  }
+
+  private drainConsole(): void {
+    for (;;) {
+      const bytes = this.out.drain();
+      if (bytes.length === 0) return;
+      this.io.write(bytes);
+    }
+  }
+
+  private pushInput(bytes: Uint8Array): void {
+    for (const b of bytes) this.pendingInput.push(b);
+    this.flushPendingInput();
+  }
+
+  private flushPendingInput(): void {
+    if (this.pendingInput.length === 0) return;
+    let pushed = 0;
+    while (pushed < this.pendingInput.length && this.input.push(this.pendingInput[pushed])) pushed++;
+    if (pushed > 0) {
+      this.pendingInput = this.pendingInput.slice(pushed);
+      this.board.uart.pollInput();
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Layout of the one shared WebAssembly.Memory every thread maps.
+ *
+ *   0x0000_0000  hart state blocks, HART_BLOCK_BYTES each (MAX_HARTS of them)
+ *   0x0010_0000  machine control block (run state, exit code, time epoch, ...)
+ *   0x0010_1000  console rings (guest -> host output, host -> guest input)
+ *   0x0012_0000  device state regions (one per MMIO device, see DEVICE_REGIONS)
+ *   0x0080_0000  per-RAM-page tables (code-page generation counters, code-page flags)
+ *   0x0100_0000  guest RAM (physical RAM_BASE maps here)
+ *
+ * Offsets are bytes from the start of the memory. The wasm JIT addresses the same bytes, so every
+ * offset here is part of the contract between execution tiers: change it only here.
+ */
+export const MAX_HARTS = 64;
+export const HART_BLOCK_BYTES = 0x4000;
+export const HARTS_BASE = 0;
+
+export const CTRL_BASE = 0x100000;
+export const CTRL_BYTES = 0x1000;
+/** Int32 word indices inside the control block. */
+export const Ctrl = {
+  /** 0 running, 1 halting (poweroff/fatal/timeout requested), 2 all harts stopped. */
+  RunState: 0,
+  /** Guest exit code once RunState != 0. */
+  ExitCode: 1,
+  /** Why the machine stopped: see StopReason. */
+  StopReason: 2,
+  /** Number of harts still executing (decremented by each worker as it leaves its loop). */
+  LiveHarts: 3,
+  /** Bumped whenever console output is appended; the coordinator waits on it. */
+  ConsoleSeq: 4,
+  /** Number of harts in the machine. */
+  NumHarts: 5,
+  /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
+  EpochNs64: 4,
+} as const;
+
+export const enum StopReason {
+  None = 0,
+  Poweroff = 1,
+  Reboot = 2,
+  Fatal = 3,
+  Timeout = 4,
+  Interrupted = 5,
+  InsnLimit = 6,
+}
+
+export const CONSOLE_BASE = 0x101000;
+export const CONSOLE_RING_BYTES = 0x8000; // power of two
+/** Each ring: Int32 head (bytes ever written) at +0, Int32 tail (bytes ever read) at +4, data at +64. */
+export const CONSOLE_OUT = CONSOLE_BASE;
+export const CONSOLE_IN = CONSOLE_BASE + 64 + CONSOLE_RING_BYTES;
+
+export const DEVICE_BASE = 0x120000;
+/** Byte offset and size of each device's state region. The first Int32 of every region is its lock. */
+export const DEVICE_REGIONS = {
+  uart0: { offset: DEVICE_BASE, size: 0x1000 },
+  plic: { offset: DEVICE_BASE + 0x1000, size: 0x10000 },
+  clint: { offset: DEVICE_BASE + 0x11000, size: 0x1000 },
+  test: { offset: DEVICE_BASE + 0x12000, size: 0x100 },
+  htif: { offset: DEVICE_BASE + 0x12100, size: 0x100 },
+  /** virtio slot n: offset + n * 0x1000 */
+  virtio: { offset: DEVICE_BASE + 0x13000, size: 0x1000 },
+} as const;
+
+export const PAGE_TABLES_BASE = 0x800000;
+/** Uint32 per 4 KiB RAM page: bumped on every write to a page that holds translated code. */
+export const CODE_GEN_BASE = PAGE_TABLES_BASE;
+/** Uint8 per 4 KiB RAM page: nonzero once any hart has translated code from the page. */
+export const CODE_FLAG_BASE = PAGE_TABLES_BASE + 0x200000;
+
+export const RAM_OFFSET = 0x1000000;
+export const MAX_RAM_BYTES = 0x7f000000 - RAM_OFFSET; // keeps the memory under 2 GiB
+export const WASM_PAGE = 65536;
+
+/** Hart state block: byte offsets inside one hart's block. */
+export const Hart = {
+  /** x0..x31, Int64 each */
+  X: 0,
+  PC: 256,
+  /** Int64: retired instructions */
+  ICOUNT: 264,
+  /** Int32: current privilege (0 U, 1 S, 3 M) */
+  PRIV: 272,
+  /** Int32: interrupt-pending bits written by devices and other harts (atomically) */
+  MIP: 276,
+  /** Int32: exit request; nonzero makes the hart leave its execution loop at the next block */
+  EXIT_REQ: 280,
+  /** Int32: futex word the hart sleeps on in WFI; bumped (and notified) to wake it */
+  WAKE: 284,
+  /** Int32: 1 while the hart sleeps in WFI */
+  SLEEPING: 288,
+  /** Int32: 1 while an LR reservation is held */
+  RES_VALID: 292,
+  /** Int64: reserved address; Int64 value seen by LR (cmpxchg scheme) */
+  RES_ADDR: 296,
+  RES_VALUE: 304,
+  /** Int64: host monotonic ns deadline of this hart's mtimecmp (or max) */
+  TIMER_DEADLINE: 312,
+  /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
+  CSRS: 512,
+  CSR_SLOTS: 192,
+} as const;
+
+export function hartBase(hart: number): number {
+  return HARTS_BASE + hart * HART_BLOCK_BYTES;
+}
+
+export function totalMemoryBytes(ramBytes: number): number {
+  const bytes = RAM_OFFSET + ramBytes;
+  return Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
+}
+
+/** Creates the shared memory for a machine with the given RAM size. */
+export function createSharedMemory(ramBytes: number): WebAssembly.Memory {
+  const pages = totalMemoryBytes(ramBytes) / WASM_PAGE;
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** The SharedArrayBuffer behind a shared memory (typed as ArrayBuffer by the DOM lib). */
+export function sharedBuffer(memory: WebAssembly.Memory): SharedArrayBuffer {
+  return memory.buffer as unknown as SharedArrayBuffer;
+}

@@ -1,0 +1,40 @@
+/**
+ * The IR of hindsight: every guest instruction decodes to one `Insn` record whose `op` names a
+ * base (non-compressed) RISC-V operation; compressed instructions are expanded at decode time to
+ * the base op they stand for, so their semantics exist only once. A translation block is a list
+ * of these records. Execution tiers (the reference executor now, the wasm JIT later) consume the
+ * same records.
+ */
+export const enum Op {
+  ILLEGAL,
+  LUI, AUIPC, JAL, JALR,
+  BEQ, BNE, BLT, BGE, BLTU, BGEU,
+  LB, LH, LW, LD, LBU, LHU, LWU,
+  SB, SH, SW, SD,
+  ADDI, SLTI, SLTIU, XORI, ORI, ANDI, SLLI, SRLI, SRAI,
+  ADD, SUB, SLL, SLT, SLTU, XOR, SRL, SRA, OR, AND,
+  ADDIW, SLLIW, SRLIW, SRAIW,
+  ADDW, SUBW, SLLW, SRLW, SRAW,
+  MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU,
+  MULW, DIVW, DIVUW, REMW, REMUW,
+  LR_W, SC_W, AMOSWAP_W, AMOADD_W, AMOXOR_W, AMOAND_W, AMOOR_W, AMOMIN_W, AMOMAX_W, AMOMINU_W, AMOMAXU_W,
+  LR_D, SC_D, AMOSWAP_D, AMOADD_D, AMOXOR_D, AMOAND_D, AMOOR_D, AMOMIN_D, AMOMAX_D, AMOMINU_D, AMOMAXU_D,
+  FENCE, FENCE_I,
+  ECALL, EBREAK, MRET, SRET, WFI, SFENCE_VMA,
+  CSRRW, CSRRS, CSRRC, CSRRWI, CSRRSI, CSRRCI,
+}
+
+export interface Insn {
+  op: Op;
+  rd: number;
+  rs1: number;
+  rs2: number;
+  /** Sign-extended immediate (CSR number for CSR ops, shift amount for shifts, uimm in rs1 for CSR*I). */
+  imm: bigint;
+  /** Byte offset of the instruction from the start of its translation block. */
+  off: number;
+  /** 2 for compressed encodings, 4 otherwise. */
+  len: number;
+  /** The raw encoding as fetched (16 or 32 bits), for mtval on illegal instruction. */
+  raw: number;
+}

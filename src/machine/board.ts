@@ -1,0 +1,67 @@
+import { Clock } from '../engine/clock.js';
+import { consoleOutRing } from '../engine/byte-ring.js';
+import { MachineControl } from '../engine/control.js';
+import { RAM_OFFSET, StopReason } from '../engine/layout.js';
+import { Hart } from '../cpu/hart.js';
+import { Bus } from './bus.js';
+import { Clint } from './clint.js';
+import { BoardConfig } from './config.js';
+import { DeviceEnv, MmioDevice } from './device.js';
+import { Htif } from './htif.js';
+import { RAM_BASE, VIRTIO_COUNT } from './memmap.js';
+import { Plic } from './plic.js';
+import { SifiveTest } from './sifive-test.js';
+import { Uart } from './uart.js';
+import { VirtioBlk, VirtioMmioEmpty } from './virtio-blk.js';
+
+/**
+ * One thread's view of the virt board: the bus with every device, and the harts. Every thread
+ * (coordinator and hart workers) builds its own Board over the same shared memory; device and
+ * hart state live in that memory, so all the views agree.
+ */
+export class Board {
+  readonly control: MachineControl;
+  readonly clock: Clock;
+  readonly env: DeviceEnv;
+  readonly bus: Bus;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart;
+  readonly harts: Hart[];
+
+  constructor(readonly memory: SharedArrayBuffer, readonly config: BoardConfig) {
+    this.control = new MachineControl(memory, config.harts);
+    this.clock = new Clock(memory);
+    const clock = this.clock;
+    const env: DeviceEnv = {
+      memory,
+      ram: new Uint8Array(memory, RAM_OFFSET, config.ramBytes),
+      ramBase: RAM_BASE,
+      harts: this.control,
+      mtime: () => clock.mtime(),
+    };
+    this.env = env;
+    this.clint = new Clint(env, clock);
+    this.plic = new Plic(env, config.harts);
+    this.uart = new Uart(env, this.plic);
+    const test = new SifiveTest((kind, code) => {
+      this.control.requestStop(kind === 'reboot' ? StopReason.Reboot : StopReason.Poweroff, code);
+    });
+    const devices: MmioDevice[] = [this.clint, this.plic, this.uart, test];
+    for (let slot = 0; slot < VIRTIO_COUNT; slot++) {
+      // QEMU fills the virtio slots from the highest address down; the first disk sits in slot 7.
+      const disk = config.disk && slot === VIRTIO_COUNT - 1 ? config.disk : null;
+      devices.push(disk
+        ? new VirtioBlk(env, this.plic, slot, disk.buffer, { readOnly: disk.readOnly, writeThroughPath: disk.writeThroughPath ?? undefined })
+        : new VirtioMmioEmpty(slot));
+    }
+    this.bus = new Bus(memory, config.ramBytes, devices, config.rom);
+    if (config.tohost !== null) {
+      const htif = new Htif(this.bus, config.tohost, config.fromhost, consoleOutRing(memory),
+        (code) => this.control.requestStop(StopReason.Poweroff, code));
+      this.bus.watchPage(config.tohost);
+      this.bus.onWatchedStore = (pa, size) => htif.onStore(pa, size);
+    }
+    this.harts = Array.from({ length: config.harts }, (_, id) => new Hart(id, this.bus, env));
+  }
+}

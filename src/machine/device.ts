@@ -1,0 +1,56 @@
+/**
+ * MMIO device contract. Devices are emulated synchronously in the thread of the hart that touches
+ * them (design notes, section 4): every thread builds its own device objects over the same shared
+ * memory, so all device state lives in the device's shared state region (engine/layout.ts
+ * DEVICE_REGIONS), never in JS fields that differ between threads. Constant configuration (base
+ * address, disk size, ...) may live in fields because every thread is given the same values.
+ *
+ * The bus serialises accesses to one device with the lock in the first Int32 of its region, so a
+ * device's read/write never run concurrently with themselves; a device that touches another
+ * device (UART raising a PLIC line) takes that device's lock through its own API.
+ */
+export interface MmioDevice {
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  /** Byte offset of this device's state region in the shared memory (its lock is the first Int32). */
+  readonly stateOffset: number;
+  /** width is 1, 2, 4 or 8 bytes; offset is relative to base. Unmapped registers read as 0. */
+  read(offset: number, width: number, hart: number): bigint;
+  write(offset: number, width: number, value: bigint, hart: number): void;
+}
+
+/** Interrupt lines into the PLIC, one per source (1..PLIC_NUM_SOURCES-1). Level triggered. */
+export interface IrqSink {
+  setIrq(source: number, level: boolean): void;
+}
+
+/** mip bit numbers */
+export const enum Irq {
+  SSIP = 1,
+  MSIP = 3,
+  STIP = 5,
+  MTIP = 7,
+  SEIP = 9,
+  MEIP = 11,
+}
+
+/** Per-hart interrupt lines (mip bits driven by devices) and wake-ups. */
+export interface HartLines {
+  readonly numHarts: number;
+  /** Atomically sets or clears `mask` in the hart's device-driven mip word, waking it if set. */
+  setPending(hart: number, mask: number, level: boolean): void;
+  /** Wakes the hart from WFI and makes it re-evaluate its interrupts and timer. */
+  kick(hart: number): void;
+}
+
+/** What every device gets from the machine. */
+export interface DeviceEnv {
+  readonly memory: SharedArrayBuffer;
+  /** Guest RAM (physical address ramBase maps to ram[0]). */
+  readonly ram: Uint8Array;
+  readonly ramBase: number;
+  readonly harts: HartLines;
+  /** Current mtime (10 MHz ticks). */
+  mtime(): bigint;
+}

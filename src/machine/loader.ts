@@ -1,0 +1,189 @@
+import { readFileSync, statSync } from 'node:fs';
+import { ISA_STRING } from '../cpu/csr-numbers.js';
+import { RAM_OFFSET } from '../engine/layout.js';
+import { InputError } from '../errors.js';
+import { BoardConfig, DiskConfig } from './config.js';
+import { buildVirtDtb } from './dtb.js';
+import { ElfImage, isElf, parseElf } from './elf.js';
+import { BOOT_ROM_BASE, BOOT_ROM_SIZE, KERNEL_OFFSET_WITH_BIOS, RAM_BASE, VIRTIO_COUNT } from './memmap.js';
+
+export interface BootOptions {
+  harts: number;
+  ramBytes: number;
+  /** Firmware loaded at RAM_BASE and entered at reset; null = `--bios none`. */
+  bios: string | null;
+  kernel: string | null;
+  initrd: string | null;
+  append: string;
+  disk: string | null;
+  diskWritable: boolean;
+}
+
+/** An image placed in guest memory, kept so a trace can embed exactly what ran. */
+export interface LoadedImage {
+  role: 'bios' | 'kernel' | 'initrd' | 'dtb' | 'disk';
+  path: string | null;
+  bytes: Uint8Array;
+  loadAddress: number;
+}
+
+export interface PreparedMachine {
+  config: BoardConfig;
+  images: LoadedImage[];
+  /** Address the boot ROM jumps to. */
+  entry: number;
+  /** The ELF symbols of the kernel (or bios when no kernel), for HTIF and the debugger. */
+  symbols: Map<string, bigint>;
+}
+
+const FW_DYNAMIC_MAGIC = 0x4942534fn; // "OSBI"
+const FW_DYNAMIC_VERSION = 2n;
+const NEXT_MODE_S = 1n;
+
+function readImage(role: string, path: string): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new InputError(`${role} '${path}' is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read ${role} '${path}': ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+  }
+  if (size === 0) throw new InputError(`${role} '${path}' is empty`);
+  return new Uint8Array(readFileSync(path));
+}
+
+class RamWriter {
+  constructor(private readonly ram: Uint8Array) {}
+
+  place(role: string, path: string, address: number, bytes: Uint8Array, memsz = bytes.length): void {
+    const off = address - RAM_BASE;
+    if (off < 0 || off + memsz > this.ram.length) {
+      const end = (address + memsz).toString(16);
+      throw new InputError(`${role} '${path}' does not fit in guest RAM (needs 0x${address.toString(16)}..0x${end}; RAM is 0x${RAM_BASE.toString(16)}..0x${(RAM_BASE + this.ram.length).toString(16)})`);
+    }
+    this.ram.set(bytes, off);
+    this.ram.fill(0, off + bytes.length, off + memsz);
+  }
+}
+
+/** Loads an ELF's segments at their physical addresses, or a raw image at `rawAddress`. Returns the entry. */
+function loadProgram(w: RamWriter, role: string, path: string, bytes: Uint8Array, rawAddress: number): { entry: number; elf: ElfImage | null } {
+  if (isElf(bytes)) {
+    const elf = parseElf(bytes, path);
+    for (const seg of elf.segments) {
+      if (seg.memsz === 0) continue;
+      w.place(role, path, Number(seg.paddr), seg.data, seg.memsz);
+    }
+    return { entry: Number(BigInt.asUintN(64, elf.entry)), elf };
+  }
+  if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) parseElf(bytes, path); // throws a precise ELF error
+  w.place(role, path, rawAddress, bytes);
+  return { entry: rawAddress, elf: null };
+}
+
+/** The reset code at 0x1000, the same convention as QEMU's virt board: a0 = hartid, a1 = DTB, a2 = fw_dynamic info. */
+export function buildBootRom(entry: number, dtbAddress: number, kernelEntry: number): Uint8Array {
+  const rom = new Uint8Array(BOOT_ROM_SIZE);
+  const dv = new DataView(rom.buffer);
+  const code = [
+    0x00000297, // auipc t0, 0
+    0x02828613, // addi  a2, t0, 40     (fw_dynamic_info)
+    0xf1402573, // csrr  a0, mhartid
+    0x0202b583, // ld    a1, 32(t0)     (DTB address)
+    0x0182b283, // ld    t0, 24(t0)     (entry)
+    0x00028067, // jr    t0
+  ];
+  code.forEach((insn, i) => dv.setUint32(i * 4, insn, true));
+  dv.setBigUint64(24, BigInt(entry), true);
+  dv.setBigUint64(32, BigInt(dtbAddress), true);
+  // struct fw_dynamic_info { magic, version, next_addr, next_mode, options, boot_hart }
+  const info = [FW_DYNAMIC_MAGIC, FW_DYNAMIC_VERSION, BigInt(kernelEntry), NEXT_MODE_S, 0n, (1n << 64n) - 1n];
+  info.forEach((v, i) => dv.setBigUint64(40 + i * 8, v, true));
+  return rom;
+}
+
+/**
+ * Places firmware, kernel, initrd and DTB in guest RAM as qemu-system-riscv64 -M virt does, and
+ * returns the configuration every thread builds its board from.
+ */
+export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): PreparedMachine {
+  const ram = new Uint8Array(memory, RAM_OFFSET, opts.ramBytes);
+  const w = new RamWriter(ram);
+  const images: LoadedImage[] = [];
+  let entry: number;
+  let kernelEntry = RAM_BASE + KERNEL_OFFSET_WITH_BIOS;
+  let symbols = new Map<string, bigint>();
+  let kernelEnd = RAM_BASE;
+
+  if (opts.bios) {
+    const bytes = readImage('firmware', opts.bios);
+    const fw = loadProgram(w, 'firmware', opts.bios, bytes, RAM_BASE);
+    images.push({ role: 'bios', path: opts.bios, bytes, loadAddress: RAM_BASE });
+    entry = fw.entry;
+    if (fw.elf) symbols = fw.elf.symbols;
+    if (opts.kernel) {
+      const kbytes = readImage('kernel', opts.kernel);
+      const k = loadProgram(w, 'kernel', opts.kernel, kbytes, RAM_BASE + KERNEL_OFFSET_WITH_BIOS);
+      images.push({ role: 'kernel', path: opts.kernel, bytes: kbytes, loadAddress: k.entry });
+      kernelEntry = k.entry;
+      kernelEnd = k.entry + kbytes.length;
+      if (k.elf) symbols = k.elf.symbols;
+    }
+  } else {
+    if (!opts.kernel) throw new InputError('nothing to run: give a kernel (or --bios FILE)');
+    const kbytes = readImage('kernel', opts.kernel);
+    const k = loadProgram(w, 'kernel', opts.kernel, kbytes, RAM_BASE);
+    images.push({ role: 'kernel', path: opts.kernel, bytes: kbytes, loadAddress: k.entry });
+    entry = k.entry;
+    kernelEntry = k.entry;
+    kernelEnd = k.entry + kbytes.length;
+    if (k.elf) symbols = k.elf.symbols;
+  }
+
+  let initrd: { start: number; end: number } | undefined;
+  if (opts.initrd) {
+    const bytes = readImage('initrd', opts.initrd);
+    // QEMU: halfway into RAM (at most 512 MiB in), so an uncompressing kernel will not overwrite it.
+    let start = RAM_BASE + Math.min(opts.ramBytes / 2, 512 * 1024 * 1024);
+    start = Math.max(start, Math.ceil(kernelEnd / 4096) * 4096);
+    w.place('initrd', opts.initrd, start, bytes);
+    images.push({ role: 'initrd', path: opts.initrd, bytes, loadAddress: start });
+    initrd = { start, end: start + bytes.length };
+  }
+
+  const dtb = buildVirtDtb({
+    harts: opts.harts, ramBase: RAM_BASE, ramSize: opts.ramBytes, bootargs: opts.append || undefined,
+    initrd, isa: ISA_STRING, mmuType: 'riscv,sv48', virtioSlots: VIRTIO_COUNT,
+  });
+  // QEMU: the DTB goes at the end of RAM (below 3 GiB), aligned down to 2 MiB.
+  const ramEnd = Math.min(RAM_BASE + opts.ramBytes, 0xc0000000);
+  const dtbAddress = Math.floor((ramEnd - dtb.length) / 0x200000) * 0x200000;
+  w.place('device tree', '(generated)', dtbAddress, dtb);
+  images.push({ role: 'dtb', path: null, bytes: dtb, loadAddress: dtbAddress });
+
+  let disk: DiskConfig | null = null;
+  if (opts.disk) {
+    const bytes = readImage('disk image', opts.disk);
+    const buffer = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(buffer).set(bytes);
+    disk = { buffer, readOnly: false, writeThroughPath: opts.diskWritable ? opts.disk : null };
+    images.push({ role: 'disk', path: opts.disk, bytes, loadAddress: 0 });
+  }
+
+  const tohost = symbols.get('tohost');
+  const fromhost = symbols.get('fromhost');
+  const config: BoardConfig = {
+    harts: opts.harts,
+    ramBytes: opts.ramBytes,
+    rom: buildBootRom(entry, dtbAddress, kernelEntry),
+    tohost: tohost !== undefined ? Number(tohost) : null,
+    fromhost: fromhost !== undefined ? Number(fromhost) : null,
+    disk,
+  };
+  return { config, images, entry, symbols };
+}
+
+export { BOOT_ROM_BASE };

@@ -1,0 +1,20 @@
+/** Physical memory map of the virt board, identical to qemu-system-riscv64 -M virt. */
+export const BOOT_ROM_BASE = 0x1000;
+export const BOOT_ROM_SIZE = 0x1000;
+export const TEST_DEVICE_BASE = 0x100000;
+export const TEST_DEVICE_SIZE = 0x1000;
+export const CLINT_BASE = 0x2000000;
+export const CLINT_SIZE = 0x10000;
+export const PLIC_BASE = 0xc000000;
+export const PLIC_SIZE = 0x600000;
+export const UART0_BASE = 0x10000000;
+export const UART0_SIZE = 0x100;
+export const UART0_IRQ = 10;
+export const VIRTIO_BASE = 0x10001000;
+export const VIRTIO_STRIDE = 0x1000;
+export const VIRTIO_COUNT = 8;
+export const VIRTIO_IRQ0 = 1; // virtio slot n uses PLIC source 1 + n
+export const RAM_BASE = 0x80000000;
+export const KERNEL_OFFSET_WITH_BIOS = 0x200000; // fw_jump convention on RV64
+export const TIMEBASE_HZ = 10_000_000;
+export const PLIC_NUM_SOURCES = 96; // sources 1..95, as QEMU's virt

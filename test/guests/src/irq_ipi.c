@@ -1,0 +1,358 @@
+/* irq_ipi: inter-processor interrupts through the CLINT msip registers.  Hart 0 interrupts every
+   other hart for several rounds; each takes the machine software interrupt (mcause
+   0x8000000000000003), clears its msip and acknowledges through shared memory.  Then the S-mode
+   path: harts run in S with SSIP delegated, the M handler turns the IPI into mip.SSIP and S takes
+   cause 1.  On one hart only the self-IPI part runs (cross-hart part reported as skipped). */
+#include "hs.h"
+
+#define MAGIC_RET 0x52657475726eUL
+#define MSTATUS_SIE  (1UL << 1)
+#define MSTATUS_MIE  (1UL << 3)
+#define MSTATUS_MPIE (1UL << 7)
+#define MSTATUS_SPP  (1UL << 8)
+#define MSTATUS_MPP  (3UL << 11)
+#define IRQ_BIT (1UL << 63)
+#define MIP_SSIP (1UL << 1)
+#define MIP_MSIP (1UL << 3)
+#define ROUNDS 20
+
+__asm__(
+  ".section .text\n"
+  ".option push\n"
+  ".option norvc\n"
+  ".macro TRAP_STUB name, scratch, vec, common\n"
+  "\\name:\n"
+  "  csrrw sp, \\scratch, sp\n"
+  "  addi sp, sp, -256\n"
+  "  sd t0, 40(sp)\n"
+  "  li t0, \\vec\n"
+  "  sd t0, 0(sp)\n"
+  "  j \\common\n"
+  ".endm\n"
+  ".macro TRAP_COMMON name, scratch, handler, ret\n"
+  "\\name:\n"
+  "  .irp r,1,3,4,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+  "  sd x\\r, \\r*8(sp)\n"
+  "  .endr\n"
+  "  csrr t0, \\scratch\n"
+  "  sd t0, 16(sp)\n"
+  "  mv a0, sp\n"
+  "  call \\handler\n"
+  "  addi t0, sp, 256\n"
+  "  csrw \\scratch, t0\n"
+  "  .irp r,1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+  "  ld x\\r, \\r*8(sp)\n"
+  "  .endr\n"
+  "  ld sp, 16(sp)\n"
+  "  \\ret\n"
+  ".endm\n"
+  "  .align 2\n"
+  "TRAP_STUB m_trap_entry, mscratch, -1, m_common\n"
+  "TRAP_COMMON m_common, mscratch, m_trap_c, mret\n"
+  "  .align 2\n"
+  "TRAP_STUB s_trap_entry, sscratch, -1, s_common\n"
+  "TRAP_COMMON s_common, sscratch, s_trap_c, sret\n"
+  /* vector tables: entry n jumps to a stub that records n */
+  "  .align 8\n"
+  "  .globl m_vec_table\n"
+  "m_vec_table:\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  j m_v\\n\n"
+  "  .endr\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  TRAP_STUB m_v\\n, mscratch, \\n, m_common\n"
+  "  .endr\n"
+  "  .align 8\n"
+  "  .globl s_vec_table\n"
+  "s_vec_table:\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  j s_v\\n\n"
+  "  .endr\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  TRAP_STUB s_v\\n, sscratch, \\n, s_common\n"
+  "  .endr\n"
+  /* uint64_t run_mode(uint64_t mode, uint64_t (*fn)(uint64_t), uint64_t arg):
+     runs fn(arg) in mode (0=U, 1=S) via MRET; fn's return value comes back through the
+     MAGIC_RET ecall, which m_trap_c turns into an MRET to run_mode_back in M-mode. */
+  "  .globl run_mode\n"
+  "run_mode:\n"
+  "  addi sp, sp, -112\n"
+  "  sd ra, 0(sp)\n"
+  "  .irp r,0,1,2,3,4,5,6,7,8,9,10,11\n"
+  "  sd s\\r, (8+\\r*8)(sp)\n"
+  "  .endr\n"
+  "  csrr t1, mhartid\n"
+  "  slli t1, t1, 3\n"
+  "  la t0, m_saved_sp\n"
+  "  add t0, t0, t1\n"
+  "  sd sp, 0(t0)\n"
+  "  li t0, 0x1800\n"
+  "  csrc mstatus, t0\n"
+  "  andi a0, a0, 3\n"
+  "  slli a0, a0, 11\n"
+  "  csrs mstatus, a0\n"
+  "  la t2, lower_off\n"
+  "  ld t2, 0(t2)\n"
+  "  la t0, lower_tramp\n"
+  "  add t0, t0, t2\n"
+  "  csrw mepc, t0\n"
+  "  add s0, a1, t2\n"
+  "  add sp, sp, t2\n"
+  "  mv a0, a2\n"
+  "  li a7, 0\n"
+  "  mret\n"
+  "  .globl lower_tramp\n"
+  "lower_tramp:\n"
+  "  jalr s0\n"
+  "  mv a1, a0\n"
+  "  li a7, 0x52657475726e\n"
+  "  ecall\n"
+  "1: j 1b\n"
+  "  .globl run_mode_back\n"
+  "run_mode_back:\n"
+  "  ld ra, 0(sp)\n"
+  "  .irp r,0,1,2,3,4,5,6,7,8,9,10,11\n"
+  "  ld s\\r, (8+\\r*8)(sp)\n"
+  "  .endr\n"
+  "  addi sp, sp, 112\n"
+  "  ret\n"
+  /* void s_forward_ret(uint64_t v): from S, hand a lower-mode MAGIC_RET on to M */
+  "s_forward_ret:\n"
+  "  mv a1, a0\n"
+  "  li a7, 0x52657475726e\n"
+  "  ecall\n"
+  "1: j 1b\n"
+  /* void s_enter_user(fn, arg): from S, SRET into U at lower_tramp calling fn(arg) */
+  "s_enter_user:\n"
+  "  mv s0, a0\n"
+  "  mv a0, a1\n"
+  "  la t0, lower_tramp\n"
+  "  csrw sepc, t0\n"
+  "  li t0, 0x100\n"
+  "  csrc sstatus, t0\n"
+  "  li a7, 0\n"
+  "  sret\n"
+  /* instruction halfword at a trapped pc, read with the trapped mode's translation */
+  "m_read_insn16:\n"
+  "  csrr t1, mstatus\n"
+  "  li t0, (1<<17)|(1<<19)\n"
+  "  csrs mstatus, t0\n"
+  "  lhu a0, 0(a0)\n"
+  "  csrw mstatus, t1\n"
+  "  ret\n"
+  "s_read_insn16:\n"
+  "  csrr t1, sstatus\n"
+  "  li t0, (1<<18)|(1<<19)\n"
+  "  csrs sstatus, t0\n"
+  "  lhu a0, 0(a0)\n"
+  "  csrw sstatus, t1\n"
+  "  ret\n"
+
+  ".option pop\n"
+);
+
+extern char m_trap_entry[], s_trap_entry[], lower_tramp[], run_mode_back[];
+uint64_t run_mode(uint64_t mode, void *fn, uint64_t arg);
+void s_forward_ret(uint64_t v) __attribute__((noreturn));
+uint64_t m_read_insn16(uint64_t a);
+uint64_t s_read_insn16(uint64_t a);
+uint64_t lower_off;
+
+static volatile uint64_t m_ack[8], s_ack[8], m_cause[8], s_cause[8], forward_to_s[8];
+static volatile uint32_t ready[8];
+
+uint64_t m_saved_sp[8];
+static uint8_t m_tstack[4096 * 8] __attribute__((aligned(16)));
+static uint8_t s_tstack[4096 * 8] __attribute__((aligned(16)));
+
+struct trap_rec { uint64_t cause, epc, tval, status, vec, count; };
+static volatile struct trap_rec mt, st;   /* last trap taken into M / into S */
+
+static void fail_at(const char *what, uint64_t a, uint64_t b) {
+  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
+  hs_exit(1);
+}
+#define EQ(what, got, want) do { uint64_t g_ = (got), w_ = (want); if (g_ != w_) fail_at(what, g_, w_); } while (0)
+
+static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
+
+void m_trap_c(uint64_t *f) {
+  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
+  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
+    f[2] = m_saved_sp[csr_read(mhartid)];
+    f[10] = f[11];
+    csr_set(mstatus, MSTATUS_MPP);
+    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
+    csr_write(mepc, (uint64_t)run_mode_back);
+    return;
+  }
+  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
+  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
+  if (cause & IRQ_BIT) {
+    uint64_t c = cause & 63;
+    if (c == 3) {
+      uint64_t hh = csr_read(mhartid);
+      mmio_w32(CLINT_MSIP(hh), 0);
+      m_cause[hh] = cause;
+      if (forward_to_s[hh]) csr_set(mip, MIP_SSIP);
+      else m_ack[hh]++;
+    }
+    else if (c == 1) csr_clear(mip, 2);
+    else if (c == 7) mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
+    else hs_fail("unexpected interrupt in M");
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
+  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
+}
+
+void s_trap_c(uint64_t *f) {
+  uint64_t s_hart = ((uint64_t)f + 256 - (uint64_t)s_tstack) / 4096 - 1;  /* S can't read mhartid */
+  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
+  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
+    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
+    s_forward_ret(f[11]);
+  }
+  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
+  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+  if (cause & IRQ_BIT) {
+    if ((cause & 63) == 1) {
+      csr_clear(sip, 2);
+      s_cause[s_hart] = cause;
+      s_ack[s_hart]++;
+    }
+    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
+  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
+}
+
+static void ok(const char *s) { hs_puts("irq_ipi: "); hs_puts(s); hs_puts(" ok\n"); }
+
+static uint64_t mtime(void) { return mmio_r64(CLINT_MTIME); }
+
+/* wait (at most ~2 s of mtime) until *p >= v */
+static int wait_ge(volatile uint64_t *p, uint64_t v) {
+  uint64_t end = mtime() + 20000000;
+  while (*p < v) if (mtime() > end) return 0;
+  return 1;
+}
+
+static uint64_t s_idle(uint64_t h) {
+  csr_set(sie, MIP_SSIP);
+  csr_set(sstatus, MSTATUS_SIE);
+  ready[h] = 2;
+  for (;;) __asm__ volatile("wfi");
+  return 0;
+}
+
+static uint64_t s_self(uint64_t h) {
+  csr_set(sie, MIP_SSIP);
+  csr_set(sstatus, MSTATUS_SIE);
+  for (uint64_t r = 1; r <= ROUNDS; r++) {
+    mmio_w32(CLINT_MSIP(h), 1);              /* S pokes the CLINT; M forwards as SSIP */
+    if (!wait_ge(&s_ack[h], r)) return 100 + r;
+  }
+  csr_clear(sstatus, MSTATUS_SIE);
+  return 0;
+}
+
+static void pmp_open_all(void) {
+  csr_write(pmpaddr0, ~0UL >> 10);
+  csr_write(pmpcfg0, 0x1f);
+}
+
+static void hart_setup(uint64_t h) {
+  csr_write(mscratch, (uint64_t)(m_tstack + (h + 1) * 4096));
+  csr_write(sscratch, (uint64_t)(s_tstack + (h + 1) * 4096));
+  csr_write(mtvec, (uint64_t)m_trap_entry);
+  csr_write(stvec, (uint64_t)s_trap_entry);
+  csr_write(medeleg, 0);
+  csr_write(mideleg, MIP_SSIP);
+  pmp_open_all();
+  csr_write(mie, MIP_MSIP);
+}
+
+int guest_main(uint64_t h, const void *dtb) {
+  int n = hs_num_harts(dtb);
+  if (h >= 8) for (;;) __asm__ volatile("wfi");
+  hart_setup(h);
+  if (h != 0) {
+    csr_set(mstatus, MSTATUS_MIE);
+    ready[h] = 1;
+    while (!forward_to_s[h]) __asm__ volatile("wfi");
+    run_mode(1, (void *)s_idle, h);            /* never returns */
+    for (;;) __asm__ volatile("wfi");
+  }
+  hs_puts("irq_ipi: start\n");
+  hs_puts("info: harts=");
+  hs_putdec(n);
+  hs_puts("\n");
+
+  /* self IPI in M */
+  for (uint64_t r = 1; r <= ROUNDS; r++) {
+    mmio_w32(CLINT_MSIP(0), 1);
+    EQ("msip reads back", mmio_r32(CLINT_MSIP(0)), 1);
+    for (int i = 0; i < 100000 && !(csr_read(mip) & MIP_MSIP); i++) {}
+    EQ("MSIP pending", csr_read(mip) & MIP_MSIP, MIP_MSIP);
+    EQ("not taken while MIE=0", m_ack[0], r - 1);
+    csr_set(mstatus, MSTATUS_MIE);
+    __asm__ volatile("nop");
+    csr_clear(mstatus, MSTATUS_MIE);
+    EQ("self IPI taken", m_ack[0], r);
+    EQ("self IPI mcause", m_cause[0], 0x8000000000000003UL);
+    EQ("msip cleared", mmio_r32(CLINT_MSIP(0)), 0);
+  }
+  ok("self IPI (M)");
+
+  /* self IPI forwarded to S as SSIP */
+  forward_to_s[0] = 1;
+  EQ("self S path", run_mode(1, (void *)s_self, 0), 0);
+  EQ("self S cause", s_cause[0], IRQ_BIT | 1);
+  forward_to_s[0] = 0;
+  ok("self IPI -> SSIP (S)");
+
+  if (n < 2) {
+    hs_puts("info: cross-hart IPI skipped (1 hart)\n");
+  } else {
+    for (int k = 1; k < n && k < 8; k++) {
+      uint64_t end = mtime() + 20000000;
+      while (ready[k] != 1) if (mtime() > end) fail_at("hart not ready", k, 1);
+    }
+    for (uint64_t r = 1; r <= ROUNDS; r++) {
+      for (int k = 1; k < n && k < 8; k++) mmio_w32(CLINT_MSIP(k), 1);
+      for (int k = 1; k < n && k < 8; k++) {
+        if (!wait_ge(&m_ack[k], r)) fail_at("M IPI ack timeout (hart)", k, r);
+        EQ("M IPI mcause", m_cause[k], 0x8000000000000003UL);
+      }
+    }
+    for (int k = 1; k < n && k < 8; k++) EQ("M IPI ack count", m_ack[k], ROUNDS);
+    hs_puts("info: cross-hart M IPIs ok\n");
+    /* move the other harts to S */
+    for (int k = 1; k < n && k < 8; k++) {
+      forward_to_s[k] = 1;
+      mmio_w32(CLINT_MSIP(k), 1);                 /* wake it; this IPI is forwarded as SSIP */
+      uint64_t end = mtime() + 20000000;
+      while (ready[k] != 2) if (mtime() > end) fail_at("hart not in S", k, 2);
+    }
+    for (int k = 1; k < n && k < 8; k++) {
+      uint64_t base = s_ack[k];
+      for (uint64_t r = 1; r <= ROUNDS; r++) {
+        mmio_w32(CLINT_MSIP(k), 1);
+        if (!wait_ge(&s_ack[k], base + r)) fail_at("S IPI ack timeout (hart)", k, r);
+      }
+      EQ("S IPI scause", s_cause[k], IRQ_BIT | 1);
+    }
+    hs_puts("info: cross-hart IPIs forwarded to S ok\n");
+    hs_puts("info: cross-hart IPI rounds=");
+    hs_putdec(ROUNDS);
+    hs_puts(" harts=");
+    hs_putdec(n - 1);
+    hs_puts("\n");
+  }
+  if ((mt.count && !(mt.cause & IRQ_BIT)) || (st.count && !(st.cause & IRQ_BIT)))
+    fail_at("unexpected exception", mt.cause, st.cause);
+  hs_puts("irq_ipi: PASS\n");
+  return 0;
+}

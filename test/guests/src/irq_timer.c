@@ -1,0 +1,353 @@
+/* irq_timer: CLINT machine timer interrupts (mtimecmp/mtime, MTIE, WFI, vectored mtvec, exact
+   mcause), MTIP level behaviour, time CSR vs mtime, and the OpenSBI-style supervisor timer:
+   M's timer handler raises mip.STIP, S (STIP delegated, vectored stvec) takes cause 5 and asks M
+   by ECALL to re-arm mtimecmp and clear STIP. */
+#include "hs.h"
+
+#define MAGIC_RET 0x52657475726eUL
+#define MSTATUS_SIE  (1UL << 1)
+#define MSTATUS_MIE  (1UL << 3)
+#define MSTATUS_MPIE (1UL << 7)
+#define MSTATUS_SPP  (1UL << 8)
+#define MSTATUS_MPP  (3UL << 11)
+#define IRQ_BIT (1UL << 63)
+#define MIP_STIP (1UL << 5)
+#define MIP_MTIP (1UL << 7)
+
+__asm__(
+  ".section .text\n"
+  ".option push\n"
+  ".option norvc\n"
+  ".macro TRAP_STUB name, scratch, vec, common\n"
+  "\\name:\n"
+  "  csrrw sp, \\scratch, sp\n"
+  "  addi sp, sp, -256\n"
+  "  sd t0, 40(sp)\n"
+  "  li t0, \\vec\n"
+  "  sd t0, 0(sp)\n"
+  "  j \\common\n"
+  ".endm\n"
+  ".macro TRAP_COMMON name, scratch, handler, ret\n"
+  "\\name:\n"
+  "  .irp r,1,3,4,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+  "  sd x\\r, \\r*8(sp)\n"
+  "  .endr\n"
+  "  csrr t0, \\scratch\n"
+  "  sd t0, 16(sp)\n"
+  "  mv a0, sp\n"
+  "  call \\handler\n"
+  "  addi t0, sp, 256\n"
+  "  csrw \\scratch, t0\n"
+  "  .irp r,1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+  "  ld x\\r, \\r*8(sp)\n"
+  "  .endr\n"
+  "  ld sp, 16(sp)\n"
+  "  \\ret\n"
+  ".endm\n"
+  "  .align 2\n"
+  "TRAP_STUB m_trap_entry, mscratch, -1, m_common\n"
+  "TRAP_COMMON m_common, mscratch, m_trap_c, mret\n"
+  "  .align 2\n"
+  "TRAP_STUB s_trap_entry, sscratch, -1, s_common\n"
+  "TRAP_COMMON s_common, sscratch, s_trap_c, sret\n"
+  /* vector tables: entry n jumps to a stub that records n */
+  "  .align 8\n"
+  "  .globl m_vec_table\n"
+  "m_vec_table:\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  j m_v\\n\n"
+  "  .endr\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  TRAP_STUB m_v\\n, mscratch, \\n, m_common\n"
+  "  .endr\n"
+  "  .align 8\n"
+  "  .globl s_vec_table\n"
+  "s_vec_table:\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  j s_v\\n\n"
+  "  .endr\n"
+  "  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+  "  TRAP_STUB s_v\\n, sscratch, \\n, s_common\n"
+  "  .endr\n"
+  /* uint64_t run_mode(uint64_t mode, uint64_t (*fn)(uint64_t), uint64_t arg):
+     runs fn(arg) in mode (0=U, 1=S) via MRET; fn's return value comes back through the
+     MAGIC_RET ecall, which m_trap_c turns into an MRET to run_mode_back in M-mode. */
+  "  .globl run_mode\n"
+  "run_mode:\n"
+  "  addi sp, sp, -112\n"
+  "  sd ra, 0(sp)\n"
+  "  .irp r,0,1,2,3,4,5,6,7,8,9,10,11\n"
+  "  sd s\\r, (8+\\r*8)(sp)\n"
+  "  .endr\n"
+  "  csrr t1, mhartid\n"
+  "  slli t1, t1, 3\n"
+  "  la t0, m_saved_sp\n"
+  "  add t0, t0, t1\n"
+  "  sd sp, 0(t0)\n"
+  "  li t0, 0x1800\n"
+  "  csrc mstatus, t0\n"
+  "  andi a0, a0, 3\n"
+  "  slli a0, a0, 11\n"
+  "  csrs mstatus, a0\n"
+  "  la t2, lower_off\n"
+  "  ld t2, 0(t2)\n"
+  "  la t0, lower_tramp\n"
+  "  add t0, t0, t2\n"
+  "  csrw mepc, t0\n"
+  "  add s0, a1, t2\n"
+  "  add sp, sp, t2\n"
+  "  mv a0, a2\n"
+  "  li a7, 0\n"
+  "  mret\n"
+  "  .globl lower_tramp\n"
+  "lower_tramp:\n"
+  "  jalr s0\n"
+  "  mv a1, a0\n"
+  "  li a7, 0x52657475726e\n"
+  "  ecall\n"
+  "1: j 1b\n"
+  "  .globl run_mode_back\n"
+  "run_mode_back:\n"
+  "  ld ra, 0(sp)\n"
+  "  .irp r,0,1,2,3,4,5,6,7,8,9,10,11\n"
+  "  ld s\\r, (8+\\r*8)(sp)\n"
+  "  .endr\n"
+  "  addi sp, sp, 112\n"
+  "  ret\n"
+  /* void s_forward_ret(uint64_t v): from S, hand a lower-mode MAGIC_RET on to M */
+  "s_forward_ret:\n"
+  "  mv a1, a0\n"
+  "  li a7, 0x52657475726e\n"
+  "  ecall\n"
+  "1: j 1b\n"
+  /* void s_enter_user(fn, arg): from S, SRET into U at lower_tramp calling fn(arg) */
+  "s_enter_user:\n"
+  "  mv s0, a0\n"
+  "  mv a0, a1\n"
+  "  la t0, lower_tramp\n"
+  "  csrw sepc, t0\n"
+  "  li t0, 0x100\n"
+  "  csrc sstatus, t0\n"
+  "  li a7, 0\n"
+  "  sret\n"
+  /* instruction halfword at a trapped pc, read with the trapped mode's translation */
+  "m_read_insn16:\n"
+  "  csrr t1, mstatus\n"
+  "  li t0, (1<<17)|(1<<19)\n"
+  "  csrs mstatus, t0\n"
+  "  lhu a0, 0(a0)\n"
+  "  csrw mstatus, t1\n"
+  "  ret\n"
+  "s_read_insn16:\n"
+  "  csrr t1, sstatus\n"
+  "  li t0, (1<<18)|(1<<19)\n"
+  "  csrs sstatus, t0\n"
+  "  lhu a0, 0(a0)\n"
+  "  csrw sstatus, t1\n"
+  "  ret\n"
+
+  ".option pop\n"
+);
+
+extern char m_trap_entry[], s_trap_entry[], m_vec_table[], s_vec_table[], lower_tramp[], run_mode_back[];
+uint64_t run_mode(uint64_t mode, void *fn, uint64_t arg);
+void s_forward_ret(uint64_t v) __attribute__((noreturn));
+uint64_t m_read_insn16(uint64_t a);
+uint64_t s_read_insn16(uint64_t a);
+uint64_t lower_off;
+
+static volatile uint64_t m_ticks, s_ticks, timer_to_s, m_ecalls;
+static volatile uint64_t last_cmp, tick_time;
+
+static uint64_t mtime(void) { return mmio_r64(CLINT_MTIME); }
+static void set_cmp(uint64_t v) { last_cmp = v; mmio_w64(CLINT_MTIMECMP(0), v); }
+
+/* S -> M service call: a7=1: set timer to a0 (~0 = off) and clear STIP */
+static void sbi_set_timer(uint64_t when) {
+  register uint64_t a0 __asm__("a0") = when;
+  register uint64_t a7 __asm__("a7") = 1;
+  __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
+}
+
+uint64_t m_saved_sp[8];
+static uint8_t m_tstack[4096 * 2] __attribute__((aligned(16)));
+static uint8_t s_tstack[4096 * 2] __attribute__((aligned(16)));
+
+struct trap_rec { uint64_t cause, epc, tval, status, vec, count; };
+static volatile struct trap_rec mt, st;   /* last trap taken into M / into S */
+
+static void fail_at(const char *what, uint64_t a, uint64_t b) {
+  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
+  hs_exit(1);
+}
+#define EQ(what, got, want) do { uint64_t g_ = (got), w_ = (want); if (g_ != w_) fail_at(what, g_, w_); } while (0)
+
+static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
+
+void m_trap_c(uint64_t *f) {
+  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
+  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
+    f[2] = m_saved_sp[csr_read(mhartid)];
+    f[10] = f[11];
+    csr_set(mstatus, MSTATUS_MPP);
+    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
+    csr_write(mepc, (uint64_t)run_mode_back);
+    return;
+  }
+  if (cause == 9 && f[17] == 1) {            /* S asks: set timer, clear STIP */
+    m_ecalls++;
+    csr_clear(mip, MIP_STIP);
+    set_cmp(f[10]);
+    csr_write(mepc, epc + 4);
+    return;
+  }
+  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
+  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
+  if (cause & IRQ_BIT) {
+    uint64_t c = cause & 63;
+    if (c == 3) mmio_w32(CLINT_MSIP(csr_read(mhartid)), 0);
+    else if (c == 1) csr_clear(mip, 2);
+    else if (c == 7) {
+      tick_time = mtime();
+      m_ticks++;
+      mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
+      if (timer_to_s) csr_set(mip, MIP_STIP);
+    }
+    else hs_fail("unexpected interrupt in M");
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
+  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
+}
+
+void s_trap_c(uint64_t *f) {
+  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
+  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
+    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
+    s_forward_ret(f[11]);
+  }
+  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
+  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+  if (cause & IRQ_BIT) {
+    if ((cause & 63) == 1) csr_clear(sip, 2);
+    else if ((cause & 63) == 5) { s_ticks++; sbi_set_timer(~0UL); }
+    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
+  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
+}
+
+static void ok(const char *s) { hs_puts("irq_timer: "); hs_puts(s); hs_puts(" ok\n"); }
+
+static uint64_t s_timer_test(uint64_t n) {
+  csr_set(sie, MIP_STIP);
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t t0 = s_ticks;
+    sbi_set_timer(mtime() + 500);
+    for (int guard = 0; s_ticks == t0 && guard < 1000000; guard++) {
+      __asm__ volatile("wfi");
+      csr_set(sstatus, MSTATUS_SIE);     /* window in which the pending interrupt is taken */
+      csr_clear(sstatus, MSTATUS_SIE);
+    }
+    if (s_ticks != t0 + 1) return 100 + i;
+    if (st.cause != (IRQ_BIT | 5)) return 200 + i;
+    if (st.vec != 5) return 300 + i;
+    if (csr_read(sip) & MIP_STIP) return 400 + i;
+  }
+  csr_clear(sie, MIP_STIP);
+  return 0;
+}
+
+static void pmp_open_all(void) {
+  csr_write(pmpaddr0, ~0UL >> 10);
+  csr_write(pmpcfg0, 0x1f);
+}
+
+int guest_main(uint64_t hartid, const void *dtb) {
+  (void)dtb;
+  if (hartid != 0) for (;;) __asm__ volatile("wfi");
+  set_cmp(~0UL);
+  csr_write(mscratch, (uint64_t)(m_tstack + sizeof m_tstack));
+  csr_write(sscratch, (uint64_t)(s_tstack + sizeof s_tstack));
+  csr_write(mtvec, (uint64_t)m_vec_table | 1);
+  csr_write(stvec, (uint64_t)s_vec_table | 1);
+  csr_write(medeleg, 0);
+  csr_write(mideleg, 0);
+  csr_write(mie, 0);
+  pmp_open_all();
+  hs_puts("irq_timer: start\n");
+
+  /* time CSR follows mtime */
+  {
+    uint64_t a = mtime(), t = csr_read(time), b = mtime();
+    if (t < a || t > b) fail_at("rdtime between mtime reads", t, a);
+    uint64_t t1 = csr_read(time);
+    for (int i = 0; i < 100000 && csr_read(time) == t1; i++) {}
+    if (csr_read(time) == t1) hs_fail("time does not advance");
+  }
+  ok("time csr");
+
+  /* MTIP is a level: set when mtime >= mtimecmp, cleared by writing mtimecmp */
+  set_cmp(mtime());
+  for (int i = 0; i < 100000 && !(csr_read(mip) & MIP_MTIP); i++) {}
+  EQ("MTIP set when mtime>=mtimecmp", csr_read(mip) & MIP_MTIP, MIP_MTIP);
+  EQ("not taken with mie.MTIE=0", mt.count, 0);
+  set_cmp(~0UL);
+  for (int i = 0; i < 100000 && (csr_read(mip) & MIP_MTIP); i++) {}
+  EQ("MTIP cleared by mtimecmp write", csr_read(mip) & MIP_MTIP, 0);
+  csr_write(mip, MIP_MTIP);                 /* MTIP is read-only in mip */
+  EQ("mip.MTIP read-only", csr_read(mip) & MIP_MTIP, 0);
+  csr_write(mideleg, ~0UL);
+  EQ("MTIP not delegable", csr_read(mideleg) & MIP_MTIP, 0);
+  csr_write(mideleg, 0);
+  ok("MTIP level");
+
+  /* M-mode timer interrupts with WFI, vectored to mtvec+4*7 */
+  csr_set(mie, MIP_MTIP);
+  for (int i = 0; i < 5; i++) {
+    uint64_t t0 = m_ticks;
+    set_cmp(mtime() + 1000);
+    for (int guard = 0; m_ticks == t0 && guard < 1000000; guard++) {
+      __asm__ volatile("wfi");
+      csr_set(mstatus, MSTATUS_MIE);
+      csr_clear(mstatus, MSTATUS_MIE);
+    }
+    EQ("M timer tick", m_ticks, t0 + 1);
+    EQ("mcause", mt.cause, 0x8000000000000007UL);
+    EQ("vector 7", mt.vec, 7);
+    if (tick_time < last_cmp) fail_at("interrupt before mtimecmp", tick_time, last_cmp);
+    EQ("MTIP cleared", csr_read(mip) & MIP_MTIP, 0);
+  }
+  hs_puts("irq_timer: M timer ticks=");
+  hs_putdec(m_ticks);
+  hs_puts("\n");
+  ok("M timer (mtimecmp, WFI, vectored)");
+
+  /* interrupts disabled (MIE=0): pending, not taken, until enabled */
+  set_cmp(mtime());
+  for (int i = 0; i < 100000 && !(csr_read(mip) & MIP_MTIP); i++) {}
+  EQ("no trap with MIE=0", m_ticks, 5);
+  csr_set(mstatus, MSTATUS_MIE);
+  __asm__ volatile("nop");
+  csr_clear(mstatus, MSTATUS_MIE);
+  EQ("taken when MIE set", m_ticks, 6);
+  ok("MIE gating");
+
+  /* supervisor timer through STIP */
+  csr_write(mideleg, MIP_STIP);
+  timer_to_s = 1;
+  EQ("S timer", run_mode(1, (void *)s_timer_test, 4), 0);
+  EQ("S ticks", s_ticks, 4);
+  EQ("M forwarded", m_ticks, 10);
+  timer_to_s = 0;
+  csr_write(mideleg, 0);
+  csr_clear(mie, MIP_MTIP);
+  set_cmp(~0UL);
+  hs_puts("irq_timer: S timer ticks=");
+  hs_putdec(s_ticks);
+  hs_puts("\n");
+  ok("S timer via STIP injection");
+  hs_puts("irq_timer: PASS\n");
+  return 0;
+}

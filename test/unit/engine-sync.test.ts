@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { ByteRing } from '../../src/engine/byte-ring.js';
+import { acquire, release, tryAcquire, withLock } from '../../src/engine/lock.js';
+
+/** lock.ts compiled to CommonJS, so plain eval workers can run the real code. */
+function lockModuleSource(): string {
+  const source = readFileSync(new URL('../../src/engine/lock.ts', import.meta.url), 'utf8');
+  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
+}
+
+function runWorker(code: string, workerData: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData });
+    worker.on('error', reject);
+    worker.on('exit', (exitCode) => (exitCode === 0 ? resolve() : reject(new Error(`worker exit ${exitCode}`))));
+  });
+}
+
+describe('lock', () => {
+  it('takes and releases the word, notifying only when contended', () => {
+    const words = new Int32Array(new SharedArrayBuffer(8));
+    acquire(words, 1);
+    expect(words[1]).toBe(1);
+    release(words, 1);
+    expect(words[1]).toBe(0);
+    words[1] = 2; // as if another thread were waiting
+    release(words, 1);
+    expect(words[1]).toBe(0);
+    expect(withLock(words, 1, () => words[1])).toBe(1);
+    expect(tryAcquire(words, 1)).toBe(true);
+    expect(tryAcquire(words, 1)).toBe(false);
+    release(words, 1);
+    expect(words[1]).toBe(0);
+  });
+
+  it('serialises non-atomic increments from four threads', async () => {
+    const memory = new SharedArrayBuffer(8);
+    const rounds = 20000;
+    const code = `
+      const { workerData } = require('node:worker_threads');
+      const exports = {};
+      ${lockModuleSource()}
+      const words = new Int32Array(workerData.memory);
+      for (let i = 0; i < workerData.rounds; i++) {
+        exports.acquire(words, 0);
+        const value = words[1];
+        for (let spin = 0; spin < 20; spin++); // widen the race window
+        words[1] = value + 1;
+        exports.release(words, 0);
+      }`;
+    await Promise.all([0, 1, 2, 3].map(() => runWorker(code, { memory, rounds })));
+    const words = new Int32Array(memory);
+    expect(words[1]).toBe(4 * rounds);
+    expect(words[0]).toBe(0);
+  });
+});
+
+describe('ByteRing', () => {
+  it('pushes, pops, wraps and drains in order', () => {
+    const memory = new SharedArrayBuffer(4096);
+    const seq = { words: new Int32Array(memory, 0, 1), index: 0 };
+    const ring = new ByteRing(memory, 256, 8, seq);
+    expect(ring.pop()).toBe(-1);
+    for (let i = 0; i < 8; i++) expect(ring.push(i)).toBe(true);
+    expect(ring.push(99)).toBe(false);
+    expect(ring.available()).toBe(8);
+    expect(seq.words[0]).toBe(8);
+    expect(ring.pop()).toBe(0);
+    expect(ring.pop()).toBe(1);
+    ring.push(8);
+    ring.push(9);
+    expect(Array.from(ring.drain(3))).toEqual([2, 3, 4]);
+    expect(Array.from(ring.drain())).toEqual([5, 6, 7, 8, 9]);
+    expect(ring.available()).toBe(0);
+    expect(() => new ByteRing(memory, 0, 12)).toThrow(RangeError);
+  });
+
+  it('keeps counting correctly when head and tail wrap past 2^31', () => {
+    const memory = new SharedArrayBuffer(4096);
+    const control = new Int32Array(memory, 0, 2);
+    control[0] = 0x7ffffffe;
+    control[1] = 0x7ffffffe;
+    const ring = new ByteRing(memory, 0, 16);
+    for (let i = 0; i < 5; i++) ring.push(i);
+    expect(ring.available()).toBe(5);
+    expect(Array.from(ring.drain())).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('pushBlocking waits for a consumer instead of dropping bytes', async () => {
+    const memory = new SharedArrayBuffer(4096);
+    const ring = new ByteRing(memory, 0, 4);
+    for (let i = 0; i < 4; i++) ring.push(i);
+    // A worker consumes one byte after a delay, the way the main thread drains console output.
+    const consumer = runWorker(
+      `const { workerData } = require('node:worker_threads');
+       const control = new Int32Array(workerData.memory, 0, 2);
+       Atomics.wait(control, 0, 4, 100); // just a delay
+       Atomics.add(control, 1, 1);
+       Atomics.notify(control, 1);`,
+      { memory },
+    );
+    ring.pushBlocking(4); // blocks this thread until the worker frees a slot
+    await consumer;
+    expect(Array.from(ring.drain())).toEqual([1, 2, 3, 4]);
+  });
+});
