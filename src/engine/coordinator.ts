@@ -38,6 +38,8 @@ export class Coordinator {
   private readonly out: ByteRing;
   private readonly input: ByteRing;
   private pendingInput: number[] = [];
+  /** Input reached the ring but the UART was busy when we tried to raise its interrupt. */
+  private inputIrqPending = false;
 
   constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo) {
     this.memory = createSharedMemory(opts.ramBytes);
@@ -89,7 +91,7 @@ export class Coordinator {
       this.drainConsole();
       this.flushPendingInput();
       if (allDone) break;
-      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length ? 5 : 1000);
+      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length || this.inputIrqPending ? 5 : 1000);
       if (waited.async) await waited.value;
     }
     await finished;
@@ -123,12 +125,13 @@ export class Coordinator {
   }
 
   private flushPendingInput(): void {
-    if (this.pendingInput.length === 0) return;
     let pushed = 0;
     while (pushed < this.pendingInput.length && this.input.push(this.pendingInput[pushed])) pushed++;
     if (pushed > 0) {
       this.pendingInput = this.pendingInput.slice(pushed);
-      this.board.uart.pollInput();
+      this.inputIrqPending = true;
     }
+    // pollInput only tries the UART lock (a hart may hold it while waiting for us to drain output).
+    if (this.inputIrqPending) this.inputIrqPending = !this.board.uart.pollInput();
   }
 }
