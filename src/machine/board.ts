@@ -38,6 +38,7 @@ export class Board {
       ram: new Uint8Array(memory, RAM_OFFSET, config.ramBytes),
       ramBase: RAM_BASE,
       harts: this.control,
+      ramWritten: (ramOffset, length) => this.bus.noteRamWrite(RAM_BASE + ramOffset, length),
       mtime: () => clock.mtime(),
     };
     this.env = env;

@@ -51,6 +51,8 @@ export interface DeviceEnv {
   readonly ram: Uint8Array;
   readonly ramBase: number;
   readonly harts: HartLines;
+  /** Devices call this after writing guest RAM directly (DMA), so translated code there is invalidated. */
+  ramWritten(ramOffset: number, length: number): void;
   /** Current mtime (10 MHz ticks). */
   mtime(): bigint;
 }

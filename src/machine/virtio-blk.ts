@@ -424,6 +424,7 @@ export class VirtioBlk implements MmioDevice {
         if (diskOffset < 0) return finish(BLK_S_IOERR, 0);
         forEachChunk(writable, 0, dataIn, (ram, length, at) => {
           this.ram.set(this.disk.subarray(diskOffset + at, diskOffset + at + length), ram);
+          this.env.ramWritten(ram, length);
         });
         return finish(BLK_S_OK, dataIn);
       }
@@ -442,7 +443,10 @@ export class VirtioBlk implements MmioDevice {
         const id = new Uint8Array(BLK_ID_BYTES);
         id.set(new TextEncoder().encode(BLK_DEVICE_ID));
         const length = Math.min(BLK_ID_BYTES, dataIn);
-        forEachChunk(writable, 0, length, (ram, chunk, at) => this.ram.set(id.subarray(at, at + chunk), ram));
+        forEachChunk(writable, 0, length, (ram, chunk, at) => {
+          this.ram.set(id.subarray(at, at + chunk), ram);
+          this.env.ramWritten(ram, chunk);
+        });
         return finish(BLK_S_OK, length);
       }
       default:

@@ -35,6 +35,7 @@ export function fakeEnv(numHarts = 2, ramBytes = 1 << 20): DeviceEnv & { harts: 
     ram: new Uint8Array(memory, RAM_OFFSET, ramBytes),
     ramBase: RAM_BASE,
     harts: new FakeHartLines(numHarts),
+    ramWritten: () => {},
     mtime: () => 0n,
   };
 }

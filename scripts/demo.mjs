@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The bundled default job: shows hindsight running parallel guests on real host threads.
+//  1. our racy-counter guest on 4 harts, twice: unsynchronised increments lose updates, and the
+//     two runs disagree (the nondeterminism record/replay exists to pin down);
+//  2. real firmware: OpenSBI + U-Boot on 2 harts, with `cpu list` typed at the prompt.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const racy = join(root, 'test', 'guests', 'bin', 'smp_racy_counter.elf');
+const opensbi = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+const uboot = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
+
+console.log('== 1. A racy counter on 4 harts, each hart on its own host thread ==');
+for (let run = 1; run <= 2; run++) {
+  const r = spawnSync(process.execPath, [cli, 'run', '--harts', '4', '--stats', racy], { encoding: 'latin1' });
+  const lost = /info: lost=(\d+)/.exec(r.stdout)?.[1] ?? '?';
+  const mips = /= ([\d.]+) MIPS/.exec(r.stderr)?.[1] ?? '?';
+  console.log(`run ${run}: exit ${r.status}, ${lost} increments lost to the race (${mips} MIPS over all harts)`);
+}
+console.log('Each run loses a different number: record/replay (next milestone) will capture one of them exactly.\n');
+
+if (!existsSync(opensbi) || !existsSync(uboot)) {
+  console.log('== 2. skipped: install the Debian packages opensbi and u-boot-qemu (scripts/install-system-deps.sh) ==');
+  process.exit(0);
+}
+console.log('== 2. OpenSBI + U-Boot on 2 harts ==');
+const child = spawn(process.execPath, [cli, 'run', '--harts', '2', '--timeout', '120', '--bios', opensbi, uboot], { stdio: ['pipe', 'pipe', 'inherit'] });
+let seen = '';
+let step = 0;
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  seen += chunk.toString('latin1');
+  if (step === 0 && seen.includes('Hit any key')) { step = 1; child.stdin.write('\n'); }
+  else if (step === 1 && seen.endsWith('=> ')) { step = 2; child.stdin.write('cpu list\n'); }
+  else if (step === 2 && seen.endsWith('=> ') && seen.includes('cpu@1')) { step = 3; child.stdin.write('poweroff\n'); }
+});
+child.on('close', (code) => {
+  console.log(`\nhindsight exited with ${code}. Try it yourself:`);
+  console.log(`  node dist/src/cli/main.js run --harts 4 --bios ${opensbi} ${uboot}   (Ctrl-A X quits)`);
+  process.exit(code ?? 1);
+});

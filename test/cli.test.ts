@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { guest, hindsight } from './support/tools.js';
+
+/** One clear line on stderr, no stack trace. */
+function expectOneLine(stderr: string): void {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr).not.toMatch(/Error:/);
+}
+
+describe('hindsight run: exit codes and errors', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hindsight-cli-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a guest that spins forever ends at --timeout with exit 124', async () => {
+    const started = Date.now();
+    const r = await hindsight(['run', '--harts', '2', '--timeout', '1', guest('spin_forever')], { timeoutMs: 30_000 });
+    expect(r.code).toBe(124);
+    expect(r.stdout).toBe('spinning\n');
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/timeout/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  test('--max-insns stops every hart and says so', async () => {
+    const r = await hindsight(['run', '--max-insns', '100000', '--stats', guest('spin_forever')]);
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/max-insns 100000/);
+    expect(r.stderr).toMatch(/hart 0: 100000 instructions/);
+  });
+
+  test('the guest exit code is the process exit code', async () => {
+    expect((await hindsight(['run', guest('hello')])).code).toBe(0);
+    expect((await hindsight(['run', guest('isa_htif_fail')])).code).toBe(3);
+  });
+
+  test('SIGINT stops a running guest cleanly', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('./support/tools.js');
+    const child = spawn(process.execPath, [CLI, 'run', '--harts', '2', guest('spin_forever')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    while (!out.includes('spinning')) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expectOneLine(err);
+  });
+
+  test('a corrupt ELF gives one clear line and exit 2', async () => {
+    const elf = readFileSync(guest('hello'));
+    const truncated = join(dir, 'truncated.elf');
+    writeFileSync(truncated, elf.subarray(0, 100));
+    const r = await hindsight(['run', truncated]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toContain('truncated.elf');
+
+    const wrongArch = join(dir, 'x86.elf');
+    const copy = Buffer.from(elf);
+    copy.writeUInt16LE(62, 18); // e_machine = EM_X86_64
+    writeFileSync(wrongArch, copy);
+    const r2 = await hindsight(['run', wrongArch]);
+    expect(r2.code).toBe(2);
+    expectOneLine(r2.stderr);
+  });
+
+  test('a missing file gives one clear line and exit 2', async () => {
+    const r = await hindsight(['run', join(dir, 'no-such-kernel.elf')]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/no such file/);
+    const r2 = await hindsight(['run', '--bios', join(dir, 'nope.bin'), guest('hello')]);
+    expect(r2.code).toBe(2);
+    expectOneLine(r2.stderr);
+  });
+
+  test.each([
+    [['run', '--bogus', 'x.elf']],
+    [['run', '--harts', 'zero', 'x.elf']],
+    [['run', '--harts', '65', 'x.elf']],
+    [['run', '--mem', '12Q', 'x.elf']],
+    [['run', '--timeout', '-3', 'x.elf']],
+    [['frobnicate']],
+  ])('bad option %j gives one clear line and exit 2', async (args) => {
+    const r = await hindsight(args);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+  });
+
+  test('an image larger than guest RAM is refused with exit 2', async () => {
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(20 * 1024 * 1024, 1));
+    const r = await hindsight(['run', '--mem', '16M', big]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/does not fit/);
+  });
+});
