@@ -54,6 +54,21 @@ describe('hindsight run: exit codes and errors', () => {
     expectOneLine(err);
   });
 
+  test('on a terminal the console is raw and Ctrl-A X quits, as in QEMU', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('./support/tools.js');
+    // util-linux `script` gives hindsight a pseudo-terminal for stdin/stdout.
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} run --harts 2 ${guest('spin_forever')}`, '/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    while (!out.includes('spinning')) await new Promise((r) => setTimeout(r, 20));
+    child.stdin.write('\x01x');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('stopped by the user');
+  });
+
   test('a corrupt ELF gives one clear line and exit 2', async () => {
     const elf = readFileSync(guest('hello'));
     const truncated = join(dir, 'truncated.elf');

@@ -1,0 +1,383 @@
+#!/usr/bin/env node
+// `npm run bench`: hindsight's speed on two bare-metal guests, compared with qemu-system-riscv64.
+// See docs/BENCHMARKS.md for what each row means and how the numbers are obtained.
+//
+//   node scripts/bench.mjs [--quick] [--iters-compute N] [--iters-parallel N] [--harts-list 1,2]
+//                          [--qemu-seconds S] [--qemu-repeats N] [--no-qemu] [--out DIR]
+// Environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const GUESTS = path.join(ROOT, 'test/guests');
+const ELF = {
+  compute: path.join(GUESTS, 'bin/bench_compute.elf'),
+  parallel: path.join(GUESTS, 'bin/bench_parallel.elf'),
+};
+const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
+
+// ---------------------------------------------------------------- options
+
+const DEFAULTS = { compute: 4000, parallel: 3000 };   // ~40 s + 2 x ~30 s with the interpreter
+const QUICK = { compute: 300, parallel: 200 };
+
+function usage(code) {
+  process.stdout.write(`usage: node scripts/bench.mjs [options]
+  --quick               small iteration counts (a smoke test, ~30 s)
+  --iters-compute N     bench_compute iterations under hindsight (default ${DEFAULTS.compute}, quick ${QUICK.compute})
+  --iters-parallel N    bench_parallel iterations per hart under hindsight (default ${DEFAULTS.parallel}, quick ${QUICK.parallel})
+  --harts-list A,B,..   hart counts for bench_parallel (default 1,2)
+  --qemu-seconds S      scale QEMU's iterations up until its net run time is at least S (default 2, quick 0.5; 0 = same iters)
+  --qemu-repeats N      timed QEMU runs per row, the median is used (default 3)
+  --no-qemu             hindsight rows only
+  --out DIR             where to write the JSON (default bench-results/)
+environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU (binary)
+`);
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const env = process.env;
+  const o = {
+    quick: env.BENCH_QUICK === '1',
+    itersCompute: env.BENCH_ITERS_COMPUTE ? Number(env.BENCH_ITERS_COMPUTE) : undefined,
+    itersParallel: env.BENCH_ITERS_PARALLEL ? Number(env.BENCH_ITERS_PARALLEL) : undefined,
+    hartsList: [1, 2],
+    qemuSeconds: env.BENCH_QEMU_SECONDS ? Number(env.BENCH_QEMU_SECONDS) : undefined,
+    qemuRepeats: 3,
+    qemu: env.QEMU || 'qemu-system-riscv64',
+    noQemu: false,
+    out: path.join(ROOT, 'bench-results'),
+  };
+  const need = (i) => { if (i + 1 >= argv.length) usage(2); return argv[i + 1]; };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--iters-compute') o.itersCompute = Number(need(i++));
+    else if (a === '--iters-parallel') o.itersParallel = Number(need(i++));
+    else if (a === '--harts-list') o.hartsList = need(i++).split(',').map(Number);
+    else if (a === '--qemu-seconds') o.qemuSeconds = Number(need(i++));
+    else if (a === '--qemu-repeats') o.qemuRepeats = Number(need(i++));
+    else if (a === '--no-qemu') o.noQemu = true;
+    else if (a === '--out') o.out = path.resolve(need(i++));
+    else if (a === '-h' || a === '--help') usage(0);
+    else { process.stderr.write(`bench: unknown option ${a}\n`); usage(2); }
+  }
+  const base = o.quick ? QUICK : DEFAULTS;
+  o.itersCompute ??= base.compute;
+  o.itersParallel ??= base.parallel;
+  o.qemuSeconds ??= o.quick ? 0.5 : 2;
+  const posInt = (n) => Number.isSafeInteger(n) && n >= 1;
+  if (!posInt(o.itersCompute) || !posInt(o.itersParallel) || !posInt(o.qemuRepeats) ||
+      !o.hartsList.every((h) => posInt(h) && h <= 8) || !(o.qemuSeconds >= 0)) {
+    process.stderr.write('bench: iteration counts, repeats and hart counts must be positive integers (harts <= 8)\n');
+    process.exit(2);
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- running things
+
+/** Runs a command with stdin from /dev/null; resolves with exit code, output and wall time (s). */
+function run(cmd, args, timeoutSeconds) {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutSeconds * 1000);
+    child.stdout.on('data', (b) => out.push(b));
+    child.stderr.on('data', (b) => err.push(b));
+    child.on('error', (e) => { clearTimeout(timer); resolve({ code: -1, signal: null, stdout: '', stderr: String(e.message), seconds: 0, timedOut }); });
+    child.on('close', (code, signal) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), seconds, timedOut });
+    });
+  });
+}
+
+function parseStats(stderr) {
+  const harts = [...stderr.matchAll(/^ {2}hart (\d+): (\d+) instructions$/gm)].map((m) => Number(m[2]));
+  const t = /^ {2}total: (\d+) instructions in ([\d.]+) s/m.exec(stderr);
+  if (!t) return null;
+  return { perHart: harts, total: Number(t[1]), seconds: Number(t[2]) };
+}
+
+async function hindsight(elf, harts, iters) {
+  const args = [CLI, 'run', '--harts', String(harts), '--mem', '128M', '--stats', '--append', `iters=${iters}`, elf];
+  const r = await run(process.execPath, args, 3600);
+  const stats = parseStats(r.stderr);
+  return { ...r, stats };
+}
+
+function qemuArgs(elf, smp, iters) {
+  return ['-M', 'virt', '-accel', 'tcg,thread=multi', '-cpu', QEMU_CPU, '-smp', String(smp), '-m', '128M',
+    '-nographic', '-bios', 'none', '-kernel', elf, '-append', `iters=${iters}`];
+}
+
+async function qemu(opts, elf, smp, iters) {
+  return run(opts.qemu, qemuArgs(elf, smp, iters), 600);
+}
+
+/** The first differing line of two console transcripts, for the report. */
+function firstDiff(a, b) {
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) return `line ${i + 1}: hindsight ${JSON.stringify(la[i] ?? '<end>')} vs qemu ${JSON.stringify(lb[i] ?? '<end>')}`;
+  }
+  return 'identical lines';
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
+const okRun = (r) => r.code === 0 && !r.timedOut;
+
+/** QEMU start-up (process launch, machine set-up, DTB, exit) measured with iters=0. */
+async function qemuStartup(opts, elf, smp) {
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await qemu(opts, elf, smp, 0);
+    if (!okRun(r)) return { seconds: 0, error: `iters=0 run exited ${r.code}` };
+    times.push(r.seconds);
+  }
+  return { seconds: median(times), samples: times };
+}
+
+/**
+ * QEMU timing for one guest/smp: a run with hindsight's iteration count (its console output is
+ * compared with hindsight's), then iterations scaled up until the net time is >= opts.qemuSeconds,
+ * then opts.qemuRepeats timed runs at that count (median).
+ */
+async function qemuTimed(opts, elf, smp, iters, expectedStdout) {
+  const startup = await qemuStartup(opts, elf, smp);
+  const same = await qemu(opts, elf, smp, iters);
+  const check = {
+    exitCode: same.code,
+    timedOut: same.timedOut,
+    stdout: same.stdout,
+    outputMatches: expectedStdout === undefined ? null : same.stdout === expectedStdout,
+  };
+  let qIters = iters;
+  let probe = same;
+  for (let guard = 0; guard < 6 && okRun(probe) && opts.qemuSeconds > 0; guard++) {
+    const net = probe.seconds - startup.seconds;
+    if (net >= opts.qemuSeconds) break;
+    const factor = Math.min(1000, Math.max(1.5, (opts.qemuSeconds * 1.2) / Math.max(net, 0.02)));
+    qIters = niceRound(qIters * factor);
+    probe = await qemu(opts, elf, smp, qIters);
+  }
+  const samples = [];
+  let failed = okRun(same) ? null : `exit ${same.code}${same.timedOut ? ' (timeout)' : ''}`;
+  if (!failed && qIters === iters && opts.qemuSeconds === 0) samples.push(same.seconds);
+  while (!failed && samples.length < opts.qemuRepeats) {
+    const r = await qemu(opts, elf, smp, qIters);
+    if (!okRun(r)) { failed = `exit ${r.code} at iters=${qIters}`; break; }
+    samples.push(r.seconds);
+  }
+  const raw = samples.length ? median(samples) : NaN;
+  return { startup, check, iters: qIters, samples, rawSeconds: raw, netSeconds: raw - startup.seconds, failed };
+}
+
+function niceRound(n) {
+  const p = 10 ** Math.max(0, Math.floor(Math.log10(n)) - 1);
+  return Math.ceil(n / p) * p;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  for (const [name, f] of [['hindsight (npm run build)', CLI], ['bench_compute.elf (make -C test/guests)', ELF.compute], ['bench_parallel.elf (make -C test/guests)', ELF.parallel]]) {
+    if (!existsSync(f)) { process.stderr.write(`bench: missing ${f}: build ${name} first\n`); process.exit(2); }
+  }
+  for (const g of ['bench_compute', 'bench_parallel']) {
+    const src = path.join(GUESTS, 'src', `${g}.c`);
+    const elf = path.join(GUESTS, 'bin', `${g}.elf`);
+    if (existsSync(src) && statSync(src).mtimeMs > statSync(elf).mtimeMs) log(`warning: ${src} is newer than ${elf}; run make -C test/guests`);
+  }
+
+  let qemuVersion = null;
+  if (!opts.noQemu) {
+    const v = spawnSync(opts.qemu, ['--version'], { encoding: 'utf8' });
+    if (v.status === 0) qemuVersion = v.stdout.split('\n')[0].trim();
+    else log(`QEMU not found (${opts.qemu}); only hindsight rows will be measured`);
+  }
+  const haveQemu = qemuVersion !== null;
+
+  const cpus = os.cpus();
+  const machine = {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuCount: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? cpus.length,
+    totalMemBytes: os.totalmem(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    qemu: qemuVersion,
+  };
+  const started = new Date();
+  const rows = [];
+  const problems = [];
+
+  // Too-short QEMU runs are timing noise (start-up jitter is ~10 ms), but not a failure.
+  const shortWarning = (row) => { if (!(row.seconds >= 0.2)) row.warnings.push('qemu run too short to time (raise --qemu-seconds)'); };
+  const note = (row, what) => { row.problems.push(what); problems.push(`${row.emulator} ${row.guest} harts=${row.harts}: ${what}`); };
+
+  // ---- (a) bench_compute, one hart
+  {
+    const N = opts.itersCompute;
+    log(`hindsight bench_compute iters=${N} ...`);
+    const main = await hindsight(ELF.compute, 1, N);
+    // Two short runs give the exact per-iteration instruction count (the guest is built so that every
+    // iteration retires the same number of instructions); QEMU's count at other iteration counts is
+    // extrapolated from it.
+    const c1 = await hindsight(ELF.compute, 1, 1);
+    const c2 = await hindsight(ELF.compute, 1, 2);
+    const row = {
+      emulator: 'hindsight', guest: 'bench_compute', harts: 1, iters: N,
+      instructions: main.stats?.total ?? null, seconds: main.stats?.seconds ?? null,
+      processSeconds: main.seconds, exitCode: main.code, stdout: main.stdout, problems: [], warnings: [],
+    };
+    row.mips = row.instructions && row.seconds ? row.instructions / row.seconds / 1e6 : null;
+    if (!okRun(main) || !main.stats) note(row, `hindsight failed: exit ${main.code}${main.timedOut ? ' (timeout)' : ''} ${main.stderr.trim().split('\n').pop() ?? ''}`);
+    let perIter = null;
+    if (c1.stats && c2.stats) perIter = c2.stats.total - c1.stats.total;
+    if (perIter !== null && main.stats) {
+      const predicted = c1.stats.total + (N - 1) * perIter;
+      row.instructionModel = { at1: c1.stats.total, at2: c2.stats.total, perIteration: perIter, predictedAtN: predicted, deviation: main.stats.total - predicted };
+      // Printing a longer decimal iteration count costs a few dozen instructions; more is a surprise.
+      if (Math.abs(main.stats.total - predicted) > 1000) note(row, `instruction count is not linear in iters (off by ${main.stats.total - predicted})`);
+    }
+    rows.push(row);
+
+    if (haveQemu) {
+      log(`qemu bench_compute (iters=${N}, then scaled) ...`);
+      const q = await qemuTimed(opts, ELF.compute, 1, N, main.stdout);
+      const instr = row.instructions !== null && perIter !== null ? row.instructions + (q.iters - N) * perIter : (q.iters === N ? row.instructions : null);
+      const qrow = {
+        emulator: 'qemu', guest: 'bench_compute', harts: 1, iters: q.iters,
+        instructions: instr, instructionsSource: 'hindsight retired count (extrapolated per iteration when iters differ)',
+        seconds: q.netSeconds, rawSeconds: q.rawSeconds, startupSeconds: q.startup.seconds, samples: q.samples,
+        check: { iters: N, exitCode: q.check.exitCode, outputMatches: q.check.outputMatches, stdout: q.check.stdout },
+        problems: [], warnings: [],
+      };
+      qrow.mips = instr && q.netSeconds > 0 ? instr / q.netSeconds / 1e6 : null;
+      shortWarning(qrow);
+      if (q.failed) note(qrow, `qemu failed: ${q.failed}`);
+      if (q.check.outputMatches === false) {
+        note(row, `console output differs from QEMU (${firstDiff(row.stdout, q.check.stdout)})`);
+        note(qrow, 'console output differs from hindsight');
+      }
+      rows.push(qrow);
+      if (row.mips && qrow.mips) row.vsQemu = row.mips / qrow.mips;
+    }
+  }
+
+  // ---- (b) bench_parallel on each hart count
+  const P = opts.itersParallel;
+  const par = { hindsight: [], qemu: [] };
+  for (const h of opts.hartsList) {
+    log(`hindsight bench_parallel harts=${h} iters=${P} ...`);
+    const r = await hindsight(ELF.parallel, h, P);
+    const row = {
+      emulator: 'hindsight', guest: 'bench_parallel', harts: h, iters: P, units: P * h,
+      instructions: r.stats?.total ?? null, instructionsPerHart: r.stats?.perHart ?? null,
+      seconds: r.stats?.seconds ?? null, processSeconds: r.seconds, exitCode: r.code, stdout: r.stdout, problems: [], warnings: [],
+    };
+    row.mips = row.instructions && row.seconds ? row.instructions / row.seconds / 1e6 : null;
+    row.unitsPerSecond = row.seconds ? row.units / row.seconds : null;
+    if (!okRun(r) || !r.stats) note(row, `hindsight failed: exit ${r.code}${r.timedOut ? ' (timeout)' : ''} ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    rows.push(row);
+    par.hindsight.push(row);
+    if (haveQemu) {
+      log(`qemu bench_parallel smp=${h} (iters=${P}, then scaled) ...`);
+      const q = await qemuTimed(opts, ELF.parallel, h, P, r.stdout);
+      const qrow = {
+        emulator: 'qemu', guest: 'bench_parallel', harts: h, iters: q.iters, units: q.iters * h,
+        seconds: q.netSeconds, rawSeconds: q.rawSeconds, startupSeconds: q.startup.seconds, samples: q.samples,
+        check: { iters: P, exitCode: q.check.exitCode, outputMatches: q.check.outputMatches, stdout: q.check.stdout },
+        problems: [], warnings: [],
+      };
+      qrow.unitsPerSecond = q.netSeconds > 0 ? qrow.units / q.netSeconds : null;
+      shortWarning(qrow);
+      if (q.failed) note(qrow, `qemu failed: ${q.failed}`);
+      if (q.check.outputMatches === false) {
+        note(row, `console output differs from QEMU (${firstDiff(row.stdout, q.check.stdout)})`);
+        note(qrow, 'console output differs from hindsight');
+      }
+      rows.push(qrow);
+      par.qemu.push(qrow);
+      if (row.unitsPerSecond && qrow.unitsPerSecond) row.vsQemu = row.unitsPerSecond / qrow.unitsPerSecond;
+    }
+  }
+  for (const list of [par.hindsight, par.qemu]) {
+    const base = list[0];
+    for (const row of list) {
+      if (base?.unitsPerSecond && row.unitsPerSecond) row.scaling = row.unitsPerSecond / base.unitsPerSecond;
+    }
+  }
+
+  // ---- report
+  const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
+  const fmt = (n, d) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
+  const table = [['emulator', 'guest', 'harts', 'iters', 'instructions', 'seconds', 'MIPS', 'units/s', 'vs 1 hart', 'vs QEMU', 'status']];
+  for (const r of rows) {
+    table.push([
+      r.emulator, r.guest, String(r.harts), String(r.iters), fmtInt(r.instructions), fmt(r.seconds, 3),
+      fmt(r.mips, 1), fmt(r.unitsPerSecond, 1), r.scaling !== undefined ? `${fmt(r.scaling, 2)}x` : '',
+      r.vsQemu !== undefined ? `${fmt(r.vsQemu, 4)} (1/${fmt(1 / r.vsQemu, 0)})` : '',
+      r.problems.length ? `*** ${r.problems.join('; ')} ***` : r.warnings.length ? `warning: ${r.warnings.join('; ')}` : (haveQemu ? 'ok' : 'unchecked'),
+    ]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
+  const lines = table.map((row) => row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const out = [];
+  out.push(`hindsight benchmark, ${started.toISOString()}`);
+  out.push(`machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.platform}, node ${machine.node}`);
+  out.push(`qemu: ${qemuVersion ?? 'not found - hindsight rows only, console output not cross-checked'}`);
+  out.push('');
+  out.push(...lines);
+  out.push('');
+  out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
+  out.push('qemu instructions = hindsight\'s retired count extrapolated to qemu\'s iteration count; units = iters x harts.');
+  if (problems.length) {
+    out.push('');
+    out.push('!!!!!!!! PROBLEMS !!!!!!!!');
+    for (const p of problems) out.push(`  ${p}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const result = {
+    version: 1,
+    date: started.toISOString(),
+    command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    options: { itersCompute: opts.itersCompute, itersParallel: opts.itersParallel, hartsList: opts.hartsList, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
+    machine,
+    rows,
+    ratios: {
+      computeVsQemu: rows.find((r) => r.emulator === 'hindsight' && r.guest === 'bench_compute')?.vsQemu ?? null,
+      parallelScaling: Object.fromEntries(Object.entries(par).map(([k, list]) => [k, Object.fromEntries(list.map((r) => [`harts${r.harts}`, r.scaling ?? null]))])),
+      parallelVsQemu: Object.fromEntries(par.hindsight.map((r) => [`harts${r.harts}`, r.vsQemu ?? null])),
+    },
+    ok: problems.length === 0,
+    problems,
+  };
+  mkdirSync(opts.out, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const file = path.join(opts.out, `bench-${stamp}.json`);
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(file, json);
+  writeFileSync(path.join(opts.out, 'latest.json'), json);
+  log(`results written to ${path.relative(process.cwd(), file)} and latest.json`);
+  process.exitCode = problems.length ? 1 : 0;
+}
+
+main().catch((e) => { process.stderr.write(`bench: ${e.stack ?? e}\n`); process.exit(1); });
