@@ -6,7 +6,7 @@
 //                          [--qemu-seconds S] [--qemu-repeats N] [--no-qemu] [--out DIR]
 // Environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,9 +82,36 @@ function parseArgs(argv) {
 
 // ---------------------------------------------------------------- running things
 
-/** Runs a command with stdin from /dev/null; resolves with exit code, output and wall time (s). */
+// ---- host load: how much CPU other processes took while a run was going on (Linux only).
+// /proc/stat gives the machine's busy time; /proc/self/stat's cutime+cstime the CPU time of our
+// finished children; what remains (minus our own CPU time) belongs to someone else.
+let clkTck = 100;
+try { clkTck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100; } catch { /* keep 100 */ }
+
+function cpuSnapshot() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    const self = readFileSync('/proc/self/stat', 'utf8');
+    const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);   // fields from 3 (state) on
+    const children = (fields[13] + fields[14]) / clkTck;                             // cutime, cstime
+    const own = process.cpuUsage();
+    return { busy: (user + nice + system + irq + softirq) / clkTck, steal: (steal ?? 0) / clkTck, children, own: (own.user + own.system) / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
+function otherLoad(before, after, seconds) {
+  if (!before || !after || !(seconds > 0)) return null;
+  const other = (after.busy - before.busy) - (after.children - before.children) - (after.own - before.own);
+  return { otherCores: Math.max(0, other) / seconds, stealCores: (after.steal - before.steal) / seconds, childCpuSeconds: after.children - before.children };
+}
+
+/** Runs a command with stdin from /dev/null; resolves with exit code, output, wall time (s) and host load. */
 function run(cmd, args, timeoutSeconds) {
   return new Promise((resolve) => {
+    const snap = cpuSnapshot();
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
@@ -97,7 +124,8 @@ function run(cmd, args, timeoutSeconds) {
     child.on('close', (code, signal) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), seconds, timedOut });
+      const load = otherLoad(snap, cpuSnapshot(), seconds);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), seconds, timedOut, load });
     });
   });
 }
@@ -175,14 +203,17 @@ async function qemuTimed(opts, elf, smp, iters, expectedStdout) {
   }
   const samples = [];
   let failed = okRun(same) ? null : `exit ${same.code}${same.timedOut ? ' (timeout)' : ''}`;
-  if (!failed && qIters === iters && opts.qemuSeconds === 0) samples.push(same.seconds);
+  const loads = [];
+  if (!failed && qIters === iters && opts.qemuSeconds === 0) { samples.push(same.seconds); loads.push(same.load); }
   while (!failed && samples.length < opts.qemuRepeats) {
     const r = await qemu(opts, elf, smp, qIters);
     if (!okRun(r)) { failed = `exit ${r.code} at iters=${qIters}`; break; }
     samples.push(r.seconds);
+    loads.push(r.load);
   }
   const raw = samples.length ? median(samples) : NaN;
-  return { startup, check, iters: qIters, samples, rawSeconds: raw, netSeconds: raw - startup.seconds, failed };
+  const worst = loads.filter(Boolean).reduce((w, l) => (!w || l.otherCores > w.otherCores ? l : w), null);
+  return { startup, check, iters: qIters, samples, rawSeconds: raw, netSeconds: raw - startup.seconds, failed, load: worst };
 }
 
 function niceRound(n) {
@@ -226,6 +257,12 @@ async function main() {
   const problems = [];
 
   // Too-short QEMU runs are timing noise (start-up jitter is ~10 ms), but not a failure.
+  // Other processes eating CPU make the numbers (and above all the 2-hart scaling) meaningless.
+  const loadWarning = (row, load) => {
+    row.hostLoad = load ?? null;
+    if (load && load.otherCores > 0.15) row.warnings.push(`host busy: other processes used ${load.otherCores.toFixed(2)} cores`);
+    if (load && load.stealCores > 0.1) row.warnings.push(`hypervisor steal ${load.stealCores.toFixed(2)} cores`);
+  };
   const shortWarning = (row) => { if (!(row.seconds >= 0.2)) row.warnings.push('qemu run too short to time (raise --qemu-seconds)'); };
   const note = (row, what) => { row.problems.push(what); problems.push(`${row.emulator} ${row.guest} harts=${row.harts}: ${what}`); };
 
@@ -245,6 +282,7 @@ async function main() {
       processSeconds: main.seconds, exitCode: main.code, stdout: main.stdout, problems: [], warnings: [],
     };
     row.mips = row.instructions && row.seconds ? row.instructions / row.seconds / 1e6 : null;
+    loadWarning(row, main.load);
     if (!okRun(main) || !main.stats) note(row, `hindsight failed: exit ${main.code}${main.timedOut ? ' (timeout)' : ''} ${main.stderr.trim().split('\n').pop() ?? ''}`);
     let perIter = null;
     if (c1.stats && c2.stats) perIter = c2.stats.total - c1.stats.total;
@@ -269,6 +307,7 @@ async function main() {
       };
       qrow.mips = instr && q.netSeconds > 0 ? instr / q.netSeconds / 1e6 : null;
       shortWarning(qrow);
+      loadWarning(qrow, q.load);
       if (q.failed) note(qrow, `qemu failed: ${q.failed}`);
       if (q.check.outputMatches === false) {
         note(row, `console output differs from QEMU (${firstDiff(row.stdout, q.check.stdout)})`);
@@ -292,6 +331,7 @@ async function main() {
     };
     row.mips = row.instructions && row.seconds ? row.instructions / row.seconds / 1e6 : null;
     row.unitsPerSecond = row.seconds ? row.units / row.seconds : null;
+    loadWarning(row, r.load);
     if (!okRun(r) || !r.stats) note(row, `hindsight failed: exit ${r.code}${r.timedOut ? ' (timeout)' : ''} ${r.stderr.trim().split('\n').pop() ?? ''}`);
     rows.push(row);
     par.hindsight.push(row);
@@ -306,6 +346,7 @@ async function main() {
       };
       qrow.unitsPerSecond = q.netSeconds > 0 ? qrow.units / q.netSeconds : null;
       shortWarning(qrow);
+      loadWarning(qrow, q.load);
       if (q.failed) note(qrow, `qemu failed: ${q.failed}`);
       if (q.check.outputMatches === false) {
         note(row, `console output differs from QEMU (${firstDiff(row.stdout, q.check.stdout)})`);
@@ -348,6 +389,11 @@ async function main() {
   out.push('');
   out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
   out.push('qemu instructions = hindsight\'s retired count extrapolated to qemu\'s iteration count; units = iters x harts.');
+  const busy = rows.filter((r) => r.warnings.some((w) => w.startsWith('host busy') || w.startsWith('hypervisor')));
+  if (busy.length) {
+    out.push('');
+    out.push(`WARNING: other processes used CPU during ${busy.length} of ${rows.length} rows; their times (and the 2-hart scaling) are not trustworthy. Re-run on an idle machine.`);
+  }
   if (problems.length) {
     out.push('');
     out.push('!!!!!!!! PROBLEMS !!!!!!!!');
@@ -369,6 +415,7 @@ async function main() {
     },
     ok: problems.length === 0,
     problems,
+    hostBusyRows: busy.length,
   };
   mkdirSync(opts.out, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -29,6 +29,9 @@ export class Hart {
   /** Exception raised by the current instruction (-1 = none) and its tval. */
   trapCause = -1;
   trapValue = 0n;
+  /** mie and the software-writable mip bits as numbers: read at every block boundary, so no BigInt. */
+  private mieBits = 0;
+  private mipSoftwareBits = 0;
 
   constructor(readonly id: number, readonly bus: Bus, readonly env: DeviceEnv) {
     this.base = hartBase(id);
@@ -51,6 +54,7 @@ export class Hart {
     Atomics.store(this.words, HartLayout.MIP >> 2, 0);
     Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
     this.mmu.flush();
+    this.refreshInterruptMirrors();
     this.syncOut();
   }
 
@@ -67,6 +71,18 @@ export class Hart {
     this.icount = Number(this.longs[HartLayout.ICOUNT >> 3]);
     this.priv = this.words[HartLayout.PRIV >> 2] as Priv;
     this.mmu.flush();
+    this.refreshInterruptMirrors();
+  }
+
+  /** Must follow every write to mie or the software mip bits (CSR instructions, debugger, restore). */
+  refreshInterruptMirrors(): void {
+    this.mieBits = Number(this.csr[Slot.mie] & 0xfffn);
+    this.mipSoftwareBits = Number(this.csr[Slot.mipSoftware] & 0xfffn);
+  }
+
+  /** mie as a number. */
+  mie(): number {
+    return this.mieBits;
   }
 
   // --- shared control words -------------------------------------------------------------------
@@ -86,7 +102,7 @@ export class Hart {
 
   /** Effective mip: device lines OR the software-writable bits (SSIP, STIP, SEIP). */
   mip(): number {
-    return this.hardwareMip() | Number(this.csr[Slot.mipSoftware] & 0xfffn);
+    return this.hardwareMip() | this.mipSoftwareBits;
   }
 
   wakeWord(): number {
@@ -201,7 +217,7 @@ export class Hart {
 
   /** The interrupt to take now, or -1: pending & enabled, respecting delegation and global enables. */
   pendingInterrupt(): number {
-    const pending = this.mip() & Number(this.csr[Slot.mie] & BigInt(ALL_INTERRUPTS));
+    const pending = this.mip() & this.mieBits & ALL_INTERRUPTS;
     if (pending === 0) return -1;
     const status = this.csr[Slot.mstatus];
     const mideleg = Number(this.csr[Slot.mideleg]);

@@ -5,6 +5,7 @@ export const enum Access { Fetch = 0, Load = 1, Store = 2 }
 
 const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
 const PTE_V = 1n, PTE_R = 2n, PTE_W = 4n, PTE_X = 8n, PTE_U = 16n, PTE_A = 64n, PTE_D = 128n;
 const PPN_MASK = (1n << 44n) - 1n;
@@ -45,9 +46,18 @@ export class Mmu {
    * `fastOut[0]` receives 1 when the page is directly accessible RAM.
    */
   translate(vaddr: bigint, access: Access, fastOut?: Uint8Array): number {
-    const key = Number(vaddr >> 12n);
+    // Canonical addresses are small-magnitude int64 values, exact as doubles: avoid BigInt shifts.
+    const n = Number(vaddr);
+    let key: number;
+    let offset: number;
+    if (n >= -MAX_EXACT && n <= MAX_EXACT) {
+      key = Math.floor(n / 4096);
+      offset = n - key * 4096;
+    } else {
+      key = Number(vaddr >> 12n);
+      offset = Number(vaddr & 0xfffn);
+    }
     const slot = key & TLB_MASK;
-    const offset = Number(vaddr & 0xfffn);
     if (this.tags[access][slot] === key && this.epochs[access][slot] === this.epoch) {
       if (fastOut) fastOut[0] = this.fast[access][slot];
       return this.phys[access][slot] + offset;

@@ -1,5 +1,5 @@
 import { Hart } from '../cpu/hart.js';
-import { MIP, Slot } from '../cpu/csr-numbers.js';
+import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Clock } from './clock.js';
 import { MachineControl } from './control.js';
@@ -59,7 +59,7 @@ export class HartRunner {
     for (;;) {
       const seen = h.wakeWord();
       const untilTimer = this.pollTimer();
-      if ((h.mip() & Number(h.csr[Slot.mie])) !== 0 || h.exitRequested) return;
+      if ((h.mip() & h.mie()) !== 0 || h.exitRequested) return;
       const ms = untilTimer > 0n ? Math.min(MAX_SLEEP_MS, Number(untilTimer / 1_000_000n) + 1) : 0;
       h.sleep(seen, ms);
     }

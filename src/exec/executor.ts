@@ -257,7 +257,10 @@ export class Executor {
         const def = h.csrLookup(csrNum, writes, ins.raw);
         if (!def) return this.fault(start, block, i, retired);
         const old = def.read(h);
-        if (writes) def.write!(h, kind === 0 ? operand : kind === 1 ? old | operand : old & ~operand);
+        if (writes) {
+          def.write!(h, kind === 0 ? operand : kind === 1 ? old | operand : old & ~operand);
+          h.refreshInterruptMirrors();
+        }
         if (ins.rd) h.x[ins.rd] = asI(64, old);
         h.pc = next;
         break;
