@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { Coordinator, RunResult } from '../engine/coordinator.js';
+import { Coordinator, RunResult, STOP_REASON_NAMES } from '../engine/coordinator.js';
+import { recordSession } from '../../recorder/record-session.js';
+import { replaySession } from '../../replayer/replay-session.js';
+import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
+import { EVENT_KINDS } from '../../recorder/events.js';
+import { VERSION } from '../version.js';
 import { StopReason } from '../engine/layout.js';
 import { HindsightError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { parseCount, parseHarts, parseMemorySize, parsePositiveNumber } from './options.js';
 
-const VERSION = '0.1.0';
 
 interface RunFlags {
   harts: number;
@@ -43,8 +47,8 @@ function printStats(result: RunResult): void {
   process.stderr.write(`hindsight stats:\n${lines.join('\n')}\n`);
 }
 
-async function runCommand(kernel: string | undefined, flags: RunFlags): Promise<void> {
-  const coordinator = new Coordinator({
+function runOptions(kernel: string | undefined, flags: RunFlags) {
+  return {
     harts: flags.harts,
     ramBytes: flags.mem,
     bios: flags.bios === 'none' ? null : flags.bios,
@@ -55,18 +59,93 @@ async function runCommand(kernel: string | undefined, flags: RunFlags): Promise<
     diskWritable: flags.diskWritable ?? false,
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
-  }, hostConsole());
-  const onSignal = () => coordinator.stop(StopReason.Interrupted, 130);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  };
+}
+
+/** SIGINT/SIGTERM stop the machine cleanly (exit 130); returns the function that removes the handlers. */
+function onInterrupt(stop: () => void): () => void {
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+}
+
+function exitCodeOf(result: RunResult): number {
+  return result.reason === StopReason.InsnLimit ? 124 : result.exitCode;
+}
+
+async function runCommand(kernel: string | undefined, flags: RunFlags): Promise<void> {
+  const coordinator = new Coordinator(runOptions(kernel, flags), hostConsole());
+  const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
   const result = await coordinator.run();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);
   const note = describeStop(result, flags);
   if (note) process.stderr.write(`hindsight: ${note}\n`);
   if (flags.stats) printStats(result);
-  process.exitCode = result.reason === StopReason.InsnLimit ? 124 : result.exitCode;
+  process.exitCode = exitCodeOf(result);
+}
+
+interface RecordFlags extends RunFlags {
+  output: string;
+  sched: string;
+  checkInterval: number;
+  tenure: number;
+}
+
+function requireParallel(sched: string): void {
+  if (sched !== 'parallel') fail(`--sched ${sched}: only parallel scheduling is implemented so far`, 2);
+}
+
+async function recordCommand(kernel: string | undefined, flags: RecordFlags): Promise<void> {
+  requireParallel(flags.sched);
+  const abort = new AbortController();
+  const removeHandlers = onInterrupt(() => abort.abort());
+  const result = await recordSession({ ...runOptions(kernel, flags), tracePath: flags.output, checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal },
+    hostConsole());
+  removeHandlers();
+  if (result.fatal) fail(`internal error: ${result.fatal} (the trace up to this point was kept in ${flags.output})`, 1);
+  const note = describeStop(result, flags);
+  if (note) process.stderr.write(`hindsight: ${note}\n`);
+  const total = result.icounts.reduce((a, b) => a + b, 0);
+  const events = EVENT_KINDS.map((k) => `${k} ${result.eventsByKind[k]}`).join(', ');
+  process.stderr.write(`hindsight: recorded ${flags.output}${result.truncated ? ' (truncated)' : ''}: ` +
+    `${result.icounts.map((n, h) => `hart ${h} ${n}`).join(', ')} instructions (${total} total) in ${result.wallSeconds.toFixed(2)} s; ` +
+    `events: ${events}; ${(result.traceBytes / 1024).toFixed(1)} KiB\n`);
+  if (flags.stats) printStats(result);
+  process.exitCode = exitCodeOf(result);
+}
+
+async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean }): Promise<void> {
+  requireParallel(flags.sched);
+  const abort = new AbortController();
+  const removeHandlers = onInterrupt(() => abort.abort());
+  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, signal: abort.signal });
+  removeHandlers();
+  const { result } = outcome;
+  if (result.fatal) fail(`internal error: ${result.fatal}`, 1);
+  if (outcome.mismatches.length) {
+    process.stderr.write(`hindsight: ${outcome.mismatches[0]}\n`);
+    process.exitCode = 3;
+    return;
+  }
+  const total = result.icounts.reduce((a, b) => a + b, 0);
+  const trunc = outcome.truncated ? ` up to its truncation point (${outcome.truncatedReason})` : '';
+  process.stderr.write(`hindsight: replayed ${trace}${trunc}: ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ` +
+    `console, exit code (${result.exitCode}, ${STOP_REASON_NAMES[result.reason]}) and final state match the recording\n`);
+  process.exitCode = 0;
+}
+
+function traceInfoCommand(trace: string, flags: { json?: boolean }): void {
+  const reader = TraceReader.open(trace);
+  try {
+    const info = reader.info();
+    process.stdout.write(flags.json ? `${JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n` : `${formatTraceInfo(info)}\n`);
+  } finally {
+    reader.close();
+  }
 }
 
 function addMachineOptions(cmd: Command): Command {
@@ -93,6 +172,26 @@ export function buildProgram(): Command {
     .description('run a kernel or firmware on the virt board')
     .argument('[KERNEL]', 'ELF or raw image to run (at reset in M-mode with --bios none)')
     .action(runCommand);
+  addMachineOptions(program.command('record'))
+    .description('run like `run` while recording everything nondeterministic into a trace')
+    .argument('[KERNEL]', 'ELF or raw image to run')
+    .requiredOption('-o, --output <TRACE>', 'trace file to write (replaced if it exists)')
+    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart').choices(['parallel', 'serial']).default('parallel'))
+    .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
+    .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
+    .action(recordCommand);
+  program.command('replay')
+    .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
+    .argument('<TRACE>', 'trace file written by `hindsight record`')
+    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart').choices(['parallel', 'serial']).default('parallel'))
+    .option('--quiet', 'do not print the replayed console output')
+    .action(replayCommand);
+  const trace = program.command('trace').description('inspect trace files');
+  trace.command('info')
+    .description('configuration, images, instruction counts and events of a trace')
+    .argument('<TRACE>', 'trace file')
+    .option('--json', 'machine-readable output')
+    .action(traceInfoCommand);
   return program;
 }
 

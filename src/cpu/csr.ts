@@ -57,7 +57,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
 
   // Unprivileged counters
   add(Csr.cycle, { name: 'cycle', read: (h) => h.cycle(), allowed: counterAllowed(0) });
-  add(Csr.time, { name: 'time', read: (h) => h.env.mtime(), allowed: counterAllowed(1) });
+  add(Csr.time, { name: 'time', read: (h) => h.timeSource(), allowed: counterAllowed(1) });
   add(Csr.instret, { name: 'instret', read: (h) => h.instret(), allowed: counterAllowed(2) });
   for (let i = 3; i <= 31; i++) add(Csr.hpmcounter3 + i - 3, { name: `hpmcounter${i}`, read: () => 0n, allowed: counterAllowed(i) });
 

@@ -32,6 +32,14 @@ export class Hart {
   /** mie and the software-writable mip bits as numbers: read at every block boundary, so no BigInt. */
   private mieBits = 0;
   private mipSoftwareBits = 0;
+  /**
+   * The device-driven interrupt lines as this hart last sampled them at a safe point. Interrupt
+   * decisions use this, never the live shared word, so when lines change is pinned to a block
+   * boundary (and, while recording, logged there).
+   */
+  private observedLines = 0;
+  /** Guest-visible clock reads (time CSR, CLINT mtime): set by the hart's supervisor. */
+  timeSource: () => bigint;
 
   constructor(readonly id: number, readonly bus: Bus, readonly env: DeviceEnv) {
     this.base = hartBase(id);
@@ -41,6 +49,7 @@ export class Hart {
     this.words = new Int32Array(mem, this.base, HartLayout.CSRS / 4);
     this.longs = new BigInt64Array(mem, this.base, HartLayout.CSRS / 8);
     this.mmu = new Mmu(this, bus);
+    this.timeSource = () => env.mtime();
   }
 
   /** Architectural reset: M-mode, pc = reset vector, mstatus with UXL/SXL = 64-bit. */
@@ -52,6 +61,7 @@ export class Hart {
     this.priv = Priv.M;
     this.icount = 0;
     Atomics.store(this.words, HartLayout.MIP >> 2, 0);
+    this.observedLines = 0;
     Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
     this.mmu.flush();
     this.refreshInterruptMirrors();
@@ -100,9 +110,20 @@ export class Hart {
     else Atomics.and(this.words, HartLayout.MIP >> 2, ~mask);
   }
 
-  /** Effective mip: device lines OR the software-writable bits (SSIP, STIP, SEIP). */
+  /** Samples the device-driven lines (at a safe point). Returns true when they changed. */
+  observeLines(lines: number): boolean {
+    if (lines === this.observedLines) return false;
+    this.observedLines = lines;
+    return true;
+  }
+
+  get lines(): number {
+    return this.observedLines;
+  }
+
+  /** Effective mip: the sampled device lines OR the software-writable bits (SSIP, STIP, SEIP). */
   mip(): number {
-    return this.hardwareMip() | this.mipSoftwareBits;
+    return this.observedLines | this.mipSoftwareBits;
   }
 
   wakeWord(): number {

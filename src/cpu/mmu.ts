@@ -1,4 +1,5 @@
 import { Bus, PAGE_SHIFT } from '../machine/bus.js';
+import { RAM_BASE } from '../machine/memmap.js';
 import { Cause, MSTATUS, Priv } from './csr-numbers.js';
 
 export const enum Access { Fetch = 0, Load = 1, Store = 2 }
@@ -9,6 +10,15 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
 const PTE_V = 1n, PTE_R = 2n, PTE_W = 4n, PTE_X = 8n, PTE_U = 16n, PTE_A = 64n, PTE_D = 128n;
 const PPN_MASK = (1n << 44n) - 1n;
+
+/** translate() result when the hart must first obtain an ownership right (recording). */
+export const NEEDS_OWNERSHIP = -2;
+
+/** Decides whether the hart may touch a resource now (CREW ownership while recording). */
+export interface AccessGuard {
+  /** resource: RAM page index, or `deviceResource` for any MMIO access. */
+  permit(resource: number, write: boolean): boolean;
+}
 
 const PAGE_FAULT = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
 export const ACCESS_FAULT = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
@@ -34,8 +44,14 @@ export class Mmu {
   private readonly fast: Uint8Array[] = [new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE)];
   /** Set by translate() on failure: the exception cause; tval is the faulting address. */
   faultCause = -1;
+  /** Set while recording. */
+  guard: AccessGuard | null = null;
+  /** Resource number of the device bus: one past the last RAM page. */
+  readonly deviceResource: number;
 
-  constructor(private readonly ctx: TranslationContext, private readonly bus: Bus) {}
+  constructor(private readonly ctx: TranslationContext, private readonly bus: Bus) {
+    this.deviceResource = bus.ramBytes / 4096;
+  }
 
   flush(): void {
     this.epoch++;
@@ -63,7 +79,8 @@ export class Mmu {
       return this.phys[access][slot] + offset;
     }
     const page = this.walk(vaddr, access);
-    if (page < 0) return -1;
+    if (page < 0) return page;
+    if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
     this.tags[access][slot] = key;
     this.epochs[access][slot] = this.epoch;
@@ -71,6 +88,13 @@ export class Mmu {
     this.fast[access][slot] = isFast ? 1 : 0;
     if (fastOut) fastOut[0] = isFast ? 1 : 0;
     return page + offset;
+  }
+
+  /** Checks the guard for a physical page; the boot ROM is immutable and needs no right. */
+  private guardPage(page: number, readOnly: boolean): boolean {
+    if (this.bus.isRam(page)) return this.guard!.permit((page - RAM_BASE) / 4096, !readOnly);
+    if (this.bus.isExecutable(page)) return true;
+    return this.guard!.permit(this.deviceResource, true); // device reads have side effects: always exclusive
   }
 
   private effectivePriv(access: Access, mstatus: bigint): Priv {
@@ -102,6 +126,7 @@ export class Mmu {
       const vpn = (vaddr >> BigInt(12 + 9 * level)) & 0x1ffn;
       const pteAddr = Number(table + vpn * 8n);
       for (;;) {
+        if (this.guard && this.bus.isRam(pteAddr) && !this.guardPage(pteAddr - (pteAddr % 4096), true)) return NEEDS_OWNERSHIP;
         const pte = this.readPte(pteAddr);
         if (pte === null) return this.fail(ACCESS_FAULT[access]);
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54n) !== 0n) return this.fail(PAGE_FAULT[access]);
@@ -115,7 +140,10 @@ export class Mmu {
         const lowMask = (1n << BigInt(9 * level)) - 1n;
         if (ppn & lowMask) return this.fail(PAGE_FAULT[access]); // misaligned superpage
         const want = PTE_A | (access === Access.Store ? PTE_D : 0n);
-        if ((pte & want) !== want && !this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
+        if ((pte & want) !== want) {
+          if (this.guard && !this.guardPage(pteAddr - (pteAddr % 4096), false)) return NEEDS_OWNERSHIP;
+          if (!this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
+        }
         const vpnLow = (vaddr >> 12n) & lowMask;
         return Number(((ppn | vpnLow) << 12n));
       }

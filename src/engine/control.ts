@@ -67,6 +67,17 @@ export class MachineControl implements HartLines {
     this.ringDoorbell();
   }
 
+  /**
+   * Remembers why and with which code the guest ended without stopping any hart: on replay every
+   * hart runs to the position the recording stopped it at, whatever the guest asked for.
+   */
+  noteGuestExit(reason: StopReason, exitCode: number): void {
+    if (Atomics.compareExchange(this.ctrl, Ctrl.StopReason, StopReason.None, reason) === StopReason.None) {
+      Atomics.store(this.ctrl, Ctrl.ExitCode, exitCode);
+    }
+    this.ringDoorbell();
+  }
+
   /** Wakes the coordinator (it waits on ConsoleSeq for console output and stop requests alike). */
   ringDoorbell(): void {
     Atomics.add(this.ctrl, Ctrl.ConsoleSeq, 1);

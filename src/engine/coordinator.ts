@@ -3,7 +3,8 @@ import { Board } from '../machine/board.js';
 import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
 import { BOOT_ROM_BASE } from '../machine/memmap.js';
 import { ByteRing, consoleInRing, consoleOutRing } from './byte-ring.js';
-import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
+import { finalStateHashes } from './final-state.js';
+import { HartWorkerInit, HartWorkerResult, WorkerMode } from './hart-worker.js';
 import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from './layout.js';
 
 export interface RunOptions extends BootOptions {
@@ -18,13 +19,40 @@ export interface ConsoleIo {
   onInput?(push: (bytes: Uint8Array) => void, quit: () => void): () => void;
 }
 
+/**
+ * What a session adds to plain running: per-hart worker modes, where console input goes, and a
+ * hook the coordinator calls whenever it wakes (recording drains event rings there).
+ */
+export interface SessionHooks {
+  workerMode(hartId: number): WorkerMode;
+  /** Console input from the host; return false to let the coordinator feed the UART directly. */
+  input?(bytes: Uint8Array): boolean;
+  console?(bytes: Uint8Array): void;
+  poll?(): void;
+  /** How long the coordinator may sleep between polls (ms). */
+  pollIntervalMs?: number;
+}
+
 export interface RunResult {
   exitCode: number;
   reason: StopReason;
   icounts: number[];
   wallSeconds: number;
   fatal: string | null;
+  /** First divergence (or damaged-trace) message reported by a hart, if any. */
+  divergence: string | null;
+  finalStateHashes: string[];
 }
+
+export const STOP_REASON_NAMES: Record<StopReason, string> = {
+  [StopReason.None]: 'none',
+  [StopReason.Poweroff]: 'poweroff',
+  [StopReason.Reboot]: 'reboot',
+  [StopReason.Fatal]: 'fatal',
+  [StopReason.Timeout]: 'timeout',
+  [StopReason.Interrupted]: 'interrupted',
+  [StopReason.InsnLimit]: 'insn-limit',
+};
 
 /**
  * The coordinator (main thread): builds the machine in shared memory, starts one worker thread per
@@ -41,7 +69,7 @@ export class Coordinator {
   /** Input reached the ring but the UART was busy when we tried to raise its interrupt. */
   private inputIrqPending = false;
 
-  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo) {
+  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ kind: 'run' }) }) {
     this.memory = createSharedMemory(opts.ramBytes);
     const sab = sharedBuffer(this.memory);
     this.prepared = prepareMachine(sab, opts);
@@ -56,7 +84,7 @@ export class Coordinator {
   }
 
   async run(): Promise<RunResult> {
-    const { board, opts } = this;
+    const { board, opts, hooks } = this;
     board.control.init();
     board.clock.start();
     board.clint.reset();
@@ -69,12 +97,12 @@ export class Coordinator {
     const unsubscribe = this.io.onInput?.((bytes) => this.pushInput(bytes), () => this.stop(StopReason.Interrupted, 0)) ?? (() => {});
 
     let fatal: string | null = null;
-    const icounts = new Array<number>(board.harts.length).fill(0);
+    let divergence: string | null = null;
     const workers = board.harts.map((h) => this.startWorker(h.id));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
-        if (msg.kind === 'done') icounts[id] = msg.icount;
-        else fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
+        if (msg.kind === 'divergence') divergence ??= msg.message;
+        else if (msg.kind === 'fatal') fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
       });
       w.on('error', (err) => {
         fatal ??= `hart ${id} worker failed: ${err.message}`;
@@ -86,16 +114,19 @@ export class Coordinator {
     void finished.then(() => { allDone = true; board.control.ringDoorbell(); });
 
     const ctrl = new Int32Array(sharedBuffer(this.memory), CTRL_BASE, 64);
+    const idleMs = hooks.pollIntervalMs ?? 1000;
     while (!allDone) {
       const seen = Atomics.load(ctrl, Ctrl.ConsoleSeq);
       this.drainConsole();
       this.flushPendingInput();
+      hooks.poll?.();
       if (allDone) break;
-      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length || this.inputIrqPending ? 5 : 1000);
+      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
       if (waited.async) await waited.value;
     }
     await finished;
     this.drainConsole();
+    hooks.poll?.();
     if (timer) clearTimeout(timer);
     unsubscribe();
 
@@ -103,11 +134,11 @@ export class Coordinator {
     for (const h of board.harts) h.syncIn();
     const reason = board.control.stopReason;
     const exitCode = fatal ? 1 : board.control.exitCode;
-    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal };
+    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal, divergence, finalStateHashes: finalStateHashes(board) };
   }
 
   private startWorker(hartId: number): Worker {
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartId, maxInsns: this.opts.maxInsns };
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartId, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartId) };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
   }
 
@@ -115,11 +146,13 @@ export class Coordinator {
     for (;;) {
       const bytes = this.out.drain();
       if (bytes.length === 0) return;
+      this.hooks.console?.(bytes);
       this.io.write(bytes);
     }
   }
 
   private pushInput(bytes: Uint8Array): void {
+    if (this.hooks.input?.(bytes)) return;
     for (const b of bytes) this.pendingInput.push(b);
     this.flushPendingInput();
   }

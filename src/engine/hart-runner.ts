@@ -4,45 +4,71 @@ import { BlockExit, Executor } from '../exec/executor.js';
 import { Clock } from './clock.js';
 import { MachineControl } from './control.js';
 import { StopReason } from './layout.js';
+import { HartSupervisor } from './supervisor.js';
 
 /** How many blocks run between two looks at the host clock for the timer interrupt. */
 const TIMER_POLL_BLOCKS = 64;
 /** Longest single sleep in WFI; bounded so a missed wake-up costs at most this much. */
 const MAX_SLEEP_MS = 50;
 
-export interface RunLimits {
-  /** Stop the machine after this many instructions on this hart (--max-insns), or Infinity. */
-  maxInsns: number;
+/** Plain execution: device interrupt lines are sampled at block boundaries, time is the host's. */
+export class RunSupervisor implements HartSupervisor {
+  readonly realTime = true;
+
+  constructor(private readonly control: MachineControl, private readonly clockNow: () => bigint, private readonly maxInsns: number) {}
+
+  safePoint(hart: Hart): void {
+    hart.observeLines(hart.hardwareMip());
+  }
+
+  budget(hart: Hart): number {
+    const remaining = this.maxInsns - hart.icount;
+    if (remaining <= 0) {
+      this.control.requestStop(StopReason.InsnLimit, 0);
+      return 0;
+    }
+    return remaining < 1e9 ? remaining : 1e9;
+  }
+
+  readTime(): bigint {
+    return this.clockNow();
+  }
 }
 
 /**
- * Drives one hart: takes interrupts at block boundaries, runs blocks, polls its timer, sleeps in
- * WFI until an interrupt can be pending, and leaves when the machine stops.
+ * Drives one hart: safe point, interrupts, one block, timer poll, WFI sleep; leaves when the
+ * machine stops or the supervisor's budget runs out.
  */
 export class HartRunner {
   readonly executor: Executor;
 
-  constructor(private readonly hart: Hart, private readonly control: MachineControl, private readonly limits: RunLimits) {
+  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor) {
     this.executor = new Executor(hart, hart.bus);
   }
 
   run(): void {
     const h = this.hart;
+    const sup = this.supervisor;
     const exec = this.executor;
     let blocks = 0;
     while (!h.exitRequested) {
+      sup.safePoint(h);
       const irq = h.pendingInterrupt();
       if (irq >= 0) h.takeInterrupt(irq);
-      const remaining = this.limits.maxInsns - h.icount;
-      if (remaining <= 0) {
-        this.control.requestStop(StopReason.InsnLimit, 0);
-        break;
+      const budget = sup.budget(h);
+      if (budget <= 0) break;
+      exec.runBlock(budget);
+      if (exec.lastExit === BlockExit.NeedsOwnership) {
+        sup.waitForOwnership?.(h);
+        continue;
       }
-      exec.runBlock(remaining < 1e9 ? remaining : 1e9);
-      if (++blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
-      if (exec.lastExit === BlockExit.Wfi) this.waitForInterrupt();
+      if (sup.realTime) {
+        if (++blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
+        if (exec.lastExit === BlockExit.Wfi) this.waitForInterrupt();
+      }
     }
     h.syncOut();
+    sup.finish?.(h);
   }
 
   /** Raises MTIP once the host clock passes this hart's mtimecmp deadline. */
@@ -53,15 +79,18 @@ export class HartRunner {
     return deadline - now;
   }
 
-  /** WFI: sleep until an enabled interrupt is pending (regardless of global enables), or exit. */
+  /**
+   * WFI: sleep until an enabled interrupt line is up (regardless of global enables), the machine
+   * stops, or someone kicks the hart (e.g. to ask for a page while recording).
+   */
   private waitForInterrupt(): void {
     const h = this.hart;
-    for (;;) {
-      const seen = h.wakeWord();
-      const untilTimer = this.pollTimer();
-      if ((h.mip() & h.mie()) !== 0 || h.exitRequested) return;
-      const ms = untilTimer > 0n ? Math.min(MAX_SLEEP_MS, Number(untilTimer / 1_000_000n) + 1) : 0;
-      h.sleep(seen, ms);
-    }
+    const seen = h.wakeWord();
+    const untilTimer = this.pollTimer();
+    if (((h.hardwareMip() | h.mip()) & h.mie()) !== 0 || h.exitRequested) return;
+    const ms = untilTimer > 0n ? Math.min(MAX_SLEEP_MS, Number(untilTimer / 1_000_000n) + 1) : 0;
+    h.sleep(seen, ms);
+    // The loop goes back through safePoint, which samples the lines and answers requests; if no
+    // interrupt is taken the hart simply continues after the WFI (allowed by the spec).
   }
 }

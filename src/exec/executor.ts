@@ -1,6 +1,6 @@
 import { Cause, Priv } from '../cpu/csr-numbers.js';
 import { Hart } from '../cpu/hart.js';
-import { Access, ACCESS_FAULT } from '../cpu/mmu.js';
+import { Access, ACCESS_FAULT, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { Op } from '../isa/ir.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
@@ -11,7 +11,10 @@ const asU = BigInt.asUintN;
 const INT64_MIN = -(1n << 63n);
 
 /** Why runBlock returned early. */
-export const enum BlockExit { Normal, Wfi }
+export const enum BlockExit { Normal, Wfi, NeedsOwnership }
+
+/** Pseudo exception cause: the instruction needs an ownership right first; it is retried, not trapped. */
+const OWNERSHIP_RETRY = 1000;
 
 /**
  * The reference executor: runs translation blocks of IR records with plain TypeScript semantics.
@@ -50,12 +53,18 @@ export class Executor {
     this.cache.clear();
   }
 
+  /** Raises the exception for a failed translation (or marks the instruction for retry). */
+  private translationFailed(pa: number, va: bigint): void {
+    if (pa === NEEDS_OWNERSHIP) this.h.raise(OWNERSHIP_RETRY as Cause, 0n);
+    else this.h.raise(this.h.mmu.faultCause, va);
+  }
+
   /** Looks up or translates the block at the hart's pc. Null after raising a fetch fault. */
   private fetchBlock(): Block | null {
     const h = this.h;
     const pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0) {
-      h.raise(h.mmu.faultCause, h.pc);
+      this.translationFailed(pa, h.pc);
       return null;
     }
     if (!this.bus.isExecutable(pa)) {
@@ -79,7 +88,7 @@ export class Executor {
     if (lo < 0) { h.raise(Cause.InsnAccessFault, h.pc); return null; }
     const nextVa = asI(64, h.pc + 2n);
     const pa2 = h.mmu.translate(nextVa, Access.Fetch);
-    if (pa2 < 0) { h.raise(h.mmu.faultCause, nextVa); return null; }
+    if (pa2 < 0) { this.translationFailed(pa2, nextVa); return null; }
     const hi = this.bus.isExecutable(pa2) ? this.bus.read(pa2, 2, h.id) : null;
     if (hi === null) { h.raise(Cause.InsnAccessFault, nextVa); return null; }
     return straddlingInsnBlock(lo, Number(hi));
@@ -94,7 +103,12 @@ export class Executor {
     this.lastExit = BlockExit.Normal;
     const block = this.fetchBlock();
     if (!block) {
-      h.takeTrap(h.pc);
+      if (h.trapCause === OWNERSHIP_RETRY) {
+        h.trapCause = -1;
+        this.lastExit = BlockExit.NeedsOwnership;
+      } else {
+        h.takeTrap(h.pc);
+      }
       return 0;
     }
     const x = h.x;
@@ -212,7 +226,15 @@ export class Executor {
 
   /** Takes the exception raised by instruction i (which does not retire). */
   private fault(start: bigint, block: Block, i: number, retired: number): number {
-    this.h.takeTrap(asI(64, start + block.offsets[i]));
+    const pc = asI(64, start + block.offsets[i]);
+    if (this.h.trapCause === OWNERSHIP_RETRY) {
+      // Nothing of the instruction happened: stop before it; the runner retries it later.
+      this.h.trapCause = -1;
+      this.h.pc = pc;
+      this.lastExit = BlockExit.NeedsOwnership;
+      return retired;
+    }
+    this.h.takeTrap(pc);
     return retired;
   }
 
@@ -274,7 +296,7 @@ export class Executor {
   private load(addr: bigint, size: number, signed: boolean): bigint {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Load, this.fastOut);
-    if (pa < 0) { h.raise(h.mmu.faultCause, addr); return 0n; }
+    if (pa < 0) { this.translationFailed(pa, addr); return 0n; }
     if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
@@ -300,7 +322,7 @@ export class Executor {
     for (let k = size - 1; k >= 0; k--) {
       const va = asI(64, addr + BigInt(k));
       const pa = this.h.mmu.translate(va, Access.Load);
-      if (pa < 0) { this.h.raise(this.h.mmu.faultCause, va); return null; }
+      if (pa < 0) { this.translationFailed(pa, va); return null; }
       const b = this.bus.read(pa, 1, this.h.id);
       if (b === null) { this.h.raise(Cause.LoadAccessFault, va); return null; }
       value = (value << 8n) | b;
@@ -311,7 +333,7 @@ export class Executor {
   private store(addr: bigint, size: number, value: bigint): void {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Store, this.fastOut);
-    if (pa < 0) { h.raise(h.mmu.faultCause, addr); return; }
+    if (pa < 0) { this.translationFailed(pa, addr); return; }
     if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
@@ -333,7 +355,7 @@ export class Executor {
     for (let k = 0; k < size; k++) { // translate every byte first: a fault must leave memory untouched
       const va = asI(64, addr + BigInt(k));
       const pa = this.h.mmu.translate(va, Access.Store);
-      if (pa < 0) { this.h.raise(this.h.mmu.faultCause, va); return; }
+      if (pa < 0) { this.translationFailed(pa, va); return; }
       pas.push(pa);
     }
     for (let k = 0; k < size; k++) {
@@ -356,7 +378,7 @@ export class Executor {
     }
     const access = isLr ? Access.Load : Access.Store;
     const pa = h.mmu.translate(addr, access);
-    if (pa < 0) { h.raise(h.mmu.faultCause, addr); return; }
+    if (pa < 0) { this.translationFailed(pa, addr); return; }
     if (!this.bus.isRam(pa)) { h.raise(ACCESS_FAULT[access], addr); return; }
     const off = pa + this.ramDelta;
     let old: bigint;

@@ -28,26 +28,32 @@ export class Board {
   readonly plic: Plic;
   readonly uart: Uart;
   readonly harts: Hart[];
+  /** false on replay: a guest's poweroff is noted, not obeyed (harts stop where the recording stopped them). */
+  guestStopsMachine = true;
+  /**
+   * Guest-visible clock reads in this thread (CLINT mtime; the time CSR goes through the hart):
+   * the host clock when running, the recorder or the trace when recording or replaying.
+   */
+  timeSource: () => bigint;
 
   constructor(readonly memory: SharedArrayBuffer, readonly config: BoardConfig) {
     this.control = new MachineControl(memory, config.harts);
     this.clock = new Clock(memory);
     const clock = this.clock;
+    this.timeSource = () => clock.mtime();
     const env: DeviceEnv = {
       memory,
       ram: new Uint8Array(memory, RAM_OFFSET, config.ramBytes),
       ramBase: RAM_BASE,
       harts: this.control,
       ramWritten: (ramOffset, length) => this.bus.noteRamWrite(RAM_BASE + ramOffset, length),
-      mtime: () => clock.mtime(),
+      mtime: () => this.timeSource(),
     };
     this.env = env;
     this.clint = new Clint(env, clock);
     this.plic = new Plic(env, config.harts);
     this.uart = new Uart(env, this.plic);
-    const test = new SifiveTest((kind, code) => {
-      this.control.requestStop(kind === 'reboot' ? StopReason.Reboot : StopReason.Poweroff, code);
-    });
+    const test = new SifiveTest((kind, code) => this.guestExit(kind === 'reboot' ? StopReason.Reboot : StopReason.Poweroff, code));
     const devices: MmioDevice[] = [this.clint, this.plic, this.uart, test];
     for (let slot = 0; slot < VIRTIO_COUNT; slot++) {
       // QEMU fills the virtio slots from the highest address down; the first disk sits in slot 7.
@@ -59,10 +65,15 @@ export class Board {
     this.bus = new Bus(memory, config.ramBytes, devices, config.rom);
     if (config.tohost !== null) {
       const htif = new Htif(this.bus, config.tohost, config.fromhost, consoleOutRing(memory),
-        (code) => this.control.requestStop(StopReason.Poweroff, code));
+        (code) => this.guestExit(StopReason.Poweroff, code));
       this.bus.watchPage(config.tohost);
       this.bus.onWatchedStore = (pa, size) => htif.onStore(pa, size);
     }
     this.harts = Array.from({ length: config.harts }, (_, id) => new Hart(id, this.bus, env));
+  }
+
+  private guestExit(reason: StopReason, code: number): void {
+    if (this.guestStopsMachine) this.control.requestStop(reason, code);
+    else this.control.noteGuestExit(reason, code);
   }
 }

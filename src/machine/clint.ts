@@ -47,7 +47,7 @@ export class Clint implements MmioDevice {
     if (offset >= MTIMECMP_BASE && offset < MTIMECMP_BASE + 8 * harts) {
       return this.slice(this.mtimecmp[(offset - MTIMECMP_BASE) >> 3], offset & 7, width);
     }
-    if (offset >= MTIME && offset < MTIME + 8) return this.slice(this.clock.mtime(), offset & 7, width);
+    if (offset >= MTIME && offset < MTIME + 8) return this.slice(this.env.mtime(), offset & 7, width); // guest-visible: recorded
     return 0n;
   }
 

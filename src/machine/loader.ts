@@ -17,6 +17,8 @@ export interface BootOptions {
   append: string;
   disk: string | null;
   diskWritable: boolean;
+  /** Where image bytes come from: the files by default; a trace's embedded copies on replay. */
+  readImage?: (role: string, path: string) => Uint8Array;
 }
 
 /** An image placed in guest memory, kept so a trace can embed exactly what ran. */
@@ -40,7 +42,7 @@ const FW_DYNAMIC_MAGIC = 0x4942534fn; // "OSBI"
 const FW_DYNAMIC_VERSION = 2n;
 const NEXT_MODE_S = 1n;
 
-function readImage(role: string, path: string): Uint8Array {
+export function readImageFile(role: string, path: string): Uint8Array {
   let size: number;
   try {
     const st = statSync(path);
@@ -110,6 +112,7 @@ export function buildBootRom(entry: number, dtbAddress: number, kernelEntry: num
  * returns the configuration every thread builds its board from.
  */
 export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): PreparedMachine {
+  const readImage = opts.readImage ?? readImageFile;
   const ram = new Uint8Array(memory, RAM_OFFSET, opts.ramBytes);
   const w = new RamWriter(ram);
   const images: LoadedImage[] = [];

@@ -1,6 +1,6 @@
 import { ByteRing, consoleInRing, consoleOutRing } from '../engine/byte-ring.js';
 import { DEVICE_REGIONS } from '../engine/layout.js';
-import { release, tryAcquire } from '../engine/lock.js';
+import { acquire, release, tryAcquire } from '../engine/lock.js';
 import type { DeviceEnv, IrqSink, MmioDevice } from './device.js';
 import { UART0_BASE, UART0_IRQ, UART0_SIZE } from './memmap.js';
 
@@ -75,6 +75,20 @@ export class Uart implements MmioDevice {
       release(this.state, LOCK);
     }
     return true;
+  }
+
+  /**
+   * A hart feeds console input at a safe point (recording and replay pin input to a position in
+   * its instruction stream). It holds the device bus, so nobody else is inside the UART.
+   */
+  receive(bytes: Uint8Array): void {
+    for (const b of bytes) this.input.push(b);
+    acquire(this.state, LOCK);
+    try {
+      this.updateIrq();
+    } finally {
+      release(this.state, LOCK);
+    }
   }
 
   read(offset: number, _width: number, _hart: number): bigint {

@@ -22,18 +22,21 @@ function rejection(bytes: Uint8Array): string {
 }
 
 describe('ELF loader', () => {
-  it('loads hello.elf: entry, one PT_LOAD segment and its symbols', () => {
+  it('loads hello.elf: entry, code and data PT_LOAD segments and its symbols', () => {
     expect(isElf(hello)).toBe(true);
     const image = parseElf(hello, 'hello.elf');
     expect(image.entry).toBe(0x80000000n);
-    expect(image.segments).toHaveLength(1);
-    const [segment] = image.segments;
+    expect(image.segments).toHaveLength(2);
+    const [segment, data] = image.segments;
     expect(segment!.paddr).toBe(0x80000000n);
     expect(segment!.vaddr).toBe(0x80000000n);
-    expect(segment!.data.length).toBe(0x518);
-    expect(segment!.memsz).toBe(0x520);
+    expect(segment!.data.length).toBe(0x4fd);
+    expect(segment!.memsz).toBe(0x4fd);
+    expect(data!.paddr).toBe(0x80001000n);
+    expect(data!.data.length).toBe(0x1008);
+    expect(data!.memsz).toBe(0x1010);
     expect(Array.from(segment!.data.subarray(0, 4))).toEqual(Array.from(hello.subarray(0x1000, 0x1004)));
-    expect(image.symbols.get('tohost')).toBe(0x80000508n);
+    expect(image.symbols.get('tohost')).toBe(0x80001008n);
     expect(image.symbols.get('_start')).toBe(0x80000000n);
     expect(image.symbols.has('.text')).toBe(false);
   });

@@ -1,0 +1,141 @@
+import { Hart } from '../src/cpu/hart.js';
+import { AccessGuard } from '../src/cpu/mmu.js';
+import { Clock } from '../src/engine/clock.js';
+import { MachineControl } from '../src/engine/control.js';
+import { StopReason } from '../src/engine/layout.js';
+import { HartSupervisor } from '../src/engine/supervisor.js';
+import { Uart } from '../src/machine/uart.js';
+import { EventRing } from './event-ring.js';
+import { OwnershipTable } from './ownership.js';
+import { RecordingState } from './recording-state.js';
+import { stateHash } from './state-hash.js';
+
+export interface RecorderOptions {
+  /** A register-hash check event every this many instructions. */
+  checkInterval: number;
+  /** A freshly acquired right is kept at least this many instructions before it is given away. */
+  tenure: number;
+  maxInsns: number;
+}
+
+/** Console input moves into the UART at most this many bytes per safe point (one input event). */
+const INPUT_CHUNK = 16;
+/** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
+const OWNERSHIP_SPINS = 2000;
+
+/**
+ * Recording, seen from one hart: pins everything nondeterministic to this hart's instruction
+ * count and logs it. Ownership rights are taken through the MMU's guard (an instruction that
+ * lacks one is abandoned and retried), given away at safe points; interrupt-line changes, clock
+ * reads, console input and periodic register hashes are logged where they happen.
+ */
+export class HartRecorder implements HartSupervisor, AccessGuard {
+  readonly realTime = true;
+  private readonly ownership: OwnershipTable;
+  private readonly ring: EventRing;
+  private releaseSeq = 0;
+  private nextCheck: number;
+  /** icount at which each held resource was acquired (for tenure). */
+  private readonly acquiredAt = new Map<number, number>();
+  private waiting = false;
+
+  constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
+    private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
+    this.ownership = state.ownership;
+    this.ring = state.rings[hart.id];
+    this.nextCheck = opts.checkInterval;
+    hart.mmu.guard = this;
+  }
+
+  // --- AccessGuard ------------------------------------------------------------------------------
+  permit(resource: number, write: boolean): boolean {
+    const me = this.hart.id;
+    if (this.ownership.holds(me, resource, write)) return true;
+    const after = this.ownership.tryAcquire(me, resource, write, (holder) => {
+      this.ownership.post(holder, resource, me, write);
+      this.control.kick(holder);
+    });
+    if (!after) return false;
+    this.acquiredAt.set(resource, this.hart.icount);
+    this.ring.write({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
+    return true;
+  }
+
+  // --- HartSupervisor ---------------------------------------------------------------------------
+  safePoint(h: Hart): void {
+    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
+    if (h.observeLines(h.hardwareMip())) this.ring.write({ kind: 'irq', icount: h.icount, lines: h.lines });
+    if (h.id === 0 && this.state.stagedInput.available() > 0) this.injectInput(h);
+    if (h.icount >= this.nextCheck) {
+      this.ring.write({ kind: 'check', icount: h.icount, hash: stateHash(h) });
+      this.nextCheck += this.opts.checkInterval;
+    }
+  }
+
+  budget(h: Hart): number {
+    if (h.icount >= this.opts.maxInsns) {
+      this.control.requestStop(StopReason.InsnLimit, 0);
+      return 0;
+    }
+    return Math.min(this.nextCheck, this.opts.maxInsns) - h.icount;
+  }
+
+  readTime(h: Hart): bigint {
+    const value = this.clock.mtime();
+    this.ring.write({ kind: 'time', icount: h.icount, value });
+    return value;
+  }
+
+  /** The instruction at pc needs a right others hold: answer our own requests while we wait. */
+  waitForOwnership(h: Hart): void {
+    this.waiting = true;
+    const seen = h.wakeWord(); // a holder that gives us the right kicks us
+    for (let i = 0; i < OWNERSHIP_SPINS; i++) {
+      if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
+    }
+    h.sleep(seen, 1);
+  }
+
+  finish(): void {
+    this.waiting = false;
+  }
+
+  /** Gives away what others asked for (after tenure, unless we are blocked ourselves). */
+  private answerRequests(h: Hart, ignoreTenure: boolean): void {
+    let released = false;
+    for (const req of this.ownership.takeRequests(h.id)) {
+      const since = this.acquiredAt.get(req.resource) ?? -Infinity;
+      if (!ignoreTenure && h.icount - since < this.opts.tenure) {
+        this.ownership.post(h.id, req.resource, req.requester, req.write); // keep it for later
+        continue;
+      }
+      const seq = this.releaseSeq + 1;
+      if (!this.ownership.release(h.id, req.resource, req.write, seq)) {
+        this.control.kick(req.requester); // nothing left to give: let it look again now
+        continue;
+      }
+      this.releaseSeq = seq;
+      this.ring.write({ kind: 'release', icount: h.icount, resource: req.resource, seq });
+      if (req.write) this.acquiredAt.delete(req.resource);
+      released = true;
+      this.control.kick(req.requester);
+    }
+    if (released) h.mmu.flush(); // cached translations carried the rights we gave away
+    this.waiting = false;
+  }
+
+  /** Hart 0 moves staged console input into the UART at a safe point (it needs the device bus). */
+  private injectInput(h: Hart): void {
+    if (!this.permit(h.mmu.deviceResource, true)) return; // asked; try again at a later safe point
+    const bytes: number[] = [];
+    while (bytes.length < INPUT_CHUNK) {
+      const b = this.state.stagedInput.pop();
+      if (b < 0) break;
+      bytes.push(b);
+    }
+    if (bytes.length === 0) return;
+    const chunk = Uint8Array.from(bytes);
+    this.ring.write({ kind: 'input', icount: h.icount, bytes: chunk });
+    this.uart.receive(chunk);
+  }
+}

@@ -1,0 +1,131 @@
+import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
+import { StopReason } from '../src/engine/layout.js';
+import { InputError } from '../src/errors.js';
+import { VERSION } from '../src/version.js';
+import { TraceWriter } from '../traces/trace-writer.js';
+import { TraceEventKind } from './events.js';
+import { MAX_RECORDING_HARTS } from './ownership.js';
+import { RecordingState } from './recording-state.js';
+
+export interface RecordOptions extends RunOptions {
+  tracePath: string;
+  /** A register-hash check every this many instructions per hart. */
+  checkInterval: number;
+  /** Instructions a hart keeps a freshly acquired page before honouring a request for it. */
+  tenure: number;
+  /** Aborting stops the recording cleanly (SIGINT): the trace is kept, marked truncated. */
+  signal?: AbortSignal;
+}
+
+export interface RecordResult extends RunResult {
+  traceBytes: number;
+  eventsByKind: Record<TraceEventKind, number>;
+  truncated: boolean;
+}
+
+const FLUSH_INTERVAL_MS = 100;
+
+/** What replay needs to rebuild the same machine; stored as the trace header's machine config. */
+export interface RecordedMachine {
+  harts: number;
+  ramBytes: number;
+  append: string;
+  maxInsns: number | null;
+  /** Which embedded image plays which part. */
+  bios: boolean;
+  kernel: boolean;
+  initrd: boolean;
+}
+
+/**
+ * Runs a machine exactly like `run`, with every hart recording into its event ring, and writes
+ * the trace: the header and images first, then event batches and console output flushed every
+ * 100 ms in one transaction each (so an interrupted recording is still a valid trace), then the
+ * summary.
+ */
+export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise<RecordResult> {
+  if (opts.disk) throw new InputError('recording a machine with --disk is not supported yet (disk DMA is not pinned by page ownership)');
+  if (opts.harts > MAX_RECORDING_HARTS) throw new InputError(`recording supports at most ${MAX_RECORDING_HARTS} harts`);
+  const ramPages = opts.ramBytes / 4096;
+  const state = RecordingState.create({ harts: opts.harts, ramPages });
+  let writer: TraceWriter | null = null;
+  const pendingInput: number[] = [];
+  let lastFlush = Date.now();
+  let coordinator: Coordinator | null = null;
+  let consoleBytes = 0;
+
+  const moveInput = () => {
+    let moved = 0;
+    while (moved < pendingInput.length && state.stagedInput.push(pendingInput[moved])) moved++;
+    if (moved > 0) {
+      pendingInput.splice(0, moved);
+      coordinator?.board.control.kick(0); // hart 0 injects input at its next safe point
+    }
+  };
+
+  coordinator = new Coordinator(opts, io, {
+    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure }),
+    input: (bytes) => {
+      pendingInput.push(...bytes);
+      moveInput();
+      return true;
+    },
+    console: (bytes) => {
+      consoleBytes += bytes.length;
+      writer?.appendConsole(bytes);
+    },
+    poll: () => {
+      if (!writer) return;
+      moveInput();
+      state.rings.forEach((ring, hart) => {
+        const events = ring.drain();
+        if (events.length) writer!.appendEvents(hart, events);
+      });
+      if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
+        writer.flush();
+        lastFlush = Date.now();
+      }
+    },
+    pollIntervalMs: 20,
+  });
+
+  const images = coordinator.prepared.images;
+  const machine: RecordedMachine = {
+    harts: opts.harts, ramBytes: opts.ramBytes, append: opts.append, maxInsns: Number.isFinite(opts.maxInsns) ? opts.maxInsns : null,
+    bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
+  };
+  writer = TraceWriter.create(opts.tracePath, {
+    toolVersion: VERSION,
+    sched: 'parallel',
+    machine: { ...machine },
+    images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
+  });
+
+  const c = coordinator;
+  opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });
+  let result: RunResult;
+  try {
+    result = await coordinator.run();
+  } catch (err) {
+    writer.markTruncated(`host error: ${(err as Error).message}`, {
+      exitCode: 1, stopReason: 'fatal', icounts: [], finalStateHashes: [], wallSeconds: 0, consoleBytes: 0,
+    });
+    writer.close();
+    throw err;
+  }
+  const summary = {
+    exitCode: result.exitCode,
+    stopReason: STOP_REASON_NAMES[result.reason],
+    icounts: result.icounts,
+    finalStateHashes: result.finalStateHashes,
+    wallSeconds: result.wallSeconds,
+    consoleBytes,
+  };
+  const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
+  const w = writer as TraceWriter;
+  if (truncated) w.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
+  else w.finish(summary);
+  const out: RecordResult = { ...result, traceBytes: w.bytesWritten(), eventsByKind: w.eventCounts(), truncated };
+  w.close();
+  return out;
+}

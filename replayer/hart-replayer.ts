@@ -1,0 +1,100 @@
+import { Hart } from '../src/cpu/hart.js';
+import { HartSupervisor } from '../src/engine/supervisor.js';
+import { Uart } from '../src/machine/uart.js';
+import { TraceEvent } from '../recorder/events.js';
+import { stateHash } from '../recorder/state-hash.js';
+import { DivergenceError } from './divergence.js';
+import { ReplayProgress } from './replay-progress.js';
+
+type TimeEvent = Extract<TraceEvent, { kind: 'time' }>;
+
+/**
+ * Replay, seen from one hart: the hart runs exactly to each logged position and applies what the
+ * recording saw there (interrupt lines, console input), waits at each acquire for the releases it
+ * names, publishes its own releases, answers clock reads from the log, and compares register
+ * hashes. Anything that does not line up is a divergence, reported where it happened.
+ */
+export class HartReplayer implements HartSupervisor {
+  readonly realTime = false;
+  private next: TraceEvent | null = null;
+  private readonly times: TimeEvent[] = [];
+  private readonly events: Iterator<TraceEvent>;
+
+  constructor(private readonly hart: Hart, events: Iterable<TraceEvent>, private readonly finalIcount: number,
+    private readonly progress: ReplayProgress, private readonly uart: Uart) {
+    this.events = events[Symbol.iterator]();
+    this.advance();
+  }
+
+  /** Moves to the next event that is a stop point; clock reads queue up for the instructions that make them. */
+  private advance(): void {
+    for (;;) {
+      const r = this.events.next();
+      if (r.done) { this.next = null; return; }
+      if (r.value.kind === 'time') { this.times.push(r.value); continue; }
+      this.next = r.value;
+      return;
+    }
+  }
+
+  private diverged(what: string): never {
+    throw new DivergenceError(this.hart.id, this.hart.icount, this.hart.pc, what);
+  }
+
+  safePoint(h: Hart): void {
+    while (this.next && this.next.icount === h.icount) {
+      this.apply(h, this.next);
+      this.advance();
+    }
+    if (this.next && this.next.icount < h.icount) this.diverged(`the trace has a ${this.next.kind} event at icount ${this.next.icount}, which this replay ran past`);
+  }
+
+  budget(h: Hart): number {
+    const stop = this.next ? Math.min(this.next.icount, this.finalIcount) : this.finalIcount;
+    return stop - h.icount;
+  }
+
+  readTime(h: Hart): bigint {
+    const e = this.times.shift();
+    if (!e) this.diverged('the guest read the clock, but the trace has no more clock reads for this hart');
+    if (e.icount !== h.icount) this.diverged(`the guest read the clock here, but the trace's next clock read is at icount ${e.icount}`);
+    return e.value;
+  }
+
+  private apply(h: Hart, e: TraceEvent): void {
+    switch (e.kind) {
+      case 'acquire':
+        for (const ref of e.after) {
+          if (!this.progress.waitForRelease(ref.hart, ref.seq, () => h.exitRequested)) {
+            if (h.exitRequested) return;
+            this.diverged(`hart ${ref.hart} finished without making its release #${ref.seq} that this acquire of resource ${e.resource} waits for`);
+          }
+        }
+        break;
+      case 'release':
+        this.progress.publishRelease(h.id, e.seq);
+        break;
+      case 'irq':
+        h.observeLines(e.lines);
+        break;
+      case 'input':
+        this.uart.receive(e.bytes);
+        break;
+      case 'check': {
+        const actual = stateHash(h);
+        if (actual !== e.hash) this.diverged(`register hash is ${actual.toString(16)}, the recording had ${e.hash.toString(16)}`);
+        break;
+      }
+      case 'time':
+        break;
+    }
+  }
+
+  finish(h: Hart): void {
+    this.progress.markDone(h.id);
+    if (h.exitRequested && h.icount < this.finalIcount) return; // stopped from outside (Ctrl-C)
+    if (h.icount !== this.finalIcount) this.diverged(`the recording ended this hart at icount ${this.finalIcount}`);
+    if (this.next) this.diverged(`the trace still has a ${this.next.kind} event at icount ${this.next.icount}`);
+    if (this.times.length) this.diverged(`the trace still has ${this.times.length} clock read(s) for this hart`);
+  }
+}

@@ -1,0 +1,22 @@
+import { Hart } from '../cpu/hart.js';
+
+/**
+ * What makes run, record and replay differ, seen from a hart's execution loop. The loop calls
+ * `safePoint()` at every block boundary (the only place where asynchronous influences are
+ * applied), runs at most `budget()` instructions, and asks the supervisor what to do when an
+ * instruction could not get an ownership right (record) or when WFI wants to sleep.
+ */
+export interface HartSupervisor {
+  /** Applies what is due at the current icount: interrupt lines, releases, input, checks. */
+  safePoint(hart: Hart): void;
+  /** The most instructions the next block may retire, so the next safe point lands exactly. 0 = done. */
+  budget(hart: Hart): number;
+  /** Guest-visible clock reads (time CSR, CLINT mtime) go through here. */
+  readTime(hart: Hart): bigint;
+  /** Whether the loop polls the host clock for timer interrupts and sleeps in WFI (not in replay). */
+  readonly realTime: boolean;
+  /** Called when the last instruction was abandoned for want of an ownership right (record only). */
+  waitForOwnership?(hart: Hart): void;
+  /** Called after the hart leaves its loop. */
+  finish?(hart: Hart): void;
+}

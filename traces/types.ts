@@ -1,0 +1,34 @@
+/** The data a trace holds besides its event streams. */
+
+/** A file the machine was started with (firmware, kernel, disk image, ...). */
+export interface TraceImage {
+  /** What the image is for: 'firmware', 'kernel', 'disk', ... (unique within a trace by convention, not enforced). */
+  role: string;
+  /** Where it was read from when recording (informative only: replay uses the stored bytes). */
+  path: string | null;
+  /** Guest physical load address (0 for images not loaded into memory, e.g. disks). */
+  loadAddress: number;
+  bytes: Uint8Array;
+}
+
+export interface TraceHeader {
+  /** Version of hindsight that recorded the trace. */
+  toolVersion: string;
+  sched: 'parallel' | 'serial';
+  /** The machine configuration (JSON-serialisable). */
+  machine: Record<string, unknown>;
+  images: TraceImage[];
+}
+
+export interface TraceSummary {
+  exitCode: number;
+  stopReason: string;
+  /** Retired-instruction count of each hart at the end, indexed by hart. */
+  icounts: number[];
+  /** Hash of each hart's final register state (as text, e.g. hex), indexed by hart. */
+  finalStateHashes: string[];
+  wallSeconds: number;
+  consoleBytes: number;
+  truncated?: boolean;
+  truncatedReason?: string;
+}
