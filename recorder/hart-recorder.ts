@@ -5,6 +5,7 @@ import { MachineControl } from '../src/engine/control.js';
 import { StopReason } from '../src/engine/layout.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
+import { ReleaseRef } from './events.js';
 import { EventRing } from './event-ring.js';
 import { OwnershipTable } from './ownership.js';
 import { RecordingState } from './recording-state.js';
@@ -13,13 +14,18 @@ import { stateHash } from './state-hash.js';
 export interface RecorderOptions {
   /** A register-hash check event every this many instructions. */
   checkInterval: number;
-  /** A freshly acquired right is kept at least this many instructions before it is given away. */
+  /**
+   * A freshly acquired right is kept for this many of the holder's instructions (or TENURE_MAX_NS
+   * of wall time, whichever ends first, so an idle holder does not keep it) before it is given away.
+   */
   tenure: number;
   maxInsns: number;
 }
 
 /** Console input moves into the UART at most this many bytes per safe point (one input event). */
 const INPUT_CHUNK = 16;
+/** Wall-time bound on tenure: a holder sitting in WFI retires no instructions but must still let go. */
+const TENURE_MAX_NS = 200_000n;
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 2000;
 
@@ -35,9 +41,13 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private readonly ring: EventRing;
   private releaseSeq = 0;
   private nextCheck: number;
-  /** icount at which each held resource was acquired (for tenure). */
-  private readonly acquiredAt = new Map<number, number>();
+  /** When (icount, host ns) each held resource was acquired, for tenure. */
+  private readonly acquiredAt = new Map<number, { icount: number; ns: bigint }>();
   private waiting = false;
+  /** The hart's wake word as it was before it last asked for a right (so a quick answer is not missed). */
+  private wakeBeforeAsking = 0;
+  /** Resources this hart asked for and has not yet logged acquiring (a holder may hand them over). */
+  private readonly wanted = new Set<number>();
 
   constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
     private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
@@ -50,15 +60,28 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   // --- AccessGuard ------------------------------------------------------------------------------
   permit(resource: number, write: boolean): boolean {
     const me = this.hart.id;
-    if (this.ownership.holds(me, resource, write)) return true;
+    if (this.ownership.holds(me, resource, write)) {
+      // Handed over by its holder while we waited: this is where we acquire it.
+      if (this.wanted.delete(resource)) this.logAcquire(resource, write, this.ownership.releasesBefore(me, resource));
+      return true;
+    }
+    this.wakeBeforeAsking = this.hart.wakeWord();
     const after = this.ownership.tryAcquire(me, resource, write, (holder) => {
       this.ownership.post(holder, resource, me, write);
       this.control.kick(holder);
     });
-    if (!after) return false;
-    this.acquiredAt.set(resource, this.hart.icount);
-    this.ring.write({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
+    if (!after) {
+      this.wanted.add(resource);
+      return false;
+    }
+    this.wanted.delete(resource);
+    this.logAcquire(resource, write, after);
     return true;
+  }
+
+  private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
+    this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs() });
+    this.ring.write({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
   }
 
   // --- HartSupervisor ---------------------------------------------------------------------------
@@ -89,7 +112,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   /** The instruction at pc needs a right others hold: answer our own requests while we wait. */
   waitForOwnership(h: Hart): void {
     this.waiting = true;
-    const seen = h.wakeWord(); // a holder that gives us the right kicks us
+    const seen = this.wakeBeforeAsking; // a holder that gives us the right kicks us
     for (let i = 0; i < OWNERSHIP_SPINS; i++) {
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
     }
@@ -104,13 +127,12 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private answerRequests(h: Hart, ignoreTenure: boolean): void {
     let released = false;
     for (const req of this.ownership.takeRequests(h.id)) {
-      const since = this.acquiredAt.get(req.resource) ?? -Infinity;
-      if (!ignoreTenure && h.icount - since < this.opts.tenure) {
+      if (!ignoreTenure && this.inTenure(h, req.resource)) {
         this.ownership.post(h.id, req.resource, req.requester, req.write); // keep it for later
         continue;
       }
       const seq = this.releaseSeq + 1;
-      if (!this.ownership.release(h.id, req.resource, req.write, seq)) {
+      if (!this.ownership.release(h.id, req.resource, req.write, seq, req.requester)) {
         this.control.kick(req.requester); // nothing left to give: let it look again now
         continue;
       }
@@ -122,6 +144,12 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     }
     if (released) h.mmu.flush(); // cached translations carried the rights we gave away
     this.waiting = false;
+  }
+
+  private inTenure(h: Hart, resource: number): boolean {
+    const since = this.acquiredAt.get(resource);
+    if (!since || h.icount - since.icount >= this.opts.tenure) return false;
+    return Clock.nowNs() - since.ns < TENURE_MAX_NS;
   }
 
   /** Hart 0 moves staged console input into the UART at a safe point (it needs the device bus). */

@@ -76,7 +76,7 @@ export class OwnershipTable {
     }
   }
 
-  private releasesBefore(hart: number, resource: number): ReleaseRef[] {
+  releasesBefore(hart: number, resource: number): ReleaseRef[] {
     const after: ReleaseRef[] = [];
     const base = resource * this.harts;
     for (let h = 0; h < this.harts; h++) {
@@ -88,11 +88,13 @@ export class OwnershipTable {
   }
 
   /**
-   * Gives up (write request) or downgrades to reading (read request) the holder's right.
-   * Returns false when the holder no longer has anything to give. `seq` is recorded first, so a
-   * hart that sees the new state also sees the release it must name.
+   * Gives up (write request) or downgrades to reading (read request) the holder's right. An
+   * exclusive right is handed straight to the requester, so the holder cannot take it back before
+   * the (possibly sleeping) requester gets to use it. Returns false when the holder no longer has
+   * anything to give. `seq` is recorded first, so a hart that sees the new state also sees the
+   * release it must name.
    */
-  release(hart: number, resource: number, forWriter: boolean, seq: number): boolean {
+  release(hart: number, resource: number, forWriter: boolean, seq: number, requester: number): boolean {
     const s = Atomics.load(this.state, resource);
     const exclusive = s === (EXCLUSIVE | hart);
     const reading = !(s & EXCLUSIVE) && (s & (1 << hart)) !== 0;
@@ -100,7 +102,9 @@ export class OwnershipTable {
     Atomics.store(this.lastRelease, resource * this.harts + hart, seq);
     for (;;) {
       const cur = Atomics.load(this.state, resource);
-      const next = cur === (EXCLUSIVE | hart) ? (forWriter ? 0 : (1 << hart)) : cur & ~(1 << hart);
+      let next: number;
+      if (cur === (EXCLUSIVE | hart)) next = forWriter ? (EXCLUSIVE | requester) : (1 << hart) | (1 << requester);
+      else next = cur & ~(1 << hart);
       if (Atomics.compareExchange(this.state, resource, cur, next) === cur) return true;
     }
   }

@@ -6,7 +6,7 @@
 //                          [--qemu-seconds S] [--qemu-repeats N] [--no-qemu] [--out DIR]
 // Environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=f
 
 // ---------------------------------------------------------------- options
 
-const DEFAULTS = { compute: 4000, parallel: 3000 };   // ~40 s + 2 x ~30 s with the interpreter
+const DEFAULTS = { compute: 6000, parallel: 4000 };   // ~40 s + 2 x ~30 s with the interpreter (36 MIPS)
 const QUICK = { compute: 300, parallel: 200 };
 
 function usage(code) {
@@ -137,8 +137,24 @@ function parseStats(stderr) {
   return { perHart: harts, total: Number(t[1]), seconds: Number(t[2]) };
 }
 
+/**
+ * Copies dist/ (and the guest ELFs) to a temporary directory so that a rebuild while the benchmark
+ * runs cannot mix two versions of the emulator; node_modules is linked, package.json copied (ESM).
+ */
+function snapshot() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-'));
+  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const elf = {};
+  for (const [k, f] of Object.entries(ELF)) { elf[k] = path.join(dir, path.basename(f)); cpSync(f, elf[k]); }
+  return { dir, cli: path.join(dir, path.relative(ROOT, CLI)), elf };
+}
+
+let SNAP = null;
+
 async function hindsight(elf, harts, iters) {
-  const args = [CLI, 'run', '--harts', String(harts), '--mem', '128M', '--stats', '--append', `iters=${iters}`, elf];
+  const args = [SNAP?.cli ?? CLI, 'run', '--harts', String(harts), '--mem', '128M', '--stats', '--append', `iters=${iters}`, elf];
   const r = await run(process.execPath, args, 3600);
   const stats = parseStats(r.stderr);
   return { ...r, stats };
@@ -234,6 +250,11 @@ async function main() {
     if (existsSync(src) && statSync(src).mtimeMs > statSync(elf).mtimeMs) log(`warning: ${src} is newer than ${elf}; run make -C test/guests`);
   }
 
+  SNAP = snapshot();
+  process.on('exit', () => { try { rmSync(SNAP.dir, { recursive: true, force: true }); } catch { /* best effort */ } });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+  const E = SNAP.elf;
+
   let qemuVersion = null;
   if (!opts.noQemu) {
     const v = spawnSync(opts.qemu, ['--version'], { encoding: 'utf8' });
@@ -242,6 +263,10 @@ async function main() {
   }
   const haveQemu = qemuVersion !== null;
 
+  // Which emulator version was measured (the dist/ snapshot is built from the work tree).
+  const git = (args) => { const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : null; };
+  const commit = git(['rev-parse', '--short=12', 'HEAD']);
+  const dirty = commit ? git(['status', '--porcelain', '--', 'src', 'test/guests']) !== '' : null;
   const cpus = os.cpus();
   const machine = {
     cpuModel: cpus[0]?.model ?? 'unknown',
@@ -251,7 +276,9 @@ async function main() {
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     qemu: qemuVersion,
+    loadAverage: os.loadavg(),
   };
+  const source = { commit, dirty };
   const started = new Date();
   const rows = [];
   const problems = [];
@@ -270,12 +297,12 @@ async function main() {
   {
     const N = opts.itersCompute;
     log(`hindsight bench_compute iters=${N} ...`);
-    const main = await hindsight(ELF.compute, 1, N);
+    const main = await hindsight(E.compute, 1, N);
     // Two short runs give the exact per-iteration instruction count (the guest is built so that every
     // iteration retires the same number of instructions); QEMU's count at other iteration counts is
     // extrapolated from it.
-    const c1 = await hindsight(ELF.compute, 1, 1);
-    const c2 = await hindsight(ELF.compute, 1, 2);
+    const c1 = await hindsight(E.compute, 1, 1);
+    const c2 = await hindsight(E.compute, 1, 2);
     const row = {
       emulator: 'hindsight', guest: 'bench_compute', harts: 1, iters: N,
       instructions: main.stats?.total ?? null, seconds: main.stats?.seconds ?? null,
@@ -296,7 +323,7 @@ async function main() {
 
     if (haveQemu) {
       log(`qemu bench_compute (iters=${N}, then scaled) ...`);
-      const q = await qemuTimed(opts, ELF.compute, 1, N, main.stdout);
+      const q = await qemuTimed(opts, E.compute, 1, N, main.stdout);
       const instr = row.instructions !== null && perIter !== null ? row.instructions + (q.iters - N) * perIter : (q.iters === N ? row.instructions : null);
       const qrow = {
         emulator: 'qemu', guest: 'bench_compute', harts: 1, iters: q.iters,
@@ -323,7 +350,7 @@ async function main() {
   const par = { hindsight: [], qemu: [] };
   for (const h of opts.hartsList) {
     log(`hindsight bench_parallel harts=${h} iters=${P} ...`);
-    const r = await hindsight(ELF.parallel, h, P);
+    const r = await hindsight(E.parallel, h, P);
     const row = {
       emulator: 'hindsight', guest: 'bench_parallel', harts: h, iters: P, units: P * h,
       instructions: r.stats?.total ?? null, instructionsPerHart: r.stats?.perHart ?? null,
@@ -337,7 +364,7 @@ async function main() {
     par.hindsight.push(row);
     if (haveQemu) {
       log(`qemu bench_parallel smp=${h} (iters=${P}, then scaled) ...`);
-      const q = await qemuTimed(opts, ELF.parallel, h, P, r.stdout);
+      const q = await qemuTimed(opts, E.parallel, h, P, r.stdout);
       const qrow = {
         emulator: 'qemu', guest: 'bench_parallel', harts: h, iters: q.iters, units: q.iters * h,
         seconds: q.netSeconds, rawSeconds: q.rawSeconds, startupSeconds: q.startup.seconds, samples: q.samples,
@@ -383,6 +410,7 @@ async function main() {
   const out = [];
   out.push(`hindsight benchmark, ${started.toISOString()}`);
   out.push(`machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.platform}, node ${machine.node}`);
+  out.push(`hindsight: commit ${commit ?? 'unknown'}${dirty ? ' + uncommitted changes' : ''}`);
   out.push(`qemu: ${qemuVersion ?? 'not found - hindsight rows only, console output not cross-checked'}`);
   out.push('');
   out.push(...lines);
@@ -406,6 +434,7 @@ async function main() {
     date: started.toISOString(),
     command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     options: { itersCompute: opts.itersCompute, itersParallel: opts.itersParallel, hartsList: opts.hartsList, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
+    source,
     machine,
     rows,
     ratios: {
