@@ -25,9 +25,9 @@ export interface RecorderOptions {
 /** Console input moves into the UART at most this many bytes per safe point (one input event). */
 const INPUT_CHUNK = 16;
 /** Wall-time bound on tenure: a holder sitting in WFI retires no instructions but must still let go. */
-const TENURE_MAX_NS = 200_000n;
+const TENURE_MAX_NS = 50_000n;
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
-const OWNERSHIP_SPINS = 2000;
+const OWNERSHIP_SPINS = 20000;
 
 /**
  * Recording, seen from one hart: pins everything nondeterministic to this hart's instruction

@@ -10,6 +10,8 @@ export interface ReplayOutcome {
   result: RunResult;
   /** Empty when the replay reproduced the recording exactly. */
   mismatches: string[];
+  /** 3 for a divergence, 2 when the trace turned out to be damaged while replaying. */
+  failureExitCode: number;
   truncated: boolean;
   truncatedReason: string | null;
 }
@@ -68,7 +70,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     opts.signal?.addEventListener('abort', () => coordinator.stop(StopReason.Interrupted, 130), { once: true });
     const result = await coordinator.run();
     const mismatches: string[] = [];
-    if (result.divergence) mismatches.push(result.divergence);
+    if (result.divergence) mismatches.push(result.divergence.message);
     else if (!result.fatal && result.reason !== StopReason.Interrupted) {
       const out = Buffer.concat(replayed);
       const want = Buffer.from(recordedConsole);
@@ -86,7 +88,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         });
       }
     }
-    return { result, mismatches, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason };
+    return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason };
   } finally {
     reader.close();
   }

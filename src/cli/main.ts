@@ -128,7 +128,7 @@ async function replayCommand(trace: string, flags: { sched: string; quiet?: bool
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);
   if (outcome.mismatches.length) {
     process.stderr.write(`hindsight: ${outcome.mismatches[0]}\n`);
-    process.exitCode = 3;
+    process.exitCode = outcome.failureExitCode;
     return;
   }
   const total = result.icounts.reduce((a, b) => a + b, 0);

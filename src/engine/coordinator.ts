@@ -39,8 +39,8 @@ export interface RunResult {
   icounts: number[];
   wallSeconds: number;
   fatal: string | null;
-  /** First divergence (or damaged-trace) message reported by a hart, if any. */
-  divergence: string | null;
+  /** First divergence (exit 3) or damaged-trace (exit 2) error reported by a hart, if any. */
+  divergence: { message: string; exitCode: number } | null;
   finalStateHashes: string[];
 }
 
@@ -97,11 +97,11 @@ export class Coordinator {
     const unsubscribe = this.io.onInput?.((bytes) => this.pushInput(bytes), () => this.stop(StopReason.Interrupted, 0)) ?? (() => {});
 
     let fatal: string | null = null;
-    let divergence: string | null = null;
+    let divergence: RunResult['divergence'] = null;
     const workers = board.harts.map((h) => this.startWorker(h.id));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
-        if (msg.kind === 'divergence') divergence ??= msg.message;
+        if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
         else if (msg.kind === 'fatal') fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
       });
       w.on('error', (err) => {

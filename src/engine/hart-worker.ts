@@ -29,7 +29,7 @@ export interface HartWorkerInit {
 /** Message a hart worker posts when it leaves its loop. */
 export type HartWorkerResult =
   | { kind: 'done'; hartId: number; icount: number }
-  | { kind: 'divergence'; hartId: number; message: string }
+  | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
 const init = workerData as HartWorkerInit;
@@ -68,7 +68,7 @@ try {
   if (err instanceof HindsightError) {
     // A replay that left its trace, or a damaged trace: stop everyone and say where.
     board.control.requestStop(StopReason.Fatal, err.exitCode);
-    parentPort!.postMessage({ kind: 'divergence', hartId: init.hartId, message: err.message } satisfies HartWorkerResult);
+    parentPort!.postMessage({ kind: 'divergence', hartId: init.hartId, message: err.message, exitCode: err.exitCode } satisfies HartWorkerResult);
   } else {
     // An emulator bug, not a guest problem: stop the whole machine and report it.
     const e = err as Error;

@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Interactive } from './support/interactive.js';
+import { CLI, OPENSBI_FW_JUMP, UBOOT_SMODE, guest, hindsight, requireTool } from './support/tools.js';
+
+/** Every recording is replayed this many times; all replays must reproduce it exactly. */
+const REPLAYS = 2;
+
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hindsight-rr-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Recording {
+  trace: string;
+  console: string;
+  finalState: string;
+}
+
+async function recordOnce(name: string, harts: number, trace: string): Promise<Recording> {
+  const r = await hindsight(['record', '--harts', String(harts), '--timeout', '120', '-o', trace, guest(name)]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/recorded .* instructions/);
+  const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+  expect(info.complete).toBe(true);
+  return { trace, console: r.stdout, finalState: info.finalStateHashes.join(',') };
+}
+
+async function expectExactReplay(rec: Recording): Promise<void> {
+  for (let i = 0; i < REPLAYS; i++) {
+    const r = await hindsight(['replay', rec.trace], { timeoutMs: 120_000 });
+    expect(r.stderr).toMatch(/console, exit code \(0, poweroff\) and final state match the recording/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(rec.console);
+  }
+}
+
+describe.each([
+  ['smp_racy_counter', 2], ['smp_racy_counter', 4],
+  ['smp_broken_lock', 2], ['smp_broken_lock', 4],
+  ['smp_mp_litmus', 2], ['smp_mp_litmus', 4],
+])('%s on %i harts: recorded in parallel, replayed exactly', (name, harts) => {
+  test('10 recordings differ from each other, and every one replays to its exact console bytes and final state', { timeout: 900_000 }, async () => {
+    const recordings: Recording[] = [];
+    for (let i = 0; i < 10; i++) recordings.push(await recordOnce(name, harts, join(dir, `${name}-${harts}-${i}.trace`)));
+    // Real parallelism: the interleavings differ, so the final states do.
+    expect(new Set(recordings.map((r) => r.finalState)).size).toBeGreaterThan(1);
+    if (name !== 'smp_mp_litmus') {
+      const lost = recordings.map((r) => Number(/info: lost=(\d+)/.exec(r.console)![1]));
+      expect(Math.max(...lost)).toBeGreaterThan(0);
+    }
+    for (const rec of recordings) await expectExactReplay(rec);
+  });
+});
+
+describe('firmware: OpenSBI + U-Boot recorded with typed input', () => {
+  beforeAll(() => {
+    requireTool(OPENSBI_FW_JUMP, 'opensbi');
+    requireTool(UBOOT_SMODE, 'u-boot-qemu');
+  });
+
+  test('replays to byte-identical console output without any input', async () => {
+    const trace = join(dir, 'uboot.trace');
+    const session = new Interactive(process.execPath, [CLI, 'record', '--harts', '2', '--timeout', '170', '-o', trace,
+      '--bios', OPENSBI_FW_JUMP, UBOOT_SMODE]);
+    try {
+      await session.expect('Hit any key to stop autoboot', 120_000);
+      session.type('\n');
+      await session.expect('=> ');
+      session.type('version\n');
+      await session.expect('=> ');
+      session.type('cpu list\n');
+      expect(await session.expect('=> ')).toMatch(/1: cpu@1/);
+      session.type('poweroff\n');
+      expect(await session.exit()).toBe(0);
+    } finally {
+      session.kill();
+    }
+    const recorded = session.output;
+    for (let i = 0; i < REPLAYS; i++) {
+      const r = await hindsight(['replay', trace]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(recorded);
+      expect(r.stdout).toContain('U-Boot 2023.01');
+    }
+  });
+});
+
+describe('bad traces and divergence', () => {
+  let good: string;
+  beforeAll(async () => {
+    good = join(dir, 'good.trace');
+    const r = await hindsight(['record', '--harts', '2', '--check-interval', '20000', '-o', good, guest('smp_spinlock')]);
+    expect(r.code).toBe(0);
+  });
+
+  function expectOneLine(stderr: string): void {
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }
+
+  test.each([
+    ['a non-SQLite file', (p: string) => writeFileSync(p, 'this is not a trace\n'.repeat(100)), /not a (hindsight trace|SQLite)/i],
+    ['an empty file', (p: string) => writeFileSync(p, ''), /empty/i],
+  ])('%s is rejected with one line and exit 2', async (_what, make, message) => {
+    const p = join(dir, 'bad.trace');
+    make(p);
+    for (const cmd of [['replay', p], ['trace', 'info', p]]) {
+      const r = await hindsight(cmd);
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  function copyOfGood(name: string, change: (db: Database.Database) => void): string {
+    const p = join(dir, name);
+    writeFileSync(p, readFileSync(good));
+    const db = new Database(p);
+    change(db);
+    db.close();
+    return p;
+  }
+
+  test('a trace from a newer schema version is rejected', async () => {
+    const p = copyOfGood('future.trace', (db) => db.prepare("UPDATE meta SET value = '999' WHERE key = 'schema_version'").run());
+    const r = await hindsight(['replay', p]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/newer/);
+  });
+
+  test('a corrupted event stream is rejected', async () => {
+    const p = copyOfGood('corrupt.trace', (db) => {
+      const row = db.prepare('SELECT hart, batch, payload FROM events ORDER BY length(payload) DESC LIMIT 1').get() as { hart: number; batch: number; payload: Buffer };
+      const payload = Buffer.from(row.payload);
+      for (let i = 8; i < payload.length; i += 7) payload[i] ^= 0x5a;
+      db.prepare('UPDATE events SET payload = ? WHERE hart = ? AND batch = ?').run(payload, row.hart, row.batch);
+    });
+    const r = await hindsight(['replay', p]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/damaged/);
+  });
+
+  test('tampered embedded images are rejected', async () => {
+    const p = copyOfGood('tampered.trace', (db) => {
+      const row = db.prepare('SELECT sha256, bytes FROM images ORDER BY size DESC LIMIT 1').get() as { sha256: string; bytes: Buffer };
+      const bytes = Buffer.from(row.bytes);
+      bytes[100] ^= 0xff;
+      db.prepare('UPDATE images SET bytes = ? WHERE sha256 = ?').run(bytes, row.sha256);
+    });
+    const r = await hindsight(['replay', p]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/image/);
+  });
+
+  test('an injected divergence is caught with exit 3, naming hart, icount and pc', async () => {
+    // Re-write the trace through the trace API with one register-hash check altered: the trace is
+    // well-formed, but the execution it describes is not the one the guest performs.
+    const { TraceReader } = await import('../traces/trace-reader.js');
+    const { TraceWriter } = await import('../traces/trace-writer.js');
+    const reader = TraceReader.open(good);
+    const p = join(dir, 'diverging.trace');
+    const writer = TraceWriter.create(p, reader.header);
+    let altered = false;
+    for (const hart of reader.eventHarts()) {
+      const events = [...reader.events(hart)].map((e) => {
+        if (!altered && hart === 1 && e.kind === 'check') {
+          altered = true;
+          return { ...e, hash: e.hash ^ 1n };
+        }
+        return e;
+      });
+      writer.appendEvents(hart, events);
+    }
+    writer.appendConsole(reader.console());
+    writer.finish(reader.summary!);
+    writer.close();
+    reader.close();
+    expect(altered).toBe(true);
+    const r = await hindsight(['replay', '--quiet', p]);
+    expect(r.code).toBe(3);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/diverged on hart 1 at icount \d+ \(pc 0x[0-9a-f]+\): register hash/);
+  });
+
+  test('a recording stopped with SIGINT is kept, marked truncated, and replays to its truncation point', async () => {
+    const trace = join(dir, 'interrupted.trace');
+    const child = spawn(process.execPath, [CLI, 'record', '--harts', '2', '-o', trace, guest('spin_forever')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    while (!out.includes('spinning')) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(err).toMatch(/truncated/);
+    const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+    expect(info.truncated).toBe(true);
+    expect(info.harts[0].icount).toBeGreaterThan(1_000_000);
+    for (let i = 0; i < REPLAYS; i++) {
+      const r = await hindsight(['replay', trace]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('spinning\n');
+      expect(r.stderr).toMatch(/up to its truncation point/);
+    }
+  });
+});
