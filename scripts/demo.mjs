@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The bundled default job: shows hindsight running parallel guests on real host threads.
-//  1. our racy-counter guest on 4 harts, twice: unsynchronised increments lose updates, and the
-//     two runs disagree (the nondeterminism record/replay exists to pin down);
+//  1. our racy-counter guest recorded on 4 harts (unsynchronised increments lose updates), then
+//     replayed twice with exactly the same outcome;
 //  2. real firmware: OpenSBI + U-Boot on 2 harts, with `cpu list` typed at the prompt.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,14 +15,19 @@ const racy = join(root, 'test', 'guests', 'bin', 'smp_racy_counter.elf');
 const opensbi = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 const uboot = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 
-console.log('== 1. A racy counter on 4 harts, each hart on its own host thread ==');
+console.log('== 1. Record a racy counter on 4 harts, each hart on its own host thread ==');
+const trace = join(mkdtempSync(join(tmpdir(), 'hindsight-demo-')), 'race.trace');
+const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '4', '-o', trace, racy], { encoding: 'latin1' });
+const lost = /info: lost=(\d+)/.exec(rec.stdout)?.[1] ?? '?';
+console.log(`recorded: exit ${rec.status}, ${lost} increments lost to the race`);
+console.log(rec.stderr.trim());
 for (let run = 1; run <= 2; run++) {
-  const r = spawnSync(process.execPath, [cli, 'run', '--harts', '4', '--stats', racy], { encoding: 'latin1' });
-  const lost = /info: lost=(\d+)/.exec(r.stdout)?.[1] ?? '?';
-  const mips = /= ([\d.]+) MIPS/.exec(r.stderr)?.[1] ?? '?';
-  console.log(`run ${run}: exit ${r.status}, ${lost} increments lost to the race (${mips} MIPS over all harts)`);
+  const rep = spawnSync(process.execPath, [cli, 'replay', trace], { encoding: 'latin1' });
+  const again = /info: lost=(\d+)/.exec(rep.stdout)?.[1] ?? '?';
+  console.log(`replay ${run}: exit ${rep.status}, ${again} increments lost — ${rep.stderr.trim().replace(/^hindsight: /, '')}`);
 }
-console.log('Each run loses a different number: record/replay (next milestone) will capture one of them exactly.\n');
+console.log(`Inspect it: node dist/src/cli/main.js trace info ${trace}`);
+console.log('Reverse debugging it in gdb-multiarch (hindsight debug) is the next milestone.\n');
 
 if (!existsSync(opensbi) || !existsSync(uboot)) {
   console.log('== 2. skipped: install the Debian packages opensbi and u-boot-qemu (scripts/install-system-deps.sh) ==');
