@@ -9,6 +9,8 @@ import { RecordingState } from './recording-state.js';
 
 export interface RecordOptions extends RunOptions {
   tracePath: string;
+  /** parallel: a thread per hart, CREW ownership; serial: one thread, fixed order, virtual time. */
+  sched: 'parallel' | 'serial';
   /** A register-hash check every this many instructions per hart. */
   checkInterval: number;
   /** Instructions a hart keeps a freshly acquired page before honouring a request for it. */
@@ -30,6 +32,8 @@ export interface RecordedMachine {
   harts: number;
   ramBytes: number;
   append: string;
+  /** Serial traces may carry a disk (copy-on-write: replay starts from the recorded image). */
+  disk: boolean;
   maxInsns: number | null;
   /** Which embedded image plays which part. */
   bios: boolean;
@@ -44,8 +48,9 @@ export interface RecordedMachine {
  * summary.
  */
 export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise<RecordResult> {
-  if (opts.disk) throw new InputError('recording a machine with --disk is not supported yet (disk DMA is not pinned by page ownership)');
-  if (opts.harts > MAX_RECORDING_HARTS) throw new InputError(`recording supports at most ${MAX_RECORDING_HARTS} harts`);
+  const serial = opts.sched === 'serial';
+  if (opts.disk && !serial) throw new InputError('recording a machine with --disk needs --sched serial for now (disk DMA is not yet pinned by page ownership)');
+  if (opts.harts > MAX_RECORDING_HARTS && !serial) throw new InputError(`parallel recording supports at most ${MAX_RECORDING_HARTS} harts (use --sched serial)`);
   const ramPages = opts.ramBytes / 4096;
   const state = RecordingState.create({ harts: opts.harts, ramPages });
   let writer: TraceWriter | null = null;
@@ -64,7 +69,8 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
 
   coordinator = new Coordinator(opts, io, {
-    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure }),
+    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial }),
+    serial,
     input: (bytes) => {
       pendingInput.push(...bytes);
       moveInput();
@@ -92,11 +98,12 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   const images = coordinator.prepared.images;
   const machine: RecordedMachine = {
     harts: opts.harts, ramBytes: opts.ramBytes, append: opts.append, maxInsns: Number.isFinite(opts.maxInsns) ? opts.maxInsns : null,
+    disk: images.some((i) => i.role === 'disk'),
     bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
   };
   writer = TraceWriter.create(opts.tracePath, {
     toolVersion: VERSION,
-    sched: 'parallel',
+    sched: opts.sched,
     machine: { ...machine },
     images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
   });

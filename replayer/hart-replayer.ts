@@ -19,9 +19,12 @@ export class HartReplayer implements HartSupervisor {
   private next: TraceEvent | null = null;
   private readonly times: TimeEvent[] = [];
   private readonly events: Iterator<TraceEvent>;
+  private waitingForRelease = false;
 
   constructor(private readonly hart: Hart, events: Iterable<TraceEvent>, private readonly finalIcount: number,
-    private readonly progress: ReplayProgress, private readonly uart: Uart) {
+    private readonly progress: ReplayProgress, private readonly uart: Uart,
+    /** Serial replay: never wait for another hart; report `blocked()` so the scheduler runs another. */
+    private readonly nonBlocking = false) {
     this.events = events[Symbol.iterator]();
     this.advance();
   }
@@ -42,11 +45,30 @@ export class HartReplayer implements HartSupervisor {
   }
 
   safePoint(h: Hart): void {
+    this.waitingForRelease = false;
     while (this.next && this.next.icount === h.icount) {
+      if (this.nonBlocking && this.next.kind === 'acquire' && !this.releasesDone(this.next)) {
+        this.waitingForRelease = true;
+        return;
+      }
       this.apply(h, this.next);
       this.advance();
     }
     if (this.next && this.next.icount < h.icount) this.diverged(`the trace has a ${this.next.kind} event at icount ${this.next.icount}, which this replay ran past`);
+  }
+
+  blocked(): boolean {
+    return this.waitingForRelease;
+  }
+
+  /** Serial replay: are all releases this acquire names done? A hart that finished without one is a divergence. */
+  private releasesDone(e: Extract<TraceEvent, { kind: 'acquire' }>): boolean {
+    for (const ref of e.after) {
+      if (this.progress.releasedCount(ref.hart) >= ref.seq) continue;
+      if (this.progress.isDone(ref.hart)) this.diverged(`hart ${ref.hart} finished without making its release #${ref.seq} that this acquire of resource ${e.resource} waits for`);
+      return false;
+    }
+    return true;
   }
 
   budget(h: Hart): number {

@@ -14,6 +14,7 @@ export interface ReplayOutcome {
   failureExitCode: number;
   truncated: boolean;
   truncatedReason: string | null;
+  sched: 'parallel' | 'serial';
 }
 
 function recordedMachine(reader: TraceReader): RecordedMachine {
@@ -32,17 +33,20 @@ function finalIcounts(reader: TraceReader, harts: number): number[] {
 }
 
 /**
- * Rebuilds the recorded machine from the images inside the trace, runs every hart in its own
- * thread obeying its own event stream, and compares what came out (console bytes, exit code,
+ * Rebuilds the recorded machine from the images inside the trace, runs every hart obeying its own
+ * event stream — each in its own thread, or all on one thread in a canonical interleaving that
+ * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
  * final state) with the recording.
  */
-export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; signal?: AbortSignal }): Promise<ReplayOutcome> {
+export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
   try {
     const m = recordedMachine(reader);
     const byRole = new Map(reader.images.map((i) => [i.role, i]));
     const pathOf = (role: string) => (byRole.has(role) ? byRole.get(role)!.path ?? role : null);
     const finals = finalIcounts(reader, m.harts);
+    const traceSched = reader.header.sched;
+    const serial = (opts.serial ?? false) || traceSched === 'serial'; // serial traces have no ownership events
     const progress = ReplayProgress.create(m.harts);
     const recordedConsole = reader.console();
     const replayed: Uint8Array[] = [];
@@ -50,14 +54,15 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const coordinator = new Coordinator({
       harts: m.harts, ramBytes: m.ramBytes, append: m.append,
       bios: m.bios ? pathOf('bios') : null, kernel: m.kernel ? pathOf('kernel') : null, initrd: m.initrd ? pathOf('initrd') : null,
-      disk: null, diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
+      disk: m.disk ? pathOf('disk') : null, diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
       readImage: (role) => {
-        const img = byRole.get(role === 'firmware' ? 'bios' : role);
+        const img = byRole.get(role === 'firmware' ? 'bios' : role === 'disk image' ? 'disk' : role);
         if (!img) throw new TraceError(`trace ${tracePath} is damaged: it has no ${role} image`);
         return img.bytes;
       },
     }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
-      workerMode: (hart) => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcount: finals[hart] }),
+      workerMode: () => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcounts: finals, traceSched }),
+      serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },
     });
@@ -88,7 +93,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         });
       }
     }
-    return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason };
+    return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason, sched: serial ? 'serial' : 'parallel' };
   } finally {
     reader.close();
   }

@@ -95,15 +95,10 @@ interface RecordFlags extends RunFlags {
   tenure: number;
 }
 
-function requireParallel(sched: string): void {
-  if (sched !== 'parallel') fail(`--sched ${sched}: only parallel scheduling is implemented so far`, 2);
-}
-
 async function recordCommand(kernel: string | undefined, flags: RecordFlags): Promise<void> {
-  requireParallel(flags.sched);
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const result = await recordSession({ ...runOptions(kernel, flags), tracePath: flags.output, checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal },
+  const result = await recordSession({ ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal },
     hostConsole());
   removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal} (the trace up to this point was kept in ${flags.output})`, 1);
@@ -119,10 +114,9 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
 }
 
 async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean }): Promise<void> {
-  requireParallel(flags.sched);
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, signal: abort.signal });
+  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal });
   removeHandlers();
   const { result } = outcome;
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);
@@ -133,7 +127,7 @@ async function replayCommand(trace: string, flags: { sched: string; quiet?: bool
   }
   const total = result.icounts.reduce((a, b) => a + b, 0);
   const trunc = outcome.truncated ? ` up to its truncation point (${outcome.truncatedReason})` : '';
-  process.stderr.write(`hindsight: replayed ${trace}${trunc}: ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ` +
+  process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ` +
     `console, exit code (${result.exitCode}, ${STOP_REASON_NAMES[result.reason]}) and final state match the recording\n`);
   process.exitCode = 0;
 }
@@ -176,14 +170,14 @@ export function buildProgram(): Command {
     .description('run like `run` while recording everything nondeterministic into a trace')
     .argument('[KERNEL]', 'ELF or raw image to run')
     .requiredOption('-o, --output <TRACE>', 'trace file to write (replaced if it exists)')
-    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart').choices(['parallel', 'serial']).default('parallel'))
+    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread over virtual time').choices(['parallel', 'serial']).default('parallel'))
     .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
     .action(recordCommand);
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
     .argument('<TRACE>', 'trace file written by `hindsight record`')
-    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart').choices(['parallel', 'serial']).default('parallel'))
+    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread in a canonical order').choices(['parallel', 'serial']).default('parallel'))
     .option('--quiet', 'do not print the replayed console output')
     .action(replayCommand);
   const trace = program.command('trace').description('inspect trace files');

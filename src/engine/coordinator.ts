@@ -31,6 +31,8 @@ export interface SessionHooks {
   poll?(): void;
   /** How long the coordinator may sleep between polls (ms). */
   pollIntervalMs?: number;
+  /** Serial scheduling: one worker runs every hart. */
+  serial?: boolean;
 }
 
 export interface RunResult {
@@ -98,7 +100,8 @@ export class Coordinator {
 
     let fatal: string | null = null;
     let divergence: RunResult['divergence'] = null;
-    const workers = board.harts.map((h) => this.startWorker(h.id));
+    const allHarts = board.harts.map((h) => h.id);
+    const workers = hooks.serial ? [this.startWorker(allHarts)] : allHarts.map((id) => this.startWorker([id]));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -137,8 +140,8 @@ export class Coordinator {
     return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal, divergence, finalStateHashes: finalStateHashes(board) };
   }
 
-  private startWorker(hartId: number): Worker {
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartId, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartId) };
+  private startWorker(hartIds: number[]): Worker {
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]) };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
   }
 

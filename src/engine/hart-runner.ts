@@ -41,34 +41,53 @@ export class RunSupervisor implements HartSupervisor {
  */
 export class HartRunner {
   readonly executor: Executor;
+  private blocks = 0;
 
   constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor) {
     this.executor = new Executor(hart, hart.bus);
   }
 
   run(): void {
+    this.runSlice(Number.POSITIVE_INFINITY);
+    this.finish();
+  }
+
+  /**
+   * Runs until the hart has retired `until` instructions, the supervisor has nothing more for it
+   * (budget 0: 'finished'), it is blocked on another hart ('blocked'), or the machine stops.
+   * Serial scheduling calls this repeatedly for each hart in turn.
+   */
+  runSlice(until: number): 'finished' | 'blocked' | 'yield' {
     const h = this.hart;
     const sup = this.supervisor;
     const exec = this.executor;
-    let blocks = 0;
     while (!h.exitRequested) {
       sup.safePoint(h);
+      if (sup.blocked?.()) return 'blocked';
       const irq = h.pendingInterrupt();
       if (irq >= 0) h.takeInterrupt(irq);
-      const budget = sup.budget(h);
-      if (budget <= 0) break;
+      if (h.icount >= until) return 'yield';
+      const budget = Math.min(sup.budget(h), until - h.icount);
+      if (budget <= 0) return 'finished';
       exec.runBlock(budget);
       if (exec.lastExit === BlockExit.NeedsOwnership) {
         sup.waitForOwnership?.(h);
         continue;
       }
       if (sup.realTime) {
-        if (++blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
+        if (++this.blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
         if (exec.lastExit === BlockExit.Wfi) this.waitForInterrupt();
+      } else if (exec.lastExit === BlockExit.Wfi && sup.idle?.(h)) {
+        return 'blocked';
       }
     }
-    h.syncOut();
-    sup.finish?.(h);
+    return 'finished';
+  }
+
+  /** Writes the hart's state back and lets the supervisor check the end. */
+  finish(): void {
+    this.hart.syncOut();
+    this.supervisor.finish?.(this.hart);
   }
 
   /** Raises MTIP once the host clock passes this hart's mtimecmp deadline. */

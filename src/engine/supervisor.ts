@@ -17,6 +17,13 @@ export interface HartSupervisor {
   readonly realTime: boolean;
   /** Called when the last instruction was abandoned for want of an ownership right (record only). */
   waitForOwnership?(hart: Hart): void;
+  /**
+   * Serial scheduling: true when the hart cannot go on until another hart makes progress (replay:
+   * an acquire whose releases have not happened yet). The scheduler then runs someone else.
+   */
+  blocked?(): boolean;
+  /** Serial scheduling: the hart executed WFI and nothing can wake it yet, so the scheduler may move on. */
+  idle?(hart: Hart): boolean;
   /** Called after the hart leaves its loop. */
   finish?(hart: Hart): void;
 }

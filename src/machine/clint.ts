@@ -30,6 +30,11 @@ export class Clint implements MmioDevice {
     this.mtimecmp = new BigInt64Array(env.memory, this.stateOffset + 512, 64);
   }
 
+  /** The hart's mtimecmp (unsigned). */
+  compareValue(hart: number): bigint {
+    return BigInt.asUintN(64, this.mtimecmp[hart]);
+  }
+
   /** Power-on state: msip clear, mtimecmp = all ones (no timer interrupt). */
   reset(): void {
     for (let h = 0; h < this.env.harts.numHarts; h++) {
