@@ -20,8 +20,8 @@ interface Recording {
   finalState: string;
 }
 
-async function recordOnce(name: string, harts: number, trace: string): Promise<Recording> {
-  const r = await hindsight(['record', '--harts', String(harts), '--timeout', '120', '-o', trace, guest(name)]);
+async function recordOnce(name: string, harts: number, trace: string, sched = 'parallel'): Promise<Recording> {
+  const r = await hindsight(['record', '--sched', sched, '--harts', String(harts), '--timeout', '120', '-o', trace, guest(name)]);
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/recorded .* instructions/);
   const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
@@ -29,12 +29,15 @@ async function recordOnce(name: string, harts: number, trace: string): Promise<R
   return { trace, console: r.stdout, finalState: info.finalStateHashes.join(',') };
 }
 
+/** Replays REPLAYS times with a thread per hart and REPLAYS times on one thread (canonical serial order). */
 async function expectExactReplay(rec: Recording): Promise<void> {
-  for (let i = 0; i < REPLAYS; i++) {
-    const r = await hindsight(['replay', rec.trace], { timeoutMs: 120_000 });
-    expect(r.stderr).toMatch(/console, exit code \(0, poweroff\) and final state match the recording/);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe(rec.console);
+  for (const sched of ['parallel', 'serial']) {
+    for (let i = 0; i < REPLAYS; i++) {
+      const r = await hindsight(['replay', '--sched', sched, rec.trace], { timeoutMs: 120_000 });
+      expect(r.stderr).toMatch(new RegExp(`\\(${sched}\\): .* console, exit code \\(0, poweroff\\) and final state match the recording`));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(rec.console);
+    }
   }
 }
 
@@ -56,36 +59,80 @@ describe.each([
   });
 });
 
+describe('--sched serial: the single-threaded baseline', () => {
+  test.each([['smp_racy_counter', 4], ['smp_broken_lock', 2]])('%s on %i harts records the same execution every time and replays it', async (name, harts) => {
+    const recordings: Recording[] = [];
+    for (let i = 0; i < 3; i++) recordings.push(await recordOnce(name, harts as number, join(dir, `serial-${name}-${i}.trace`), 'serial'));
+    expect(new Set(recordings.map((r) => r.finalState)).size).toBe(1);
+    expect(new Set(recordings.map((r) => r.console)).size).toBe(1);
+    for (let i = 0; i < REPLAYS; i++) {
+      const r = await hindsight(['replay', recordings[0].trace]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/\(serial\)/);
+      expect(r.stdout).toBe(recordings[0].console);
+    }
+  });
+});
+
 describe('firmware: OpenSBI + U-Boot recorded with typed input', () => {
   beforeAll(() => {
     requireTool(OPENSBI_FW_JUMP, 'opensbi');
     requireTool(UBOOT_SMODE, 'u-boot-qemu');
   });
 
-  test('replays to byte-identical console output without any input', async () => {
-    const trace = join(dir, 'uboot.trace');
-    const session = new Interactive(process.execPath, [CLI, 'record', '--harts', '2', '--timeout', '170', '-o', trace,
-      '--bios', OPENSBI_FW_JUMP, UBOOT_SMODE]);
+  async function recordUboot(trace: string, sched: string, extra: string[] = [], commands = ['version', 'cpu list']): Promise<string> {
+    const session = new Interactive(process.execPath, [CLI, 'record', '--sched', sched, '--harts', '2', '--timeout', '170', '-o', trace,
+      '--bios', OPENSBI_FW_JUMP, ...extra, UBOOT_SMODE]);
     try {
       await session.expect('Hit any key to stop autoboot', 120_000);
       session.type('\n');
       await session.expect('=> ');
-      session.type('version\n');
-      await session.expect('=> ');
-      session.type('cpu list\n');
-      expect(await session.expect('=> ')).toMatch(/1: cpu@1/);
+      for (const c of commands) {
+        session.type(`${c}\n`);
+        await session.expect('=> ');
+      }
       session.type('poweroff\n');
       expect(await session.exit()).toBe(0);
     } finally {
       session.kill();
     }
-    const recorded = session.output;
-    for (let i = 0; i < REPLAYS; i++) {
-      const r = await hindsight(['replay', trace]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe(recorded);
-      expect(r.stdout).toContain('U-Boot 2023.01');
+    return session.output;
+  }
+
+  test.each(['parallel', 'serial'])('recorded with --sched %s, replays to byte-identical console output without any input', async (sched) => {
+    const trace = join(dir, `uboot-${sched}.trace`);
+    const recorded = await recordUboot(trace, sched);
+    expect(recorded).toMatch(/1: cpu@1/);
+    for (const replaySched of sched === 'parallel' ? ['parallel', 'serial'] : ['serial']) {
+      for (let i = 0; i < REPLAYS; i++) {
+        const r = await hindsight(['replay', '--sched', replaySched, trace]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(recorded);
+        expect(r.stdout).toContain('U-Boot 2023.01');
+      }
     }
+  });
+
+  test('a serial recording may read a virtio disk; replay uses the image stored in the trace', async () => {
+    const image = join(dir, 'rr-disk.img');
+    const content = Buffer.alloc(1024 * 1024);
+    content.write('RECORDED-DISK', 0, 'latin1');
+    writeFileSync(image, content);
+    const trace = join(dir, 'uboot-disk.trace');
+    const recorded = await recordUboot(trace, 'serial', ['--disk', image], ['virtio scan', 'virtio read 0x84000000 0 1', 'md.b 0x84000000 0x10']);
+    expect(recorded).toContain('RECORDED-DISK');
+    rmSync(image); // the trace is self-contained
+    const r = await hindsight(['replay', trace]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(recorded);
+  });
+
+  test('parallel recording refuses a disk with a clear message', async () => {
+    const image = join(dir, 'small.img');
+    writeFileSync(image, Buffer.alloc(4096));
+    const r = await hindsight(['record', '-o', join(dir, 'x.trace'), '--disk', image, guest('hello')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sched serial/);
   });
 });
 
