@@ -6,6 +6,7 @@
 //                          [--qemu-seconds S] [--qemu-repeats N] [--no-qemu] [--out DIR]
 // Environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU.
 import { spawn, spawnSync } from 'node:child_process';
+import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,8 @@ const GUESTS = path.join(ROOT, 'test/guests');
 const ELF = {
   compute: path.join(GUESTS, 'bin/bench_compute.elf'),
   parallel: path.join(GUESTS, 'bin/bench_parallel.elf'),
+  racy: path.join(GUESTS, 'bin/smp_racy_counter.elf'),
+  litmus: path.join(GUESTS, 'bin/smp_mp_litmus.elf'),
 };
 const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
 
@@ -391,6 +394,19 @@ async function main() {
     }
   }
 
+  // ---- record/replay (issue: recording overhead, trace size, events/s)
+  const rr = await benchRecordReplay({
+    cli: SNAP.cli,
+    guests: {
+      bench_parallel: { elf: E.parallel, args: ['--append', `iters=${opts.quick ? 20 : 200}`], sharing: 'low' },
+      smp_racy_counter: { elf: E.racy, args: [], sharing: 'high' },
+      smp_mp_litmus: { elf: E.litmus, args: [], sharing: 'high' },
+    },
+    run,
+    log,
+  });
+  problems.push(...rr.problems);
+
   // ---- report
   const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
   const fmt = (n, d) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -414,6 +430,8 @@ async function main() {
   out.push(`qemu: ${qemuVersion ?? 'not found - hindsight rows only, console output not cross-checked'}`);
   out.push('');
   out.push(...lines);
+  out.push('');
+  out.push(...formatRecordRows(rr.rows));
   out.push('');
   out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
   out.push('qemu instructions = hindsight\'s retired count extrapolated to qemu\'s iteration count; units = iters x harts.');
@@ -442,6 +460,7 @@ async function main() {
       parallelScaling: Object.fromEntries(Object.entries(par).map(([k, list]) => [k, Object.fromEntries(list.map((r) => [`harts${r.harts}`, r.scaling ?? null]))])),
       parallelVsQemu: Object.fromEntries(par.hindsight.map((r) => [`harts${r.harts}`, r.vsQemu ?? null])),
     },
+    recordReplay: rr.rows,
     ok: problems.length === 0,
     problems,
     hostBusyRows: busy.length,

@@ -37,7 +37,7 @@ export type HartWorkerResult =
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
 /** Instructions a hart runs before the serial scheduler moves on to the next one. */
-const SERIAL_QUANTUM = 10_000;
+const SERIAL_QUANTUM = 1_000;
 
 const init = workerData as HartWorkerInit;
 const memory = sharedBuffer(init.memory);

@@ -1,0 +1,73 @@
+// Record/replay rows of `npm run bench`: what recording costs and what a trace weighs.
+// For each 2-hart guest: plain run, parallel and serial recording, parallel and serial replay,
+// all timed as whole processes on the same machine, with the trace size and event counts the
+// recorder reports. Low sharing = bench_parallel (private data per hart); high sharing =
+// smp_racy_counter and smp_mp_litmus (harts hammer one page).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SUMMARY = /recorded .*\((\d+) total\) in ([\d.]+) s; events: (.*); ([\d.]+) KiB/;
+
+function parseRecordSummary(stderr) {
+  const m = SUMMARY.exec(stderr);
+  if (!m) return null;
+  const events = Object.fromEntries(m[3].split(', ').map((kv) => { const [k, v] = kv.split(' '); return [k, Number(v)]; }));
+  return { instructions: Number(m[1]), seconds: Number(m[2]), events, traceBytes: Number(m[4]) * 1024 };
+}
+
+/**
+ * @param {{ cli: string, guests: Record<string, {elf: string, args: string[], sharing: string}>, run: Function, log: Function }} ctx
+ * @returns {Promise<{rows: object[], problems: string[]}>}
+ */
+export async function benchRecordReplay({ cli, guests, run, log }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-rr-'));
+  const rows = [];
+  const problems = [];
+  try {
+    for (const [name, g] of Object.entries(guests)) {
+      const base = ['--harts', '2', '--mem', '128M', ...g.args];
+      log(`record/replay ${name} ...`);
+      const plain = await run(process.execPath, [cli, 'run', ...base, g.elf], 3600);
+      if (plain.code !== 0) problems.push(`${name}: run exited ${plain.code}`);
+      const runRow = { guest: name, sharing: g.sharing, mode: 'run', seconds: plain.seconds };
+      rows.push(runRow);
+      for (const sched of ['parallel', 'serial']) {
+        const trace = path.join(dir, `${name}-${sched}.trace`);
+        const rec = await run(process.execPath, [cli, 'record', '--sched', sched, '-o', trace, ...base, g.elf], 3600);
+        const summary = parseRecordSummary(rec.stderr);
+        if (rec.code !== 0 || !summary) { problems.push(`${name}: record --sched ${sched} failed (exit ${rec.code})`); continue; }
+        const events = Object.values(summary.events).reduce((a, b) => a + b, 0);
+        const transfers = summary.events.release ?? 0;
+        rows.push({
+          guest: name, sharing: g.sharing, mode: `record ${sched}`, seconds: rec.seconds, vsRun: rec.seconds / plain.seconds,
+          instructions: summary.instructions, traceBytes: summary.traceBytes, bytesPerMInsn: summary.traceBytes / (summary.instructions / 1e6),
+          events, eventsPerSecond: events / rec.seconds, transfersPerSecond: transfers / rec.seconds, eventsByKind: summary.events,
+        });
+        const replayScheds = sched === 'parallel' ? ['parallel', 'serial'] : ['serial'];
+        for (const rs of replayScheds) {
+          const rep = await run(process.execPath, [cli, 'replay', '--quiet', '--sched', rs, trace], 3600);
+          if (rep.code !== 0) problems.push(`${name}: replay --sched ${rs} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
+          rows.push({ guest: name, sharing: g.sharing, mode: `replay ${rs} (${sched} trace)`, seconds: rep.seconds, vsRun: rep.seconds / plain.seconds, vsRecord: rep.seconds / rec.seconds });
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, problems };
+}
+
+export function formatRecordRows(rows) {
+  const fmt = (n, d) => (n === undefined || n === null || !Number.isFinite(n) ? '' : n.toFixed(d));
+  const table = [['guest (2 harts)', 'sharing', 'mode', 'seconds', 'vs run', 'vs record', 'trace KiB', 'bytes/M insn', 'events/s', 'transfers/s']];
+  for (const r of rows) {
+    table.push([r.guest, r.sharing, r.mode, fmt(r.seconds, 2), r.vsRun ? `${fmt(r.vsRun, 2)}x` : '', r.vsRecord ? `${fmt(r.vsRecord, 2)}x` : '',
+      fmt(r.traceBytes / 1024, 1), fmt(r.bytesPerMInsn, 0), fmt(r.eventsPerSecond, 0), fmt(r.transfersPerSecond, 0)]);
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  const lines = table.map((row) => row.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  lines.push('seconds: whole-process wall time (includes ~0.2 s start-up); vs run/record: time ratios on the same guest.');
+  return lines;
+}
