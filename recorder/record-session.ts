@@ -5,6 +5,7 @@ import { VERSION } from '../src/version.js';
 import { TraceWriter } from '../traces/trace-writer.js';
 import { TraceEventKind } from './events.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
+import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { RecordingState } from './recording-state.js';
 
 export interface RecordOptions extends RunOptions {
@@ -34,6 +35,8 @@ export interface RecordedMachine {
   append: string;
   /** Serial traces may carry a disk (copy-on-write: replay starts from the recorded image). */
   disk: boolean;
+  /** Serial traces: instructions per hart turn (the schedule replay must repeat). */
+  serialQuantum: number | null;
   maxInsns: number | null;
   /** Which embedded image plays which part. */
   bios: boolean;
@@ -69,7 +72,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
 
   coordinator = new Coordinator(opts, io, {
-    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial }),
+    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM }),
     serial,
     input: (bytes) => {
       pendingInput.push(...bytes);
@@ -99,6 +102,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   const machine: RecordedMachine = {
     harts: opts.harts, ramBytes: opts.ramBytes, append: opts.append, maxInsns: Number.isFinite(opts.maxInsns) ? opts.maxInsns : null,
     disk: images.some((i) => i.role === 'disk'),
+    serialQuantum: serial ? SERIAL_QUANTUM : null,
     bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
   };
   writer = TraceWriter.create(opts.tracePath, {

@@ -5,6 +5,7 @@ import { TraceError } from '../traces/trace-error.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { sha256Hex } from '../traces/trace-writer.js';
 import { ReplayProgress } from './replay-progress.js';
+import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 
 export interface ReplayOutcome {
   result: RunResult;
@@ -19,7 +20,8 @@ export interface ReplayOutcome {
 
 function recordedMachine(reader: TraceReader): RecordedMachine {
   const m = reader.header.machine as Partial<RecordedMachine>;
-  const ok = Number.isInteger(m.harts) && Number.isInteger(m.ramBytes) && typeof m.append === 'string';
+  const ok = Number.isInteger(m.harts) && Number.isInteger(m.ramBytes) && typeof m.append === 'string' &&
+    (reader.header.sched !== 'serial' || (Number.isInteger(m.serialQuantum) && (m.serialQuantum as number) > 0));
   if (!ok) throw new TraceError(`trace ${reader.path} is damaged: its machine configuration is incomplete`);
   return m as RecordedMachine;
 }
@@ -61,7 +63,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         return img.bytes;
       },
     }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
-      workerMode: () => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcounts: finals, traceSched }),
+      workerMode: () => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcounts: finals, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM }),
       serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },

@@ -11,14 +11,14 @@ import { HartRunner, RunSupervisor } from './hart-runner.js';
 import { StopReason, sharedBuffer } from './layout.js';
 import { HartSupervisor } from './supervisor.js';
 import { Hart } from '../cpu/hart.js';
-import { DivergenceError } from '../../replayer/divergence.js';
 import { SerialSupervisor, VirtualClock } from '../../recorder/serial-supervisor.js';
+import { SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from './serial-scheduler.js';
 
 /** How a hart worker runs: freely, recording, or replaying a trace. */
 export type WorkerMode =
   | { kind: 'run' }
-  | { kind: 'record'; recording: SharedArrayBuffer; ramPages: number; checkInterval: number; tenure: number; serial: boolean }
-  | { kind: 'replay'; tracePath: string; progress: SharedArrayBuffer; finalIcounts: number[]; traceSched: 'parallel' | 'serial' };
+  | { kind: 'record'; recording: SharedArrayBuffer; ramPages: number; checkInterval: number; tenure: number; serial: boolean; quantum: number }
+  | { kind: 'replay'; tracePath: string; progress: SharedArrayBuffer; finalIcounts: number[]; traceSched: 'parallel' | 'serial'; quantum: number };
 
 /** Message a hart worker receives at start. */
 export interface HartWorkerInit {
@@ -35,9 +35,6 @@ export type HartWorkerResult =
   | { kind: 'done'; hartId: number; icount: number }
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
-
-/** Instructions a hart runs before the serial scheduler moves on to the next one. */
-const SERIAL_QUANTUM = 1_000;
 
 const init = workerData as HartWorkerInit;
 const memory = sharedBuffer(init.memory);
@@ -72,13 +69,7 @@ function supervisorFor(mode: WorkerMode, hart: Hart): HartSupervisor {
   }
 }
 
-interface Slot {
-  hart: Hart;
-  runner: HartRunner;
-  supervisor: HartSupervisor;
-}
-
-function slotFor(id: number): Slot {
+function slotFor(id: number): ScheduledHart {
   const hart = board.harts[id];
   hart.syncIn();
   const supervisor = supervisorFor(init.mode, hart);
@@ -86,62 +77,11 @@ function slotFor(id: number): Slot {
   return { hart, runner: new HartRunner(hart, supervisor), supervisor };
 }
 
-/**
- * Serial scheduling: every hart on this one thread, in a fixed order (round robin, a quantum of
- * instructions each); a hart blocked on another is skipped. If nobody can move, the trace's
- * ordering constraints cannot be met: that is a divergence.
- */
-function runSerially(slots: Slot[], progress: ReplayProgress | null): void {
-  let live = slots;
-  while (live.length > 0) {
-    let moved = false;
-    for (const s of live) {
-      current = s.hart;
-      const before = s.hart.icount;
-      const releasedBefore = progress?.releasedCount(s.hart.id) ?? 0;
-      board.timeSource = s.hart.timeSource;
-      const status = s.runner.runSlice(s.hart.icount + SERIAL_QUANTUM);
-      if (status === 'finished') reportDone(s);
-      if (status !== 'blocked' || s.hart.icount !== before || (progress?.releasedCount(s.hart.id) ?? 0) !== releasedBefore) moved = true;
-    }
-    live = live.filter((s) => !s.hart.exitRequested && !finished.has(s.hart.id));
-    if (!moved && live.length > 0) {
-      if (live.every((s) => s.hart.exitRequested)) break;
-      if (wakeIdleHarts(live)) continue;
-      const s = live[0];
-      throw new DivergenceError(s.hart.id, s.hart.icount, s.hart.pc, 'every remaining hart waits for a release no other hart can make');
-    }
-  }
-}
-
-/**
- * Every hart idles in WFI (virtual time only): jump the clock to the next timer deadline, or,
- * while recording, wait for console input. False when nothing can ever wake them.
- */
-function wakeIdleHarts(live: Slot[]): boolean {
-  if (!live.every((s) => s.supervisor instanceof SerialSupervisor)) return false;
-  const deadlines = live.map((s) => (s.supervisor as SerialSupervisor).timerDeadline(s.hart)).filter((d): d is bigint => d !== null);
-  const now = virtualClock.now();
-  const next = deadlines.filter((d) => d > now).reduce<bigint | null>((min, d) => (min === null || d < min ? d : min), null);
-  if (next !== null) {
-    virtualClock.skipTo(next);
-    return true;
-  }
-  if (init.mode.kind === 'record') {
-    const hart0 = board.harts[0];
-    hart0.sleep(hart0.wakeWord(), 50); // the coordinator kicks hart 0 when input arrives
-    return true;
-  }
-  return false;
-}
-
-const finished = new Set<number>();
 let current: Hart | null = null;
 
-function reportDone(s: Slot): void {
+function reportDone(s: ScheduledHart): void {
   current = s.hart;
   s.runner.finish();
-  finished.add(s.hart.id);
   parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
 }
 
@@ -154,9 +94,15 @@ try {
     s.runner.runSlice(Number.POSITIVE_INFINITY);
     reportDone(s);
   } else {
-    const progress = init.mode.kind === 'replay' ? new ReplayProgress(init.mode.progress, init.config.harts) : null;
-    runSerially(slots, progress);
-    for (const s of slots) if (!finished.has(s.hart.id)) reportDone(s); // stopped from outside
+    new SerialScheduler({
+      board,
+      quantum: init.mode.kind === 'run' ? SERIAL_QUANTUM : init.mode.quantum,
+      clock: virtualClock,
+      progress: init.mode.kind === 'replay' ? new ReplayProgress(init.mode.progress, init.config.harts) : null,
+      waitForInput: init.mode.kind === 'record',
+      onTurn: (hart) => { current = hart; },
+      onDone: reportDone,
+    }).run(slots);
   }
 } catch (err) {
   for (const h of board.harts) if (init.hartIds.includes(h.id)) h.syncOut();
