@@ -127,8 +127,11 @@ async function replayCommand(trace: string, flags: { sched: string; quiet?: bool
   }
   const total = result.icounts.reduce((a, b) => a + b, 0);
   const trunc = outcome.truncated ? ` up to its truncation point (${outcome.truncatedReason})` : '';
-  process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ` +
-    `console, exit code (${result.exitCode}, ${STOP_REASON_NAMES[result.reason]}) and final state match the recording\n`);
+  const guestEnded = outcome.recordedStopReason === 'poweroff' || outcome.recordedStopReason === 'reboot';
+  const matched = guestEnded
+    ? `console, exit code (${result.exitCode}) and final state match the recording`
+    : `console and final state match the recording (which was stopped: ${outcome.recordedStopReason ?? 'unfinished'})`;
+  process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ${matched}\n`);
   process.exitCode = 0;
 }
 
