@@ -9,7 +9,13 @@ import { ReleaseRef, TraceEvent } from './events.js';
  * Variable-length events take extra records: an acquire is followed by one AFTER record per
  * release it names; input bytes travel 16 per INPUT record.
  */
-const enum Rec { Acquire = 1, After, Release, Irq, Time, Input, Check }
+const enum Rec { Acquire = 1, After, Release, Irq, Time, Input, Check, Output }
+
+/** A console byte the hart transmitted: its offset in the console output, at the hart's icount. */
+export interface OutputMark {
+  icount: number;
+  offset: number;
+}
 
 const RECORD_WORDS = 8;
 const HEADER_WORDS = 16; // head (records written), tail (records read), padding
@@ -78,9 +84,14 @@ export class EventRing {
     }
   }
 
+  /** Notes that the hart transmitted console byte number `offset` at `icount`. */
+  writeOutput(icount: number, offset: number): void {
+    this.put(Rec.Output, 0, icount, BigInt(offset), 0n);
+  }
+
   // --- consumer -----------------------------------------------------------------------------
-  /** Decodes every complete event available now. */
-  drain(): TraceEvent[] {
+  /** Decodes every complete event available now; console output marks go to `outputs`. */
+  drain(outputs?: OutputMark[]): TraceEvent[] {
     const out: TraceEvent[] = [];
     let tail = this.words[TAIL];
     const head = Atomics.load(this.words, HEAD);
@@ -122,6 +133,7 @@ export class EventRing {
       else if (kind === Rec.Irq) out.push({ kind: 'irq', icount, lines: Number(a) });
       else if (kind === Rec.Time) out.push({ kind: 'time', icount, value: BigInt.asUintN(64, a) });
       else if (kind === Rec.Check) out.push({ kind: 'check', icount, hash: BigInt.asUintN(64, a) });
+      else if (kind === Rec.Output) outputs?.push({ icount, offset: Number(a) });
       tail = (tail + 1) | 0;
     }
     Atomics.store(this.words, TAIL, tail);

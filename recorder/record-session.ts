@@ -2,7 +2,8 @@ import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from
 import { StopReason } from '../src/engine/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
-import { TraceWriter } from '../traces/trace-writer.js';
+import { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
+import { OutputMark } from './event-ring.js';
 import { TraceEventKind } from './events.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
@@ -27,6 +28,17 @@ export interface RecordResult extends RunResult {
 }
 
 const FLUSH_INTERVAL_MS = 100;
+
+/** Groups a hart's console output marks into runs of consecutive bytes. */
+function outputRuns(hart: number, marks: OutputMark[]): ConsolePosition[] {
+  const runs: ConsolePosition[] = [];
+  for (const m of marks) {
+    const last = runs[runs.length - 1];
+    if (last && last.offset + last.count === m.offset) last.count++;
+    else runs.push({ offset: m.offset, hart, icount: m.icount, count: 1 });
+  }
+  return runs;
+}
 
 /** What replay needs to rebuild the same machine; stored as the trace header's machine config. */
 export interface RecordedMachine {
@@ -87,8 +99,10 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
       if (!writer) return;
       moveInput();
       state.rings.forEach((ring, hart) => {
-        const events = ring.drain();
+        const outputs: OutputMark[] = [];
+        const events = ring.drain(outputs);
         if (events.length) writer!.appendEvents(hart, events);
+        if (outputs.length) writer!.appendConsolePositions(outputRuns(hart, outputs));
       });
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
         writer.flush();

@@ -26,7 +26,27 @@ async function recordOnce(name: string, harts: number, trace: string, sched = 'p
   expect(r.stderr).toMatch(/recorded .* instructions/);
   const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
   expect(info.complete).toBe(true);
+  await expectConsolePositions(trace, r.stdout.length);
   return { trace, console: r.stdout, finalState: info.finalStateHashes.join(',') };
+}
+
+/** The trace says which hart wrote every console byte, at which icount, in output order. */
+async function expectConsolePositions(trace: string, consoleBytes: number): Promise<void> {
+  const { TraceReader } = await import('../traces/trace-reader.js');
+  const reader = TraceReader.open(trace);
+  try {
+    const runs = reader.consolePositions();
+    let next = 0;
+    for (const run of runs) {
+      expect(run.offset).toBe(next);
+      expect(run.hart).toBeGreaterThanOrEqual(0);
+      expect(run.icount).toBeGreaterThan(0);
+      next += run.count;
+    }
+    expect(next).toBe(consoleBytes);
+  } finally {
+    reader.close();
+  }
 }
 
 /** Replays REPLAYS times with a thread per hart and REPLAYS times on one thread (canonical serial order). */

@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 
 /** The version this hindsight writes and the newest it reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** The oldest version this hindsight still reads (by migrating an in-memory copy). */
 export const OLDEST_READABLE_VERSION = 1;
 /** SQLite `PRAGMA application_id` of a hindsight trace: ASCII "HSTR" (informative; readers go by `meta`). */
@@ -90,8 +90,21 @@ export interface Migration {
   apply(db: Database.Database): void;
 }
 
-/** MIGRATIONS[i] takes a trace from version i + 1 to i + 2. Empty while the format is at version 1. */
-export const MIGRATIONS: readonly Migration[] = [];
+/** MIGRATIONS[i] takes a trace from version i + 1 to i + 2. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    to: 2,
+    description: 'console output positions: which hart wrote each run of console bytes, at which icount',
+    apply(db) {
+      db.exec(`CREATE TABLE console_positions (
+        byte_offset INTEGER PRIMARY KEY,  -- offset of the run's first byte in the whole console output
+        hart        INTEGER NOT NULL,     -- the hart that wrote the run
+        icount      INTEGER NOT NULL,     -- that hart's icount at the store that wrote the first byte
+        count       INTEGER NOT NULL      -- bytes in the run (consecutive bytes written by this hart)
+      )`);
+    },
+  },
+];
 
 /** Creates the latest schema in an empty, writable database (caller sets meta values). */
 export function createSchema(db: Database.Database): void {

@@ -12,7 +12,7 @@ import { decodeBatch, zeroKindCounts, type KindCounts } from './event-codec.js';
 import { META, MIGRATIONS, OLDEST_READABLE_VERSION, REQUIRED_TABLES, SCHEMA_VERSION, migrate } from './schema.js';
 import { TraceError } from './trace-error.js';
 import { UNFINISHED_REASON, sha256Hex } from './trace-writer.js';
-import type { TraceHeader, TraceImage, TraceSummary } from './types.js';
+import type { ConsolePosition, TraceHeader, TraceImage, TraceSummary } from './types.js';
 
 export type { TraceHeader, TraceImage, TraceSummary } from './types.js';
 
@@ -236,6 +236,11 @@ export class TraceReader {
       }
       for (const e of evs) if (e.icount >= fromIcount) yield e;
     }
+  }
+
+  /** Where each run of console output came from (hart and icount), in output order. */
+  consolePositions(): ConsolePosition[] {
+    return this.db.prepare('SELECT byte_offset AS offset, hart, icount, count FROM console_positions ORDER BY byte_offset').all() as ConsolePosition[];
   }
 
   /** All console output of the recording, concatenated. */

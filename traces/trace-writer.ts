@@ -10,9 +10,9 @@ import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from '../recorder/e
 import { encodeBatch, zeroKindCounts, type EncodedBatch, type KindCounts } from './event-codec.js';
 import { createSchema, META } from './schema.js';
 import { TraceError } from './trace-error.js';
-import type { TraceHeader, TraceSummary } from './types.js';
+import type { ConsolePosition, TraceHeader, TraceSummary } from './types.js';
 
-export type { TraceHeader, TraceImage, TraceSummary } from './types.js';
+export type { ConsolePosition, TraceHeader, TraceImage, TraceSummary } from './types.js';
 
 /** Events per batch (one `events` row) when the writer cuts a full batch; flush() may cut shorter ones. */
 export const BATCH_EVENTS = 4096;
@@ -40,6 +40,7 @@ export class TraceWriter {
   private readonly harts = new Map<number, HartStream>();
   private ready: ReadyBatch[] = [];
   private consoleChunks: Uint8Array[] = [];
+  private positions: ConsolePosition[] = [];
   private consoleSeq = 0;
   /** Events of the batches encoded so far, by kind (eventCounts() adds the pending ones). */
   private readonly counts: KindCounts = zeroKindCounts();
@@ -47,6 +48,7 @@ export class TraceWriter {
   private state: 'open' | 'ended' | 'closed' = 'open';
   private readonly insertBatch: Database.Statement;
   private readonly insertConsole: Database.Statement;
+  private readonly insertPosition: Database.Statement;
   private readonly setMeta: Database.Statement;
   private readonly deleteMeta: Database.Statement;
 
@@ -60,6 +62,7 @@ export class TraceWriter {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertConsole = db.prepare('INSERT INTO console (seq, bytes) VALUES (?, ?)');
+    this.insertPosition = db.prepare('INSERT INTO console_positions (byte_offset, hart, icount, count) VALUES (?, ?, ?, ?)');
     this.setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.deleteMeta = db.prepare('DELETE FROM meta WHERE key = ?');
   }
@@ -142,6 +145,12 @@ export class TraceWriter {
   appendConsole(bytes: Uint8Array): void {
     this.checkOpen();
     if (bytes.length > 0) this.consoleChunks.push(Uint8Array.prototype.slice.call(bytes));
+  }
+
+  /** Buffers where runs of console output came from (written with the next flush). */
+  appendConsolePositions(runs: readonly ConsolePosition[]): void {
+    this.checkOpen();
+    this.positions.push(...runs);
   }
 
   /** Writes everything buffered (events, console) in one transaction. */
@@ -238,8 +247,10 @@ export class TraceWriter {
     for (const [hart, s] of this.harts) if (s.pending.length > 0) this.cut(hart, s);
     const ready = this.ready;
     const chunks = this.consoleChunks;
+    const positions = this.positions;
     this.ready = [];
     this.consoleChunks = [];
+    this.positions = [];
     let bytes = 0;
     try {
       this.db.transaction(() => {
@@ -254,12 +265,14 @@ export class TraceWriter {
           this.insertConsole.run(this.consoleSeq, all);
           bytes += all.length;
         }
+        for (const p of positions) this.insertPosition.run(p.offset, p.hart, p.icount, p.count);
         extra();
       })();
     } catch (err) {
       // Nothing was written: keep the data so that a later flush can retry.
       this.ready = ready.concat(this.ready);
       this.consoleChunks = chunks.concat(this.consoleChunks);
+      this.positions = positions.concat(this.positions);
       throw new TraceError(`cannot write trace ${this.path}: ${(err as Error).message}`);
     }
     if (chunks.length > 0) this.consoleSeq++;

@@ -32,3 +32,13 @@ export interface TraceSummary {
   truncated?: boolean;
   truncatedReason?: string;
 }
+
+/** A run of console output bytes written by one hart (console_positions table). */
+export interface ConsolePosition {
+  /** Offset of the run's first byte in the whole console output. */
+  offset: number;
+  hart: number;
+  /** The hart's icount at the store that wrote the run's first byte. */
+  icount: number;
+  count: number;
+}

@@ -49,6 +49,8 @@ function supervisorFor(mode: WorkerMode, hart: Hart): HartSupervisor {
       return new RunSupervisor(board.control, () => board.clock.mtime(), init.maxInsns);
     case 'record': {
       const state = new RecordingState(mode.recording, { harts: init.config.harts, ramPages: mode.ramPages });
+      // Console output positions: each byte's offset, at the writing hart's icount.
+      board.onConsoleByte = (id, offset) => state.rings[id].writeOutput(board.harts[id].icount, offset);
       if (mode.serial) {
         return new SerialSupervisor(hart, virtualClock, board.clint, board.uart, {
           kind: 'record', ring: state.rings[hart.id], stagedInput: state.stagedInput, checkInterval: mode.checkInterval, maxInsns: init.maxInsns, control: board.control,

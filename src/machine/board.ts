@@ -35,6 +35,8 @@ export class Board {
    * the host clock when running, the recorder or the trace when recording or replaying.
    */
   timeSource: () => bigint;
+  /** Recording: told the console offset of every byte a hart of this thread transmits. */
+  onConsoleByte: ((hart: number, offset: number) => void) | null = null;
 
   constructor(readonly memory: SharedArrayBuffer, readonly config: BoardConfig) {
     this.control = new MachineControl(memory, config.harts);
@@ -47,6 +49,7 @@ export class Board {
       ramBase: RAM_BASE,
       harts: this.control,
       ramWritten: (ramOffset, length) => this.bus.noteRamWrite(RAM_BASE + ramOffset, length),
+      consoleWritten: (hart, offset) => this.onConsoleByte?.(hart, offset),
       mtime: () => this.timeSource(),
     };
     this.env = env;

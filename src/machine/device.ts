@@ -53,6 +53,8 @@ export interface DeviceEnv {
   readonly harts: HartLines;
   /** Devices call this after writing guest RAM directly (DMA), so translated code there is invalidated. */
   ramWritten(ramOffset: number, length: number): void;
+  /** Called (in the writing hart's thread) for every console byte transmitted, with its offset in the console output. */
+  consoleWritten?(hart: number, offset: number): void;
   /** Current mtime (10 MHz ticks). */
   mtime(): bigint;
 }

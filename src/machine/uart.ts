@@ -41,7 +41,9 @@ const W_FCR = 7;
 const W_THR_IPENDING = 8;
 /** Level last driven onto the PLIC line. */
 const W_IRQ_LEVEL = 9;
-const STATE_WORDS = 10;
+/** Bytes ever transmitted: the console offset of the next byte (for recorded output positions). */
+const W_TX_COUNT = 10;
+const STATE_WORDS = 11;
 
 export class Uart implements MmioDevice {
   readonly name = 'uart0';
@@ -53,7 +55,7 @@ export class Uart implements MmioDevice {
   private readonly input: ByteRing;
 
   constructor(
-    env: DeviceEnv,
+    private readonly env: DeviceEnv,
     private readonly irq: IrqSink,
   ) {
     this.state = new Int32Array(env.memory, this.stateOffset, STATE_WORDS);
@@ -120,7 +122,7 @@ export class Uart implements MmioDevice {
     }
   }
 
-  write(offset: number, _width: number, value: bigint, _hart: number): void {
+  write(offset: number, _width: number, value: bigint, hart: number): void {
     const s = this.state;
     const byte = Number(value & 0xffn);
     const dlab = (s[W_LCR]! & LCR_DLAB) !== 0;
@@ -130,6 +132,8 @@ export class Uart implements MmioDevice {
           s[W_DLL] = byte;
         } else {
           this.output.pushBlocking(byte);
+          this.env.consoleWritten?.(hart, s[W_TX_COUNT]!);
+          s[W_TX_COUNT] = (s[W_TX_COUNT]! + 1) | 0;
           // The byte leaves at once, so THR is empty again: the THRE interrupt becomes pending.
           s[W_THR_IPENDING] = 1;
           this.updateIrq();

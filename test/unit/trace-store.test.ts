@@ -343,6 +343,31 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     expectTraceError(() => TraceReader.open(path), /is not a hindsight trace/);
   });
 
+  it('a version 1 trace (before console positions) is read through the migration, file untouched', () => {
+    const path = smallTrace();
+    const db = new Database(path);
+    db.exec('DROP TABLE console_positions');
+    db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
+    db.close();
+    const before = fileHash(path);
+    const r = TraceReader.open(path);
+    expect(r.consolePositions()).toEqual([]);
+    r.close();
+    expect(fileHash(path)).toBe(before);
+  });
+
+  it('console positions round-trip in output order', () => {
+    const path = tmp();
+    const w = TraceWriter.create(path, header());
+    w.appendConsole(new TextEncoder().encode('hello world'));
+    w.appendConsolePositions([{ offset: 6, hart: 1, icount: 900, count: 5 }, { offset: 0, hart: 0, icount: 120, count: 6 }]);
+    w.finish(summary());
+    w.close();
+    const r = TraceReader.open(path);
+    expect(r.consolePositions()).toEqual([{ offset: 0, hart: 0, icount: 120, count: 6 }, { offset: 6, hart: 1, icount: 900, count: 5 }]);
+    r.close();
+  });
+
   it('a trace of a newer schema version', () => {
     const path = smallTrace();
     const db = new Database(path);
