@@ -29,15 +29,23 @@ export interface RecordResult extends RunResult {
 
 const FLUSH_INTERVAL_MS = 100;
 
-/** Groups a hart's console output marks into runs of consecutive bytes. */
-function outputRuns(hart: number, marks: OutputMark[]): ConsolePosition[] {
-  const runs: ConsolePosition[] = [];
+/** Bytes printed in one burst are at most this many instructions apart (a UART store loop). */
+const OUTPUT_BURST_GAP = 256;
+
+/**
+ * Adds a hart's console output marks to `runs`: a byte extends the hart's latest run when it is
+ * the next byte of the output and follows within a burst; otherwise it starts a run (so each run's
+ * icount says when that stretch of output was printed).
+ */
+function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>, hart: number, marks: OutputMark[]): void {
   for (const m of marks) {
-    const last = runs[runs.length - 1];
-    if (last && last.offset + last.count === m.offset) last.count++;
+    let last: ConsolePosition | undefined;
+    for (let i = runs.length - 1; i >= 0 && !last; i--) if (runs[i].hart === hart) last = runs[i];
+    const prev = lastIcount.get(hart) ?? -Infinity;
+    if (last && last.offset + last.count === m.offset && m.icount - prev <= OUTPUT_BURST_GAP) last.count++;
     else runs.push({ offset: m.offset, hart, icount: m.icount, count: 1 });
+    lastIcount.set(hart, m.icount);
   }
-  return runs;
 }
 
 /** What replay needs to rebuild the same machine; stored as the trace header's machine config. */
@@ -73,6 +81,9 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   let lastFlush = Date.now();
   let coordinator: Coordinator | null = null;
   let consoleBytes = 0;
+  /** Console output runs not yet handed to the writer (merged across polls until the next flush). */
+  const pendingRuns: ConsolePosition[] = [];
+  const lastOutputIcount = new Map<number, number>();
 
   const moveInput = () => {
     let moved = 0;
@@ -102,9 +113,10 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
         const outputs: OutputMark[] = [];
         const events = ring.drain(outputs);
         if (events.length) writer!.appendEvents(hart, events);
-        if (outputs.length) writer!.appendConsolePositions(outputRuns(hart, outputs));
+        addOutputRuns(pendingRuns, lastOutputIcount, hart, outputs);
       });
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
+        writer.appendConsolePositions(pendingRuns.splice(0));
         writer.flush();
         lastFlush = Date.now();
       }
@@ -148,6 +160,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
   const w = writer as TraceWriter;
+  w.appendConsolePositions(pendingRuns.splice(0));
   if (truncated) w.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
   else w.finish(summary);
   const out: RecordResult = { ...result, traceBytes: w.bytesWritten(), eventsByKind: w.eventCounts(), truncated };
