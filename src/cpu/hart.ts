@@ -1,7 +1,7 @@
 import { Hart as HartLayout, hartBase } from '../engine/layout.js';
 import { Bus } from '../machine/bus.js';
 import { DeviceEnv } from '../machine/device.js';
-import { ALL_INTERRUPTS, Cause, MIP, MSTATUS, Priv, Slot } from './csr-numbers.js';
+import { ALL_INTERRUPTS, Cause, MSTATUS, Priv, Slot } from './csr-numbers.js';
 import { CSR_TABLE, CsrDef } from './csr.js';
 import { Mmu } from './mmu.js';
 
@@ -301,4 +301,3 @@ export class Hart {
   }
 }
 
-export { MIP };

@@ -1,4 +1,4 @@
-import { Bus, PAGE_SHIFT } from '../machine/bus.js';
+import { Bus } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { Cause, MSTATUS, Priv } from './csr-numbers.js';
 
@@ -182,4 +182,3 @@ export class Mmu {
   }
 }
 
-export { PAGE_SHIFT };

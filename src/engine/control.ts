@@ -9,7 +9,7 @@ export class MachineControl implements HartLines {
   private readonly ctrl: Int32Array;
   private readonly words: Int32Array;
 
-  constructor(private readonly memory: SharedArrayBuffer, readonly numHarts: number) {
+  constructor(memory: SharedArrayBuffer, readonly numHarts: number) {
     if (numHarts < 1 || numHarts > MAX_HARTS) throw new RangeError(`harts must be 1..${MAX_HARTS}`);
     this.ctrl = new Int32Array(memory, CTRL_BASE, 64);
     this.words = new Int32Array(memory);

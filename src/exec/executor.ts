@@ -8,7 +8,6 @@ import { Block, straddlingInsnBlock, translateBlock } from './translate.js';
 
 const asI = BigInt.asIntN;
 const asU = BigInt.asUintN;
-const INT64_MIN = -(1n << 63n);
 
 /** Why runBlock returned early. */
 export const enum BlockExit { Normal, Wfi, NeedsOwnership }
@@ -481,4 +480,3 @@ function remu(a: bigint, b: bigint, bits: number): bigint {
   return asI(bits, a % b);
 }
 
-export { INT64_MIN };

@@ -5,7 +5,7 @@ import { InputError } from '../errors.js';
 import { BoardConfig, DiskConfig } from './config.js';
 import { buildVirtDtb } from './dtb.js';
 import { ElfImage, isElf, parseElf } from './elf.js';
-import { BOOT_ROM_BASE, BOOT_ROM_SIZE, KERNEL_OFFSET_WITH_BIOS, RAM_BASE, VIRTIO_COUNT } from './memmap.js';
+import { BOOT_ROM_SIZE, KERNEL_OFFSET_WITH_BIOS, RAM_BASE, VIRTIO_COUNT } from './memmap.js';
 
 export interface BootOptions {
   harts: number;
@@ -189,4 +189,3 @@ export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): Pr
   return { config, images, entry, symbols };
 }
 
-export { BOOT_ROM_BASE };
