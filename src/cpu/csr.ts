@@ -17,12 +17,13 @@ export interface CsrDef {
 
 const U32 = 0xffffffffn;
 
+/** Writes only the `mask` bits of a CSR slot (WARL fields: the other bits keep their value). */
+function writeMasked(h: Hart, slot: Slot, mask: bigint, value: bigint): void {
+  h.csr[slot] = BigInt.asIntN(64, (h.csr[slot] & ~mask) | (value & mask));
+}
+
 function stored(name: string, slot: Slot, mask = -1n): CsrDef {
-  return {
-    name,
-    read: (h) => h.csr[slot],
-    write: (h, v) => { h.csr[slot] = BigInt.asIntN(64, (h.csr[slot] & ~mask) | (v & mask)); },
-  };
+  return { name, read: (h) => h.csr[slot], write: (h, v) => writeMasked(h, slot, mask, v) };
 }
 
 function constant(name: string, value: bigint): CsrDef {
@@ -70,7 +71,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.sie, {
     name: 'sie',
     read: (h) => h.csr[Slot.mie] & h.csr[Slot.mideleg],
-    write: (h, v) => { const m = h.csr[Slot.mideleg] & BigInt(S_INTERRUPTS); h.csr[Slot.mie] = (h.csr[Slot.mie] & ~m) | (v & m); },
+    write: (h, v) => writeMasked(h, Slot.mie, h.csr[Slot.mideleg] & BigInt(S_INTERRUPTS), v),
   });
   add(Csr.stvec, { name: 'stvec', read: (h) => h.csr[Slot.stvec], write: (h, v) => { h.csr[Slot.stvec] = legalizeTvec(v); } });
   add(Csr.scounteren, stored('scounteren', Slot.scounteren, U32));
@@ -82,10 +83,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.sip, {
     name: 'sip',
     read: (h) => BigInt(h.mip()) & h.csr[Slot.mideleg],
-    write: (h, v) => {
-      const m = h.csr[Slot.mideleg] & BigInt(MIP.SSIP);
-      h.csr[Slot.mipSoftware] = (h.csr[Slot.mipSoftware] & ~m) | (v & m);
-    },
+    write: (h, v) => writeMasked(h, Slot.mipSoftware, h.csr[Slot.mideleg] & BigInt(MIP.SSIP), v),
   });
   add(Csr.satp, {
     name: 'satp',
@@ -125,10 +123,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.mip, {
     name: 'mip',
     read: (h) => BigInt(h.mip()),
-    write: (h, v) => {
-      const m = BigInt(S_INTERRUPTS);
-      h.csr[Slot.mipSoftware] = (h.csr[Slot.mipSoftware] & ~m) | (v & m);
-    },
+    write: (h, v) => writeMasked(h, Slot.mipSoftware, BigInt(S_INTERRUPTS), v),
   });
 
   // Physical memory protection: accepted and stored, not enforced (16 entries, as QEMU 7.2).

@@ -1,5 +1,5 @@
 import { CODE_FLAG_BASE, CODE_GEN_BASE, RAM_OFFSET } from '../engine/layout.js';
-import { acquire, release } from '../engine/lock.js';
+import { withLock } from '../engine/lock.js';
 import { MmioDevice } from './device.js';
 import { BOOT_ROM_BASE, RAM_BASE } from './memmap.js';
 
@@ -90,13 +90,7 @@ export class Bus {
     }
     const dev = this.findDevice(pa);
     if (!dev || pa + size > dev.base + dev.size) return null;
-    const lockIndex = dev.stateOffset >> 2;
-    acquire(this.locks, lockIndex);
-    try {
-      return BigInt.asUintN(size * 8, dev.read(pa - dev.base, size, hart));
-    } finally {
-      release(this.locks, lockIndex);
-    }
+    return withLock(this.locks, dev.stateOffset >> 2, () => BigInt.asUintN(size * 8, dev.read(pa - dev.base, size, hart)));
   }
 
   /** Writes `size` bytes at a physical address; false means access fault. */
@@ -110,13 +104,7 @@ export class Bus {
     }
     const dev = this.findDevice(pa);
     if (!dev || pa + size > dev.base + dev.size) return false;
-    const lockIndex = dev.stateOffset >> 2;
-    acquire(this.locks, lockIndex);
-    try {
-      dev.write(pa - dev.base, size, BigInt.asUintN(size * 8, value), hart);
-    } finally {
-      release(this.locks, lockIndex);
-    }
+    withLock(this.locks, dev.stateOffset >> 2, () => dev.write(pa - dev.base, size, BigInt.asUintN(size * 8, value), hart));
     return true;
   }
 
