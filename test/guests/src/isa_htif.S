@@ -25,7 +25,10 @@ _start:
   li a1, 6
   li a2, 7
   mul a3, a1, a2
-  EXPECT(a3, 42)
+#ifndef TEST3_EXPECTED
+#define TEST3_EXPECTED 42
+#endif
+  EXPECT(a3, TEST3_EXPECTED)
   TEST(4)
   la a1, scratch
   li a2, 0x1122334455667788
