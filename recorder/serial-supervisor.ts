@@ -27,6 +27,15 @@ export class VirtualClock {
     return BigInt(sum) + this.skipped;
   }
 
+  /** Time skipped over idle periods (debugger checkpoints save and restore it). */
+  get skippedTicks(): bigint {
+    return this.skipped;
+  }
+
+  set skippedTicks(ticks: bigint) {
+    this.skipped = ticks;
+  }
+
   /** Every hart idles: jump to `ticks` (the next timer deadline). */
   skipTo(ticks: bigint): void {
     const now = this.now();
@@ -50,7 +59,9 @@ export class SerialSupervisor implements HartSupervisor {
   readonly realTime = false;
   private nextCheck: number;
   private next: TraceEvent | null = null;
-  private readonly events: Iterator<TraceEvent> | null;
+  private events: Iterator<TraceEvent> | null;
+  /** Events taken from the stream so far (replay). */
+  private consumed = 0;
 
   constructor(private readonly hart: Hart, private readonly clock: VirtualClock, private readonly clint: Clint,
     private readonly uart: Uart, private readonly role: SerialRole) {
@@ -63,6 +74,19 @@ export class SerialSupervisor implements HartSupervisor {
     if (!this.events) return;
     const r = this.events.next();
     this.next = r.done ? null : r.value;
+    if (!r.done) this.consumed++;
+  }
+
+  /** Replay position in the event stream (debugger checkpoints). */
+  snapshot(): { consumed: number; next: TraceEvent | null } {
+    return { consumed: this.consumed, next: this.next };
+  }
+
+  /** Goes back to a snapshot; `events` must continue right after the snapshot's consumed events. */
+  restore(p: { consumed: number; next: TraceEvent | null }, events: Iterator<TraceEvent>): void {
+    this.events = events;
+    this.consumed = p.consumed;
+    this.next = p.next;
   }
 
   private diverged(what: string): never {
@@ -116,10 +140,21 @@ export class SerialSupervisor implements HartSupervisor {
         role.control.requestStop(StopReason.InsnLimit, 0);
         return 0;
       }
-      return Math.min(this.nextCheck, role.maxInsns) - h.icount;
+      return Math.min(Math.min(this.nextCheck, role.maxInsns) - h.icount, this.untilTimer(h));
     }
     const stop = this.next ? Math.min(this.next.icount, role.finalIcount) : role.finalIcount;
-    return stop - h.icount;
+    return Math.min(stop - h.icount, this.untilTimer(h));
+  }
+
+  /**
+   * Instructions until virtual time reaches this hart's timer deadline (only this hart runs, one
+   * tick each). Ending a block exactly there makes MTIP rise at the same instruction whatever the
+   * block boundaries are, so a debugger pausing a hart mid-block cannot move an interrupt.
+   */
+  private untilTimer(h: Hart): number {
+    const cmp = this.clint.compareValue(h.id);
+    const now = this.clock.now();
+    return cmp >= (1n << 62n) || cmp <= now ? Number.POSITIVE_INFINITY : Number(cmp - now);
   }
 
   readTime(): bigint {

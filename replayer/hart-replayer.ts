@@ -8,6 +8,14 @@ import { ReplayProgress } from './replay-progress.js';
 
 type TimeEvent = Extract<TraceEvent, { kind: 'time' }>;
 
+/** Where a HartReplayer is in its event stream (debugger checkpoints). */
+export interface ReplayerPosition {
+  consumed: number;
+  next: TraceEvent | null;
+  times: TimeEvent[];
+  waitingForRelease: boolean;
+}
+
 /**
  * Replay, seen from one hart: the hart runs exactly to each logged position and applies what the
  * recording saw there (interrupt lines, console input), waits at each acquire for the releases it
@@ -17,8 +25,10 @@ type TimeEvent = Extract<TraceEvent, { kind: 'time' }>;
 export class HartReplayer implements HartSupervisor {
   readonly realTime = false;
   private next: TraceEvent | null = null;
-  private readonly times: TimeEvent[] = [];
-  private readonly events: Iterator<TraceEvent>;
+  private times: TimeEvent[] = [];
+  private events: Iterator<TraceEvent>;
+  /** Events taken from the stream so far. */
+  private consumed = 0;
   private waitingForRelease = false;
 
   constructor(private readonly hart: Hart, events: Iterable<TraceEvent>, private readonly finalIcount: number,
@@ -34,10 +44,24 @@ export class HartReplayer implements HartSupervisor {
     for (;;) {
       const r = this.events.next();
       if (r.done) { this.next = null; return; }
+      this.consumed++;
       if (r.value.kind === 'time') { this.times.push(r.value); continue; }
       this.next = r.value;
       return;
     }
+  }
+
+  snapshot(): ReplayerPosition {
+    return { consumed: this.consumed, next: this.next, times: this.times.slice(), waitingForRelease: this.waitingForRelease };
+  }
+
+  /** Goes back to a snapshot; `events` must continue right after the snapshot's consumed events. */
+  restore(p: ReplayerPosition, events: Iterator<TraceEvent>): void {
+    this.events = events;
+    this.consumed = p.consumed;
+    this.next = p.next;
+    this.times = p.times.slice();
+    this.waitingForRelease = p.waitingForRelease;
   }
 
   private diverged(what: string): never {

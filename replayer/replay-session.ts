@@ -1,9 +1,8 @@
+import type { Tier } from '../src/jit/tier.js';
 import { ConsoleIo, Coordinator, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
 import { StopReason } from '../src/engine/layout.js';
-import { RecordedMachine } from '../recorder/record-session.js';
-import { TraceError } from '../traces/trace-error.js';
 import { TraceReader } from '../traces/trace-reader.js';
-import { sha256Hex } from '../traces/trace-writer.js';
+import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 
@@ -20,61 +19,31 @@ export interface ReplayOutcome {
   recordedStopReason: string | null;
 }
 
-function recordedMachine(reader: TraceReader): RecordedMachine {
-  const m = reader.header.machine as Partial<RecordedMachine>;
-  const ok = Number.isInteger(m.harts) && Number.isInteger(m.ramBytes) && typeof m.append === 'string' &&
-    (reader.header.sched !== 'serial' || (Number.isInteger(m.serialQuantum) && (m.serialQuantum as number) > 0));
-  if (!ok) throw new TraceError(`trace ${reader.path} is damaged: its machine configuration is incomplete`);
-  return m as RecordedMachine;
-}
-
-/** Where each hart stopped: the summary's counts, or for an unfinished recording each hart's last event. */
-function finalIcounts(reader: TraceReader, harts: number): number[] {
-  if (reader.summary && reader.summary.icounts.length === harts) return reader.summary.icounts;
-  const last = new Array<number>(harts).fill(0);
-  for (let h = 0; h < harts; h++) for (const e of reader.events(h)) last[h] = e.icount;
-  return last;
-}
-
 /**
  * Rebuilds the recorded machine from the images inside the trace, runs every hart obeying its own
  * event stream — each in its own thread, or all on one thread in a canonical interleaving that
  * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
  * final state) with the recording.
  */
-export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal }): Promise<ReplayOutcome> {
+export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal; tier?: Tier }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
   try {
-    const m = recordedMachine(reader);
-    const byRole = new Map(reader.images.map((i) => [i.role, i]));
-    const pathOf = (role: string) => (byRole.has(role) ? byRole.get(role)!.path ?? role : null);
-    const finals = finalIcounts(reader, m.harts);
+    const setup = recordedSetup(reader, tracePath);
+    const m = setup.machine;
+    const finals = setup.finals;
     const traceSched = reader.header.sched;
     const serial = (opts.serial ?? false) || traceSched === 'serial'; // serial traces have no ownership events
     const progress = ReplayProgress.create(m.harts);
     const recordedConsole = reader.console();
     const replayed: Uint8Array[] = [];
 
-    const coordinator = new Coordinator({
-      harts: m.harts, ramBytes: m.ramBytes, append: m.append,
-      bios: m.bios ? pathOf('bios') : null, kernel: m.kernel ? pathOf('kernel') : null, initrd: m.initrd ? pathOf('initrd') : null,
-      disk: m.disk ? pathOf('disk') : null, diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
-      readImage: (role) => {
-        const img = byRole.get(role === 'firmware' ? 'bios' : role === 'disk image' ? 'disk' : role);
-        if (!img) throw new TraceError(`trace ${tracePath} is damaged: it has no ${role} image`);
-        return img.bytes;
-      },
-    }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
+    const coordinator = new Coordinator({ ...setup.options, tier: opts.tier }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
       workerMode: () => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcounts: finals, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM }),
       serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },
     });
-    const dtb = coordinator.prepared.images.find((i) => i.role === 'dtb');
-    const recordedDtb = byRole.get('dtb');
-    if (dtb && recordedDtb && sha256Hex(dtb.bytes) !== sha256Hex(recordedDtb.bytes)) {
-      throw new TraceError(`trace ${tracePath} describes a machine this hindsight builds differently (device tree differs); it was recorded by hindsight ${reader.toolVersion}`);
-    }
+    checkSameMachine(coordinator.prepared, setup, reader);
 
     opts.signal?.addEventListener('abort', () => coordinator.stop(StopReason.Interrupted, 130), { once: true });
     const result = await coordinator.run();

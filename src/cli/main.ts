@@ -9,7 +9,9 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../engine/layout.js';
 import { HindsightError } from '../errors.js';
 import { hostConsole } from './console.js';
-import { parseCount, parseHarts, parseMemorySize, parsePositiveNumber } from './options.js';
+import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
+import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
+import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 
 
 interface RunFlags {
@@ -23,6 +25,7 @@ interface RunFlags {
   timeout?: number;
   maxInsns?: number;
   stats?: boolean;
+  tier: Tier;
 }
 
 function fail(message: string, code: number): never {
@@ -59,6 +62,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     diskWritable: flags.diskWritable ?? false,
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
+    tier: flags.tier,
   };
 }
 
@@ -76,7 +80,11 @@ function exitCodeOf(result: RunResult): number {
   return result.reason === StopReason.InsnLimit ? 124 : result.exitCode;
 }
 
-async function runCommand(kernel: string | undefined, flags: RunFlags): Promise<void> {
+async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true }): Promise<void> {
+  if (flags.gdb !== undefined) {
+    await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel);
+    return;
+  }
   const coordinator = new Coordinator(runOptions(kernel, flags), hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
   const result = await coordinator.run();
@@ -113,10 +121,10 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   process.exitCode = exitCodeOf(result);
 }
 
-async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean }): Promise<void> {
+async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean; tier: Tier }): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal });
+  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal, tier: flags.tier });
   removeHandlers();
   const { result } = outcome;
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);
@@ -156,7 +164,8 @@ function addMachineOptions(cmd: Command): Command {
     .option('--disk-writable', 'write guest changes back to the disk image')
     .addOption(new Option('--timeout <SECONDS>', 'stop the guest after this long (exit 124)').argParser(parsePositiveNumber))
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
-    .option('--stats', 'print per-hart instruction counts and speed on stderr at exit');
+    .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
+    .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER));
 }
 
 export function buildProgram(): Command {
@@ -168,6 +177,7 @@ export function buildProgram(): Command {
   addMachineOptions(program.command('run'))
     .description('run a kernel or firmware on the virt board')
     .argument('[KERNEL]', 'ELF or raw image to run (at reset in M-mode with --bios none)')
+    .option('--gdb [PORT]', 'wait for GDB on 127.0.0.1:PORT (default 1234) and run under its control (forward only)')
     .action(runCommand);
   addMachineOptions(program.command('record'))
     .description('run like `run` while recording everything nondeterministic into a trace')
@@ -182,7 +192,18 @@ export function buildProgram(): Command {
     .argument('<TRACE>', 'trace file written by `hindsight record`')
     .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread in a canonical order').choices(['parallel', 'serial']).default('parallel'))
     .option('--quiet', 'do not print the replayed console output')
+    .addOption(new Option('--tier <TIER>', 'execution tier of the replay (any tier replays any trace)').choices([...TIERS]).default(DEFAULT_TIER))
     .action(replayCommand);
+  program.command('debug')
+    .description('debug a trace in gdb-multiarch, forwards and backwards across all harts')
+    .argument('<TRACE>', 'trace file written by `hindsight record`')
+    .argument('[GDBARGS...]', 'extra arguments for gdb-multiarch (after --), e.g. -- -batch -x script.gdb')
+    .addOption(new Option('--port <N>', 'TCP port on 127.0.0.1 (0 = any free port)').argParser(parsePort).default(0))
+    .option('--listen-only', 'do not start gdb-multiarch; print how to connect instead')
+    .addOption(new Option('--checkpoint-interval <STEPS>', 'global steps between automatic checkpoints').argParser(parseCount).default(1_000_000))
+    .addOption(new Option('--checkpoint-memory <MB>', 'memory bound for checkpoints, MiB').argParser(parseCount).default(1024))
+    .option('--gdb <PATH>', 'the GDB to start', 'gdb-multiarch')
+    .action((trace: string, gdbArgs: string[], flags: DebugFlags) => debugCommand(trace, gdbArgs, flags));
   const trace = program.command('trace').description('inspect trace files');
   trace.command('info')
     .description('configuration, images, instruction counts and events of a trace')

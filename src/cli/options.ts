@@ -32,3 +32,9 @@ export function parseCount(text: string): number {
   }
   return Number(text);
 }
+
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError(`'${text}' is not a TCP port (0-65535)`);
+  return n;
+}

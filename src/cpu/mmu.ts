@@ -57,6 +57,11 @@ export class Mmu {
     this.epoch++;
   }
 
+  /** Bumped by every flush(): caches built from translate() results (the JIT's TLB mirror) compare it. */
+  get flushEpoch(): number {
+    return this.epoch;
+  }
+
   /**
    * Translates a virtual address. Returns the physical address, or -1 with faultCause set.
    * `fastOut[0]` receives 1 when the page is directly accessible RAM.
@@ -82,6 +87,7 @@ export class Mmu {
     if (page < 0) return page;
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
+    if (access === Access.Store && this.bus.dirtyPages && this.bus.isRam(page)) this.bus.dirtyPages[(page - RAM_BASE) / 4096] = 1;
     this.tags[access][slot] = key;
     this.epochs[access][slot] = this.epoch;
     this.phys[access][slot] = page;
@@ -105,8 +111,17 @@ export class Mmu {
     return priv;
   }
 
+  /**
+   * The debugger's view: translates without touching the TLB, the guard or A/D bits (a page whose
+   * A/D bits are not yet set still reads). Returns the physical address or -1.
+   */
+  peek(vaddr: bigint, access: Access): number {
+    const page = this.walk(vaddr, access, false);
+    return page < 0 ? -1 : page + Number(BigInt.asUintN(12, vaddr));
+  }
+
   /** Returns the physical address of the page holding vaddr, or -1 with faultCause set. */
-  private walk(vaddr: bigint, access: Access): number {
+  private walk(vaddr: bigint, access: Access, sideEffects = true): number {
     const mstatus = this.ctx.readMstatus();
     const priv = this.effectivePriv(access, mstatus);
     const satp = this.ctx.readSatp();
@@ -126,7 +141,7 @@ export class Mmu {
       const vpn = (vaddr >> BigInt(12 + 9 * level)) & 0x1ffn;
       const pteAddr = Number(table + vpn * 8n);
       for (;;) {
-        if (this.guard && this.bus.isRam(pteAddr) && !this.guardPage(pteAddr - (pteAddr % 4096), true)) return NEEDS_OWNERSHIP;
+        if (sideEffects && this.guard && this.bus.isRam(pteAddr) && !this.guardPage(pteAddr - (pteAddr % 4096), true)) return NEEDS_OWNERSHIP;
         const pte = this.readPte(pteAddr);
         if (pte === null) return this.fail(ACCESS_FAULT[access]);
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54n) !== 0n) return this.fail(PAGE_FAULT[access]);
@@ -140,7 +155,7 @@ export class Mmu {
         const lowMask = (1n << BigInt(9 * level)) - 1n;
         if (ppn & lowMask) return this.fail(PAGE_FAULT[access]); // misaligned superpage
         const want = PTE_A | (access === Access.Store ? PTE_D : 0n);
-        if ((pte & want) !== want) {
+        if (sideEffects && (pte & want) !== want) {
           if (this.guard && !this.guardPage(pteAddr - (pteAddr % 4096), false)) return NEEDS_OWNERSHIP;
           if (!this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
         }

@@ -6,10 +6,13 @@ import { ByteRing, consoleInRing, consoleOutRing } from './byte-ring.js';
 import { finalStateHashes } from './final-state.js';
 import { HartWorkerInit, HartWorkerResult, WorkerMode } from './hart-worker.js';
 import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from './layout.js';
+import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
   maxInsns: number;
+  /** Execution tier of every hart (default: reference). */
+  tier?: Tier;
 }
 
 /** Where the guest console goes and comes from. */
@@ -141,7 +144,7 @@ export class Coordinator {
   }
 
   private startWorker(hartIds: number[]): Worker {
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]) };
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
   }
 

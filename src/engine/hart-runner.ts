@@ -11,6 +11,16 @@ const TIMER_POLL_BLOCKS = 64;
 /** Longest single sleep in WFI; bounded so a missed wake-up costs at most this much. */
 const MAX_SLEEP_MS = 50;
 
+export type SliceStatus = 'finished' | 'blocked' | 'yield' | 'paused';
+
+/** The debugger's say in a slice (replay/timeline.ts). */
+export interface RunProbe {
+  /** Most instructions the next block may run; 0 pauses the hart before its next instruction. */
+  limit(hart: Hart): number;
+  /** Called after every block; true pauses the slice there (used after a watchpoint hit). */
+  afterBlock?(hart: Hart): boolean;
+}
+
 /** Plain execution: device interrupt lines are sampled at block boundaries, time is the host's. */
 export class RunSupervisor implements HartSupervisor {
   readonly realTime = true;
@@ -42,9 +52,12 @@ export class RunSupervisor implements HartSupervisor {
 export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
+  /** The last slice was paused by a probe: the next one continues without a safe point first. */
+  paused = false;
 
-  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor) {
-    this.executor = new Executor(hart, hart.bus);
+  /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. */
+  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor) {
+    this.executor = executor ?? new Executor(hart, hart.bus);
   }
 
   run(): void {
@@ -54,22 +67,37 @@ export class HartRunner {
 
   /**
    * Runs until the hart has retired `until` instructions, the supervisor has nothing more for it
-   * (budget 0: 'finished'), it is blocked on another hart ('blocked'), or the machine stops.
-   * Serial scheduling calls this repeatedly for each hart in turn.
+   * (budget 0: 'finished'), it is blocked on another hart ('blocked'), the machine stops, or the
+   * debugger's `probe` pauses it ('paused'). Serial scheduling calls this repeatedly for each hart
+   * in turn. A pause never adds a safe point: the next call resumes exactly as if the slice had
+   * not been interrupted, so a debugger stop cannot change the replayed execution.
    */
-  runSlice(until: number): 'finished' | 'blocked' | 'yield' {
+  runSlice(until: number, probe?: RunProbe): SliceStatus {
     const h = this.hart;
     const sup = this.supervisor;
     const exec = this.executor;
+    let skipSafePoint = this.paused;
+    this.paused = false;
     while (!h.exitRequested) {
-      sup.safePoint(h);
-      if (sup.blocked?.()) return 'blocked';
-      const irq = h.pendingInterrupt();
-      if (irq >= 0) h.takeInterrupt(irq);
+      if (!skipSafePoint) {
+        sup.safePoint(h);
+        if (sup.blocked?.()) return 'blocked';
+        const irq = h.pendingInterrupt();
+        if (irq >= 0) h.takeInterrupt(irq);
+      }
+      skipSafePoint = false;
       if (h.icount >= until) return 'yield';
-      const budget = Math.min(sup.budget(h), until - h.icount);
-      if (budget <= 0) return 'finished';
+      const natural = Math.min(sup.budget(h), until - h.icount);
+      if (natural <= 0) return 'finished';
+      const limit = probe ? probe.limit(h) : natural;
+      if (limit <= 0) {
+        this.paused = true;
+        return 'paused';
+      }
+      const budget = Math.min(natural, limit);
       exec.runBlock(budget);
+      // Cut short by the probe only: the recorded run had no block boundary (no safe point) here.
+      const cut = budget < natural && exec.cutByBudget;
       if (exec.lastExit === BlockExit.NeedsOwnership) {
         sup.waitForOwnership?.(h);
         continue;
@@ -80,6 +108,11 @@ export class HartRunner {
       } else if (exec.lastExit === BlockExit.Wfi && sup.idle?.(h)) {
         return 'blocked';
       }
+      if (probe?.afterBlock?.(h)) {
+        this.paused = cut;
+        return 'paused';
+      }
+      skipSafePoint = cut;
     }
     return 'finished';
   }

@@ -13,6 +13,7 @@ import { HartSupervisor } from './supervisor.js';
 import { Hart } from '../cpu/hart.js';
 import { SerialSupervisor, VirtualClock } from '../../recorder/serial-supervisor.js';
 import { SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from './serial-scheduler.js';
+import { Tier, createExecutor } from '../jit/tier.js';
 
 /** How a hart worker runs: freely, recording, or replaying a trace. */
 export type WorkerMode =
@@ -28,6 +29,8 @@ export interface HartWorkerInit {
   hartIds: number[];
   maxInsns: number;
   mode: WorkerMode;
+  /** Execution tier (src/jit/tier.ts). */
+  tier: Tier;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -76,7 +79,7 @@ function slotFor(id: number): ScheduledHart {
   hart.syncIn();
   const supervisor = supervisorFor(init.mode, hart);
   hart.timeSource = () => supervisor.readTime(hart);
-  return { hart, runner: new HartRunner(hart, supervisor), supervisor };
+  return { hart, runner: new HartRunner(hart, supervisor, createExecutor(init.tier, hart, init.memory)), supervisor };
 }
 
 let current: Hart | null = null;

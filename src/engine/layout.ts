@@ -100,7 +100,17 @@ export const Hart = {
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,
+  /**
+   * The wasm JIT's soft-TLB mirrors (src/jit/): JIT_TLB_ENTRIES direct-mapped entries of 16 bytes
+   * each for loads and for stores: Int64 tag (vaddr >> 12) at +0, Int32 MMU flush epoch at +8,
+   * Int32 addend at +12 (memory index = low 32 bits of vaddr + addend). Only RAM pages the fast
+   * path may touch are entered; a stale epoch means empty.
+   */
+  JIT_TLB_LOAD: 0x1000,
+  JIT_TLB_STORE: 0x2000,
 } as const;
+
+export const JIT_TLB_ENTRIES = 256;
 
 export function hartBase(hart: number): number {
   return HARTS_BASE + hart * HART_BLOCK_BYTES;

@@ -73,22 +73,29 @@ export class SerialScheduler {
 
   /** Every live hart idles in WFI (virtual time only). False when nothing can ever wake them. */
   private wakeIdleHarts(live: ScheduledHart[]): boolean {
-    if (!live.every((s) => s.supervisor instanceof SerialSupervisor)) return false;
-    const now = this.opts.clock.now();
-    let next: bigint | null = null;
-    for (const s of live) {
-      const d = (s.supervisor as SerialSupervisor).timerDeadline(s.hart);
-      if (d !== null && d > now && (next === null || d < next)) next = d;
-    }
-    if (next !== null) {
-      this.opts.clock.skipTo(next);
-      return true;
-    }
-    if (this.opts.waitForInput) {
+    if (skipToNextTimer(live, this.opts.clock)) return true;
+    if (this.opts.waitForInput && live.every((s) => s.supervisor instanceof SerialSupervisor)) {
       const hart0 = this.opts.board.harts[0];
       hart0.sleep(hart0.wakeWord(), 50); // the coordinator kicks hart 0 when input arrives
       return true;
     }
     return false;
   }
+}
+
+/**
+ * Every live hart idles in WFI under virtual time: moves the clock to the earliest timer deadline.
+ * False when no timer is armed (or the harts do not run on virtual time).
+ */
+export function skipToNextTimer(live: ScheduledHart[], clock: VirtualClock): boolean {
+  if (!live.every((s) => s.supervisor instanceof SerialSupervisor)) return false;
+  const now = clock.now();
+  let next: bigint | null = null;
+  for (const s of live) {
+    const d = (s.supervisor as SerialSupervisor).timerDeadline(s.hart);
+    if (d !== null && d > now && (next === null || d < next)) next = d;
+  }
+  if (next === null) return false;
+  clock.skipTo(next);
+  return true;
 }

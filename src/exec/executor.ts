@@ -34,6 +34,13 @@ export class Executor {
   private readonly ramDelta: number;
   /** Set when the last block ended in a WFI that should sleep until an interrupt. */
   lastExit = BlockExit.Normal;
+  /** True when the last runBlock stopped only because its budget ran out, with instructions of the block left. */
+  cutByBudget = false;
+  /**
+   * Debugger watchpoints: when set, every load/store/AMO skips the RAM fast path and reports its
+   * virtual address here before the access happens (h.icount is then the accessing instruction's).
+   */
+  accessHook: ((va: bigint, size: number, write: boolean, read: boolean) => void) | null = null;
 
   constructor(private readonly h: Hart, private readonly bus: Bus) {
     const m = bus.memory;
@@ -100,6 +107,7 @@ export class Executor {
   runBlock(budget: number): number {
     const h = this.h;
     this.lastExit = BlockExit.Normal;
+    this.cutByBudget = false;
     const block = this.fetchBlock();
     if (!block) {
       if (h.trapCause === OWNERSHIP_RETRY) {
@@ -211,7 +219,10 @@ export class Executor {
       h.icount++;
     }
     if (n === insns.length) h.pc = asI(64, start + block.bytes);
-    else h.pc = asI(64, start + block.offsets[n]);
+    else {
+      h.pc = asI(64, start + block.offsets[n]);
+      this.cutByBudget = true;
+    }
     return retired;
   }
 
@@ -296,7 +307,8 @@ export class Executor {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Load, this.fastOut);
     if (pa < 0) { this.translationFailed(pa, addr); return 0n; }
-    if (this.fastOut[0] && (pa & (size - 1)) === 0) {
+    if (this.accessHook) this.accessHook(addr, size, false, true);
+    else if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
         case 1: return signed ? BigInt(this.i8[off]) : BigInt(this.u8[off]);
@@ -333,7 +345,8 @@ export class Executor {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Store, this.fastOut);
     if (pa < 0) { this.translationFailed(pa, addr); return; }
-    if (this.fastOut[0] && (pa & (size - 1)) === 0) {
+    if (this.accessHook) this.accessHook(addr, size, true, false);
+    else if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
         case 1: this.u8[off] = Number(value & 0xffn); break;
@@ -379,6 +392,8 @@ export class Executor {
     const pa = h.mmu.translate(addr, access);
     if (pa < 0) { this.translationFailed(pa, addr); return; }
     if (!this.bus.isRam(pa)) { h.raise(ACCESS_FAULT[access], addr); return; }
+    const isSc = op === Op.SC_W || op === Op.SC_D;
+    if (!isSc) this.accessHook?.(addr, size, !isLr, true);
     const off = pa + this.ramDelta;
     let old: bigint;
     if (isWord) {
@@ -391,7 +406,7 @@ export class Executor {
           const seen = h.takeReservation(pa);
           const ok = seen !== null && Atomics.compareExchange(a, idx, Number(seen), s) === Number(seen);
           if (rd) h.x[rd] = ok ? 0n : 1n;
-          if (ok) this.bus.noteRamWrite(pa, 4);
+          if (ok) { this.bus.noteRamWrite(pa, 4); this.accessHook?.(addr, 4, true, false); }
           return;
         }
         case Op.AMOSWAP_W: old = BigInt(Atomics.exchange(a, idx, s)); break;
@@ -410,7 +425,7 @@ export class Executor {
           const seen = h.takeReservation(pa);
           const ok = seen !== null && Atomics.compareExchange(a, idx, seen, src) === seen;
           if (rd) h.x[rd] = ok ? 0n : 1n;
-          if (ok) this.bus.noteRamWrite(pa, 8);
+          if (ok) { this.bus.noteRamWrite(pa, 8); this.accessHook?.(addr, 8, true, false); }
           return;
         }
         case Op.AMOSWAP_D: old = Atomics.exchange(a, idx, src); break;

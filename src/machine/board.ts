@@ -37,11 +37,14 @@ export class Board {
   timeSource: () => bigint;
   /** Recording: told the console offset of every byte a hart of this thread transmits. */
   onConsoleByte: ((hart: number, offset: number) => void) | null = null;
+  /** Debugger (everything on one thread): console bytes go here instead of the shared output ring. */
+  consoleSink: ((byte: number) => void) | null = null;
 
   constructor(readonly memory: SharedArrayBuffer, readonly config: BoardConfig) {
     this.control = new MachineControl(memory, config.harts);
     this.clock = new Clock(memory);
     const clock = this.clock;
+    const consoleOut = consoleOutRing(memory);
     this.timeSource = () => clock.mtime();
     const env: DeviceEnv = {
       memory,
@@ -50,6 +53,7 @@ export class Board {
       harts: this.control,
       ramWritten: (ramOffset, length) => this.bus.noteRamWrite(RAM_BASE + ramOffset, length),
       consoleWritten: (hart, offset) => this.onConsoleByte?.(hart, offset),
+      emitConsole: (byte) => (this.consoleSink ? this.consoleSink(byte) : consoleOut.pushBlocking(byte)),
       mtime: () => this.timeSource(),
     };
     this.env = env;
@@ -67,7 +71,7 @@ export class Board {
     }
     this.bus = new Bus(memory, config.ramBytes, devices, config.rom);
     if (config.tohost !== null) {
-      const htif = new Htif(this.bus, config.tohost, config.fromhost, consoleOutRing(memory),
+      const htif = new Htif(this.bus, config.tohost, config.fromhost, env.emitConsole,
         (code) => this.guestExit(StopReason.Poweroff, code));
       this.bus.watchPage(config.tohost);
       this.bus.onWatchedStore = (pa, size) => htif.onStore(pa, size);

@@ -28,6 +28,12 @@ export class Bus {
   private readonly watchedPages = new Set<number>();
   /** Called on stores to a watched RAM page, after the store. */
   onWatchedStore: ((pa: number, size: number) => void) | null = null;
+  /**
+   * Debugger checkpoints (single-threaded replay only): one byte per RAM page, set when the page may
+   * have been written. The MMU marks a page when it caches a store translation for it, so the fast
+   * path costs nothing; checkpointing flushes the TLBs after clearing the marks.
+   */
+  dirtyPages: Uint8Array | null = null;
 
   constructor(readonly memory: SharedArrayBuffer, readonly ramBytes: number, devices: MmioDevice[], private readonly rom: Uint8Array) {
     this.u8 = new Uint8Array(memory);
@@ -69,7 +75,10 @@ export class Bus {
   noteRamWrite(pa: number, size: number): void {
     const first = (pa - RAM_BASE) >>> PAGE_SHIFT;
     const last = (pa + size - 1 - RAM_BASE) >>> PAGE_SHIFT;
-    for (let p = first; p <= last; p++) if (this.codeFlag[p]) Atomics.add(this.codeGen, p, 1);
+    for (let p = first; p <= last; p++) {
+      if (this.codeFlag[p]) Atomics.add(this.codeGen, p, 1);
+      if (this.dirtyPages) this.dirtyPages[p] = 1;
+    }
   }
 
   findDevice(pa: number): MmioDevice | undefined {

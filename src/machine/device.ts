@@ -55,6 +55,8 @@ export interface DeviceEnv {
   ramWritten(ramOffset: number, length: number): void;
   /** Called (in the writing hart's thread) for every console byte transmitted, with its offset in the console output. */
   consoleWritten?(hart: number, offset: number): void;
+  /** Emits one console output byte (UART THR, HTIF putchar): the shared output ring, or the debugger's sink. */
+  emitConsole(byte: number): void;
   /** Current mtime (10 MHz ticks). */
   mtime(): bigint;
 }

@@ -1,5 +1,4 @@
 import { Bus } from './bus.js';
-import { ByteRing } from '../engine/byte-ring.js';
 
 /**
  * Berkeley HTIF as used by riscv-tests-style programs: the guest writes a command to `tohost`
@@ -7,7 +6,7 @@ import { ByteRing } from '../engine/byte-ring.js';
  * code payload >> 1 (1 means pass); device 1 command 1 prints a character.
  */
 export class Htif {
-  constructor(private readonly bus: Bus, private readonly tohost: number, private readonly fromhost: number | null, private readonly consoleOut: ByteRing,
+  constructor(private readonly bus: Bus, private readonly tohost: number, private readonly fromhost: number | null, private readonly emitConsole: (byte: number) => void,
     private readonly onExit: (code: number) => void) {}
 
   /** Called after every store to the tohost page. */
@@ -22,7 +21,7 @@ export class Htif {
     if (device === 0 && command === 0 && (payload & 1n)) {
       this.onExit(Number(payload >> 1n));
     } else if (device === 1 && command === 1) {
-      this.consoleOut.pushBlocking(Number(payload & 0xffn));
+      this.emitConsole(Number(payload & 0xffn));
     }
     Atomics.store(this.bus.i64, off >> 3, 0n);
     if (device === 1 && this.fromhost !== null) {

@@ -1,4 +1,4 @@
-import { ByteRing, consoleInRing, consoleOutRing } from '../engine/byte-ring.js';
+import { ByteRing, consoleInRing } from '../engine/byte-ring.js';
 import { DEVICE_REGIONS } from '../engine/layout.js';
 import { acquire, release, tryAcquire } from '../engine/lock.js';
 import type { DeviceEnv, IrqSink, MmioDevice } from './device.js';
@@ -51,7 +51,6 @@ export class Uart implements MmioDevice {
   readonly size = UART0_SIZE;
   readonly stateOffset = DEVICE_REGIONS.uart0.offset;
   private readonly state: Int32Array;
-  private readonly output: ByteRing;
   private readonly input: ByteRing;
 
   constructor(
@@ -59,7 +58,6 @@ export class Uart implements MmioDevice {
     private readonly irq: IrqSink,
   ) {
     this.state = new Int32Array(env.memory, this.stateOffset, STATE_WORDS);
-    this.output = consoleOutRing(env.memory);
     this.input = consoleInRing(env.memory);
   }
 
@@ -131,7 +129,7 @@ export class Uart implements MmioDevice {
         if (dlab) {
           s[W_DLL] = byte;
         } else {
-          this.output.pushBlocking(byte);
+          this.env.emitConsole(byte);
           this.env.consoleWritten?.(hart, s[W_TX_COUNT]!);
           s[W_TX_COUNT] = (s[W_TX_COUNT]! + 1) | 0;
           // The byte leaves at once, so THR is empty again: the THRE interrupt becomes pending.

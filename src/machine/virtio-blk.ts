@@ -358,10 +358,12 @@ export class VirtioBlk implements MmioDevice {
         const element = used + 4 + 8 * (usedIdx % num);
         this.ramView.setUint32(element, head, true);
         this.ramView.setUint32(element + 4, written, true);
+        this.env.ramWritten(element, 8);
         usedIdx = (usedIdx + 1) & 0xffff;
         lastAvail = (lastAvail + 1) & 0xffff;
         // Publishing the index atomically orders it after the data and used element above.
         Atomics.store(this.ram16, (used + 2) >> 1, usedIdx);
+        this.env.ramWritten(used + 2, 2);
         served++;
       }
     } catch (error) {
@@ -404,6 +406,7 @@ export class VirtioBlk implements MmioDevice {
     if (statusAt < 0) throw new QueueError('status byte outside RAM');
     const finish = (status: number, dataBytes: number): number => {
       this.ram[statusAt] = status;
+      this.env.ramWritten(statusAt, 1);
       return dataBytes + 1;
     };
     if ([...readable, ...writable].some((segment) => segment.ramOffset < 0)) return finish(BLK_S_IOERR, 0);

@@ -1,3 +1,4 @@
+import { consoleOutRing } from '../../src/engine/byte-ring.js';
 import { RAM_OFFSET } from '../../src/engine/layout.js';
 import type { DeviceEnv, HartLines, IrqSink } from '../../src/machine/device.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
@@ -30,6 +31,7 @@ export class FakeIrqSink implements IrqSink {
 /** A shared memory laid out like the real one, with a small RAM. */
 export function fakeEnv(numHarts = 2, ramBytes = 1 << 20): DeviceEnv & { harts: FakeHartLines } {
   const memory = new SharedArrayBuffer(RAM_OFFSET + ramBytes);
+  const consoleOut = consoleOutRing(memory);
   return {
     memory,
     ram: new Uint8Array(memory, RAM_OFFSET, ramBytes),
@@ -37,5 +39,6 @@ export function fakeEnv(numHarts = 2, ramBytes = 1 << 20): DeviceEnv & { harts: 
     harts: new FakeHartLines(numHarts),
     ramWritten: () => {},
     mtime: () => 0n,
+    emitConsole: (byte) => consoleOut.pushBlocking(byte),
   };
 }

@@ -1,0 +1,179 @@
+import { ConsoleIo, RunOptions } from '../src/engine/coordinator.js';
+import { consoleInRing } from '../src/engine/byte-ring.js';
+import { HartRunner } from '../src/engine/hart-runner.js';
+import { StopReason, createSharedMemory, sharedBuffer } from '../src/engine/layout.js';
+import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
+import { RunEnd, SerialEngine } from '../src/engine/serial-engine.js';
+import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { Board } from '../src/machine/board.js';
+import { prepareMachine } from '../src/machine/loader.js';
+import { BOOT_ROM_BASE } from '../src/machine/memmap.js';
+import { MachineView } from './machine-view.js';
+import { DebugTarget, ResumeAction, StopEvent, WatchKind } from './target.js';
+
+/** Longest wait while every hart idles, so console input and Ctrl-C are seen promptly. */
+const IDLE_WAIT_MS = 5;
+
+/**
+ * `hindsight run --gdb`: a live machine under GDB, forward only. All harts run on one thread in
+ * the serial engine, so an all-stop is exact (every hart stops between two instructions). The
+ * guest clock is the host's and keeps running while GDB holds the machine, as on hardware
+ * stopped by a JTAG debugger.
+ */
+export class LiveTarget implements DebugTarget {
+  readonly reversible = false;
+  readonly harts: number;
+  readonly csrs;
+  readonly engine: SerialEngine;
+  private readonly board: Board;
+  private readonly view: MachineView;
+  private stop: StopEvent = { kind: 'step', hart: 0 };
+  private pendingInput: number[] = [];
+  private unsubscribe: () => void = () => {};
+  killed = false;
+
+  constructor(opts: RunOptions, private readonly io: ConsoleIo) {
+    const memory = sharedBuffer(createSharedMemory(opts.ramBytes));
+    const prepared = prepareMachine(memory, opts);
+    const board = new Board(memory, prepared.config);
+    this.board = board;
+    board.control.init();
+    board.clock.start();
+    board.clint.reset();
+    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+    board.consoleSink = (byte) => io.write(Uint8Array.of(byte));
+    const slots = board.harts.map((hart) => {
+      const supervisor = new LiveSerialSupervisor(board, opts.maxInsns);
+      hart.timeSource = () => supervisor.readTime();
+      return { hart, supervisor, runner: new HartRunner(hart, supervisor) };
+    });
+    this.engine = new SerialEngine(board, slots, { quantum: SERIAL_QUANTUM, stalled: () => 'wait' });
+    this.harts = board.harts.length;
+    this.view = new MachineView(board.harts, board.bus);
+    this.csrs = this.view.csrs;
+  }
+
+  /** Starts taking console input from the host (call once the server listens). */
+  start(): void {
+    this.unsubscribe = this.io.onInput?.((bytes) => { for (const b of bytes) this.pendingInput.push(b); }, () => this.board.control.requestStop(StopReason.Interrupted, 0)) ?? (() => {});
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  get exitCode(): number {
+    return this.board.control.exitCode;
+  }
+
+  currentHart(): number {
+    return 'hart' in this.stop ? this.stop.hart : 0;
+  }
+
+  lastStop(): StopEvent {
+    return this.stop;
+  }
+
+  readRegister(hart: number, regnum: number): bigint | null {
+    return this.view.readRegister(hart, regnum);
+  }
+
+  writeRegister(hart: number, regnum: number, value: bigint): boolean {
+    return this.view.writeRegister(hart, regnum, value);
+  }
+
+  readMemory(hart: number, addr: bigint, length: number): Uint8Array {
+    return this.view.readMemory(hart, addr, length);
+  }
+
+  writeMemory(hart: number, addr: bigint, data: Uint8Array): boolean {
+    return this.view.writeMemory(hart, addr, data);
+  }
+
+  insertBreakpoint(addr: bigint): boolean {
+    this.engine.addBreakpoint(addr);
+    return true;
+  }
+
+  removeBreakpoint(addr: bigint): boolean {
+    this.engine.removeBreakpoint(addr);
+    return true;
+  }
+
+  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
+    this.engine.addWatchpoint(access, addr, length);
+    return true;
+  }
+
+  removeWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
+    this.engine.removeWatchpoint(access, addr, length);
+    return true;
+  }
+
+  async resume(actions: ResumeAction[], interrupt: AbortSignal): Promise<StopEvent> {
+    if (this.stop.kind === 'exited') return this.stop;
+    const stepping = actions.find((a) => a.action === 'step');
+    const stepHart = stepping ? (stepping.hart >= 0 ? stepping.hart : this.currentHart()) : null;
+    const e = this.engine;
+    const end = await e.run({
+      target: Number.POSITIVE_INFINITY,
+      stepHart: stepHart !== null ? { hart: stepHart, icount: e.harts[stepHart].icount + 1 } : undefined,
+      detect: true,
+      ignoreBreakpointsAt: e.step,
+      onHit: () => true,
+      exactWatch: true,
+    }, interrupt, {
+      between: () => this.feedInput(),
+      whenStalled: () => new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS)),
+    });
+    this.stop = this.stopFor(end, stepHart ?? e.current);
+    return this.stop;
+  }
+
+  async monitor(command: string): Promise<string> {
+    const verb = command.trim().split(/\s+/)[0];
+    if (verb === 'when') return `live machine: ${this.engine.harts.map((h) => `hart ${h.id}: ${h.icount}`).join(', ')}\n`;
+    if (verb === 'help' || verb === '') return 'hindsight monitor commands (live machine):\n  monitor when            every hart\'s instruction count\n(time travel needs a trace: hindsight record, then hindsight debug)\n';
+    throw new Error(`unknown monitor command '${verb}' (try 'monitor help')`);
+  }
+
+  threadExtraInfo(hart: number): string {
+    return this.view.describeHart(hart);
+  }
+
+  /** Called when a client leaves after the guest has exited: nothing is left to debug. */
+  onDone: () => void = () => {};
+
+  detach(): void {
+    // The machine stays stopped where it is until the next client resumes it.
+    if (this.stop.kind === 'exited') this.onDone();
+  }
+
+  kill(): void {
+    this.killed = true;
+  }
+
+  private feedInput(): void {
+    const ring = consoleInRing(this.board.memory);
+    let pushed = 0;
+    while (pushed < this.pendingInput.length && ring.push(this.pendingInput[pushed])) pushed++;
+    if (pushed > 0) this.pendingInput = this.pendingInput.slice(pushed);
+    if (ring.available() > 0) this.board.uart.pollInput();
+  }
+
+  private stopFor(end: RunEnd, hart: number): StopEvent {
+    switch (end.kind) {
+      case 'hit': {
+        const h = end.hit;
+        this.engine.current = h.hart;
+        return h.kind === 'breakpoint' ? { kind: 'breakpoint', hart: h.hart } : { kind: 'watch', hart: h.hart, access: h.access, addr: h.addr };
+      }
+      case 'end':
+        return { kind: 'exited', code: this.board.control.exitCode };
+      case 'interrupted':
+        return { kind: 'interrupted', hart: this.engine.current };
+      default:
+        return { kind: 'step', hart };
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The register layout GDB sees: one table that feeds both the target description (target-xml.ts)
+ * and the register packets (`g`/`G`/`p`/`P`), so the two cannot disagree.
+ */
+import { DebugTarget, FIRST_CSR_REGNUM, REG_PC, REG_PRIV } from './target.js';
+
+export type RegisterFeature = 'org.gnu.gdb.riscv.cpu' | 'org.gnu.gdb.riscv.csr' | 'org.gnu.gdb.riscv.virtual';
+
+export interface RegisterInfo {
+  name: string;
+  regnum: number;
+  bytes: number;
+  feature: RegisterFeature;
+  type?: 'int' | 'code_ptr' | 'data_ptr';
+  group?: 'csr';
+}
+
+/** ABI names of x0..x31 as GDB's riscv 64bit-cpu.xml spells them (s0 is `fp`). */
+const XREG_NAMES = [
+  'zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1',
+  'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
+  's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11',
+  't3', 't4', 't5', 't6',
+];
+
+function xregType(name: string): RegisterInfo['type'] {
+  if (name === 'ra') return 'code_ptr';
+  if (name === 'sp' || name === 'gp' || name === 'tp' || name === 'fp') return 'data_ptr';
+  return 'int';
+}
+
+/** The registers of the `g` packet, in order: x0..x31 then pc. */
+export const G_PACKET_REGNUMS: ReadonlyArray<number> = Array.from({ length: REG_PC + 1 }, (_, i) => i);
+
+export function describeRegisters(target: Pick<DebugTarget, 'csrs'>): RegisterInfo[] {
+  const cpu: RegisterInfo[] = XREG_NAMES.map((name, regnum) => ({ name, regnum, bytes: 8, feature: 'org.gnu.gdb.riscv.cpu', type: xregType(name) }));
+  cpu.push({ name: 'pc', regnum: REG_PC, bytes: 8, feature: 'org.gnu.gdb.riscv.cpu', type: 'code_ptr' });
+  const csrs: RegisterInfo[] = target.csrs.map(({ num, name }) => ({
+    name, regnum: FIRST_CSR_REGNUM + num, bytes: 8, feature: 'org.gnu.gdb.riscv.csr', group: 'csr',
+  }));
+  const priv: RegisterInfo = { name: 'priv', regnum: REG_PRIV, bytes: 1, feature: 'org.gnu.gdb.riscv.virtual' };
+  return [...cpu, ...csrs, priv];
+}

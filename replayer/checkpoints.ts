@@ -1,0 +1,224 @@
+import { PAGE_SIZE } from '../src/machine/bus.js';
+
+/** A byte range of the shared memory that checkpoints copy whole (hart blocks, control, devices). */
+export interface Region {
+  offset: number;
+  length: number;
+}
+
+/**
+ * One saved machine state on the replay timeline. RAM is stored as a delta: the pages that may
+ * differ from the previous checkpoint (the first checkpoint holds every non-zero page).
+ */
+export interface Checkpoint<S> {
+  readonly step: number;
+  /** What the timeline keeps outside the shared memory (scheduler, event positions, ...). */
+  readonly state: S;
+  /** The regions, page by page; pages equal to the previous checkpoint's share its array. */
+  regionPages: Uint8Array[];
+  readonly ramDelta: Map<number, Uint8Array>;
+}
+
+interface PageVersions {
+  steps: number[];
+  data: Uint8Array[];
+}
+
+/**
+ * Checkpoints of the single-threaded replay machine, with a memory bound. Which RAM pages changed
+ * is known from the bus's dirty marks (set when a hart caches a store translation or a device
+ * writes RAM), relative to `base`, the checkpoint last captured or restored. Every page keeps its
+ * versions in step order, so restoring writes back exactly the pages that may differ.
+ */
+export class CheckpointStore<S> {
+  private readonly list: Checkpoint<S>[] = [];
+  private readonly versions = new Map<number, PageVersions>();
+  private base: Checkpoint<S> | null = null;
+  private readonly ram: Uint8Array;
+  private readonly mem: Uint8Array;
+  private readonly regionBytes: number;
+  /** Bytes held by page copies (RAM versions and region pages). */
+  bytes = 0;
+
+  constructor(memory: SharedArrayBuffer, ramOffset: number, ramBytes: number, private readonly regions: Region[],
+    private readonly dirty: Uint8Array, readonly budgetBytes: number,
+    /** Called for every RAM page a restore rewrites (invalidates translated code on it). */
+    private readonly pageRewritten: (page: number) => void) {
+    this.ram = new Uint8Array(memory, ramOffset, ramBytes);
+    this.mem = new Uint8Array(memory);
+    this.regionBytes = regions.reduce((n, r) => n + r.length, 0);
+  }
+
+  get count(): number {
+    return this.list.length;
+  }
+
+  get all(): ReadonlyArray<Checkpoint<S>> {
+    return this.list;
+  }
+
+  /** The latest checkpoint at or before `step` (the first one is at step 0, so there always is one once captured). */
+  atOrBefore(step: number, accept: (cp: Checkpoint<S>) => boolean = () => true): Checkpoint<S> | null {
+    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i].step <= step && accept(this.list[i])) return this.list[i];
+    return null;
+  }
+
+  has(step: number): boolean {
+    return this.list.some((c) => c.step === step);
+  }
+
+  /** Saves the current machine state as a checkpoint at `step` (anywhere on the timeline). */
+  capture(step: number, state: S): Checkpoint<S> {
+    const at = this.list.findIndex((c) => c.step >= step);
+    if (at >= 0 && this.list[at].step === step) throw new Error(`a checkpoint already exists at step ${step}`);
+    const prev = at < 0 ? this.list[this.list.length - 1] ?? null : at > 0 ? this.list[at - 1] : null;
+    const next = at < 0 ? null : this.list[at];
+    const ramDelta = new Map<number, Uint8Array>();
+    const candidates = prev ? this.candidatePages(prev.step) : this.nonZeroPages();
+    for (const p of candidates) {
+      ramDelta.set(p, this.ram.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+      this.bytes += PAGE_SIZE;
+    }
+    if (next && prev) {
+      // `next` held the pages that differ from `prev`; it now follows us, so it must also hold
+      // the pages that differ from us (their value at next is their value at prev).
+      for (const p of ramDelta.keys()) {
+        if (next.ramDelta.has(p)) continue;
+        const old = this.versionAt(p, prev.step) ?? new Uint8Array(PAGE_SIZE);
+        next.ramDelta.set(p, old);
+        this.addVersion(p, next.step, old);
+      }
+    }
+    for (const [p, data] of ramDelta) this.addVersion(p, step, data);
+    const cp: Checkpoint<S> = { step, state, regionPages: this.copyRegions(prev), ramDelta };
+    this.list.splice(at < 0 ? this.list.length : at, 0, cp);
+    this.rebase(cp);
+    return cp;
+  }
+
+  /** Puts the machine's shared memory back as it was at `cp`; the caller restores `cp.state`. */
+  restore(cp: Checkpoint<S>): void {
+    for (const p of this.candidatePages(cp.step)) {
+      const v = this.versionAt(p, cp.step);
+      if (v) this.ram.set(v, p * PAGE_SIZE);
+      else this.ram.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+      this.pageRewritten(p);
+    }
+    let k = 0;
+    for (const r of this.regions) {
+      for (let off = 0; off < r.length; off += PAGE_SIZE) this.mem.set(cp.regionPages[k++], r.offset + off);
+    }
+    this.rebase(cp);
+  }
+
+  /**
+   * Over the memory bound: drops every other checkpoint (never the first or the newest), folding
+   * each dropped RAM delta into its successor. Returns true when it dropped any.
+   */
+  thin(): boolean {
+    if (this.bytes <= this.budgetBytes || this.list.length < 3) return false;
+    for (let i = this.list.length - 2; i >= 1; i -= 2) this.drop(i);
+    return true;
+  }
+
+  /** Pages that may differ between the current state and the state at `step`. */
+  private candidatePages(step: number): Set<number> {
+    const pages = new Set<number>();
+    const dirty = this.dirty;
+    for (let p = 0; p < dirty.length; p++) if (dirty[p]) pages.add(p);
+    const baseStep = this.base ? this.base.step : 0;
+    const lo = Math.min(baseStep, step);
+    const hi = Math.max(baseStep, step);
+    for (const c of this.list) {
+      if (c.step > lo && c.step <= hi) for (const p of c.ramDelta.keys()) pages.add(p);
+    }
+    return pages;
+  }
+
+  private nonZeroPages(): number[] {
+    const words = new Int32Array(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength >> 2);
+    const pages: number[] = [];
+    const perPage = PAGE_SIZE >> 2;
+    for (let p = 0; p * perPage < words.length; p++) {
+      for (let i = p * perPage; i < (p + 1) * perPage; i++) {
+        if (words[i] !== 0) { pages.push(p); break; }
+      }
+    }
+    return pages;
+  }
+
+  private versionAt(page: number, step: number): Uint8Array | null {
+    const v = this.versions.get(page);
+    if (!v) return null;
+    for (let i = v.steps.length - 1; i >= 0; i--) if (v.steps[i] <= step) return v.data[i];
+    return null;
+  }
+
+  private addVersion(page: number, step: number, data: Uint8Array): void {
+    let v = this.versions.get(page);
+    if (!v) this.versions.set(page, v = { steps: [], data: [] });
+    let i = v.steps.length;
+    while (i > 0 && v.steps[i - 1] > step) i--;
+    v.steps.splice(i, 0, step);
+    v.data.splice(i, 0, data);
+  }
+
+  private removeVersion(page: number, step: number): void {
+    const v = this.versions.get(page)!;
+    const i = v.steps.indexOf(step);
+    v.steps.splice(i, 1);
+    v.data.splice(i, 1);
+  }
+
+  /** Region pages, sharing the previous checkpoint's copy of every unchanged page. */
+  private copyRegions(prev: Checkpoint<S> | null): Uint8Array[] {
+    const pages: Uint8Array[] = [];
+    let k = 0;
+    for (const r of this.regions) {
+      for (let off = 0; off < r.length; off += PAGE_SIZE, k++) {
+        const live = this.mem.subarray(r.offset + off, r.offset + Math.min(off + PAGE_SIZE, r.length));
+        const old = prev?.regionPages[k];
+        if (old && Buffer.compare(old, live) === 0) pages.push(old);
+        else {
+          pages.push(live.slice());
+          this.bytes += live.length;
+        }
+      }
+    }
+    return pages;
+  }
+
+  private drop(i: number): void {
+    const cp = this.list[i];
+    const next = this.list[i + 1] ?? null;
+    for (const [p, data] of cp.ramDelta) {
+      this.removeVersion(p, cp.step);
+      if (next && !next.ramDelta.has(p)) {
+        next.ramDelta.set(p, data);
+        this.addVersion(p, next.step, data);
+      } else {
+        this.bytes -= PAGE_SIZE;
+      }
+    }
+    const prev = this.list[i - 1];
+    cp.regionPages.forEach((page, k) => {
+      if (page !== prev.regionPages[k] && page !== next?.regionPages[k]) this.bytes -= page.length;
+    });
+    if (this.base === cp) {
+      // The dirty marks were relative to cp; relative to prev they also cover what changed up to cp.
+      for (const p of cp.ramDelta.keys()) this.dirty[p] = 1;
+      this.base = prev;
+    }
+    this.list.splice(i, 1);
+  }
+
+  private rebase(cp: Checkpoint<S>): void {
+    this.base = cp;
+    this.dirty.fill(0);
+  }
+
+  /** Bytes one checkpoint's non-RAM regions take before deduplication (for reports). */
+  get regionBytesPerCheckpoint(): number {
+    return this.regionBytes;
+  }
+}

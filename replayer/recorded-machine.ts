@@ -1,0 +1,54 @@
+import { RunOptions } from '../src/engine/coordinator.js';
+import { PreparedMachine } from '../src/machine/loader.js';
+import { RecordedMachine } from '../recorder/record-session.js';
+import { TraceError } from '../traces/trace-error.js';
+import { TraceImage, TraceReader } from '../traces/trace-reader.js';
+import { sha256Hex } from '../traces/trace-writer.js';
+
+/** Everything needed to rebuild the machine a trace was recorded on, from the trace alone. */
+export interface RecordedSetup {
+  machine: RecordedMachine;
+  /** Where each hart's recording ends (its final icount). */
+  finals: number[];
+  /** Boot options whose images come from the trace. */
+  options: RunOptions;
+  images: Map<string, TraceImage>;
+}
+
+export function recordedSetup(reader: TraceReader, tracePath: string): RecordedSetup {
+  const m = reader.header.machine as Partial<RecordedMachine>;
+  const ok = Number.isInteger(m.harts) && Number.isInteger(m.ramBytes) && typeof m.append === 'string' &&
+    (reader.header.sched !== 'serial' || (Number.isInteger(m.serialQuantum) && (m.serialQuantum as number) > 0));
+  if (!ok) throw new TraceError(`trace ${reader.path} is damaged: its machine configuration is incomplete`);
+  const machine = m as RecordedMachine;
+  const images = new Map(reader.images.map((i) => [i.role, i]));
+  const pathOf = (role: string) => (images.has(role) ? images.get(role)!.path ?? role : null);
+  const options: RunOptions = {
+    harts: machine.harts, ramBytes: machine.ramBytes, append: machine.append,
+    bios: machine.bios ? pathOf('bios') : null, kernel: machine.kernel ? pathOf('kernel') : null, initrd: machine.initrd ? pathOf('initrd') : null,
+    disk: machine.disk ? pathOf('disk') : null, diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
+    readImage: (role) => {
+      const img = images.get(role === 'firmware' ? 'bios' : role === 'disk image' ? 'disk' : role);
+      if (!img) throw new TraceError(`trace ${tracePath} is damaged: it has no ${role} image`);
+      return img.bytes;
+    },
+  };
+  return { machine, finals: finalIcounts(reader, machine.harts), options, images };
+}
+
+/** Where each hart stopped: the summary's counts, or for an unfinished recording each hart's last event. */
+function finalIcounts(reader: TraceReader, harts: number): number[] {
+  if (reader.summary && reader.summary.icounts.length === harts) return reader.summary.icounts;
+  const last = new Array<number>(harts).fill(0);
+  for (let h = 0; h < harts; h++) for (const e of reader.events(h)) last[h] = e.icount;
+  return last;
+}
+
+/** Refuses a trace whose machine this build of hindsight would build differently. */
+export function checkSameMachine(prepared: PreparedMachine, setup: RecordedSetup, reader: TraceReader): void {
+  const dtb = prepared.images.find((i) => i.role === 'dtb');
+  const recordedDtb = setup.images.get('dtb');
+  if (dtb && recordedDtb && sha256Hex(dtb.bytes) !== sha256Hex(recordedDtb.bytes)) {
+    throw new TraceError(`trace ${reader.path} describes a machine this hindsight builds differently (device tree differs); it was recorded by hindsight ${reader.toolVersion}`);
+  }
+}

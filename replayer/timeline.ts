@@ -1,0 +1,325 @@
+import { Hart } from '../src/cpu/hart.js';
+import { HindsightError } from '../src/errors.js';
+import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, createSharedMemory, hartBase, sharedBuffer } from '../src/engine/layout.js';
+import { HartRunner } from '../src/engine/hart-runner.js';
+import { SERIAL_QUANTUM, skipToNextTimer } from '../src/engine/serial-scheduler.js';
+import { Hit, RunEnd, RunSpec, SchedState, SerialEngine, Step } from '../src/engine/serial-engine.js';
+import { Board } from '../src/machine/board.js';
+import { PAGE_SIZE } from '../src/machine/bus.js';
+import { isElf } from '../src/machine/elf.js';
+import { prepareMachine } from '../src/machine/loader.js';
+import { BOOT_ROM_BASE, RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
+import { TraceEvent } from '../recorder/events.js';
+import { SerialSupervisor, VirtualClock } from '../recorder/serial-supervisor.js';
+import { TraceReader } from '../traces/trace-reader.js';
+import { CheckpointStore, Checkpoint } from './checkpoints.js';
+import { DivergenceError } from './divergence.js';
+import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
+import { checkSameMachine, recordedSetup } from './recorded-machine.js';
+import { ReplayProgress } from './replay-progress.js';
+
+export interface TimelineOptions {
+  /** Steps between automatic checkpoints (it doubles whenever the memory bound forces thinning). */
+  checkpointInterval: number;
+  /** Memory bound for checkpoints, bytes. */
+  checkpointBytes: number;
+  /** Guest console bytes, each shown once (re-running a stretch of the timeline does not repeat them). */
+  console?(bytes: Uint8Array): void;
+  /** Long operations report progress (done/total steps) here, then `progressEnd` once they finish. */
+  progress?(what: string, done: number, total: number): void;
+  progressEnd?(): void;
+}
+
+/** What a checkpoint keeps besides shared memory. */
+interface TimelineState {
+  sched: SchedState;
+  paused: boolean[];
+  finished: boolean[];
+  lines: number[];
+  icounts: number[];
+  positions: (ReplayerPosition | { consumed: number; next: TraceEvent | null })[];
+  progress: Uint8Array | null;
+  clockSkipped: bigint;
+  consoleBytes: number;
+  current: number;
+}
+
+/**
+ * The debugger's view of a trace: one canonical, deterministic interleaving of all harts (the
+ * serial replay's), addressed by global step, that can be entered at any step. Forward motion is
+ * replay on one thread; backward motion restores the nearest earlier checkpoint and replays
+ * forward to exactly the wanted instruction. Pausing never perturbs the replay (HartRunner
+ * resumes a paused block without adding a safe point), so every session sees the same timeline.
+ */
+export class ReplayTimeline {
+  readonly board: Board;
+  readonly harts: Hart[];
+  readonly endStep: Step;
+  readonly finals: number[];
+  readonly parallelTrace: boolean;
+  /** The guest ELF embedded in the trace, if any (for GDB's symbols). */
+  readonly elf: Uint8Array | null;
+  /** Runs the harts; owns breakpoints, watchpoints and the scheduler state. */
+  readonly engine: SerialEngine;
+  private readonly events: TraceEvent[][];
+  private readonly progressState: ReplayProgress | null;
+  private readonly clock: VirtualClock;
+  private readonly store: CheckpointStore<TimelineState>;
+  private interval: number;
+  private consoleBytes = 0;
+  private consoleShown = 0;
+
+  private constructor(reader: TraceReader, private readonly opts: TimelineOptions) {
+    const setup = recordedSetup(reader, reader.path);
+    const m = setup.machine;
+    const memory = sharedBuffer(createSharedMemory(m.ramBytes));
+    const prepared = prepareMachine(memory, setup.options);
+    checkSameMachine(prepared, setup, reader);
+    const board = new Board(memory, prepared.config);
+    this.board = board;
+    this.harts = board.harts;
+    this.finals = setup.finals;
+    this.endStep = setup.finals.reduce((a, b) => a + b, 0);
+    this.parallelTrace = reader.header.sched !== 'serial';
+    const kernel = setup.images.get('kernel') ?? setup.images.get('bios');
+    this.elf = kernel && isElf(kernel.bytes) ? kernel.bytes : null;
+    this.events = board.harts.map((h) => [...reader.events(h.id)]);
+
+    board.control.init();
+    board.clock.start();
+    board.clint.reset();
+    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+    board.guestStopsMachine = false;
+    board.consoleSink = (byte) => this.emitConsole(byte);
+    board.bus.dirtyPages = new Uint8Array(m.ramBytes / PAGE_SIZE);
+
+    this.clock = new VirtualClock(board.harts);
+    this.progressState = this.parallelTrace ? ReplayProgress.create(m.harts) : null;
+    const slots = board.harts.map((hart) => {
+      const supervisor = this.parallelTrace
+        ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true)
+        : new SerialSupervisor(hart, this.clock, board.clint, board.uart, { kind: 'replay', events: { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, finalIcount: setup.finals[hart.id] });
+      hart.timeSource = () => supervisor.readTime(hart);
+      return { hart, supervisor, runner: new HartRunner(hart, supervisor) };
+    });
+    const progress = this.progressState;
+    this.engine = new SerialEngine(board, slots, {
+      quantum: m.serialQuantum ?? SERIAL_QUANTUM,
+      releasedCount: progress ? (hart) => progress.releasedCount(hart) : undefined,
+      stalled: (live) => {
+        if (skipToNextTimer(live, this.clock)) return 'continue';
+        const h = live[0].hart;
+        throw new DivergenceError(h.id, h.icount, h.pc, 'every remaining hart waits for a release no other hart can make');
+      },
+    });
+    this.interval = opts.checkpointInterval;
+
+    const hartsRegion = { offset: hartBase(0), length: m.harts * HART_BLOCK_BYTES };
+    const devicesEnd = DEVICE_REGIONS.virtio.offset + VIRTIO_COUNT * DEVICE_REGIONS.virtio.size;
+    this.store = new CheckpointStore<TimelineState>(memory, RAM_OFFSET, m.ramBytes,
+      [hartsRegion, { offset: CTRL_BASE, length: devicesEnd - CTRL_BASE }], board.bus.dirtyPages, opts.checkpointBytes,
+      (page) => board.bus.noteRamWrite(RAM_BASE + page * PAGE_SIZE, PAGE_SIZE));
+    this.capture();
+  }
+
+  static open(tracePath: string, opts: TimelineOptions): ReplayTimeline {
+    const reader = TraceReader.open(tracePath);
+    try {
+      return new ReplayTimeline(reader, opts);
+    } finally {
+      reader.close();
+    }
+  }
+
+  /** The current global step. */
+  get step(): Step {
+    return this.engine.step;
+  }
+
+  /** The hart whose turn it is, or that the last stop was about. */
+  get current(): number {
+    return this.engine.current;
+  }
+
+  set current(hart: number) {
+    this.engine.current = hart;
+  }
+
+  get checkpointCount(): number {
+    return this.store.count;
+  }
+
+  get checkpointBytes(): number {
+    return this.store.bytes;
+  }
+
+  get checkpointSteps(): Step[] {
+    return this.store.all.map((c) => c.step);
+  }
+
+  isFinished(hart: number): boolean {
+    return this.engine.finished[hart];
+  }
+
+  // --- motion --------------------------------------------------------------------------------------
+  /** Moves to `step` (clamped to the trace), forwards or via the nearest checkpoint. */
+  async seek(target: Step, interrupt?: AbortSignal): Promise<RunEnd> {
+    target = Math.max(0, Math.min(target, this.endStep));
+    const cp = this.store.atOrBefore(target)!;
+    const pos = this.step;
+    if (!(pos <= target && pos >= cp.step)) this.restore(cp);
+    return this.run({ target, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'seeking');
+  }
+
+  /** Runs forward until a breakpoint/watchpoint hit (reported in its stop state), the end, or an interrupt. */
+  async continueForward(interrupt?: AbortSignal): Promise<RunEnd> {
+    const start = this.step;
+    const end = await this.run({ target: this.endStep, detect: true, ignoreBreakpointsAt: start, onHit: () => true }, interrupt, 'running');
+    if (end.kind === 'hit' && end.hit.kind === 'watch') await this.seek(end.hit.step); // the block ran on past the access
+    if (end.kind === 'hit') this.current = end.hit.hart;
+    return end;
+  }
+
+  /** Runs until `hart` has retired one more instruction (other harts run as the timeline says). */
+  async stepForward(hart: number, interrupt?: AbortSignal): Promise<RunEnd> {
+    if (this.engine.finished[hart] || this.harts[hart].icount >= this.finals[hart]) return { kind: 'end' };
+    const start = this.step;
+    const end = await this.run({ target: this.endStep, stepHart: { hart, icount: this.harts[hart].icount + 1 }, detect: true, ignoreBreakpointsAt: start, onHit: () => true }, interrupt, 'stepping');
+    if (end.kind === 'hit' && end.hit.kind === 'watch') await this.seek(end.hit.step);
+    if (end.kind === 'hit') this.current = end.hit.hart;
+    if (end.kind === 'step') this.current = hart;
+    return end;
+  }
+
+  /**
+   * Goes back to just before the last instruction `hart` executed. Returns 'end' kind 'target'
+   * when done, or null when the hart has not executed anything yet (start of its history).
+   */
+  async stepBackward(hart: number, interrupt?: AbortSignal): Promise<RunEnd | null> {
+    const n = this.harts[hart].icount;
+    if (n === 0) return null;
+    const here = this.step;
+    const cp = this.store.atOrBefore(here - 1, (c) => c.state.icounts[hart] <= n - 1)!;
+    this.restore(cp);
+    const end = await this.run({ target: here, stepHart: { hart, icount: n - 1 }, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
+    if (end.kind === 'interrupted') {
+      await this.seek(here);
+      return end;
+    }
+    this.current = hart;
+    return end;
+  }
+
+  /**
+   * Finds the last breakpoint or watchpoint hit strictly before the current step by re-running
+   * the windows between checkpoints backwards, and goes there. Null: no hit back to the start
+   * (the timeline is then at step 0).
+   */
+  async reverseContinue(interrupt?: AbortSignal): Promise<RunEnd | null> {
+    const here = this.step;
+    let hi = here;
+    while (hi > 0) {
+      const cp = this.store.atOrBefore(hi - 1)!;
+      this.restore(cp);
+      const found: { hit: Hit | null } = { hit: null };
+      const end = await this.run({ target: hi, detect: true, ignoreBreakpointsAt: -1, onHit: (hit) => { if (hit.step < here) found.hit = hit; return false; } },
+        interrupt, 'searching backwards');
+      if (end.kind === 'interrupted') {
+        await this.seek(here);
+        return end;
+      }
+      if (found.hit) {
+        const hit = found.hit;
+        await this.seek(hit.step);
+        this.current = hit.hart;
+        return { kind: 'hit', hit };
+      }
+      hi = cp.step;
+    }
+    await this.seek(0);
+    return null;
+  }
+
+  /** Saves a checkpoint at the current step (no-op if one exists). */
+  checkpointHere(): boolean {
+    if (this.store.has(this.step)) return false;
+    this.capture();
+    return true;
+  }
+
+  /** Runs the engine, taking a checkpoint at every multiple of the interval on the way. */
+  private run(spec: RunSpec, interrupt: AbortSignal | undefined, what: string): Promise<RunEnd> {
+    const { progress, progressEnd } = this.opts;
+    return this.engine.run(spec, interrupt, {
+      sliceEnd: (pos) => (Math.floor(pos / this.interval) + 1) * this.interval,
+      between: () => {
+        if (this.step % this.interval === 0 && !this.store.has(this.step)) this.capture();
+      },
+      progress: progress ? { update: (done, total) => progress(what, done, total), end: () => progressEnd?.() } : undefined,
+    });
+  }
+
+  // --- checkpoints -------------------------------------------------------------------------------------
+  private capture(): void {
+    for (const h of this.harts) h.syncOut();
+    this.store.capture(this.step, this.snapshot());
+    for (const h of this.harts) h.mmu.flush(); // stores must refill their TLB entries to mark pages dirty again
+    if (this.store.thin()) this.interval *= 2;
+  }
+
+  private snapshot(): TimelineState {
+    return {
+      sched: copySched(this.engine.sched),
+      paused: this.engine.slots.map((s) => s.runner.paused),
+      finished: this.engine.finished.slice(),
+      lines: this.harts.map((h) => h.lines),
+      icounts: this.harts.map((h) => h.icount),
+      positions: this.engine.slots.map((s) => (s.supervisor as HartReplayer | SerialSupervisor).snapshot()),
+      progress: this.progressState ? new Uint8Array(this.progressState.buffer).slice() : null,
+      clockSkipped: this.clock.skippedTicks,
+      consoleBytes: this.consoleBytes,
+      current: this.current,
+    };
+  }
+
+  private restore(cp: Checkpoint<TimelineState>): void {
+    this.store.restore(cp);
+    const st = cp.state;
+    this.engine.sched = copySched(st.sched);
+    this.engine.finished = st.finished.slice();
+    this.engine.slots.forEach((s, id) => {
+      s.hart.syncIn();
+      s.hart.observeLines(st.lines[id]);
+      s.runner.paused = st.paused[id];
+      const pos = st.positions[id];
+      const events = this.eventsFrom(id, pos.consumed);
+      if (s.supervisor instanceof HartReplayer) s.supervisor.restore(pos as ReplayerPosition, events);
+      else (s.supervisor as SerialSupervisor).restore(pos, events);
+    });
+    if (this.progressState && st.progress) new Uint8Array(this.progressState.buffer).set(st.progress);
+    this.clock.skippedTicks = st.clockSkipped;
+    this.consoleBytes = st.consoleBytes;
+    this.current = st.current;
+  }
+
+  private eventsFrom(hart: number, index: number): Iterator<TraceEvent> {
+    const list = this.events[hart];
+    let i = index;
+    return { next: () => (i < list.length ? { value: list[i++], done: false } : { value: undefined, done: true }) };
+  }
+
+  private emitConsole(byte: number): void {
+    if (this.consoleBytes++ < this.consoleShown) return;
+    this.consoleShown++;
+    this.opts.console?.(Uint8Array.of(byte));
+  }
+}
+
+function copySched(s: SchedState): SchedState {
+  return { ...s, live: s.live.slice(), turn: s.turn ? { ...s.turn } : null };
+}
+
+/** Errors that end a timeline operation with a message for the user (divergence, damaged trace). */
+export function isReplayError(err: unknown): err is HindsightError {
+  return err instanceof HindsightError;
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Reverse-debugging latency (`npm run bench` runs it; also standalone):
+//   node scripts/bench-debug.mjs [--iters N] [--samples N] [--out DIR]
+// Records bench_parallel on 2 harts (iters=200 is about 105 million instructions), serves the
+// trace with `hindsight debug --listen-only`, and drives it over the GDB remote protocol the way
+// gdb-multiarch does: run to the end (building checkpoints), then time `bs` (reverse-stepi) and
+// `bc` (reverse-continue) round trips at the end of the trace. Prints a table, writes JSON.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const ELF = path.join(ROOT, 'test/guests/bin/bench_parallel.elf');
+
+function packet(payload) {
+  let sum = 0;
+  for (const b of Buffer.from(payload, 'latin1')) sum = (sum + b) & 0xff;
+  return `$${payload}#${sum.toString(16).padStart(2, '0')}`;
+}
+
+/** A minimal RSP client: one request, one reply (no-ack mode), O packets collected. */
+class Rsp {
+  constructor(socket) {
+    this.socket = socket;
+    this.buf = '';
+    this.waiter = null;
+    socket.on('data', (d) => { this.buf += d.toString('latin1'); this.pump(); });
+  }
+
+  static open(port) {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(new Rsp(s)));
+      s.once('error', reject);
+    });
+  }
+
+  pump() {
+    if (!this.waiter) return;
+    for (;;) {
+      this.buf = this.buf.replace(/^\++/, '');
+      const m = /^\$([^#]*)#[0-9a-f]{2}/.exec(this.buf);
+      if (!m) return;
+      this.buf = this.buf.slice(m[0].length);
+      if (!this.noAck) this.socket.write('+');
+      if (m[1].startsWith('O') && m[1] !== 'OK') { this.waiter.output += Buffer.from(m[1].slice(1), 'hex').toString(); continue; }
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve({ reply: m[1], output: w.output });
+      return;
+    }
+  }
+
+  request(payload) {
+    return new Promise((resolve) => {
+      this.waiter = { resolve, output: '' };
+      this.socket.write(packet(payload));
+      this.pump();
+    });
+  }
+
+  async timed(payload) {
+    const t = process.hrtime.bigint();
+    const r = await this.request(payload);
+    return { ...r, ms: Number(process.hrtime.bigint() - t) / 1e6 };
+  }
+
+  close() { this.socket.destroy(); }
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const hex = (s) => Buffer.from(s).toString('hex');
+
+function symbol(name) {
+  const r = spawnSync('riscv64-unknown-elf-nm', [ELF], { encoding: 'utf8' });
+  const line = r.status === 0 ? r.stdout.split('\n').find((l) => l.endsWith(` ${name}`)) : null;
+  return line ? line.split(' ')[0].replace(/^0+/, '') : null;
+}
+
+export async function benchDebug({ iters = 200, samples = 21, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-debug-'));
+  const trace = path.join(dir, 'bench.trace');
+  try {
+    log(`bench-debug: recording bench_parallel iters=${iters} on 2 harts ...`);
+    const rec = spawnSync(process.execPath, [CLI, 'record', '--harts', '2', '--append', `iters=${iters}`, '-o', trace, ELF], { encoding: 'utf8' });
+    if (rec.status !== 0) throw new Error(`record failed: ${rec.stderr}`);
+    const total = Number(/\((\d+) total\)/.exec(rec.stderr)?.[1] ?? NaN);
+    const server = spawn(process.execPath, [CLI, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (d) => { out += d; const m = /127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+        server.on('exit', () => reject(new Error(`debug server exited: ${out}`)));
+      });
+      const c = await Rsp.open(port);
+      await c.request('qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+');
+      await c.request('QStartNoAckMode');
+      c.noAck = true;
+      log(`bench-debug: ${total} instructions; running to the end of the trace ...`);
+      const toEnd = await c.timed('vCont;c:p1.-1');
+      if (!toEnd.reply.includes('replaylog:end')) throw new Error(`expected the end of the trace, got ${toEnd.reply}`);
+      const memory = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
+      const reverseStep = [];
+      for (let i = 0; i < samples; i++) {
+        await c.request(`Hcp1.${(i % 2) + 1}`);
+        const r = await c.timed('bs');
+        if (!r.reply.startsWith('T05')) throw new Error(`bs: ${r.reply}`);
+        reverseStep.push(r.ms);
+      }
+      const rows = [
+        { operation: 'run to the end (first pass, builds checkpoints)', ms: toEnd.ms },
+        { operation: `reverse-stepi (bs), median of ${samples}`, ms: median(reverseStep), p90: pct(reverseStep, 0.9), max: Math.max(...reverseStep) },
+      ];
+      const sum = symbol('results');
+      if (sum) {
+        // results[1].sum: written once by hart 1 when its half of the work is done (near the end).
+        const addr = (BigInt(`0x${sum}`) + 64n).toString(16);
+        await c.request('vCont;c:p1.-1'); // back to the end (the reverse steps above rewound both harts)
+        await c.request(`Z2,${addr},8`);
+        const r = await c.timed('bc');
+        await c.request(`z2,${addr},8`);
+        const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
+        rows.push({ operation: 'reverse-continue to a watchpoint near the end (bc)', ms: r.ms, stop: r.reply, when });
+      }
+      const entry = symbol('guest_main');
+      if (entry) {
+        // guest_main's first instruction runs once per hart at the very start: the search has to
+        // re-run the whole trace backwards, window by window.
+        await c.request(`vCont;c:p1.-1`);
+        await c.request(`Z0,${entry},2`);
+        const r = await c.timed('bc');
+        await c.request(`z0,${entry},2`);
+        const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
+        rows.push({ operation: 'reverse-continue to a breakpoint at the start (whole trace)', ms: r.ms, stop: r.reply, when });
+      }
+      const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
+      await c.request('vKill;1');
+      c.close();
+      return { trace: { instructions: total, harts: 2, iters }, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 200, met: median(reverseStep) < 200 } };
+    } finally {
+      server.kill('SIGKILL');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatDebugRows(result) {
+  const lines = [`reverse debugging at the end of a ${(result.trace.instructions / 1e6).toFixed(1)}M-instruction 2-hart trace (bench_parallel iters=${result.trace.iters}):`];
+  for (const r of result.rows) {
+    const extra = r.p90 !== undefined ? `  (p90 ${r.p90.toFixed(1)} ms, max ${r.max.toFixed(1)} ms)` : '';
+    lines.push(`  ${r.operation.padEnd(62)} ${r.ms.toFixed(1).padStart(9)} ms${extra}`);
+    if (r.when) lines.push(`      stopped at ${r.when}`);
+  }
+  lines.push(`  checkpoints after the first pass: ${result.checkpoints.afterFirstPass}`);
+  lines.push(`  checkpoints at the end:           ${result.checkpoints.atEnd}`);
+  lines.push(`  goal reverse-stepi median < 200 ms: ${result.goal.met ? 'met' : 'MISSED'}`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const get = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+  const result = await benchDebug({ iters: Number(get('--iters', 200)), samples: Number(get('--samples', 21)) });
+  process.stdout.write(`${formatDebugRows(result)}\n`);
+  const out = get('--out', path.join(ROOT, 'bench-results'));
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, `debug-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, ...result }, null, 2)}\n`);
+  process.stdout.write(`wrote ${path.relative(ROOT, file)}\n`);
+}

@@ -1,0 +1,91 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GdbServer } from '../../gdbstub/server.js';
+import { LiveTarget } from '../../gdbstub/live-target.js';
+import { ReplayTarget } from '../../gdbstub/replay-target.js';
+import { RunOptions } from '../engine/coordinator.js';
+import { hostConsole } from './console.js';
+import { ReplayTimeline } from '../../replayer/timeline.js';
+import { HindsightError } from '../errors.js';
+import { ttyProgress } from './progress.js';
+
+export interface DebugFlags {
+  port: number;
+  listenOnly?: boolean;
+  checkpointInterval: number;
+  checkpointMemory: number;
+  gdb: string;
+}
+
+/**
+ * `hindsight debug TRACE`: serves the trace's timeline to GDB on 127.0.0.1 and, unless
+ * --listen-only, starts gdb-multiarch already connected with the guest's symbols (as `rr replay`).
+ */
+export async function debugCommand(trace: string, gdbArgs: string[], flags: DebugFlags): Promise<void> {
+  const timeline = ReplayTimeline.open(trace, {
+    checkpointInterval: flags.checkpointInterval,
+    checkpointBytes: flags.checkpointMemory * 1024 * 1024,
+    console: (bytes) => process.stdout.write(bytes),
+    ...ttyProgress(),
+  });
+  const target = new ReplayTarget(timeline);
+  const server = new GdbServer(target, { port: flags.port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  const port = await server.listen();
+  const elfPath = timeline.elf ? writeElf(timeline.elf) : null;
+  const cleanup = () => { if (elfPath) rmSync(elfPath, { force: true }); };
+  const harts = timeline.harts.length;
+  process.stderr.write(`hindsight: debugging ${trace}: ${harts} hart${harts === 1 ? '' : 's'} (GDB threads 1-${harts}), ${timeline.endStep} steps\n`);
+  try {
+    if (flags.listenOnly) {
+      const file = elfPath ? `${elfPath} ` : '';
+      process.stdout.write(`hindsight: listening; connect with:\n  ${flags.gdb} ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${port}'\n`);
+      const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+      const how = await Promise.race([server.finished, interrupted]);
+      await server.close();
+      if (how === 'interrupted') process.exitCode = 130;
+      return;
+    }
+    if (spawnSync(flags.gdb, ['--version'], { stdio: 'ignore' }).error) {
+      throw new HindsightError(`cannot start ${flags.gdb}: install gdb-multiarch (apt-get install gdb-multiarch), pass --gdb PATH, or use --listen-only`, 2);
+    }
+    const args = ['-q', ...(elfPath ? [elfPath] : ['-ex', 'set architecture riscv:rv64']), '-ex', 'set osabi none', '-ex', `target remote 127.0.0.1:${port}`, ...gdbArgs];
+    const child = spawn(flags.gdb, args, { stdio: 'inherit' });
+    // Ctrl-C in the terminal belongs to GDB (it interrupts the target through the protocol).
+    const ignoreSigint = () => {};
+    process.on('SIGINT', ignoreSigint);
+    const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
+    process.off('SIGINT', ignoreSigint);
+    await server.close();
+    process.exitCode = code;
+  } finally {
+    cleanup();
+  }
+}
+
+function writeElf(bytes: Uint8Array): string {
+  const path = join(tmpdir(), `hindsight-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}-${process.pid}.elf`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/**
+ * `hindsight run --gdb [PORT]`: the machine waits, stopped at its first instruction, for GDB on
+ * 127.0.0.1:PORT, then runs under its control (forward only, all harts on one thread).
+ */
+export async function liveDebugCommand(options: RunOptions, port: number, kernel: string | undefined): Promise<void> {
+  const target = new LiveTarget(options, hostConsole());
+  const server = new GdbServer(target, { port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  const bound = await server.listen();
+  const file = kernel ? `${kernel} ` : '';
+  process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  gdb-multiarch ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${bound}'\n`);
+  target.start();
+  const gone = new Promise<'done'>((resolve) => { target.onDone = () => resolve('done'); });
+  const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+  const how = await Promise.race([server.finished, gone, interrupted]);
+  await server.close();
+  target.close();
+  process.exitCode = how === 'interrupted' ? 130 : target.lastStop().kind === 'exited' ? target.exitCode : 0;
+}

@@ -1,0 +1,40 @@
+import { Hart } from '../cpu/hart.js';
+import { MIP } from '../cpu/csr-numbers.js';
+import { Board } from '../machine/board.js';
+import { Clock } from './clock.js';
+import { StopReason } from './layout.js';
+import { HartSupervisor } from './supervisor.js';
+
+/**
+ * A live machine debugged from GDB (`hindsight run --gdb`): every hart on one thread (the serial
+ * engine), on the host clock. Unlike RunSupervisor it never sleeps in WFI itself: an idle hart
+ * gives its turn away, and the engine waits only when every hart is idle.
+ */
+export class LiveSerialSupervisor implements HartSupervisor {
+  readonly realTime = false;
+
+  constructor(private readonly board: Board, private readonly maxInsns: number) {}
+
+  safePoint(h: Hart): void {
+    if (Clock.nowNs() >= h.timerDeadlineNs() && !(h.hardwareMip() & MIP.MTIP)) h.setHardwareMip(MIP.MTIP, true);
+    h.observeLines(h.hardwareMip());
+  }
+
+  budget(h: Hart): number {
+    const remaining = this.maxInsns - h.icount;
+    if (remaining <= 0) {
+      this.board.control.requestStop(StopReason.InsnLimit, 0);
+      return 0;
+    }
+    return remaining < 1e9 ? remaining : 1e9;
+  }
+
+  readTime(): bigint {
+    return this.board.clock.mtime();
+  }
+
+  idle(h: Hart): boolean {
+    this.safePoint(h);
+    return (h.mip() & h.mie()) === 0;
+  }
+}

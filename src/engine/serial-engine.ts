@@ -1,0 +1,301 @@
+import { Hart } from '../cpu/hart.js';
+import { HartRunner, RunProbe } from './hart-runner.js';
+import { ScheduledHart } from './serial-scheduler.js';
+import { Board } from '../machine/board.js';
+
+/** A position on the canonical timeline: instructions retired by all harts together. */
+export type Step = number;
+
+export type WatchAccess = 'write' | 'read' | 'access';
+
+/** A breakpoint or watchpoint hit found while running. */
+export type Hit =
+  /** `hart` is about to execute the instruction at a breakpoint, at `step`. */
+  | { kind: 'breakpoint'; hart: number; step: Step }
+  /** `hart` accessed a watched range; `step` is the position right after that instruction. */
+  | { kind: 'watch'; hart: number; step: Step; access: WatchAccess; addr: bigint };
+
+/** Why a run stopped. */
+export type RunEnd =
+  | { kind: 'target' }
+  | { kind: 'step' }
+  | { kind: 'hit'; hit: Hit }
+  | { kind: 'end' }
+  | { kind: 'interrupted' };
+
+export interface RunSpec {
+  target: Step;
+  /** Pause when this hart's icount reaches this value. */
+  stepHart?: { hart: number; icount: number };
+  /** Look for breakpoint and watchpoint hits. */
+  detect: boolean;
+  /** Breakpoint hits exactly here do not count (the position a forward run starts from). */
+  ignoreBreakpointsAt: Step;
+  /** Called for every hit; true stops the run. */
+  onHit?(hit: Hit): boolean;
+  /**
+   * With watchpoints, run one instruction per block so a hit stops right after the accessing
+   * instruction (a live machine cannot go back; the replay timeline re-seeks instead).
+   */
+  exactWatch?: boolean;
+}
+
+interface Turn {
+  until: number;
+  before: number;
+  releasedBefore: number;
+}
+
+/** Scheduler state: the round robin of SerialScheduler, made resumable at any instruction. */
+export interface SchedState {
+  live: number[];
+  index: number;
+  moved: boolean;
+  turn: Turn | null;
+}
+
+export interface SerialEngineOptions {
+  /** Instructions a hart runs before the next one gets its turn. */
+  quantum: number;
+  /** Releases each hart has published (replay of a parallel trace), for "did anyone move". */
+  releasedCount?(hart: number): number;
+  /**
+   * A whole round passed and no hart could move. Return 'continue' after moving virtual time on,
+   * 'wait' to end the slice so the run can wait for host time or input (hooks.whenStalled), or throw.
+   */
+  stalled(live: ScheduledHart[]): 'continue' | 'wait';
+}
+
+export interface RunHooks {
+  /** Every hart is idle (see SerialEngineOptions.stalled): resolves when it is worth looking again. */
+  whenStalled?(): Promise<void>;
+  /** Where the slice starting at `pos` must end at the latest (e.g. the next checkpoint). */
+  sliceEnd?(pos: Step): Step;
+  /** Between slices (checkpoints, console input). */
+  between?(): void;
+  /** Shown for long runs. */
+  progress?: { update(done: number, total: number): void; end(): void };
+}
+
+/** Instructions run between two looks at the event loop (Ctrl-C, progress). */
+const SLICE_STEPS = 1_000_000;
+/** Operations shorter than this show no progress. */
+const PROGRESS_AFTER_MS = 500;
+
+/**
+ * All harts on one thread in the serial scheduler's round robin (src/engine/serial-scheduler.ts),
+ * able to pause before any instruction of any hart and to find breakpoint and watchpoint hits on
+ * the way. Pausing never perturbs execution: HartRunner resumes a paused block without adding a
+ * safe point. Both debug targets run on it: the replay timeline and a live machine.
+ */
+export class SerialEngine {
+  readonly harts: Hart[];
+  readonly breakpoints = new Set<bigint>();
+  readonly watchpoints: { access: WatchAccess; addr: bigint; length: number }[] = [];
+  sched: SchedState;
+  finished: boolean[];
+  /** The hart whose turn it is (the one paused, when the machine is stopped). */
+  current = 0;
+  private spec: RunSpec | null = null;
+  private sliceEnd: Step = 0;
+  private ended: RunEnd | null = null;
+  private wasStalled = false;
+  /** Breakpoints by virtual page number. */
+  private breakpointPages = new Map<number, bigint[]>();
+
+  constructor(readonly board: Board, readonly slots: ScheduledHart[], private readonly opts: SerialEngineOptions) {
+    this.harts = slots.map((s) => s.hart);
+    this.finished = this.harts.map(() => false);
+    this.sched = { live: this.harts.map((h) => h.id), index: 0, moved: false, turn: null };
+  }
+
+  /** Instructions retired by all harts together. */
+  get step(): Step {
+    let sum = 0;
+    for (const h of this.harts) sum += h.icount;
+    return sum;
+  }
+
+  runnerOf(hart: number): HartRunner {
+    return this.slots[hart].runner;
+  }
+
+  // --- breakpoints and watchpoints ---------------------------------------------------------------
+  addBreakpoint(pc: bigint): void {
+    this.breakpoints.add(BigInt.asIntN(64, pc));
+    this.refreshBreakpointPages();
+  }
+
+  removeBreakpoint(pc: bigint): void {
+    this.breakpoints.delete(BigInt.asIntN(64, pc));
+    this.refreshBreakpointPages();
+  }
+
+  private refreshBreakpointPages(): void {
+    this.breakpointPages = new Map();
+    for (const pc of this.breakpoints) {
+      const list = this.breakpointPages.get(pageOf(pc)) ?? [];
+      list.push(pc);
+      this.breakpointPages.set(pageOf(pc), list);
+    }
+  }
+
+  addWatchpoint(access: WatchAccess, addr: bigint, length: number): void {
+    if (!this.watchpoints.some((w) => w.access === access && w.addr === addr && w.length === length)) this.watchpoints.push({ access, addr, length });
+  }
+
+  removeWatchpoint(access: WatchAccess, addr: bigint, length: number): void {
+    const i = this.watchpoints.findIndex((w) => w.access === access && w.addr === addr && w.length === length);
+    if (i >= 0) this.watchpoints.splice(i, 1);
+  }
+
+  /**
+   * Runs forward under `spec` in slices that let the event loop breathe (Ctrl-C, sockets).
+   * `hooks.sliceEnd` bounds each slice (e.g. the next checkpoint) and `hooks.between` runs
+   * between slices.
+   */
+  async run(spec: RunSpec, interrupt: AbortSignal | undefined, hooks: RunHooks = {}): Promise<RunEnd> {
+    const started = Date.now();
+    const from = this.step;
+    let shown = false;
+    try {
+      for (;;) {
+        const pos = this.step;
+        this.wasStalled = false;
+        const end = this.runSlice(spec, Math.min(spec.target, pos + SLICE_STEPS, hooks.sliceEnd?.(pos) ?? Number.POSITIVE_INFINITY));
+        if (end) return end;
+        hooks.between?.();
+        if (interrupt?.aborted) return { kind: 'interrupted' };
+        if (this.wasStalled) {
+          await hooks.whenStalled?.();
+          continue;
+        }
+        if (hooks.progress && Date.now() - started > PROGRESS_AFTER_MS) {
+          shown = true;
+          hooks.progress.update(this.step - from, Math.max(1, spec.target - from));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      if (shown) hooks.progress?.end();
+    }
+  }
+
+  /** Runs until the spec is satisfied (returns why) or the slice ends (returns null). */
+  private runSlice(spec: RunSpec, sliceEnd: Step): RunEnd | null {
+    this.spec = spec;
+    this.sliceEnd = sliceEnd;
+    this.ended = null;
+    const watching = spec.detect && this.watchpoints.length > 0;
+    for (const s of this.slots) s.runner.executor.accessHook = watching ? this.accessHookFor(s.hart) : null;
+    try {
+      return this.schedule();
+    } finally {
+      for (const s of this.slots) s.runner.executor.accessHook = null;
+      this.spec = null;
+    }
+  }
+
+  /** The serial scheduler's round robin (src/engine/serial-scheduler.ts), resumable at any pause. */
+  private schedule(): RunEnd | null {
+    const st = this.sched;
+    for (;;) {
+      if (this.ended) return this.endOfSlice();
+      if (st.live.length === 0) return { kind: 'end' };
+      if (st.index >= st.live.length) {
+        st.live = st.live.filter((id) => !this.finished[id] && !this.harts[id].exitRequested);
+        st.index = 0;
+        const stalled = st.live.length > 0 && !st.moved;
+        st.moved = false;
+        if (stalled && this.opts.stalled(st.live.map((id) => this.slots[id])) === 'wait') {
+          this.wasStalled = true;
+          return null;
+        }
+        continue;
+      }
+      const id = st.live[st.index];
+      const s = this.slots[id];
+      this.current = id;
+      st.turn ??= { until: s.hart.icount + this.opts.quantum, before: s.hart.icount, releasedBefore: this.opts.releasedCount?.(id) ?? 0 };
+      this.board.timeSource = s.hart.timeSource;
+      const status = s.runner.runSlice(st.turn.until, this.probe);
+      if (status === 'paused') {
+        if (this.ended) return this.endOfSlice();
+        continue;
+      }
+      if (status === 'finished') {
+        s.runner.finish();
+        this.finished[id] = true;
+      }
+      if (status !== 'blocked' || s.hart.icount !== st.turn.before || (this.opts.releasedCount?.(id) ?? 0) !== st.turn.releasedBefore) st.moved = true;
+      st.turn = null;
+      st.index++;
+    }
+  }
+
+  private endOfSlice(): RunEnd | null {
+    const e = this.ended!;
+    this.ended = null;
+    return e.kind === 'target' && this.step < this.spec!.target ? null : e;
+  }
+
+  private readonly probe: RunProbe = {
+    limit: (h: Hart): number => {
+      const spec = this.spec!;
+      const pos = this.step;
+      if (pos >= this.sliceEnd) {
+        this.ended = { kind: 'target' };
+        return 0;
+      }
+      let limit = this.sliceEnd - pos;
+      if (spec.stepHart && spec.stepHart.hart === h.id) {
+        const left = spec.stepHart.icount - h.icount;
+        if (left <= 0) {
+          this.ended = { kind: 'step' };
+          return 0;
+        }
+        if (left < limit) limit = left;
+      }
+      if (spec.exactWatch && spec.detect && this.watchpoints.length > 0) limit = 1;
+      const onPage = spec.detect && this.breakpointPages.size > 0 ? this.breakpointPages.get(pageOf(h.pc)) : undefined;
+      if (onPage) {
+        if (this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt) {
+          const hit: Hit = { kind: 'breakpoint', hart: h.id, step: pos };
+          if (spec.onHit?.(hit)) {
+            this.ended = { kind: 'hit', hit };
+            return 0;
+          }
+        }
+        // A block is straight-line code: its k-th instruction starts at most 4(k-1) bytes on, so
+        // it cannot reach a breakpoint ahead of it sooner than that (one behind needs a jump,
+        // which ends the block).
+        for (const bp of onPage) {
+          if (bp > h.pc) {
+            const reach = Number((bp - h.pc + 3n) / 4n);
+            if (reach < limit) limit = reach;
+          }
+        }
+      }
+      return limit;
+    },
+    afterBlock: (): boolean => this.ended !== null,
+  };
+
+  private accessHookFor(h: Hart): (va: bigint, size: number, write: boolean, read: boolean) => void {
+    return (va, size, write, read) => {
+      if (this.ended) return;
+      for (const w of this.watchpoints) {
+        const kindMatches = w.access === 'access' ? true : w.access === 'write' ? write : read;
+        if (!kindMatches || va + BigInt(size) <= w.addr || va >= w.addr + BigInt(w.length)) continue;
+        const hit: Hit = { kind: 'watch', hart: h.id, step: this.step + 1, access: w.access, addr: va > w.addr ? va : w.addr };
+        if (this.spec?.onHit?.(hit)) this.ended = { kind: 'hit', hit };
+        return;
+      }
+    };
+  }
+
+}
+
+function pageOf(va: bigint): number {
+  return Number(BigInt.asIntN(64, va) >> 12n);
+}

@@ -1,0 +1,305 @@
+/**
+ * The WebAssembly JIT tier. Same surface as the reference executor (it *is* one: cold code, the
+ * instructions the JIT has no code for, exact budget tails and every fault run on `super.runBlock`),
+ * plus compiled guest pages for hot code.
+ *
+ * Keying (style.md item 7): a compiled page is valid for one (physical RAM page, virtual page,
+ * code generation) triple. The code inside assumes nothing else: privilege, satp, MPRV/SUM/MXR
+ * and recording rights only matter to memory accesses and fetch, which go through the MMU (fetch
+ * at every entry from JS; loads/stores through the TLB mirror, whose entries carry the MMU flush
+ * epoch, and through `fill`, which is Mmu.translate). Instructions whose meaning depends on that
+ * state (CSR access, xRET, ECALL, WFI, SFENCE.VMA) are always run by the reference executor.
+ * Invalidation: page generation counters (stores to code pages by any hart, DMA) checked at every
+ * block entry; FENCE.I drops everything (flushTranslations); the cache holds at most
+ * `maxPages` compiled pages and evicts the oldest.
+ *
+ * Both tiers advance the same counter: wasm returns its retired count, added to hart.icount here;
+ * `checkIcount` (tests, HINDSIGHT_JIT_CHECK=1) verifies icount moved by exactly the sum returned.
+ */
+import { Hart } from '../cpu/hart.js';
+import { Access, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
+import { BlockExit, Executor } from '../exec/executor.js';
+import { Block, translateBlock } from '../exec/translate.js';
+import { Op } from '../isa/ir.js';
+import { Hart as HL, JIT_TLB_ENTRIES, hartBase } from '../engine/layout.js';
+import { Bus, PAGE_SIZE } from '../machine/bus.js';
+import { RAM_BASE } from '../machine/memmap.js';
+import { JitExit, PageBlock, compilePageModule, hasCodegen } from './codegen.js';
+
+export interface JitOptions {
+  /** Block executions on a page (on the reference executor) before it is compiled. */
+  hotness?: number;
+  /** Most compiled pages kept per hart. */
+  maxPages?: number;
+  /** Most guest instructions one wasm call may retire (bounds interrupt and timer latency). */
+  sliceInsns?: number;
+  /** Most blocks compiled into one page module. */
+  maxBlocksPerPage?: number;
+  /** Throw on a code generation / wasm compile error instead of leaving the page to the reference tier. */
+  strict?: boolean;
+}
+
+export interface JitStats {
+  compiles: number;
+  compileMicros: number;
+  compiledInsns: number;
+  evictions: number;
+  invalidations: number;
+  wasmCalls: number;
+  fills: number;
+  wasmInsns: number;
+  referenceInsns: number;
+  misses: number;
+}
+
+type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number) => number;
+
+interface PageState {
+  vbase: bigint;
+  ramPage: number;
+  gen: number;
+  /** Block start offsets seen (or reachable): what the next compile covers. */
+  entries: Set<number>;
+  /** Offsets that cannot start a compiled block (empty: straddling instruction). */
+  rejected: Set<number>;
+  heat: number;
+  run: RunFn | null;
+  /** Offsets of the compiled module. */
+  compiled: Set<number>;
+  recompiles: number;
+  failed: boolean;
+}
+
+const DEFAULTS: Required<JitOptions> = {
+  hotness: 50,
+  maxPages: 256,
+  sliceInsns: 8192,
+  maxBlocksPerPage: 512,
+  strict: false,
+};
+const MAX_RECOMPILES = 32;
+const FAILED = -1;
+
+export class JitExecutor extends Executor {
+  private readonly opts: Required<JitOptions>;
+  private readonly pages = new Map<number, PageState>();
+  private compiledCount = 0;
+  private readonly longs: BigInt64Array;
+  private readonly words: Int32Array;
+  private readonly hb: number;
+  private readonly fillOut = new Uint8Array(1);
+  private readonly imports: WebAssembly.Imports;
+  /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
+  private entryIcount = 0;
+  private ownershipExit = false;
+  readonly stats: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0 };
+  /** Verify after every wasm call that icount moved by exactly the retired count (tests). */
+  checkIcount = process.env.HINDSIGHT_JIT_CHECK === '1';
+
+  /** `memory` is the machine's shared WebAssembly.Memory (the one `sys.memory` is the buffer of). */
+  constructor(private readonly hart: Hart, private readonly sys: Bus, memory: WebAssembly.Memory, opts: JitOptions = {}) {
+    super(hart, sys);
+    if ((memory.buffer as unknown) !== sys.memory) throw new Error('jit: the wasm memory is not the bus memory');
+    this.opts = { ...DEFAULTS, ...opts };
+    this.hb = hartBase(hart.id);
+    this.longs = new BigInt64Array(sys.memory);
+    this.words = new Int32Array(sys.memory);
+    this.imports = { env: { mem: memory, fill: (va: bigint, kind: number, retired: number) => this.fill(va, kind, retired) } };
+  }
+
+  override flushTranslations(): void {
+    super.flushTranslations();
+    this.pages.clear();
+    this.compiledCount = 0;
+  }
+
+  override runBlock(budget: number): number {
+    const h = this.hart;
+    if (this.accessHook) return this.reference(budget); // debugger watchpoints: every access through the reference path
+    const pa = h.mmu.translate(h.pc, Access.Fetch);
+    if (pa < 0 || !this.sys.isRam(pa)) {
+      if (pa === NEEDS_OWNERSHIP) { // what the reference does for a fetch without the right
+        this.lastExit = BlockExit.NeedsOwnership;
+        this.cutByBudget = false;
+        return 0;
+      }
+      return this.reference(budget);
+    }
+    const ramPage = (pa - RAM_BASE) >>> 12;
+    const off = pa & (PAGE_SIZE - 1);
+    const page = this.pageFor(ramPage, h.pc - BigInt(off));
+    if (!page.run) {
+      if (!page.failed && !page.rejected.has(off)) {
+        page.entries.add(off);
+        if (++page.heat >= this.opts.hotness) this.compile(page);
+      }
+      if (!page.run) return this.reference(budget);
+    }
+    const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
+    this.entryIcount = h.icount;
+    this.ownershipExit = false;
+    const r = page.run(off, slice, h.hardwareMip(), h.mmu.flushEpoch, h.wakeWord());
+    this.stats.wasmCalls++;
+    const retired = r >>> 2;
+    const reason = (r & 3) as JitExit;
+    if (this.checkIcount && h.icount !== this.entryIcount) throw new Error(`jit: icount moved during a wasm call (${this.entryIcount} -> ${h.icount})`);
+    h.icount = this.entryIcount + retired;
+    this.stats.wasmInsns += retired;
+    if (reason !== JitExit.Miss) h.pc = this.longs[(this.hb + HL.PC) >> 3];
+    this.lastExit = BlockExit.Normal;
+    this.cutByBudget = false;
+    switch (reason) {
+      case JitExit.Normal:
+        if (retired > 0) return retired;
+        break;
+      case JitExit.Budget:
+        if (budget > slice && retired > 0) return retired; // the slice ran out, not the caller's budget
+        break;
+      case JitExit.Bail:
+        if (this.ownershipExit) {
+          this.lastExit = BlockExit.NeedsOwnership;
+          return retired;
+        }
+        break;
+      case JitExit.Miss:
+        this.stats.misses++;
+        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off)) {
+          page.entries.add(off);
+          page.heat++;
+          if (page.heat >= this.opts.hotness && page.recompiles < MAX_RECOMPILES) this.compile(page);
+        }
+        break;
+    }
+    // The reference executor takes the rest: the next block, exactly within the remaining budget.
+    const remaining = budget - retired;
+    return remaining > 0 ? retired + this.reference(remaining) : retired;
+  }
+
+  private reference(budget: number): number {
+    const n = super.runBlock(budget);
+    this.stats.referenceInsns += n;
+    return n;
+  }
+
+  /** The page record for a RAM page seen at a virtual page; stale generations and mappings reset it. */
+  private pageFor(ramPage: number, vbase: bigint): PageState {
+    let page = this.pages.get(ramPage);
+    const gen = Atomics.load(this.sys.codeGen, ramPage);
+    if (page && page.vbase === vbase && page.gen === gen) return page;
+    if (page) {
+      if (page.run) { this.compiledCount--; this.stats.invalidations++; }
+      this.pages.delete(ramPage);
+    }
+    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false };
+    this.pages.set(ramPage, page);
+    return page;
+  }
+
+  /** Translates the page's known entries plus their in-page static successors, and compiles them. */
+  private compile(page: PageState): void {
+    const t0 = performance.now();
+    const pageBase = RAM_BASE + page.ramPage * PAGE_SIZE;
+    const found = new Map<number, Block>();
+    // Blocks seen executing first (breadth first from them: their static successors after).
+    const work = [...page.entries];
+    for (let w = 0; w < work.length && found.size < this.opts.maxBlocksPerPage; w++) {
+      const off = work[w];
+      if (found.has(off) || page.rejected.has(off)) continue;
+      const block = translateBlock(this.sys, pageBase + off);
+      if (block.insns.length === 0 || block.gen !== page.gen) {
+        page.rejected.add(off);
+        continue;
+      }
+      found.set(off, block);
+      for (const next of staticSuccessors(block, page.vbase + BigInt(off))) {
+        const noff = Number(next - page.vbase);
+        if (next >> 12n === page.vbase >> 12n && !found.has(noff)) work.push(noff);
+      }
+    }
+    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed while we looked: next entry resets the page
+    const blocks: PageBlock[] = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([off, block]) => ({ off, block }));
+    if (blocks.length === 0) { page.failed = true; return; }
+    try {
+      const t1 = performance.now();
+      const bytes = compilePageModule({ hartBase: this.hb, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
+      const t2 = performance.now();
+      const module = new WebAssembly.Module(bytes);
+      const instance = new WebAssembly.Instance(module, this.imports);
+      const t3 = performance.now();
+      if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
+      if (!page.run) this.compiledCount++;
+      page.run = instance.exports.run as RunFn;
+      page.compiled = new Set(found.keys());
+      for (const off of found.keys()) page.entries.add(off);
+      page.recompiles++;
+      page.heat = 0;
+      this.stats.compiles++;
+      this.stats.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
+    } catch (err) {
+      if (this.opts.strict) throw err;
+      page.failed = true;
+      page.run = null;
+    }
+    // Refresh LRU position; evict the oldest compiled pages over the bound.
+    this.pages.delete(page.ramPage);
+    this.pages.set(page.ramPage, page);
+    if (this.compiledCount > this.opts.maxPages) this.evict();
+    this.stats.compileMicros += (performance.now() - t0) * 1000;
+  }
+
+  private evict(): void {
+    for (const [key, p] of this.pages) {
+      if (this.compiledCount <= this.opts.maxPages * 0.75) break;
+      if (!p.run) continue;
+      this.pages.delete(key);
+      this.compiledCount--;
+      this.stats.evictions++;
+    }
+  }
+
+  /**
+   * TLB-mirror miss from wasm: translates through the MMU exactly as the reference would (same
+   * guard, same A/D updates), enters plain RAM pages into the mirror, and returns the memory index,
+   * or -1 when the access must run on the reference executor (fault, MMIO, watched page, page
+   * crossing, missing ownership right).
+   */
+  private fill(va: bigint, kind: number, retired: number): number {
+    const h = this.hart;
+    this.stats.fills++;
+    const access = (kind & 3) as Access;
+    const size = kind >> 2;
+    const saved = h.icount;
+    h.icount = this.entryIcount + retired; // a recorder logging an acquire needs the exact position
+    const pa = h.mmu.translate(va, access, this.fillOut);
+    h.icount = saved;
+    if (pa === NEEDS_OWNERSHIP) { this.ownershipExit = true; return FAILED; }
+    if (pa < 0 || !this.fillOut[0]) return FAILED;
+    const pageOff = pa & (PAGE_SIZE - 1);
+    if (pageOff + size > PAGE_SIZE) return FAILED;
+    const memPage = this.sys.ramOffset(pa - pageOff);
+    const vpn = va >> 12n;
+    const slot = Number(vpn & BigInt(JIT_TLB_ENTRIES - 1));
+    const entry = this.hb + (access === Access.Store ? HL.JIT_TLB_STORE : HL.JIT_TLB_LOAD) + slot * 16;
+    const vlow = Number(BigInt.asUintN(32, va)) - pageOff;
+    this.longs[entry >> 3] = vpn;
+    this.words[(entry + 8) >> 2] = h.mmu.flushEpoch;
+    this.words[(entry + 12) >> 2] = (memPage - vlow) | 0;
+    return memPage + pageOff;
+  }
+}
+
+/** In-page control-flow successors that are known statically (for compiling a page's region). */
+function staticSuccessors(block: Block, start: bigint): bigint[] {
+  const last = block.insns[block.insns.length - 1];
+  const pc = start + BigInt(last.off);
+  const next = start + block.bytes;
+  if (!hasCodegen(last.op)) return [];
+  switch (last.op) {
+    // A call's return point is where the callee's JALR comes back to.
+    case Op.JAL: return last.rd ? [BigInt.asIntN(64, pc + last.imm), next] : [BigInt.asIntN(64, pc + last.imm)];
+    case Op.JALR: return last.rd ? [next] : [];
+    default:
+      if (last.op >= Op.BEQ && last.op <= Op.BGEU) return [BigInt.asIntN(64, pc + last.imm), next];
+      return [next];
+  }
+}

@@ -1,0 +1,293 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MachineView } from '../gdbstub/machine-view.js';
+import { ReplayTimeline } from '../replayer/timeline.js';
+import { parseElf } from '../src/machine/elf.js';
+import { RawClient, gdbSession, mark, packet, section } from './support/gdb.js';
+import { CLI, ROOT, guest, hindsight, requireTool } from './support/tools.js';
+
+/*
+ * The debugger end to end: real recordings of a lost-update race (test/guests/src/dbg_race.c),
+ * `hindsight debug` starting a real gdb-multiarch in batch mode, and the timeline itself as the
+ * oracle for what the replayed memory holds.
+ */
+const ELF = guest('dbg_race');
+const SOURCE = readFileSync(join(ROOT, 'test', 'guests', 'src', 'dbg_race.c'), 'utf8').split('\n');
+const COUNTER = parseElf(readFileSync(ELF), ELF).symbols.get('counter')!;
+
+function lineOf(text: string): number {
+  const i = SOURCE.findIndex((l) => l.includes(text));
+  if (i < 0) throw new Error(`dbg_race.c has no line with ${text}`);
+  return i + 1;
+}
+
+let dir: string;
+/** Recordings on 2 harts that lost updates (the scenario the user chases). */
+const races: string[] = [];
+
+beforeAll(async () => {
+  requireTool('gdb-multiarch', 'gdb-multiarch');
+  dir = mkdtempSync(join(tmpdir(), 'hindsight-debugger-'));
+  for (let i = 0; i < 12 && races.length < 2; i++) {
+    const trace = join(dir, `race${i}.trace`);
+    const r = await hindsight(['record', '--harts', '2', '-o', trace, ELF]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /total=(\d+) expected=(\d+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    if (Number(m![1]) < Number(m![2])) races.push(trace);
+  }
+  expect(races.length, 'no recording of dbg_race lost an update in 12 tries').toBeGreaterThan(0);
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every write that changed the counter, in timeline order, found by running forwards. */
+async function forwardWrites(trace: string): Promise<{ hart: number; value: bigint }[]> {
+  const tl = ReplayTimeline.open(trace, { checkpointInterval: 100_000, checkpointBytes: 64 << 20 });
+  const view = new MachineView(tl.harts, tl.board.bus);
+  const read = () => Buffer.from(view.readMemory(0, COUNTER, 8)).readBigUInt64LE();
+  tl.engine.addWatchpoint('write', COUNTER, 8);
+  const writes: { hart: number; value: bigint }[] = [];
+  let last = read();
+  for (;;) {
+    const end = await tl.continueForward();
+    if (end.kind !== 'hit') break;
+    const value = read();
+    if (value !== last) writes.push({ hart: end.hit.hart, value }); // GDB only reports writes that change the value
+    last = value;
+  }
+  return writes;
+}
+
+describe('hindsight debug with gdb-multiarch', () => {
+  test('connects with one thread per hart; break, continue, stepi, x, registers, writing a register and memory', async () => {
+    const r = await gdbSession(races[0], [
+      ...mark('threads', ['info threads']),
+      'break report',
+      'continue',
+      ...mark('pc', ['p/x $pc', 'info symbol $pc']),
+      'stepi',
+      ...mark('stepped', ['p/x $pc']),
+      ...mark('mem', ['x/2xg &counter', 'p counter']),
+      'set var $a0 = 0x1234',
+      ...mark('reg', ['p/x $a0', 'info registers a0']),
+      'set var counter = 4242',
+      ...mark('wmem', ['p counter', 'x/1dg &counter']),
+      'kill',
+    ]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = r.stdout;
+    const threads = section(out, 'threads');
+    expect(threads).toMatch(/1\s+Thread 1\.1 \(hart 0/);
+    expect(threads).toMatch(/2\s+Thread 1\.2 \(hart 1/);
+    expect(threads.match(/Thread 1\.\d/g)).toHaveLength(2);
+    expect(out).toMatch(/Thread \d hit Breakpoint 1, report \(total=\d+/);
+    expect(section(out, 'pc')).toMatch(/report in section \.text/);
+    const pc = BigInt(/\$\d+ = (0x[0-9a-f]+)/.exec(section(out, 'pc'))![1]);
+    const stepped = BigInt(/\$\d+ = (0x[0-9a-f]+)/.exec(section(out, 'stepped'))![1]);
+    expect(stepped === pc + 2n || stepped === pc + 4n, `stepi from ${pc} went to ${stepped}`).toBe(true);
+    const total = /report \(total=(\d+)/.exec(out)![1];
+    expect(section(out, 'mem')).toContain(`= ${total}`);
+    expect(section(out, 'reg')).toMatch(/= 0x1234[\s\S]*a0\s+0x1234/);
+    expect(section(out, 'wmem')).toMatch(/= 4242[\s\S]*:\s+4242/);
+  });
+
+  test('watch the counter at the end, reverse-continue walks back through the writes, across harts, with the replayed values', async () => {
+    for (const trace of races) {
+      const writes = await forwardWrites(trace);
+      expect(writes.length).toBeGreaterThan(2);
+      const commands = ['break report', 'continue', 'watch counter'];
+      for (let i = 0; i < writes.length; i++) commands.push('reverse-continue', 'info threads');
+      commands.push('reverse-continue', 'p counter');
+      const r = await gdbSession(trace, commands);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const stops = [...r.stdout.matchAll(/Thread (\d+) hit Hardware watchpoint \d+: counter\s+Old value = (\d+)\s+New value = (\d+)/g)];
+      expect(stops.length, r.stdout.slice(-3000)).toBe(writes.length);
+      stops.forEach((m, i) => {
+        const w = writes[writes.length - 1 - i];
+        const before = writes[writes.length - 2 - i]?.value ?? 0n;
+        expect({ thread: Number(m[1]), old: BigInt(m[2]), now: BigInt(m[3]) }).toEqual({ thread: w.hart + 1, old: w.value, now: before });
+      });
+      expect(new Set(stops.map((m) => m[1])).size, 'the writes come from both harts').toBe(2);
+      // Past the first write there is nothing left: the start of the recording.
+      expect(r.stdout).toMatch(/No more reverse-execution history[\s\S]*\$\d+ = 0/);
+    }
+  });
+
+  test('reverse-stepi N then stepi N gives the same registers; reverse-next and reverse-finish land on the right lines', async () => {
+    const regs = (name: string) => mark(name, ['info registers']);
+    const r = await gdbSession(races[0], [
+      'break bump',
+      'continue',
+      'stepi 7',
+      ...regs('a'),
+      'reverse-stepi',
+      'reverse-stepi',
+      'reverse-stepi',
+      'reverse-stepi',
+      'reverse-stepi',
+      ...regs('back'),
+      'stepi',
+      'stepi',
+      'stepi',
+      'stepi',
+      'stepi',
+      ...regs('b'),
+      'delete',
+      `break dbg_race.c:${lineOf('work(300);')}`,
+      'continue',
+      ...mark('next', ['reverse-next', 'frame']),
+      'delete',
+      'break work',
+      'continue',
+      ...mark('finish', ['reverse-finish', 'frame']),
+      'kill',
+    ]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const a = section(r.stdout, 'a');
+    expect(a).toMatch(/pc\s+0x/);
+    expect(section(r.stdout, 'b')).toBe(a);
+    expect(section(r.stdout, 'back')).not.toBe(a);
+    expect(section(r.stdout, 'next')).toMatch(new RegExp(`dbg_race\\.c:${lineOf('bump(hartid);')}`));
+    expect(section(r.stdout, 'finish')).toMatch(new RegExp(`dbg_race\\.c:${lineOf('work(400 + 50 * hartid);')}`));
+  });
+
+  test('reverse-continue near the start stops with "No more reverse-execution history"', async () => {
+    const r = await gdbSession(races[0], ['stepi 20', 'reverse-continue', ...mark('pc', ['p/x $pc']), 'monitor when', 'kill']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('No more reverse-execution history.');
+    expect(section(r.stdout, 'pc')).toMatch(/= 0x1000\b/);
+    expect(r.stderr).toMatch(/step 0 of \d+ \(hart 0: 0, hart 1: 0\)/); // GDB prints monitor output on stderr
+  });
+
+  test('two sessions on the same trace give identical answers', async () => {
+    const commands = [
+      'break bump', 'continue', 'continue', 'info threads', 'info registers', 'x/4xg &counter',
+      'watch counter', 'continue', 'continue', 'reverse-continue', 'monitor when', 'reverse-stepi', 'info registers', 'kill',
+    ];
+    const first = await gdbSession(races[0], commands);
+    const second = await gdbSession(races[0], commands);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    expect(first.stderr).toMatch(/step \d+ of \d+/);
+    expect(first.stdout).toMatch(/Hardware watchpoint 2: counter[\s\S]*Old value/);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toBe(first.stderr);
+  });
+
+  test('garbage, truncated and oversized packets and a vanishing client leave the server alive and the trace unchanged', async () => {
+    const trace = races[0];
+    const digest = () => createHash('sha256').update(readFileSync(trace)).digest('hex');
+    const before = digest();
+    const server = spawn(process.execPath, [CLI, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    server.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => server.on('exit', (c) => resolve(c)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 30_000);
+        server.stdout.on('data', () => {
+          const m = /target remote 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) { clearTimeout(t); resolve(Number(m[1])); }
+        });
+      });
+      const c = await RawClient.open(port);
+      c.send('garbage!!\x00\xff');
+      c.send('$qSupported:multiprocess+;swbreak+#00'); // bad checksum
+      c.send('$m80000000,'); // truncated: a new packet starts before the '#'
+      c.send(`$${'A'.repeat(100_000)}#00`); // oversized
+      c.send(packet('qSupported:multiprocess+;swbreak+;hwbreak+'));
+      expect(await c.waitFor('ReverseContinue+')).toContain('PacketSize=');
+      c.send(packet('vCont;c:p1.-1')); // run to the end ...
+      c.close(); // ... and vanish without waiting for the stop
+      const c2 = await RawClient.open(port);
+      c2.send(packet('qSupported:multiprocess+') + packet('m0,4') + packet('Zz,,') + packet('p2g'));
+      await c2.waitFor(/E[0-9a-f]{2}#/);
+      c2.close();
+      const r = await gdbSessionAgainst(port, ['info threads', 'p counter', 'kill']);
+      expect(r).toMatch(/Thread 1\.2 \(hart 1/);
+      expect(r).toMatch(/\$1 = \d+/);
+      expect(await exited).toBe(0);
+    } finally {
+      server.kill('SIGKILL');
+    }
+    expect(digest()).toBe(before);
+  });
+});
+
+/** gdb-multiarch connected to an already listening stub. */
+async function gdbSessionAgainst(port: number, commands: string[]): Promise<string> {
+  const args = ['-q', '-batch', '-nx', ELF, '-ex', 'set osabi none', '-ex', `target remote 127.0.0.1:${port}`];
+  for (const c of commands) args.push('-ex', c);
+  return new Promise((resolve, reject) => {
+    const gdb = spawn('gdb-multiarch', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    gdb.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    gdb.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const t = setTimeout(() => { gdb.kill('SIGKILL'); reject(new Error(`gdb hung: ${out}`)); }, 60_000);
+    gdb.on('exit', () => { clearTimeout(t); resolve(out); });
+  });
+}
+
+describe('hindsight run --gdb (a live machine, forward only)', () => {
+  /** Starts `hindsight run --gdb 0 ...` and returns the process and the port it listens on. */
+  async function liveServer(args: string[]) {
+    const child = spawn(process.execPath, [CLI, 'run', '--gdb', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no port: ${err}`)), 30_000);
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /127\.0\.0\.1:(\d+)/.exec(err);
+        if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { child, port, exited, output: () => out };
+  }
+
+  test('breakpoint, a write watchpoint stopping right after the write, then the guest runs to its end', async () => {
+    const live = await liveServer(['--harts', '2', ELF]);
+    try {
+      const r = await gdbSessionAgainst(live.port, [
+        'info threads', 'watch counter', 'continue', 'p counter', 'p $pc', 'delete', 'break report', 'continue', 'delete', 'continue',
+      ]);
+      expect(r).toMatch(/Thread 1\.2 \(hart 1/);
+      expect(r).toMatch(/Hardware watchpoint 1: counter\s+Old value = 0\s+New value = 1/);
+      expect(r).toMatch(/\$1 = 1\b/);
+      expect(r).toMatch(/Breakpoint 2, report \(total=\d+/);
+      expect(r).toContain('exited normally');
+      expect(await live.exited).toBe(0);
+      expect(live.output()).toContain('dbg_race: done');
+    } finally {
+      live.child.kill('SIGKILL');
+    }
+  });
+
+  test('Ctrl-C (0x03) stops a guest that loops forever', async () => {
+    const live = await liveServer([guest('spin_forever')]);
+    try {
+      const c = await RawClient.open(live.port);
+      c.send(packet('qSupported:multiprocess+;swbreak+'));
+      await c.waitFor('PacketSize');
+      c.take();
+      c.send(packet('vCont;c:p1.-1'));
+      await new Promise((r) => setTimeout(r, 300));
+      c.send('\x03');
+      expect(await c.waitFor(/T02thread:p0*1\.0*1;/)).toMatch(/T02/);
+      c.send(packet('vKill;1'));
+      await c.waitFor('OK');
+      c.close();
+      expect(await live.exited).toBe(0);
+    } finally {
+      live.child.kill('SIGKILL');
+    }
+  });
+});
