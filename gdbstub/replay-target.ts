@@ -117,6 +117,11 @@ export class ReplayTarget implements DebugTarget {
         return `${made ? 'checkpoint saved' : 'a checkpoint already exists'} at step ${tl.step}; ${tl.checkpointCount} checkpoints, ${(tl.checkpointBytes / 1048576).toFixed(1)} MiB\n`;
       }
       case 'checkpoints':
+        if (args[0] === 'save') {
+          tl.saveCheckpoints();
+          return `saved ${tl.checkpointCount} checkpoints into ${tl.tracePath}; the next session starts with them\n`;
+        }
+        if (args.length > 0) throw new Error('usage: monitor checkpoints [save]');
         return `${tl.checkpointCount} checkpoints (${(tl.checkpointBytes / 1048576).toFixed(1)} MiB) at steps ${tl.checkpointSteps.join(', ')}\n`;
       case 'help':
       case undefined:
@@ -126,6 +131,7 @@ export class ReplayTarget implements DebugTarget {
           '  monitor seek STEP       go to global step STEP (then: flushregs)',
           '  monitor checkpoint      save a checkpoint at the current step',
           '  monitor checkpoints     list the checkpoints and their memory',
+          '  monitor checkpoints save  save them into the trace (the next session seeks fast)',
           '',
         ].join('\n');
       default:

@@ -96,6 +96,21 @@ export class CheckpointStore<S> {
     return cp;
   }
 
+  /**
+   * Takes over a checkpoint saved by an earlier session (after every existing one, in step order).
+   * Its RAM delta is relative to the checkpoint before it, exactly as when it was captured.
+   */
+  adopt(step: number, state: S, regionPages: Uint8Array[], ramDelta: Map<number, Uint8Array>): void {
+    const prev = this.list[this.list.length - 1];
+    if (!prev || step <= prev.step) throw new Error(`checkpoint at step ${step} is out of order`);
+    for (const [p, data] of ramDelta) {
+      this.addVersion(p, step, data);
+      this.bytes += data.length;
+    }
+    regionPages.forEach((page, k) => { if (page !== prev.regionPages[k]) this.bytes += page.length; });
+    this.list.push({ step, state, regionPages, ramDelta });
+  }
+
   /** Puts the machine's shared memory back as it was at `cp`; the caller restores `cp.state`. */
   restore(cp: Checkpoint<S>): void {
     for (const p of this.candidatePages(cp.step)) {

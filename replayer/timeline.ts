@@ -11,7 +11,8 @@ import { prepareMachine } from '../src/machine/loader.js';
 import { BOOT_ROM_BASE, RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
 import { TraceEvent } from '../recorder/events.js';
 import { SerialSupervisor, VirtualClock } from '../recorder/serial-supervisor.js';
-import { TraceReader } from '../traces/trace-reader.js';
+import { TraceReader, saveCheckpoints } from '../traces/trace-reader.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import { CheckpointStore, Checkpoint } from './checkpoints.js';
 import { DivergenceError } from './divergence.js';
 import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
@@ -31,7 +32,7 @@ export interface TimelineOptions {
 }
 
 /** What a checkpoint keeps besides shared memory. */
-interface TimelineState {
+export interface TimelineState {
   sched: SchedState;
   paused: boolean[];
   finished: boolean[];
@@ -59,6 +60,7 @@ export class ReplayTimeline {
   readonly parallelTrace: boolean;
   /** The guest ELF embedded in the trace, if any (for GDB's symbols). */
   readonly elf: Uint8Array | null;
+  readonly tracePath: string;
   /** Runs the harts; owns breakpoints, watchpoints and the scheduler state. */
   readonly engine: SerialEngine;
   private readonly events: TraceEvent[][];
@@ -69,7 +71,12 @@ export class ReplayTimeline {
   private consoleBytes = 0;
   private consoleShown = 0;
 
+  /** Checkpoints that came from the trace (saved by an earlier session). */
+  readonly loadedCheckpoints: number;
+  private readonly regionPageCount: number;
+
   private constructor(reader: TraceReader, private readonly opts: TimelineOptions) {
+    this.tracePath = reader.path;
     const setup = recordedSetup(reader, reader.path);
     const m = setup.machine;
     const memory = sharedBuffer(createSharedMemory(m.ramBytes));
@@ -119,7 +126,35 @@ export class ReplayTimeline {
     this.store = new CheckpointStore<TimelineState>(memory, RAM_OFFSET, m.ramBytes,
       [hartsRegion, { offset: CTRL_BASE, length: devicesEnd - CTRL_BASE }], board.bus.dirtyPages, opts.checkpointBytes,
       (page) => board.bus.noteRamWrite(RAM_BASE + page * PAGE_SIZE, PAGE_SIZE));
+    this.regionPageCount = (hartsRegion.length + devicesEnd - CTRL_BASE) / PAGE_SIZE;
     this.capture();
+    this.loadedCheckpoints = this.loadCheckpoints(reader.checkpointBlobs());
+  }
+
+  /** Adopts the checkpoints saved in the trace, unless another hindsight wrote them. Returns how many. */
+  private loadCheckpoints(blobs: Uint8Array[]): number {
+    let previous: Uint8Array[] | null = null;
+    let adopted = 0;
+    for (const blob of blobs) {
+      const cp = decodeCheckpoint(blob, previous, this.regionPageCount, this.events);
+      if (!cp) return 0;
+      previous = cp.regionPages;
+      if (cp.step === 0) continue; // the same as the one just captured
+      this.store.adopt(cp.step, cp.state, cp.regionPages, cp.ramDelta);
+      adopted++;
+    }
+    return adopted;
+  }
+
+  /** Saves every checkpoint into the trace file, so the next session starts with them. */
+  saveCheckpoints(): void {
+    let previous: Uint8Array[] | null = null;
+    const rows = this.store.all.map((cp) => {
+      const blob = encodeCheckpoint(cp, previous, this.events);
+      previous = cp.regionPages;
+      return { icounts: cp.state.icounts, blob };
+    });
+    saveCheckpoints(this.tracePath, rows);
   }
 
   static open(tracePath: string, opts: TimelineOptions): ReplayTimeline {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -289,5 +289,40 @@ describe('hindsight run --gdb (a live machine, forward only)', () => {
     } finally {
       live.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('checkpoints saved into the trace', () => {
+  test('a second session starts with them and sees exactly the same timeline', async () => {
+    const trace = join(dir, 'saved.trace');
+    writeFileSync(trace, readFileSync(races[0]));
+    const state = (tl: ReplayTimeline) => {
+      const view = new MachineView(tl.harts, tl.board.bus);
+      return JSON.stringify({ step: tl.step, regs: tl.harts.map((h) => [h.pc, ...h.x].map(String)), counter: [...view.readMemory(0, COUNTER, 8)], ram: createHash('sha256').update(view.readMemory(0, 0x80000000n, 1 << 20)).digest('hex') });
+    };
+    const opts = { checkpointInterval: 5_000, checkpointBytes: 64 << 20 };
+    const first = ReplayTimeline.open(trace, opts);
+    expect(first.loadedCheckpoints).toBe(0);
+    await first.seek(first.endStep);
+    const atEnd = state(first);
+    const mid = Math.floor(first.endStep * 0.6) + 3;
+    await first.seek(mid);
+    const atMid = state(first);
+    first.saveCheckpoints();
+    const saved = first.checkpointCount;
+
+    const second = ReplayTimeline.open(trace, opts);
+    expect(second.loadedCheckpoints).toBe(saved - 1); // step 0 is always rebuilt
+    await second.seek(mid); // restores a loaded checkpoint: no replay from the start
+    expect(state(second)).toBe(atMid);
+    await second.seek(second.endStep);
+    expect(state(second)).toBe(atEnd);
+    await second.seek(mid - 1000);
+    await second.seek(mid);
+    expect(state(second)).toBe(atMid);
+
+    // The saved trace still replays exactly.
+    const r = await hindsight(['replay', trace, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
   });
 });

@@ -19,7 +19,9 @@ function runtimeDescriptor(): protobuf.INamespace {
   delete d.nested.hindsight.nested.trace.nested.Event.oneofs;
   return d as protobuf.INamespace;
 }
-const root = protobuf.Root.fromJSON(runtimeDescriptor());
+/** Every message of events.proto (event batches, debugger checkpoints). */
+export const traceProto = protobuf.Root.fromJSON(runtimeDescriptor());
+const root = traceProto;
 const EventBatchType = root.lookupType('hindsight.trace.EventBatch');
 /** Event's members of `oneof kind`, in field-number order. */
 const KIND_FIELDS = ['acquire', 'release', 'irq', 'time', 'input', 'check'] as const;

@@ -143,6 +143,56 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                   "id": 1
                 }
               }
+            },
+            "Checkpoint": {
+              "fields": {
+                "format": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "toolVersion": {
+                  "type": "string",
+                  "id": 2,
+                  "protoName": "tool_version"
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "stateJson": {
+                  "type": "string",
+                  "id": 4,
+                  "protoName": "state_json"
+                },
+                "regionPages": {
+                  "rule": "repeated",
+                  "type": "SnapshotPage",
+                  "id": 5,
+                  "protoName": "region_pages"
+                },
+                "ramPages": {
+                  "rule": "repeated",
+                  "type": "SnapshotPage",
+                  "id": 6,
+                  "protoName": "ram_pages"
+                },
+                "progress": {
+                  "type": "bytes",
+                  "id": 7
+                }
+              }
+            },
+            "SnapshotPage": {
+              "fields": {
+                "index": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "data": {
+                  "type": "bytes",
+                  "id": 2
+                }
+              }
             }
           }
         }

@@ -186,6 +186,12 @@ export class TraceReader {
     }
   }
 
+  /** Saved debugger checkpoints (compressed `Checkpoint` messages), in step order. */
+  checkpointBlobs(): Uint8Array[] {
+    this.checkOpen();
+    return (this.db.prepare('SELECT state FROM checkpoints ORDER BY seq').all() as { state: Buffer }[]).map((r) => new Uint8Array(r.state));
+  }
+
   /** Harts that have at least one event, ascending. */
   eventHarts(): number[] {
     return (this.db.prepare('SELECT DISTINCT hart FROM events ORDER BY hart').all() as { hart: number }[]).map((r) => r.hart);
@@ -464,4 +470,24 @@ export function formatTraceInfo(info: TraceInfo): string {
   row('console', fmtBytes(info.consoleBytes));
   if (info.finalStateHashes !== null && info.finalStateHashes.length > 0) row('final', `state hashes ${info.finalStateHashes.join(' ')}`);
   return lines.join('\n');
+}
+
+/**
+ * Replaces the debugger checkpoints saved in a trace (the only change hindsight ever makes to a
+ * finished trace). Refused for traces of an older schema, which are only ever read from a copy.
+ */
+export function saveCheckpoints(path: string, checkpoints: { icounts: number[]; blob: Uint8Array }[]): void {
+  TraceReader.open(path).close(); // a usable trace, or a clear TraceError
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    const version = readSchemaVersion(db, path);
+    if (version !== SCHEMA_VERSION) throw new TraceError(`trace ${path} has the older schema version ${version}; checkpoints are only saved into traces of version ${SCHEMA_VERSION}`);
+    const insert = db.prepare('INSERT INTO checkpoints (seq, icounts, state) VALUES (?, ?, ?)');
+    db.transaction(() => {
+      db.prepare('DELETE FROM checkpoints').run();
+      checkpoints.forEach((c, seq) => insert.run(seq, JSON.stringify(c.icounts), Buffer.from(c.blob)));
+    })();
+  } finally {
+    db.close();
+  }
 }

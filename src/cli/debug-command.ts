@@ -37,7 +37,8 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   const elfPath = timeline.elf ? writeElf(timeline.elf) : null;
   const cleanup = () => { if (elfPath) rmSync(elfPath, { force: true }); };
   const harts = timeline.harts.length;
-  process.stderr.write(`hindsight: debugging ${trace}: ${harts} hart${harts === 1 ? '' : 's'} (GDB threads 1-${harts}), ${timeline.endStep} steps\n`);
+  const saved = timeline.loadedCheckpoints > 0 ? `; ${timeline.loadedCheckpoints} checkpoints loaded from the trace` : '';
+  process.stderr.write(`hindsight: debugging ${trace}: ${harts} hart${harts === 1 ? '' : 's'} (GDB threads 1-${harts}), ${timeline.endStep} steps${saved}\n`);
   try {
     if (flags.listenOnly) {
       const file = elfPath ? `${elfPath} ` : '';
