@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MachineView } from '../gdbstub/machine-view.js';
 import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
+import { finalStateHashes } from '../src/engine/final-state.js';
+import { TraceReader } from '../traces/trace-reader.js';
 import { RawClient, gdbSession, mark, packet, section } from './support/gdb.js';
 import { CLI, ROOT, guest, hindsight, requireTool } from './support/tools.js';
 
@@ -324,5 +326,56 @@ describe('checkpoints saved into the trace', () => {
     // The saved trace still replays exactly.
     const r = await hindsight(['replay', trace, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('the timeline is the recording', () => {
+  test.each(['parallel', 'serial'])('a %s trace: the timeline ends in the recorded final state, and any step looks the same however it is reached', async (sched) => {
+    const trace = join(dir, `final-${sched}.trace`);
+    const rec = await hindsight(['record', '--harts', '2', '--sched', sched, '-o', trace, ELF]);
+    expect(rec.code, rec.stderr).toBe(0);
+    const tl = ReplayTimeline.open(trace, { checkpointInterval: 7_000, checkpointBytes: 64 << 20 });
+    expect((await tl.seek(tl.endStep)).kind).toBe('end');
+    const reader = TraceReader.open(trace);
+    expect(finalStateHashes(tl.board)).toEqual(reader.summary!.finalStateHashes);
+    reader.close();
+    for (const step of [1, 4321, Math.floor(tl.endStep / 2), tl.endStep - 1]) {
+      await tl.seek(step);
+      const direct = finalStateHashes(tl.board);
+      await tl.seek(0);
+      for (let s = 0; s < step; s += Math.ceil(step / 3)) await tl.seek(s);
+      await tl.seek(step);
+      expect(finalStateHashes(tl.board), `step ${step}`).toEqual(direct);
+    }
+  });
+});
+
+describe('hindsight debug refuses bad input with one line and exit 2', () => {
+  test('missing or non-trace file, missing GDB, port in use', async () => {
+    const notTrace = join(dir, 'not-a-trace');
+    writeFileSync(notTrace, 'hello');
+    for (const [args, message] of [
+      [['debug', join(dir, 'missing.trace'), '--listen-only'], /does not exist/],
+      [['debug', notTrace, '--listen-only'], /not a hindsight trace/],
+      [['debug', races[0], '--gdb', join(dir, 'no-such-gdb')], /cannot start .*no-such-gdb/],
+      [['debug', races[0], '--port', '70000'], /not a TCP port/],
+    ] as [string[], RegExp][]) {
+      const r = await hindsight(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const holder = spawn(process.execPath, [CLI, 'debug', races[0], '--listen-only'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const port = await new Promise<number>((resolve) => {
+        let out = '';
+        holder.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+      });
+      const r = await hindsight(['debug', races[0], '--listen-only', '--port', String(port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });

@@ -25,6 +25,9 @@ export interface DebugFlags {
  * --listen-only, starts gdb-multiarch already connected with the guest's symbols (as `rr replay`).
  */
 export async function debugCommand(trace: string, gdbArgs: string[], flags: DebugFlags): Promise<void> {
+  if (!flags.listenOnly && spawnSync(flags.gdb, ['--version'], { stdio: 'ignore' }).error) {
+    throw new HindsightError(`cannot start ${flags.gdb}: install gdb-multiarch (apt-get install gdb-multiarch), pass --gdb PATH, or use --listen-only`, 2);
+  }
   const timeline = ReplayTimeline.open(trace, {
     checkpointInterval: flags.checkpointInterval,
     checkpointBytes: flags.checkpointMemory * 1024 * 1024,
@@ -33,7 +36,7 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   });
   const target = new ReplayTarget(timeline);
   const server = new GdbServer(target, { port: flags.port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
-  const port = await server.listen();
+  const port = await listen(server, flags.port);
   const elfPath = timeline.elf ? writeElf(timeline.elf) : null;
   const cleanup = () => { if (elfPath) rmSync(elfPath, { force: true }); };
   const harts = timeline.harts.length;
@@ -48,9 +51,6 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
       await server.close();
       if (how === 'interrupted') process.exitCode = 130;
       return;
-    }
-    if (spawnSync(flags.gdb, ['--version'], { stdio: 'ignore' }).error) {
-      throw new HindsightError(`cannot start ${flags.gdb}: install gdb-multiarch (apt-get install gdb-multiarch), pass --gdb PATH, or use --listen-only`, 2);
     }
     const args = ['-q', ...(elfPath ? [elfPath] : ['-ex', 'set architecture riscv:rv64']), '-ex', 'set osabi none', '-ex', `target remote 127.0.0.1:${port}`, ...gdbArgs];
     const child = spawn(flags.gdb, args, { stdio: 'inherit' });
@@ -79,7 +79,7 @@ function writeElf(bytes: Uint8Array): string {
 export async function liveDebugCommand(options: RunOptions, port: number, kernel: string | undefined): Promise<void> {
   const target = new LiveTarget(options, hostConsole());
   const server = new GdbServer(target, { port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
-  const bound = await server.listen();
+  const bound = await listen(server, port);
   const file = kernel ? `${kernel} ` : '';
   process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  gdb-multiarch ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${bound}'\n`);
   target.start();
@@ -89,4 +89,16 @@ export async function liveDebugCommand(options: RunOptions, port: number, kernel
   await server.close();
   target.close();
   process.exitCode = how === 'interrupted' ? 130 : target.lastStop().kind === 'exited' ? target.exitCode : 0;
+}
+
+/** Starts listening; a port that is taken or forbidden is the user's problem, said in one line. */
+async function listen(server: GdbServer, port: number): Promise<number> {
+  try {
+    return await server.listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new HindsightError(`port ${port} on 127.0.0.1 is already in use (pick another with --port, or 0 for any free port)`, 2);
+    if (code === 'EACCES') throw new HindsightError(`not allowed to listen on port ${port} (ports below 1024 need privileges)`, 2);
+    throw err;
+  }
 }
