@@ -168,6 +168,20 @@ describe('hindsight debug with gdb-multiarch', () => {
     expect(r.stderr).toMatch(/step 0 of \d+ \(hart 0: 0, hart 1: 0\)/); // GDB prints monitor output on stderr
   });
 
+  test('monitor seek moves to a global step; monitor checkpoint saves one there', async () => {
+    const r = await gdbSession(races[0], ['monitor seek 30000', 'flushregs', 'monitor when', 'monitor checkpoint', 'stepi', 'monitor when', 'reverse-stepi', 'monitor when', 'monitor seek nonsense', 'monitor frobnicate', 'kill']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const whens = [...r.stderr.matchAll(/step (\d+) of \d+ \(hart 0: (\d+), hart 1: (\d+)\)/g)].map((m) => m.slice(1).map(Number));
+    expect(whens.length).toBeGreaterThanOrEqual(4);
+    expect(whens[0][0]).toBe(30000);
+    expect(whens[0][1] + whens[0][2]).toBe(30000);
+    expect(r.stderr).toMatch(/checkpoint saved at step 30000/);
+    expect(whens[2][0]).toBeGreaterThan(30000); // stepi moved forward
+    expect(whens[3][0]).toBeLessThan(whens[2][0]); // reverse-stepi moved back
+    expect(r.stderr).toMatch(/usage: monitor seek STEP/);
+    expect(r.stderr).toMatch(/unknown monitor command 'frobnicate'/);
+  });
+
   test('two sessions on the same trace give identical answers', async () => {
     const commands = [
       'break bump', 'continue', 'continue', 'info threads', 'info registers', 'x/4xg &counter',
