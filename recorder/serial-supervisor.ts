@@ -62,6 +62,7 @@ export class SerialSupervisor implements HartSupervisor {
   private events: Iterator<TraceEvent> | null;
   /** Events taken from the stream so far (replay). */
   private consumed = 0;
+  private safePoints = 0;
 
   constructor(private readonly hart: Hart, private readonly clock: VirtualClock, private readonly clint: Clint,
     private readonly uart: Uart, private readonly role: SerialRole) {
@@ -100,6 +101,7 @@ export class SerialSupervisor implements HartSupervisor {
   }
 
   safePoint(h: Hart): void {
+    if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for the progress line
     this.sampleLines(h);
     const role = this.role;
     if (role.kind === 'record') {

@@ -30,6 +30,7 @@ export class HartReplayer implements HartSupervisor {
   /** Events taken from the stream so far. */
   private consumed = 0;
   private waitingForRelease = false;
+  private safePoints = 0;
 
   constructor(private readonly hart: Hart, events: Iterable<TraceEvent>, private readonly finalIcount: number,
     private readonly progress: ReplayProgress, private readonly uart: Uart,
@@ -69,6 +70,7 @@ export class HartReplayer implements HartSupervisor {
   }
 
   safePoint(h: Hart): void {
+    if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for the progress line
     this.waitingForRelease = false;
     while (this.next && this.next.icount === h.icount) {
       if (this.nonBlocking && this.next.kind === 'acquire' && !this.releasesDone(this.next)) {

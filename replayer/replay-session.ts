@@ -25,7 +25,7 @@ export interface ReplayOutcome {
  * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
  * final state) with the recording.
  */
-export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal; tier?: Tier }): Promise<ReplayOutcome> {
+export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal; tier?: Tier; progress?(done: number, total: number): void }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
   try {
     const setup = recordedSetup(reader, tracePath);
@@ -42,7 +42,10 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
       serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },
+      poll: () => opts.progress?.(coordinator.board.harts.reduce((n, h) => n + h.publishedIcount(), 0), total),
+      pollIntervalMs: opts.progress ? 500 : undefined,
     });
+    const total = finals.reduce((a, b) => a + b, 0);
     checkSameMachine(coordinator.prepared, setup, reader);
 
     opts.signal?.addEventListener('abort', () => coordinator.stop(StopReason.Interrupted, 130), { once: true });

@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../engine/layout.js';
 import { HindsightError } from '../errors.js';
 import { hostConsole } from './console.js';
+import { ttyProgress } from './progress.js';
 import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
@@ -124,7 +125,11 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
 async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean; tier: Tier }): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal, tier: flags.tier });
+  const bar = ttyProgress();
+  // Console output and a progress line would interleave: show progress only with --quiet.
+  const progress = flags.quiet ? (done: number, total: number) => bar.progress('replaying', done, total, 'instructions') : undefined;
+  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal, tier: flags.tier, progress });
+  if (progress) bar.progressEnd();
   removeHandlers();
   const { result } = outcome;
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);

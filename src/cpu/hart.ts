@@ -75,6 +75,16 @@ export class Hart {
     this.words[HartLayout.PRIV >> 2] = this.priv;
   }
 
+  /** The retired-instruction count as last published by syncOut() (readable from any thread). */
+  publishedIcount(): number {
+    return Number(Atomics.load(this.longs, HartLayout.ICOUNT >> 3));
+  }
+
+  /** Publishes the retired-instruction count alone (cheap progress reporting while running). */
+  publishIcount(): void {
+    Atomics.store(this.longs, HartLayout.ICOUNT >> 3, BigInt(this.icount));
+  }
+
   /** Reads the mirrored fields back (after the debugger or a checkpoint restore changed them). */
   syncIn(): void {
     this.pc = this.longs[HartLayout.PC >> 3];
