@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+const STATS = /^ {2}total: (\d+) instructions in ([\d.]+) s/m;
 const SUMMARY = /recorded .*\((\d+) total\) in ([\d.]+) s; events: (.*); ([\d.]+) KiB/;
 
 function parseRecordSummary(stderr) {
@@ -17,38 +18,43 @@ function parseRecordSummary(stderr) {
 }
 
 /**
- * @param {{ cli: string, guests: Record<string, {elf: string, args: string[], sharing: string}>, run: Function, log: Function }} ctx
+ * Run, record and replay use each tier in `tiers` (`--tier`). `guestVsRun` compares guest wall
+ * times (--stats / the recorder's own figure), `vsRun` whole processes.
+ * @param {{ cli: string, tiers?: string[], guests: Record<string, {elf: string, args: string[], sharing: string}>, run: Function, log: Function }} ctx
  * @returns {Promise<{rows: object[], problems: string[]}>}
  */
-export async function benchRecordReplay({ cli, guests, run, log }) {
+export async function benchRecordReplay({ cli, tiers = ['reference'], guests, run, log }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-rr-'));
   const rows = [];
   const problems = [];
   try {
-    for (const [name, g] of Object.entries(guests)) {
-      const base = ['--harts', '2', '--mem', '128M', ...g.args];
-      log(`record/replay ${name} ...`);
-      const plain = await run(process.execPath, [cli, 'run', ...base, g.elf], 3600);
+    for (const tier of tiers) for (const [name, g] of Object.entries(guests)) {
+      const base = ['--tier', tier, '--harts', '2', '--mem', '128M', ...g.args];
+      log(`record/replay ${name} (${tier}) ...`);
+      const plain = await run(process.execPath, [cli, 'run', '--stats', ...base, g.elf], 3600);
       if (plain.code !== 0) problems.push(`${name}: run exited ${plain.code}`);
-      const runRow = { guest: name, sharing: g.sharing, mode: 'run', seconds: plain.seconds };
+      const st = STATS.exec(plain.stderr);
+      const guestSeconds = st ? Number(st[2]) : null;
+      const runRow = { tier, guest: name, sharing: g.sharing, mode: 'run', seconds: plain.seconds, guestSeconds };
       rows.push(runRow);
       for (const sched of ['parallel', 'serial']) {
-        const trace = path.join(dir, `${name}-${sched}.trace`);
+        const trace = path.join(dir, `${name}-${tier}-${sched}.trace`);
         const rec = await run(process.execPath, [cli, 'record', '--sched', sched, '-o', trace, ...base, g.elf], 3600);
         const summary = parseRecordSummary(rec.stderr);
         if (rec.code !== 0 || !summary) { problems.push(`${name}: record --sched ${sched} failed (exit ${rec.code})`); continue; }
         const events = Object.values(summary.events).reduce((a, b) => a + b, 0);
         const transfers = summary.events.release ?? 0;
         rows.push({
-          guest: name, sharing: g.sharing, mode: `record ${sched}`, seconds: rec.seconds, vsRun: rec.seconds / plain.seconds,
+          tier, guest: name, sharing: g.sharing, mode: `record ${sched}`, seconds: rec.seconds, vsRun: rec.seconds / plain.seconds,
+          guestSeconds: summary.seconds, guestVsRun: guestSeconds ? summary.seconds / guestSeconds : null,
           instructions: summary.instructions, traceBytes: summary.traceBytes, bytesPerMInsn: summary.traceBytes / (summary.instructions / 1e6),
           events, eventsPerSecond: events / rec.seconds, transfersPerSecond: transfers / rec.seconds, eventsByKind: summary.events,
         });
         const replayScheds = sched === 'parallel' ? ['parallel', 'serial'] : ['serial'];
         for (const rs of replayScheds) {
-          const rep = await run(process.execPath, [cli, 'replay', '--quiet', '--sched', rs, trace], 3600);
+          const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', '--sched', rs, trace], 3600);
           if (rep.code !== 0) problems.push(`${name}: replay --sched ${rs} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
-          rows.push({ guest: name, sharing: g.sharing, mode: `replay ${rs} (${sched} trace)`, seconds: rep.seconds, vsRun: rep.seconds / plain.seconds, vsRecord: rep.seconds / rec.seconds });
+          rows.push({ tier, guest: name, sharing: g.sharing, mode: `replay ${rs} (${sched} trace)`, seconds: rep.seconds, vsRun: rep.seconds / plain.seconds, vsRecord: rep.seconds / rec.seconds });
         }
       }
     }
@@ -60,14 +66,16 @@ export async function benchRecordReplay({ cli, guests, run, log }) {
 
 export function formatRecordRows(rows) {
   const fmt = (n, d) => (n === undefined || n === null || !Number.isFinite(n) ? '' : n.toFixed(d));
-  const table = [['guest (2 harts)', 'sharing', 'mode', 'seconds', 'vs run', 'vs record', 'trace KiB', 'bytes/M insn', 'events/s', 'transfers/s']];
+  const table = [['guest (2 harts)', 'tier', 'sharing', 'mode', 'seconds', 'guest s', 'vs run', 'guest vs run', 'vs record', 'trace KiB', 'bytes/M insn', 'events/s', 'transfers/s']];
   for (const r of rows) {
-    table.push([r.guest, r.sharing, r.mode, fmt(r.seconds, 2), r.vsRun ? `${fmt(r.vsRun, 2)}x` : '', r.vsRecord ? `${fmt(r.vsRecord, 2)}x` : '',
+    table.push([r.guest, r.tier ?? '', r.sharing, r.mode, fmt(r.seconds, 2), fmt(r.guestSeconds, 2), r.vsRun ? `${fmt(r.vsRun, 2)}x` : '',
+      r.guestVsRun ? `${fmt(r.guestVsRun, 2)}x` : '', r.vsRecord ? `${fmt(r.vsRecord, 2)}x` : '',
       fmt(r.traceBytes / 1024, 1), fmt(r.bytesPerMInsn, 0), fmt(r.eventsPerSecond, 0), fmt(r.transfersPerSecond, 0)]);
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  const lines = table.map((row) => row.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  const lines = table.map((row) => row.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   lines.push('seconds: whole-process wall time (includes ~0.2 s start-up); vs run/record: time ratios on the same guest.');
+  lines.push('guest s: guest wall time (run --stats, the recorder\'s own figure); guest vs run: record/run on that time.');
   return lines;
 }

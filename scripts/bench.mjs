@@ -34,6 +34,7 @@ function usage(code) {
   --iters-compute N     bench_compute iterations under hindsight (default ${DEFAULTS.compute}, quick ${QUICK.compute})
   --iters-parallel N    bench_parallel iterations per hart under hindsight (default ${DEFAULTS.parallel}, quick ${QUICK.parallel})
   --harts-list A,B,..   hart counts for bench_parallel (default 1,2)
+  --tiers A,B           execution tiers to measure (default reference,jit; rows side by side)
   --qemu-seconds S      scale QEMU's iterations up until its net run time is at least S (default 2, quick 0.5; 0 = same iters)
   --qemu-repeats N      timed QEMU runs per row, the median is used (default 3)
   --no-qemu             hindsight rows only
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     itersCompute: env.BENCH_ITERS_COMPUTE ? Number(env.BENCH_ITERS_COMPUTE) : undefined,
     itersParallel: env.BENCH_ITERS_PARALLEL ? Number(env.BENCH_ITERS_PARALLEL) : undefined,
     hartsList: [1, 2],
+    tiers: env.BENCH_TIERS ? env.BENCH_TIERS.split(',') : ['reference', 'jit'],
     qemuSeconds: env.BENCH_QEMU_SECONDS ? Number(env.BENCH_QEMU_SECONDS) : undefined,
     qemuRepeats: 3,
     qemu: env.QEMU || 'qemu-system-riscv64',
@@ -63,6 +65,7 @@ function parseArgs(argv) {
     else if (a === '--iters-compute') o.itersCompute = Number(need(i++));
     else if (a === '--iters-parallel') o.itersParallel = Number(need(i++));
     else if (a === '--harts-list') o.hartsList = need(i++).split(',').map(Number);
+    else if (a === '--tiers') o.tiers = need(i++).split(',');
     else if (a === '--qemu-seconds') o.qemuSeconds = Number(need(i++));
     else if (a === '--qemu-repeats') o.qemuRepeats = Number(need(i++));
     else if (a === '--no-qemu') o.noQemu = true;
@@ -156,8 +159,8 @@ function snapshot() {
 
 let SNAP = null;
 
-async function hindsight(elf, harts, iters) {
-  const args = [SNAP?.cli ?? CLI, 'run', '--harts', String(harts), '--mem', '128M', '--stats', '--append', `iters=${iters}`, elf];
+async function hindsight(elf, harts, iters, tier = 'reference') {
+  const args = [SNAP?.cli ?? CLI, 'run', '--tier', tier, '--harts', String(harts), '--mem', '128M', '--stats', '--append', `iters=${iters}`, elf];
   const r = await run(process.execPath, args, 3600);
   const stats = parseStats(r.stderr);
   return { ...r, stats };
@@ -297,17 +300,19 @@ async function main() {
   const note = (row, what) => { row.problems.push(what); problems.push(`${row.emulator} ${row.guest} harts=${row.harts}: ${what}`); };
 
   // ---- (a) bench_compute, one hart
-  {
+  const computeRows = [];
+  let computeQemu = null;
+  for (const tier of opts.tiers) {
     const N = opts.itersCompute;
-    log(`hindsight bench_compute iters=${N} ...`);
-    const main = await hindsight(E.compute, 1, N);
+    log(`hindsight (${tier}) bench_compute iters=${N} ...`);
+    const main = await hindsight(E.compute, 1, N, tier);
     // Two short runs give the exact per-iteration instruction count (the guest is built so that every
     // iteration retires the same number of instructions); QEMU's count at other iteration counts is
     // extrapolated from it.
-    const c1 = await hindsight(E.compute, 1, 1);
-    const c2 = await hindsight(E.compute, 1, 2);
+    const c1 = await hindsight(E.compute, 1, 1, tier);
+    const c2 = await hindsight(E.compute, 1, 2, tier);
     const row = {
-      emulator: 'hindsight', guest: 'bench_compute', harts: 1, iters: N,
+      emulator: 'hindsight', tier, guest: 'bench_compute', harts: 1, iters: N,
       instructions: main.stats?.total ?? null, seconds: main.stats?.seconds ?? null,
       processSeconds: main.seconds, exitCode: main.code, stdout: main.stdout, problems: [], warnings: [],
     };
@@ -323,8 +328,9 @@ async function main() {
       if (Math.abs(main.stats.total - predicted) > 1000) note(row, `instruction count is not linear in iters (off by ${main.stats.total - predicted})`);
     }
     rows.push(row);
+    computeRows.push(row);
 
-    if (haveQemu) {
+    if (haveQemu && !computeQemu) {
       log(`qemu bench_compute (iters=${N}, then scaled) ...`);
       const q = await qemuTimed(opts, E.compute, 1, N, main.stdout);
       const instr = row.instructions !== null && perIter !== null ? row.instructions + (q.iters - N) * perIter : (q.iters === N ? row.instructions : null);
@@ -344,18 +350,25 @@ async function main() {
         note(qrow, 'console output differs from hindsight');
       }
       rows.push(qrow);
-      if (row.mips && qrow.mips) row.vsQemu = row.mips / qrow.mips;
+      computeQemu = qrow;
     }
+  }
+  for (const row of computeRows) {
+    if (row.mips && computeQemu?.mips) row.vsQemu = row.mips / computeQemu.mips;
+    const ref = computeRows.find((r) => r.tier === 'reference');
+    if (row.tier !== 'reference' && row.mips && ref?.mips) row.vsReference = row.mips / ref.mips;
   }
 
   // ---- (b) bench_parallel on each hart count
   const P = opts.itersParallel;
-  const par = { hindsight: [], qemu: [] };
+  const par = { qemu: [] };
+  for (const t of opts.tiers) par[t] = [];
   for (const h of opts.hartsList) {
-    log(`hindsight bench_parallel harts=${h} iters=${P} ...`);
-    const r = await hindsight(E.parallel, h, P);
+   for (const tier of opts.tiers) {
+    log(`hindsight (${tier}) bench_parallel harts=${h} iters=${P} ...`);
+    const r = await hindsight(E.parallel, h, P, tier);
     const row = {
-      emulator: 'hindsight', guest: 'bench_parallel', harts: h, iters: P, units: P * h,
+      emulator: 'hindsight', tier, guest: 'bench_parallel', harts: h, iters: P, units: P * h,
       instructions: r.stats?.total ?? null, instructionsPerHart: r.stats?.perHart ?? null,
       seconds: r.stats?.seconds ?? null, processSeconds: r.seconds, exitCode: r.code, stdout: r.stdout, problems: [], warnings: [],
     };
@@ -364,8 +377,8 @@ async function main() {
     loadWarning(row, r.load);
     if (!okRun(r) || !r.stats) note(row, `hindsight failed: exit ${r.code}${r.timedOut ? ' (timeout)' : ''} ${r.stderr.trim().split('\n').pop() ?? ''}`);
     rows.push(row);
-    par.hindsight.push(row);
-    if (haveQemu) {
+    par[tier].push(row);
+    if (haveQemu && tier === opts.tiers[0]) {
       log(`qemu bench_parallel smp=${h} (iters=${P}, then scaled) ...`);
       const q = await qemuTimed(opts, E.parallel, h, P, r.stdout);
       const qrow = {
@@ -384,10 +397,16 @@ async function main() {
       }
       rows.push(qrow);
       par.qemu.push(qrow);
-      if (row.unitsPerSecond && qrow.unitsPerSecond) row.vsQemu = row.unitsPerSecond / qrow.unitsPerSecond;
+    }
+   }
+  }
+  for (const tier of opts.tiers) {
+    for (const row of par[tier]) {
+      const q = par.qemu.find((r) => r.harts === row.harts);
+      if (row.unitsPerSecond && q?.unitsPerSecond) row.vsQemu = row.unitsPerSecond / q.unitsPerSecond;
     }
   }
-  for (const list of [par.hindsight, par.qemu]) {
+  for (const list of Object.values(par)) {
     const base = list[0];
     for (const row of list) {
       if (base?.unitsPerSecond && row.unitsPerSecond) row.scaling = row.unitsPerSecond / base.unitsPerSecond;
@@ -397,6 +416,7 @@ async function main() {
   // ---- record/replay (issue: recording overhead, trace size, events/s)
   const rr = await benchRecordReplay({
     cli: SNAP.cli,
+    tiers: opts.tiers,
     guests: {
       bench_parallel: { elf: E.parallel, args: ['--append', `iters=${opts.quick ? 20 : 200}`], sharing: 'low' },
       smp_racy_counter: { elf: E.racy, args: [], sharing: 'high' },
@@ -410,17 +430,18 @@ async function main() {
   // ---- report
   const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
   const fmt = (n, d) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
-  const table = [['emulator', 'guest', 'harts', 'iters', 'instructions', 'seconds', 'MIPS', 'units/s', 'vs 1 hart', 'vs QEMU', 'status']];
+  const table = [['emulator', 'guest', 'harts', 'iters', 'instructions', 'seconds', 'MIPS', 'units/s', 'vs 1 hart', 'vs QEMU', 'vs ref', 'status']];
   for (const r of rows) {
     table.push([
-      r.emulator, r.guest, String(r.harts), String(r.iters), fmtInt(r.instructions), fmt(r.seconds, 3),
+      r.tier ? `${r.emulator}/${r.tier}` : r.emulator, r.guest, String(r.harts), String(r.iters), fmtInt(r.instructions), fmt(r.seconds, 3),
       fmt(r.mips, 1), fmt(r.unitsPerSecond, 1), r.scaling !== undefined ? `${fmt(r.scaling, 2)}x` : '',
       r.vsQemu !== undefined ? `${fmt(r.vsQemu, 4)} (1/${fmt(1 / r.vsQemu, 0)})` : '',
+      r.vsReference !== undefined ? `${fmt(r.vsReference, 1)}x` : '',
       r.problems.length ? `*** ${r.problems.join('; ')} ***` : r.warnings.length ? `warning: ${r.warnings.join('; ')}` : (haveQemu ? 'ok' : 'unchecked'),
     ]);
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
+  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]);
   const lines = table.map((row) => row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const out = [];
@@ -451,14 +472,16 @@ async function main() {
     version: 1,
     date: started.toISOString(),
     command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    options: { itersCompute: opts.itersCompute, itersParallel: opts.itersParallel, hartsList: opts.hartsList, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
+    options: { itersCompute: opts.itersCompute, itersParallel: opts.itersParallel, hartsList: opts.hartsList, tiers: opts.tiers, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
     source,
     machine,
     rows,
     ratios: {
       computeVsQemu: rows.find((r) => r.emulator === 'hindsight' && r.guest === 'bench_compute')?.vsQemu ?? null,
+      computeByTier: Object.fromEntries(computeRows.map((r) => [r.tier, { mips: r.mips ?? null, vsQemu: r.vsQemu ?? null, vsReference: r.vsReference ?? null }])),
       parallelScaling: Object.fromEntries(Object.entries(par).map(([k, list]) => [k, Object.fromEntries(list.map((r) => [`harts${r.harts}`, r.scaling ?? null]))])),
-      parallelVsQemu: Object.fromEntries(par.hindsight.map((r) => [`harts${r.harts}`, r.vsQemu ?? null])),
+      parallelVsQemu: Object.fromEntries(opts.tiers.map((t) => [t, Object.fromEntries(par[t].map((r) => [`harts${r.harts}`, r.vsQemu ?? null]))])),
+      recordOverhead: Object.fromEntries(opts.tiers.map((t) => [t, rr.rows.find((r) => r.tier === t && r.guest === 'bench_parallel' && r.mode === 'record parallel')?.guestVsRun ?? null])),
     },
     recordReplay: rr.rows,
     ok: problems.length === 0,

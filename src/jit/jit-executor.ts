@@ -115,6 +115,8 @@ export class JitExecutor extends Executor {
 
   override runBlock(budget: number): number {
     const h = this.hart;
+    // Where the last call stopped mid-block (a budget cut), the pc is no block start: not an entry.
+    const midBlock = this.cutByBudget;
     if (this.accessHook) return this.reference(budget); // debugger watchpoints: every access through the reference path
     const pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0 || !this.sys.isRam(pa)) {
@@ -129,7 +131,7 @@ export class JitExecutor extends Executor {
     const off = pa & (PAGE_SIZE - 1);
     const page = this.pageFor(ramPage, h.pc - BigInt(off));
     if (!page.run) {
-      if (!page.failed && !page.rejected.has(off)) {
+      if (!page.failed && !page.rejected.has(off) && !midBlock) {
         page.entries.add(off);
         if (++page.heat >= this.opts.hotness) this.compile(page);
       }
@@ -163,7 +165,7 @@ export class JitExecutor extends Executor {
         break;
       case JitExit.Miss:
         this.stats.misses++;
-        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off)) {
+        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock) {
           page.entries.add(off);
           page.heat++;
           if (page.heat >= this.opts.hotness && page.recompiles < MAX_RECOMPILES) this.compile(page);

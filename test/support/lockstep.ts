@@ -1,0 +1,151 @@
+import { MIP, Slot } from '../../src/cpu/csr-numbers.js';
+import { BlockExit, Executor } from '../../src/exec/executor.js';
+import { consoleOutRing } from '../../src/engine/byte-ring.js';
+import { Hart as HL, createSharedMemory, hartBase, sharedBuffer } from '../../src/engine/layout.js';
+import { Board } from '../../src/machine/board.js';
+import { prepareMachine } from '../../src/machine/loader.js';
+import { BOOT_ROM_BASE } from '../../src/machine/memmap.js';
+import { JitExecutor, JitOptions } from '../../src/jit/jit-executor.js';
+import { Hart } from '../../src/cpu/hart.js';
+
+/**
+ * One single-hart machine in this thread on virtual time (one mtime tick per retired
+ * instruction, plus whatever WFI skipped), so two of them (one per tier) execute identically.
+ */
+export class SoloMachine {
+  readonly board: Board;
+  readonly hart: Hart;
+  readonly exec: Executor;
+  readonly memory: WebAssembly.Memory;
+  skipped = 0n;
+  private readonly console = [] as number[];
+  private readonly out;
+
+  constructor(elf: string, append: string, tier: 'reference' | 'jit', jit: JitOptions = {}) {
+    const ramBytes = 64 * 1024 * 1024;
+    this.memory = createSharedMemory(ramBytes);
+    const sab = sharedBuffer(this.memory);
+    const prepared = prepareMachine(sab, { harts: 1, ramBytes, bios: null, kernel: elf, initrd: null, append, disk: null, diskWritable: false });
+    this.board = new Board(sab, prepared.config);
+    this.board.control.init();
+    this.board.clint.reset();
+    this.hart = this.board.harts[0];
+    this.hart.reset(BigInt(BOOT_ROM_BASE));
+    const now = () => BigInt(this.hart.icount) + this.skipped;
+    this.board.timeSource = now;
+    this.hart.timeSource = now;
+    this.exec = tier === 'jit' ? new JitExecutor(this.hart, this.board.bus, this.memory, { strict: true, ...jit }) : new Executor(this.hart, this.board.bus);
+    if (this.exec instanceof JitExecutor) this.exec.checkIcount = true;
+    this.out = consoleOutRing(sab);
+  }
+
+  get stopped(): boolean {
+    return this.hart.exitRequested;
+  }
+
+  now(): bigint {
+    return BigInt(this.hart.icount) + this.skipped;
+  }
+
+  /** Instructions until the timer fires (virtual time), or Infinity. */
+  untilTimer(): number {
+    const cmp = this.board.clint.compareValue(0);
+    const now = this.now();
+    return cmp >= (1n << 62n) || cmp <= now ? Number.POSITIVE_INFINITY : Number(cmp - now);
+  }
+
+  /** Safe point: sample lines (MTIP from virtual time) and take a pending interrupt. */
+  safePoint(): void {
+    const h = this.hart;
+    const due = this.now() >= this.board.clint.compareValue(0);
+    h.observeLines((h.hardwareMip() & ~MIP.MTIP) | (due ? MIP.MTIP : 0));
+    const irq = h.pendingInterrupt();
+    if (irq >= 0) h.takeInterrupt(irq);
+  }
+
+  /** After a WFI with nothing pending: jump virtual time to the timer. False if nothing can wake the hart. */
+  idleSkip(): boolean {
+    const h = this.hart;
+    if ((h.mip() & h.mie()) !== 0) return true;
+    const cmp = this.board.clint.compareValue(0);
+    if (cmp >= (1n << 62n)) return false;
+    if (cmp > this.now()) this.skipped += cmp - this.now();
+    return true;
+  }
+
+  drainConsole(): string {
+    for (;;) {
+      const b = this.out.drain();
+      if (b.length === 0) break;
+      this.console.push(...b);
+    }
+    return Buffer.from(this.console).toString('latin1');
+  }
+
+  /** Everything architectural: x, pc, icount, priv, CSR slots, reservation. */
+  state(): string {
+    const h = this.hart;
+    const csr = [...h.csr.slice(0, Slot.count)].map((v) => v.toString(16));
+    const base = hartBase(h.id);
+    const words = new Int32Array(this.memory.buffer, base, 512 / 4);
+    return JSON.stringify({
+      pc: h.pc.toString(16), icount: h.icount, priv: h.priv,
+      x: [...h.x].map((v) => v.toString(16)), csr,
+      res: [words[HL.RES_VALID >> 2], new BigInt64Array(this.memory.buffer, base + HL.RES_ADDR, 2).join(',')],
+    });
+  }
+}
+
+export interface LockstepResult {
+  steps: number;
+  icount: number;
+  console: string;
+  referenceConsole: string;
+  jitStats: JitExecutor['stats'];
+  divergence: string | null;
+}
+
+/**
+ * Runs the JIT (A) and the reference executor (B) side by side: after each JIT runBlock (which may
+ * span many blocks), B runs to the same icount, and the complete hart state is compared.
+ */
+export function lockstep(elf: string, append: string, opts: { maxInsns: number; jit?: JitOptions; budget?: number }): LockstepResult {
+  const a = new SoloMachine(elf, append, 'jit', opts.jit);
+  const b = new SoloMachine(elf, append, 'reference');
+  const jit = a.exec as JitExecutor;
+  let steps = 0;
+  let divergence: string | null = null;
+  const maxBudget = opts.budget ?? 100_000;
+  while (!a.stopped && a.hart.icount < opts.maxInsns) {
+    a.safePoint();
+    b.safePoint();
+    const budget = Math.max(1, Math.min(maxBudget, a.untilTimer(), opts.maxInsns - a.hart.icount));
+    const before = a.hart.icount;
+    const n = a.exec.runBlock(budget);
+    steps++;
+    if (a.hart.icount - before !== n) { divergence = `step ${steps}: jit returned ${n} but icount moved ${a.hart.icount - before}`; break; }
+    if (n > budget) { divergence = `step ${steps}: jit ran ${n} > budget ${budget}`; break; }
+    let lastB = BlockExit.Normal;
+    while (b.hart.icount < a.hart.icount && !b.stopped) {
+      b.exec.runBlock(a.hart.icount - b.hart.icount);
+      lastB = b.exec.lastExit;
+    }
+    if (a.exec.lastExit === BlockExit.NeedsOwnership) { divergence = 'ownership exit without recording'; break; }
+    const sa = a.state();
+    let sb = b.state();
+    if (sa !== sb && !b.stopped) {
+      // A trap the JIT's reference tail took at this icount: B reaches it with one more step, retiring nothing.
+      b.exec.runBlock(1);
+      lastB = b.exec.lastExit;
+      sb = b.state();
+    }
+    if (sa !== sb) { divergence = `step ${steps} (icount ${a.hart.icount}): state differs\n jit: ${sa}\n ref: ${sb}`; break; }
+    if (a.exec.lastExit === BlockExit.Wfi || lastB === BlockExit.Wfi) {
+      if (a.exec.lastExit !== lastB) { divergence = `step ${steps}: WFI exit differs`; break; }
+      if (!a.idleSkip()) break;
+      b.idleSkip();
+    }
+    if (a.stopped !== b.stopped) { divergence = `step ${steps}: one machine stopped`; break; }
+  }
+  return { steps, icount: a.hart.icount, console: a.drainConsole(), referenceConsole: b.drainConsole(), jitStats: jit.stats, divergence };
+}
