@@ -81,15 +81,15 @@ function symbol(name) {
   return line ? line.split(' ')[0].replace(/^0+/, '') : null;
 }
 
-export async function benchDebug({ iters = 200, samples = 21, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-debug-'));
   const trace = path.join(dir, 'bench.trace');
   try {
     log(`bench-debug: recording bench_parallel iters=${iters} on 2 harts ...`);
-    const rec = spawnSync(process.execPath, [CLI, 'record', '--harts', '2', '--append', `iters=${iters}`, '-o', trace, ELF], { encoding: 'utf8' });
+    const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '2', '--append', `iters=${iters}`, '-o', trace, ELF], { encoding: 'utf8' });
     if (rec.status !== 0) throw new Error(`record failed: ${rec.stderr}`);
     const total = Number(/\((\d+) total\)/.exec(rec.stderr)?.[1] ?? NaN);
-    const server = spawn(process.execPath, [CLI, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise((resolve, reject) => {
         let out = '';

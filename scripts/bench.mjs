@@ -7,6 +7,8 @@
 // Environment: BENCH_QUICK=1, BENCH_ITERS_COMPUTE, BENCH_ITERS_PARALLEL, BENCH_QEMU_SECONDS, QEMU.
 import { spawn, spawnSync } from 'node:child_process';
 import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
+import { benchDebug, formatDebugRows } from './bench-debug.mjs';
+import { benchBoot, formatBootRows } from './bench-boot.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -427,6 +429,19 @@ async function main() {
   });
   problems.push(...rr.problems);
 
+  // ---- firmware boot to the prompt (issue: within 3x of QEMU)
+  const boot = await benchBoot({ cli: SNAP.cli, tiers: opts.tiers, qemu: haveQemu ? opts.qemu : null, repeats: opts.quick ? 1 : 3, log });
+  problems.push(...boot.problems);
+
+  // ---- reverse debugging latency at the end of a long trace
+  let dbg = null;
+  try {
+    dbg = await benchDebug({ cli: SNAP.cli, iters: opts.quick ? 20 : 200, samples: opts.quick ? 7 : 21, log });
+    if (!dbg.goal.met) problems.push(`reverse-stepi median ${dbg.rows[1].ms.toFixed(1)} ms misses the 200 ms goal`);
+  } catch (err) {
+    problems.push(`debugger benchmark failed: ${err.message}`);
+  }
+
   // ---- report
   const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
   const fmt = (n, d) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -454,6 +469,12 @@ async function main() {
   out.push('');
   out.push(...formatRecordRows(rr.rows));
   out.push('');
+  out.push(...formatBootRows(boot.rows));
+  out.push('');
+  if (dbg) {
+    out.push(formatDebugRows(dbg));
+    out.push('');
+  }
   out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
   out.push('qemu instructions = hindsight\'s retired count extrapolated to qemu\'s iteration count; units = iters x harts.');
   const busy = rows.filter((r) => r.warnings.some((w) => w.startsWith('host busy') || w.startsWith('hypervisor')));
@@ -481,9 +502,13 @@ async function main() {
       computeByTier: Object.fromEntries(computeRows.map((r) => [r.tier, { mips: r.mips ?? null, vsQemu: r.vsQemu ?? null, vsReference: r.vsReference ?? null }])),
       parallelScaling: Object.fromEntries(Object.entries(par).map(([k, list]) => [k, Object.fromEntries(list.map((r) => [`harts${r.harts}`, r.scaling ?? null]))])),
       parallelVsQemu: Object.fromEntries(opts.tiers.map((t) => [t, Object.fromEntries(par[t].map((r) => [`harts${r.harts}`, r.vsQemu ?? null]))])),
+      bootVsQemu: Object.fromEntries(boot.rows.filter((r) => r.emulator !== 'qemu').map((r) => [r.emulator, r.vsQemu ?? null])),
+      reverseStepiMedianMs: dbg ? dbg.rows[1].ms : null,
       recordOverhead: Object.fromEntries(opts.tiers.map((t) => [t, rr.rows.find((r) => r.tier === t && r.guest === 'bench_parallel' && r.mode === 'record parallel')?.guestVsRun ?? null])),
     },
     recordReplay: rr.rows,
+    boot: boot.rows,
+    debugger: dbg,
     ok: problems.length === 0,
     problems,
     hostBusyRows: busy.length,
