@@ -9,7 +9,8 @@ import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
 import { finalStateHashes } from '../src/engine/final-state.js';
 import { TraceReader } from '../traces/trace-reader.js';
-import { RawClient, gdbSession, mark, packet, section } from './support/gdb.js';
+import { gdbSession, mark, section } from './support/gdb.js';
+import { RawGdbClient, frame } from './support/gdb-client.js';
 import { CLI, ROOT, guest, hindsight, requireTool } from './support/tools.js';
 
 /*
@@ -212,19 +213,21 @@ describe('hindsight debug with gdb-multiarch', () => {
           if (m) { clearTimeout(t); resolve(Number(m[1])); }
         });
       });
-      const c = await RawClient.open(port);
-      c.send('garbage!!\x00\xff');
-      c.send('$qSupported:multiprocess+;swbreak+#00'); // bad checksum
-      c.send('$m80000000,'); // truncated: a new packet starts before the '#'
-      c.send(`$${'A'.repeat(100_000)}#00`); // oversized
-      c.send(packet('qSupported:multiprocess+;swbreak+;hwbreak+'));
-      expect(await c.waitFor('ReverseContinue+')).toContain('PacketSize=');
-      c.send(packet('vCont;c:p1.-1')); // run to the end ...
-      c.close(); // ... and vanish without waiting for the stop
-      const c2 = await RawClient.open(port);
-      c2.send(packet('qSupported:multiprocess+') + packet('m0,4') + packet('Zz,,') + packet('p2g'));
-      await c2.waitFor(/E[0-9a-f]{2}#/);
-      c2.close();
+      const c = await RawGdbClient.connect(port);
+      c.write('garbage!!\x00\xff');
+      c.write('$qSupported:multiprocess+;swbreak+#00'); // bad checksum
+      c.write('$m80000000,'); // truncated: a new packet starts before the '#'
+      c.write(`$${'A'.repeat(100_000)}#00`); // oversized
+      c.write(frame('qSupported:multiprocess+;swbreak+;hwbreak+'));
+      let reply = await c.packet();
+      while (!reply.includes('ReverseContinue+')) reply = await c.packet(); // after the E01 for the oversized one
+      expect(reply).toContain('PacketSize=');
+      c.write(frame('vCont;c:p1.-1')); // run to the end ...
+      c.destroy(); // ... and vanish without waiting for the stop
+      const c2 = await RawGdbClient.connect(port);
+      expect(await c2.request('qSupported:multiprocess+')).toContain('PacketSize=');
+      expect(await c2.request('p2g')).toMatch(/^E/);
+      c2.destroy();
       const r = await gdbSessionAgainst(port, ['info threads', 'p counter', 'kill']);
       expect(r).toMatch(/Thread 1\.2 \(hart 1/);
       expect(r).toMatch(/\$1 = \d+/);
@@ -290,17 +293,14 @@ describe('hindsight run --gdb (a live machine, forward only)', () => {
   test('Ctrl-C (0x03) stops a guest that loops forever', async () => {
     const live = await liveServer([guest('spin_forever')]);
     try {
-      const c = await RawClient.open(live.port);
-      c.send(packet('qSupported:multiprocess+;swbreak+'));
-      await c.waitFor('PacketSize');
-      c.take();
-      c.send(packet('vCont;c:p1.-1'));
+      const c = await RawGdbClient.connect(live.port);
+      expect(await c.request('qSupported:multiprocess+;swbreak+')).toContain('PacketSize=');
+      c.write(frame('vCont;c:p1.-1'));
       await new Promise((r) => setTimeout(r, 300));
-      c.send('\x03');
-      expect(await c.waitFor(/T02thread:p0*1\.0*1;/)).toMatch(/T02/);
-      c.send(packet('vKill;1'));
-      await c.waitFor('OK');
-      c.close();
+      c.write('\x03');
+      expect(await c.packet(20_000)).toMatch(/^T02thread:p0*1\.0*1;/);
+      expect(await c.request('vKill;1')).toBe('OK');
+      c.destroy();
       expect(await live.exited).toBe(0);
     } finally {
       live.child.kill('SIGKILL');

@@ -1,6 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Socket, connect } from 'node:net';
 import { hindsight, RunResult } from './tools.js';
 
 /**
@@ -14,7 +11,7 @@ export async function gdbSession(trace: string, commands: string[], extra: strin
   return hindsight(args, { timeoutMs: 170_000 });
 }
 
-/** GDB's hexadecimal register dump between two `echo` markers. */
+/** The part of GDB's output between the markers `mark(name, ...)` printed. */
 export function section(output: string, name: string): string {
   const start = output.indexOf(`<<${name}>>`);
   const end = output.indexOf(`<</${name}>>`);
@@ -24,57 +21,4 @@ export function section(output: string, name: string): string {
 
 export function mark(name: string, commands: string[]): string[] {
   return [`echo <<${name}>>\\n`, ...commands, `echo <</${name}>>\\n`];
-}
-
-/** A raw RSP packet with its checksum. */
-export function packet(payload: string): string {
-  let sum = 0;
-  for (const ch of Buffer.from(payload, 'latin1')) sum = (sum + ch) & 0xff;
-  return `$${payload}#${sum.toString(16).padStart(2, '0')}`;
-}
-
-/** A raw TCP client for the stub: sends bytes, collects everything the server answers. */
-export class RawClient {
-  private received = '';
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => { this.received += d.toString('latin1'); });
-    socket.on('error', () => {});
-  }
-
-  static open(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  send(bytes: string): void {
-    this.socket.write(Buffer.from(bytes, 'latin1'));
-  }
-
-  /** Waits until the received text contains `needle` (after `from`); returns everything received. */
-  async waitFor(needle: string | RegExp, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (typeof needle === 'string' ? this.received.includes(needle) : needle.test(this.received)) return this.received;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no ${needle} from the stub within ${timeoutMs} ms; got: ${JSON.stringify(this.received.slice(-500))}`);
-  }
-
-  take(): string {
-    const r = this.received;
-    this.received = '';
-    return r;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-export function writeScript(dir: string, name: string, lines: string[]): string {
-  const path = join(dir, name);
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
 }
