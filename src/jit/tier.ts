@@ -6,7 +6,7 @@ import { JitExecutor, JitOptions } from './jit-executor.js';
 export const TIERS = ['reference', 'jit'] as const;
 export type Tier = (typeof TIERS)[number];
 
-export const DEFAULT_TIER: Tier = 'reference';
+export const DEFAULT_TIER: Tier = 'jit';
 
 /** The executor a hart runs on for a tier; the JIT needs the machine's shared WebAssembly.Memory. */
 export function createExecutor(tier: Tier, hart: Hart, memory: WebAssembly.Memory, jit: JitOptions = {}): Executor {
