@@ -1,7 +1,7 @@
 import { ConsoleIo, RunOptions } from '../src/engine/coordinator.js';
-import { consoleInRing } from '../src/engine/byte-ring.js';
+import { consoleInRing } from '../src/shm/byte-ring.js';
 import { HartRunner } from '../src/engine/hart-runner.js';
-import { StopReason, createSharedMemory, sharedBuffer } from '../src/engine/layout.js';
+import { StopReason, createSharedMemory, sharedBuffer } from '../src/shm/layout.js';
 import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
 import { RunEnd, SerialEngine } from '../src/engine/serial-engine.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';

@@ -1,8 +1,8 @@
 import { Hart } from '../src/cpu/hart.js';
 import { AccessGuard } from '../src/cpu/mmu.js';
-import { Clock } from '../src/engine/clock.js';
-import { MachineControl } from '../src/engine/control.js';
-import { StopReason } from '../src/engine/layout.js';
+import { Clock } from '../src/shm/clock.js';
+import { MachineControl } from '../src/shm/control.js';
+import { StopReason } from '../src/shm/layout.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
 import { ReleaseRef } from './events.js';

@@ -1,4 +1,4 @@
-import { acquire, release } from '../src/engine/lock.js';
+import { acquire, release } from '../src/shm/lock.js';
 import { ReleaseRef } from './events.js';
 
 /** Highest hart count CREW ownership supports: reader sets are a 31-bit mask in one Int32. */

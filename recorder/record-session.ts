@@ -1,5 +1,5 @@
 import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
-import { StopReason } from '../src/engine/layout.js';
+import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';

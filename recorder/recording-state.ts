@@ -1,4 +1,4 @@
-import { ByteRing } from '../src/engine/byte-ring.js';
+import { ByteRing } from '../src/shm/byte-ring.js';
 import { EventRing, eventRingBytes } from './event-ring.js';
 import { OwnershipTable, ownershipBytes } from './ownership.js';
 

@@ -1,9 +1,9 @@
 import { Hart } from '../src/cpu/hart.js';
 import { MIP } from '../src/cpu/csr-numbers.js';
-import { MachineControl } from '../src/engine/control.js';
-import { StopReason } from '../src/engine/layout.js';
+import { MachineControl } from '../src/shm/control.js';
+import { StopReason } from '../src/shm/layout.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
-import { ByteRing } from '../src/engine/byte-ring.js';
+import { ByteRing } from '../src/shm/byte-ring.js';
 import { Clint } from '../src/machine/clint.js';
 import { Uart } from '../src/machine/uart.js';
 import { DivergenceError } from '../replayer/divergence.js';

@@ -1,6 +1,6 @@
 import type { Tier } from '../src/jit/tier.js';
 import { ConsoleIo, Coordinator, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
-import { StopReason } from '../src/engine/layout.js';
+import { StopReason } from '../src/shm/layout.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';

@@ -1,6 +1,6 @@
 import { Hart } from '../src/cpu/hart.js';
 import { HindsightError } from '../src/errors.js';
-import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, createSharedMemory, hartBase, sharedBuffer } from '../src/engine/layout.js';
+import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, createSharedMemory, hartBase, sharedBuffer } from '../src/shm/layout.js';
 import { HartRunner } from '../src/engine/hart-runner.js';
 import { SERIAL_QUANTUM, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { Hit, RunEnd, RunSpec, SchedState, SerialEngine, Step } from '../src/engine/serial-engine.js';

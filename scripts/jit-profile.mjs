@@ -3,10 +3,10 @@
 //   node scripts/jit-profile.mjs [--tier jit|reference] [--append iters=N] [--hotness N] ELF
 import { Executor } from '../dist/src/exec/executor.js';
 import { JitExecutor } from '../dist/src/jit/jit-executor.js';
-import { createSharedMemory, sharedBuffer } from '../dist/src/engine/layout.js';
+import { createSharedMemory, sharedBuffer } from '../dist/src/shm/layout.js';
 import { Board } from '../dist/src/machine/board.js';
 import { prepareMachine } from '../dist/src/machine/loader.js';
-import { consoleOutRing } from '../dist/src/engine/byte-ring.js';
+import { consoleOutRing } from '../dist/src/shm/byte-ring.js';
 
 const args = process.argv.slice(2);
 let tier = 'jit', append = '', hotness, elf;

@@ -6,7 +6,7 @@ import { replaySession } from '../../replayer/replay-session.js';
 import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
 import { EVENT_KINDS } from '../../recorder/events.js';
 import { VERSION } from '../version.js';
-import { StopReason } from '../engine/layout.js';
+import { StopReason } from '../shm/layout.js';
 import { HindsightError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';

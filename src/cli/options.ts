@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { MAX_HARTS, MAX_RAM_BYTES } from '../engine/layout.js';
+import { MAX_HARTS, MAX_RAM_BYTES } from '../shm/layout.js';
 
 /** Parses a memory size the way QEMU's -m does: plain number = MiB, or a K/M/G suffix. */
 export function parseMemorySize(text: string): number {

@@ -1,4 +1,4 @@
-import { Hart as HartLayout, hartBase } from '../engine/layout.js';
+import { HartBlock as HartLayout, hartBase } from '../shm/layout.js';
 import { Bus } from '../machine/bus.js';
 import { DeviceEnv } from '../machine/device.js';
 import { ALL_INTERRUPTS, Cause, MSTATUS, Priv, Slot } from './csr-numbers.js';

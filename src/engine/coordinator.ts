@@ -2,10 +2,10 @@ import { Worker } from 'node:worker_threads';
 import { Board } from '../machine/board.js';
 import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
 import { BOOT_ROM_BASE } from '../machine/memmap.js';
-import { ByteRing, consoleInRing, consoleOutRing } from './byte-ring.js';
+import { ByteRing, consoleInRing, consoleOutRing } from '../shm/byte-ring.js';
 import { finalStateHashes } from './final-state.js';
 import { HartWorkerInit, HartWorkerResult, WorkerMode } from './hart-worker.js';
-import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from './layout.js';
+import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 
 export interface RunOptions extends BootOptions {

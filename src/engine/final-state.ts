@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RAM_OFFSET } from './layout.js';
+import { RAM_OFFSET } from '../shm/layout.js';
 import { Board } from '../machine/board.js';
 import { stateHash } from '../../recorder/state-hash.js';
 

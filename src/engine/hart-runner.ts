@@ -1,9 +1,9 @@
 import { Hart } from '../cpu/hart.js';
 import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
-import { Clock } from './clock.js';
-import { MachineControl } from './control.js';
-import { StopReason } from './layout.js';
+import { Clock } from '../shm/clock.js';
+import { MachineControl } from '../shm/control.js';
+import { StopReason } from '../shm/layout.js';
 import { HartSupervisor } from './supervisor.js';
 
 /** How many blocks run between two looks at the host clock for the timer interrupt. */

@@ -8,7 +8,7 @@ import { HartReplayer } from '../../replayer/hart-replayer.js';
 import { ReplayProgress } from '../../replayer/replay-progress.js';
 import { TraceReader } from '../../traces/trace-reader.js';
 import { HartRunner, RunSupervisor } from './hart-runner.js';
-import { StopReason, sharedBuffer } from './layout.js';
+import { StopReason, sharedBuffer } from '../shm/layout.js';
 import { HartSupervisor } from './supervisor.js';
 import { Hart } from '../cpu/hart.js';
 import { SerialSupervisor, VirtualClock } from '../../recorder/serial-supervisor.js';

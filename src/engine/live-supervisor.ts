@@ -1,8 +1,8 @@
 import { Hart } from '../cpu/hart.js';
 import { MIP } from '../cpu/csr-numbers.js';
 import { Board } from '../machine/board.js';
-import { Clock } from './clock.js';
-import { StopReason } from './layout.js';
+import { Clock } from '../shm/clock.js';
+import { StopReason } from '../shm/layout.js';
 import { HartSupervisor } from './supervisor.js';
 
 /**

@@ -16,7 +16,7 @@
  * Guest registers live in wasm locals for the whole call: the ones the page uses are loaded at
  * entry, the ones it writes are stored by the common exit tail.
  */
-import { CODE_FLAG_BASE, CODE_GEN_BASE, Hart as HL, RAM_OFFSET } from '../engine/layout.js';
+import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
 import { Block } from '../exec/translate.js';
 import { Insn, Op } from '../isa/ir.js';
 import { RAM_BASE } from '../machine/memmap.js';

@@ -21,7 +21,7 @@ import { Access, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
 import { Op } from '../isa/ir.js';
-import { Hart as HL, JIT_TLB_ENTRIES, hartBase } from '../engine/layout.js';
+import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { JitExit, PageBlock, compilePageModule, hasCodegen } from './codegen.js';

@@ -1,7 +1,7 @@
-import { Clock } from '../engine/clock.js';
-import { consoleOutRing } from '../engine/byte-ring.js';
-import { MachineControl } from '../engine/control.js';
-import { RAM_OFFSET, StopReason } from '../engine/layout.js';
+import { Clock } from '../shm/clock.js';
+import { consoleOutRing } from '../shm/byte-ring.js';
+import { MachineControl } from '../shm/control.js';
+import { RAM_OFFSET, StopReason } from '../shm/layout.js';
 import { Hart } from '../cpu/hart.js';
 import { Bus } from './bus.js';
 import { Clint } from './clint.js';

@@ -1,5 +1,5 @@
-import { CODE_FLAG_BASE, CODE_GEN_BASE, RAM_OFFSET } from '../engine/layout.js';
-import { withLock } from '../engine/lock.js';
+import { CODE_FLAG_BASE, CODE_GEN_BASE, RAM_OFFSET } from '../shm/layout.js';
+import { withLock } from '../shm/lock.js';
 import { MmioDevice } from './device.js';
 import { BOOT_ROM_BASE, RAM_BASE } from './memmap.js';
 

@@ -1,5 +1,5 @@
-import { Clock } from '../engine/clock.js';
-import { DEVICE_REGIONS, Hart, hartBase } from '../engine/layout.js';
+import { Clock } from '../shm/clock.js';
+import { DEVICE_REGIONS, HartBlock, hartBase } from '../shm/layout.js';
 import { DeviceEnv, Irq, MmioDevice } from './device.js';
 import { CLINT_BASE, CLINT_SIZE } from './memmap.js';
 
@@ -80,7 +80,7 @@ export class Clint implements MmioDevice {
   /** Recomputes hart's MTIP level and its host-time deadline, then kicks it. */
   private updateTimer(hart: number): void {
     const cmp = BigInt.asUintN(64, this.mtimecmp[hart]);
-    const deadlines = new BigInt64Array(this.memory, hartBase(hart) + Hart.TIMER_DEADLINE, 1);
+    const deadlines = new BigInt64Array(this.memory, hartBase(hart) + HartBlock.TIMER_DEADLINE, 1);
     const due = this.clock.mtime() >= cmp;
     const at = this.clock.hostNsAt(cmp);
     deadlines[0] = at >= NEVER ? NEVER : at;

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ISA_STRING } from '../cpu/csr-numbers.js';
-import { RAM_OFFSET } from '../engine/layout.js';
+import { RAM_OFFSET } from '../shm/layout.js';
 import { InputError } from '../errors.js';
 import { BoardConfig, DiskConfig } from './config.js';
 import { buildVirtDtb } from './dtb.js';

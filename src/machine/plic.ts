@@ -1,5 +1,5 @@
-import { DEVICE_REGIONS, MAX_HARTS } from '../engine/layout.js';
-import { acquire, release } from '../engine/lock.js';
+import { DEVICE_REGIONS, MAX_HARTS } from '../shm/layout.js';
+import { acquire, release } from '../shm/lock.js';
 import { Irq, type DeviceEnv, type IrqSink, type MmioDevice } from './device.js';
 import { PLIC_BASE, PLIC_NUM_SOURCES, PLIC_SIZE } from './memmap.js';
 

@@ -1,4 +1,4 @@
-import { DEVICE_REGIONS } from '../engine/layout.js';
+import { DEVICE_REGIONS } from '../shm/layout.js';
 import type { MmioDevice } from './device.js';
 import { TEST_DEVICE_BASE, TEST_DEVICE_SIZE } from './memmap.js';
 

@@ -1,6 +1,6 @@
-import { ByteRing, consoleInRing } from '../engine/byte-ring.js';
-import { DEVICE_REGIONS } from '../engine/layout.js';
-import { acquire, release, tryAcquire } from '../engine/lock.js';
+import { ByteRing, consoleInRing } from '../shm/byte-ring.js';
+import { DEVICE_REGIONS } from '../shm/layout.js';
+import { acquire, release, tryAcquire } from '../shm/lock.js';
 import type { DeviceEnv, IrqSink, MmioDevice } from './device.js';
 import { UART0_BASE, UART0_IRQ, UART0_SIZE } from './memmap.js';
 

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { DEVICE_REGIONS } from '../engine/layout.js';
+import { DEVICE_REGIONS } from '../shm/layout.js';
 import type { DeviceEnv, IrqSink, MmioDevice } from './device.js';
 import { VIRTIO_BASE, VIRTIO_COUNT, VIRTIO_IRQ0, VIRTIO_STRIDE } from './memmap.js';
 

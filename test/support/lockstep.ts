@@ -1,7 +1,7 @@
 import { MIP, Slot } from '../../src/cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../../src/exec/executor.js';
-import { consoleOutRing } from '../../src/engine/byte-ring.js';
-import { Hart as HL, createSharedMemory, hartBase, sharedBuffer } from '../../src/engine/layout.js';
+import { consoleOutRing } from '../../src/shm/byte-ring.js';
+import { HartBlock as HL, createSharedMemory, hartBase, sharedBuffer } from '../../src/shm/layout.js';
 import { Board } from '../../src/machine/board.js';
 import { prepareMachine } from '../../src/machine/loader.js';
 import { BOOT_ROM_BASE } from '../../src/machine/memmap.js';

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ByteRing } from '../../src/engine/byte-ring.js';
-import { acquire, release, tryAcquire, withLock } from '../../src/engine/lock.js';
+import { ByteRing } from '../../src/shm/byte-ring.js';
+import { acquire, release, tryAcquire, withLock } from '../../src/shm/lock.js';
 
 /** lock.ts compiled to CommonJS, so plain eval workers can run the real code. */
 function lockModuleSource(): string {
-  const source = readFileSync(new URL('../../src/engine/lock.ts', import.meta.url), 'utf8');
+  const source = readFileSync(new URL('../../src/shm/lock.ts', import.meta.url), 'utf8');
   return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
 }
 

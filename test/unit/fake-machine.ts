@@ -1,5 +1,5 @@
-import { consoleOutRing } from '../../src/engine/byte-ring.js';
-import { RAM_OFFSET } from '../../src/engine/layout.js';
+import { consoleOutRing } from '../../src/shm/byte-ring.js';
+import { RAM_OFFSET } from '../../src/shm/layout.js';
 import type { DeviceEnv, HartLines, IrqSink } from '../../src/machine/device.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { consoleInRing, consoleOutRing } from '../../src/engine/byte-ring.js';
-import { CTRL_BASE, Ctrl } from '../../src/engine/layout.js';
+import { consoleInRing, consoleOutRing } from '../../src/shm/byte-ring.js';
+import { CTRL_BASE, Ctrl } from '../../src/shm/layout.js';
 import { Uart } from '../../src/machine/uart.js';
 import { fakeEnv, FakeIrqSink } from './fake-machine.js';
 

@@ -74,7 +74,7 @@ export const MAX_RAM_BYTES = 0x7f000000 - RAM_OFFSET; // keeps the memory under 
 export const WASM_PAGE = 65536;
 
 /** Hart state block: byte offsets inside one hart's block. */
-export const Hart = {
+export const HartBlock = {
   /** x0..x31, Int64 each */
   X: 0,
   PC: 256,

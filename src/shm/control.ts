@@ -1,4 +1,4 @@
-import { CTRL_BASE, Ctrl, Hart, MAX_HARTS, StopReason, hartBase } from './layout.js';
+import { CTRL_BASE, Ctrl, HartBlock, MAX_HARTS, StopReason, hartBase } from './layout.js';
 import { HartLines } from '../machine/device.js';
 
 /**
@@ -27,7 +27,7 @@ export class MachineControl implements HartLines {
   }
 
   setPending(hart: number, mask: number, level: boolean): void {
-    const idx = this.hartWord(hart, Hart.MIP);
+    const idx = this.hartWord(hart, HartBlock.MIP);
     if (level) {
       const before = Atomics.or(this.words, idx, mask);
       if ((before & mask) !== mask) this.kick(hart);
@@ -37,7 +37,7 @@ export class MachineControl implements HartLines {
   }
 
   kick(hart: number): void {
-    const idx = this.hartWord(hart, Hart.WAKE);
+    const idx = this.hartWord(hart, HartBlock.WAKE);
     Atomics.add(this.words, idx, 1);
     Atomics.notify(this.words, idx);
   }
@@ -61,7 +61,7 @@ export class MachineControl implements HartLines {
       Atomics.store(this.ctrl, Ctrl.ExitCode, exitCode);
     }
     for (let h = 0; h < this.numHarts; h++) {
-      Atomics.store(this.words, this.hartWord(h, Hart.EXIT_REQ), 1);
+      Atomics.store(this.words, this.hartWord(h, HartBlock.EXIT_REQ), 1);
       this.kick(h);
     }
     this.ringDoorbell();
