@@ -1,13 +1,11 @@
-import { ConsoleIo, RunOptions } from '../src/engine/coordinator.js';
+import { ConsoleIo, RunOptions } from '../src/host/coordinator.js';
 import { consoleInRing } from '../src/shm/byte-ring.js';
-import { HartRunner } from '../src/engine/hart-runner.js';
-import { StopReason, createSharedMemory, sharedBuffer } from '../src/shm/layout.js';
+import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
+import { StopReason } from '../src/shm/layout.js';
 import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
 import { RunEnd, SerialEngine } from '../src/engine/serial-engine.js';
-import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { RoundRobin, SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { Board } from '../src/machine/board.js';
-import { prepareMachine } from '../src/machine/loader.js';
-import { BOOT_ROM_BASE } from '../src/machine/memmap.js';
 import { MachineView } from './machine-view.js';
 import { DebugTarget, ResumeAction, StopEvent, WatchKind } from './target.js';
 
@@ -33,21 +31,14 @@ export class LiveTarget implements DebugTarget {
   killed = false;
 
   constructor(opts: RunOptions, private readonly io: ConsoleIo) {
-    const memory = sharedBuffer(createSharedMemory(opts.ramBytes));
-    const prepared = prepareMachine(memory, opts);
-    const board = new Board(memory, prepared.config);
+    const machine = buildMachine(opts);
+    const board = machine.board;
     this.board = board;
-    board.control.init();
-    board.clock.start();
-    board.clint.reset();
-    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+    powerOn(board);
     board.consoleSink = (byte) => io.write(Uint8Array.of(byte));
-    const slots = board.harts.map((hart) => {
-      const supervisor = new LiveSerialSupervisor(board, opts.maxInsns);
-      hart.timeSource = () => supervisor.readTime();
-      return { hart, supervisor, runner: new HartRunner(hart, supervisor) };
-    });
-    this.engine = new SerialEngine(board, slots, { quantum: SERIAL_QUANTUM, stalled: () => 'wait' });
+    // Forward only, watchpoints exact by single-instruction blocks: the reference tier.
+    const slots = board.harts.map((hart) => scheduleHart(hart, new LiveSerialSupervisor(board, opts.maxInsns), 'reference', machine.memory));
+    this.engine = new SerialEngine(board, slots, { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'wait' });
     this.harts = board.harts.length;
     this.view = new MachineView(board.harts, board.bus);
     this.csrs = this.view.csrs;

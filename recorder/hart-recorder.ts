@@ -2,14 +2,13 @@ import { Hart } from '../src/cpu/hart.js';
 import { AccessGuard } from '../src/cpu/mmu.js';
 import { Clock } from '../src/shm/clock.js';
 import { MachineControl } from '../src/shm/control.js';
-import { StopReason } from '../src/shm/layout.js';
-import { HartSupervisor } from '../src/engine/supervisor.js';
+import { HartSupervisor, insnLimitBudget } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
 import { ReleaseRef } from './events.js';
 import { EventRing } from './event-ring.js';
 import { OwnershipTable } from './ownership.js';
 import { RecordingState } from './recording-state.js';
-import { stateHash } from './state-hash.js';
+import { stateHash } from '../src/engine/state-hash.js';
 
 export interface RecorderOptions {
   /** A register-hash check event every this many instructions. */
@@ -96,11 +95,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   budget(h: Hart): number {
-    if (h.icount >= this.opts.maxInsns) {
-      this.control.requestStop(StopReason.InsnLimit, 0);
-      return 0;
-    }
-    return Math.min(this.nextCheck, this.opts.maxInsns) - h.icount;
+    return insnLimitBudget(h, this.opts.maxInsns, this.control, this.nextCheck - h.icount);
   }
 
   readTime(h: Hart): bigint {

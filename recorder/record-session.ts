@@ -1,4 +1,4 @@
-import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
+import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/host/coordinator.js';
 import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
@@ -7,6 +7,7 @@ import { OutputMark } from './event-ring.js';
 import { TraceEventKind } from './events.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { recordWorkerMode } from './worker-plugin.js';
 import { RecordingState } from './recording-state.js';
 
 export interface RecordOptions extends RunOptions {
@@ -95,7 +96,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
 
   coordinator = new Coordinator(opts, io, {
-    workerMode: () => ({ kind: 'record', recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM }),
+    workerMode: () => recordWorkerMode({ recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM }),
     serial,
     input: (bytes) => {
       pendingInput.push(...bytes);

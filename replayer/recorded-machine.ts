@@ -1,4 +1,4 @@
-import { RunOptions } from '../src/engine/coordinator.js';
+import { RunOptions } from '../src/host/coordinator.js';
 import { PreparedMachine } from '../src/machine/loader.js';
 import { RecordedMachine } from '../recorder/record-session.js';
 import { TraceError } from '../traces/trace-error.js';

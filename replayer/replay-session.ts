@@ -1,10 +1,11 @@
 import type { Tier } from '../src/jit/tier.js';
-import { ConsoleIo, Coordinator, RunResult, STOP_REASON_NAMES } from '../src/engine/coordinator.js';
+import { ConsoleIo, Coordinator, RunResult, STOP_REASON_NAMES } from '../src/host/coordinator.js';
 import { StopReason } from '../src/shm/layout.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { replayWorkerMode } from './worker-plugin.js';
 
 export interface ReplayOutcome {
   result: RunResult;
@@ -38,7 +39,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const replayed: Uint8Array[] = [];
 
     const coordinator = new Coordinator({ ...setup.options, tier: opts.tier }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
-      workerMode: () => ({ kind: 'replay', tracePath, progress: progress.buffer, finalIcounts: finals, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM }),
+      workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM }),
       serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },

@@ -1,16 +1,16 @@
 import { Hart } from '../src/cpu/hart.js';
 import { HindsightError } from '../src/errors.js';
-import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, createSharedMemory, hartBase, sharedBuffer } from '../src/shm/layout.js';
-import { HartRunner } from '../src/engine/hart-runner.js';
-import { SERIAL_QUANTUM, skipToNextTimer } from '../src/engine/serial-scheduler.js';
-import { Hit, RunEnd, RunSpec, SchedState, SerialEngine, Step } from '../src/engine/serial-engine.js';
+import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, hartBase } from '../src/shm/layout.js';
+import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
+import { RoundRobin, SERIAL_QUANTUM, SchedState, skipToNextTimer } from '../src/engine/serial-scheduler.js';
+import { Hit, RunEnd, RunSpec, SerialEngine, Step } from '../src/engine/serial-engine.js';
 import { Board } from '../src/machine/board.js';
 import { PAGE_SIZE } from '../src/machine/bus.js';
 import { isElf } from '../src/machine/elf.js';
-import { prepareMachine } from '../src/machine/loader.js';
-import { BOOT_ROM_BASE, RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
+import { RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
 import { TraceEvent } from '../recorder/events.js';
-import { SerialSupervisor, VirtualClock } from '../recorder/serial-supervisor.js';
+import { VirtualClock } from '../src/engine/virtual-time.js';
+import { SerialReplayer, SerialReplayPosition } from './serial-replayer.js';
 import { TraceReader, saveCheckpoints } from '../traces/trace-reader.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import { CheckpointStore, Checkpoint } from './checkpoints.js';
@@ -38,7 +38,7 @@ export interface TimelineState {
   finished: boolean[];
   lines: number[];
   icounts: number[];
-  positions: (ReplayerPosition | { consumed: number; next: TraceEvent | null })[];
+  positions: (ReplayerPosition | SerialReplayPosition)[];
   progress: Uint8Array | null;
   clockSkipped: bigint;
   consoleBytes: number;
@@ -79,10 +79,8 @@ export class ReplayTimeline {
     this.tracePath = reader.path;
     const setup = recordedSetup(reader, reader.path);
     const m = setup.machine;
-    const memory = sharedBuffer(createSharedMemory(m.ramBytes));
-    const prepared = prepareMachine(memory, setup.options);
-    checkSameMachine(prepared, setup, reader);
-    const board = new Board(memory, prepared.config);
+    const machine = buildMachine(setup.options, (prepared) => checkSameMachine(prepared, setup, reader));
+    const { board, buffer: memory } = machine;
     this.board = board;
     this.harts = board.harts;
     this.finals = setup.finals;
@@ -92,10 +90,7 @@ export class ReplayTimeline {
     this.elf = kernel && isElf(kernel.bytes) ? kernel.bytes : null;
     this.events = board.harts.map((h) => [...reader.events(h.id)]);
 
-    board.control.init();
-    board.clock.start();
-    board.clint.reset();
-    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+    powerOn(board);
     board.guestStopsMachine = false;
     board.consoleSink = (byte) => this.emitConsole(byte);
     board.bus.dirtyPages = new Uint8Array(m.ramBytes / PAGE_SIZE);
@@ -105,13 +100,13 @@ export class ReplayTimeline {
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace
         ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true)
-        : new SerialSupervisor(hart, this.clock, board.clint, board.uart, { kind: 'replay', events: { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, finalIcount: setup.finals[hart.id] });
-      hart.timeSource = () => supervisor.readTime(hart);
-      return { hart, supervisor, runner: new HartRunner(hart, supervisor) };
+        : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id]);
+      // The timeline lands on exact instructions: the reference tier (the JIT's exact budgets are next).
+      return scheduleHart(hart, supervisor, 'reference', machine.memory);
     });
     const progress = this.progressState;
     this.engine = new SerialEngine(board, slots, {
-      quantum: m.serialQuantum ?? SERIAL_QUANTUM,
+      policy: new RoundRobin(m.serialQuantum ?? SERIAL_QUANTUM),
       releasedCount: progress ? (hart) => progress.releasedCount(hart) : undefined,
       stalled: (live) => {
         if (skipToNextTimer(live, this.clock)) return 'continue';
@@ -309,7 +304,7 @@ export class ReplayTimeline {
       finished: this.engine.finished.slice(),
       lines: this.harts.map((h) => h.lines),
       icounts: this.harts.map((h) => h.icount),
-      positions: this.engine.slots.map((s) => (s.supervisor as HartReplayer | SerialSupervisor).snapshot()),
+      positions: this.engine.slots.map((s) => (s.supervisor as HartReplayer | SerialReplayer).snapshot()),
       progress: this.progressState ? new Uint8Array(this.progressState.buffer).slice() : null,
       clockSkipped: this.clock.skippedTicks,
       consoleBytes: this.consoleBytes,
@@ -329,7 +324,7 @@ export class ReplayTimeline {
       const pos = st.positions[id];
       const events = this.eventsFrom(id, pos.consumed);
       if (s.supervisor instanceof HartReplayer) s.supervisor.restore(pos as ReplayerPosition, events);
-      else (s.supervisor as SerialSupervisor).restore(pos, events);
+      else (s.supervisor as SerialReplayer).restore(pos, events);
     });
     if (this.progressState && st.progress) new Uint8Array(this.progressState.buffer).set(st.progress);
     this.clock.skippedTicks = st.clockSkipped;

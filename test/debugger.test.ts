@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MachineView } from '../gdbstub/machine-view.js';
 import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
-import { finalStateHashes } from '../src/engine/final-state.js';
+import { finalStateHashes } from '../src/engine/state-hash.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { gdbSession, mark, section } from './support/gdb.js';
 import { RawGdbClient, frame } from './support/gdb-client.js';

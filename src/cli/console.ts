@@ -1,4 +1,4 @@
-import { ConsoleIo } from '../engine/coordinator.js';
+import { ConsoleIo } from '../host/coordinator.js';
 
 const CTRL_A = 0x01;
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GdbServer } from '../../gdbstub/server.js';
 import { LiveTarget } from '../../gdbstub/live-target.js';
 import { ReplayTarget } from '../../gdbstub/replay-target.js';
-import { RunOptions } from '../engine/coordinator.js';
+import { RunOptions } from '../host/coordinator.js';
 import { hostConsole } from './console.js';
 import { ReplayTimeline } from '../../replayer/timeline.js';
 import { HindsightError } from '../errors.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { Coordinator, RunResult } from '../engine/coordinator.js';
+import { Coordinator, RunResult } from '../host/coordinator.js';
 import { recordSession } from '../../recorder/record-session.js';
 import { replaySession } from '../../replayer/replay-session.js';
 import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';

@@ -1,5 +1,4 @@
 import { Csr, DELEGABLE_EXCEPTIONS, MIP, MISA, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
-import type { Hart } from './hart.js';
 
 /**
  * One entry per implemented CSR, keyed by number: the executor, the debugger's register list and
@@ -7,18 +6,35 @@ import type { Hart } from './hart.js';
  * (bits 9:8 = lowest privilege, bits 11:10 = 3 means read-only); `allowed` adds CSR-specific
  * conditions (counter enables, TVM). A CSR that is not in the table traps as illegal.
  */
+/**
+ * What the CSR table needs of a hart (cpu/hart.ts implements it). An interface rather than the
+ * Hart class, so the table and the hart do not import each other.
+ */
+export interface CsrHart {
+  readonly csr: BigInt64Array;
+  readonly id: number;
+  readonly priv: Priv;
+  readonly icount: number;
+  readonly mmu: { flush(): void };
+  timeSource(): bigint;
+  mip(): number;
+  cycle(): bigint;
+  instret(): bigint;
+  writeMstatus(value: bigint): void;
+}
+
 export interface CsrDef {
   name: string;
-  read(h: Hart): bigint;
+  read(h: CsrHart): bigint;
   /** Absent for read-only CSRs. Receives the full 64-bit value to write (WARL legalisation is the CSR's job). */
-  write?(h: Hart, value: bigint): void;
-  allowed?(h: Hart): boolean;
+  write?(h: CsrHart, value: bigint): void;
+  allowed?(h: CsrHart): boolean;
 }
 
 const U32 = 0xffffffffn;
 
 /** Writes only the `mask` bits of a CSR slot (WARL fields: the other bits keep their value). */
-function writeMasked(h: Hart, slot: Slot, mask: bigint, value: bigint): void {
+function writeMasked(h: CsrHart, slot: Slot, mask: bigint, value: bigint): void {
   h.csr[slot] = BigInt.asIntN(64, (h.csr[slot] & ~mask) | (value & mask));
 }
 
@@ -32,14 +48,14 @@ function constant(name: string, value: bigint): CsrDef {
 
 /** cycle/time/instret and hpmcounters from S/U: gated by mcounteren (and scounteren for U). */
 function counterAllowed(bit: number) {
-  return (h: Hart): boolean => {
+  return (h: CsrHart): boolean => {
     if (h.priv === Priv.M) return true;
     if (!((h.csr[Slot.mcounteren] >> BigInt(bit)) & 1n)) return false;
     return h.priv === Priv.S || ((h.csr[Slot.scounteren] >> BigInt(bit)) & 1n) === 1n;
   };
 }
 
-const notTrappedByTvm = (h: Hart): boolean => !(h.priv === Priv.S && (h.csr[Slot.mstatus] & MSTATUS.TVM));
+const notTrappedByTvm = (h: CsrHart): boolean => !(h.priv === Priv.S && (h.csr[Slot.mstatus] & MSTATUS.TVM));
 
 function legalizeMstatus(old: bigint, v: bigint): bigint {
   let next = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);

@@ -3,8 +3,7 @@ import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Clock } from '../shm/clock.js';
 import { MachineControl } from '../shm/control.js';
-import { StopReason } from '../shm/layout.js';
-import { HartSupervisor } from './supervisor.js';
+import { HartSupervisor, insnLimitBudget } from './supervisor.js';
 
 /** How many blocks run between two looks at the host clock for the timer interrupt. */
 const TIMER_POLL_BLOCKS = 64;
@@ -32,12 +31,7 @@ export class RunSupervisor implements HartSupervisor {
   }
 
   budget(hart: Hart): number {
-    const remaining = this.maxInsns - hart.icount;
-    if (remaining <= 0) {
-      this.control.requestStop(StopReason.InsnLimit, 0);
-      return 0;
-    }
-    return remaining < 1e9 ? remaining : 1e9;
+    return insnLimitBudget(hart, this.maxInsns, this.control);
   }
 
   readTime(): bigint {

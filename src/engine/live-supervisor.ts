@@ -2,8 +2,7 @@ import { Hart } from '../cpu/hart.js';
 import { MIP } from '../cpu/csr-numbers.js';
 import { Board } from '../machine/board.js';
 import { Clock } from '../shm/clock.js';
-import { StopReason } from '../shm/layout.js';
-import { HartSupervisor } from './supervisor.js';
+import { HartSupervisor, insnLimitBudget } from './supervisor.js';
 
 /**
  * A live machine debugged from GDB (`hindsight run --gdb`): every hart on one thread (the serial
@@ -21,12 +20,7 @@ export class LiveSerialSupervisor implements HartSupervisor {
   }
 
   budget(h: Hart): number {
-    const remaining = this.maxInsns - h.icount;
-    if (remaining <= 0) {
-      this.board.control.requestStop(StopReason.InsnLimit, 0);
-      return 0;
-    }
-    return remaining < 1e9 ? remaining : 1e9;
+    return insnLimitBudget(h, this.maxInsns, this.board.control);
   }
 
   readTime(): bigint {

@@ -1,6 +1,6 @@
 import { Hart } from '../cpu/hart.js';
 import { HartRunner, RunProbe } from './hart-runner.js';
-import { ScheduledHart } from './serial-scheduler.js';
+import { ScheduledHart, SerialScheduler, SerialSchedulerOptions } from './serial-scheduler.js';
 import { Board } from '../machine/board.js';
 
 /** A position on the canonical timeline: instructions retired by all harts together. */
@@ -40,32 +40,6 @@ export interface RunSpec {
   exactWatch?: boolean;
 }
 
-interface Turn {
-  until: number;
-  before: number;
-  releasedBefore: number;
-}
-
-/** Scheduler state: the round robin of SerialScheduler, made resumable at any instruction. */
-export interface SchedState {
-  live: number[];
-  index: number;
-  moved: boolean;
-  turn: Turn | null;
-}
-
-export interface SerialEngineOptions {
-  /** Instructions a hart runs before the next one gets its turn. */
-  quantum: number;
-  /** Releases each hart has published (replay of a parallel trace), for "did anyone move". */
-  releasedCount?(hart: number): number;
-  /**
-   * A whole round passed and no hart could move. Return 'continue' after moving virtual time on,
-   * 'wait' to end the slice so the run can wait for host time or input (hooks.whenStalled), or throw.
-   */
-  stalled(live: ScheduledHart[]): 'continue' | 'wait';
-}
-
 export interface RunHooks {
   /** Every hart is idle (see SerialEngineOptions.stalled): resolves when it is worth looking again. */
   whenStalled?(): Promise<void>;
@@ -88,14 +62,9 @@ const PROGRESS_AFTER_MS = 500;
  * the way. Pausing never perturbs execution: HartRunner resumes a paused block without adding a
  * safe point. Both debug targets run on it: the replay timeline and a live machine.
  */
-export class SerialEngine {
-  readonly harts: Hart[];
+export class SerialEngine extends SerialScheduler {
   readonly breakpoints = new Set<bigint>();
   readonly watchpoints: { access: WatchAccess; addr: bigint; length: number }[] = [];
-  sched: SchedState;
-  finished: boolean[];
-  /** The hart whose turn it is (the one paused, when the machine is stopped). */
-  current = 0;
   private spec: RunSpec | null = null;
   private sliceEnd: Step = 0;
   private ended: RunEnd | null = null;
@@ -103,10 +72,8 @@ export class SerialEngine {
   /** Breakpoints by virtual page number. */
   private breakpointPages = new Map<number, bigint[]>();
 
-  constructor(readonly board: Board, readonly slots: ScheduledHart[], private readonly opts: SerialEngineOptions) {
-    this.harts = slots.map((s) => s.hart);
-    this.finished = this.harts.map(() => false);
-    this.sched = { live: this.harts.map((h) => h.id), index: 0, moved: false, turn: null };
+  constructor(board: Board, slots: ScheduledHart[], opts: SerialSchedulerOptions) {
+    super(board, slots, opts);
   }
 
   /** Instructions retired by all harts together. */
@@ -196,40 +163,16 @@ export class SerialEngine {
     }
   }
 
-  /** The serial scheduler's round robin (src/engine/serial-scheduler.ts), resumable at any pause. */
+  /** Runs the scheduler's turns until the probe ends the slice, the harts stall, or all are done. */
   private schedule(): RunEnd | null {
-    const st = this.sched;
     for (;;) {
       if (this.ended) return this.endOfSlice();
-      if (st.live.length === 0) return { kind: 'end' };
-      if (st.index >= st.live.length) {
-        st.live = st.live.filter((id) => !this.finished[id] && !this.harts[id].exitRequested);
-        st.index = 0;
-        const stalled = st.live.length > 0 && !st.moved;
-        st.moved = false;
-        if (stalled && this.opts.stalled(st.live.map((id) => this.slots[id])) === 'wait') {
-          this.wasStalled = true;
-          return null;
-        }
-        continue;
+      const end = this.runTurns(this.probe);
+      if (end === 'end') return { kind: 'end' };
+      if (end === 'stalled') {
+        this.wasStalled = true;
+        return null;
       }
-      const id = st.live[st.index];
-      const s = this.slots[id];
-      this.current = id;
-      st.turn ??= { until: s.hart.icount + this.opts.quantum, before: s.hart.icount, releasedBefore: this.opts.releasedCount?.(id) ?? 0 };
-      this.board.timeSource = s.hart.timeSource;
-      const status = s.runner.runSlice(st.turn.until, this.probe);
-      if (status === 'paused') {
-        if (this.ended) return this.endOfSlice();
-        continue;
-      }
-      if (status === 'finished') {
-        s.runner.finish();
-        this.finished[id] = true;
-      }
-      if (status !== 'blocked' || s.hart.icount !== st.turn.before || (this.opts.releasedCount?.(id) ?? 0) !== st.turn.releasedBefore) st.moved = true;
-      st.turn = null;
-      st.index++;
     }
   }
 

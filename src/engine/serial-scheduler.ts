@@ -1,10 +1,8 @@
 import { Hart } from '../cpu/hart.js';
 import { Board } from '../machine/board.js';
-import { DivergenceError } from '../../replayer/divergence.js';
-import { ReplayProgress } from '../../replayer/replay-progress.js';
-import { SerialSupervisor, VirtualClock } from '../../recorder/serial-supervisor.js';
-import { HartRunner } from './hart-runner.js';
+import { HartRunner, RunProbe } from './hart-runner.js';
 import { HartSupervisor } from './supervisor.js';
+import { VirtualClock } from './virtual-time.js';
 
 /**
  * Default instructions a hart runs before the serial scheduler moves on to the next one. A serial
@@ -18,68 +16,118 @@ export interface ScheduledHart {
   supervisor: HartSupervisor;
 }
 
-export interface SerialSchedulerOptions {
-  board: Board;
-  quantum: number;
-  clock: VirtualClock;
-  /** Replay of a parallel trace: tells whether a blocked hart published releases meanwhile. */
-  progress: ReplayProgress | null;
-  /** Recording: when every hart idles with no timer armed, wait for console input. */
-  waitForInput: boolean;
-  /** Called before a hart gets its turn (so errors can name it). */
-  onTurn(hart: Hart): void;
-  /** Called once for each hart that finished its run. */
-  onDone(slot: ScheduledHart): void;
+/** The turn a hart is in the middle of. */
+export interface Turn {
+  /** The icount at which the turn ends. */
+  until: number;
+  before: number;
+  releasedBefore: number;
+}
+
+/** Scheduler state: enough to resume at any instruction (debugger checkpoints save it). */
+export interface SchedState {
+  /** Harts still running, in the order of the current round. */
+  live: number[];
+  /** Position in `live` of the hart whose turn it is. */
+  index: number;
+  /** Some hart moved in this round. */
+  moved: boolean;
+  turn: Turn | null;
 }
 
 /**
- * Serial scheduling: every hart on one thread in a fixed order (round robin, `quantum`
- * instructions a turn); a hart blocked on another, or idle in WFI, is passed over. When nobody
- * can move: idle harts get the virtual clock moved to the next timer deadline (or, recording, wait
- * for input); harts blocked on releases nobody can make mean the trace is inconsistent.
+ * The scheduler's policy: the order of harts in each round and the length of each turn. Every
+ * trace is recorded and replayed under round robin (its schedule is part of the trace); a policy
+ * with state must be deterministic given its seed.
+ */
+export interface SchedulePolicy {
+  /** The order of the next round, given the live harts in id order. */
+  roundOrder(live: number[]): number[];
+  /** Instructions the hart may run in the turn it starts now. */
+  quantum(hart: number): number;
+}
+
+/** Every hart in id order, the same quantum each turn: the canonical serial schedule. */
+export class RoundRobin implements SchedulePolicy {
+  constructor(private readonly turnLength: number = SERIAL_QUANTUM) {}
+
+  roundOrder(live: number[]): number[] {
+    return live;
+  }
+
+  quantum(): number {
+    return this.turnLength;
+  }
+}
+
+export interface SerialSchedulerOptions {
+  policy: SchedulePolicy;
+  /** Replay of a parallel trace: releases each hart has published, for "did a blocked hart move". */
+  releasedCount?(hart: number): number;
+  /**
+   * A whole round passed and no hart could move. Return 'continue' after moving virtual time on,
+   * 'wait' to return from `runTurns` so the caller can wait for host time or input, or throw.
+   */
+  stalled(live: ScheduledHart[]): 'continue' | 'wait';
+  /** Called once for each hart that finished its run, after its runner's `finish()`. */
+  onDone?(slot: ScheduledHart): void;
+}
+
+/** Why `SerialScheduler.run` returned. */
+export type ScheduleEnd = 'paused' | 'stalled' | 'end';
+
+/**
+ * Serial scheduling: every hart on one thread, one turn at a time; a hart blocked on another, or
+ * idle in WFI, gives its turn away. Resumable at any instruction: a probe may pause the hart whose
+ * turn it is, and the next `runTurns` continues that same turn. Used by serial recording, serial replay
+ * (host/hart-worker.ts), and the debugger's timeline and live target (serial-engine.ts), so all of
+ * them interleave harts identically.
  */
 export class SerialScheduler {
-  private readonly finished = new Set<number>();
+  sched: SchedState;
+  finished: boolean[];
+  readonly harts: Hart[];
+  /** The hart whose turn it is (the one paused, when a probe stopped the run). */
+  current = 0;
 
-  constructor(private readonly opts: SerialSchedulerOptions) {}
+  constructor(readonly board: Board, readonly slots: ScheduledHart[], private readonly opts: SerialSchedulerOptions) {
+    this.harts = slots.map((s) => s.hart);
+    this.finished = this.harts.map(() => false);
+    this.sched = { live: opts.policy.roundOrder(this.harts.map((h) => h.id)), index: 0, moved: false, turn: null };
+  }
 
-  run(slots: ScheduledHart[]): void {
-    const { board, progress } = this.opts;
-    let live = slots;
-    while (live.length > 0) {
-      let moved = false;
-      for (const s of live) {
-        this.opts.onTurn(s.hart);
-        const before = s.hart.icount;
-        const releasedBefore = progress?.releasedCount(s.hart.id) ?? 0;
-        board.timeSource = s.hart.timeSource;
-        const status = s.runner.runSlice(s.hart.icount + this.opts.quantum);
-        if (status === 'finished') this.done(s);
-        if (status !== 'blocked' || s.hart.icount !== before || (progress?.releasedCount(s.hart.id) ?? 0) !== releasedBefore) moved = true;
+  /**
+   * Runs turns until the probe pauses a hart ('paused'), a round in which nobody could move ends
+   * with `stalled()` answering 'wait' ('stalled'), or no hart is left to run ('end').
+   */
+  runTurns(probe?: RunProbe): ScheduleEnd {
+    const st = this.sched;
+    for (;;) {
+      if (st.live.length === 0) return 'end';
+      if (st.index >= st.live.length) {
+        st.live = this.opts.policy.roundOrder(st.live.filter((id) => !this.finished[id] && !this.harts[id].exitRequested).sort((a, b) => a - b));
+        st.index = 0;
+        const stalled = st.live.length > 0 && !st.moved;
+        st.moved = false;
+        if (stalled && this.opts.stalled(st.live.map((id) => this.slots[id])) === 'wait') return 'stalled';
+        continue;
       }
-      live = live.filter((s) => !s.hart.exitRequested && !this.finished.has(s.hart.id));
-      if (moved || live.length === 0) continue;
-      if (this.wakeIdleHarts(live)) continue;
-      const s = live[0];
-      throw new DivergenceError(s.hart.id, s.hart.icount, s.hart.pc, 'every remaining hart waits for a release no other hart can make');
+      const id = st.live[st.index];
+      const s = this.slots[id];
+      this.current = id;
+      st.turn ??= { until: s.hart.icount + this.opts.policy.quantum(id), before: s.hart.icount, releasedBefore: this.opts.releasedCount?.(id) ?? 0 };
+      this.board.timeSource = s.hart.timeSource;
+      const status = s.runner.runSlice(st.turn.until, probe);
+      if (status === 'paused') return 'paused';
+      if (status === 'finished') {
+        this.finished[id] = true;
+        s.runner.finish();
+        this.opts.onDone?.(s);
+      }
+      if (status !== 'blocked' || s.hart.icount !== st.turn.before || (this.opts.releasedCount?.(id) ?? 0) !== st.turn.releasedBefore) st.moved = true;
+      st.turn = null;
+      st.index++;
     }
-    for (const s of slots) if (!this.finished.has(s.hart.id)) this.done(s); // stopped from outside
-  }
-
-  private done(s: ScheduledHart): void {
-    this.finished.add(s.hart.id);
-    this.opts.onDone(s);
-  }
-
-  /** Every live hart idles in WFI (virtual time only). False when nothing can ever wake them. */
-  private wakeIdleHarts(live: ScheduledHart[]): boolean {
-    if (skipToNextTimer(live, this.opts.clock)) return true;
-    if (this.opts.waitForInput && live.every((s) => s.supervisor instanceof SerialSupervisor)) {
-      const hart0 = this.opts.board.harts[0];
-      hart0.sleep(hart0.wakeWord(), 50); // the coordinator kicks hart 0 when input arrives
-      return true;
-    }
-    return false;
   }
 }
 
@@ -88,11 +136,11 @@ export class SerialScheduler {
  * False when no timer is armed (or the harts do not run on virtual time).
  */
 export function skipToNextTimer(live: ScheduledHart[], clock: VirtualClock): boolean {
-  if (!live.every((s) => s.supervisor instanceof SerialSupervisor)) return false;
   const now = clock.now();
   let next: bigint | null = null;
   for (const s of live) {
-    const d = (s.supervisor as SerialSupervisor).timerDeadline(s.hart);
+    if (!s.supervisor.virtualTimerDeadline) return false;
+    const d = s.supervisor.virtualTimerDeadline(s.hart);
     if (d !== null && d > now && (next === null || d < next)) next = d;
   }
   if (next === null) return false;

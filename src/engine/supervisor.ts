@@ -1,4 +1,6 @@
 import { Hart } from '../cpu/hart.js';
+import { MachineControl } from '../shm/control.js';
+import { StopReason } from '../shm/layout.js';
 
 /**
  * What makes run, record and replay differ, seen from a hart's execution loop. The loop calls
@@ -24,6 +26,27 @@ export interface HartSupervisor {
   blocked?(): boolean;
   /** Serial scheduling: the hart executed WFI and nothing can wake it yet, so the scheduler may move on. */
   idle?(hart: Hart): boolean;
+  /**
+   * Serial scheduling over virtual time: the virtual time at which this hart's timer fires (null:
+   * none armed). When every hart idles, the scheduler moves the clock to the earliest deadline.
+   */
+  virtualTimerDeadline?(hart: Hart): bigint | null;
   /** Called after the hart leaves its loop. */
   finish?(hart: Hart): void;
+}
+
+/** Largest budget handed out at once (keeps icount arithmetic in small-integer range). */
+const MAX_BUDGET = 1e9;
+
+/**
+ * The `--max-insns` limit, the same for every supervisor: instructions this hart may still run
+ * (capped by `also`), or 0 after asking the machine to stop once the limit is reached.
+ */
+export function insnLimitBudget(h: Hart, maxInsns: number, control: MachineControl, also = Number.POSITIVE_INFINITY): number {
+  const remaining = maxInsns - h.icount;
+  if (remaining <= 0) {
+    control.requestStop(StopReason.InsnLimit, 0);
+    return 0;
+  }
+  return Math.min(remaining, also, MAX_BUDGET);
 }

@@ -1,7 +1,22 @@
 import { createHash } from 'node:crypto';
-import { RAM_OFFSET } from '../shm/layout.js';
+import { Hart } from '../cpu/hart.js';
 import { Board } from '../machine/board.js';
-import { stateHash } from '../../recorder/state-hash.js';
+import { RAM_OFFSET } from '../shm/layout.js';
+
+const FNV_PRIME = 0x100000001b3n;
+const FNV_OFFSET = 0xcbf29ce484222325n;
+
+/** 64-bit FNV-1a over a hart's integer registers, pc and privilege: the divergence check value. */
+export function stateHash(h: Hart): bigint {
+  let hash = FNV_OFFSET;
+  const mix = (v: bigint) => {
+    hash = BigInt.asUintN(64, (hash ^ BigInt.asUintN(64, v)) * FNV_PRIME);
+  };
+  for (let i = 1; i < 32; i++) mix(h.x[i]);
+  mix(h.pc);
+  mix(BigInt(h.priv));
+  return hash;
+}
 
 /**
  * Per-hart fingerprints of the machine's final state: the hart's registers, pc and privilege plus

@@ -1,17 +1,18 @@
 import { Worker } from 'node:worker_threads';
 import { Board } from '../machine/board.js';
-import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
-import { BOOT_ROM_BASE } from '../machine/memmap.js';
+import { BootOptions, PreparedMachine } from '../machine/loader.js';
+import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing } from '../shm/byte-ring.js';
-import { finalStateHashes } from './final-state.js';
-import { HartWorkerInit, HartWorkerResult, WorkerMode } from './hart-worker.js';
-import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from '../shm/layout.js';
+import { finalStateHashes } from '../engine/state-hash.js';
+import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
+import { WorkerMode } from './worker-plugin.js';
+import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
   maxInsns: number;
-  /** Execution tier of every hart (default: reference). */
+  /** Execution tier of every hart (default: DEFAULT_TIER, the JIT). */
   tier?: Tier;
 }
 
@@ -74,11 +75,12 @@ export class Coordinator {
   /** Input reached the ring but the UART was busy when we tried to raise its interrupt. */
   private inputIrqPending = false;
 
-  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ kind: 'run' }) }) {
-    this.memory = createSharedMemory(opts.ramBytes);
-    const sab = sharedBuffer(this.memory);
-    this.prepared = prepareMachine(sab, opts);
-    this.board = new Board(sab, this.prepared.config);
+  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }) }) {
+    const machine = buildMachine(opts);
+    this.memory = machine.memory;
+    this.prepared = machine.prepared;
+    this.board = machine.board;
+    const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
   }
@@ -90,10 +92,7 @@ export class Coordinator {
 
   async run(): Promise<RunResult> {
     const { board, opts, hooks } = this;
-    board.control.init();
-    board.clock.start();
-    board.clint.reset();
-    for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
+    powerOn(board);
 
     const started = process.hrtime.bigint();
     const timer = opts.timeoutSeconds !== null

@@ -1,0 +1,48 @@
+import { Hart } from '../src/cpu/hart.js';
+import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
+import { HartSupervisor } from '../src/engine/supervisor.js';
+import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
+import { TraceReader } from '../traces/trace-reader.js';
+import { DivergenceError } from './divergence.js';
+import { HartReplayer } from './hart-replayer.js';
+import { ReplayProgress } from './replay-progress.js';
+import { SerialReplayer } from './serial-replayer.js';
+
+/** What a replaying hart worker is told (plain data). */
+export interface ReplayWorkerOptions {
+  tracePath: string;
+  progress: SharedArrayBuffer;
+  finalIcounts: number[];
+  /** How the trace was recorded (serial traces replay on virtual time). */
+  traceSched: 'parallel' | 'serial';
+  quantum: number;
+}
+
+/** The worker mode that plugs replay into a hart worker. */
+export function replayWorkerMode(options: ReplayWorkerOptions): WorkerMode {
+  return { module: new URL('./worker-plugin.js', import.meta.url).href, options };
+}
+
+/** Replay inside a hart worker: each hart follows its own event stream, read from the trace file. */
+export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): WorkerPlugin {
+  const { board } = ctx;
+  board.guestStopsMachine = false; // the recording says where each hart stops
+  const reader = TraceReader.open(o.tracePath);
+  const progress = new ReplayProgress(o.progress, board.config.harts);
+  return {
+    supervisor(hart: Hart): HartSupervisor {
+      if (o.traceSched === 'serial') return new SerialReplayer(hart, ctx.virtualClock, board.clint, board.uart, reader.events(hart.id), o.finalIcounts[hart.id]);
+      return new HartReplayer(hart, reader.events(hart.id), o.finalIcounts[hart.id], progress, board.uart, ctx.hartIds.length > 1);
+    },
+    schedule: {
+      policy: new RoundRobin(o.quantum),
+      releasedCount: (hart) => progress.releasedCount(hart),
+      stalled(live) {
+        if (skipToNextTimer(live, ctx.virtualClock)) return 'continue';
+        const h = live[0].hart;
+        throw new DivergenceError(h.id, h.icount, h.pc, 'every remaining hart waits for a release no other hart can make');
+      },
+    },
+    close: () => reader.close(),
+  };
+}

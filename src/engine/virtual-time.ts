@@ -1,0 +1,84 @@
+import { Hart } from '../cpu/hart.js';
+import { MIP } from '../cpu/csr-numbers.js';
+import { Clint } from '../machine/clint.js';
+import { HartSupervisor } from './supervisor.js';
+
+/**
+ * Virtual time for serial scheduling: mtime is the number of instructions all harts have retired
+ * (one 100 ns tick each, a 10 MIPS machine), plus whatever the scheduler skipped while every hart
+ * idled in WFI. It depends only on the execution, so timer interrupts need no logging.
+ */
+export class VirtualClock {
+  private skipped = 0n;
+
+  constructor(private readonly harts: Hart[]) {}
+
+  now(): bigint {
+    let sum = 0;
+    for (const h of this.harts) sum += h.icount;
+    return BigInt(sum) + this.skipped;
+  }
+
+  /** Time skipped over idle periods (debugger checkpoints save and restore it). */
+  get skippedTicks(): bigint {
+    return this.skipped;
+  }
+
+  set skippedTicks(ticks: bigint) {
+    this.skipped = ticks;
+  }
+
+  /** Every hart idles: jump to `ticks` (the next timer deadline). */
+  skipTo(ticks: bigint): void {
+    const now = this.now();
+    if (ticks > now) this.skipped += ticks - now;
+  }
+}
+
+/** A CLINT compare value this large means "no timer armed". */
+const NO_DEADLINE = 1n << 62n;
+
+/**
+ * What every supervisor of a hart on virtual time shares (serial recording and serial replay):
+ * the timer interrupt follows the virtual clock, blocks end exactly at the timer deadline, and an
+ * idle hart gives its turn away.
+ */
+export abstract class VirtualTimeSupervisor implements HartSupervisor {
+  readonly realTime = false;
+
+  protected constructor(protected readonly clock: VirtualClock, protected readonly clint: Clint) {}
+
+  abstract safePoint(hart: Hart): void;
+  abstract budget(hart: Hart): number;
+
+  /** Device lines as they are, except MTIP, which follows virtual time. */
+  protected sampleLines(h: Hart): void {
+    const due = this.clock.now() >= this.clint.compareValue(h.id);
+    h.observeLines((h.hardwareMip() & ~MIP.MTIP) | (due ? MIP.MTIP : 0));
+  }
+
+  /**
+   * Instructions until virtual time reaches this hart's timer deadline (only this hart runs, one
+   * tick each). Ending a block exactly there makes MTIP rise at the same instruction whatever the
+   * block boundaries are, so a debugger pausing a hart mid-block cannot move an interrupt.
+   */
+  protected untilTimer(h: Hart): number {
+    const cmp = this.clint.compareValue(h.id);
+    const now = this.clock.now();
+    return cmp >= NO_DEADLINE || cmp <= now ? Number.POSITIVE_INFINITY : Number(cmp - now);
+  }
+
+  readTime(): bigint {
+    return this.clock.now();
+  }
+
+  idle(h: Hart): boolean {
+    this.sampleLines(h);
+    return (h.mip() & h.mie()) === 0;
+  }
+
+  virtualTimerDeadline(h: Hart): bigint | null {
+    const cmp = this.clint.compareValue(h.id);
+    return cmp >= NO_DEADLINE ? null : cmp;
+  }
+}

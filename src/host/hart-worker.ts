@@ -1,0 +1,95 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { BoardConfig } from '../machine/config.js';
+import { HindsightError } from '../errors.js';
+import { RunSupervisor } from '../engine/hart-runner.js';
+import { attachMachine, scheduleHart } from '../engine/machine-factory.js';
+import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../engine/serial-scheduler.js';
+import { VirtualClock } from '../engine/virtual-time.js';
+import { StopReason } from '../shm/layout.js';
+import { Tier } from '../jit/tier.js';
+import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
+
+/** Message a hart worker receives at start. */
+export interface HartWorkerInit {
+  memory: WebAssembly.Memory;
+  config: BoardConfig;
+  /** The harts this worker runs: one in parallel mode, all of them with serial scheduling. */
+  hartIds: number[];
+  maxInsns: number;
+  mode: WorkerMode;
+  /** Execution tier (src/jit/tier.ts). */
+  tier: Tier;
+}
+
+/** Message a hart worker posts when it leaves its loop. */
+export type HartWorkerResult =
+  | { kind: 'done'; hartId: number; icount: number }
+  | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
+  | { kind: 'fatal'; hartId: number; message: string; stack?: string };
+
+const init = workerData as HartWorkerInit;
+const board = attachMachine(init.memory, init.config);
+const context: WorkerContext = { board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts) };
+
+/** Plain running: host time, device lines sampled at safe points. */
+function plainRun(ctx: WorkerContext): WorkerPlugin {
+  return {
+    supervisor: () => new RunSupervisor(ctx.board.control, () => ctx.board.clock.mtime(), ctx.maxInsns),
+    schedule: { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'continue' },
+  };
+}
+
+async function loadPlugin(mode: WorkerMode): Promise<WorkerPlugin> {
+  if (mode.module === null) return plainRun(context);
+  const module = (await import(mode.module)) as { createWorkerPlugin: CreateWorkerPlugin };
+  return module.createWorkerPlugin(context, mode.options as never);
+}
+
+function reportDone(s: ScheduledHart): void {
+  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
+}
+
+let current = init.hartIds[0];
+let plugin: WorkerPlugin | null = null;
+try {
+  plugin = await loadPlugin(init.mode);
+  const slots = init.hartIds.map((id) => {
+    const hart = board.harts[id];
+    hart.syncIn();
+    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory);
+  });
+  if (slots.length === 1) {
+    const [s] = slots;
+    board.timeSource = s.hart.timeSource;
+    s.runner.runSlice(Number.POSITIVE_INFINITY);
+    s.runner.finish();
+    reportDone(s);
+  } else {
+    const scheduler = new SerialScheduler(board, slots, { ...plugin.schedule, onDone: reportDone });
+    try {
+      while (scheduler.runTurns() !== 'end');
+    } finally {
+      current = scheduler.current;
+    }
+    for (const s of slots) {
+      if (scheduler.finished[s.hart.id]) continue;
+      current = s.hart.id; // stopped from outside
+      s.runner.finish();
+      reportDone(s);
+    }
+  }
+} catch (err) {
+  for (const h of board.harts) if (init.hartIds.includes(h.id)) h.syncOut();
+  if (err instanceof HindsightError) {
+    // A replay that left its trace, or a damaged trace: stop everyone and say where.
+    board.control.requestStop(StopReason.Fatal, err.exitCode);
+    parentPort!.postMessage({ kind: 'divergence', hartId: current, message: err.message, exitCode: err.exitCode } satisfies HartWorkerResult);
+  } else {
+    // An emulator bug, not a guest problem: stop the whole machine and report it.
+    const e = err as Error;
+    board.control.requestStop(StopReason.Fatal, 1);
+    parentPort!.postMessage({ kind: 'fatal', hartId: current, message: e.message, stack: e.stack } satisfies HartWorkerResult);
+  }
+} finally {
+  plugin?.close?.();
+}

@@ -1,0 +1,39 @@
+import { Hart } from '../cpu/hart.js';
+import { Board } from '../machine/board.js';
+import { SerialSchedulerOptions } from '../engine/serial-scheduler.js';
+import { HartSupervisor } from '../engine/supervisor.js';
+import { VirtualClock } from '../engine/virtual-time.js';
+
+/**
+ * How a hart worker runs its harts: plainly (`module: null`), or under a plug-in — the ES module at
+ * `module` (a file URL), whose `createWorkerPlugin(context, options)` makes each hart's supervisor.
+ * Recording (recorder/worker-plugin.ts) and replay (replayer/worker-plugin.ts) plug in this way, so
+ * the worker knows neither; `options` is plain data (it crosses threads by structured clone).
+ */
+export interface WorkerMode {
+  module: string | null;
+  options?: unknown;
+}
+
+/** What a plug-in is given in the worker thread. */
+export interface WorkerContext {
+  /** This thread's view of the machine. */
+  board: Board;
+  /** The harts this worker runs: one in parallel mode, all of them with serial scheduling. */
+  hartIds: number[];
+  maxInsns: number;
+  /** The clock of serial scheduling (virtual time: instructions retired by all harts). */
+  virtualClock: VirtualClock;
+}
+
+export interface WorkerPlugin {
+  /** The supervisor of one hart (called once per hart, after its state was loaded). */
+  supervisor(hart: Hart): HartSupervisor;
+  /** How harts share this worker's thread when it runs more than one. */
+  schedule: Omit<SerialSchedulerOptions, 'onDone'>;
+  /** The worker leaves (close files). */
+  close?(): void;
+}
+
+/** What a plug-in module exports. */
+export type CreateWorkerPlugin = (context: WorkerContext, options: never) => WorkerPlugin;
