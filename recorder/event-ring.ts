@@ -1,4 +1,4 @@
-import { ReleaseRef, TraceEvent } from './events.js';
+import { ReleaseRef, TraceEvent } from '../traces/events.js';
 
 /**
  * A single-producer (the hart's thread) single-consumer (the coordinator) ring of fixed-size

@@ -4,7 +4,7 @@ import { Clock } from '../src/shm/clock.js';
 import { MachineControl } from '../src/shm/control.js';
 import { HartSupervisor, insnLimitBudget } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
-import { ReleaseRef } from './events.js';
+import { ReleaseRef } from '../traces/events.js';
 import { EventRing } from './event-ring.js';
 import { OwnershipTable } from './ownership.js';
 import { RecordingState } from './recording-state.js';

@@ -1,5 +1,5 @@
 import { acquire, release } from '../src/shm/lock.js';
-import { ReleaseRef } from './events.js';
+import { ReleaseRef } from '../traces/events.js';
 
 /** Highest hart count CREW ownership supports: reader sets are a 31-bit mask in one Int32. */
 export const MAX_RECORDING_HARTS = 31;

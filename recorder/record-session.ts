@@ -4,7 +4,8 @@ import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
 import { OutputMark } from './event-ring.js';
-import { TraceEventKind } from './events.js';
+import { TraceEventKind } from '../traces/events.js';
+import { RecordedMachine } from '../traces/types.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { recordWorkerMode } from './worker-plugin.js';
@@ -49,21 +50,6 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
   }
 }
 
-/** What replay needs to rebuild the same machine; stored as the trace header's machine config. */
-export interface RecordedMachine {
-  harts: number;
-  ramBytes: number;
-  append: string;
-  /** Serial traces may carry a disk (copy-on-write: replay starts from the recorded image). */
-  disk: boolean;
-  /** Serial traces: instructions per hart turn (the schedule replay must repeat). */
-  serialQuantum: number | null;
-  maxInsns: number | null;
-  /** Which embedded image plays which part. */
-  bios: boolean;
-  kernel: boolean;
-  initrd: boolean;
-}
 
 /**
  * Runs a machine exactly like `run`, with every hart recording into its event ring, and writes

@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { TraceEvent } from '../recorder/events.js';
+import { TraceEvent } from '../traces/events.js';
 import { traceProto } from '../traces/event-codec.js';
 import { VERSION } from '../src/version.js';
 import { ReplayerPosition } from './hart-replayer.js';

@@ -1,7 +1,7 @@
 import { Hart } from '../src/cpu/hart.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
-import { TraceEvent } from '../recorder/events.js';
+import { TraceEvent } from '../traces/events.js';
 import { stateHash } from '../src/engine/state-hash.js';
 import { DivergenceError } from './divergence.js';
 import { ReplayProgress } from './replay-progress.js';

@@ -1,6 +1,6 @@
 import { RunOptions } from '../src/host/coordinator.js';
 import { PreparedMachine } from '../src/machine/loader.js';
-import { RecordedMachine } from '../recorder/record-session.js';
+import { RecordedMachine } from '../traces/types.js';
 import { TraceError } from '../traces/trace-error.js';
 import { TraceImage, TraceReader } from '../traces/trace-reader.js';
 import { sha256Hex } from '../traces/trace-writer.js';

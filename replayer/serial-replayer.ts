@@ -3,7 +3,7 @@ import { VirtualClock, VirtualTimeSupervisor } from '../src/engine/virtual-time.
 import { stateHash } from '../src/engine/state-hash.js';
 import { Clint } from '../src/machine/clint.js';
 import { Uart } from '../src/machine/uart.js';
-import { TraceEvent } from '../recorder/events.js';
+import { TraceEvent } from '../traces/events.js';
 import { DivergenceError } from './divergence.js';
 
 /** Where a serial replayer stands in its event stream (debugger checkpoints save it). */

@@ -8,7 +8,7 @@ import { Board } from '../src/machine/board.js';
 import { PAGE_SIZE } from '../src/machine/bus.js';
 import { isElf } from '../src/machine/elf.js';
 import { RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
-import { TraceEvent } from '../recorder/events.js';
+import { TraceEvent } from '../traces/events.js';
 import { VirtualClock } from '../src/engine/virtual-time.js';
 import { SerialReplayer, SerialReplayPosition } from './serial-replayer.js';
 import { TraceReader, saveCheckpoints } from '../traces/trace-reader.js';

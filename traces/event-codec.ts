@@ -3,7 +3,7 @@
  * types built from the embedded descriptor (no file lookup at run time).
  */
 import protobuf from 'protobufjs/light.js';
-import type { ReleaseRef, TraceEvent, TraceEventKind } from '../recorder/events.js';
+import type { ReleaseRef, TraceEvent, TraceEventKind } from './events.js';
 import { EVENTS_PROTO_DESCRIPTOR } from './events-descriptor.js';
 
 /**

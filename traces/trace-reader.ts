@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from '../recorder/events.js';
+import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
 import { decodeBatch, zeroKindCounts } from './event-codec.js';
 import { META, MIGRATIONS, OLDEST_READABLE_VERSION, REQUIRED_TABLES, SCHEMA_VERSION, migrate } from './schema.js';
 import { TraceError } from './trace-error.js';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from '../recorder/events.js';
+import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
 import { encodeBatch, zeroKindCounts, type EncodedBatch, type KindCounts } from './event-codec.js';
 import { createSchema, META } from './schema.js';
 import { TraceError } from './trace-error.js';

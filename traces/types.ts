@@ -42,3 +42,19 @@ export interface ConsolePosition {
   icount: number;
   count: number;
 }
+
+/** What replay needs to rebuild the same machine; stored as the trace header's machine config. */
+export interface RecordedMachine {
+  harts: number;
+  ramBytes: number;
+  append: string;
+  /** Serial traces may carry a disk (copy-on-write: replay starts from the recorded image). */
+  disk: boolean;
+  /** Serial traces: instructions per hart turn (the schedule replay must repeat). */
+  serialQuantum: number | null;
+  maxInsns: number | null;
+  /** Which embedded image plays which part. */
+  bios: boolean;
+  kernel: boolean;
+  initrd: boolean;
+}

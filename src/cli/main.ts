@@ -4,7 +4,7 @@ import { Coordinator, RunResult } from '../host/coordinator.js';
 import { recordSession } from '../../recorder/record-session.js';
 import { replaySession } from '../../replayer/replay-session.js';
 import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
-import { EVENT_KINDS } from '../../recorder/events.js';
+import { EVENT_KINDS } from '../../traces/events.js';
 import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError } from '../errors.js';

@@ -25,6 +25,11 @@ const LAYERS: Record<string, string[]> = {
   'src/jit/': ['src/engine/', 'src/host/', 'src/cli/'],
   'src/engine/': ['src/host/', 'src/cli/'],
   'src/host/': ['src/cli/'],
+  // The trace format is the shared vocabulary; recording and replay meet only through it.
+  'traces/': ['recorder/', 'replayer/', 'gdbstub/', 'src/host/', 'src/cli/'],
+  'recorder/': ['replayer/', 'gdbstub/', 'src/cli/'],
+  'replayer/': ['recorder/', 'gdbstub/', 'src/cli/'],
+  'gdbstub/': ['recorder/', 'src/cli/'],
 };
 
 function sourceFiles(dir: string): string[] {

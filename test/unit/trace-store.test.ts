@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TraceEvent } from '../../recorder/events.js';
+import type { TraceEvent } from '../../traces/events.js';
 import { decodeBatch, encodeBatch } from '../../traces/event-codec.js';
 import { EVENTS_PROTO_DESCRIPTOR } from '../../traces/events-descriptor.js';
 import { SCHEMA_VERSION, migrate } from '../../traces/schema.js';
