@@ -141,7 +141,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     exitCode: result.exitCode,
     stopReason: STOP_REASON_NAMES[result.reason],
     icounts: result.icounts,
-    finalStateHashes: result.finalStateHashes,
+    finalStateHashes: result.finalStateHashes(),
     wallSeconds: result.wallSeconds,
     consoleBytes,
   };

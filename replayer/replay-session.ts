@@ -64,8 +64,8 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         if (result.exitCode !== s.exitCode) mismatches.push(`guest exit code ${result.exitCode}, the recording had ${s.exitCode}`);
         if (STOP_REASON_NAMES[result.reason] !== s.stopReason) mismatches.push(`the guest did not ${s.stopReason} as it did in the recording`);
       }
-      if (s && s.finalStateHashes.length === result.finalStateHashes.length) {
-        result.finalStateHashes.forEach((hash, h) => {
+      if (s && s.finalStateHashes.length === result.finalStateHashes().length) {
+        result.finalStateHashes().forEach((hash, h) => {
           if (hash !== s.finalStateHashes[h]) mismatches.push(`final state of hart ${h} differs from the recording`);
         });
       }

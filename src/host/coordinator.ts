@@ -47,7 +47,11 @@ export interface RunResult {
   fatal: string | null;
   /** First divergence (exit 3) or damaged-trace (exit 2) error reported by a hart, if any. */
   divergence: { message: string; exitCode: number } | null;
-  finalStateHashes: string[];
+  /**
+   * Per-hart fingerprints of the final state (engine/state-hash.ts). Computed on demand: hashing all
+   * of guest RAM costs about a second per 128 MiB here, which plain runs need not pay.
+   */
+  finalStateHashes(): string[];
 }
 
 export const STOP_REASON_NAMES: Record<StopReason, string> = {
@@ -136,10 +140,11 @@ export class Coordinator {
     unsubscribe();
 
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    let hashes: string[] | undefined;
     for (const h of board.harts) h.syncIn();
     const reason = board.control.stopReason;
     const exitCode = fatal ? 1 : board.control.exitCode;
-    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal, divergence, finalStateHashes: finalStateHashes(board) };
+    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), wallSeconds, fatal, divergence, finalStateHashes: () => (hashes ??= finalStateHashes(board)) };
   }
 
   private startWorker(hartIds: number[]): Worker {
