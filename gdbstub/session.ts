@@ -171,14 +171,14 @@ export class Session {
       case 'step':
         return this.runStop((signal) => this.target.resume([{ hart: this.threadHart(this.cThread, this.target.currentHart()), action: 'step' }], signal));
       case 'reverse-step': {
-        const reverseStep = this.caps.reverseStep ? this.target.reverseStep : undefined;
-        if (reverseStep === undefined) return this.send('');
-        return this.runStop((signal) => reverseStep.call(this.target, this.threadHart(this.cThread, this.target.currentHart()), signal));
+        const reverse = this.caps.reverse;
+        if (reverse === null) return this.send('');
+        return this.runStop((signal) => reverse.step(this.threadHart(this.cThread, this.target.currentHart()), signal));
       }
       case 'reverse-continue': {
-        const reverseContinue = this.caps.reverseContinue ? this.target.reverseContinue : undefined;
-        if (reverseContinue === undefined) return this.send('');
-        return this.runStop((signal) => reverseContinue.call(this.target, signal));
+        const reverse = this.caps.reverse;
+        if (reverse === null) return this.send('');
+        return this.runStop((signal) => reverse.cont(signal));
       }
       case 'monitor':
         return this.runMonitor(req.command);
