@@ -2,18 +2,15 @@
  * What this stub can do for a given target, and what the client said it understands. qSupported's
  * reply is derived from these, never written by hand elsewhere.
  */
-import type { DebugTarget } from './target.js';
+import type { DebugTarget, ReverseExecution } from './target.js';
 
 export interface Capabilities {
-  reverseStep: boolean;
-  reverseContinue: boolean;
+  /** The target's reverse-execution capability, if it has one (`bs`, `bc`, ReverseStep+/ReverseContinue+). */
+  reverse: ReverseExecution | null;
 }
 
 export function capabilitiesOf(target: DebugTarget): Capabilities {
-  return {
-    reverseStep: target.reversible && target.reverseStep !== undefined,
-    reverseContinue: target.reversible && target.reverseContinue !== undefined,
-  };
+  return { reverse: target.reverse ?? null };
 }
 
 /** The reply to qSupported. */
@@ -27,8 +24,7 @@ export function supportedReply(caps: Capabilities, packetSize: number): string {
     'hwbreak+',
     'QStartNoAckMode+',
   ];
-  if (caps.reverseStep) features.push('ReverseStep+');
-  if (caps.reverseContinue) features.push('ReverseContinue+');
+  if (caps.reverse !== null) features.push('ReverseStep+', 'ReverseContinue+');
   return features.join(';');
 }
 

@@ -3,11 +3,11 @@ import { consoleInRing } from '../src/shm/byte-ring.js';
 import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
 import { StopReason } from '../src/shm/layout.js';
 import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
-import { RunEnd, SerialEngine } from '../src/engine/serial-engine.js';
+import { SerialEngine } from '../src/engine/serial-engine.js';
 import { RoundRobin, SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { Board } from '../src/machine/board.js';
-import { MachineView } from './machine-view.js';
-import { DebugTarget, ResumeAction, StopEvent, WatchKind } from './target.js';
+import { MachineTarget } from './machine-target.js';
+import { ResumeAction, StopEvent } from './target.js';
 
 /** Longest wait while every hart idles, so console input and Ctrl-C are seen promptly. */
 const IDLE_WAIT_MS = 5;
@@ -16,32 +16,23 @@ const IDLE_WAIT_MS = 5;
  * `hindsight run --gdb`: a live machine under GDB, forward only. All harts run on one thread in
  * the serial engine, so an all-stop is exact (every hart stops between two instructions). The
  * guest clock is the host's and keeps running while GDB holds the machine, as on hardware
- * stopped by a JTAG debugger.
+ * stopped by a JTAG debugger. Registers, memory, break/watchpoints and stop reasons come from
+ * MachineTarget; this class adds only forward motion, console input and its monitor commands.
  */
-export class LiveTarget implements DebugTarget {
-  readonly reversible = false;
-  readonly harts: number;
-  readonly csrs;
-  readonly engine: SerialEngine;
+export class LiveTarget extends MachineTarget {
   private readonly board: Board;
-  private readonly view: MachineView;
-  private stop: StopEvent = { kind: 'step', hart: 0 };
   private pendingInput: number[] = [];
   private unsubscribe: () => void = () => {};
-  killed = false;
 
   constructor(opts: RunOptions, private readonly io: ConsoleIo) {
     const machine = buildMachine(opts);
     const board = machine.board;
-    this.board = board;
     powerOn(board);
     board.consoleSink = (byte) => io.write(Uint8Array.of(byte));
     // Forward only, watchpoints exact by single-instruction blocks: the reference tier.
     const slots = board.harts.map((hart) => scheduleHart(hart, new LiveSerialSupervisor(board, opts.maxInsns), 'reference', machine.memory));
-    this.engine = new SerialEngine(board, slots, { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'wait' });
-    this.harts = board.harts.length;
-    this.view = new MachineView(board.harts, board.bus);
-    this.csrs = this.view.csrs;
+    super(board.harts, board.bus, new SerialEngine(board, slots, { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'wait' }));
+    this.board = board;
   }
 
   /** Starts taking console input from the host (call once the server listens). */
@@ -57,54 +48,9 @@ export class LiveTarget implements DebugTarget {
     return this.board.control.exitCode;
   }
 
-  currentHart(): number {
-    return 'hart' in this.stop ? this.stop.hart : 0;
-  }
-
-  lastStop(): StopEvent {
-    return this.stop;
-  }
-
-  readRegister(hart: number, regnum: number): bigint | null {
-    return this.view.readRegister(hart, regnum);
-  }
-
-  writeRegister(hart: number, regnum: number, value: bigint): boolean {
-    return this.view.writeRegister(hart, regnum, value);
-  }
-
-  readMemory(hart: number, addr: bigint, length: number): Uint8Array {
-    return this.view.readMemory(hart, addr, length);
-  }
-
-  writeMemory(hart: number, addr: bigint, data: Uint8Array): boolean {
-    return this.view.writeMemory(hart, addr, data);
-  }
-
-  insertBreakpoint(addr: bigint): boolean {
-    this.engine.addBreakpoint(addr);
-    return true;
-  }
-
-  removeBreakpoint(addr: bigint): boolean {
-    this.engine.removeBreakpoint(addr);
-    return true;
-  }
-
-  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
-    this.engine.addWatchpoint(access, addr, length);
-    return true;
-  }
-
-  removeWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
-    this.engine.removeWatchpoint(access, addr, length);
-    return true;
-  }
-
   async resume(actions: ResumeAction[], interrupt: AbortSignal): Promise<StopEvent> {
     if (this.stop.kind === 'exited') return this.stop;
-    const stepping = actions.find((a) => a.action === 'step');
-    const stepHart = stepping ? (stepping.hart >= 0 ? stepping.hart : this.currentHart()) : null;
+    const stepHart = this.steppingHart(actions);
     const e = this.engine;
     const end = await e.run({
       target: Number.POSITIVE_INFINITY,
@@ -128,20 +74,16 @@ export class LiveTarget implements DebugTarget {
     throw new Error(`unknown monitor command '${verb}' (try 'monitor help')`);
   }
 
-  threadExtraInfo(hart: number): string {
-    return this.view.describeHart(hart);
-  }
-
   /** Called when a client leaves after the guest has exited: nothing is left to debug. */
   onDone: () => void = () => {};
 
-  detach(): void {
+  override detach(): void {
     // The machine stays stopped where it is until the next client resumes it.
     if (this.stop.kind === 'exited') this.onDone();
   }
 
-  kill(): void {
-    this.killed = true;
+  protected endStop(): StopEvent {
+    return { kind: 'exited', code: this.board.control.exitCode };
   }
 
   private feedInput(): void {
@@ -150,21 +92,5 @@ export class LiveTarget implements DebugTarget {
     while (pushed < this.pendingInput.length && ring.push(this.pendingInput[pushed])) pushed++;
     if (pushed > 0) this.pendingInput = this.pendingInput.slice(pushed);
     if (ring.available() > 0) this.board.uart.pollInput();
-  }
-
-  private stopFor(end: RunEnd, hart: number): StopEvent {
-    switch (end.kind) {
-      case 'hit': {
-        const h = end.hit;
-        this.engine.current = h.hart;
-        return h.kind === 'breakpoint' ? { kind: 'breakpoint', hart: h.hart } : { kind: 'watch', hart: h.hart, access: h.access, addr: h.addr };
-      }
-      case 'end':
-        return { kind: 'exited', code: this.board.control.exitCode };
-      case 'interrupted':
-        return { kind: 'interrupted', hart: this.engine.current };
-      default:
-        return { kind: 'step', hart };
-    }
   }
 }

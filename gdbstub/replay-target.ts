@@ -1,98 +1,51 @@
 import { ReplayTimeline, isReplayError } from '../replayer/timeline.js';
-import { RunEnd } from '../src/engine/serial-engine.js';
-import { MachineView } from './machine-view.js';
-import { DebugTarget, ResumeAction, StopEvent, WatchKind } from './target.js';
+import { MachineTarget } from './machine-target.js';
+import { ResumeAction, ReverseExecution, StopEvent } from './target.js';
 
 /**
  * GDB's view of a trace: the replay timeline as a reversible target. Every position is a global
  * step of the canonical interleaving; stops report the hart that caused them. Register and
  * memory writes change only the present: moving in time (or a divergence they cause) discards them.
+ * MachineTarget supplies registers, memory, break/watchpoints and stop reasons; this class adds
+ * the timeline's motions (forward, and `reverse`) and its monitor commands.
  */
-export class ReplayTarget implements DebugTarget {
-  readonly reversible = true;
-  readonly harts: number;
-  readonly csrs;
-  private readonly view: MachineView;
-  private stop: StopEvent = { kind: 'step', hart: 0 };
+export class ReplayTarget extends MachineTarget {
   /** The user changed registers or memory since the last move. */
   private edited = false;
-  killed = false;
+
+  readonly reverse: ReverseExecution = {
+    step: (hart, interrupt) => this.move(async () => {
+      const end = await this.timeline.stepBackward(hart, interrupt);
+      if (end === null) return { kind: 'history-begin', hart };
+      return this.stopFor(end, hart);
+    }),
+    cont: (interrupt) => this.move(async () => {
+      const end = await this.timeline.reverseContinue(interrupt);
+      if (end === null) return { kind: 'history-begin', hart: this.timeline.current };
+      return this.stopFor(end, this.timeline.current);
+    }),
+  };
 
   constructor(readonly timeline: ReplayTimeline) {
-    this.harts = timeline.harts.length;
-    this.view = new MachineView(timeline.harts, timeline.board.bus);
-    this.csrs = this.view.csrs;
+    super(timeline.harts, timeline.board.bus, timeline.engine);
   }
 
-  currentHart(): number {
-    return 'hart' in this.stop ? this.stop.hart : 0;
-  }
-
-  lastStop(): StopEvent {
-    return this.stop;
-  }
-
-  readRegister(hart: number, regnum: number): bigint | null {
-    return this.view.readRegister(hart, regnum);
-  }
-
-  writeRegister(hart: number, regnum: number, value: bigint): boolean {
+  override writeRegister(hart: number, regnum: number, value: bigint): boolean {
     this.edited = true;
-    return this.view.writeRegister(hart, regnum, value);
+    return super.writeRegister(hart, regnum, value);
   }
 
-  readMemory(hart: number, addr: bigint, length: number): Uint8Array {
-    return this.view.readMemory(hart, addr, length);
-  }
-
-  writeMemory(hart: number, addr: bigint, data: Uint8Array): boolean {
+  override writeMemory(hart: number, addr: bigint, data: Uint8Array): boolean {
     this.edited = true;
-    return this.view.writeMemory(hart, addr, data);
-  }
-
-  insertBreakpoint(addr: bigint): boolean {
-    this.timeline.engine.addBreakpoint(addr);
-    return true;
-  }
-
-  removeBreakpoint(addr: bigint): boolean {
-    this.timeline.engine.removeBreakpoint(addr);
-    return true;
-  }
-
-  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
-    this.timeline.engine.addWatchpoint(access, addr, length);
-    return true;
-  }
-
-  removeWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
-    this.timeline.engine.removeWatchpoint(access, addr, length);
-    return true;
+    return super.writeMemory(hart, addr, data);
   }
 
   async resume(actions: ResumeAction[], interrupt: AbortSignal): Promise<StopEvent> {
     // All-stop on one timeline: a hart asked to step steps; everyone else runs as the timeline says.
-    const stepping = actions.find((a) => a.action === 'step');
-    const stepHart = stepping ? (stepping.hart >= 0 ? stepping.hart : this.currentHart()) : null;
+    const stepHart = this.steppingHart(actions);
     return this.move(async () => {
       const end = stepHart !== null ? await this.timeline.stepForward(stepHart, interrupt) : await this.timeline.continueForward(interrupt);
       return this.stopFor(end, stepHart ?? this.timeline.current);
-    });
-  }
-
-  async reverseStep(hart: number, interrupt: AbortSignal): Promise<StopEvent> {
-    return this.move(async () => {
-      const end = await this.timeline.stepBackward(hart, interrupt);
-      if (end === null) return { kind: 'history-begin', hart };
-      return this.stopFor(end, hart);
-    });
-  }
-
-  async reverseContinue(interrupt: AbortSignal): Promise<StopEvent> {
-    return this.move(async () => {
-      const end = await this.timeline.reverseContinue(interrupt);
-      if (end === null) return { kind: 'history-begin', hart: this.timeline.current };
-      return this.stopFor(end, this.timeline.current);
     });
   }
 
@@ -139,17 +92,13 @@ export class ReplayTarget implements DebugTarget {
     }
   }
 
-  threadExtraInfo(hart: number): string {
+  override threadExtraInfo(hart: number): string {
     const done = this.timeline.isFinished(hart) || this.timeline.harts[hart].icount >= this.timeline.finals[hart] ? ', end of its recording' : '';
-    return `${this.view.describeHart(hart)}${done}`;
+    return `${super.threadExtraInfo(hart)}${done}`;
   }
 
-  detach(): void {
-    // The timeline stays where it is for the next client.
-  }
-
-  kill(): void {
-    this.killed = true;
+  protected endStop(): StopEvent {
+    return { kind: 'history-end', hart: this.timeline.current };
   }
 
   private when(): string {
@@ -172,20 +121,5 @@ export class ReplayTarget implements DebugTarget {
       this.stop = { kind: 'error', hart: this.timeline.current, message: `hindsight: the replay left the recording${why}: ${err.message}` };
     }
     return this.stop;
-  }
-
-  private stopFor(end: RunEnd, hart: number): StopEvent {
-    switch (end.kind) {
-      case 'hit':
-        return end.hit.kind === 'breakpoint'
-          ? { kind: 'breakpoint', hart: end.hit.hart }
-          : { kind: 'watch', hart: end.hit.hart, access: end.hit.access, addr: end.hit.addr };
-      case 'end':
-        return { kind: 'history-end', hart: this.timeline.current };
-      case 'interrupted':
-        return { kind: 'interrupted', hart: this.timeline.current };
-      default:
-        return { kind: 'step', hart };
-    }
   }
 }

@@ -65,9 +65,16 @@ export class GdbServer {
     this.opts.log?.(line);
   }
 
-  private onConnection(socket: Socket): void {
+  private onConnection(socket: Socket, recheck = true): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.stopped || (this.session !== null && (!this.session.closing || this.waiting !== null))) {
+    if (recheck && !this.stopped && this.session !== null && !this.session.clientGone && this.waiting === null) {
+      // A client that vanished and reconnected at once: its end-of-stream can be read in the same
+      // event-loop turn as the new connection, after it. Decide once that turn's I/O is handled.
+      socket.on('error', () => {});
+      setImmediate(() => { if (!socket.destroyed) this.onConnection(socket, false); });
+      return;
+    }
+    if (this.stopped || (this.session !== null && (!this.session.clientGone || this.waiting !== null))) {
       this.log(`rejected ${peer}: another GDB is connected`);
       socket.destroy();
       return;

@@ -48,6 +48,8 @@ export class Session {
   /** 0x03 arrived while requests were queued: it applies to the next abortable one. */
   private interruptPending = false;
   private outcome: SessionOutcome | null = null;
+  /** The client closed its side of the connection. */
+  private peerEnded = false;
 
   constructor(private readonly socket: Socket, private readonly target: DebugTarget, private readonly opts: SessionOptions) {
     this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
@@ -58,11 +60,19 @@ export class Session {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log(`connection error: ${err.message}`));
     socket.on('close', () => void this.onClose());
+    // GDB never half-closes: the end of its stream is the end of the connection (the 'close' that
+    // follows may come a turn later, after a reconnect was already seen).
+    socket.on('end', () => { this.peerEnded = true; });
   }
 
   /** True once the session stopped taking requests (detach, kill or disconnect in progress). */
   get closing(): boolean {
     return this.outcome !== null || this.socket.destroyed;
+  }
+
+  /** True once no further request can come: closing, or the client ended its stream (requests already received still run). */
+  get clientGone(): boolean {
+    return this.closing || this.peerEnded;
   }
 
   /** Drops the connection (server shutdown); `ended` resolves when the cleanup is done. */
@@ -171,14 +181,14 @@ export class Session {
       case 'step':
         return this.runStop((signal) => this.target.resume([{ hart: this.threadHart(this.cThread, this.target.currentHart()), action: 'step' }], signal));
       case 'reverse-step': {
-        const reverseStep = this.caps.reverseStep ? this.target.reverseStep : undefined;
-        if (reverseStep === undefined) return this.send('');
-        return this.runStop((signal) => reverseStep.call(this.target, this.threadHart(this.cThread, this.target.currentHart()), signal));
+        const reverse = this.caps.reverse;
+        if (reverse === null) return this.send('');
+        return this.runStop((signal) => reverse.step(this.threadHart(this.cThread, this.target.currentHart()), signal));
       }
       case 'reverse-continue': {
-        const reverseContinue = this.caps.reverseContinue ? this.target.reverseContinue : undefined;
-        if (reverseContinue === undefined) return this.send('');
-        return this.runStop((signal) => reverseContinue.call(this.target, signal));
+        const reverse = this.caps.reverse;
+        if (reverse === null) return this.send('');
+        return this.runStop((signal) => reverse.cont(signal));
       }
       case 'monitor':
         return this.runMonitor(req.command);

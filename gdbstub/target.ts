@@ -1,7 +1,8 @@
 /**
  * What the GDB remote stub needs from the thing it debugs: a live machine (forward only) or a
- * replay timeline (forward and backward). The stub's protocol layer (gdbstub/server.ts) speaks only
- * to this interface; `reversible` and the optional methods decide what qSupported advertises.
+ * replay timeline (forward and backward). The stub's protocol layer (gdbstub/session.ts) speaks only
+ * to this interface. Optional abilities are optional capability objects (the Rust gdbstub crate's
+ * opt-in traits): `reverse` is there or not, and qSupported is derived from that (capabilities.ts).
  *
  * Threads are harts: GDB thread id = hart index + 1 (the protocol layer converts). Everything here
  * uses hart indices (0-based). All-stop: every call is made while the whole machine is stopped,
@@ -42,11 +43,19 @@ export const FIRST_CSR_REGNUM = 65;
 /** The 1-byte `priv` register of feature org.gnu.gdb.riscv.virtual. */
 export const REG_PRIV = FIRST_CSR_REGNUM + 4096;
 
+/** The reverse-execution capability: both motions or neither. Resolves when the machine stopped. */
+export interface ReverseExecution {
+  /** Undo the last instruction `hart` executed (`bs`). */
+  step(hart: number, interrupt: AbortSignal): Promise<StopEvent>;
+  /** Run backwards to the last breakpoint/watchpoint hit strictly before now (`bc`). */
+  cont(interrupt: AbortSignal): Promise<StopEvent>;
+}
+
 export interface DebugTarget {
   /** Number of harts (threads). */
   readonly harts: number;
-  /** True when replaying a trace: reverse execution works and `history-*` stops can happen. */
-  readonly reversible: boolean;
+  /** Present when the target can run backwards (a trace): `bs`/`bc` work and `history-*` stops can happen. */
+  readonly reverse?: ReverseExecution;
   /** CSRs to describe in target.xml (number and name), in table order. */
   readonly csrs: ReadonlyArray<{ num: number; name: string }>;
 
@@ -78,11 +87,6 @@ export interface DebugTarget {
    * Resolves when the machine stopped. `interrupt` aborts when GDB sends 0x03.
    */
   resume(actions: ResumeAction[], interrupt: AbortSignal): Promise<StopEvent>;
-  /** Replay only: undo the last instruction `hart` executed (`bs`). */
-  reverseStep?(hart: number, interrupt: AbortSignal): Promise<StopEvent>;
-  /** Replay only: run backwards to the last breakpoint/watchpoint hit strictly before now (`bc`). */
-  reverseContinue?(interrupt: AbortSignal): Promise<StopEvent>;
-
   /** `monitor ...` (qRcmd): returns the text to show; throws an Error with a message for bad commands. */
   monitor(command: string, interrupt: AbortSignal): Promise<string>;
   /** Free text for `info threads` (qThreadExtraInfo). */

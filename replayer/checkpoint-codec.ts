@@ -1,14 +1,51 @@
+/**
+ * Debugger checkpoints as saved in a trace: the `Checkpoint` message of traces/events.proto
+ * (raw-DEFLATE-compressed). This module owns the timeline's saved state (TimelineState mirrors
+ * the `TimelineState` message); replayer/timeline.ts takes and restores it.
+ */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { PAGE_SIZE } from '../src/machine/bus.js';
 import { TraceEvent } from '../traces/events.js';
+import { SerialReplayPosition } from './serial-replayer.js';
 import { traceProto } from '../traces/event-codec.js';
+import { SchedState } from '../src/engine/serial-scheduler.js';
 import { VERSION } from '../src/version.js';
 import { ReplayerPosition } from './hart-replayer.js';
-import { TimelineState } from './timeline.js';
 
-/** Bump when TimelineState or the snapshot regions change meaning: older saved checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 1;
+/**
+ * Bump when the Checkpoint message or the snapshot regions change meaning: saved checkpoints of
+ * another format are then ignored (with a note), never misread. 2: the timeline's state became the
+ * `TimelineState` message (format 1 held it as JSON).
+ */
+export const CHECKPOINT_FORMAT = 2;
 
 const CheckpointType = traceProto.lookupType('hindsight.trace.Checkpoint');
+
+/** Where a serial trace's hart is in its event stream (SerialReplayer). */
+export type SerialPosition = SerialReplayPosition;
+
+/** One hart's part of the timeline state. */
+export interface HartTimelineState {
+  /** Stopped inside a block (the next run continues it without a safe point). */
+  paused: boolean;
+  finished: boolean;
+  /** Interrupt lines as sampled at its last safe point. */
+  lines: number;
+  icount: number;
+  /** ReplayerPosition for a trace recorded in parallel, SerialPosition for a serial one. */
+  position: ReplayerPosition | SerialPosition;
+}
+
+/** What a checkpoint keeps besides shared memory: the `TimelineState` message, with live event objects. */
+export interface TimelineState {
+  sched: SchedState;
+  harts: HartTimelineState[];
+  /** The replay progress words of a parallel trace, null for a serial one. */
+  progress: Uint8Array | null;
+  clockSkipped: bigint;
+  consoleBytes: number;
+  current: number;
+}
 
 /** A checkpoint as saved: everything the store needs to adopt it. */
 export interface SavedCheckpoint {
@@ -18,67 +55,151 @@ export interface SavedCheckpoint {
   ramDelta: Map<number, Uint8Array>;
 }
 
-/** Event positions as indexes into each hart's event list (the live state holds the event objects). */
-interface SavedPosition {
-  consumed: number;
-  /** Index of the pending event, -1 if none. */
-  next: number;
-  /** Clock reads taken from the stream but not used yet (HartReplayer only), -1 otherwise. */
-  times: number;
-  waitingForRelease: boolean;
+/** How many 4 KiB pages the snapshot regions and RAM of this machine have. */
+export interface SnapshotShape {
+  regionPages: number;
+  ramPages: number;
 }
 
-function savePosition(p: TimelineState['positions'][number], events: TraceEvent[]): SavedPosition {
+/** A saved checkpoint, or why it cannot be used (it is then ignored). */
+export type DecodedCheckpoint = { kind: 'checkpoint'; checkpoint: SavedCheckpoint } | { kind: 'ignored'; reason: string };
+
+/* ---- encoding ------------------------------------------------------------------------------- */
+
+/** The protobufjs "Long-like" form of an unsigned 64-bit value. */
+function u64(value: bigint): { low: number; high: number; unsigned: true } {
+  return { low: Number(value & 0xffffffffn) | 0, high: Number((value >> 32n) & 0xffffffffn) | 0, unsigned: true };
+}
+
+function encodePosition(p: HartTimelineState['position'], events: TraceEvent[]) {
+  // The live state holds event objects; saved, they are indexes into the hart's stream.
   const next = p.next ? events.lastIndexOf(p.next, p.consumed - 1) : -1;
-  const times = 'times' in p ? p.times.length : -1;
-  return { consumed: p.consumed, next, times, waitingForRelease: 'waitingForRelease' in p ? p.waitingForRelease : false };
-}
-
-function loadPosition(p: SavedPosition, events: TraceEvent[]): TimelineState['positions'][number] {
-  const next = p.next >= 0 ? events[p.next] : null;
-  if (p.times < 0) return { consumed: p.consumed, next };
-  const taken = events.slice(0, p.consumed).filter((e) => e.kind === 'time');
-  const times = taken.slice(taken.length - p.times) as ReplayerPosition['times'];
-  return { consumed: p.consumed, next, times, waitingForRelease: p.waitingForRelease };
+  if (p.next && next < 0) throw new Error('checkpoint: the pending event is not among the consumed ones');
+  const replayer = 'times' in p ? { pendingTimes: p.times.length, waitingForRelease: p.waitingForRelease } : null;
+  return { consumed: p.consumed, next, replayer };
 }
 
 export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8Array[] | null, events: TraceEvent[][]): Uint8Array {
   const { state } = cp;
-  const json = JSON.stringify({
-    ...state,
-    positions: state.positions.map((p, hart) => savePosition(p, events[hart])),
-    progress: undefined,
-    clockSkipped: state.clockSkipped.toString(),
-  });
   const message = CheckpointType.create({
     format: CHECKPOINT_FORMAT,
     toolVersion: VERSION,
     step: cp.step,
-    stateJson: json,
     regionPages: cp.regionPages.flatMap((data, index) => (previousRegionPages?.[index] === data ? [] : [{ index, data }])),
     ramPages: [...cp.ramDelta].map(([index, data]) => ({ index, data })),
-    progress: state.progress ?? new Uint8Array(0),
+    timeline: {
+      scheduler: { live: state.sched.live, index: state.sched.index, moved: state.sched.moved, turn: state.sched.turn },
+      harts: state.harts.map((h, hart) => ({ paused: h.paused, finished: h.finished, lines: h.lines, icount: h.icount, position: encodePosition(h.position, events[hart]) })),
+      progress: state.progress ?? new Uint8Array(0),
+      clockSkipped: u64(state.clockSkipped),
+      consoleBytes: state.consoleBytes,
+      current: state.current,
+    },
   });
   return deflateRawSync(CheckpointType.encode(message).finish());
 }
 
-/** Null when the checkpoint was written by another format or tool version (it is then ignored). */
-export function decodeCheckpoint(blob: Uint8Array, previousRegionPages: Uint8Array[] | null, regionPageCount: number, events: TraceEvent[][]): SavedCheckpoint | null {
-  const m = CheckpointType.toObject(CheckpointType.decode(inflateRawSync(blob)), { longs: Number, bytes: Uint8Array }) as {
-    format?: number; toolVersion?: string; step?: number; stateJson?: string; progress?: Uint8Array;
-    regionPages?: { index?: number; data?: Uint8Array }[]; ramPages?: { index?: number; data?: Uint8Array }[];
+/* ---- decoding ------------------------------------------------------------------------------- */
+
+/* The decoded shapes: toObject with longs as decimal strings and every default filled in. */
+interface DecodedPage { index: number; data: Uint8Array }
+interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null }
+interface DecodedHart { paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null }
+interface DecodedTimeline {
+  scheduler: { live: number[]; index: number; moved: boolean; turn: { until: string; before: string; releasedBefore: string } | null } | null;
+  harts: DecodedHart[];
+  progress: Uint8Array;
+  clockSkipped: string;
+  consoleBytes: string;
+  current: number;
+}
+interface DecodedMessage {
+  format: number;
+  toolVersion: string;
+  step: string;
+  regionPages: DecodedPage[];
+  ramPages: DecodedPage[];
+  timeline: DecodedTimeline | null;
+}
+
+/** Thrown while decoding a checkpoint that is not usable; becomes an 'ignored' result. */
+class Unusable extends Error {}
+
+/** protobufjs hands out Buffers (views into the inflated message) under Node: the same bytes as a plain Uint8Array, no copy. */
+function plainBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function safeNumber(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Unusable(`${what} ${text} is out of range`);
+  return n;
+}
+
+function decodePosition(p: DecodedPosition | null, events: TraceEvent[], hart: number): HartTimelineState['position'] {
+  if (p === null) throw new Unusable(`hart ${hart} has no event position`);
+  const consumed = safeNumber(p.consumed, 'an event position');
+  const nextIndex = safeNumber(p.next, 'an event index');
+  if (consumed > events.length || nextIndex >= consumed || nextIndex < -1) throw new Unusable(`hart ${hart}'s event position does not fit its ${events.length} events`);
+  const next = nextIndex >= 0 ? events[nextIndex] : null;
+  if (p.replayer === null) return { consumed, next };
+  const taken = events.slice(0, consumed).filter((e): e is ReplayerPosition['times'][number] => e.kind === 'time');
+  const pending = p.replayer.pendingTimes;
+  if (pending > taken.length) throw new Unusable(`hart ${hart} has more pending clock reads than it consumed`);
+  return { consumed, next, times: taken.slice(taken.length - pending), waitingForRelease: p.replayer.waitingForRelease };
+}
+
+function decodeState(t: DecodedTimeline | null, events: TraceEvent[][]): TimelineState {
+  if (t === null || t.scheduler === null) throw new Unusable('it holds no timeline state');
+  if (t.harts.length !== events.length) throw new Unusable(`it describes ${t.harts.length} harts, the trace has ${events.length}`);
+  const s = t.scheduler;
+  const turn = s.turn && { until: safeNumber(s.turn.until, 'a turn end'), before: safeNumber(s.turn.before, 'an icount'), releasedBefore: safeNumber(s.turn.releasedBefore, 'a release count') };
+  return {
+    sched: { live: s.live.slice(), index: s.index, moved: s.moved, turn },
+    harts: t.harts.map((h, hart) => ({
+      paused: h.paused,
+      finished: h.finished,
+      lines: h.lines,
+      icount: safeNumber(h.icount, 'an icount'),
+      position: decodePosition(h.position, events[hart], hart),
+    })),
+    progress: t.progress.length > 0 ? plainBytes(t.progress) : null,
+    clockSkipped: BigInt(t.clockSkipped),
+    consoleBytes: safeNumber(t.consoleBytes, 'a console byte count'),
+    current: t.current,
   };
-  if (m.format !== CHECKPOINT_FORMAT || m.toolVersion !== VERSION) return null;
-  const raw = JSON.parse(m.stateJson ?? '{}') as Omit<TimelineState, 'positions' | 'clockSkipped' | 'progress'> & { positions: SavedPosition[]; clockSkipped: string };
-  const state: TimelineState = {
-    ...raw,
-    positions: raw.positions.map((p, hart) => loadPosition(p, events[hart])),
-    clockSkipped: BigInt(raw.clockSkipped),
-    progress: m.progress && m.progress.length > 0 ? m.progress : null,
-  };
-  const regionPages = previousRegionPages ? previousRegionPages.slice() : new Array<Uint8Array>(regionPageCount);
-  for (const p of m.regionPages ?? []) regionPages[p.index ?? 0] = p.data ?? new Uint8Array(0);
-  const ramDelta = new Map<number, Uint8Array>();
-  for (const p of m.ramPages ?? []) ramDelta.set(p.index ?? 0, p.data ?? new Uint8Array(0));
-  return { step: m.step ?? 0, state, regionPages, ramDelta };
+}
+
+/**
+ * Decodes one saved checkpoint; `previousRegionPages` are the regions of the one before it (null
+ * for the first). Checkpoints of another format or tool version, or that do not fit the trace,
+ * come back as 'ignored' with the reason.
+ */
+export function decodeCheckpoint(blob: Uint8Array, previousRegionPages: Uint8Array[] | null, shape: SnapshotShape, events: TraceEvent[][]): DecodedCheckpoint {
+  let m: DecodedMessage;
+  try {
+    m = CheckpointType.toObject(CheckpointType.decode(inflateRawSync(blob)), { longs: String, bytes: Uint8Array, defaults: true, arrays: true }) as DecodedMessage;
+  } catch (err) {
+    return { kind: 'ignored', reason: `a saved checkpoint is damaged (${(err as Error).message})` };
+  }
+  if (m.format !== CHECKPOINT_FORMAT) return { kind: 'ignored', reason: `they were saved in checkpoint format ${m.format}, this hindsight uses format ${CHECKPOINT_FORMAT}` };
+  if (m.toolVersion !== VERSION) return { kind: 'ignored', reason: `they were saved by hindsight ${m.toolVersion || '(unknown)'}, this is ${VERSION}` };
+  try {
+    const state = decodeState(m.timeline, events);
+    const regionPages = previousRegionPages ? previousRegionPages.slice() : new Array<Uint8Array>(shape.regionPages);
+    for (const p of m.regionPages) {
+      if (p.index >= shape.regionPages || p.data.length !== PAGE_SIZE) throw new Unusable(`region page ${p.index} does not fit the ${shape.regionPages} pages`);
+      regionPages[p.index] = plainBytes(p.data);
+    }
+    for (let k = 0; k < shape.regionPages; k++) if (regionPages[k] === undefined) throw new Unusable(`region page ${k} is missing`);
+    const ramDelta = new Map<number, Uint8Array>();
+    for (const p of m.ramPages) {
+      if (p.index >= shape.ramPages || p.data.length !== PAGE_SIZE) throw new Unusable(`RAM page ${p.index} does not fit the ${shape.ramPages} pages`);
+      ramDelta.set(p.index, plainBytes(p.data));
+    }
+    return { kind: 'checkpoint', checkpoint: { step: safeNumber(m.step, 'a step'), state, regionPages, ramDelta } };
+  } catch (err) {
+    if (err instanceof Unusable) return { kind: 'ignored', reason: `a saved checkpoint does not fit this trace: ${err.message}` };
+    throw err;
+  }
 }

@@ -10,9 +10,9 @@ import { isElf } from '../src/machine/elf.js';
 import { RAM_BASE, VIRTIO_COUNT } from '../src/machine/memmap.js';
 import { TraceEvent } from '../traces/events.js';
 import { VirtualClock } from '../src/engine/virtual-time.js';
-import { SerialReplayer, SerialReplayPosition } from './serial-replayer.js';
+import { SerialReplayer } from './serial-replayer.js';
 import { TraceReader, saveCheckpoints } from '../traces/trace-reader.js';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
+import { decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SnapshotShape, TimelineState } from './checkpoint-codec.js';
 import { CheckpointStore, Checkpoint } from './checkpoints.js';
 import { DivergenceError } from './divergence.js';
 import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
@@ -29,20 +29,6 @@ export interface TimelineOptions {
   /** Long operations report progress (done/total steps) here, then `progressEnd` once they finish. */
   progress?(what: string, done: number, total: number): void;
   progressEnd?(): void;
-}
-
-/** What a checkpoint keeps besides shared memory. */
-export interface TimelineState {
-  sched: SchedState;
-  paused: boolean[];
-  finished: boolean[];
-  lines: number[];
-  icounts: number[];
-  positions: (ReplayerPosition | SerialReplayPosition)[];
-  progress: Uint8Array | null;
-  clockSkipped: bigint;
-  consoleBytes: number;
-  current: number;
 }
 
 /**
@@ -73,7 +59,9 @@ export class ReplayTimeline {
 
   /** Checkpoints that came from the trace (saved by an earlier session). */
   readonly loadedCheckpoints: number;
-  private readonly regionPageCount: number;
+  /** Why the checkpoints saved in the trace were not used, if they were not (for the user). */
+  ignoredCheckpoints: string | null = null;
+  private readonly snapshotShape: SnapshotShape;
 
   private constructor(reader: TraceReader, private readonly opts: TimelineOptions) {
     this.tracePath = reader.path;
@@ -121,24 +109,35 @@ export class ReplayTimeline {
     this.store = new CheckpointStore<TimelineState>(memory, RAM_OFFSET, m.ramBytes,
       [hartsRegion, { offset: CTRL_BASE, length: devicesEnd - CTRL_BASE }], board.bus.dirtyPages, opts.checkpointBytes,
       (page) => board.bus.noteRamWrite(RAM_BASE + page * PAGE_SIZE, PAGE_SIZE));
-    this.regionPageCount = (hartsRegion.length + devicesEnd - CTRL_BASE) / PAGE_SIZE;
+    this.snapshotShape = { regionPages: (hartsRegion.length + devicesEnd - CTRL_BASE) / PAGE_SIZE, ramPages: m.ramBytes / PAGE_SIZE };
     this.capture();
     this.loadedCheckpoints = this.loadCheckpoints(reader.checkpointBlobs());
   }
 
-  /** Adopts the checkpoints saved in the trace, unless another hindsight wrote them. Returns how many. */
+  /**
+   * Adopts the checkpoints saved in the trace; returns how many. If any cannot be used (another
+   * format or hindsight version, or damaged), none are, and `ignoredCheckpoints` says why.
+   */
   private loadCheckpoints(blobs: Uint8Array[]): number {
     let previous: Uint8Array[] | null = null;
-    let adopted = 0;
+    let lastStep = -1;
+    const usable: SavedCheckpoint[] = [];
     for (const blob of blobs) {
-      const cp = decodeCheckpoint(blob, previous, this.regionPageCount, this.events);
-      if (!cp) return 0;
+      const decoded = decodeCheckpoint(blob, previous, this.snapshotShape, this.events);
+      if (decoded.kind === 'ignored') return this.ignoreSavedCheckpoints(blobs.length, decoded.reason);
+      const cp = decoded.checkpoint;
+      if (cp.step <= lastStep) return this.ignoreSavedCheckpoints(blobs.length, `they are not in step order (step ${cp.step} after ${lastStep})`);
       previous = cp.regionPages;
-      if (cp.step === 0) continue; // the same as the one just captured
-      this.store.adopt(cp.step, cp.state, cp.regionPages, cp.ramDelta);
-      adopted++;
+      lastStep = cp.step;
+      usable.push(cp);
     }
-    return adopted;
+    for (const cp of usable) if (cp.step !== 0) this.store.adopt(cp.step, cp.state, cp.regionPages, cp.ramDelta); // step 0: the same as the one just captured
+    return usable.filter((cp) => cp.step !== 0).length;
+  }
+
+  private ignoreSavedCheckpoints(count: number, reason: string): 0 {
+    this.ignoredCheckpoints = `the ${count} checkpoints saved in the trace were ignored: ${reason} ('monitor checkpoints save' replaces them)`;
+    return 0;
   }
 
   /** Saves every checkpoint into the trace file, so the next session starts with them. */
@@ -147,7 +146,7 @@ export class ReplayTimeline {
     const rows = this.store.all.map((cp) => {
       const blob = encodeCheckpoint(cp, previous, this.events);
       previous = cp.regionPages;
-      return { icounts: cp.state.icounts, blob };
+      return { icounts: cp.state.harts.map((h) => h.icount), blob };
     });
     saveCheckpoints(this.tracePath, rows);
   }
@@ -229,7 +228,7 @@ export class ReplayTimeline {
     const n = this.harts[hart].icount;
     if (n === 0) return null;
     const here = this.step;
-    const cp = this.store.atOrBefore(here - 1, (c) => c.state.icounts[hart] <= n - 1)!;
+    const cp = this.store.atOrBefore(here - 1, (c) => c.state.harts[hart].icount <= n - 1)!;
     this.restore(cp);
     const end = await this.run({ target: here, stepHart: { hart, icount: n - 1 }, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
     if (end.kind === 'interrupted') {
@@ -300,11 +299,13 @@ export class ReplayTimeline {
   private snapshot(): TimelineState {
     return {
       sched: copySched(this.engine.sched),
-      paused: this.engine.slots.map((s) => s.runner.paused),
-      finished: this.engine.finished.slice(),
-      lines: this.harts.map((h) => h.lines),
-      icounts: this.harts.map((h) => h.icount),
-      positions: this.engine.slots.map((s) => (s.supervisor as HartReplayer | SerialReplayer).snapshot()),
+      harts: this.engine.slots.map((s, id) => ({
+        paused: s.runner.paused,
+        finished: this.engine.finished[id],
+        lines: s.hart.lines,
+        icount: s.hart.icount,
+        position: (s.supervisor as HartReplayer | SerialReplayer).snapshot(),
+      })),
       progress: this.progressState ? new Uint8Array(this.progressState.buffer).slice() : null,
       clockSkipped: this.clock.skippedTicks,
       consoleBytes: this.consoleBytes,
@@ -316,12 +317,13 @@ export class ReplayTimeline {
     this.store.restore(cp);
     const st = cp.state;
     this.engine.sched = copySched(st.sched);
-    this.engine.finished = st.finished.slice();
+    this.engine.finished = st.harts.map((h) => h.finished);
     this.engine.slots.forEach((s, id) => {
+      const saved = st.harts[id];
       s.hart.syncIn();
-      s.hart.observeLines(st.lines[id]);
-      s.runner.paused = st.paused[id];
-      const pos = st.positions[id];
+      s.hart.observeLines(saved.lines);
+      s.runner.paused = saved.paused;
+      const pos = saved.position;
       const events = this.eventsFrom(id, pos.consumed);
       if (s.supervisor instanceof HartReplayer) s.supervisor.restore(pos as ReplayerPosition, events);
       else (s.supervisor as SerialReplayer).restore(pos, events);

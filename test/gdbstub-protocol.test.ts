@@ -361,6 +361,25 @@ describe('GDB server: robustness', () => {
     expect(await next.request('m80000000,2')).toBe('0001');
   });
 
+  it('serves a client that reconnects at once after vanishing mid-resume (its end-of-stream and the new connection arrive together)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { client, target, port, server } = await start();
+      await handshake(client);
+      let started = false;
+      target.onResume = () => { started = true; };
+      target.hangUntilAborted = true;
+      client.write(frame('vCont;c'));
+      await until(() => started, 'the resume to start');
+      client.destroy();
+      const next = await connectClient(port); // no wait: the server may see this before the old client's end
+      target.hangUntilAborted = false;
+      expect(await next.request('qSupported:multiprocess+')).toContain('PacketSize=');
+      expect(target.detachCount).toBe(1);
+      next.destroy();
+      await server.close();
+    }
+  });
+
   it('rejects a second simultaneous client and keeps the first', async () => {
     const { client, port, target } = await start();
     await handshake(client);

@@ -159,11 +159,6 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                   "type": "uint64",
                   "id": 3
                 },
-                "stateJson": {
-                  "type": "string",
-                  "id": 4,
-                  "protoName": "state_json"
-                },
                 "regionPages": {
                   "rule": "repeated",
                   "type": "SnapshotPage",
@@ -176,11 +171,23 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                   "id": 6,
                   "protoName": "ram_pages"
                 },
-                "progress": {
-                  "type": "bytes",
-                  "id": 7
+                "timeline": {
+                  "type": "TimelineState",
+                  "id": 8
                 }
-              }
+              },
+              "reserved": [
+                [
+                  4,
+                  4
+                ],
+                [
+                  7,
+                  7
+                ],
+                "state_json",
+                "progress"
+              ]
             },
             "SnapshotPage": {
               "fields": {
@@ -191,6 +198,129 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "data": {
                   "type": "bytes",
                   "id": 2
+                }
+              }
+            },
+            "TimelineState": {
+              "fields": {
+                "scheduler": {
+                  "type": "SchedulerState",
+                  "id": 1
+                },
+                "harts": {
+                  "rule": "repeated",
+                  "type": "HartTimelineState",
+                  "id": 2
+                },
+                "progress": {
+                  "type": "bytes",
+                  "id": 3
+                },
+                "clockSkipped": {
+                  "type": "uint64",
+                  "id": 4,
+                  "protoName": "clock_skipped"
+                },
+                "consoleBytes": {
+                  "type": "uint64",
+                  "id": 5,
+                  "protoName": "console_bytes"
+                },
+                "current": {
+                  "type": "uint32",
+                  "id": 6
+                }
+              }
+            },
+            "SchedulerState": {
+              "fields": {
+                "live": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 1
+                },
+                "index": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "moved": {
+                  "type": "bool",
+                  "id": 3
+                },
+                "turn": {
+                  "type": "SchedulerTurn",
+                  "id": 4
+                }
+              }
+            },
+            "SchedulerTurn": {
+              "fields": {
+                "until": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "before": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "releasedBefore": {
+                  "type": "uint64",
+                  "id": 3,
+                  "protoName": "released_before"
+                }
+              }
+            },
+            "HartTimelineState": {
+              "fields": {
+                "paused": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "finished": {
+                  "type": "bool",
+                  "id": 2
+                },
+                "lines": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "icount": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "position": {
+                  "type": "EventPosition",
+                  "id": 5
+                }
+              }
+            },
+            "EventPosition": {
+              "fields": {
+                "consumed": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "next": {
+                  "type": "sint64",
+                  "id": 2
+                },
+                "replayer": {
+                  "type": "ReplayerPosition",
+                  "id": 3
+                }
+              }
+            },
+            "ReplayerPosition": {
+              "fields": {
+                "pendingTimes": {
+                  "type": "uint32",
+                  "id": 1,
+                  "protoName": "pending_times"
+                },
+                "waitingForRelease": {
+                  "type": "bool",
+                  "id": 2,
+                  "protoName": "waiting_for_release"
                 }
               }
             }

@@ -42,6 +42,7 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   const harts = timeline.harts.length;
   const saved = timeline.loadedCheckpoints > 0 ? `; ${timeline.loadedCheckpoints} checkpoints loaded from the trace` : '';
   process.stderr.write(`hindsight: debugging ${trace}: ${harts} hart${harts === 1 ? '' : 's'} (GDB threads 1-${harts}), ${timeline.endStep} steps${saved}\n`);
+  if (timeline.ignoredCheckpoints) process.stderr.write(`hindsight: note: ${timeline.ignoredCheckpoints}\n`);
   try {
     if (flags.listenOnly) {
       const file = elfPath ? `${elfPath} ` : '';

@@ -4,7 +4,7 @@
  * breakpoints/watchpoints and a resume that "runs" by advancing pc by 4 per step until a breakpoint
  * address is reached or `maxSteps` steps have passed. No emulator involved.
  */
-import { DebugTarget, FIRST_CSR_REGNUM, REG_PC, REG_PRIV, ResumeAction, StopEvent, WatchKind } from '../../gdbstub/target.js';
+import { DebugTarget, FIRST_CSR_REGNUM, REG_PC, REG_PRIV, ResumeAction, ReverseExecution, StopEvent, WatchKind } from '../../gdbstub/target.js';
 
 export const MEM_BASE = 0x8000_0000n;
 export const MEM_SIZE = 0x1000;
@@ -21,6 +21,7 @@ const CSR_UNAVAILABLE = 0xc00;
 
 export interface FakeTargetOptions {
   harts?: number;
+  /** Gives the target the reverse-execution capability (like a trace). */
   reversible?: boolean;
   /** Steps a continue runs before stopping on its own (reported as history-end / exited). */
   maxSteps?: number;
@@ -28,7 +29,7 @@ export interface FakeTargetOptions {
 
 export class FakeTarget implements DebugTarget {
   readonly harts: number;
-  readonly reversible: boolean;
+  readonly reverse?: ReverseExecution;
   readonly csrs = CSRS;
   readonly memory = new Uint8Array(MEM_SIZE);
   /** Per hart: x0..x31, pc, then CSRs by number and priv. */
@@ -53,7 +54,7 @@ export class FakeTarget implements DebugTarget {
 
   constructor(opts: FakeTargetOptions = {}) {
     this.harts = opts.harts ?? 2;
-    this.reversible = opts.reversible ?? false;
+    if (opts.reversible) this.reverse = { step: (hart, interrupt) => this.reverseStep(hart, interrupt), cont: (interrupt) => this.reverseContinue(interrupt) };
     this.maxSteps = opts.maxSteps ?? 100;
     for (let hart = 0; hart < this.harts; hart++) {
       const regs = new Map<number, bigint>();
@@ -185,10 +186,10 @@ export class FakeTarget implements DebugTarget {
         if (this.breakpoints.has(this.pc(hart))) return this.stop({ kind: 'breakpoint', hart });
       }
     }
-    return this.stop(this.reversible ? { kind: 'history-end', hart: this.current } : { kind: 'exited', code: 0 });
+    return this.stop(this.reverse ? { kind: 'history-end', hart: this.current } : { kind: 'exited', code: 0 });
   }
 
-  async reverseStep(hart: number, interrupt: AbortSignal): Promise<StopEvent> {
+  private async reverseStep(hart: number, interrupt: AbortSignal): Promise<StopEvent> {
     if (this.hangUntilAborted) return this.waitForAbort(interrupt);
     const pc = this.pc(hart);
     if (pc - 4n < CODE_BASE) return this.stop({ kind: 'history-begin', hart });
@@ -196,7 +197,7 @@ export class FakeTarget implements DebugTarget {
     return this.stop({ kind: 'step', hart });
   }
 
-  async reverseContinue(interrupt: AbortSignal): Promise<StopEvent> {
+  private async reverseContinue(interrupt: AbortSignal): Promise<StopEvent> {
     if (this.hangUntilAborted) return this.waitForAbort(interrupt);
     this.regs[this.current]!.set(REG_PC, CODE_BASE);
     return this.stop({ kind: 'history-begin', hart: this.current });

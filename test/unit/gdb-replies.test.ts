@@ -36,13 +36,16 @@ describe('GDB stop replies', () => {
 });
 
 describe('qSupported', () => {
-  it('advertises reverse execution only for reversible targets that implement it', () => {
+  it('advertises reverse execution exactly when the target has the reverse capability', () => {
     const forward = supportedReply(capabilitiesOf(new FakeTarget({ reversible: false })), 0x4000);
     expect(forward).toBe('PacketSize=4000;qXfer:features:read+;vContSupported+;multiprocess+;swbreak+;hwbreak+;QStartNoAckMode+');
     const reverse = supportedReply(capabilitiesOf(new FakeTarget({ reversible: true })), 0x1000);
     expect(reverse).toBe('PacketSize=1000;qXfer:features:read+;vContSupported+;multiprocess+;swbreak+;hwbreak+;QStartNoAckMode+;ReverseStep+;ReverseContinue+');
-    const claimsButLacks = { ...new FakeTarget(), reversible: true, reverseStep: undefined, reverseContinue: undefined } as unknown as DebugTarget;
-    expect(capabilitiesOf(claimsButLacks)).toEqual({ reverseStep: false, reverseContinue: false });
+    const replay = new FakeTarget({ reversible: true });
+    expect(capabilitiesOf(replay).reverse).toBe(replay.reverse);
+    const withoutReverse = { ...new FakeTarget({ reversible: true }), reverse: undefined } as unknown as DebugTarget;
+    expect(capabilitiesOf(withoutReverse)).toEqual({ reverse: null });
+    expect(supportedReply(capabilitiesOf(withoutReverse), 0x4000)).toBe(forward);
   });
 });
 

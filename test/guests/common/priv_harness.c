@@ -1,10 +1,66 @@
 /*
- * Trap entry/exit, vector tables and privilege-switch helpers shared by the privileged guests
- * (priv_traps, irq_timer, irq_ipi, mmu_sv39/48): a trap saves every register in a frame on the
- * mode's scratch stack and calls the guest's m_trap_c / s_trap_c; run_mode(mode, fn, arg) runs
- * fn(arg) in U or S mode (at the alias offset `lower_off`, 0 for none) and returns its result.
- * Each guest defines m_trap_c, s_trap_c, lower_off and m_saved_sp (see priv_harness.h).
+ * Trap entry/exit, vector tables, privilege-switch helpers and the C trap handlers shared by the
+ * privileged guests (priv_traps, irq_timer, irq_ipi, mmu_sv39/48); see priv_harness.h. Each guest
+ * defines its trap stacks (mscratch/sscratch) and `priv_hooks`.
  */
+#include "priv_harness.h"
+
+uint64_t lower_off;
+uint64_t m_saved_sp[8];
+volatile struct trap_rec mt, st;
+
+void fail_at(const char *what, uint64_t a, uint64_t b) {
+  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
+  hs_exit(1);
+}
+
+static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
+
+void m_trap_c(uint64_t *f) {
+  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
+  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
+    f[2] = m_saved_sp[csr_read(mhartid)];
+    f[10] = f[11];
+    csr_set(mstatus, MSTATUS_MPP);
+    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
+    csr_write(mepc, (uint64_t)run_mode_back);
+    return;
+  }
+  if (!(cause & IRQ_BIT) && priv_hooks.m_call && priv_hooks.m_call(f, cause, epc)) return;
+  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
+  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
+  if (cause & IRQ_BIT) {
+    uint64_t c = cause & 63;
+    if (priv_hooks.m_interrupt && priv_hooks.m_interrupt(c)) return;
+    if (c == 3) mmio_w32(CLINT_MSIP(csr_read(mhartid)), 0);
+    else if (c == 1) csr_clear(mip, 2);
+    else if (c == 7) mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
+    else hs_fail("unexpected interrupt in M");
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
+  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
+}
+
+void s_trap_c(uint64_t *f) {
+  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
+  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
+    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
+    s_forward_ret(f[11]);
+  }
+  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
+  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+  if (cause & IRQ_BIT) {
+    uint64_t c = cause & 63;
+    if (priv_hooks.s_interrupt && priv_hooks.s_interrupt(f, c)) return;
+    if (c == 1) csr_clear(sip, 2);
+    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
+    return;
+  }
+  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
+  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
+}
+
 __asm__(
   ".section .text\n"
   ".option push\n"

@@ -3,96 +3,40 @@
    0x8000000000000003), clears its msip and acknowledges through shared memory.  Then the S-mode
    path: harts run in S with SSIP delegated, the M handler turns the IPI into mip.SSIP and S takes
    cause 1.  On one hart only the self-IPI part runs (cross-hart part reported as skipped). */
-#include "hs.h"
+#include "priv_harness.h"
 
-#define MAGIC_RET 0x52657475726eUL
-#define MSTATUS_SIE  (1UL << 1)
-#define MSTATUS_MIE  (1UL << 3)
-#define MSTATUS_MPIE (1UL << 7)
-#define MSTATUS_SPP  (1UL << 8)
-#define MSTATUS_MPP  (3UL << 11)
-#define IRQ_BIT (1UL << 63)
 #define MIP_SSIP (1UL << 1)
 #define MIP_MSIP (1UL << 3)
 #define ROUNDS 20
 
-
-extern char m_trap_entry[], s_trap_entry[], lower_tramp[], run_mode_back[];
-uint64_t run_mode(uint64_t mode, void *fn, uint64_t arg);
-void s_forward_ret(uint64_t v) __attribute__((noreturn));
-uint64_t m_read_insn16(uint64_t a);
-uint64_t s_read_insn16(uint64_t a);
-uint64_t lower_off;
-
 static volatile uint64_t m_ack[8], s_ack[8], m_cause[8], s_cause[8], forward_to_s[8];
 static volatile uint32_t ready[8];
 
-uint64_t m_saved_sp[8];
 static uint8_t m_tstack[4096 * 8] __attribute__((aligned(16)));
 static uint8_t s_tstack[4096 * 8] __attribute__((aligned(16)));
 
-struct trap_rec { uint64_t cause, epc, tval, status, vec, count; };
-static volatile struct trap_rec mt, st;   /* last trap taken into M / into S */
-
-static void fail_at(const char *what, uint64_t a, uint64_t b) {
-  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
-  hs_exit(1);
-}
-#define EQ(what, got, want) do { uint64_t g_ = (got), w_ = (want); if (g_ != w_) fail_at(what, g_, w_); } while (0)
-
-static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
-
-void m_trap_c(uint64_t *f) {
-  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
-  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
-    f[2] = m_saved_sp[csr_read(mhartid)];
-    f[10] = f[11];
-    csr_set(mstatus, MSTATUS_MPP);
-    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
-    csr_write(mepc, (uint64_t)run_mode_back);
-    return;
-  }
-  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
-  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
-  if (cause & IRQ_BIT) {
-    uint64_t c = cause & 63;
-    if (c == 3) {
-      uint64_t hh = csr_read(mhartid);
-      mmio_w32(CLINT_MSIP(hh), 0);
-      m_cause[hh] = cause;
-      if (forward_to_s[hh]) csr_set(mip, MIP_SSIP);
-      else m_ack[hh]++;
-    }
-    else if (c == 1) csr_clear(mip, 2);
-    else if (c == 7) mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
-    else hs_fail("unexpected interrupt in M");
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
-  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
+/* M software interrupt: clear msip, note the cause, and forward it to S as SSIP or acknowledge it. */
+static int m_interrupt(uint64_t code) {
+  if (code != 3) return 0;
+  uint64_t hh = csr_read(mhartid);
+  mmio_w32(CLINT_MSIP(hh), 0);
+  m_cause[hh] = IRQ_BIT | code;
+  if (forward_to_s[hh]) csr_set(mip, MIP_SSIP);
+  else m_ack[hh]++;
+  return 1;
 }
 
-void s_trap_c(uint64_t *f) {
+/* S software interrupt: clear SSIP and acknowledge for this hart. */
+static int s_interrupt(uint64_t *f, uint64_t code) {
+  if (code != 1) return 0;
   uint64_t s_hart = ((uint64_t)f + 256 - (uint64_t)s_tstack) / 4096 - 1;  /* S can't read mhartid */
-  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
-  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
-    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
-    s_forward_ret(f[11]);
-  }
-  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
-  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-  if (cause & IRQ_BIT) {
-    if ((cause & 63) == 1) {
-      csr_clear(sip, 2);
-      s_cause[s_hart] = cause;
-      s_ack[s_hart]++;
-    }
-    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
-  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
+  csr_clear(sip, 2);
+  s_cause[s_hart] = IRQ_BIT | code;
+  s_ack[s_hart]++;
+  return 1;
 }
+
+const struct priv_hooks priv_hooks = { .m_interrupt = m_interrupt, .s_interrupt = s_interrupt };
 
 static void ok(const char *s) { hs_puts("irq_ipi: "); hs_puts(s); hs_puts(" ok\n"); }
 

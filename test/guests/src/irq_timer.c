@@ -2,25 +2,10 @@
    mcause), MTIP level behaviour, time CSR vs mtime, and the OpenSBI-style supervisor timer:
    M's timer handler raises mip.STIP, S (STIP delegated, vectored stvec) takes cause 5 and asks M
    by ECALL to re-arm mtimecmp and clear STIP. */
-#include "hs.h"
+#include "priv_harness.h"
 
-#define MAGIC_RET 0x52657475726eUL
-#define MSTATUS_SIE  (1UL << 1)
-#define MSTATUS_MIE  (1UL << 3)
-#define MSTATUS_MPIE (1UL << 7)
-#define MSTATUS_SPP  (1UL << 8)
-#define MSTATUS_MPP  (3UL << 11)
-#define IRQ_BIT (1UL << 63)
 #define MIP_STIP (1UL << 5)
 #define MIP_MTIP (1UL << 7)
-
-
-extern char m_trap_entry[], s_trap_entry[], m_vec_table[], s_vec_table[], lower_tramp[], run_mode_back[];
-uint64_t run_mode(uint64_t mode, void *fn, uint64_t arg);
-void s_forward_ret(uint64_t v) __attribute__((noreturn));
-uint64_t m_read_insn16(uint64_t a);
-uint64_t s_read_insn16(uint64_t a);
-uint64_t lower_off;
 
 static volatile uint64_t m_ticks, s_ticks, timer_to_s, m_ecalls;
 static volatile uint64_t last_cmp, tick_time;
@@ -35,74 +20,39 @@ static void sbi_set_timer(uint64_t when) {
   __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
 }
 
-uint64_t m_saved_sp[8];
 static uint8_t m_tstack[4096 * 2] __attribute__((aligned(16)));
 static uint8_t s_tstack[4096 * 2] __attribute__((aligned(16)));
 
-struct trap_rec { uint64_t cause, epc, tval, status, vec, count; };
-static volatile struct trap_rec mt, st;   /* last trap taken into M / into S */
-
-static void fail_at(const char *what, uint64_t a, uint64_t b) {
-  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
-  hs_exit(1);
-}
-#define EQ(what, got, want) do { uint64_t g_ = (got), w_ = (want); if (g_ != w_) fail_at(what, g_, w_); } while (0)
-
-static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
-
-void m_trap_c(uint64_t *f) {
-  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
-  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
-    f[2] = m_saved_sp[csr_read(mhartid)];
-    f[10] = f[11];
-    csr_set(mstatus, MSTATUS_MPP);
-    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
-    csr_write(mepc, (uint64_t)run_mode_back);
-    return;
-  }
-  if (cause == 9 && f[17] == 1) {            /* S asks: set timer, clear STIP */
-    m_ecalls++;
-    csr_clear(mip, MIP_STIP);
-    set_cmp(f[10]);
-    csr_write(mepc, epc + 4);
-    return;
-  }
-  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
-  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
-  if (cause & IRQ_BIT) {
-    uint64_t c = cause & 63;
-    if (c == 3) mmio_w32(CLINT_MSIP(csr_read(mhartid)), 0);
-    else if (c == 1) csr_clear(mip, 2);
-    else if (c == 7) {
-      tick_time = mtime();
-      m_ticks++;
-      mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
-      if (timer_to_s) csr_set(mip, MIP_STIP);
-    }
-    else hs_fail("unexpected interrupt in M");
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
-  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
+/* S asks M by ecall (a7=1) to set the timer to a0 and clear STIP. */
+static int m_call(uint64_t *f, uint64_t cause, uint64_t epc) {
+  if (cause != 9 || f[17] != 1) return 0;
+  m_ecalls++;
+  csr_clear(mip, MIP_STIP);
+  set_cmp(f[10]);
+  csr_write(mepc, epc + 4);
+  return 1;
 }
 
-void s_trap_c(uint64_t *f) {
-  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
-  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
-    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
-    s_forward_ret(f[11]);
-  }
-  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
-  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-  if (cause & IRQ_BIT) {
-    if ((cause & 63) == 1) csr_clear(sip, 2);
-    else if ((cause & 63) == 5) { s_ticks++; sbi_set_timer(~0UL); }
-    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
-  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
+/* M timer: note when it fired, disarm, and (for the S timer) raise STIP. */
+static int m_interrupt(uint64_t code) {
+  if (code != 7) return 0;
+  tick_time = mtime();
+  m_ticks++;
+  mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
+  if (timer_to_s) csr_set(mip, MIP_STIP);
+  return 1;
 }
+
+/* S timer: count it and ask M to disarm the timer. */
+static int s_interrupt(uint64_t *f, uint64_t code) {
+  (void)f;
+  if (code != 5) return 0;
+  s_ticks++;
+  sbi_set_timer(~0UL);
+  return 1;
+}
+
+const struct priv_hooks priv_hooks = { .m_call = m_call, .m_interrupt = m_interrupt, .s_interrupt = s_interrupt };
 
 static void ok(const char *s) { hs_puts("irq_timer: "); hs_puts(s); hs_puts(" ok\n"); }
 

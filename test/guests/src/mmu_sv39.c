@@ -3,24 +3,13 @@
    mappings and aliases; page faults (12/13/15) with stval/sepc; hardware A/D update; R/W/X, U, SUM,
    MXR; MPRV in M; misaligned superpages; invalid PTE encodings; SFENCE.VMA; satp bare mode;
    non-canonical addresses.  Page faults are delegated to S; M-mode MPRV faults trap to M. */
-#include "hs.h"
+#include "priv_harness.h"
 
 #ifndef LEVELS
 #define LEVELS 3
 #define NAME "mmu_sv39"
 #define SATP_MODE 8UL
 #endif
-
-#define MAGIC_RET 0x52657475726eUL
-#define MSTATUS_SIE  (1UL << 1)
-#define MSTATUS_MIE  (1UL << 3)
-#define MSTATUS_MPIE (1UL << 7)
-#define MSTATUS_SPP  (1UL << 8)
-#define MSTATUS_MPP  (3UL << 11)
-#define MSTATUS_MPRV (1UL << 17)
-#define MSTATUS_SUM  (1UL << 18)
-#define MSTATUS_MXR  (1UL << 19)
-#define IRQ_BIT (1UL << 63)
 
 #define PTE_V (1UL << 0)
 #define PTE_R (1UL << 1)
@@ -68,72 +57,16 @@ __asm__(
   ".option pop\n"
 );
 
-extern char m_trap_entry[], s_trap_entry[], lower_tramp[], run_mode_back[], code_blob[];
+extern char code_blob[];
 extern char probe_load[], probe_store[], probe_mprv_load[], probe_mprv_store[];
-uint64_t run_mode(uint64_t mode, void *fn, uint64_t arg);
-void s_forward_ret(uint64_t v) __attribute__((noreturn));
-uint64_t m_read_insn16(uint64_t a);
-uint64_t s_read_insn16(uint64_t a);
 typedef uint64_t (*fn1)(uint64_t);
 typedef uint64_t (*fn2)(uint64_t, uint64_t);
 typedef uint64_t (*fn3)(uint64_t, uint64_t, uint64_t);
-uint64_t lower_off;
 
-uint64_t m_saved_sp[8];
 static uint8_t m_tstack[4096 * 2] __attribute__((aligned(16)));
 static uint8_t s_tstack[4096 * 2] __attribute__((aligned(16)));
 
-struct trap_rec { uint64_t cause, epc, tval, status, vec, count; };
-static volatile struct trap_rec mt, st;   /* last trap taken into M / into S */
-
-static void fail_at(const char *what, uint64_t a, uint64_t b) {
-  hs_puts("FAIL: "); hs_puts(what); hs_puts(" got="); hs_puthex(a); hs_puts(" want="); hs_puthex(b); hs_puts("\n");
-  hs_exit(1);
-}
-#define EQ(what, got, want) do { uint64_t g_ = (got), w_ = (want); if (g_ != w_) fail_at(what, g_, w_); } while (0)
-
-static uint64_t insn_len(uint64_t h) { return (h & 3) == 3 ? 4 : 2; }
-
-void m_trap_c(uint64_t *f) {
-  uint64_t cause = csr_read(mcause), epc = csr_read(mepc);
-  if (!(cause & IRQ_BIT) && (cause == 8 || cause == 9) && f[17] == MAGIC_RET) {
-    f[2] = m_saved_sp[csr_read(mhartid)];
-    f[10] = f[11];
-    csr_set(mstatus, MSTATUS_MPP);
-    csr_clear(mstatus, MSTATUS_MPIE);      /* back in M with MIE=0 */
-    csr_write(mepc, (uint64_t)run_mode_back);
-    return;
-  }
-  mt.cause = cause; mt.epc = epc; mt.tval = csr_read(mtval); mt.status = csr_read(mstatus); mt.vec = f[0];
-  if (++mt.count > 1000) { hs_puthex(cause); hs_puts(" "); hs_puthex(epc); hs_puts(" "); hs_puthex(mt.tval); hs_fail("trap storm in M"); }
-  if (cause & IRQ_BIT) {
-    uint64_t c = cause & 63;
-    if (c == 3) mmio_w32(CLINT_MSIP(csr_read(mhartid)), 0);
-    else if (c == 1) csr_clear(mip, 2);
-    else if (c == 7) mmio_w64(CLINT_MTIMECMP(csr_read(mhartid)), ~0UL);
-    else hs_fail("unexpected interrupt in M");
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(mepc, f[1]);   /* fetch fault: return to caller */
-  else csr_write(mepc, epc + insn_len(m_read_insn16(epc)));
-}
-
-void s_trap_c(uint64_t *f) {
-  uint64_t cause = csr_read(scause), epc = csr_read(sepc);
-  if (!(cause & IRQ_BIT) && cause == 8 && f[17] == MAGIC_RET) {
-    csr_write(sscratch, (uint64_t)f + 256);   /* this handler never returns: re-arm the S trap stack */
-    s_forward_ret(f[11]);
-  }
-  st.cause = cause; st.epc = epc; st.tval = csr_read(stval); st.status = csr_read(sstatus); st.vec = f[0];
-  if (++st.count > 1000) { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-  if (cause & IRQ_BIT) {
-    if ((cause & 63) == 1) csr_clear(sip, 2);
-    else { csr_write(sscratch, (uint64_t)f + 256); s_forward_ret(0xdead); }
-    return;
-  }
-  if (cause == 1 || cause == 12) csr_write(sepc, f[1]);
-  else csr_write(sepc, epc + insn_len(s_read_insn16(epc)));
-}
+const struct priv_hooks priv_hooks = { 0 };   /* the harness's default handling throughout */
 
 extern char __heap_start[];
 static uint64_t heap_next;
