@@ -5,6 +5,7 @@ import { StopReason } from '../src/shm/layout.js';
 import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
 import { SerialEngine } from '../src/engine/serial-engine.js';
 import { RoundRobin, SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { DEFAULT_TIER } from '../src/jit/tier.js';
 import { Board } from '../src/machine/board.js';
 import { MachineTarget } from './machine-target.js';
 import { ResumeAction, StopEvent } from './target.js';
@@ -29,8 +30,7 @@ export class LiveTarget extends MachineTarget {
     const board = machine.board;
     powerOn(board);
     board.consoleSink = (byte) => io.write(Uint8Array.of(byte));
-    // Forward only, watchpoints exact by single-instruction blocks: the reference tier.
-    const slots = board.harts.map((hart) => scheduleHart(hart, new LiveSerialSupervisor(board, opts.maxInsns), 'reference', machine.memory));
+    const slots = board.harts.map((hart) => scheduleHart(hart, new LiveSerialSupervisor(board, opts.maxInsns), opts.tier ?? DEFAULT_TIER, machine.memory));
     super(board.harts, board.bus, new SerialEngine(board, slots, { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'wait' }));
     this.board = board;
   }

@@ -2,6 +2,7 @@ import { Hart } from '../src/cpu/hart.js';
 import { HindsightError } from '../src/errors.js';
 import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, hartBase } from '../src/shm/layout.js';
 import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
+import { DEFAULT_TIER, Tier } from '../src/jit/tier.js';
 import { RoundRobin, SERIAL_QUANTUM, SchedState, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { Hit, RunEnd, RunSpec, SerialEngine, Step } from '../src/engine/serial-engine.js';
 import { Board } from '../src/machine/board.js';
@@ -29,6 +30,11 @@ export interface TimelineOptions {
   /** Long operations report progress (done/total steps) here, then `progressEnd` once they finish. */
   progress?(what: string, done: number, total: number): void;
   progressEnd?(): void;
+  /**
+   * Execution tier (default: the JIT). Either lands exactly: budgets are exact in both, and the
+   * serial engine makes the JIT run block by block where it must (breakpoint pages, watchpoints).
+   */
+  tier?: Tier;
 }
 
 /**
@@ -89,8 +95,7 @@ export class ReplayTimeline {
       const supervisor = this.parallelTrace
         ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true)
         : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id]);
-      // The timeline lands on exact instructions: the reference tier (the JIT's exact budgets are next).
-      return scheduleHart(hart, supervisor, 'reference', machine.memory);
+      return scheduleHart(hart, supervisor, opts.tier ?? DEFAULT_TIER, machine.memory);
     });
     const progress = this.progressState;
     this.engine = new SerialEngine(board, slots, {

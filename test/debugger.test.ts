@@ -8,6 +8,7 @@ import { MachineView } from '../gdbstub/machine-view.js';
 import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
 import { finalStateHashes } from '../src/engine/state-hash.js';
+import { JitExecutor } from '../src/jit/jit-executor.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { gdbSession, mark, section } from './support/gdb.js';
 import { RawGdbClient, frame } from './support/gdb-client.js';
@@ -344,11 +345,11 @@ describe('checkpoints saved into the trace', () => {
 });
 
 describe('the timeline is the recording', () => {
-  test.each(['parallel', 'serial'])('a %s trace: the timeline ends in the recorded final state, and any step looks the same however it is reached', async (sched) => {
-    const trace = join(dir, `final-${sched}.trace`);
+  test.each([['parallel', 'jit'], ['serial', 'jit'], ['parallel', 'reference']] as const)('a %s trace on the %s tier: the timeline ends in the recorded final state, and any step looks the same however it is reached', async (sched, tier) => {
+    const trace = join(dir, `final-${sched}-${tier}.trace`);
     const rec = await hindsight(['record', '--harts', '2', '--sched', sched, '-o', trace, ELF]);
     expect(rec.code, rec.stderr).toBe(0);
-    const tl = ReplayTimeline.open(trace, { checkpointInterval: 7_000, checkpointBytes: 64 << 20 });
+    const tl = ReplayTimeline.open(trace, { checkpointInterval: 7_000, checkpointBytes: 64 << 20, tier });
     expect((await tl.seek(tl.endStep)).kind).toBe('end');
     const reader = TraceReader.open(trace);
     expect(finalStateHashes(tl.board)).toEqual(reader.summary!.finalStateHashes);
@@ -361,6 +362,54 @@ describe('the timeline is the recording', () => {
       await tl.seek(step);
       expect(finalStateHashes(tl.board), `step ${step}`).toEqual(direct);
     }
+  });
+
+  test('the JIT timeline lands on exactly the instructions the reference timeline does: seeks, breakpoint hits, watchpoint hits', async () => {
+    const opts = { checkpointInterval: 9_000, checkpointBytes: 64 << 20 };
+    const jit = ReplayTimeline.open(races[0], { ...opts, tier: 'jit' });
+    const ref = ReplayTimeline.open(races[0], { ...opts, tier: 'reference' });
+    // Registers of every hart and the guest's memory (its image, data and stacks sit in the first 2 MiB).
+    const look = (tl: ReplayTimeline) => JSON.stringify({
+      step: tl.step, harts: tl.harts.map((h) => [h.icount, ...[h.pc, ...h.x].map(String)]),
+      ram: createHash('sha256').update(new MachineView(tl.harts, tl.board.bus).readMemory(0, 0x80000000n, 2 << 20)).digest('hex'),
+    });
+    // Seeks, forwards and backwards, to steps inside blocks.
+    let seed = 12345;
+    const steps = Array.from({ length: 12 }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % jit.endStep);
+    for (const step of [...steps, jit.endStep, 1, jit.endStep - 1]) {
+      await jit.seek(step);
+      await ref.seek(step);
+      expect(look(jit), `step ${step}`).toBe(look(ref));
+    }
+    // The JIT really ran the guest (not only the reference fallback).
+    const wasm = jit.engine.slots.map((s) => (s.runner.executor as JitExecutor).stats.wasmInsns).reduce((a, b) => a + b, 0);
+    expect(wasm).toBeGreaterThan(10_000);
+    const hits = async (tl: ReplayTimeline, arm: (tl: ReplayTimeline) => void, disarm: (tl: ReplayTimeline) => void) => {
+      await tl.seek(0);
+      arm(tl);
+      const seen: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const end = await tl.continueForward();
+        if (end.kind !== 'hit') break;
+        seen.push(`${end.hit.kind}@${end.hit.step}/hart${end.hit.hart}`);
+      }
+      disarm(tl);
+      return seen;
+    };
+    // Watchpoint hits: every write to the counter, at the same step and hart on both tiers.
+    const wp = [(tl: ReplayTimeline) => tl.engine.addWatchpoint('write', COUNTER, 8), (tl: ReplayTimeline) => tl.engine.removeWatchpoint('write', COUNTER, 8)] as const;
+    const jitWatches = await hits(jit, ...wp);
+    expect(jitWatches.length).toBeGreaterThan(5);
+    expect(jitWatches).toEqual(await hits(ref, ...wp));
+    // Breakpoint hits on the instruction after a store to the counter in the guest's loop (the
+    // third write; the first is the guest's start-up code).
+    const [, step, hart] = /@(\d+)\/hart(\d+)/.exec(jitWatches[2])!;
+    await ref.seek(Number(step));
+    const loopPc = ref.harts[Number(hart)].pc;
+    const bp = [(tl: ReplayTimeline) => tl.engine.addBreakpoint(loopPc), (tl: ReplayTimeline) => tl.engine.removeBreakpoint(loopPc)] as const;
+    const jitBreaks = await hits(jit, ...bp);
+    expect(jitBreaks.length).toBeGreaterThan(5);
+    expect(jitBreaks).toEqual(await hits(ref, ...bp));
   });
 });
 

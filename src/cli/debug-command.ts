@@ -11,6 +11,7 @@ import { hostConsole } from './console.js';
 import { ReplayTimeline } from '../../replayer/timeline.js';
 import { HindsightError } from '../errors.js';
 import { ttyProgress } from './progress.js';
+import { Tier } from '../jit/tier.js';
 
 export interface DebugFlags {
   port: number;
@@ -18,6 +19,7 @@ export interface DebugFlags {
   checkpointInterval: number;
   checkpointMemory: number;
   gdb: string;
+  tier: Tier;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   const timeline = ReplayTimeline.open(trace, {
     checkpointInterval: flags.checkpointInterval,
     checkpointBytes: flags.checkpointMemory * 1024 * 1024,
+    tier: flags.tier,
     console: (bytes) => process.stdout.write(bytes),
     ...ttyProgress(),
   });

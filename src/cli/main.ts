@@ -208,6 +208,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--checkpoint-interval <STEPS>', 'global steps between automatic checkpoints').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--checkpoint-memory <MB>', 'memory bound for checkpoints, MiB').argParser(parseCount).default(1024))
     .option('--gdb <PATH>', 'the GDB to start', 'gdb-multiarch')
+    .addOption(new Option('--tier <TIER>', 'execution tier of the timeline (both land on exact instructions)').choices([...TIERS]).default(DEFAULT_TIER))
     .action((trace: string, gdbArgs: string[], flags: DebugFlags) => debugCommand(trace, gdbArgs, flags));
   const trace = program.command('trace').description('inspect trace files');
   trace.command('info')

@@ -201,6 +201,8 @@ export class SerialEngine extends SerialScheduler {
       }
       if (spec.exactWatch && spec.detect && this.watchpoints.length > 0) limit = 1;
       const onPage = spec.detect && this.breakpointPages.size > 0 ? this.breakpointPages.get(pageOf(h.pc)) : undefined;
+      // The look-ahead below assumes one block per run (a JIT chains a page's blocks otherwise).
+      this.slots[h.id].runner.executor.singleBlock = onPage !== undefined;
       if (onPage) {
         if (this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt) {
           const hit: Hit = { kind: 'breakpoint', hart: h.id, step: pos };

@@ -41,6 +41,12 @@ export class Executor {
    * virtual address here before the access happens (h.icount is then the accessing instruction's).
    */
   accessHook: ((va: bigint, size: number, write: boolean, read: boolean) => void) | null = null;
+  /**
+   * Run at most one guest block per `runBlock` call. The reference executor always does; a faster
+   * tier (the JIT, which chains blocks inside a page) honours it by taking the reference path. The
+   * debugger sets it where it must see every block boundary: on a page with a breakpoint.
+   */
+  singleBlock = false;
 
   constructor(private readonly h: Hart, private readonly bus: Bus) {
     const m = bus.memory;

@@ -117,7 +117,8 @@ export class JitExecutor extends Executor {
     const h = this.hart;
     // Where the last call stopped mid-block (a budget cut), the pc is no block start: not an entry.
     const midBlock = this.cutByBudget;
-    if (this.accessHook) return this.reference(budget); // debugger watchpoints: every access through the reference path
+    // Debugger watchpoints (every access through the reference path) or breakpoints (every block boundary).
+    if (this.accessHook || this.singleBlock) return this.reference(budget);
     const pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0 || !this.sys.isRam(pa)) {
       if (pa === NEEDS_OWNERSHIP) { // what the reference does for a fetch without the right
