@@ -141,7 +141,8 @@ export class ReplayTimeline {
   }
 
   private ignoreSavedCheckpoints(count: number, reason: string): 0 {
-    this.ignoredCheckpoints = `the ${count} checkpoints saved in the trace were ignored: ${reason} ('monitor checkpoints save' replaces them)`;
+    const which = count === 1 ? 'the checkpoint saved in the trace was' : `the ${count} checkpoints saved in the trace were`;
+    this.ignoredCheckpoints = `${which} ignored: ${reason} ('monitor checkpoints save' replaces them)`;
     return 0;
   }
 
