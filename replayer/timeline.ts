@@ -132,6 +132,9 @@ export class ReplayTimeline {
       if (decoded.kind === 'ignored') return this.ignoreSavedCheckpoints(blobs.length, decoded.reason);
       const cp = decoded.checkpoint;
       if (cp.step <= lastStep) return this.ignoreSavedCheckpoints(blobs.length, `they are not in step order (step ${cp.step} after ${lastStep})`);
+      if (cp.state.harts.some((h) => ('times' in h.position) !== this.parallelTrace)) {
+        return this.ignoreSavedCheckpoints(blobs.length, `they hold event positions of a ${this.parallelTrace ? 'serial' : 'parallel'} trace`);
+      }
       previous = cp.regionPages;
       lastStep = cp.step;
       usable.push(cp);
