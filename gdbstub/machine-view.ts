@@ -11,7 +11,7 @@ const UNREADABLE_CSRS = new Set<number>([Csr.time]);
 /**
  * Registers and memory of a stopped machine as GDB sees them: x0..x31, pc, the CSRs of the CSR
  * table, `priv`; memory through each hart's own translation, without side effects (no A/D
- * updates, no device reads). Shared by the replay and live debug targets.
+ * updates, no device reads). The base of every machine debug target (machine-target.ts).
  */
 export class MachineView {
   readonly csrs: ReadonlyArray<{ num: number; name: string }> = [...CSR_TABLE].map(([num, def]) => ({ num, name: def.name }));

@@ -132,6 +132,9 @@ export class ReplayTimeline {
       if (decoded.kind === 'ignored') return this.ignoreSavedCheckpoints(blobs.length, decoded.reason);
       const cp = decoded.checkpoint;
       if (cp.step <= lastStep) return this.ignoreSavedCheckpoints(blobs.length, `they are not in step order (step ${cp.step} after ${lastStep})`);
+      if (cp.state.harts.some((h) => ('times' in h.position) !== this.parallelTrace)) {
+        return this.ignoreSavedCheckpoints(blobs.length, `they hold event positions of a ${this.parallelTrace ? 'serial' : 'parallel'} trace`);
+      }
       previous = cp.regionPages;
       lastStep = cp.step;
       usable.push(cp);
@@ -141,7 +144,8 @@ export class ReplayTimeline {
   }
 
   private ignoreSavedCheckpoints(count: number, reason: string): 0 {
-    this.ignoredCheckpoints = `the ${count} checkpoints saved in the trace were ignored: ${reason} ('monitor checkpoints save' replaces them)`;
+    const which = count === 1 ? 'the checkpoint saved in the trace was' : `the ${count} checkpoints saved in the trace were`;
+    this.ignoredCheckpoints = `${which} ignored: ${reason} ('monitor checkpoints save' replaces them)`;
     return 0;
   }
 

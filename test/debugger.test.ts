@@ -3,10 +3,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MachineView } from '../gdbstub/machine-view.js';
 import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
+import { VERSION } from '../src/version.js';
 import { finalStateHashes } from '../src/engine/state-hash.js';
 import { JitExecutor } from '../src/jit/jit-executor.js';
 import { TraceReader } from '../traces/trace-reader.js';
@@ -341,6 +345,48 @@ describe('checkpoints saved into the trace', () => {
     // The saved trace still replays exactly.
     const r = await hindsight(['replay', trace, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('checkpoints the timeline cannot use', () => {
+  test('format-1 (JSON state) and damaged saved checkpoints are ignored with a note, never misread', async () => {
+    const trace = join(dir, 'stale.trace');
+    writeFileSync(trace, readFileSync(races[0]));
+    const opts = { checkpointInterval: 5_000, checkpointBytes: 64 << 20 };
+    const first = ReplayTimeline.open(trace, opts);
+    await first.seek(first.endStep);
+    const atEnd = finalStateHashes(first.board);
+    first.saveCheckpoints();
+    const db = new Database(trace);
+    const rewrite = (state: Uint8Array) => db.prepare('UPDATE checkpoints SET state = ? WHERE seq = 1').run(Buffer.from(state));
+    // A checkpoint as the previous format wrote it: format 1, this version, a step, the state as JSON.
+    const w = protobuf.Writer.create();
+    w.uint32((1 << 3) | 0).uint32(1).uint32((2 << 3) | 2).string(VERSION).uint32((3 << 3) | 0).uint64(5_000).uint32((4 << 3) | 2).string('{"sched":{"live":[0,1]}}');
+    rewrite(deflateRawSync(w.finish()));
+    const stale = ReplayTimeline.open(trace, opts);
+    expect(stale.loadedCheckpoints).toBe(0);
+    expect(stale.ignoredCheckpoints).toMatch(/^the \d+ checkpoints saved in the trace were ignored: they were saved in checkpoint format 1, this hindsight uses format 2/);
+    await stale.seek(stale.endStep);
+    expect(finalStateHashes(stale.board)).toEqual(atEnd);
+
+    rewrite(Uint8Array.of(0xde, 0xad));
+    const damaged = ReplayTimeline.open(trace, opts);
+    db.close();
+    expect(damaged.loadedCheckpoints).toBe(0);
+    expect(damaged.ignoredCheckpoints).toMatch(/ignored: a saved checkpoint is damaged/);
+    // `hindsight debug` says so when it starts.
+    const server = spawn(process.execPath, [CLI, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let err = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no note: ${err}`)), 30_000);
+        server.stdout.on('data', () => { clearTimeout(t); resolve(); }); // the listening line comes after the startup lines
+        server.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      });
+      expect(err).toMatch(/^hindsight: note: the \d+ checkpoints saved in the trace were ignored: a saved checkpoint is damaged/m);
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 });
 

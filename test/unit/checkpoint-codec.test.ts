@@ -4,6 +4,7 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../recorder/events.js';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SnapshotShape } from '../../replayer/checkpoint-codec.js';
+import type { ReplayerPosition } from '../../replayer/hart-replayer.js';
 import { VERSION } from '../../src/version.js';
 
 const PAGE = 4096;
@@ -33,7 +34,7 @@ function checkpoint(): SavedCheckpoint {
     state: {
       sched: { live: [0, 1], index: 1, moved: true, turn: { until: 2000, before: 1000, releasedBefore: 3 } },
       harts: [
-        { paused: true, finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]], waitingForRelease: true } },
+        { paused: true, finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]] as ReplayerPosition['times'], waitingForRelease: true } },
         { paused: false, finished: true, lines: 0, icount: 2 ** 40, position: { consumed: 2, next: null } },
       ],
       progress: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0),

@@ -5,8 +5,8 @@
 #include "priv_harness.h"
 
 /* ---------------------------------------------------------------------------------------------
-   Trap entry code.  Frame: 32 dwords, slot 0 = vector number (-1 for a direct-mode entry),
-   slot n = xn.  mscratch/sscratch hold the top of a per-mode trap stack. */
+   Probes: the instructions the checks run to provoke traps (trap entry, handlers and mode
+   switches are the shared harness's, common/priv_harness.c). */
 __asm__(
   ".section .text\n"
   ".option push\n"
