@@ -94,6 +94,6 @@ export class MachineView {
   describeHart(hart: number): string {
     const h = this.harts[hart];
     const mode = h.priv === Priv.M ? 'M' : h.priv === Priv.S ? 'S' : 'U';
-    return `hart ${hart}, ${mode}-mode, ${h.icount} instructions retired`;
+    return `hart ${hart}, ${mode}-mode, pc 0x${BigInt.asUintN(64, h.pc).toString(16)}, ${h.icount} instructions retired`;
   }
 }

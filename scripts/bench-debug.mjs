@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Reverse-debugging latency (`npm run bench` runs it; also standalone):
-//   node scripts/bench-debug.mjs [--iters N] [--samples N] [--out DIR]
+//   node scripts/bench-debug.mjs [--iters N] [--samples N] [--tiers jit,reference] [--out DIR]
 // Records bench_parallel on 2 harts (iters=200 is about 105 million instructions), serves the
 // trace with `hindsight debug --listen-only`, and drives it over the GDB remote protocol the way
 // gdb-multiarch does: run to the end (building checkpoints), then time `bs` (reverse-stepi) and
@@ -81,7 +81,7 @@ function symbol(name) {
   return line ? line.split(' ')[0].replace(/^0+/, '') : null;
 }
 
-export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+export async function benchDebug({ iters = 200, samples = 21, tier = 'jit', cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-debug-'));
   const trace = path.join(dir, 'bench.trace');
   try {
@@ -89,7 +89,7 @@ export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (
     const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '2', '--append', `iters=${iters}`, '-o', trace, ELF], { encoding: 'utf8' });
     if (rec.status !== 0) throw new Error(`record failed: ${rec.stderr}`);
     const total = Number(/\((\d+) total\)/.exec(rec.stderr)?.[1] ?? NaN);
-    const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only', '--tier', tier], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise((resolve, reject) => {
         let out = '';
@@ -100,7 +100,7 @@ export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (
       await c.request('qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+');
       await c.request('QStartNoAckMode');
       c.noAck = true;
-      log(`bench-debug: ${total} instructions; running to the end of the trace ...`);
+      log(`bench-debug: ${total} instructions; running to the end of the trace on the ${tier} tier ...`);
       const toEnd = await c.timed('vCont;c:p1.-1');
       if (!toEnd.reply.includes('replaylog:end')) throw new Error(`expected the end of the trace, got ${toEnd.reply}`);
       const memory = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
@@ -140,7 +140,7 @@ export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (
       const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
       await c.request('vKill;1');
       c.close();
-      return { trace: { instructions: total, harts: 2, iters }, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 200, met: median(reverseStep) < 200 } };
+      return { tier, trace: { instructions: total, harts: 2, iters }, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 200, met: median(reverseStep) < 200 } };
     } finally {
       server.kill('SIGKILL');
     }
@@ -150,7 +150,7 @@ export async function benchDebug({ iters = 200, samples = 21, cli = CLI, log = (
 }
 
 export function formatDebugRows(result) {
-  const lines = [`reverse debugging at the end of a ${(result.trace.instructions / 1e6).toFixed(1)}M-instruction 2-hart trace (bench_parallel iters=${result.trace.iters}):`];
+  const lines = [`reverse debugging at the end of a ${(result.trace.instructions / 1e6).toFixed(1)}M-instruction 2-hart trace (bench_parallel iters=${result.trace.iters}), timeline on the ${result.tier} tier:`];
   for (const r of result.rows) {
     const extra = r.p90 !== undefined ? `  (p90 ${r.p90.toFixed(1)} ms, max ${r.max.toFixed(1)} ms)` : '';
     lines.push(`  ${r.operation.padEnd(62)} ${r.ms.toFixed(1).padStart(9)} ms${extra}`);
@@ -165,8 +165,13 @@ export function formatDebugRows(result) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const get = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
-  const result = await benchDebug({ iters: Number(get('--iters', 200)), samples: Number(get('--samples', 21)) });
-  process.stdout.write(`${formatDebugRows(result)}\n`);
+  const results = [];
+  for (const tier of get('--tiers', 'jit,reference').split(',')) {
+    const result = await benchDebug({ iters: Number(get('--iters', 200)), samples: Number(get('--samples', 21)), tier });
+    process.stdout.write(`${formatDebugRows(result)}\n`);
+    results.push(result);
+  }
+  const result = { tiers: results };
   const out = get('--out', path.join(ROOT, 'bench-results'));
   mkdirSync(out, { recursive: true });
   const file = path.join(out, `debug-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -459,6 +459,23 @@ describe('the timeline is the recording', () => {
   });
 });
 
+describe('hindsight debug --symbols', () => {
+  test('loads more symbol files into gdb-multiarch (as linked, or with .text at @ADDR); threads name hart, mode and pc', async () => {
+    const other = guest('isa_rv64m'); // symbols the traced guest lacks (rr_mulhsu)
+    const r = await gdbSession(races[0], [
+      ...mark('linked', ['info address rr_mulhsu']),
+      ...mark('threads', ['info threads']),
+    ], ['--symbols', other]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(section(r.stdout, 'linked')).toMatch(/Symbol "rr_mulhsu" is a function at address 0x80000430/);
+    expect(section(r.stdout, 'threads')).toMatch(/Thread 1\.1 \(hart 0, M-mode, pc 0x[0-9a-f]+, \d+ instructions retired\)/);
+    const moved = await gdbSession(races[0], mark('moved', ['info address rr_mulhsu']), ['--symbols', `${other}@0x90000000`]);
+    expect(moved.code, moved.stderr + moved.stdout).toBe(0);
+    // .text placed at 0x90000000: rr_mulhsu moves by as much as .text did.
+    expect(section(moved.stdout, 'moved')).toMatch(/Symbol "rr_mulhsu" is a function at address 0x90000[0-9a-f]{3}/);
+  });
+});
+
 describe('hindsight debug refuses bad input with one line and exit 2', () => {
   test('missing or non-trace file, missing GDB, port in use', async () => {
     const notTrace = join(dir, 'not-a-trace');
@@ -468,6 +485,9 @@ describe('hindsight debug refuses bad input with one line and exit 2', () => {
       [['debug', notTrace, '--listen-only'], /not a hindsight trace/],
       [['debug', races[0], '--gdb', join(dir, 'no-such-gdb')], /cannot start .*no-such-gdb/],
       [['debug', races[0], '--port', '70000'], /not a TCP port/],
+      [['debug', races[0], '--listen-only', '--symbols', join(dir, 'missing.elf')], /--symbols: .*missing\.elf does not exist/],
+      [['debug', races[0], '--listen-only', '--symbols', notTrace], /--symbols: .*not an ELF file/],
+      [['debug', races[0], '--listen-only', '--symbols', `${ELF}@0xzz`], /'0xzz' is not an address/],
     ] as [string[], RegExp][]) {
       const r = await hindsight(args);
       expect(r.code, args.join(' ')).toBe(2);

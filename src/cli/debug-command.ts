@@ -12,6 +12,7 @@ import { ReplayTimeline } from '../../replayer/timeline.js';
 import { HindsightError } from '../errors.js';
 import { ttyProgress } from './progress.js';
 import { Tier } from '../jit/tier.js';
+import { SymbolFile, gdbSymbolArgs } from './symbols.js';
 
 export interface DebugFlags {
   port: number;
@@ -20,6 +21,8 @@ export interface DebugFlags {
   checkpointMemory: number;
   gdb: string;
   tier: Tier;
+  /** --symbols FILE[@ADDR], repeatable. */
+  symbols?: SymbolFile[];
 }
 
 /**
@@ -42,21 +45,23 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   const port = await listen(server, flags.port);
   const elfPath = timeline.elf ? writeElf(timeline.elf) : null;
   const cleanup = () => { if (elfPath) rmSync(elfPath, { force: true }); };
+  const symbols = gdbSymbolArgs(elfPath, flags.symbols ?? []);
   const harts = timeline.harts.length;
   const saved = timeline.loadedCheckpoints > 0 ? `; ${timeline.loadedCheckpoints} checkpoints loaded from the trace` : '';
   process.stderr.write(`hindsight: debugging ${trace}: ${harts} hart${harts === 1 ? '' : 's'} (GDB threads 1-${harts}), ${timeline.endStep} steps${saved}\n`);
   if (timeline.ignoredCheckpoints) process.stderr.write(`hindsight: note: ${timeline.ignoredCheckpoints}\n`);
   try {
     if (flags.listenOnly) {
-      const file = elfPath ? `${elfPath} ` : '';
-      process.stdout.write(`hindsight: listening; connect with:\n  ${flags.gdb} ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${port}'\n`);
+      const file = symbols.main ? `${symbols.main} ` : '';
+      const extra = symbols.commands.filter((_, i) => i % 2 === 1).map((c) => `-ex '${c}' `).join('');
+      process.stdout.write(`hindsight: listening; connect with:\n  ${flags.gdb} ${file}-ex 'set osabi none' ${extra}-ex 'target remote 127.0.0.1:${port}'\n`);
       const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
       const how = await Promise.race([server.finished, interrupted]);
       await server.close();
       if (how === 'interrupted') process.exitCode = 130;
       return;
     }
-    const args = ['-q', ...(elfPath ? [elfPath] : ['-ex', 'set architecture riscv:rv64']), '-ex', 'set osabi none', '-ex', `target remote 127.0.0.1:${port}`, ...gdbArgs];
+    const args = ['-q', ...(symbols.main ? [symbols.main] : ['-ex', 'set architecture riscv:rv64']), '-ex', 'set osabi none', ...symbols.commands, '-ex', `target remote 127.0.0.1:${port}`, ...gdbArgs];
     const child = spawn(flags.gdb, args, { stdio: 'inherit' });
     // Ctrl-C in the terminal belongs to GDB (it interrupts the target through the protocol).
     const ignoreSigint = () => {};

@@ -12,6 +12,7 @@ import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
 import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
+import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 
 
@@ -208,6 +209,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--checkpoint-interval <STEPS>', 'global steps between automatic checkpoints').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--checkpoint-memory <MB>', 'memory bound for checkpoints, MiB').argParser(parseCount).default(1024))
     .option('--gdb <PATH>', 'the GDB to start', 'gdb-multiarch')
+    .option('--symbols <FILE[@ADDR]>', 'another symbol file for GDB (repeatable): vmlinux, a user program, firmware; @ADDR places its .text', collectSymbolFiles)
     .addOption(new Option('--tier <TIER>', 'execution tier of the timeline (both land on exact instructions)').choices([...TIERS]).default(DEFAULT_TIER))
     .action((trace: string, gdbArgs: string[], flags: DebugFlags) => debugCommand(trace, gdbArgs, flags));
   const trace = program.command('trace').description('inspect trace files');
