@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 
 /** The version this hindsight writes and the newest it reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** The oldest version this hindsight still reads (by migrating an in-memory copy). */
 export const OLDEST_READABLE_VERSION = 1;
 /** SQLite `PRAGMA application_id` of a hindsight trace: ASCII "HSTR" (informative; readers go by `meta`). */
@@ -104,7 +104,21 @@ export const MIGRATIONS: readonly Migration[] = [
       )`);
     },
   },
+  {
+    to: 3,
+    description: 'compressed event batches: events.encoding says how payload holds the EventBatch',
+    apply(db) {
+      // 'protobuf': payload is the serialised EventBatch (every batch of versions 1 and 2);
+      // 'deflate': payload is that serialisation compressed with raw DEFLATE (RFC 1951).
+      // checksum stays the SHA-256 of payload as stored.
+      db.exec(`ALTER TABLE events ADD COLUMN encoding TEXT NOT NULL DEFAULT 'protobuf'`);
+    },
+  },
 ];
+
+/** How an event batch's payload is stored (events.encoding, schema version 3). */
+export const EVENT_ENCODINGS = ['protobuf', 'deflate'] as const;
+export type EventEncoding = (typeof EVENT_ENCODINGS)[number];
 
 /** Creates the latest schema in an empty, writable database (caller sets meta values). */
 export function createSchema(db: Database.Database): void {

@@ -5,6 +5,7 @@
  * batches are checked as they are read. Any problem is a TraceError with one clear sentence.
  * The file is opened read-only and never modified.
  */
+import { inflateRawSync } from 'node:zlib';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
@@ -40,6 +41,10 @@ export interface TraceInfo {
   }[];
   events: number;
   eventsByKind: Record<TraceEventKind, number>;
+  /** Bytes of the stored event batches (compressed in version 3 traces). */
+  eventBytes: number;
+  /** eventBytes per million instructions retired by all harts (null without instruction counts). */
+  eventBytesPerMillionInsns: number | null;
   consoleBytes: number;
   /** Whether finish() stored a summary (false for truncated traces). */
   complete: boolean;
@@ -210,7 +215,7 @@ export class TraceReader {
            FROM events WHERE hart = ? ORDER BY batch`,
       )
       .all(hart) as BatchRow[];
-    const getPayload = this.db.prepare('SELECT payload FROM events WHERE hart = ? AND batch = ?').pluck();
+    const getPayload = this.db.prepare('SELECT payload, encoding FROM events WHERE hart = ? AND batch = ?');
     let prevLast = -1;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
@@ -219,12 +224,13 @@ export class TraceReader {
       if (!(r.first_icount >= prevLast)) this.damaged(`${where} starts at icount ${r.first_icount}, before the end of the batch before it (${prevLast})`);
       prevLast = r.last_icount;
       if (r.last_icount < fromIcount) continue;
-      const payload = getPayload.get(hart, r.batch) as Uint8Array | undefined;
+      const row = getPayload.get(hart, r.batch) as { payload: unknown; encoding: unknown } | undefined;
+      const payload = row?.payload;
       if (!(payload instanceof Uint8Array)) this.damaged(`${where} has no payload`);
       if (sha256Hex(payload) !== r.checksum) this.damaged(`${where} does not match its checksum`);
       let decoded;
       try {
-        decoded = decodeBatch(payload);
+        decoded = decodeBatch(storedBatch(payload, row!.encoding));
       } catch (err) {
         this.damaged(`${where} ${(err as Error).message}`);
       }
@@ -299,6 +305,8 @@ export class TraceReader {
       };
     });
     const consoleBytes = (this.db.prepare('SELECT COALESCE(SUM(length(bytes)), 0) FROM console').pluck().get() as number) ?? 0;
+    const eventBytes = (this.db.prepare('SELECT COALESCE(SUM(length(payload)), 0) FROM events').pluck().get() as number) ?? 0;
+    const insns = harts.reduce((n, h) => n + (h.icount ?? h.lastEventIcount ?? 0), 0);
     let fileBytes = 0;
     for (const suffix of ['', '-wal']) {
       try {
@@ -325,6 +333,8 @@ export class TraceReader {
       harts,
       events,
       eventsByKind: totals,
+      eventBytes,
+      eventBytesPerMillionInsns: insns > 0 ? Math.round((eventBytes / insns) * 1e6) : null,
       consoleBytes,
       complete: s !== null && !this.isTruncated,
       truncated: this.isTruncated,
@@ -466,7 +476,8 @@ export function formatTraceInfo(info: TraceInfo): string {
     if (i === 0) row('harts', text);
     else more(text);
   });
-  row('events', `${info.events} (${fmtKinds(info.eventsByKind)})`);
+  const perMillion = info.eventBytesPerMillionInsns !== null ? `, ${fmtBytes(info.eventBytesPerMillionInsns)} per million instructions` : '';
+  row('events', `${info.events} (${fmtKinds(info.eventsByKind)}) in ${fmtBytes(info.eventBytes)}${perMillion}`);
   row('console', fmtBytes(info.consoleBytes));
   if (info.finalStateHashes !== null && info.finalStateHashes.length > 0) row('final', `state hashes ${info.finalStateHashes.join(' ')}`);
   return lines.join('\n');
@@ -490,4 +501,17 @@ export function saveCheckpoints(path: string, checkpoints: { icounts: number[]; 
   } finally {
     db.close();
   }
+}
+
+/** The serialised EventBatch inside a stored payload (events.encoding, traces/schema.ts). */
+function storedBatch(payload: Uint8Array, encoding: unknown): Uint8Array {
+  if (encoding === 'protobuf') return payload;
+  if (encoding === 'deflate') {
+    try {
+      return inflateRawSync(payload);
+    } catch {
+      throw new Error('cannot be decompressed');
+    }
+  }
+  throw new Error(`has an unknown encoding '${String(encoding)}'`);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
@@ -83,6 +84,16 @@ function smallTrace(): string {
   w.finish(summary());
   w.close();
   return path;
+}
+
+/** Hart 0's events of a trace. */
+function readAll(path: string): TraceEvent[] {
+  const r = TraceReader.open(path);
+  try {
+    return [...r.events(0)];
+  } finally {
+    r.close();
+  }
 }
 
 describe('events.proto and its embedded descriptor', () => {
@@ -184,6 +195,11 @@ describe('TraceWriter + TraceReader', () => {
     expect(text).toMatch(/status +complete; exit code 0 \(guest powered off\)/);
     expect(text).toMatch(/hart 1: 1099511627783 instructions, 12 events \(acquire 2, release 1, irq 2, time 3, input 2, check 2\)/);
     expect(text).toContain('kernel: /guests/hello.elf at 0x80200000, 8 B');
+    const db = new Database(path, { readonly: true });
+    expect(info.eventBytes).toBe(db.prepare('SELECT SUM(length(payload)) FROM events').pluck().get());
+    db.close();
+    expect(info.eventBytesPerMillionInsns).toBe(Math.round((info.eventBytes / info.harts.reduce((n, h) => n + h.icount!, 0)) * 1e6));
+    expect(text).toMatch(/^events +\d+ \(.*\) in [\d.]+ (B|KiB), [\d.]+ (B|KiB) per million instructions$/m);
     r.close();
   });
 
@@ -343,17 +359,66 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     expectTraceError(() => TraceReader.open(path), /is not a hindsight trace/);
   });
 
-  it('a version 1 trace (before console positions) is read through the migration, file untouched', () => {
+  /** Rewrites a current trace's event batches the way schema versions 1 and 2 stored them (plain protobuf, no encoding column). */
+  function storeEventsAsVersion2(db: Database.Database): void {
+    const rows = db.prepare('SELECT hart, batch, payload, encoding FROM events').all() as { hart: number; batch: number; payload: Buffer; encoding: string }[];
+    expect(rows.length).toBeGreaterThan(0);
+    db.exec('ALTER TABLE events DROP COLUMN encoding');
+    const update = db.prepare('UPDATE events SET payload = ?, checksum = ? WHERE hart = ? AND batch = ?');
+    for (const r of rows) {
+      expect(r.encoding).toBe('deflate');
+      const plain = inflateRawSync(r.payload);
+      update.run(plain, createHash('sha256').update(plain).digest('hex'), r.hart, r.batch);
+    }
+  }
+
+  it('a version 1 trace (before console positions) is read through the migrations, file untouched', () => {
     const path = smallTrace();
+    const expected = readAll(path);
     const db = new Database(path);
+    storeEventsAsVersion2(db);
     db.exec('DROP TABLE console_positions');
     db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
     db.close();
     const before = fileHash(path);
     const r = TraceReader.open(path);
     expect(r.consolePositions()).toEqual([]);
+    expect([...r.events(0)]).toEqual(expected);
     r.close();
     expect(fileHash(path)).toBe(before);
+  });
+
+  it('a version 2 trace (uncompressed event batches) reads the same events as the compressed one', () => {
+    const path = smallTrace();
+    const expected = readAll(path);
+    const db = new Database(path);
+    storeEventsAsVersion2(db);
+    db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run();
+    db.close();
+    const r = TraceReader.open(path);
+    expect([...r.events(0)]).toEqual(expected);
+    r.close();
+  });
+
+  it('event batches are stored compressed, and a batch that does not inflate or has an unknown encoding is damage', () => {
+    const path = smallTrace();
+    const db = new Database(path);
+    const row = db.prepare('SELECT hart, batch, payload, encoding FROM events ORDER BY batch LIMIT 1').get() as { hart: number; batch: number; payload: Buffer; encoding: string };
+    expect(row.encoding).toBe('deflate');
+    db.close();
+    const garbled = join(dir, 'garbled.trace');
+    copyFileSync(path, garbled);
+    const g = new Database(garbled);
+    const junk = Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
+    g.prepare('UPDATE events SET payload = ?, checksum = ? WHERE hart = ? AND batch = ?').run(junk, createHash('sha256').update(junk).digest('hex'), row.hart, row.batch);
+    g.close();
+    expectTraceError(() => [...TraceReader.open(garbled).events(row.hart)], /cannot be decompressed/);
+    const odd = join(dir, 'odd-encoding.trace');
+    copyFileSync(path, odd);
+    const o = new Database(odd);
+    o.prepare("UPDATE events SET encoding = 'zstd' WHERE hart = ? AND batch = ?").run(row.hart, row.batch);
+    o.close();
+    expectTraceError(() => [...TraceReader.open(odd).events(row.hart)], /unknown encoding 'zstd'/);
   });
 
   it('console positions round-trip in output order', () => {
