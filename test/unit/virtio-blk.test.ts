@@ -42,7 +42,8 @@ function setup(opts: VirtioBlkOptions = {}, disk = diskImage()) {
   const wr = (offset: number, value: number) => dev.write(offset, 4, BigInt(value), 0);
   let availIdx = 0;
 
-  const init = (queueAt = { desc: DESC, avail: AVAIL, used: USED }) => {
+  /** `writeHighFeatures: false` drives the device like xv6: only the low feature word, no VERSION_1. */
+  const init = (queueAt = { desc: DESC, avail: AVAIL, used: USED }, writeHighFeatures = true) => {
     wr(0x70, 0);
     env.ram.fill(0, DESC, HEADER); // fresh rings, as a driver allocates them
     availIdx = 0;
@@ -51,8 +52,10 @@ function setup(opts: VirtioBlkOptions = {}, disk = diskImage()) {
     const low = rd(0x10);
     wr(0x24, 0);
     wr(0x20, low);
-    wr(0x24, 1);
-    wr(0x20, 1); // VERSION_1
+    if (writeHighFeatures) {
+      wr(0x24, 1);
+      wr(0x20, 1); // VERSION_1
+    }
     wr(0x70, 1 | 2 | 8);
     expect(rd(0x70) & 8).toBe(8);
     wr(0x30, 0);
@@ -125,11 +128,23 @@ describe('virtio-mmio transport', () => {
     expect(rd(0x114)).toBe(512); // blk_size
   });
 
-  it('refuses FEATURES_OK when the driver does not accept VERSION_1', () => {
+  // QEMU's behaviour, which xv6's driver relies on: no VERSION_1, no feature validation.
+  it('accepts FEATURES_OK from a driver that never writes the high feature word, dropping unoffered bits', () => {
     const { rd, wr } = setup();
     wr(0x70, 3);
+    wr(0x24, 0);
+    wr(0x20, 0xffffffff); // more than offered: QEMU masks, it does not refuse
+    wr(0x70, 3 | 8);
+    expect(rd(0x70) & 8).toBe(8);
+  });
+
+  it('still refuses FEATURES_OK when a VERSION_1 driver accepts a feature that was not offered', () => {
+    const { rd, wr } = setup({ readOnly: false });
+    wr(0x70, 3);
+    wr(0x24, 0);
+    wr(0x20, 1 << 5); // RO: not offered on a writable disk
     wr(0x24, 1);
-    wr(0x20, 0);
+    wr(0x20, 1);
     wr(0x70, 3 | 8);
     expect(rd(0x70) & 8).toBe(0);
   });
@@ -144,6 +159,15 @@ describe('virtio-mmio transport', () => {
 });
 
 describe('virtio-blk requests', () => {
+  it('serves a driver that negotiated without VERSION_1 (xv6 style) exactly like a modern one', () => {
+    const { env, rd, init, request, disk } = setup();
+    init(undefined, false);
+    expect(rd(0x70) & 8).toBe(8);
+    const result = request(T_IN, 2, 512, true);
+    expect(result).toEqual({ usedIdx: 1, id: 0, len: 513, status: 0 });
+    expect(Array.from(env.ram.subarray(DATA, DATA + 512))).toEqual(Array.from(disk.subarray(2 * 512, 3 * 512)));
+  });
+
   it('reads sectors into guest RAM and interrupts', () => {
     const { env, irq, rd, wr, init, request, disk } = setup();
     init();
