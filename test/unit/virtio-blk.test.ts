@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtioBlk, VirtioMmioEmpty, type VirtioBlkOptions } from '../../src/machine/virtio-blk.js';
 import { fakeEnv, FakeIrqSink } from './fake-machine.js';
+import { assignDiskSlots } from '../../src/machine/loader.js';
+import { InputError } from '../../src/errors.js';
 
 const SLOT = 7;
 const IRQ = 1 + SLOT;
@@ -281,3 +283,22 @@ describe('virtio-blk requests', () => {
 function ram(env: ReturnType<typeof fakeEnv>): DataView {
   return new DataView(env.ram.buffer, env.ram.byteOffset, env.ram.byteLength);
 }
+
+describe('disk placement (--disk FILE[,slot=N])', () => {
+  const d = (slot: number | null, path = 'x.img') => ({ path, slot });
+
+  it('puts disks without a slot from the highest free slot down, as QEMU -drive if=virtio', () => {
+    expect(assignDiskSlots([d(null), d(null), d(null)])).toEqual([7, 6, 5]);
+  });
+
+  it('honours explicit slots first, whatever their order on the command line', () => {
+    expect(assignDiskSlots([d(null), d(7), d(0), d(null)])).toEqual([6, 7, 0, 5]);
+    expect(assignDiskSlots([d(0)])).toEqual([0]);
+  });
+
+  it('refuses a slot twice, a slot outside 0-7 and more than 8 disks', () => {
+    expect(() => assignDiskSlots([d(3, 'a.img'), d(3, 'b.img')])).toThrow(/--disk 'b.img': virtio slot 3 is already taken by 'a.img'/);
+    expect(() => assignDiskSlots([d(8)])).toThrow(InputError);
+    expect(() => assignDiskSlots(Array.from({ length: 9 }, () => d(null)))).toThrow(/too many disks/);
+  });
+});
