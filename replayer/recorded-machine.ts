@@ -1,5 +1,5 @@
 import { RunOptions } from '../src/host/coordinator.js';
-import { PreparedMachine } from '../src/machine/loader.js';
+import { DiskSpec, PreparedMachine, diskRole } from '../src/machine/loader.js';
 import { RecordedMachine } from '../traces/types.js';
 import { TraceError } from '../traces/trace-error.js';
 import { TraceImage, TraceReader } from '../traces/trace-reader.js';
@@ -26,14 +26,20 @@ export function recordedSetup(reader: TraceReader, tracePath: string): RecordedS
   const options: RunOptions = {
     harts: machine.harts, ramBytes: machine.ramBytes, append: machine.append,
     bios: machine.bios ? pathOf('bios') : null, kernel: machine.kernel ? pathOf('kernel') : null, initrd: machine.initrd ? pathOf('initrd') : null,
-    disk: machine.disk ? pathOf('disk') : null, diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
+    disks: recordedDisks(machine, pathOf), diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
     readImage: (role) => {
-      const img = images.get(role === 'firmware' ? 'bios' : role === 'disk image' ? 'disk' : role);
+      const disk = /^disk image(?: (\d+))?$/.exec(role);
+      const img = images.get(role === 'firmware' ? 'bios' : disk ? diskRole(disk[1] ? Number(disk[1]) - 1 : 0) : role);
       if (!img) throw new TraceError(`trace ${tracePath} is damaged: it has no ${role} image`);
       return img.bytes;
     },
   };
   return { machine, finals: finalIcounts(reader, machine.harts), options, images };
+}
+
+function recordedDisks(machine: RecordedMachine, pathOf: (role: string) => string | null): DiskSpec[] {
+  if (machine.diskSlots) return machine.diskSlots.map((slot, index) => ({ path: pathOf(diskRole(index)) ?? diskRole(index), slot }));
+  return machine.disk ? [{ path: pathOf('disk') ?? 'disk', slot: null }] : [];
 }
 
 /** Where each hart stopped: the summary's counts, or for an unfinished recording each hart's last event. */

@@ -5,9 +5,12 @@
 #   gdb-multiarch      the debugger the gdbstub tests drive
 #   device-tree-compiler  dtc, to check the generated device tree
 #   gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf  to rebuild test/guests (make guests)
+#   linux-source-6.1, gcc-riscv64-linux-gnu, bc, flex, bison, libssl-dev, libelf-dev, cpio
+#                      the Linux test guest (scripts/build-linux-guest.sh builds it once and caches it)
 set -euo pipefail
 packages=(qemu-system-misc opensbi u-boot-qemu gdb-multiarch device-tree-compiler
-  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
+  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  linux-source-6.1 gcc-riscv64-linux-gnu bc flex bison libssl-dev libelf-dev cpio make xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

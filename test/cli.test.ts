@@ -110,6 +110,22 @@ describe('hindsight run: exit codes and errors', () => {
     expectOneLine(r.stderr);
   });
 
+  test.each([
+    ['an out-of-range slot', (img: string) => ['--disk', `${img},slot=8`], /slot '8' is not a virtio slot \(0-7\)/],
+    ['a slot that is not a number', (img: string) => ['--disk', `${img},slot=one`], /slot 'one' is not a virtio slot/],
+    ['a duplicate slot', (img: string) => ['--disk', `${img},slot=3`, '--disk', `${img},slot=3`], /virtio slot 3 is already taken/],
+    ['an unreadable image', (_img: string) => ['--disk', '/no/such/disk.img,slot=0'], /cannot read disk image '\/no\/such\/disk.img': no such file/],
+    ['a directory as image', (_img: string) => ['--disk', '/tmp'], /disk image '\/tmp' is not a regular file/],
+    ['nine disks', (img: string) => Array.from({ length: 9 }, () => ['--disk', img]).flat(), /too many disks/],
+  ])('--disk with %s gives one clear line and exit 2', async (_what, args, message) => {
+    const img = join(dir, 'disk.img');
+    writeFileSync(img, Buffer.alloc(4096));
+    const r = await hindsight(['run', ...args(img), guest('hello')]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(message);
+  });
+
   test('an image larger than guest RAM is refused with exit 2', async () => {
     const big = join(dir, 'big.bin');
     writeFileSync(big, Buffer.alloc(20 * 1024 * 1024, 1));

@@ -50,6 +50,8 @@ export interface RecordedMachine {
   append: string;
   /** Serial traces may carry a disk (copy-on-write: replay starts from the recorded image). */
   disk: boolean;
+  /** The virtio slot of each disk, in image order (roles 'disk', 'disk2', ...); absent in older traces (one disk, slot 7). */
+  diskSlots?: number[];
   /** Serial traces: instructions per hart turn (the schedule replay must repeat). */
   serialQuantum: number | null;
   maxInsns: number | null;

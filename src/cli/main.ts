@@ -10,10 +10,11 @@ import { StopReason } from '../shm/layout.js';
 import { HindsightError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
+import { collectDisk, parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
 import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
+import type { DiskSpec } from '../machine/loader.js';
 
 
 interface RunFlags {
@@ -22,7 +23,7 @@ interface RunFlags {
   bios: string;
   initrd?: string;
   append?: string;
-  disk?: string;
+  disk: DiskSpec[];
   diskWritable?: boolean;
   timeout?: number;
   maxInsns?: number;
@@ -60,7 +61,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     kernel: kernel ?? null,
     initrd: flags.initrd ?? null,
     append: flags.append ?? '',
-    disk: flags.disk ?? null,
+    disks: flags.disk,
     diskWritable: flags.diskWritable ?? false,
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
@@ -166,7 +167,7 @@ function addMachineOptions(cmd: Command): Command {
     .option('--bios <FILE|none>', 'firmware loaded at 0x80000000 (the kernel then goes to 0x80200000)', 'none')
     .option('--initrd <FILE>', 'initial ramdisk')
     .option('--append <STR>', 'kernel command line (/chosen/bootargs)')
-    .option('--disk <IMG>', 'virtio-blk disk image (copy-on-write unless --disk-writable)')
+    .option('--disk <IMG[,slot=N]>', 'virtio-blk disk image (copy-on-write unless --disk-writable); repeatable; slot N = virtio-mmio-bus.N (default: highest free)', collectDisk, [])
     .option('--disk-writable', 'write guest changes back to the disk image')
     .addOption(new Option('--timeout <SECONDS>', 'stop the guest after this long (exit 124)').argParser(parsePositiveNumber))
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))

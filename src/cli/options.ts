@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../shm/layout.js';
+import type { DiskSpec } from '../machine/loader.js';
+import { VIRTIO_COUNT } from '../machine/memmap.js';
 
 /** Parses a memory size the way QEMU's -m does: plain number = MiB, or a K/M/G suffix. */
 export function parseMemorySize(text: string): number {
@@ -37,4 +39,23 @@ export function parsePort(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError(`'${text}' is not a TCP port (0-65535)`);
   return n;
+}
+
+/**
+ * One `--disk FILE[,slot=N]`, collected into the list of disks. Slot N is QEMU's
+ * virtio-mmio-bus.N (0x10001000 + N * 0x1000, PLIC source 1 + N); without it the disk takes the
+ * highest free slot, as QEMU's `-drive if=virtio` does.
+ */
+export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[] {
+  const m = /^(.*),slot=([^,]*)$/.exec(text);
+  const path = m ? m[1] : text;
+  if (path === '') throw new InvalidArgumentError(`'${text}' names no disk image`);
+  let slot: number | null = null;
+  if (m) {
+    if (!/^\d+$/.test(m[2]) || Number(m[2]) >= VIRTIO_COUNT) {
+      throw new InvalidArgumentError(`slot '${m[2]}' is not a virtio slot (0-${VIRTIO_COUNT - 1})`);
+    }
+    slot = Number(m[2]);
+  }
+  return [...previous, { path, slot }];
 }

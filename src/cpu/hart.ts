@@ -185,7 +185,7 @@ export class Hart {
 
   writeMstatus(value: bigint): void {
     this.csr[Slot.mstatus] = value;
-    this.mmu.flush(); // MPRV, MPP, SUM and MXR change what translations are permitted
+    this.mmu.regimeChanged(); // privilege (set by the caller before), MPRV, MPP, SUM and MXR select the translations
   }
 
   /**

@@ -32,11 +32,19 @@ export interface TranslationContext {
 
 /**
  * Sv39/Sv48 address translation with one small direct-mapped soft TLB per access kind.
- * A TLB entry caches the physical page of a virtual page for one access kind under the current
- * privilege, mstatus and satp; anything that changes those bumps `epoch`, emptying all TLBs at once.
+ * A TLB entry caches the physical page of a virtual page for one access kind under one
+ * *translation regime*: the privilege that fetches, the privilege that loads and stores
+ * (MPRV/MPP), SUM and MXR. Each regime has its own epoch and an entry is valid only under the
+ * epoch it was filled with, so a trap, an xRET or an sstatus write (Linux toggles SIE around every
+ * spinlock) only switches epochs: entries of the regime it returns to are still there. satp
+ * writes, SFENCE.VMA and state restores flush every regime (fresh epochs, never reused).
  */
 export class Mmu {
   private epoch = 1;
+  /** Last epoch handed out: epochs only grow, so a flushed regime never sees its old entries. */
+  private lastEpoch = 1;
+  private regime = -1;
+  private readonly regimeEpochs = new Map<number, number>();
   private readonly tags: Float64Array[] = [new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE)];
   private readonly epochs: Int32Array[] = [new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE), new Int32Array(TLB_SIZE)];
   private readonly phys: Float64Array[] = [new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE)];
@@ -53,11 +61,38 @@ export class Mmu {
     this.deviceResource = bus.ramBytes / 4096;
   }
 
+  /** Empties the TLBs of every regime (satp write, SFENCE.VMA, privilege or state set from outside). */
   flush(): void {
-    this.epoch++;
+    this.regimeEpochs.clear();
+    this.regime = this.regimeKey();
+    this.epoch = ++this.lastEpoch;
+    this.regimeEpochs.set(this.regime, this.epoch);
   }
 
-  /** Bumped by every flush(): caches built from translate() results (the JIT's TLB mirror) compare it. */
+  /** Must follow every change of privilege or mstatus: selects the TLB entries of the new regime. */
+  regimeChanged(): void {
+    const key = this.regimeKey();
+    if (key === this.regime) return;
+    this.regime = key;
+    let epoch = this.regimeEpochs.get(key);
+    if (epoch === undefined) {
+      epoch = ++this.lastEpoch;
+      this.regimeEpochs.set(key, epoch);
+    }
+    this.epoch = epoch;
+  }
+
+  /** What decides a translation besides satp: fetch privilege, data privilege, SUM, MXR. */
+  private regimeKey(): number {
+    const priv = this.ctx.priv;
+    const mstatus = this.ctx.readMstatus();
+    const mprv = priv === Priv.M && (mstatus & MSTATUS.MPRV) !== 0n;
+    if (priv === Priv.M && !mprv) return Priv.M; // no translation at all
+    const dataPriv = mprv ? Number((mstatus & MSTATUS.MPP) >> 11n) : priv;
+    return priv | (dataPriv << 2) | ((mstatus & MSTATUS.SUM) !== 0n ? 16 : 0) | ((mstatus & MSTATUS.MXR) !== 0n ? 32 : 0);
+  }
+
+  /** The current regime's epoch: caches built from translate() results (the JIT's TLB mirror) compare it. */
   get flushEpoch(): number {
     return this.epoch;
   }

@@ -63,8 +63,7 @@ export class Board {
     const test = new SifiveTest((kind, code) => this.guestExit(kind === 'reboot' ? StopReason.Reboot : StopReason.Poweroff, code));
     const devices: MmioDevice[] = [this.clint, this.plic, this.uart, test];
     for (let slot = 0; slot < VIRTIO_COUNT; slot++) {
-      // QEMU fills the virtio slots from the highest address down; the first disk sits in slot 7.
-      const disk = config.disk && slot === VIRTIO_COUNT - 1 ? config.disk : null;
+      const disk = config.disks.find((d) => d.slot === slot);
       devices.push(disk
         ? new VirtioBlk(env, this.plic, slot, disk.buffer, { readOnly: disk.readOnly, writeThroughPath: disk.writeThroughPath ?? undefined })
         : new VirtioMmioEmpty(slot));

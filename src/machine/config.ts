@@ -10,10 +10,13 @@ export interface BoardConfig {
   /** Physical address of the HTIF `tohost` word, when the loaded ELF has one. */
   tohost: number | null;
   fromhost: number | null;
-  disk: DiskConfig | null;
+  /** virtio-blk disks, each in its own virtio-mmio slot. */
+  disks: DiskConfig[];
 }
 
 export interface DiskConfig {
+  /** virtio-mmio slot 0..7 (QEMU's virtio-mmio-bus.N). */
+  slot: number;
   /** Disk content; shared by all threads. */
   buffer: SharedArrayBuffer;
   readOnly: boolean;

@@ -15,15 +15,50 @@ export interface BootOptions {
   kernel: string | null;
   initrd: string | null;
   append: string;
-  disk: string | null;
+  /** virtio-blk disks in command-line order (slots are assigned by `assignDiskSlots`). */
+  disks: DiskSpec[];
   diskWritable: boolean;
   /** Where image bytes come from: the files by default; a trace's embedded copies on replay. */
   readImage?: (role: string, path: string) => Uint8Array;
 }
 
+/** A `--disk FILE[,slot=N]`: slot null = the highest free virtio slot. */
+export interface DiskSpec {
+  path: string;
+  slot: number | null;
+}
+
+/**
+ * Gives every disk its virtio-mmio slot: explicit slots first (each at most once), then the
+ * others from the highest free slot down, as QEMU places `-drive if=virtio`.
+ */
+export function assignDiskSlots(disks: DiskSpec[]): number[] {
+  if (disks.length > VIRTIO_COUNT) throw new InputError(`too many disks: the virt board has ${VIRTIO_COUNT} virtio slots`);
+  const taken = new Map<number, string>();
+  for (const d of disks) {
+    if (d.slot === null) continue;
+    if (!Number.isInteger(d.slot) || d.slot < 0 || d.slot >= VIRTIO_COUNT) throw new InputError(`disk '${d.path}': slot ${d.slot} is not a virtio slot (0-${VIRTIO_COUNT - 1})`);
+    const other = taken.get(d.slot);
+    if (other !== undefined) throw new InputError(`--disk '${d.path}': virtio slot ${d.slot} is already taken by '${other}'`);
+    taken.set(d.slot, d.path);
+  }
+  let next = VIRTIO_COUNT - 1;
+  return disks.map((d) => {
+    if (d.slot !== null) return d.slot;
+    while (taken.has(next)) next--;
+    taken.set(next, d.path);
+    return next;
+  });
+}
+
+/** The trace image role of the k-th disk (the first keeps the plain 'disk' older traces have). */
+export function diskRole(index: number): string {
+  return index === 0 ? 'disk' : `disk${index + 1}`;
+}
+
 /** An image placed in guest memory, kept so a trace can embed exactly what ran. */
 export interface LoadedImage {
-  role: 'bios' | 'kernel' | 'initrd' | 'dtb' | 'disk';
+  role: 'bios' | 'kernel' | 'initrd' | 'dtb' | string;
   path: string | null;
   bytes: Uint8Array;
   loadAddress: number;
@@ -167,14 +202,14 @@ export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): Pr
   w.place('device tree', '(generated)', dtbAddress, dtb);
   images.push({ role: 'dtb', path: null, bytes: dtb, loadAddress: dtbAddress });
 
-  let disk: DiskConfig | null = null;
-  if (opts.disk) {
-    const bytes = readImage('disk image', opts.disk);
+  const slots = assignDiskSlots(opts.disks);
+  const disks: DiskConfig[] = opts.disks.map((spec, index) => {
+    const bytes = readImage(index === 0 ? 'disk image' : `disk image ${index + 1}`, spec.path);
     const buffer = new SharedArrayBuffer(bytes.length);
     new Uint8Array(buffer).set(bytes);
-    disk = { buffer, readOnly: false, writeThroughPath: opts.diskWritable ? opts.disk : null };
-    images.push({ role: 'disk', path: opts.disk, bytes, loadAddress: 0 });
-  }
+    images.push({ role: diskRole(index), path: spec.path, bytes, loadAddress: 0 });
+    return { slot: slots[index], buffer, readOnly: false, writeThroughPath: opts.diskWritable ? spec.path : null };
+  });
 
   const tohost = symbols.get('tohost');
   const fromhost = symbols.get('fromhost');
@@ -184,7 +219,7 @@ export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): Pr
     rom: buildBootRom(entry, dtbAddress, kernelEntry),
     tohost: tohost !== undefined ? Number(tohost) : null,
     fromhost: fromhost !== undefined ? Number(fromhost) : null,
-    disk,
+    disks,
   };
   return { config, images, entry, symbols };
 }

@@ -297,13 +297,23 @@ export class VirtioBlk implements MmioDevice {
     s[W.Status] = status | (s[W.Status]! & STATUS_DEVICE_NEEDS_RESET);
   }
 
-  /** The driver may only accept offered features, and a v2 transport requires VERSION_1. */
+  /**
+   * A driver that negotiates VIRTIO_F_VERSION_1 may only accept offered features. A driver that
+   * never sets it (it never writes the high feature word, like xv6's) is treated as QEMU does:
+   * its feature bits are not validated, bits the device did not offer are dropped, and
+   * FEATURES_OK sticks. Nothing else changes for it: the split queue, the request layout and
+   * the (little-endian) config space are the same either way on this transport.
+   */
   private featuresAcceptable(): boolean {
-    const low = this.state[W.DriverFeaturesLow]!;
-    const high = this.state[W.DriverFeaturesHigh]!;
+    const s = this.state;
     const offeredLow = this.deviceFeatures(0);
     const offeredHigh = this.deviceFeatures(1);
-    return (low & ~offeredLow) === 0 && (high & ~offeredHigh) === 0 && (high & F_HIGH_VERSION_1) !== 0;
+    if ((s[W.DriverFeaturesHigh]! & F_HIGH_VERSION_1) === 0) {
+      s[W.DriverFeaturesLow] = s[W.DriverFeaturesLow]! & offeredLow;
+      s[W.DriverFeaturesHigh] = s[W.DriverFeaturesHigh]! & offeredHigh;
+      return true;
+    }
+    return (s[W.DriverFeaturesLow]! & ~offeredLow) === 0 && (s[W.DriverFeaturesHigh]! & ~offeredHigh) === 0;
   }
 
   private reset(): void {

@@ -25,7 +25,7 @@ export class SoloMachine {
     const ramBytes = 64 * 1024 * 1024;
     this.memory = createSharedMemory(ramBytes);
     const sab = sharedBuffer(this.memory);
-    const prepared = prepareMachine(sab, { harts: 1, ramBytes, bios: null, kernel: elf, initrd: null, append, disk: null, diskWritable: false });
+    const prepared = prepareMachine(sab, { harts: 1, ramBytes, bios: null, kernel: elf, initrd: null, append, disks: [], diskWritable: false });
     this.board = new Board(sab, prepared.config);
     this.board.control.init();
     this.board.clint.reset();

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtioBlk, VirtioMmioEmpty, type VirtioBlkOptions } from '../../src/machine/virtio-blk.js';
 import { fakeEnv, FakeIrqSink } from './fake-machine.js';
+import { assignDiskSlots } from '../../src/machine/loader.js';
+import { InputError } from '../../src/errors.js';
 
 const SLOT = 7;
 const IRQ = 1 + SLOT;
@@ -42,7 +44,8 @@ function setup(opts: VirtioBlkOptions = {}, disk = diskImage()) {
   const wr = (offset: number, value: number) => dev.write(offset, 4, BigInt(value), 0);
   let availIdx = 0;
 
-  const init = (queueAt = { desc: DESC, avail: AVAIL, used: USED }) => {
+  /** `writeHighFeatures: false` drives the device like xv6: only the low feature word, no VERSION_1. */
+  const init = (queueAt = { desc: DESC, avail: AVAIL, used: USED }, writeHighFeatures = true) => {
     wr(0x70, 0);
     env.ram.fill(0, DESC, HEADER); // fresh rings, as a driver allocates them
     availIdx = 0;
@@ -51,8 +54,10 @@ function setup(opts: VirtioBlkOptions = {}, disk = diskImage()) {
     const low = rd(0x10);
     wr(0x24, 0);
     wr(0x20, low);
-    wr(0x24, 1);
-    wr(0x20, 1); // VERSION_1
+    if (writeHighFeatures) {
+      wr(0x24, 1);
+      wr(0x20, 1); // VERSION_1
+    }
     wr(0x70, 1 | 2 | 8);
     expect(rd(0x70) & 8).toBe(8);
     wr(0x30, 0);
@@ -125,11 +130,23 @@ describe('virtio-mmio transport', () => {
     expect(rd(0x114)).toBe(512); // blk_size
   });
 
-  it('refuses FEATURES_OK when the driver does not accept VERSION_1', () => {
+  // QEMU's behaviour, which xv6's driver relies on: no VERSION_1, no feature validation.
+  it('accepts FEATURES_OK from a driver that never writes the high feature word, dropping unoffered bits', () => {
     const { rd, wr } = setup();
     wr(0x70, 3);
+    wr(0x24, 0);
+    wr(0x20, 0xffffffff); // more than offered: QEMU masks, it does not refuse
+    wr(0x70, 3 | 8);
+    expect(rd(0x70) & 8).toBe(8);
+  });
+
+  it('still refuses FEATURES_OK when a VERSION_1 driver accepts a feature that was not offered', () => {
+    const { rd, wr } = setup({ readOnly: false });
+    wr(0x70, 3);
+    wr(0x24, 0);
+    wr(0x20, 1 << 5); // RO: not offered on a writable disk
     wr(0x24, 1);
-    wr(0x20, 0);
+    wr(0x20, 1);
     wr(0x70, 3 | 8);
     expect(rd(0x70) & 8).toBe(0);
   });
@@ -144,6 +161,15 @@ describe('virtio-mmio transport', () => {
 });
 
 describe('virtio-blk requests', () => {
+  it('serves a driver that negotiated without VERSION_1 (xv6 style) exactly like a modern one', () => {
+    const { env, rd, init, request, disk } = setup();
+    init(undefined, false);
+    expect(rd(0x70) & 8).toBe(8);
+    const result = request(T_IN, 2, 512, true);
+    expect(result).toEqual({ usedIdx: 1, id: 0, len: 513, status: 0 });
+    expect(Array.from(env.ram.subarray(DATA, DATA + 512))).toEqual(Array.from(disk.subarray(2 * 512, 3 * 512)));
+  });
+
   it('reads sectors into guest RAM and interrupts', () => {
     const { env, irq, rd, wr, init, request, disk } = setup();
     init();
@@ -257,3 +283,22 @@ describe('virtio-blk requests', () => {
 function ram(env: ReturnType<typeof fakeEnv>): DataView {
   return new DataView(env.ram.buffer, env.ram.byteOffset, env.ram.byteLength);
 }
+
+describe('disk placement (--disk FILE[,slot=N])', () => {
+  const d = (slot: number | null, path = 'x.img') => ({ path, slot });
+
+  it('puts disks without a slot from the highest free slot down, as QEMU -drive if=virtio', () => {
+    expect(assignDiskSlots([d(null), d(null), d(null)])).toEqual([7, 6, 5]);
+  });
+
+  it('honours explicit slots first, whatever their order on the command line', () => {
+    expect(assignDiskSlots([d(null), d(7), d(0), d(null)])).toEqual([6, 7, 0, 5]);
+    expect(assignDiskSlots([d(0)])).toEqual([0]);
+  });
+
+  it('refuses a slot twice, a slot outside 0-7 and more than 8 disks', () => {
+    expect(() => assignDiskSlots([d(3, 'a.img'), d(3, 'b.img')])).toThrow(/--disk 'b.img': virtio slot 3 is already taken by 'a.img'/);
+    expect(() => assignDiskSlots([d(8)])).toThrow(InputError);
+    expect(() => assignDiskSlots(Array.from({ length: 9 }, () => d(null)))).toThrow(/too many disks/);
+  });
+});
