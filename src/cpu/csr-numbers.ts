@@ -12,7 +12,7 @@ export const enum Csr {
   mcycle = 0xb00, minstret = 0xb02, mhpmcounter3 = 0xb03, mhpmcounter31 = 0xb1f,
 }
 
-/** Storage slots (Int64 index into the hart block's CSR area; engine/layout.ts Hart.CSRS). */
+/** Storage slots (Int64 index into the hart block's CSR area; shm/layout.ts HartBlock.CSRS). */
 export const enum Slot {
   mstatus, medeleg, mideleg, mie, mtvec, mcounteren, menvcfg, mcountinhibit, mscratch, mepc, mcause,
   mtval, mipSoftware, stvec, scounteren, senvcfg, sscratch, sepc, scause, stval, satp,

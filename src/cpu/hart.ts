@@ -12,7 +12,7 @@ const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
 /**
  * Architectural state of one hart and the privileged machinery around it (CSRs, traps,
  * interrupts, xRET). Registers and CSRs live in the hart's block of the shared memory (layout in
- * engine/layout.ts) so the coordinator, the debugger and checkpoints can read them while the hart
+ * shm/layout.ts) so the coordinator, the debugger and checkpoints can read them while the hart
  * is parked; pc, privilege and the retired-instruction count are mirrored in fields while running
  * and written back by `syncOut()`.
  */

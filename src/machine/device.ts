@@ -1,7 +1,7 @@
 /**
  * MMIO device contract. Devices are emulated synchronously in the thread of the hart that touches
  * them (design notes, section 4): every thread builds its own device objects over the same shared
- * memory, so all device state lives in the device's shared state region (engine/layout.ts
+ * memory, so all device state lives in the device's shared state region (shm/layout.ts
  * DEVICE_REGIONS), never in JS fields that differ between threads. Constant configuration (base
  * address, disk size, ...) may live in fields because every thread is given the same values.
  *

@@ -1,6 +1,6 @@
 import { CONSOLE_IN, CONSOLE_OUT, CONSOLE_RING_BYTES, CTRL_BASE, Ctrl } from './layout.js';
 
-/** Offsets inside a ring, matching engine/layout.ts. */
+/** Offsets inside a ring, matching shm/layout.ts. */
 const HEAD_WORD = 0; // Int32: total bytes ever written (wraps modulo 2^32)
 const TAIL_WORD = 1; // Int32: total bytes ever read
 const DATA_OFFSET = 64;

@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import type { TraceEvent } from '../../recorder/events.js';
+import type { TraceEvent } from '../../traces/events.js';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SnapshotShape } from '../../replayer/checkpoint-codec.js';
 import type { ReplayerPosition } from '../../replayer/hart-replayer.js';
 import { VERSION } from '../../src/version.js';
