@@ -14,7 +14,9 @@ const asI = BigInt.asIntN;
  * Runs instructions [0, n) of a block: `n` when none ended it, else ~(instructions retired).
  * Generated over the instruction table as a `switch (ins.op)` whose case k calls op k's semantics
  * through a call site of its own: each site sees a single target, so V8 inlines the hot ops into
- * the loop. (One shared `EXEC[op](...)` site sees every op and inlines none; measured slower.)
+ * the loop. One shared `EXEC[op](...)` call site sees every op and inlines none: on bench_compute
+ * that dense-array dispatch ran ~25% slower than the old hand-written switch, this one within noise
+ * of it (docs/ARCHITECTURE.md, Execution).
  */
 type InsnLoop = (e: Executor, h: Hart, insns: readonly Insn[], n: number) => number;
 const runInsns: InsnLoop = (() => {
@@ -141,8 +143,8 @@ export class Executor implements Interp {
    * Returns the number of instructions retired. Takes traps raised on the way.
    *
    * A generic driver: each instruction is one call of its op's interpreter semantics (the
-   * instruction table's `exec`, through a dense array indexed by op), which either goes on with
-   * the block or ends it (control transfer, trap, system instruction) and says what retired.
+   * instruction table's `exec`, dispatched by `runInsns`), which either goes on with the block or
+   * ends it (control transfer, trap, system instruction) and says what retired.
    */
   runBlock(budget: number): number {
     const h = this.h;

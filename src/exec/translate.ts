@@ -19,7 +19,7 @@ export interface Block {
 export const MAX_BLOCK_INSNS = 64;
 
 /**
- * Decodes a block starting at physical address `pa`. Reads halfwords through `fetch16`, which
+ * Decodes a block starting at physical address `pa`. Reads halfwords with `readHalf`, which
  * returns -1 past the readable range. Stops before an instruction that straddles the page end
  * (the caller executes that one on its own, since its halves may map to different pages).
  */
