@@ -9,7 +9,7 @@
  * path cannot do leave the function with the pc stored in the hart block and a reason; the JS side
  * (jit-executor.ts) then runs the reference executor, which owns those semantics.
  *
- * Checks (the design's icount_decr): at every block entry, remaining budget >= the block's length
+ * Checks (the role of QEMU's icount_decr): at every block entry, remaining budget >= the block's length
  * and, after this call's own store hit a code page, the page's code generation; at every backward
  * or indirect transfer inside the page also no exit request, no kick (wake word), no device-line
  * change since the call started and no code change by anyone (a forward chain inside one page is
