@@ -10,7 +10,7 @@ import { F3_MASK, FULL_MASK, R_MASK, SH6_MASK, a32, a64, alu, asI, asU, b32, b64
 
 const I = (match: number) => enc(match, F3_MASK, Fmt.I);
 const R = (match: number) => enc(match, R_MASK, Fmt.R);
-const rv = (op: Op, name: string, encoding: Encoding, exec: ExecFn, emit: (g: Emitter, ins: Insn) => void) =>
+const aluI = (op: Op, name: string, encoding: Encoding, exec: ExecFn, emit: (g: Emitter, ins: Insn) => void) =>
   alu(op, name, 'I', encoding, exec, emit);
 
 // --- control transfer -------------------------------------------------------------------------
@@ -63,7 +63,7 @@ export const RV64I: readonly OpDef[] = [
   row(Op.ILLEGAL, 'illegal', 'I', null, { cls: OpClass.Illegal, endsBlock: true },
     (e, ins, i) => trap(e, i, Cause.IllegalInsn, BigInt(ins.raw >>> 0))),
 
-  rv(Op.LUI, 'lui', enc(0x37, 0x7f, Fmt.U), (e, a) => wr(e, a, a.imm), (g, a) => { g.c.i64(a.imm); }),
+  aluI(Op.LUI, 'lui', enc(0x37, 0x7f, Fmt.U), (e, a) => wr(e, a, a.imm), (g, a) => { g.c.i64(a.imm); }),
   row(Op.AUIPC, 'auipc', 'I', enc(0x17, 0x7f, Fmt.U), {
     cls: OpClass.Alu,
     emit: (g, a, _i, pc) => { if (a.rd) { g.c.i64(asI(64, pc + a.imm)); g.writeReg(a.rd); } return false; },
@@ -117,34 +117,34 @@ export const RV64I: readonly OpDef[] = [
   store(Op.SW, 'sw', 2, 4, W.i64_store32, (e, a, i) => storeInsn(e, a, i, 4)),
   store(Op.SD, 'sd', 3, 8, W.i64_store, (e, a, i) => storeInsn(e, a, i, 8)),
 
-  rv(Op.ADDI, 'addi', I(0x0013), (e, a) => wr(e, a, asI(64, e.x[a.rs1] + a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_add); }),
-  rv(Op.SLTI, 'slti', I(0x2013), (e, a) => wr(e, a, e.x[a.rs1] < a.imm ? 1n : 0n), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_lt_s).op(W.i64_extend_i32_u); }),
-  rv(Op.SLTIU, 'sltiu', I(0x3013), (e, a) => wr(e, a, asU(64, e.x[a.rs1]) < asU(64, a.imm) ? 1n : 0n), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_lt_u).op(W.i64_extend_i32_u); }),
-  rv(Op.XORI, 'xori', I(0x4013), (e, a) => wr(e, a, e.x[a.rs1] ^ a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_xor); }),
-  rv(Op.ORI, 'ori', I(0x6013), (e, a) => wr(e, a, e.x[a.rs1] | a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_or); }),
-  rv(Op.ANDI, 'andi', I(0x7013), (e, a) => wr(e, a, e.x[a.rs1] & a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_and); }),
-  rv(Op.SLLI, 'slli', enc(0x1013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, asI(64, e.x[a.rs1] << a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shl); }),
-  rv(Op.SRLI, 'srli', enc(0x5013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, asI(64, asU(64, e.x[a.rs1]) >> a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shr_u); }),
-  rv(Op.SRAI, 'srai', enc(0x40005013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, e.x[a.rs1] >> a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shr_s); }),
-  rv(Op.ADD, 'add', R(0x0033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] + e.x[a.rs2])), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_add); }),
-  rv(Op.SUB, 'sub', R(0x40000033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] - e.x[a.rs2])), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_sub); }),
-  rv(Op.SLL, 'sll', R(0x1033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] << (e.x[a.rs2] & 63n))), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shl); }),
-  rv(Op.SLT, 'slt', R(0x2033), (e, a) => wr(e, a, e.x[a.rs1] < e.x[a.rs2] ? 1n : 0n), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_lt_s).op(W.i64_extend_i32_u); }),
-  rv(Op.SLTU, 'sltu', R(0x3033), (e, a) => wr(e, a, asU(64, e.x[a.rs1]) < asU(64, e.x[a.rs2]) ? 1n : 0n), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_lt_u).op(W.i64_extend_i32_u); }),
-  rv(Op.XOR, 'xor', R(0x4033), (e, a) => wr(e, a, e.x[a.rs1] ^ e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_xor); }),
-  rv(Op.SRL, 'srl', R(0x5033), (e, a) => wr(e, a, asI(64, asU(64, e.x[a.rs1]) >> (e.x[a.rs2] & 63n))), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shr_u); }),
-  rv(Op.SRA, 'sra', R(0x40005033), (e, a) => wr(e, a, e.x[a.rs1] >> (e.x[a.rs2] & 63n)), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shr_s); }),
-  rv(Op.OR, 'or', R(0x6033), (e, a) => wr(e, a, e.x[a.rs1] | e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_or); }),
-  rv(Op.AND, 'and', R(0x7033), (e, a) => wr(e, a, e.x[a.rs1] & e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_and); }),
-  rv(Op.ADDIW, 'addiw', I(0x001b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] + a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_add); sx(g); }),
-  rv(Op.SLLIW, 'slliw', enc(0x101b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, e.x[a.rs1] << a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shl); sx(g); }),
-  rv(Op.SRLIW, 'srliw', enc(0x501b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, asU(32, e.x[a.rs1]) >> a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shr_u); sx(g); }),
-  rv(Op.SRAIW, 'sraiw', enc(0x4000501b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, e.x[a.rs1]) >> a.imm), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shr_s); sx(g); }),
-  rv(Op.ADDW, 'addw', R(0x003b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] + e.x[a.rs2])), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_add); sx(g); }),
-  rv(Op.SUBW, 'subw', R(0x4000003b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] - e.x[a.rs2])), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_sub); sx(g); }),
-  rv(Op.SLLW, 'sllw', R(0x103b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] << (e.x[a.rs2] & 31n))), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shl); sx(g); }),
-  rv(Op.SRLW, 'srlw', R(0x503b), (e, a) => wr(e, a, asI(32, asU(32, e.x[a.rs1]) >> (e.x[a.rs2] & 31n))), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shr_u); sx(g); }),
-  rv(Op.SRAW, 'sraw', R(0x4000503b), (e, a) => wr(e, a, asI(32, e.x[a.rs1]) >> (e.x[a.rs2] & 31n)), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shr_s); sx(g); }),
+  aluI(Op.ADDI, 'addi', I(0x0013), (e, a) => wr(e, a, asI(64, e.x[a.rs1] + a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_add); }),
+  aluI(Op.SLTI, 'slti', I(0x2013), (e, a) => wr(e, a, e.x[a.rs1] < a.imm ? 1n : 0n), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_lt_s).op(W.i64_extend_i32_u); }),
+  aluI(Op.SLTIU, 'sltiu', I(0x3013), (e, a) => wr(e, a, asU(64, e.x[a.rs1]) < asU(64, a.imm) ? 1n : 0n), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_lt_u).op(W.i64_extend_i32_u); }),
+  aluI(Op.XORI, 'xori', I(0x4013), (e, a) => wr(e, a, e.x[a.rs1] ^ a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_xor); }),
+  aluI(Op.ORI, 'ori', I(0x6013), (e, a) => wr(e, a, e.x[a.rs1] | a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_or); }),
+  aluI(Op.ANDI, 'andi', I(0x7013), (e, a) => wr(e, a, e.x[a.rs1] & a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_and); }),
+  aluI(Op.SLLI, 'slli', enc(0x1013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, asI(64, e.x[a.rs1] << a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shl); }),
+  aluI(Op.SRLI, 'srli', enc(0x5013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, asI(64, asU(64, e.x[a.rs1]) >> a.imm)), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shr_u); }),
+  aluI(Op.SRAI, 'srai', enc(0x40005013, SH6_MASK, Fmt.Shift6), (e, a) => wr(e, a, e.x[a.rs1] >> a.imm), (g, a) => { a64(g, a); g.c.i64(a.imm).op(W.i64_shr_s); }),
+  aluI(Op.ADD, 'add', R(0x0033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] + e.x[a.rs2])), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_add); }),
+  aluI(Op.SUB, 'sub', R(0x40000033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] - e.x[a.rs2])), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_sub); }),
+  aluI(Op.SLL, 'sll', R(0x1033), (e, a) => wr(e, a, asI(64, e.x[a.rs1] << (e.x[a.rs2] & 63n))), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shl); }),
+  aluI(Op.SLT, 'slt', R(0x2033), (e, a) => wr(e, a, e.x[a.rs1] < e.x[a.rs2] ? 1n : 0n), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_lt_s).op(W.i64_extend_i32_u); }),
+  aluI(Op.SLTU, 'sltu', R(0x3033), (e, a) => wr(e, a, asU(64, e.x[a.rs1]) < asU(64, e.x[a.rs2]) ? 1n : 0n), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_lt_u).op(W.i64_extend_i32_u); }),
+  aluI(Op.XOR, 'xor', R(0x4033), (e, a) => wr(e, a, e.x[a.rs1] ^ e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_xor); }),
+  aluI(Op.SRL, 'srl', R(0x5033), (e, a) => wr(e, a, asI(64, asU(64, e.x[a.rs1]) >> (e.x[a.rs2] & 63n))), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shr_u); }),
+  aluI(Op.SRA, 'sra', R(0x40005033), (e, a) => wr(e, a, e.x[a.rs1] >> (e.x[a.rs2] & 63n)), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_shr_s); }),
+  aluI(Op.OR, 'or', R(0x6033), (e, a) => wr(e, a, e.x[a.rs1] | e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_or); }),
+  aluI(Op.AND, 'and', R(0x7033), (e, a) => wr(e, a, e.x[a.rs1] & e.x[a.rs2]), (g, a) => { a64(g, a); b64(g, a); g.c.op(W.i64_and); }),
+  aluI(Op.ADDIW, 'addiw', I(0x001b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] + a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_add); sx(g); }),
+  aluI(Op.SLLIW, 'slliw', enc(0x101b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, e.x[a.rs1] << a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shl); sx(g); }),
+  aluI(Op.SRLIW, 'srliw', enc(0x501b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, asU(32, e.x[a.rs1]) >> a.imm)), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shr_u); sx(g); }),
+  aluI(Op.SRAIW, 'sraiw', enc(0x4000501b, R_MASK, Fmt.Shift5), (e, a) => wr(e, a, asI(32, e.x[a.rs1]) >> a.imm), (g, a) => { a32(g, a); g.c.i32(Number(a.imm)).op(W.i32_shr_s); sx(g); }),
+  aluI(Op.ADDW, 'addw', R(0x003b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] + e.x[a.rs2])), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_add); sx(g); }),
+  aluI(Op.SUBW, 'subw', R(0x4000003b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] - e.x[a.rs2])), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_sub); sx(g); }),
+  aluI(Op.SLLW, 'sllw', R(0x103b), (e, a) => wr(e, a, asI(32, e.x[a.rs1] << (e.x[a.rs2] & 31n))), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shl); sx(g); }),
+  aluI(Op.SRLW, 'srlw', R(0x503b), (e, a) => wr(e, a, asI(32, asU(32, e.x[a.rs1]) >> (e.x[a.rs2] & 31n))), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shr_u); sx(g); }),
+  aluI(Op.SRAW, 'sraw', R(0x4000503b), (e, a) => wr(e, a, asI(32, e.x[a.rs1]) >> (e.x[a.rs2] & 31n)), (g, a) => { a32(g, a); b32(g, a); g.c.op(W.i32_shr_s); sx(g); }),
 
   row(Op.FENCE, 'fence', 'I', enc(0x000f, F3_MASK, Fmt.None), {
     cls: OpClass.Fence,
