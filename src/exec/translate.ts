@@ -1,9 +1,10 @@
 import { decode16, decode32 } from '../isa/decode.js';
-import { Insn, Op } from '../isa/ir.js';
+import { Insn } from '../isa/ir.js';
+import { endsBlock } from '../isa/table.js';
 import { Bus, PAGE_SHIFT, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
-/** A translation block: decoded instructions from one physical page, ending at the first control transfer. */
+/** A translation block: decoded instructions from one physical page, ending after the first op whose table row says it ends a block. */
 export interface Block {
   insns: Insn[];
   /** Byte offsets as bigint (pc-relative arithmetic without conversions on the hot path). */
@@ -17,23 +18,8 @@ export interface Block {
 
 export const MAX_BLOCK_INSNS = 64;
 
-/** Ops after which a block ends: control transfers and anything that changes translation or interrupt state. */
-export function endsBlock(op: Op): boolean {
-  switch (op) {
-    case Op.JAL: case Op.JALR:
-    case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU:
-    case Op.ECALL: case Op.EBREAK: case Op.MRET: case Op.SRET: case Op.WFI:
-    case Op.SFENCE_VMA: case Op.FENCE_I:
-    case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI:
-    case Op.ILLEGAL:
-      return true;
-    default:
-      return false;
-  }
-}
-
 /**
- * Decodes a block starting at physical address `pa`. Reads halfwords through `fetch16`, which
+ * Decodes a block starting at physical address `pa`. Reads halfwords with `readHalf`, which
  * returns -1 past the readable range. Stops before an instruction that straddles the page end
  * (the caller executes that one on its own, since its halves may map to different pages).
  */

@@ -1,12 +1,6 @@
 import { Insn, Op } from './ir.js';
-import { Fmt, INSN_TABLE, InsnSpec } from './table.js';
-
-/** Table entries grouped by major opcode (bits 6:0) so decoding scans a handful of candidates. */
-const BY_OPCODE: InsnSpec[][] = (() => {
-  const groups: InsnSpec[][] = Array.from({ length: 128 }, () => []);
-  for (const s of INSN_TABLE) groups[s.match & 0x7f].push(s);
-  return groups;
-})();
+import { Fmt } from './op-def.js';
+import { INSN_TABLE, InsnSpec } from './table.js';
 
 function bits(x: number, hi: number, lo: number): number {
   return (x >>> lo) & ((1 << (hi - lo + 1)) - 1);
@@ -23,10 +17,22 @@ function make(op: Op, rd: number, rs1: number, rs2: number, imm: bigint, len: nu
 
 const illegal = (raw: number, len: number): Insn => make(Op.ILLEGAL, 0, 0, 0, 0n, len, raw);
 
+/**
+ * A 32-bit decoder over a set of encodings (the instruction table's, or a modified copy's in the
+ * table checks). Entries are grouped by major opcode (bits 6:0), so decoding scans a handful.
+ */
+export function decoder32(specs: readonly InsnSpec[]): (raw: number) => Insn {
+  const byOpcode: InsnSpec[][] = Array.from({ length: 128 }, () => []);
+  for (const s of specs) byOpcode[s.match & 0x7f].push(s);
+  return (raw) => decodeWith(byOpcode, raw);
+}
+
 /** Decodes one 32-bit instruction (low two bits 11). */
-export function decode32(raw: number): Insn {
+export const decode32 = decoder32(INSN_TABLE);
+
+function decodeWith(byOpcode: readonly InsnSpec[][], raw: number): Insn {
   raw >>>= 0;
-  for (const s of BY_OPCODE[raw & 0x7f]) {
+  for (const s of byOpcode[raw & 0x7f]) {
     if (((raw & s.mask) >>> 0) !== s.match) continue;
     const rd = bits(raw, 11, 7);
     const rs1 = bits(raw, 19, 15);

@@ -2,8 +2,8 @@
  * The IR of hindsight: every guest instruction decodes to one `Insn` record whose `op` names a
  * base (non-compressed) RISC-V operation; compressed instructions are expanded at decode time to
  * the base op they stand for, so their semantics exist only once. A translation block is a list
- * of these records. Execution tiers (the reference executor now, the wasm JIT later) consume the
- * same records.
+ * of these records. Both execution tiers (the reference executor and the wasm JIT) consume the same
+ * records; what each op means to them is its row in the instruction table (table.ts, ext/).
  */
 export const enum Op {
   ILLEGAL,
@@ -22,7 +22,12 @@ export const enum Op {
   FENCE, FENCE_I,
   ECALL, EBREAK, MRET, SRET, WFI, SFENCE_VMA,
   CSRRW, CSRRS, CSRRC, CSRRWI, CSRRSI, CSRRCI,
+  /** Not an op: the number of ops (keep it last). */
+  Count,
 }
+
+/** Number of ops; every one in [0, OP_COUNT) has a row in the instruction table. */
+export const OP_COUNT: number = Op.Count;
 
 export interface Insn {
   op: Op;

@@ -2,12 +2,14 @@
  * IR -> WebAssembly for one guest page: every known block entry of a (virtual page, physical page,
  * code generation) triple becomes one case of a `br_table` dispatcher inside a single exported
  * function `run`, so control moves between the page's blocks without leaving wasm (v86's page
- * compilation). Transfers out of the page, instructions without custom code generation (CSR and
- * system ops, traps, anything the memory fast path cannot do) leave the function with the pc stored
- * in the hart block and a reason; the JS side (jit-executor.ts) then runs the reference executor,
- * which owns those semantics.
+ * compilation). Each instruction's code comes from its op's wasm emitter in the instruction table
+ * (src/isa/ext/); this module is the driver around them: block dispatch, budget and invalidation
+ * checks, register locals, the memory fast path (TLB mirror) and exits. Transfers out of the page,
+ * ops whose table row says the JIT bails (CSR and system ops, traps) and anything the memory fast
+ * path cannot do leave the function with the pc stored in the hart block and a reason; the JS side
+ * (jit-executor.ts) then runs the reference executor, which owns those semantics.
  *
- * Checks (the design's icount_decr): at every block entry, remaining budget >= the block's length
+ * Checks (the role of QEMU's icount_decr): at every block entry, remaining budget >= the block's length
  * and, after this call's own store hit a code page, the page's code generation; at every backward
  * or indirect transfer inside the page also no exit request, no kick (wake word), no device-line
  * change since the call started and no code change by anyone (a forward chain inside one page is
@@ -18,7 +20,9 @@
  */
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
 import { Block } from '../exec/translate.js';
-import { Insn, Op } from '../isa/ir.js';
+import { Insn } from '../isa/ir.js';
+import { Emitter, JitMode, OpClass, OpDef } from '../isa/op-def.js';
+import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { A, Code, ValType, W, encodeModule } from './wasm-emitter.js';
 
@@ -63,20 +67,16 @@ const RUN_LOCALS: ValType[] = [
   ...Array<ValType>(5 + 31).fill(ValType.I64),
 ];
 
-/** Whether the JIT has custom code for an op (everything else is run by the reference executor). */
-export function hasCodegen(op: Op): boolean {
-  switch (op) {
-    case Op.ILLEGAL: case Op.FENCE_I: case Op.ECALL: case Op.EBREAK: case Op.MRET: case Op.SRET:
-    case Op.WFI: case Op.SFENCE_VMA:
-    case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI:
-      return false;
-    default:
-      return true;
-  }
-}
-
-class PageCompiler {
-  private readonly c = new Code();
+class PageCompiler implements Emitter {
+  readonly c = new Code();
+  readonly T = L_T;
+  readonly T2 = L_T2;
+  readonly C = L_C;
+  readonly C2 = L_C2;
+  readonly M = L_M;
+  readonly resAddr: number;
+  readonly resValue: number;
+  readonly resValid: number;
   private readonly hb: number;
   private readonly vpn: bigint;
   private readonly index = new Map<number, number>();
@@ -92,6 +92,9 @@ class PageCompiler {
 
   constructor(private readonly spec: PageSpec) {
     this.hb = spec.hartBase;
+    this.resAddr = this.hb + HL.RES_ADDR;
+    this.resValue = this.hb + HL.RES_VALUE;
+    this.resValid = this.hb + HL.RES_VALID;
     this.vpn = spec.vbase >> 12n;
     this.n = spec.blocks.length;
     spec.blocks.forEach((b, i) => this.index.set(b.off, i));
@@ -105,7 +108,7 @@ class PageCompiler {
     let written = 0;
     for (const { block } of blocks) {
       for (const ins of block.insns) {
-        if (!hasCodegen(ins.op)) break;
+        if (!jitInline(ins.op)) break;
         used |= (1 << ins.rs1) | (1 << ins.rs2) | (1 << ins.rd);
         written |= 1 << ins.rd;
       }
@@ -187,13 +190,13 @@ class PageCompiler {
   private get dispatchDepth(): number { return this.n - this.k + this.depth; }
 
   // --- registers --------------------------------------------------------------------------------
-  private readReg(r: number): void {
+  readReg(r: number): void {
     if (r === 0) this.c.i64(0n);
     else this.c.get(L_X1 + r - 1);
   }
 
   /** Consumes the i64 on the stack. */
-  private writeReg(r: number): void {
+  writeReg(r: number): void {
     if (r === 0) this.c.op(W.drop);
     else this.c.set(L_X1 + r - 1);
   }
@@ -266,7 +269,8 @@ class PageCompiler {
     this.selfAt = 0;
     const last = insns[n - 1];
     const lastPc = start + BigInt(last.off);
-    const selfLoop = (last.op === Op.JAL || (last.op >= Op.BEQ && last.op <= Op.BGEU)) && asI(64, lastPc + last.imm) === start;
+    const lastClass = opClass(last.op);
+    const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
     if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
     c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
     this.open('if');
@@ -284,77 +288,39 @@ class PageCompiler {
     for (let i = 0; i < n; i++) {
       const ins = insns[i];
       const pc = start + BigInt(ins.off);
-      if (!hasCodegen(ins.op)) { this.bail(i, pc); return; }
-      if (this.genInsn(ins, i, pc, n)) return;
+      const def = OP_DEFS[ins.op];
+      if (def.jit !== JitMode.Inline) { this.bail(i, pc); return; }
+      if (def.emit!(this, ins, i, pc, n)) return;
     }
     // Ended without a control transfer (size limit or page end).
     this.advance(n);
     this.goto(start + block.bytes);
   }
 
-  /** Emits one instruction; returns true when it ended the block's code (a terminator). */
-  private genInsn(ins: Insn, i: number, pc: bigint, n: number): boolean {
-    const c = this.c;
-    const rd = ins.rd;
-    const imm = ins.imm;
-    switch (ins.op) {
-      case Op.LUI: if (rd) { c.i64(imm); this.writeReg(rd); } return false;
-      case Op.AUIPC: if (rd) { c.i64(asI(64, pc + imm)); this.writeReg(rd); } return false;
-      case Op.JAL:
-        if (rd) { c.i64(asI(64, pc + BigInt(ins.len))); this.writeReg(rd); }
-        this.advance(n);
-        this.goto(pc + imm);
-        return true;
-      case Op.JALR: {
-        this.readReg(ins.rs1);
-        c.i64(imm).op(W.i64_add).i64(-2n).op(W.i64_and).set(L_T);
-        if (rd) { c.i64(asI(64, pc + BigInt(ins.len))); this.writeReg(rd); }
-        this.advance(n);
-        this.asyncCheck(null);
-        c.get(L_T).i64(12n).op(W.i64_shr_s).i64(this.vpn).op(W.i64_eq);
-        this.open('if');
-        c.get(L_T).op(W.i32_wrap_i64).i32(0xfff).op(W.i32_and).call(F_LOOKUP).tee(L_C).i32(0).op(W.i32_ge_s);
-        this.open('if');
-        c.get(L_C).set(L_IDX).br(this.dispatchDepth);
-        this.close();
-        this.close();
-        this.exit(null, 0, JitExit.Normal);
-        return true;
-      }
-      case Op.BEQ: return this.branch(ins, pc, n, W.i64_eq);
-      case Op.BNE: return this.branch(ins, pc, n, W.i64_ne);
-      case Op.BLT: return this.branch(ins, pc, n, W.i64_lt_s);
-      case Op.BGE: return this.branch(ins, pc, n, W.i64_ge_s);
-      case Op.BLTU: return this.branch(ins, pc, n, W.i64_lt_u);
-      case Op.BGEU: return this.branch(ins, pc, n, W.i64_ge_u);
-      case Op.LB: this.load(ins, i, pc, 1, W.i64_load8_s); return false;
-      case Op.LH: this.load(ins, i, pc, 2, W.i64_load16_s); return false;
-      case Op.LW: this.load(ins, i, pc, 4, W.i64_load32_s); return false;
-      case Op.LD: this.load(ins, i, pc, 8, W.i64_load); return false;
-      case Op.LBU: this.load(ins, i, pc, 1, W.i64_load8_u); return false;
-      case Op.LHU: this.load(ins, i, pc, 2, W.i64_load16_u); return false;
-      case Op.LWU: this.load(ins, i, pc, 4, W.i64_load32_u); return false;
-      case Op.SB: this.store(ins, i, pc, 1, W.i64_store8); return false;
-      case Op.SH: this.store(ins, i, pc, 2, W.i64_store16); return false;
-      case Op.SW: this.store(ins, i, pc, 4, W.i64_store32); return false;
-      case Op.SD: this.store(ins, i, pc, 8, W.i64_store); return false;
-      case Op.FENCE: c.fence(); return false;
-      default: break;
-    }
-    if (ins.op >= Op.LR_W && ins.op <= Op.AMOMAXU_D) { this.atomic(ins, i, pc); return false; }
-    if (rd === 0) return false; // pure register ops without a destination do nothing
-    this.alu(ins);
-    return false;
+  // --- control transfer (shared generators of the ops' emitters) -----------------------------
+  transfer(n: number, target: bigint): void {
+    this.advance(n);
+    this.goto(target);
   }
 
-  private branch(ins: Insn, pc: bigint, n: number, cmp: W): boolean {
+  transferIndirect(n: number): void {
     const c = this.c;
-    this.readReg(ins.rs1);
-    this.readReg(ins.rs2);
-    c.op(cmp).set(L_C);
     this.advance(n);
-    const taken = asI(64, pc + ins.imm);
-    const next = asI(64, pc + BigInt(ins.len));
+    this.asyncCheck(null);
+    c.get(L_T).i64(12n).op(W.i64_shr_s).i64(this.vpn).op(W.i64_eq);
+    this.open('if');
+    c.get(L_T).op(W.i32_wrap_i64).i32(0xfff).op(W.i32_and).call(F_LOOKUP).tee(L_C).i32(0).op(W.i32_ge_s);
+    this.open('if');
+    c.get(L_C).set(L_IDX).br(this.dispatchDepth);
+    this.close();
+    this.close();
+    this.exit(null, 0, JitExit.Normal);
+  }
+
+  transferIf(n: number, taken: bigint, next: bigint): void {
+    const c = this.c;
+    c.set(L_C);
+    this.advance(n);
     c.get(L_C);
     if (this.isNextBlock(taken) && !this.isNextBlock(next)) {
       c.op(W.i32_eqz);
@@ -368,104 +334,10 @@ class PageCompiler {
       this.close();
       this.goto(next);
     }
-    return true;
   }
 
-  private alu(ins: Insn): void {
-    const c = this.c;
-    const imm = ins.imm;
-    const a = () => this.readReg(ins.rs1);
-    const b = () => this.readReg(ins.rs2);
-    const a32 = () => { a(); c.op(W.i32_wrap_i64); };
-    const b32 = () => { b(); c.op(W.i32_wrap_i64); };
-    const sx = () => c.op(W.i64_extend_i32_s);
-    const sh = Number(imm);
-    switch (ins.op) {
-      case Op.ADDI: a(); c.i64(imm).op(W.i64_add); break;
-      case Op.SLTI: a(); c.i64(imm).op(W.i64_lt_s).op(W.i64_extend_i32_u); break;
-      case Op.SLTIU: a(); c.i64(imm).op(W.i64_lt_u).op(W.i64_extend_i32_u); break;
-      case Op.XORI: a(); c.i64(imm).op(W.i64_xor); break;
-      case Op.ORI: a(); c.i64(imm).op(W.i64_or); break;
-      case Op.ANDI: a(); c.i64(imm).op(W.i64_and); break;
-      case Op.SLLI: a(); c.i64(imm).op(W.i64_shl); break;
-      case Op.SRLI: a(); c.i64(imm).op(W.i64_shr_u); break;
-      case Op.SRAI: a(); c.i64(imm).op(W.i64_shr_s); break;
-      case Op.ADD: a(); b(); c.op(W.i64_add); break;
-      case Op.SUB: a(); b(); c.op(W.i64_sub); break;
-      case Op.SLL: a(); b(); c.op(W.i64_shl); break;
-      case Op.SLT: a(); b(); c.op(W.i64_lt_s).op(W.i64_extend_i32_u); break;
-      case Op.SLTU: a(); b(); c.op(W.i64_lt_u).op(W.i64_extend_i32_u); break;
-      case Op.XOR: a(); b(); c.op(W.i64_xor); break;
-      case Op.SRL: a(); b(); c.op(W.i64_shr_u); break;
-      case Op.SRA: a(); b(); c.op(W.i64_shr_s); break;
-      case Op.OR: a(); b(); c.op(W.i64_or); break;
-      case Op.AND: a(); b(); c.op(W.i64_and); break;
-      case Op.ADDIW: a32(); c.i32(sh).op(W.i32_add); sx(); break;
-      case Op.SLLIW: a32(); c.i32(sh).op(W.i32_shl); sx(); break;
-      case Op.SRLIW: a32(); c.i32(sh).op(W.i32_shr_u); sx(); break;
-      case Op.SRAIW: a32(); c.i32(sh).op(W.i32_shr_s); sx(); break;
-      case Op.ADDW: a32(); b32(); c.op(W.i32_add); sx(); break;
-      case Op.SUBW: a32(); b32(); c.op(W.i32_sub); sx(); break;
-      case Op.SLLW: a32(); b32(); c.op(W.i32_shl); sx(); break;
-      case Op.SRLW: a32(); b32(); c.op(W.i32_shr_u); sx(); break;
-      case Op.SRAW: a32(); b32(); c.op(W.i32_shr_s); sx(); break;
-      case Op.MUL: a(); b(); c.op(W.i64_mul); break;
-      case Op.MULW: a32(); b32(); c.op(W.i32_mul); sx(); break;
-      case Op.MULHU: a(); b(); c.call(F_MULHU); break;
-      case Op.MULH:
-      case Op.MULHSU:
-        a(); c.set(L_T); b(); c.set(L_T2);
-        c.get(L_T).get(L_T2).call(F_MULHU);
-        // signed a: subtract b when a < 0; signed b (MULH only): subtract a when b < 0
-        c.get(L_T2).get(L_T).i64(63n).op(W.i64_shr_s).op(W.i64_and).op(W.i64_sub);
-        if (ins.op === Op.MULH) c.get(L_T).get(L_T2).i64(63n).op(W.i64_shr_s).op(W.i64_and).op(W.i64_sub);
-        break;
-      case Op.DIV:
-        a(); c.set(L_T); b(); c.set(L_T2);
-        c.get(L_T2).op(W.i64_eqz).if_(ValType.I64).i64(-1n).else_()
-          .get(L_T2).i64(-1n).op(W.i64_eq).if_(ValType.I64).i64(0n).get(L_T).op(W.i64_sub)
-          .else_().get(L_T).get(L_T2).op(W.i64_div_s).end().end();
-        break;
-      case Op.DIVU:
-        a(); c.set(L_T); b(); c.set(L_T2);
-        c.get(L_T2).op(W.i64_eqz).if_(ValType.I64).i64(-1n).else_().get(L_T).get(L_T2).op(W.i64_div_u).end();
-        break;
-      case Op.REM:
-        a(); c.set(L_T); b(); c.set(L_T2);
-        c.get(L_T2).op(W.i64_eqz).if_(ValType.I64).get(L_T).else_()
-          .get(L_T2).i64(-1n).op(W.i64_eq).if_(ValType.I64).i64(0n)
-          .else_().get(L_T).get(L_T2).op(W.i64_rem_s).end().end();
-        break;
-      case Op.REMU:
-        a(); c.set(L_T); b(); c.set(L_T2);
-        c.get(L_T2).op(W.i64_eqz).if_(ValType.I64).get(L_T).else_().get(L_T).get(L_T2).op(W.i64_rem_u).end();
-        break;
-      case Op.DIVW:
-        a32(); c.set(L_C); b32(); c.set(L_C2);
-        c.get(L_C2).op(W.i32_eqz).if_(ValType.I64).i64(-1n).else_()
-          .get(L_C2).i32(-1).op(W.i32_eq).if_(ValType.I64).i32(0).get(L_C).op(W.i32_sub).op(W.i64_extend_i32_s)
-          .else_().get(L_C).get(L_C2).op(W.i32_div_s).op(W.i64_extend_i32_s).end().end();
-        break;
-      case Op.DIVUW:
-        a32(); c.set(L_C); b32(); c.set(L_C2);
-        c.get(L_C2).op(W.i32_eqz).if_(ValType.I64).i64(-1n).else_()
-          .get(L_C).get(L_C2).op(W.i32_div_u).op(W.i64_extend_i32_s).end();
-        break;
-      case Op.REMW:
-        a32(); c.set(L_C); b32(); c.set(L_C2);
-        c.get(L_C2).op(W.i32_eqz).if_(ValType.I64).get(L_C).op(W.i64_extend_i32_s).else_()
-          .get(L_C2).i32(-1).op(W.i32_eq).if_(ValType.I64).i64(0n)
-          .else_().get(L_C).get(L_C2).op(W.i32_rem_s).op(W.i64_extend_i32_s).end().end();
-        break;
-      case Op.REMUW:
-        a32(); c.set(L_C); b32(); c.set(L_C2);
-        c.get(L_C2).op(W.i32_eqz).if_(ValType.I64).get(L_C).op(W.i64_extend_i32_s).else_()
-          .get(L_C).get(L_C2).op(W.i32_rem_u).op(W.i64_extend_i32_s).end();
-        break;
-      default:
-        throw new Error(`jit: no code generation for op ${ins.op}`);
-    }
-    this.writeReg(ins.rd);
+  mulhu(): void {
+    this.c.call(F_MULHU);
   }
 
   // --- memory -----------------------------------------------------------------------------------
@@ -500,14 +372,14 @@ class PageCompiler {
     this.c.set(L_VA);
   }
 
-  private load(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
+  load(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
     this.address(ins);
     this.translate(i, pc, false, size, true);
     this.c.get(L_M).mem(op, 0, 0);
     this.writeReg(ins.rd);
   }
 
-  private store(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
+  store(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
     this.address(ins);
     this.translate(i, pc, true, size, true);
     this.c.get(L_M);
@@ -517,99 +389,27 @@ class PageCompiler {
   }
 
   /** Bumps the code generation of the page at L_M when it holds translated code (Bus.noteRamWrite). */
-  private noteWrite(): void {
+  noteWrite(): void {
     const c = this.c;
     c.get(L_M).i32(RAM_OFFSET).op(W.i32_sub).i32(12).op(W.i32_shr_u).tee(L_C).mem(W.i32_load8_u, 0, CODE_FLAG_BASE);
     c.if_().get(L_C).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop).i32(1).set(L_FLAG).end();
   }
 
   /** Physical address of L_M as an i64 (for the reservation). */
-  private physOfM(): void {
+  physOfM(): void {
     this.c.get(L_M).i32(RAM_OFFSET).op(W.i32_sub).op(W.i64_extend_i32_u).i64(BigInt(RAM_BASE)).op(W.i64_add);
   }
 
-  private atomic(ins: Insn, i: number, pc: bigint): void {
+  atomicTarget(ins: Insn, i: number, pc: bigint, size: number, isLr: boolean): void {
     const c = this.c;
-    const op = ins.op;
-    const word = op <= Op.AMOMAXU_W;
-    const size = word ? 4 : 8;
-    const isLr = op === Op.LR_W || op === Op.LR_D;
-    const isSc = op === Op.SC_W || op === Op.SC_D;
     this.readReg(ins.rs1);
     c.set(L_VA);
-    if (!isLr) { this.readReg(ins.rs2); c.set(L_T2); }
     // Misaligned: the reference raises the exception.
     c.get(L_VA).op(W.i32_wrap_i64).i32(size - 1).op(W.i32_and);
     this.open('if');
     this.bail(i, pc);
     this.close();
     this.translate(i, pc, !isLr, size, false);
-    const hb = this.hb;
-    if (isLr) {
-      c.get(L_M);
-      if (word) c.atomic(A.i32_load, 2, 0).op(W.i64_extend_i32_s);
-      else c.atomic(A.i64_load, 3, 0);
-      c.set(L_T);
-      c.i32(0); this.physOfM(); c.mem(W.i64_store, 3, hb + HL.RES_ADDR);
-      c.i32(0).get(L_T).mem(W.i64_store, 3, hb + HL.RES_VALUE);
-      c.i32(0).i32(1).mem(W.i32_store, 2, hb + HL.RES_VALID);
-      c.get(L_T);
-      this.writeReg(ins.rd);
-      return;
-    }
-    if (isSc) {
-      c.i32(0).mem(W.i32_load, 2, hb + HL.RES_VALID).i32(1).op(W.i32_eq);
-      c.i32(0).mem(W.i64_load, 3, hb + HL.RES_ADDR);
-      this.physOfM();
-      c.op(W.i64_eq).op(W.i32_and).set(L_C2);
-      c.i32(0).i32(0).mem(W.i32_store, 2, hb + HL.RES_VALID);
-      c.get(L_C2).if_();
-      if (word) {
-        c.get(L_M).i32(0).mem(W.i64_load, 3, hb + HL.RES_VALUE).op(W.i32_wrap_i64).tee(L_C)
-          .get(L_T2).op(W.i32_wrap_i64).atomic(A.i32_rmw_cmpxchg, 2, 0).get(L_C).op(W.i32_eq).set(L_C2);
-      } else {
-        c.get(L_M).i32(0).mem(W.i64_load, 3, hb + HL.RES_VALUE).tee(L_T)
-          .get(L_T2).atomic(A.i64_rmw_cmpxchg, 3, 0).get(L_T).op(W.i64_eq).set(L_C2);
-      }
-      c.end();
-      c.get(L_C2).if_();
-      this.noteWrite();
-      c.end();
-      c.get(L_C2).op(W.i32_eqz).op(W.i64_extend_i32_u);
-      this.writeReg(ins.rd);
-      return;
-    }
-    const base = word ? op - Op.AMOSWAP_W : op - Op.AMOSWAP_D; // 0 swap, add, xor, and, or, min, max, minu, maxu
-    if (base <= 4) {
-      const rmw32 = [A.i32_rmw_xchg, A.i32_rmw_add, A.i32_rmw_xor, A.i32_rmw_and, A.i32_rmw_or][base];
-      const rmw64 = [A.i64_rmw_xchg, A.i64_rmw_add, A.i64_rmw_xor, A.i64_rmw_and, A.i64_rmw_or][base];
-      c.get(L_M).get(L_T2);
-      if (word) c.op(W.i32_wrap_i64).atomic(rmw32, 2, 0).op(W.i64_extend_i32_s);
-      else c.atomic(rmw64, 3, 0);
-      c.set(L_T);
-    } else {
-      // min/max: compare-exchange loop
-      const cmp = base === 5 ? (word ? W.i32_lt_s : W.i64_lt_s) : base === 6 ? (word ? W.i32_gt_s : W.i64_gt_s)
-        : base === 7 ? (word ? W.i32_lt_u : W.i64_lt_u) : (word ? W.i32_gt_u : W.i64_gt_u);
-      if (word) {
-        c.get(L_T2).op(W.i32_wrap_i64).set(L_C2);
-        c.loop();
-        c.get(L_M).get(L_M).atomic(A.i32_load, 2, 0).tee(L_C);
-        c.get(L_C).get(L_C2).get(L_C).get(L_C2).op(cmp).op(W.select);
-        c.atomic(A.i32_rmw_cmpxchg, 2, 0).get(L_C).op(W.i32_ne).brIf(0);
-        c.end();
-        c.get(L_C).op(W.i64_extend_i32_s).set(L_T);
-      } else {
-        c.loop();
-        c.get(L_M).get(L_M).atomic(A.i64_load, 3, 0).tee(L_T);
-        c.get(L_T).get(L_T2).get(L_T).get(L_T2).op(cmp).op(W.select);
-        c.atomic(A.i64_rmw_cmpxchg, 3, 0).get(L_T).op(W.i64_ne).brIf(0);
-        c.end();
-      }
-    }
-    this.noteWrite();
-    c.get(L_T);
-    this.writeReg(ins.rd);
   }
 }
 
@@ -631,6 +431,17 @@ function mulhuBody(): Code {
     .get(7).i64(32n).op(W.i64_shr_u).op(W.i64_add)
     .get(8).i64(32n).op(W.i64_shr_u).op(W.i64_add);
   return c;
+}
+
+/**
+ * Bytes the op's emitter produces for `ins` alone (as instruction 0 of a one-block page): the
+ * table check's proof that an inline op is not compiled to nothing.
+ */
+export function emittedBytes(def: OpDef, ins: Insn): number {
+  const block: Block = { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), page: 0, gen: 0 };
+  const compiler = new PageCompiler({ hartBase: 0, vbase: 0x80000000n, ramPage: 0, gen: 0, blocks: [{ off: 0, block }] });
+  def.emit?.(compiler, ins, 0, 0x80000000n, 1);
+  return compiler.c.bytes.length;
 }
 
 /** Encodes the wasm module for one guest page. */

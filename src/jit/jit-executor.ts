@@ -3,7 +3,7 @@
  * instructions the JIT has no code for, exact budget tails and every fault run on `super.runBlock`),
  * plus compiled guest pages for hot code.
  *
- * Keying (style.md item 7): a compiled page is valid for one (physical RAM page, virtual page,
+ * Keying (like QEMU's TB flags and v86's cached state flags): a compiled page is valid for one (physical RAM page, virtual page,
  * code generation) triple. The code inside assumes nothing else: privilege, satp, MPRV/SUM/MXR
  * and recording rights only matter to memory accesses and fetch, which go through the MMU (fetch
  * at every entry from JS; loads/stores through the TLB mirror, whose entries carry the MMU flush
@@ -20,11 +20,12 @@ import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
-import { Op } from '../isa/ir.js';
+import { OpClass } from '../isa/op-def.js';
+import { jitInline, opClass } from '../isa/table.js';
 import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
-import { JitExit, PageBlock, compilePageModule, hasCodegen } from './codegen.js';
+import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 
 export interface JitOptions {
   /** Block executions on a page (on the reference executor) before it is compiled. */
@@ -97,7 +98,7 @@ export class JitExecutor extends Executor {
   checkIcount = process.env.HINDSIGHT_JIT_CHECK === '1';
 
   /** `memory` is the machine's shared WebAssembly.Memory (the one `sys.memory` is the buffer of). */
-  constructor(private readonly hart: Hart, private readonly sys: Bus, memory: WebAssembly.Memory, opts: JitOptions = {}) {
+  constructor(hart: Hart, private readonly sys: Bus, memory: WebAssembly.Memory, opts: JitOptions = {}) {
     super(hart, sys);
     if ((memory.buffer as unknown) !== sys.memory) throw new Error('jit: the wasm memory is not the bus memory');
     this.opts = { ...DEFAULTS, ...opts };
@@ -296,13 +297,12 @@ function staticSuccessors(block: Block, start: bigint): bigint[] {
   const last = block.insns[block.insns.length - 1];
   const pc = start + BigInt(last.off);
   const next = start + block.bytes;
-  if (!hasCodegen(last.op)) return [];
-  switch (last.op) {
+  if (!jitInline(last.op)) return [];
+  switch (opClass(last.op)) {
     // A call's return point is where the callee's JALR comes back to.
-    case Op.JAL: return last.rd ? [BigInt.asIntN(64, pc + last.imm), next] : [BigInt.asIntN(64, pc + last.imm)];
-    case Op.JALR: return last.rd ? [next] : [];
-    default:
-      if (last.op >= Op.BEQ && last.op <= Op.BGEU) return [BigInt.asIntN(64, pc + last.imm), next];
-      return [next];
+    case OpClass.Jump: return last.rd ? [BigInt.asIntN(64, pc + last.imm), next] : [BigInt.asIntN(64, pc + last.imm)];
+    case OpClass.JumpReg: return last.rd ? [next] : [];
+    case OpClass.Branch: return [BigInt.asIntN(64, pc + last.imm), next];
+    default: return [next];
   }
 }
