@@ -18,7 +18,9 @@ const UPPER = ['recorder/', 'replayer/', 'gdbstub/', 'traces/'];
 /** Lower layers and what they must not import (each one only looks down). */
 const LAYERS: Record<string, string[]> = {
   'src/shm/': ['src/engine/', 'src/host/', 'src/cli/', 'src/jit/', 'src/exec/'],
-  'src/isa/': ['src/engine/', 'src/host/', 'src/cli/', 'src/machine/', 'src/jit/', 'src/exec/'],
+  // The instruction table holds each op's semantics for both tiers: it may use the hart and bus
+  // types and the wasm encoder (jit/wasm-emitter.ts), but not the tiers that drive it.
+  'src/isa/': ['src/engine/', 'src/host/', 'src/cli/', 'src/exec/', 'src/jit/codegen', 'src/jit/jit-executor', 'src/jit/tier'],
   'src/cpu/': ['src/engine/', 'src/host/', 'src/cli/', 'src/jit/', 'src/exec/'],
   'src/machine/': ['src/engine/', 'src/host/', 'src/cli/', 'src/jit/', 'src/exec/'],
   'src/exec/': ['src/engine/', 'src/host/', 'src/cli/'],
