@@ -13,6 +13,8 @@ import { ttyProgress } from './progress.js';
 import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
+import { traceIndexCommand, traceSqlCommand } from './trace-sql.js';
+import { traceTimelineCommand } from './trace-timeline.js';
 
 
 interface RunFlags {
@@ -215,6 +217,22 @@ export function buildProgram(): Command {
     .argument('<TRACE>', 'trace file')
     .option('--json', 'machine-readable output')
     .action(traceInfoCommand);
+  trace.command('sql')
+    .description('run a read-only SQL query over the decoded views of a trace (no QUERY: list the views)')
+    .argument('<TRACE>', 'trace file')
+    .argument('[QUERY]', 'one SELECT statement, e.g. "SELECT kind, count(*) FROM events GROUP BY kind"')
+    .option('--csv', 'CSV output')
+    .option('--json', 'JSON output (an array of objects)')
+    .action(traceSqlCommand);
+  trace.command('index')
+    .description('store the decoded views in the trace as plain tables (decoded_events, ...) for any SQLite client')
+    .argument('<TRACE>', 'trace file')
+    .action(traceIndexCommand);
+  trace.command('timeline')
+    .description('draw the harts of a trace along the global step into one self-contained HTML file')
+    .argument('<TRACE>', 'trace file')
+    .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
+    .action(traceTimelineCommand);
   return program;
 }
 
