@@ -62,6 +62,8 @@ export interface RecordedMachine {
   bios: boolean;
   kernel: boolean;
   initrd: boolean;
+  /** --chaos seed the recording ran with (information only: replay needs nothing from it). */
+  chaos?: { seed: number } | null;
 }
 
 /**
@@ -73,6 +75,7 @@ export interface RecordedMachine {
 export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise<RecordResult> {
   const serial = opts.sched === 'serial';
   if (opts.disk && !serial) throw new InputError('recording a machine with --disk needs --sched serial for now (disk DMA is not yet pinned by page ownership)');
+  if (opts.chaos && serial) throw new InputError('--chaos perturbs parallel harts; a --sched serial recording has a fixed schedule');
   if (opts.harts > MAX_RECORDING_HARTS && !serial) throw new InputError(`parallel recording supports at most ${MAX_RECORDING_HARTS} harts (use --sched serial)`);
   const ramPages = opts.ramBytes / 4096;
   const state = RecordingState.create({ harts: opts.harts, ramPages });
@@ -130,6 +133,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     disk: images.some((i) => i.role === 'disk'),
     serialQuantum: serial ? SERIAL_QUANTUM : null,
     bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
+    chaos: opts.chaos ? { seed: opts.chaos.seed } : null,
   };
   writer = TraceWriter.create(opts.tracePath, {
     toolVersion: VERSION,

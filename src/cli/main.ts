@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomInt } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { Coordinator, RunResult } from '../engine/coordinator.js';
 import { recordSession } from '../../recorder/record-session.js';
@@ -7,14 +8,15 @@ import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
 import { EVENT_KINDS } from '../../recorder/events.js';
 import { VERSION } from '../version.js';
 import { StopReason } from '../engine/layout.js';
-import { HindsightError } from '../errors.js';
+import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
+import { parseChaosSeed, parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 import { traceIndexCommand, traceSqlCommand } from './trace-sql.js';
 import { traceTimelineCommand } from './trace-timeline.js';
+import { parseExitCodes, parseRegex, recordUntilFailure } from './record-until-failure.js';
 
 
 interface RunFlags {
@@ -29,6 +31,7 @@ interface RunFlags {
   maxInsns?: number;
   stats?: boolean;
   tier: Tier;
+  chaos?: number | true;
 }
 
 function fail(message: string, code: number): never {
@@ -66,6 +69,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
     tier: flags.tier,
+    chaos: flags.chaos === undefined ? null : { seed: flags.chaos === true ? randomInt(2 ** 32) : flags.chaos },
   };
 }
 
@@ -85,10 +89,13 @@ function exitCodeOf(result: RunResult): number {
 
 async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true }): Promise<void> {
   if (flags.gdb !== undefined) {
+    if (flags.chaos !== undefined) throw new InputError('--chaos perturbs parallel harts; run --gdb runs them on one thread');
     await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel);
     return;
   }
-  const coordinator = new Coordinator(runOptions(kernel, flags), hostConsole());
+  const options = runOptions(kernel, flags);
+  if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
+  const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
   const result = await coordinator.run();
   removeHandlers();
@@ -104,13 +111,25 @@ interface RecordFlags extends RunFlags {
   sched: string;
   checkInterval: number;
   tenure: number;
+  untilFailure?: boolean;
+  maxRuns?: number;
+  failOnExit?: number[];
+  failOn?: RegExp;
 }
 
 async function recordCommand(kernel: string | undefined, flags: RecordFlags): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const result = await recordSession({ ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal },
-    hostConsole());
+  const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
+  if (!flags.untilFailure && (flags.maxRuns !== undefined || flags.failOnExit || flags.failOn)) throw new InputError('--max-runs, --fail-on-exit and --fail-on go with --until-failure');
+  if (flags.untilFailure) {
+    process.exitCode = await recordUntilFailure(options, { maxRuns: flags.maxRuns ?? 100, failOnExit: flags.failOnExit ?? null, failOn: flags.failOn ?? null },
+      (line) => process.stderr.write(`hindsight: ${line}\n`), (bytes) => process.stdout.write(bytes));
+    removeHandlers();
+    return;
+  }
+  if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
+  const result = await recordSession(options, hostConsole());
   removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal} (the trace up to this point was kept in ${flags.output})`, 1);
   const note = describeStop(result, flags);
@@ -172,7 +191,8 @@ function addMachineOptions(cmd: Command): Command {
     .addOption(new Option('--timeout <SECONDS>', 'stop the guest after this long (exit 124)').argParser(parsePositiveNumber))
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
     .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
-    .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER));
+    .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER))
+    .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed').argParser(parseChaosSeed));
 }
 
 export function buildProgram(): Command {
@@ -193,6 +213,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread over virtual time').choices(['parallel', 'serial']).default('parallel'))
     .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
+    .option('--until-failure', 'record again and again until a run fails; keep only the failing trace')
+    .addOption(new Option('--max-runs <N>', 'with --until-failure: give up after N runs (default 100)').argParser(parseCount))
+    .addOption(new Option('--fail-on-exit <CODES>', 'with --until-failure: exit codes that count as failures, e.g. 1,3 (default: any non-zero)').argParser(parseExitCodes))
+    .addOption(new Option('--fail-on <REGEX>', 'with --until-failure: console output matching REGEX counts as a failure').argParser(parseRegex))
     .action(recordCommand);
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')

@@ -38,3 +38,11 @@ export function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError(`'${text}' is not a TCP port (0-65535)`);
   return n;
 }
+
+/** `--chaos=SEED`: a 32-bit unsigned seed. */
+export function parseChaosSeed(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) {
+    throw new InvalidArgumentError(`'${text}' is not a chaos seed (a whole number from 0 to 4294967295; write --chaos=SEED)`);
+  }
+  return Number(text);
+}

@@ -7,12 +7,15 @@ import { finalStateHashes } from './final-state.js';
 import { HartWorkerInit, HartWorkerResult, WorkerMode } from './hart-worker.js';
 import { CTRL_BASE, Ctrl, StopReason, createSharedMemory, sharedBuffer } from './layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
+import { ChaosSettings } from './chaos.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
   maxInsns: number;
   /** Execution tier of every hart (default: reference). */
   tier?: Tier;
+  /** --chaos: perturb the schedule of parallel harts (src/engine/chaos.ts). */
+  chaos?: ChaosSettings | null;
 }
 
 /** Where the guest console goes and comes from. */
@@ -144,7 +147,8 @@ export class Coordinator {
   }
 
   private startWorker(hartIds: number[]): Worker {
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER };
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
+      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
   }
 

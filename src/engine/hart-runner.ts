@@ -1,6 +1,7 @@
 import { Hart } from '../cpu/hart.js';
 import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
+import { ChaosPolicy } from './chaos.js';
 import { Clock } from './clock.js';
 import { MachineControl } from './control.js';
 import { StopReason } from './layout.js';
@@ -55,8 +56,8 @@ export class HartRunner {
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
 
-  /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. */
-  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor) {
+  /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. `chaos`: --chaos. */
+  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor, private readonly chaos?: ChaosPolicy) {
     this.executor = executor ?? new Executor(hart, hart.bus);
   }
 
@@ -82,6 +83,7 @@ export class HartRunner {
       if (!skipSafePoint) {
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
+        this.chaos?.safePoint(h.icount);
         const irq = h.pendingInterrupt();
         if (irq >= 0) h.takeInterrupt(irq);
       }

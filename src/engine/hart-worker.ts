@@ -14,6 +14,7 @@ import { Hart } from '../cpu/hart.js';
 import { SerialSupervisor, VirtualClock } from '../../recorder/serial-supervisor.js';
 import { SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from './serial-scheduler.js';
 import { Tier, createExecutor } from '../jit/tier.js';
+import { ChaosPolicy, ChaosSettings } from './chaos.js';
 
 /** How a hart worker runs: freely, recording, or replaying a trace. */
 export type WorkerMode =
@@ -31,6 +32,8 @@ export interface HartWorkerInit {
   mode: WorkerMode;
   /** Execution tier (src/jit/tier.ts). */
   tier: Tier;
+  /** --chaos (parallel run and record only). */
+  chaos?: ChaosSettings | null;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -46,7 +49,7 @@ let reader: TraceReader | null = null;
 /** Serial traces run on virtual time (recorder/serial-supervisor.ts). */
 const virtualClock = new VirtualClock(board.harts);
 
-function supervisorFor(mode: WorkerMode, hart: Hart): HartSupervisor {
+function supervisorFor(mode: WorkerMode, hart: Hart, chaos: ChaosPolicy | undefined): HartSupervisor {
   switch (mode.kind) {
     case 'run':
       return new RunSupervisor(board.control, () => board.clock.mtime(), init.maxInsns);
@@ -59,8 +62,9 @@ function supervisorFor(mode: WorkerMode, hart: Hart): HartSupervisor {
           kind: 'record', ring: state.rings[hart.id], stagedInput: state.stagedInput, checkInterval: mode.checkInterval, maxInsns: init.maxInsns, control: board.control,
         });
       }
+      const tenure = mode.tenure;
       return new HartRecorder(hart, state, board.control, board.clock, board.uart,
-        { checkInterval: mode.checkInterval, tenure: mode.tenure, maxInsns: init.maxInsns });
+        { checkInterval: mode.checkInterval, get tenure() { return chaos ? chaos.tenure(tenure) : tenure; }, maxInsns: init.maxInsns });
     }
     case 'replay': {
       board.guestStopsMachine = false;
@@ -77,9 +81,10 @@ function supervisorFor(mode: WorkerMode, hart: Hart): HartSupervisor {
 function slotFor(id: number): ScheduledHart {
   const hart = board.harts[id];
   hart.syncIn();
-  const supervisor = supervisorFor(init.mode, hart);
+  const chaos = init.chaos ? new ChaosPolicy(init.chaos, id) : undefined;
+  const supervisor = supervisorFor(init.mode, hart, chaos);
   hart.timeSource = () => supervisor.readTime(hart);
-  return { hart, runner: new HartRunner(hart, supervisor, createExecutor(init.tier, hart, init.memory)), supervisor };
+  return { hart, runner: new HartRunner(hart, supervisor, createExecutor(init.tier, hart, init.memory), chaos), supervisor };
 }
 
 let current: Hart | null = null;
