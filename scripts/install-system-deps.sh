@@ -5,9 +5,10 @@
 #   gdb-multiarch      the debugger the gdbstub tests drive
 #   device-tree-compiler  dtc, to check the generated device tree
 #   gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf  to rebuild test/guests (make guests)
+#   chromium           headless browser that renders `trace timeline` pictures in the tests
 set -euo pipefail
 packages=(qemu-system-misc opensbi u-boot-qemu gdb-multiarch device-tree-compiler
-  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
+  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
