@@ -31,7 +31,7 @@ interface RunFlags {
   maxInsns?: number;
   stats?: boolean;
   tier: Tier;
-  chaos?: number | true;
+  chaos?: number | 'random';
 }
 
 function fail(message: string, code: number): never {
@@ -69,7 +69,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
     tier: flags.tier,
-    chaos: flags.chaos === undefined ? null : { seed: flags.chaos === true ? randomInt(2 ** 32) : flags.chaos },
+    chaos: flags.chaos === undefined ? null : { seed: flags.chaos === 'random' ? randomInt(2 ** 32) : flags.chaos },
   };
 }
 
@@ -192,7 +192,7 @@ function addMachineOptions(cmd: Command): Command {
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
     .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
     .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER))
-    .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed').argParser(parseChaosSeed));
+    .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed (default: random)').argParser(parseChaosSeed));
 }
 
 export function buildProgram(): Command {
@@ -260,10 +260,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A bare `--chaos` would make commander take the next argument (the kernel, say) as its seed:
+ * unless a seed follows, it is spelled `--chaos=random` (before any `--`).
+ */
+function bareChaosFlags(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (a === '--chaos' && (end < 0 || i < end) && !/^\d+$/.test(argv[i + 1] ?? '') ? '--chaos=random' : a));
+}
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(bareChaosFlags(process.argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exit(err.exitCode === 0 ? 0 : 2);

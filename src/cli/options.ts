@@ -39,8 +39,9 @@ export function parsePort(text: string): number {
   return n;
 }
 
-/** `--chaos=SEED`: a 32-bit unsigned seed. */
-export function parseChaosSeed(text: string): number {
+/** `--chaos=SEED`: a 32-bit unsigned seed, or `random` (what a bare `--chaos` means). */
+export function parseChaosSeed(text: string): number | 'random' {
+  if (text === 'random') return 'random';
   if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) {
     throw new InvalidArgumentError(`'${text}' is not a chaos seed (a whole number from 0 to 4294967295; write --chaos=SEED)`);
   }

@@ -72,11 +72,17 @@ export async function recordUntilFailure(opts: RecordOptions, flags: UntilFailur
     // With --chaos, run k uses seed + k - 1, so no two runs perturb the schedule alike.
     const chaos = opts.chaos ? { seed: (opts.chaos.seed + run - 1) >>> 0 } : null;
     const seedNote = chaos ? `, chaos seed ${chaos.seed}` : '';
+    // A signal per run, so that the caller's signal does not collect one listener per run.
+    const runAbort = new AbortController();
+    const abortRun = () => runAbort.abort();
+    opts.signal?.addEventListener('abort', abortRun);
     try {
-      result = await recordSession({ ...opts, chaos, tracePath: temp }, { write: (bytes) => { chunks.push(bytes.slice()); } });
+      result = await recordSession({ ...opts, chaos, tracePath: temp, signal: runAbort.signal }, { write: (bytes) => { chunks.push(bytes.slice()); } });
     } catch (err) {
       rmSync(temp, { force: true });
       throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', abortRun);
     }
     const output = Buffer.concat(chunks);
     if (result.fatal) {

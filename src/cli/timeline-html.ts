@@ -19,7 +19,7 @@ const MAX_EMBEDDED_TURNS = 50_000;
 const HOT_PAGES = 8;
 
 const WIDTH = 1200;
-const LEFT = 90;
+const LEFT = 120;
 const RIGHT = 30;
 const TOP = 34;
 const LANE = 64;
