@@ -165,7 +165,9 @@ describe('trace sql, trace index and trace timeline on a recorded lost-update ra
     await expectExactReplay(indexed, recordedConsole, 0);
     const info = await hindsight(['trace', 'info', indexed]);
     expect(info.code).toBe(0);
-    expectOneLineError(await hindsight(['trace', 'index', join(dir, 'not-a-trace.txt')]), /not a hindsight trace/);
+    const notTrace = join(dir, 'not-a-trace.index.txt');
+    writeFileSync(notTrace, 'hello\n');
+    expectOneLineError(await hindsight(['trace', 'index', notTrace]), /not a hindsight trace/);
   });
 
   test('trace timeline: one self-contained HTML file that a real headless Chromium draws with a lane per hart', async () => {
@@ -195,11 +197,15 @@ describe('trace sql, trace index and trace timeline on a recorded lost-update ra
         const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
         const g = c.getContext('2d'); g.drawImage(img, 0, 0);
         const d = g.getImageData(0, 0, c.width, c.height).data;
-        const colours = [[0x1f, 0x77, 0xb4], [0x2c, 0xa0, 0x2c]];
-        const rows = colours.map(() => new Set());
-        for (let i = 0; i < d.length; i += 4) colours.forEach((k, h) => {
-          if (d[i] === k[0] && d[i + 1] === k[1] && d[i + 2] === k[2]) rows[h].add(Math.floor(i / 4 / c.width));
-        });
+        // Each pixel goes to the nearest colour of the page's palette (thin bars are anti-aliased).
+        const palette = [[0x1f, 0x77, 0xb4], [0x2c, 0xa0, 0x2c], [0xf3, 0xf4, 0xf6], [0xff, 0xff, 0xff], [0x22, 0x22, 0x22],
+          [0xd6, 0x27, 0x28], [0xff, 0x7f, 0x0e], [0xf5, 0x9e, 0x0b], [0x99, 0x99, 0x99], [0x16, 0xa3, 0x4a], [0xcc, 0xcc, 0xcc]];
+        const rows = [new Set(), new Set()];
+        for (let i = 0; i < d.length; i += 4) {
+          let best = -1, bestDist = 1e9;
+          palette.forEach((k, j) => { const dist = Math.abs(d[i] - k[0]) + Math.abs(d[i + 1] - k[1]) + Math.abs(d[i + 2] - k[2]); if (dist < bestDist) { bestDist = dist; best = j; } });
+          if (best < 2 && bestDist < 120) rows[best].add(Math.floor(i / 4 / c.width));
+        }
         const lanes = rows.map((r) => { const ys = [...r].sort((a, b) => a - b); return { rows: ys.length, lastRow: ys[ys.length - 1] ?? -1 }; });
         document.body.setAttribute('data-result', JSON.stringify({ w: c.width, h: c.height, lanes }));
       };
@@ -212,7 +218,9 @@ describe('trace sql, trace index and trace timeline on a recorded lost-update ra
     expect(result.lanes[0].rows).toBeGreaterThan(30);
     expect(result.lanes[1].rows).toBeGreaterThan(30);
     expect(result.lanes[0].lastRow).toBeLessThan(result.lanes[1].lastRow - 30);
-    expectOneLineError(await hindsight(['trace', 'timeline', join(dir, 'not-a-trace.txt'), '-o', join(dir, 'x.html')]), /not a hindsight trace/);
+    const notTrace = join(dir, 'not-a-trace.html.txt');
+    writeFileSync(notTrace, 'hello\n');
+    expectOneLineError(await hindsight(['trace', 'timeline', notTrace, '-o', join(dir, 'x.html')]), /not a hindsight trace/);
     expectOneLineError(await hindsight(['trace', 'timeline', trace, '-o', join(dir, 'no', 'such', 'dir.html')]), /cannot write/);
   }, 300_000);
 });

@@ -128,6 +128,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
     removeHandlers();
     return;
   }
+  if (options.chaos && options.sched === 'serial') throw new InputError('--chaos perturbs parallel harts; a --sched serial recording has a fixed schedule');
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const result = await recordSession(options, hostConsole());
   removeHandlers();

@@ -85,7 +85,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
   if (steps.turns.length <= MAX_TURN_BARS) {
     for (const t of steps.turns) {
       const s1 = t.fromStep + (t.toIcount - t.fromIcount);
-      runs.push(`<rect class="run" fill="${HART_COLOURS[t.hart % HART_COLOURS.length]}" data-s0="${t.fromStep}" data-s1="${s1}" x="${x(t.fromStep).toFixed(2)}" y="${laneY(t.hart) + 10}" width="${Math.max(0.6, x(s1) - x(t.fromStep)).toFixed(2)}" height="${LANE - 20}">` +
+      runs.push(`<rect class="run" fill="${HART_COLOURS[t.hart % HART_COLOURS.length]}" data-s0="${t.fromStep}" data-s1="${s1}" x="${x(t.fromStep).toFixed(2)}" y="${laneY(t.hart) + 10}" width="${Math.max(1, x(s1) - x(t.fromStep)).toFixed(2)}" height="${LANE - 20}">` +
         `<title>hart ${t.hart}: icount ${fmt(t.fromIcount)}..${fmt(t.toIcount)} at steps ${fmt(t.fromStep)}..${fmt(s1)} (${seek(t.fromStep)})</title></rect>`);
     }
   } else {
@@ -277,7 +277,7 @@ const TIMELINE_SCRIPT = String.raw`(function () {
     svg.querySelectorAll('[data-s0]').forEach(function (el) {
       var a = x(+el.dataset.s0), b = x(+el.dataset.s1);
       if (el.tagName === 'line') { el.setAttribute('x1', a); el.setAttribute('x2', b); }
-      else { el.setAttribute('x', a); el.setAttribute('width', Math.max(0.6, b - a)); }
+      else { el.setAttribute('x', a); el.setAttribute('width', Math.max(1, b - a)); }
     });
     svg.querySelectorAll('[data-s]').forEach(function (el) {
       var p = x(+el.dataset.s);

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Board } from '../machine/board.js';
 import { BoardConfig } from '../machine/config.js';
 import { HindsightError } from '../errors.js';
-import { HartRecorder } from '../../recorder/hart-recorder.js';
+import { HartRecorder, TENURE_MAX_NS } from '../../recorder/hart-recorder.js';
 import { RecordingState } from '../../recorder/recording-state.js';
 import { HartReplayer } from '../../replayer/hart-replayer.js';
 import { ReplayProgress } from '../../replayer/replay-progress.js';
@@ -64,7 +64,11 @@ function supervisorFor(mode: WorkerMode, hart: Hart, chaos: ChaosPolicy | undefi
       }
       const tenure = mode.tenure;
       return new HartRecorder(hart, state, board.control, board.clock, board.uart,
-        { checkInterval: mode.checkInterval, get tenure() { return chaos ? chaos.tenure(tenure) : tenure; }, maxInsns: init.maxInsns });
+        {
+          checkInterval: mode.checkInterval, maxInsns: init.maxInsns,
+          get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
+          get tenureNs() { return chaos ? chaos.tenure(Number(TENURE_MAX_NS)) : undefined; },
+        });
     }
     case 'replay': {
       board.guestStopsMachine = false;
