@@ -7,8 +7,8 @@
  *
  * Per hart, driven by a seeded generator (the seed mixed with the hart number):
  *  - priorities that change over time: every period (a random 20k-2M instructions of the hart)
- *    the hart is drawn high or low priority; a low-priority hart is stalled often, a high one
- *    rarely;
+ *    the hart is drawn high or low priority; a low-priority hart is stalled at 1 in 16 of its
+ *    safe points, a high one every ~300k instructions;
  *  - stalls: the hart stops for a random time (log-uniform, 2 us to 2 ms) so that the others run
  *    on meanwhile and the relative positions of the harts shift by a random amount;
  *  - randomised tenure (recording): each period draws how long the hart keeps a page it acquired
@@ -22,8 +22,12 @@ export interface ChaosSettings {
 
 const MIN_PERIOD = 20_000;
 const MAX_PERIOD = 2_000_000;
-/** Mean instructions between stalls for a low- and a high-priority hart. */
-const LOW_PRIORITY_STALL_EVERY = 3_000;
+/**
+ * A low-priority hart is stalled at a safe point with this probability: per safe point rather than
+ * per instruction, so that a race window of a few instructions (one or two safe points) has the
+ * same chance of being stretched as a long one. A high-priority hart, every ~300,000 instructions.
+ */
+const LOW_PRIORITY_STALL_CHANCE = 1 / 16;
 const HIGH_PRIORITY_STALL_EVERY = 300_000;
 const MIN_STALL_US = 2;
 const MAX_STALL_US = 2_000;
@@ -72,14 +76,18 @@ export class ChaosPolicy {
     this.lowPriority = this.random() < 0.5;
     const r = this.random();
     this.tenureFactor = r < 0.3 ? 0 : r < 0.6 ? this.logUniform(0.001, 0.1) : r < 0.85 ? 1 : 4;
-    this.nextStall = icount + this.gap(this.lowPriority ? LOW_PRIORITY_STALL_EVERY : HIGH_PRIORITY_STALL_EVERY);
+    this.nextStall = icount + this.gap(HIGH_PRIORITY_STALL_EVERY);
   }
 
   /** Called at the hart's safe points: maybe stalls the hart for a while. */
   safePoint(icount: number): void {
     if (icount >= this.periodEnd) this.newPeriod(icount);
-    if (icount < this.nextStall) return;
-    this.nextStall = icount + this.gap(this.lowPriority ? LOW_PRIORITY_STALL_EVERY : HIGH_PRIORITY_STALL_EVERY);
+    if (this.lowPriority) {
+      if (this.random() >= LOW_PRIORITY_STALL_CHANCE) return;
+    } else {
+      if (icount < this.nextStall) return;
+      this.nextStall = icount + this.gap(HIGH_PRIORITY_STALL_EVERY);
+    }
     this.stall(this.logUniform(MIN_STALL_US, MAX_STALL_US));
   }
 
