@@ -18,13 +18,15 @@ export interface RecorderOptions {
    * of wall time, whichever ends first, so an idle holder does not keep it) before it is given away.
    */
   tenure: number;
+  /** The wall-time bound on tenure, ns (default TENURE_MAX_NS; --chaos varies it with the tenure). */
+  tenureNs?: number;
   maxInsns: number;
 }
 
 /** Console input moves into the UART at most this many bytes per safe point (one input event). */
 const INPUT_CHUNK = 16;
 /** Wall-time bound on tenure: a holder sitting in WFI retires no instructions but must still let go. */
-const TENURE_MAX_NS = 50_000n;
+export const TENURE_MAX_NS = 50_000n;
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
 
@@ -144,7 +146,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private inTenure(h: Hart, resource: number): boolean {
     const since = this.acquiredAt.get(resource);
     if (!since || h.icount - since.icount >= this.opts.tenure) return false;
-    return Clock.nowNs() - since.ns < TENURE_MAX_NS;
+    const bound = this.opts.tenureNs;
+    return Clock.nowNs() - since.ns < (bound === undefined ? TENURE_MAX_NS : BigInt(bound));
   }
 
   /** Hart 0 moves staged console input into the UART at a safe point (it needs the device bus). */

@@ -2,7 +2,7 @@ import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
-import { HartRecorder } from './hart-recorder.js';
+import { HartRecorder, TENURE_MAX_NS } from './hart-recorder.js';
 import { RecordingState } from './recording-state.js';
 import { SerialRecorder } from './serial-recorder.js';
 
@@ -35,7 +35,14 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
           ring: state.rings[hart.id], stagedInput: state.stagedInput, checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, control: board.control,
         });
       }
-      return new HartRecorder(hart, state, board.control, board.clock, board.uart, { checkInterval: o.checkInterval, tenure: o.tenure, maxInsns: ctx.maxInsns });
+      const chaos = ctx.chaos(hart.id);
+      const tenure = o.tenure;
+      return new HartRecorder(hart, state, board.control, board.clock, board.uart, {
+        checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
+        // --chaos draws both bounds of tenure anew every period of its own.
+        get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
+        get tenureNs() { return chaos ? chaos.tenure(Number(TENURE_MAX_NS)) : undefined; },
+      });
     },
     schedule: {
       policy: new RoundRobin(o.quantum),

@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
 import { benchDebug, formatDebugRows } from './bench-debug.mjs';
+import { benchRace, formatRaceRows } from './bench-race.mjs';
 import { benchBoot, formatBootRows } from './bench-boot.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -447,6 +448,16 @@ async function main() {
   }
   const dbg = dbgByTier.find((r) => r.tier === 'jit') ?? dbgByTier[0] ?? null;
 
+  // ---- race hunting: chaos vs plain failure rates, timeline of a long trace
+  let race = null;
+  try {
+    race = await benchRace({ cli: SNAP.cli, runs: opts.quick ? 10 : 200, iters: opts.quick ? 20 : 200, log });
+    if (!race.goals.chaosAtLeast3x) problems.push('--chaos does not raise race_narrow\'s failure rate 3x');
+    if (!race.goals.timelineUnder3s) problems.push(`trace timeline took ${race.timeline.seconds.toFixed(2)} s (goal: under 3 s)`);
+  } catch (err) {
+    problems.push(`race benchmark failed: ${err.message}`);
+  }
+
   // ---- report
   const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
   const fmt = (n, d) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -478,6 +489,10 @@ async function main() {
   out.push('');
   for (const r of dbgByTier) {
     out.push(formatDebugRows(r));
+    out.push('');
+  }
+  if (race) {
+    out.push(formatRaceRows(race));
     out.push('');
   }
   out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
@@ -514,6 +529,7 @@ async function main() {
     recordReplay: rr.rows,
     boot: boot.rows,
     debugger: dbgByTier,
+    race,
     ok: problems.length === 0,
     problems,
     hostBusyRows: busy.length,

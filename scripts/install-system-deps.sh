@@ -7,9 +7,10 @@
 #   gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf  to rebuild test/guests (make guests)
 #   linux-source-6.1, gcc-riscv64-linux-gnu, bc, flex, bison, libssl-dev, libelf-dev, cpio
 #                      the Linux test guest (scripts/build-linux-guest.sh builds it once and caches it)
+#   chromium           headless browser that renders `trace timeline` pictures in the tests
 set -euo pipefail
 packages=(qemu-system-misc opensbi u-boot-qemu gdb-multiarch device-tree-compiler
-  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf chromium
   linux-source-6.1 gcc-riscv64-linux-gnu bc flex bison libssl-dev libelf-dev cpio make xz-utils)
 missing=()
 for p in "${packages[@]}"; do

@@ -59,4 +59,6 @@ export interface RecordedMachine {
   bios: boolean;
   kernel: boolean;
   initrd: boolean;
+  /** --chaos seed the recording ran with (information only: replay needs nothing from it). */
+  chaos?: { seed: number } | null;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomInt } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { Coordinator, RunResult } from '../host/coordinator.js';
 import { recordSession } from '../../recorder/record-session.js';
@@ -7,14 +8,17 @@ import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
 import { EVENT_KINDS } from '../../traces/events.js';
 import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
-import { HindsightError } from '../errors.js';
+import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { collectDisk, parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
+import { collectDisk, parseChaosSeed, parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
 import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
 import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 import type { DiskSpec } from '../machine/loader.js';
+import { traceIndexCommand, traceSqlCommand } from './trace-sql.js';
+import { traceTimelineCommand } from './trace-timeline.js';
+import { parseExitCodes, parseRegex, recordUntilFailure } from './record-until-failure.js';
 
 
 interface RunFlags {
@@ -29,6 +33,7 @@ interface RunFlags {
   maxInsns?: number;
   stats?: boolean;
   tier: Tier;
+  chaos?: number | 'random';
 }
 
 function fail(message: string, code: number): never {
@@ -66,6 +71,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
     tier: flags.tier,
+    chaos: flags.chaos === undefined ? null : { seed: flags.chaos === 'random' ? randomInt(2 ** 32) : flags.chaos },
   };
 }
 
@@ -85,10 +91,13 @@ function exitCodeOf(result: RunResult): number {
 
 async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true }): Promise<void> {
   if (flags.gdb !== undefined) {
+    if (flags.chaos !== undefined) throw new InputError('--chaos perturbs parallel harts; run --gdb runs them on one thread');
     await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel);
     return;
   }
-  const coordinator = new Coordinator(runOptions(kernel, flags), hostConsole());
+  const options = runOptions(kernel, flags);
+  if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
+  const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
   const result = await coordinator.run();
   removeHandlers();
@@ -104,13 +113,26 @@ interface RecordFlags extends RunFlags {
   sched: string;
   checkInterval: number;
   tenure: number;
+  untilFailure?: boolean;
+  maxRuns?: number;
+  failOnExit?: number[];
+  failOn?: RegExp;
 }
 
 async function recordCommand(kernel: string | undefined, flags: RecordFlags): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const result = await recordSession({ ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal },
-    hostConsole());
+  const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
+  if (!flags.untilFailure && (flags.maxRuns !== undefined || flags.failOnExit || flags.failOn)) throw new InputError('--max-runs, --fail-on-exit and --fail-on go with --until-failure');
+  if (flags.untilFailure) {
+    process.exitCode = await recordUntilFailure(options, { maxRuns: flags.maxRuns ?? 100, failOnExit: flags.failOnExit ?? null, failOn: flags.failOn ?? null },
+      (line) => process.stderr.write(`hindsight: ${line}\n`), (bytes) => process.stdout.write(bytes));
+    removeHandlers();
+    return;
+  }
+  if (options.chaos && options.sched === 'serial') throw new InputError('--chaos perturbs parallel harts; a --sched serial recording has a fixed schedule');
+  if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
+  const result = await recordSession(options, hostConsole());
   removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal} (the trace up to this point was kept in ${flags.output})`, 1);
   const note = describeStop(result, flags);
@@ -172,7 +194,8 @@ function addMachineOptions(cmd: Command): Command {
     .addOption(new Option('--timeout <SECONDS>', 'stop the guest after this long (exit 124)').argParser(parsePositiveNumber))
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
     .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
-    .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER));
+    .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER))
+    .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed (default: random)').argParser(parseChaosSeed));
 }
 
 export function buildProgram(): Command {
@@ -193,6 +216,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread over virtual time').choices(['parallel', 'serial']).default('parallel'))
     .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
+    .option('--until-failure', 'record again and again until a run fails; keep only the failing trace')
+    .addOption(new Option('--max-runs <N>', 'with --until-failure: give up after N runs (default 100)').argParser(parseCount))
+    .addOption(new Option('--fail-on-exit <CODES>', 'with --until-failure: exit codes that count as failures, e.g. 1,3 (default: any non-zero)').argParser(parseExitCodes))
+    .addOption(new Option('--fail-on <REGEX>', 'with --until-failure: console output matching REGEX counts as a failure').argParser(parseRegex))
     .action(recordCommand);
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
@@ -219,13 +246,38 @@ export function buildProgram(): Command {
     .argument('<TRACE>', 'trace file')
     .option('--json', 'machine-readable output')
     .action(traceInfoCommand);
+  trace.command('sql')
+    .description('run a read-only SQL query over the decoded views of a trace (no QUERY: list the views)')
+    .argument('<TRACE>', 'trace file')
+    .argument('[QUERY]', 'one SELECT statement, e.g. "SELECT kind, count(*) FROM events GROUP BY kind"')
+    .option('--csv', 'CSV output')
+    .option('--json', 'JSON output (an array of objects)')
+    .action(traceSqlCommand);
+  trace.command('index')
+    .description('store the decoded views in the trace as plain tables (decoded_events, ...) for any SQLite client')
+    .argument('<TRACE>', 'trace file')
+    .action(traceIndexCommand);
+  trace.command('timeline')
+    .description('draw the harts of a trace along the global step into one self-contained HTML file')
+    .argument('<TRACE>', 'trace file')
+    .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
+    .action(traceTimelineCommand);
   return program;
+}
+
+/**
+ * A bare `--chaos` would make commander take the next argument (the kernel, say) as its seed:
+ * unless a seed follows, it is spelled `--chaos=random` (before any `--`).
+ */
+function bareChaosFlags(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (a === '--chaos' && (end < 0 || i < end) && !/^\d+$/.test(argv[i + 1] ?? '') ? '--chaos=random' : a));
 }
 
 async function main(): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(bareChaosFlags(process.argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exit(err.exitCode === 0 ? 0 : 2);

@@ -59,3 +59,12 @@ export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[]
   }
   return [...previous, { path, slot }];
 }
+
+/** `--chaos=SEED`: a 32-bit unsigned seed, or `random` (what a bare `--chaos` means). */
+export function parseChaosSeed(text: string): number | 'random' {
+  if (text === 'random') return 'random';
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) {
+    throw new InvalidArgumentError(`'${text}' is not a chaos seed (a whole number from 0 to 4294967295; write --chaos=SEED)`);
+  }
+  return Number(text);
+}

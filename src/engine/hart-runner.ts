@@ -1,6 +1,7 @@
 import { Hart } from '../cpu/hart.js';
 import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
+import { ChaosPolicy } from './chaos.js';
 import { Clock } from '../shm/clock.js';
 import { MachineControl } from '../shm/control.js';
 import { HartSupervisor, insnLimitBudget } from './supervisor.js';
@@ -49,8 +50,8 @@ export class HartRunner {
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
 
-  /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. */
-  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor) {
+  /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. `chaos`: --chaos. */
+  constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor, private readonly chaos?: ChaosPolicy) {
     this.executor = executor ?? new Executor(hart, hart.bus);
   }
 
@@ -76,6 +77,7 @@ export class HartRunner {
       if (!skipSafePoint) {
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
+        this.chaos?.safePoint(h.icount);
         const irq = h.pendingInterrupt();
         if (irq >= 0) h.takeInterrupt(irq);
       }

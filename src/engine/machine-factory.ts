@@ -5,6 +5,7 @@ import { BoardConfig } from '../machine/config.js';
 import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
 import { BOOT_ROM_BASE } from '../machine/memmap.js';
 import { createSharedMemory, sharedBuffer } from '../shm/layout.js';
+import { ChaosPolicy } from './chaos.js';
 import { HartRunner } from './hart-runner.js';
 import { ScheduledHart } from './serial-scheduler.js';
 import { HartSupervisor } from './supervisor.js';
@@ -46,8 +47,8 @@ export function powerOn(board: Board): void {
   for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
 }
 
-/** Puts a hart under a supervisor on an execution tier, ready for a scheduler. */
-export function scheduleHart(hart: Hart, supervisor: HartSupervisor, tier: Tier, memory: WebAssembly.Memory): ScheduledHart {
+/** Puts a hart under a supervisor on an execution tier (with --chaos, its policy), ready for a scheduler. */
+export function scheduleHart(hart: Hart, supervisor: HartSupervisor, tier: Tier, memory: WebAssembly.Memory, chaos?: ChaosPolicy): ScheduledHart {
   hart.timeSource = () => supervisor.readTime(hart);
-  return { hart, supervisor, runner: new HartRunner(hart, supervisor, createExecutor(tier, hart, memory)) };
+  return { hart, supervisor, runner: new HartRunner(hart, supervisor, createExecutor(tier, hart, memory), chaos) };
 }

@@ -8,12 +8,15 @@ import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
 import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
+import { ChaosSettings } from '../engine/chaos.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
   maxInsns: number;
   /** Execution tier of every hart (default: DEFAULT_TIER, the JIT). */
   tier?: Tier;
+  /** --chaos: perturb the schedule of parallel harts (src/engine/chaos.ts). */
+  chaos?: ChaosSettings | null;
 }
 
 /** Where the guest console goes and comes from. */
@@ -148,7 +151,8 @@ export class Coordinator {
   }
 
   private startWorker(hartIds: number[]): Worker {
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER };
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
+      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
   }
 

@@ -7,6 +7,7 @@ import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../e
 import { VirtualClock } from '../engine/virtual-time.js';
 import { StopReason } from '../shm/layout.js';
 import { Tier } from '../jit/tier.js';
+import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
 
 /** Message a hart worker receives at start. */
@@ -19,6 +20,8 @@ export interface HartWorkerInit {
   mode: WorkerMode;
   /** Execution tier (src/jit/tier.ts). */
   tier: Tier;
+  /** --chaos (parallel run and record only). */
+  chaos?: ChaosSettings | null;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -29,7 +32,10 @@ export type HartWorkerResult =
 
 const init = workerData as HartWorkerInit;
 const board = attachMachine(init.memory, init.config);
-const context: WorkerContext = { board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts) };
+const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
+const context: WorkerContext = {
+  board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
+};
 
 /** Plain running: host time, device lines sampled at safe points. */
 function plainRun(ctx: WorkerContext): WorkerPlugin {
@@ -56,7 +62,7 @@ try {
   const slots = init.hartIds.map((id) => {
     const hart = board.harts[id];
     hart.syncIn();
-    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory);
+    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id));
   });
   if (slots.length === 1) {
     const [s] = slots;

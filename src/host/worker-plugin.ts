@@ -3,6 +3,7 @@ import { Board } from '../machine/board.js';
 import { SerialSchedulerOptions } from '../engine/serial-scheduler.js';
 import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
+import { ChaosPolicy } from '../engine/chaos.js';
 
 /**
  * How a hart worker runs its harts: plainly (`module: null`), or under a plug-in — the ES module at
@@ -24,6 +25,8 @@ export interface WorkerContext {
   maxInsns: number;
   /** The clock of serial scheduling (virtual time: instructions retired by all harts). */
   virtualClock: VirtualClock;
+  /** --chaos: each hart's policy (null without chaos); a recorder draws its tenure from it. */
+  chaos(hartId: number): ChaosPolicy | null;
 }
 
 export interface WorkerPlugin {

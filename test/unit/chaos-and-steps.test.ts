@@ -1,0 +1,55 @@
+import { describe, expect, test } from 'vitest';
+import { ChaosPolicy } from '../../src/engine/chaos.js';
+import { canonicalSteps, icountsAt, stepAt } from '../../replayer/canonical-steps.js';
+
+describe('ChaosPolicy', () => {
+  const tenures = (seed: number, hart: number) => {
+    const chaos = new ChaosPolicy({ seed }, hart);
+    const out: number[] = [];
+    for (let icount = 0; icount < 20_000_000; icount += 50_000) {
+      chaos.safePoint(icount);
+      out.push(chaos.tenure(20_000));
+    }
+    return { out, stalls: chaos.stalls };
+  };
+
+  test('is seeded: the same seed and hart give the same decisions, another seed or hart others', () => {
+    const a = tenures(42, 0);
+    expect(tenures(42, 0)).toEqual(a);
+    expect(tenures(43, 0).out).not.toEqual(a.out);
+    expect(tenures(42, 1).out).not.toEqual(a.out);
+  });
+
+  test('varies tenure from "at once" to 4x and stalls the hart now and then', () => {
+    const { out, stalls } = tenures(7, 0);
+    expect(Math.min(...out)).toBe(1);
+    expect(Math.max(...out)).toBe(80_000);
+    expect(new Set(out).size).toBeGreaterThan(3);
+    expect(stalls).toBeGreaterThan(0);
+  });
+});
+
+describe('canonicalSteps (the serial scheduler simulated on the events)', () => {
+  test('a hart blocked at an acquire runs after the release it waits for; steps follow the round robin', () => {
+    const c = canonicalSteps([
+      [{ kind: 'release', icount: 1500, resource: 3, seq: 1 }],
+      [{ kind: 'acquire', icount: 0, resource: 3, write: true, after: [{ hart: 0, seq: 1 }] }],
+    ], [3000, 500], 1000, true);
+    expect(c.turns).toEqual([
+      { hart: 0, fromIcount: 0, toIcount: 1000, fromStep: 0 },
+      { hart: 0, fromIcount: 1000, toIcount: 2000, fromStep: 1000 },
+      { hart: 1, fromIcount: 0, toIcount: 500, fromStep: 2000 },
+      { hart: 0, fromIcount: 2000, toIcount: 3000, fromStep: 2500 },
+    ]);
+    expect(c.totalSteps).toBe(3500);
+    expect(c.syncSteps).toEqual([[1500], [2000]]);
+    expect(stepAt(c, 1, 250)).toBe(2250);
+    expect(stepAt(c, 0, 2000)).toBe(2000);
+    expect(icountsAt(c, 2250)).toEqual([2000, 250]);
+  });
+
+  test('releases nobody makes are reported', () => {
+    expect(() => canonicalSteps([[], [{ kind: 'acquire', icount: 5, resource: 1, write: false, after: [{ hart: 0, seq: 1 }] }]], [10, 10], 1000, true))
+      .toThrow(/hart 1 waits at icount 5/);
+  });
+});
