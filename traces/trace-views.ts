@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TraceEvent } from './events.js';
-import { canonicalSteps, stepAt, type CanonicalSteps } from '../replayer/canonical-steps.js';
+import { canonicalSteps, stepAt, type CanonicalSteps } from './canonical-steps.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { TraceError } from './trace-error.js';
 import type { TraceReader } from './trace-reader.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ChaosPolicy } from '../../src/engine/chaos.js';
-import { canonicalSteps, icountsAt, stepAt } from '../../replayer/canonical-steps.js';
+import { canonicalSteps, icountsAt, stepAt } from '../../traces/canonical-steps.js';
 
 describe('ChaosPolicy', () => {
   const tenures = (seed: number, hart: number) => {

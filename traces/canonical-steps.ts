@@ -11,7 +11,7 @@
  * also passes over harts idling in WFI, which the trace does not show: for those the steps here
  * assume no hart ever idles (an approximation, flagged by `exact: false`).
  */
-import type { TraceEvent } from '../traces/events.js';
+import type { TraceEvent } from './events.js';
 
 /** A stretch of one hart's instructions run in one turn: icounts [fromIcount, toIcount) at steps [fromStep, ...). */
 export interface Turn {
