@@ -2,23 +2,17 @@
 import { randomInt } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { Coordinator, RunResult } from '../host/coordinator.js';
-import { recordSession } from '../../recorder/record-session.js';
-import { replaySession } from '../../replayer/replay-session.js';
-import { TraceReader, formatTraceInfo } from '../../traces/trace-reader.js';
 import { EVENT_KINDS } from '../../traces/events.js';
 import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { collectDisk, parseChaosSeed, parseCount, parseHarts, parseMemorySize, parsePort, parsePositiveNumber } from './options.js';
-import { DebugFlags, debugCommand, liveDebugCommand } from './debug-command.js';
+import { collectDisk, parseChaosSeed, parseCount, parseExitCodes, parseHarts, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
+import type { DebugFlags } from './debug-command.js';
 import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 import type { DiskSpec } from '../machine/loader.js';
-import { traceIndexCommand, traceSqlCommand } from './trace-sql.js';
-import { traceTimelineCommand } from './trace-timeline.js';
-import { parseExitCodes, parseRegex, recordUntilFailure } from './record-until-failure.js';
 
 
 interface RunFlags {
@@ -92,6 +86,7 @@ function exitCodeOf(result: RunResult): number {
 async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true }): Promise<void> {
   if (flags.gdb !== undefined) {
     if (flags.chaos !== undefined) throw new InputError('--chaos perturbs parallel harts; run --gdb runs them on one thread');
+    const { liveDebugCommand } = await import('./debug-command.js');
     await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel);
     return;
   }
@@ -125,6 +120,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
   if (!flags.untilFailure && (flags.maxRuns !== undefined || flags.failOnExit || flags.failOn)) throw new InputError('--max-runs, --fail-on-exit and --fail-on go with --until-failure');
   if (flags.untilFailure) {
+    const { recordUntilFailure } = await import('./record-until-failure.js');
     process.exitCode = await recordUntilFailure(options, { maxRuns: flags.maxRuns ?? 100, failOnExit: flags.failOnExit ?? null, failOn: flags.failOn ?? null },
       (line) => process.stderr.write(`hindsight: ${line}\n`), (bytes) => process.stdout.write(bytes));
     removeHandlers();
@@ -132,6 +128,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   }
   if (options.chaos && options.sched === 'serial') throw new InputError('--chaos perturbs parallel harts; a --sched serial recording has a fixed schedule');
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
+  const { recordSession } = await import('../../recorder/record-session.js');
   const result = await recordSession(options, hostConsole());
   removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal} (the trace up to this point was kept in ${flags.output})`, 1);
@@ -152,6 +149,7 @@ async function replayCommand(trace: string, flags: { sched: string; quiet?: bool
   const bar = ttyProgress();
   // Console output and a progress line would interleave: show progress only with --quiet.
   const progress = flags.quiet ? (done: number, total: number) => bar.progress('replaying', done, total, 'instructions') : undefined;
+  const { replaySession } = await import('../../replayer/replay-session.js');
   const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal, tier: flags.tier, progress });
   if (progress) bar.progressEnd();
   removeHandlers();
@@ -172,7 +170,8 @@ async function replayCommand(trace: string, flags: { sched: string; quiet?: bool
   process.exitCode = 0;
 }
 
-function traceInfoCommand(trace: string, flags: { json?: boolean }): void {
+async function traceInfoCommand(trace: string, flags: { json?: boolean }): Promise<void> {
+  const { TraceReader, formatTraceInfo } = await import('../../traces/trace-reader.js');
   const reader = TraceReader.open(trace);
   try {
     const info = reader.info();
@@ -239,7 +238,7 @@ export function buildProgram(): Command {
     .option('--gdb <PATH>', 'the GDB to start', 'gdb-multiarch')
     .option('--symbols <FILE[@ADDR]>', 'another symbol file for GDB (repeatable): vmlinux, a user program, firmware; @ADDR places its .text', collectSymbolFiles)
     .addOption(new Option('--tier <TIER>', 'execution tier of the timeline (both land on exact instructions)').choices([...TIERS]).default(DEFAULT_TIER))
-    .action((trace: string, gdbArgs: string[], flags: DebugFlags) => debugCommand(trace, gdbArgs, flags));
+    .action(async (trace: string, gdbArgs: string[], flags: DebugFlags) => (await import('./debug-command.js')).debugCommand(trace, gdbArgs, flags));
   const trace = program.command('trace').description('inspect trace files');
   trace.command('info')
     .description('configuration, images, instruction counts and events of a trace')
@@ -252,16 +251,16 @@ export function buildProgram(): Command {
     .argument('[QUERY]', 'one SELECT statement, e.g. "SELECT kind, count(*) FROM events GROUP BY kind"')
     .option('--csv', 'CSV output')
     .option('--json', 'JSON output (an array of objects)')
-    .action(traceSqlCommand);
+    .action(async (...args: Parameters<typeof import('./trace-sql.js').traceSqlCommand>) => (await import('./trace-sql.js')).traceSqlCommand(...args));
   trace.command('index')
     .description('store the decoded views in the trace as plain tables (decoded_events, ...) for any SQLite client')
     .argument('<TRACE>', 'trace file')
-    .action(traceIndexCommand);
+    .action(async (...args: Parameters<typeof import('./trace-sql.js').traceIndexCommand>) => (await import('./trace-sql.js')).traceIndexCommand(...args));
   trace.command('timeline')
     .description('draw the harts of a trace along the global step into one self-contained HTML file')
     .argument('<TRACE>', 'trace file')
     .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
-    .action(traceTimelineCommand);
+    .action(async (...args: Parameters<typeof import('./trace-timeline.js').traceTimelineCommand>) => (await import('./trace-timeline.js')).traceTimelineCommand(...args));
   return program;
 }
 

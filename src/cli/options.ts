@@ -68,3 +68,21 @@ export function parseChaosSeed(text: string): number | 'random' {
   }
   return Number(text);
 }
+
+/** `--fail-on-exit 1,3,124`. */
+export function parseExitCodes(text: string): number[] {
+  const codes = text.split(',').map((s) => s.trim());
+  if (codes.length === 0 || codes.some((c) => !/^\d+$/.test(c) || Number(c) > 255)) {
+    throw new InvalidArgumentError(`'${text}' is not a comma-separated list of exit codes (0-255)`);
+  }
+  return codes.map(Number);
+}
+
+/** `--fail-on REGEX` (JavaScript syntax, matched against the whole console output). */
+export function parseRegex(text: string): RegExp {
+  try {
+    return new RegExp(text, 'm');
+  } catch (err) {
+    throw new InvalidArgumentError(`'${text}' is not a regular expression: ${(err as Error).message}`);
+  }
+}

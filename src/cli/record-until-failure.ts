@@ -3,7 +3,6 @@
  * that run's trace (and only that one), and reports the failure rate as it goes.
  */
 import { renameSync, rmSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
 import { StopReason } from '../shm/layout.js';
 import { InputError } from '../errors.js';
 import { RecordOptions, RecordResult, recordSession } from '../../recorder/record-session.js';
@@ -14,24 +13,6 @@ export interface UntilFailureFlags {
   failOnExit: number[] | null;
   /** Console output matching this counts as a failure. */
   failOn: RegExp | null;
-}
-
-/** `--fail-on-exit 1,3,124`. */
-export function parseExitCodes(text: string): number[] {
-  const codes = text.split(',').map((s) => s.trim());
-  if (codes.length === 0 || codes.some((c) => !/^\d+$/.test(c) || Number(c) > 255)) {
-    throw new InvalidArgumentError(`'${text}' is not a comma-separated list of exit codes (0-255)`);
-  }
-  return codes.map(Number);
-}
-
-/** `--fail-on REGEX` (JavaScript syntax, matched against the whole console output). */
-export function parseRegex(text: string): RegExp {
-  try {
-    return new RegExp(text, 'm');
-  } catch (err) {
-    throw new InvalidArgumentError(`'${text}' is not a regular expression: ${(err as Error).message}`);
-  }
 }
 
 function exitCodeOf(result: RecordResult): number {
