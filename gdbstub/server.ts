@@ -22,6 +22,9 @@ const HOST = '127.0.0.1';
 const DEFAULT_MAX_PACKET_BYTES = 0x4000;
 /** Room for the largest fixed reply (the `g` packet: 33 registers × 16 hex digits). */
 const MIN_MAX_PACKET_BYTES = 0x400;
+/** How long a new client waits for the previous one's end of stream before it is turned away. */
+const RECONNECT_GRACE_MS = 3_000;
+const RECONNECT_POLL_MS = 20;
 
 export class GdbServer {
   /** Resolves after `k`/vKill ('killed') or close() ('closed'). */
@@ -65,13 +68,14 @@ export class GdbServer {
     this.opts.log?.(line);
   }
 
-  private onConnection(socket: Socket, recheck = true): void {
+  private onConnection(socket: Socket, graceUntil = Date.now() + RECONNECT_GRACE_MS): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (recheck && !this.stopped && this.session !== null && !this.session.clientGone && this.waiting === null) {
-      // A client that vanished and reconnected at once: its end-of-stream can be read in the same
-      // event-loop turn as the new connection, after it. Decide once that turn's I/O is handled.
+    if (Date.now() < graceUntil && !this.stopped && this.session !== null && !this.session.clientGone && this.waiting === null) {
+      // A client that vanished and reconnected at once: its end-of-stream may be read after the
+      // new connection (in the same event-loop turn, or later while the target is busy running).
+      // Look again for a short while before deciding that another GDB is connected.
       socket.on('error', () => {});
-      setImmediate(() => { if (!socket.destroyed) this.onConnection(socket, false); });
+      setTimeout(() => { if (!socket.destroyed) this.onConnection(socket, graceUntil); }, RECONNECT_POLL_MS);
       return;
     }
     if (this.stopped || (this.session !== null && (!this.session.clientGone || this.waiting !== null))) {
