@@ -66,7 +66,9 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
       }
       if (s && s.finalStateHashes.length === result.finalStateHashes().length) {
         result.finalStateHashes().forEach((hash, h) => {
-          if (hash !== s.finalStateHashes[h]) mismatches.push(`final state of hart ${h} differs from the recording`);
+          if (hash === s.finalStateHashes[h]) return;
+          const ended = result.icounts[h] !== s.icounts[h] ? ` (it ended at icount ${result.icounts[h]}, the recording at ${s.icounts[h]})` : ' (registers or memory)';
+          mismatches.push(`final state of hart ${h} differs from the recording${ended}`);
         });
       }
     }
