@@ -1,7 +1,6 @@
 import { Hart } from '../cpu/hart.js';
 import { HartRunner, RunProbe } from './hart-runner.js';
-import { ScheduledHart, SerialScheduler, SerialSchedulerOptions } from './serial-scheduler.js';
-import { Board } from '../machine/board.js';
+import { SerialScheduler } from './serial-scheduler.js';
 
 /** A position on the canonical timeline: instructions retired by all harts together. */
 export type Step = number;
@@ -41,7 +40,7 @@ export interface RunSpec {
 }
 
 export interface RunHooks {
-  /** Every hart is idle (see SerialEngineOptions.stalled): resolves when it is worth looking again. */
+  /** Every hart is idle (see SerialSchedulerOptions.stalled): resolves when it is worth looking again. */
   whenStalled?(): Promise<void>;
   /** Where the slice starting at `pos` must end at the latest (e.g. the next checkpoint). */
   sliceEnd?(pos: Step): Step;
@@ -71,10 +70,6 @@ export class SerialEngine extends SerialScheduler {
   private wasStalled = false;
   /** Breakpoints by virtual page number. */
   private breakpointPages = new Map<number, bigint[]>();
-
-  constructor(board: Board, slots: ScheduledHart[], opts: SerialSchedulerOptions) {
-    super(board, slots, opts);
-  }
 
   /** Instructions retired by all harts together. */
   get step(): Step {
