@@ -40,8 +40,6 @@ export const SSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTAT
 /** UXL = SXL = 2 (64-bit), hard-wired. */
 export const MSTATUS_FIXED = (2n << 32n) | (2n << 34n);
 
-/** misa: RV64 with A, C, I, M, S, U. No F/D: their opcodes trap as illegal. */
-export const MISA = (2n << 62n) | (1n << 0n) | (1n << 2n) | (1n << 8n) | (1n << 12n) | (1n << 18n) | (1n << 20n);
 export const ISA_STRING = 'rv64imac_zicntr_zicsr_zifencei';
 
 /** Interrupt bits */

@@ -1,4 +1,5 @@
-import { Csr, DELEGABLE_EXCEPTIONS, MIP, MISA, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
+import { Csr, DELEGABLE_EXCEPTIONS, MIP, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
+import { type CpuFeatures, misaFor } from './features.js';
 
 /**
  * One entry per implemented CSR, keyed by number: the executor, the debugger's register list and
@@ -16,6 +17,7 @@ export interface CsrHart {
   readonly priv: Priv;
   readonly icount: number;
   readonly mmu: { flush(): void };
+  readonly features: Readonly<CpuFeatures>;
   timeSource(): bigint;
   mip(): number;
   cycle(): bigint;
@@ -123,7 +125,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
 
   // Machine trap setup and handling
   add(Csr.mstatus, { name: 'mstatus', read: (h) => h.csr[Slot.mstatus], write: (h, v) => h.writeMstatus(legalizeMstatus(h.csr[Slot.mstatus], v)) });
-  add(Csr.misa, { name: 'misa', read: () => MISA, write: () => {} });
+  add(Csr.misa, { name: 'misa', read: (h) => misaFor(h.features), write: () => {} });
   add(Csr.medeleg, stored('medeleg', Slot.medeleg, DELEGABLE_EXCEPTIONS));
   add(Csr.mideleg, stored('mideleg', Slot.mideleg, BigInt(S_INTERRUPTS)));
   add(Csr.mie, stored('mie', Slot.mie, BigInt(S_INTERRUPTS | MIP.MSIP | MIP.MTIP | MIP.MEIP)));

@@ -4,6 +4,7 @@ import { DeviceEnv } from '../machine/device.js';
 import { ALL_INTERRUPTS, Cause, MSTATUS, Priv, Slot } from './csr-numbers.js';
 import { CSR_TABLE, CsrDef } from './csr.js';
 import { Mmu } from './mmu.js';
+import { type CpuFeatures, DEFAULT_CPU_FEATURES } from './features.js';
 
 const INTERRUPT_BIT = 1n << 63n;
 /** Interrupt priority order of the privileged spec: MEI, MSI, MTI, SEI, SSI, STI. */
@@ -41,7 +42,12 @@ export class Hart {
   /** Guest-visible clock reads (time CSR, CLINT mtime): set by the hart's supervisor. */
   timeSource: () => bigint;
 
-  constructor(readonly id: number, readonly bus: Bus, readonly env: DeviceEnv) {
+  constructor(
+    readonly id: number,
+    readonly bus: Bus,
+    readonly env: DeviceEnv,
+    readonly features: Readonly<CpuFeatures> = DEFAULT_CPU_FEATURES,
+  ) {
     this.base = hartBase(id);
     const mem = bus.memory;
     this.x = new BigInt64Array(mem, this.base + HartLayout.X, 32);
