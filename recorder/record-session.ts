@@ -144,6 +144,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     exitCode: result.exitCode,
     stopReason: STOP_REASON_NAMES[result.reason],
     icounts: result.icounts,
+    ...(serial ? { safePoints: result.safePoints } : {}),
     finalStateHashes: result.finalStateHashes(),
     wallSeconds: result.wallSeconds,
     consoleBytes,

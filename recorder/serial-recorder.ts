@@ -35,6 +35,7 @@ export class SerialRecorder extends VirtualTimeSupervisor {
   }
 
   safePoint(h: Hart): void {
+    // Counted for the trace: serial replay stops each hart after exactly as many (serial-replayer.ts).
     if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for a progress line
     this.sampleLines(h);
     const { ring, stagedInput } = this.opts;
@@ -50,6 +51,10 @@ export class SerialRecorder extends VirtualTimeSupervisor {
       ring.write({ kind: 'check', icount: h.icount, hash: stateHash(h) });
       this.nextCheck += this.opts.checkInterval;
     }
+  }
+
+  finish(h: Hart): void {
+    h.publishSafePoints(this.safePoints);
   }
 
   budget(h: Hart): number {

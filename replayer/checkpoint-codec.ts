@@ -17,7 +17,7 @@ import { ReplayerPosition } from './hart-replayer.js';
  * another format are then ignored (with a note), never misread. 2: the timeline's state became the
  * `TimelineState` message (format 1 held it as JSON).
  */
-export const CHECKPOINT_FORMAT = 2;
+export const CHECKPOINT_FORMAT = 3;
 
 const CheckpointType = traceProto.lookupType('hindsight.trace.Checkpoint');
 
@@ -75,8 +75,8 @@ function encodePosition(p: HartTimelineState['position'], events: TraceEvent[]) 
   // The live state holds event objects; saved, they are indexes into the hart's stream.
   const next = p.next ? events.lastIndexOf(p.next, p.consumed - 1) : -1;
   if (p.next && next < 0) throw new Error('checkpoint: the pending event is not among the consumed ones');
-  const replayer = 'times' in p ? { pendingTimes: p.times.length, waitingForRelease: p.waitingForRelease } : null;
-  return { consumed: p.consumed, next, replayer };
+  if ('times' in p) return { consumed: p.consumed, next, replayer: { pendingTimes: p.times.length, waitingForRelease: p.waitingForRelease } };
+  return { consumed: p.consumed, next, replayer: null, safePoints: p.safePoints };
 }
 
 export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8Array[] | null, events: TraceEvent[][]): Uint8Array {
@@ -103,7 +103,7 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
 
 /* The decoded shapes: toObject with longs as decimal strings and every default filled in. */
 interface DecodedPage { index: number; data: Uint8Array }
-interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null }
+interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null; safePoints: string }
 interface DecodedHart { paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null }
 interface DecodedTimeline {
   scheduler: { live: number[]; index: number; moved: boolean; turn: { until: string; before: string; releasedBefore: string } | null } | null;
@@ -142,7 +142,7 @@ function decodePosition(p: DecodedPosition | null, events: TraceEvent[], hart: n
   const nextIndex = safeNumber(p.next, 'an event index');
   if (consumed > events.length || nextIndex >= consumed || nextIndex < -1) throw new Unusable(`hart ${hart}'s event position does not fit its ${events.length} events`);
   const next = nextIndex >= 0 ? events[nextIndex] : null;
-  if (p.replayer === null) return { consumed, next };
+  if (p.replayer === null) return { consumed, next, safePoints: safeNumber(p.safePoints, 'a safe point count') };
   const taken = events.slice(0, consumed).filter((e): e is ReplayerPosition['times'][number] => e.kind === 'time');
   const pending = p.replayer.pendingTimes;
   if (pending > taken.length) throw new Unusable(`hart ${hart} has more pending clock reads than it consumed`);

@@ -10,6 +10,8 @@ import { DivergenceError } from './divergence.js';
 export interface SerialReplayPosition {
   consumed: number;
   next: TraceEvent | null;
+  /** Safe points passed so far. */
+  safePoints: number;
 }
 
 /**
@@ -25,7 +27,9 @@ export class SerialReplayer extends VirtualTimeSupervisor {
   private safePoints = 0;
 
   constructor(private readonly hart: Hart, clock: VirtualClock, clint: Clint, private readonly uart: Uart,
-    events: Iterable<TraceEvent>, private readonly finalIcount: number) {
+    events: Iterable<TraceEvent>, private readonly finalIcount: number,
+    /** Safe points the recording passed on this hart (null: an older trace, which ends at finalIcount). */
+    private readonly recordedSafePoints: number | null = null) {
     super(clock, clint);
     this.events = events[Symbol.iterator]();
     this.advance();
@@ -39,7 +43,7 @@ export class SerialReplayer extends VirtualTimeSupervisor {
 
   /** Replay position in the event stream (debugger checkpoints). */
   snapshot(): SerialReplayPosition {
-    return { consumed: this.consumed, next: this.next };
+    return { consumed: this.consumed, next: this.next, safePoints: this.safePoints };
   }
 
   /** Goes back to a snapshot; `events` must continue right after the snapshot's consumed events. */
@@ -47,6 +51,16 @@ export class SerialReplayer extends VirtualTimeSupervisor {
     this.events = events;
     this.consumed = p.consumed;
     this.next = p.next;
+    this.safePoints = p.safePoints;
+  }
+
+  /**
+   * The recording stopped this hart before its next safe point: at a poweroff, at --timeout or
+   * Ctrl-C, or because its turn never came again. Stopping on the count rather than at the final
+   * icount keeps an interrupt that became pending at the very end exactly as untaken (or taken).
+   */
+  ended(): boolean {
+    return this.recordedSafePoints !== null && this.safePoints >= this.recordedSafePoints;
   }
 
   private diverged(what: string): never {

@@ -13,7 +13,7 @@ import { TraceEvent } from '../traces/events.js';
 import { VirtualClock } from '../src/engine/virtual-time.js';
 import { SerialReplayer } from './serial-replayer.js';
 import { TraceReader, saveCheckpoints } from '../traces/trace-reader.js';
-import { decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SnapshotShape, TimelineState } from './checkpoint-codec.js';
+import { decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SerialPosition, SnapshotShape, TimelineState } from './checkpoint-codec.js';
 import { CheckpointStore, Checkpoint } from './checkpoints.js';
 import { DivergenceError } from './divergence.js';
 import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
@@ -94,7 +94,7 @@ export class ReplayTimeline {
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace
         ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true)
-        : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id]);
+        : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], reader.summary?.safePoints?.[hart.id] ?? null);
       return scheduleHart(hart, supervisor, opts.tier ?? DEFAULT_TIER, machine.memory);
     });
     const progress = this.progressState;
@@ -335,7 +335,7 @@ export class ReplayTimeline {
       const pos = saved.position;
       const events = this.eventsFrom(id, pos.consumed);
       if (s.supervisor instanceof HartReplayer) s.supervisor.restore(pos as ReplayerPosition, events);
-      else (s.supervisor as SerialReplayer).restore(pos, events);
+      else (s.supervisor as SerialReplayer).restore(pos as SerialPosition, events);
     });
     if (this.progressState && st.progress) new Uint8Array(this.progressState.buffer).set(st.progress);
     this.clock.skippedTicks = st.clockSkipped;

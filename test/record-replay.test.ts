@@ -92,7 +92,9 @@ describe.each([
 });
 
 describe('--sched serial: the single-threaded baseline', () => {
-  test.each([['smp_racy_counter', 4], ['smp_broken_lock', 2]])('%s on %i harts records the same execution every time and replays it', async (name, harts) => {
+  // irq_at_exit: the other harts are woken by an IPI in the very turn hart 0 powers off, so the
+  // recording ends them with the interrupt pending and untaken; replay must stop them there too.
+  test.each([['smp_racy_counter', 4], ['smp_broken_lock', 2], ['irq_at_exit', 2], ['irq_at_exit', 4]])('%s on %i harts records the same execution every time and replays it', async (name, harts) => {
     const recordings: Recording[] = [];
     for (let i = 0; i < 3; i++) recordings.push(await recordOnce(name, harts as number, join(dir, `serial-${name}-${i}.trace`), 'serial'));
     expect(new Set(recordings.map((r) => r.finalState)).size).toBe(1);
@@ -268,9 +270,9 @@ describe('bad traces and divergence', () => {
     expect(r.stderr).toMatch(/diverged on hart 1 at icount \d+ \(pc 0x[0-9a-f]+\): register hash/);
   });
 
-  test('a recording stopped by --timeout replays to where the harts were stopped', async () => {
-    const trace = join(dir, 'timeout.trace');
-    const rec = await hindsight(['record', '--harts', '2', '--timeout', '1', '-o', trace, guest('spin_forever')]);
+  test.each(['parallel', 'serial'])('a recording (--sched %s) stopped by --timeout replays to where the harts were stopped', async (recordSched) => {
+    const trace = join(dir, `timeout-${recordSched}.trace`);
+    const rec = await hindsight(['record', '--sched', recordSched, '--harts', '2', '--timeout', '1', '-o', trace, guest('spin_forever')]);
     expect(rec.code).toBe(124);
     for (const sched of ['parallel', 'serial']) {
       const r = await hindsight(['replay', '--sched', sched, trace]);

@@ -307,6 +307,11 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "replayer": {
                   "type": "ReplayerPosition",
                   "id": 3
+                },
+                "safePoints": {
+                  "type": "uint64",
+                  "id": 4,
+                  "protoName": "safe_points"
                 }
               }
             },

@@ -25,6 +25,11 @@ export interface TraceSummary {
   stopReason: string;
   /** Retired-instruction count of each hart at the end, indexed by hart. */
   icounts: number[];
+  /**
+   * Serial traces: safe points each hart passed. Replay stops a hart before its next one, so a
+   * hart stopped with an interrupt pending ends exactly as recorded. Absent in older traces.
+   */
+  safePoints?: number[];
   /** Hash of each hart's final register state (as text, e.g. hex), indexed by hart. */
   finalStateHashes: string[];
   wallSeconds: number;

@@ -87,6 +87,15 @@ export class Hart {
   }
 
   /** Publishes the retired-instruction count alone (cheap progress reporting while running). */
+  /** Serial recording: how many safe points this hart passed (read by the main thread at the end). */
+  publishSafePoints(count: number): void {
+    Atomics.store(this.longs, HartLayout.SAFE_POINTS >> 3, BigInt(count));
+  }
+
+  publishedSafePoints(): number {
+    return Number(Atomics.load(this.longs, HartLayout.SAFE_POINTS >> 3));
+  }
+
   publishIcount(): void {
     Atomics.store(this.longs, HartLayout.ICOUNT >> 3, BigInt(this.icount));
   }

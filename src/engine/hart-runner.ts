@@ -75,6 +75,7 @@ export class HartRunner {
     this.paused = false;
     while (!h.exitRequested) {
       if (!skipSafePoint) {
+        if (sup.ended?.(h)) return 'finished';
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
         this.chaos?.safePoint(h.icount);

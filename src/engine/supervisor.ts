@@ -31,6 +31,11 @@ export interface HartSupervisor {
    * none armed). When every hart idles, the scheduler moves the clock to the earliest deadline.
    */
   virtualTimerDeadline?(hart: Hart): bigint | null;
+  /**
+   * Serial replay: the hart has passed every safe point the recording passed, so it stops before
+   * the next one, exactly where the recording stopped it (before any interrupt that is pending).
+   */
+  ended?(hart: Hart): boolean;
   /** Called after the hart leaves its loop. */
   finish?(hart: Hart): void;
 }

@@ -52,6 +52,9 @@ async function loadPlugin(mode: WorkerMode): Promise<WorkerPlugin> {
 }
 
 function reportDone(s: ScheduledHart): void {
+  // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
+  const stats = (s.runner.executor as { stats?: unknown }).stats;
+  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify(stats)}\n`);
   parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
 }
 

@@ -507,8 +507,9 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
   });
 });
 
-describe('TraceWriter speed', () => {
-  it('writes 1M small events', () => {
+describe('TraceWriter volume', () => {
+  // The rate is printed for information only: a timed assertion fails on a loaded machine.
+  it('writes and reads back 1M small events', () => {
     const N = 1_000_000;
     const harts = 4;
     const evs: TraceEvent[][] = Array.from({ length: harts }, () => []);
@@ -550,6 +551,5 @@ describe('TraceWriter speed', () => {
         `${(payload / N).toFixed(2)} payload bytes/event, ${(info.fileBytes / N).toFixed(2)} file bytes/event; ` +
         `reader: ${(N / readSeconds / 1e6).toFixed(2)} M events/s`,
     );
-    expect(N / seconds).toBeGreaterThan(200_000);
   });
 });
