@@ -40,8 +40,6 @@ export const SSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTAT
 /** UXL = SXL = 2 (64-bit), hard-wired. */
 export const MSTATUS_FIXED = (2n << 32n) | (2n << 34n);
 
-export const ISA_STRING = 'rv64imac_zicntr_zicsr_zifencei';
-
 /** Interrupt bits */
 export const MIP = {
   SSIP: 1 << 1, MSIP: 1 << 3, STIP: 1 << 5, MTIP: 1 << 7, SEIP: 1 << 9, MEIP: 1 << 11,
