@@ -15,6 +15,7 @@ const GUESTS: [string, string][] = [
   ['isa_rv64i', ''], ['isa_rv64m', ''], ['isa_rv64a', ''], ['isa_rvc', ''], ['isa_zicsr', ''],
   ['isa_fencei', ''], ['isa_misaligned', ''], ['mmu_sv39', ''], ['mmu_sv48', ''], ['priv_traps', ''],
   ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['isa_zb', ''],
+  ['irq_sstc', ''],
 ];
 
 /** The tier the rest of the suite does not run on by default. */
@@ -28,6 +29,7 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
     expect(r.divergence).toBeNull();
     expect(r.console).toBe(r.referenceConsole);
     expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
+    if (name.startsWith('irq_sstc')) expect(r.console).toBe(golden('irq_sstc')); // the Sstc timer on virtual time
   });
 
   test.each(GUESTS.filter(([n]) => ['isa_rv64i', 'mmu_sv39', 'priv_traps', 'bench_compute', 'isa_zb'].includes(n)))(
