@@ -84,7 +84,6 @@ export class Hart {
     Atomics.store(this.words, HartLayout.MIP >> 2, 0);
     this.observedLines = 0;
     Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
-    this.longs[HartLayout.STIMER_DEADLINE >> 3] = NEVER_NS;
     this.mmu.flush();
     this.refreshInterruptMirrors();
     this.syncOut();
@@ -342,17 +341,13 @@ export class Hart {
 
   /**
    * Sstc: after a stimecmp write, sets the comparator's line (STIP in the device-driven word) to
-   * mtime >= stimecmp and stores the host-time deadline at which it rises, exactly as the CLINT does
-   * for mtimecmp and MTIP. The line is sampled at safe points like every device line, so recording
-   * logs it and replay applies it; virtual time computes it from stimecmp instead
-   * (engine/virtual-time.ts).
+   * mtime >= stimecmp, as the CLINT does for mtimecmp and MTIP; `pollHostTimers` raises it later.
+   * The line is sampled at safe points like every device line, so recording logs it and replay
+   * applies it; virtual time computes it from stimecmp instead (engine/virtual-time.ts).
    */
   updateSupervisorTimer(): void {
     if (!this.features.sstc) return;
-    const cmp = BigInt.asUintN(64, this.csr[Slot.stimecmp]);
-    const at = this.clock.hostNsAt(cmp);
-    this.longs[HartLayout.STIMER_DEADLINE >> 3] = at >= NEVER_NS ? NEVER_NS : at;
-    this.setHardwareMip(MIP.STIP, this.clock.mtime() >= cmp);
+    this.setHardwareMip(MIP.STIP, this.clock.mtime() >= BigInt.asUintN(64, this.csr[Slot.stimecmp]));
   }
 
   /** stimecmp (unsigned) when it drives STIP (Sstc with menvcfg.STCE), else null: for virtual time. */
@@ -374,7 +369,8 @@ export class Hart {
       else next = m - now;
     }
     if (this.features.sstc && !(lines & MIP.STIP)) {
-      const s = this.longs[HartLayout.STIMER_DEADLINE >> 3];
+      // stimecmp's host deadline from the current mtime epoch, so a guest's mtime write moves it
+      const s = this.clock.hostNsAt(BigInt.asUintN(64, this.csr[Slot.stimecmp]));
       if (now >= s) this.setHardwareMip(MIP.STIP, true);
       else if (s - now < next) next = s - now;
     }

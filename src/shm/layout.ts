@@ -97,8 +97,6 @@ export const HartBlock = {
   RES_VALUE: 304,
   /** Int64: host monotonic ns deadline of this hart's mtimecmp (or max) */
   TIMER_DEADLINE: 312,
-  /** Int64: host monotonic ns deadline of this hart's stimecmp (Sstc), written by the hart itself */
-  STIMER_DEADLINE: 320,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,
