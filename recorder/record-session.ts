@@ -6,6 +6,7 @@ import { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
 import { OutputMark } from './event-ring.js';
 import { TraceEventKind } from '../traces/events.js';
 import { RecordedMachine } from '../traces/types.js';
+import { describeCpuFeatures } from '../src/cpu/features.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { recordWorkerMode } from './worker-plugin.js';
@@ -120,6 +121,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     serialQuantum: serial ? SERIAL_QUANTUM : null,
     bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
     chaos: opts.chaos ? { seed: opts.chaos.seed } : null,
+    cpu: describeCpuFeatures(coordinator.prepared.config.cpu),
   };
   writer = TraceWriter.create(opts.tracePath, {
     toolVersion: VERSION,

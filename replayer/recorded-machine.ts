@@ -1,6 +1,7 @@
 import { RunOptions } from '../src/host/coordinator.js';
 import { DiskSpec, PreparedMachine, diskRole } from '../src/machine/loader.js';
 import { RecordedMachine } from '../traces/types.js';
+import { type CpuFeatures, parseCpuFeatures } from '../src/cpu/features.js';
 import { TraceError } from '../traces/trace-error.js';
 import { TraceImage, TraceReader } from '../traces/trace-reader.js';
 import { sha256Hex } from '../traces/trace-writer.js';
@@ -15,17 +16,23 @@ export interface RecordedSetup {
   images: Map<string, TraceImage>;
 }
 
+/** The CPU of traces recorded before --cpu existed: rv64imac, no optional extension. */
+const LEGACY_CPU: Readonly<CpuFeatures> = Object.freeze({ f: false, d: false, sstc: false, zba: false, zbb: false, zbs: false });
+
 export function recordedSetup(reader: TraceReader, tracePath: string): RecordedSetup {
   const m = reader.header.machine as Partial<RecordedMachine>;
   const ok = Number.isInteger(m.harts) && Number.isInteger(m.ramBytes) && typeof m.append === 'string' &&
     (reader.header.sched !== 'serial' || (Number.isInteger(m.serialQuantum) && (m.serialQuantum as number) > 0));
   if (!ok) throw new TraceError(`trace ${reader.path} is damaged: its machine configuration is incomplete`);
   const machine = m as RecordedMachine;
+  const cpu = machine.cpu === undefined ? LEGACY_CPU : parseCpuFeatures(String(machine.cpu), LEGACY_CPU);
+  if (typeof cpu === 'string') throw new TraceError(`trace ${reader.path} is damaged: its CPU configuration '${machine.cpu}' does not parse (${cpu})`);
   const images = new Map(reader.images.map((i) => [i.role, i]));
   const pathOf = (role: string) => (images.has(role) ? images.get(role)!.path ?? role : null);
   const options: RunOptions = {
     harts: machine.harts, ramBytes: machine.ramBytes, append: machine.append,
     bios: machine.bios ? pathOf('bios') : null, kernel: machine.kernel ? pathOf('kernel') : null, initrd: machine.initrd ? pathOf('initrd') : null,
+    cpu, isaExtensionsInDtb: machine.cpu !== undefined,
     disks: recordedDisks(machine, pathOf), diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
     readImage: (role) => {
       const disk = /^disk image(?: (\d+))?$/.exec(role);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { guest, hindsight } from './support/tools.js';
+import { DEFAULT_CPU_FEATURES, describeCpuFeatures } from '../src/cpu/features.js';
 
 /** One clear line on stderr, no stack trace. */
 function expectOneLine(stderr: string): void {
@@ -133,5 +134,46 @@ describe('hindsight run: exit codes and errors', () => {
     expect(r.code).toBe(2);
     expectOneLine(r.stderr);
     expect(r.stderr).toMatch(/does not fit/);
+  });
+});
+
+describe('--cpu: the harts\' extensions, QEMU-style', () => {
+  test.each([
+    [['run', '--cpu', 'rv64,zbx=on'], /unknown CPU extension 'zbx' \(known: f, d, zba, zbb, zbs, sstc\)/],
+    [['run', '--cpu', 'rv64,f=false,d=true'], /d=true needs f=true/],
+    [['run', '--cpu', 'rv64,d=on'], /d=true needs f=true/],
+    [['run', '--cpu', 'rv64,zbb=maybe'], /'zbb=maybe' is not NAME=on\|off\|true\|false/],
+    [['run', '--cpu', 'rv64,zba=on,zba=off'], /'zba' is set twice/],
+    [['run', '--cpu', 'rv32'], /CPU model 'rv32' is not supported/],
+    [['record', '-o', '/tmp/never.trace', '--cpu', 'rv64,sstc'], /'sstc' is not NAME=on\|off\|true\|false/],
+    [['run', '--gdb', '1', '--cpu', 'sifive-u54'], /CPU model 'sifive-u54' is not supported/],
+  ])('%j gives one clear line and exit 2', async (args, message) => {
+    const r = await hindsight([...args, guest('hello')]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('a trace recorded with --cpu rv64,zbb=false replays with that CPU whatever the default', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-cpu-'));
+    try {
+      const trace = join(dir, 'nozbb.trace');
+      const rec = await hindsight(['record', '--cpu', 'rv64,zbb=false', '-o', trace, '--timeout', '60', guest('isa_zb')]);
+      expect(rec.code, rec.stderr).toBe(0);
+      expect(rec.stdout).toContain('zbb: absent (illegal instruction, mcause 2)');
+      const info = await hindsight(['trace', 'info', '--json', trace]);
+      const recorded = describeCpuFeatures({ ...DEFAULT_CPU_FEATURES, zbb: false }); // e.g. rv64,f=off,d=off,zba=on,zbb=off,zbs=on,sstc=on
+      expect(recorded).toContain('zbb=off');
+      expect(JSON.parse(info.stdout).machine.cpu).toBe(recorded);
+      expect((await hindsight(['trace', 'info', trace])).stdout).toContain(`cpu = ${recorded}`);
+      for (const sched of ['parallel', 'serial']) {
+        const rep = await hindsight(['replay', '--sched', sched, trace]);
+        expect(rep.code, rep.stderr).toBe(0);
+        expect(rep.stdout).toBe(rec.stdout); // Zbb still traps on replay although it is on by default
+        expect(rep.stderr).toContain('final state match the recording');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

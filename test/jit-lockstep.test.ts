@@ -14,7 +14,8 @@ import { DEFAULT_TIER } from '../src/jit/tier.js';
 const GUESTS: [string, string][] = [
   ['isa_rv64i', ''], ['isa_rv64m', ''], ['isa_rv64a', ''], ['isa_rvc', ''], ['isa_zicsr', ''],
   ['isa_fencei', ''], ['isa_misaligned', ''], ['mmu_sv39', ''], ['mmu_sv48', ''], ['priv_traps', ''],
-  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'],
+  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['isa_zb', ''],
+  ['irq_sstc', ''],
 ];
 
 /** The tier the rest of the suite does not run on by default. */
@@ -28,9 +29,10 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
     expect(r.divergence).toBeNull();
     expect(r.console).toBe(r.referenceConsole);
     expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
+    if (name.startsWith('irq_sstc')) expect(r.console).toBe(golden('irq_sstc')); // the Sstc timer on virtual time
   });
 
-  test.each(GUESTS.filter(([n]) => ['isa_rv64i', 'mmu_sv39', 'priv_traps', 'bench_compute'].includes(n)))(
+  test.each(GUESTS.filter(([n]) => ['isa_rv64i', 'mmu_sv39', 'priv_traps', 'bench_compute', 'isa_zb'].includes(n)))(
     '%s: default hotness, small budgets (exact stops inside compiled code)', (name, append) => {
       const r = lockstep(guest(name), append, { maxInsns: 20_000_000, budget: 37 });
       expect(r.divergence).toBeNull();
@@ -51,7 +53,7 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
 });
 
 /** Guests whose whole console output is a function of the ISA (as in isa.test.ts). */
-const EXACT = ['isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
+const EXACT = ['isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer', 'isa_zb'];
 const WITH_INFO = ['priv_traps', 'irq_ipi'];
 
 // isa.test.ts, smp.test.ts and the rest run on the default tier; these run the same guests on the

@@ -66,4 +66,10 @@ export interface RecordedMachine {
   initrd: boolean;
   /** --chaos seed the recording ran with (information only: replay needs nothing from it). */
   chaos?: { seed: number } | null;
+  /**
+   * The harts' extensions as a complete `--cpu` string (every switch spelled out, e.g.
+   * `rv64,f=off,d=off,zba=on,zbb=on,zbs=on,sstc=on`), so replay builds the same CPU whatever the
+   * default is. Absent in traces from before --cpu: the fixed rv64imac set (every switch off).
+   */
+  cpu?: string;
 }

@@ -8,11 +8,12 @@ import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { collectDisk, parseChaosSeed, parseCount, parseExitCodes, parseHarts, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
+import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
 import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 import type { DiskSpec } from '../machine/loader.js';
+import { type CpuFeatures, DEFAULT_CPU_FEATURES, describeCpuFeatures } from '../cpu/features.js';
 
 
 interface RunFlags {
@@ -28,6 +29,7 @@ interface RunFlags {
   stats?: boolean;
   tier: Tier;
   chaos?: number | 'random';
+  cpu?: CpuFeatures;
 }
 
 function fail(message: string, code: number): never {
@@ -62,6 +64,7 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     append: flags.append ?? '',
     disks: flags.disk,
     diskWritable: flags.diskWritable ?? false,
+    cpu: flags.cpu ?? DEFAULT_CPU_FEATURES,
     timeoutSeconds: flags.timeout ?? null,
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
     tier: flags.tier,
@@ -194,6 +197,7 @@ function addMachineOptions(cmd: Command): Command {
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
     .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
     .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER))
+    .addOption(new Option('--cpu <CPU>', `extensions of the harts, QEMU-style: rv64[,EXT=on|off]... with EXT one of f, d, zba, zbb, zbs, sstc (default ${describeCpuFeatures(DEFAULT_CPU_FEATURES)})`).argParser(parseCpu))
     .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed (default: random)').argParser(parseChaosSeed));
 }
 

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../shm/layout.js';
 import type { DiskSpec } from '../machine/loader.js';
 import { VIRTIO_COUNT } from '../machine/memmap.js';
+import { type CpuFeatures, parseCpuFeatures } from '../cpu/features.js';
 
 /** Parses a memory size the way QEMU's -m does: plain number = MiB, or a K/M/G suffix. */
 export function parseMemorySize(text: string): number {
@@ -85,4 +86,11 @@ export function parseRegex(text: string): RegExp {
   } catch (err) {
     throw new InvalidArgumentError(`'${text}' is not a regular expression: ${(err as Error).message}`);
   }
+}
+
+/** `--cpu rv64[,EXT=on|off]...`: the extensions the harts implement (QEMU's -cpu switches). */
+export function parseCpu(text: string): CpuFeatures {
+  const parsed = parseCpuFeatures(text);
+  if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
+  return parsed;
 }

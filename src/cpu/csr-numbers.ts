@@ -3,7 +3,7 @@ export const enum Csr {
   fflags = 0x001, frm = 0x002, fcsr = 0x003,
   cycle = 0xc00, time = 0xc01, instret = 0xc02, hpmcounter3 = 0xc03, hpmcounter31 = 0xc1f,
   sstatus = 0x100, sie = 0x104, stvec = 0x105, scounteren = 0x106, senvcfg = 0x10a,
-  sscratch = 0x140, sepc = 0x141, scause = 0x142, stval = 0x143, sip = 0x144, satp = 0x180,
+  sscratch = 0x140, sepc = 0x141, scause = 0x142, stval = 0x143, sip = 0x144, stimecmp = 0x14d, satp = 0x180,
   mvendorid = 0xf11, marchid = 0xf12, mimpid = 0xf13, mhartid = 0xf14, mconfigptr = 0xf15,
   mstatus = 0x300, misa = 0x301, medeleg = 0x302, mideleg = 0x303, mie = 0x304, mtvec = 0x305,
   mcounteren = 0x306, menvcfg = 0x30a, mcountinhibit = 0x320, mhpmevent3 = 0x323, mhpmevent31 = 0x33f,
@@ -20,7 +20,9 @@ export const enum Slot {
   instretOffset, cycleOffset,
   pmpcfg0, // 8 slots: pmpcfg0, 2, ..., 14 (RV64 has only even pmpcfg registers)
   pmpaddr0 = pmpcfg0 + 8, // 16 slots, as QEMU 7.2
-  count = pmpaddr0 + 16,
+  /** Sstc's supervisor timer compare */
+  stimecmp = pmpaddr0 + 16,
+  count,
 }
 
 export const PMP_ENTRIES = 16;
@@ -37,10 +39,13 @@ export const MSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.MIE | MSTATUS.SPIE | MSTAT
 export const SSTATUS_VISIBLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.UBE | MSTATUS.SPP | MSTATUS.FS | MSTATUS.XS |
   MSTATUS.SUM | MSTATUS.MXR | MSTATUS.UXL | MSTATUS.SD;
 export const SSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SUM | MSTATUS.MXR;
+/** menvcfg.STCE (Sstc): stimecmp drives STIP and S-mode may access it. */
+export const MENVCFG_STCE = 1n << 63n;
+/** menvcfg.FIOM, the one other menvcfg bit implemented. */
+export const MENVCFG_FIOM = 1n;
+
 /** UXL = SXL = 2 (64-bit), hard-wired. */
 export const MSTATUS_FIXED = (2n << 32n) | (2n << 34n);
-
-export const ISA_STRING = 'rv64imac_zicntr_zicsr_zifencei';
 
 /** Interrupt bits */
 export const MIP = {

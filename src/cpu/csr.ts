@@ -1,4 +1,4 @@
-import { Csr, DELEGABLE_EXCEPTIONS, MIP, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
+import { Csr, DELEGABLE_EXCEPTIONS, MENVCFG_FIOM, MENVCFG_STCE, MIP, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
 import { type CpuFeatures, misaFor } from './features.js';
 
 /**
@@ -23,6 +23,8 @@ export interface CsrHart {
   cycle(): bigint;
   instret(): bigint;
   writeMstatus(value: bigint): void;
+  /** Recomputes the Sstc timer line and deadline after a stimecmp write. */
+  updateSupervisorTimer(): void;
 }
 
 export interface CsrDef {
@@ -55,6 +57,21 @@ function counterAllowed(bit: number) {
     if (!((h.csr[Slot.mcounteren] >> BigInt(bit)) & 1n)) return false;
     return h.priv === Priv.S || ((h.csr[Slot.scounteren] >> BigInt(bit)) & 1n) === 1n;
   };
+}
+
+/**
+ * stimecmp (Sstc): absent without the extension; below M it needs menvcfg.STCE and mcounteren.TM
+ * (the Sstc spec's two illegal-instruction conditions).
+ */
+function stimecmpAllowed(h: CsrHart): boolean {
+  if (!h.features.sstc) return false;
+  if (h.priv === Priv.M) return true;
+  return (h.csr[Slot.menvcfg] & MENVCFG_STCE) !== 0n && (h.csr[Slot.mcounteren] & 2n) !== 0n;
+}
+
+/** Sstc with menvcfg.STCE = 1: STIP follows time >= stimecmp. */
+export function stimecmpDrivesStip(h: Pick<CsrHart, 'features' | 'csr'>): boolean {
+  return h.features.sstc && (h.csr[Slot.menvcfg] & MENVCFG_STCE) !== 0n;
 }
 
 const notTrappedByTvm = (h: CsrHart): boolean => !(h.priv === Priv.S && (h.csr[Slot.mstatus] & MSTATUS.TVM));
@@ -103,6 +120,12 @@ export function buildCsrTable(): Map<number, CsrDef> {
     read: (h) => BigInt(h.mip()) & h.csr[Slot.mideleg],
     write: (h, v) => writeMasked(h, Slot.mipSoftware, h.csr[Slot.mideleg] & BigInt(MIP.SSIP), v),
   });
+  add(Csr.stimecmp, {
+    name: 'stimecmp',
+    read: (h) => h.csr[Slot.stimecmp],
+    write: (h, v) => { h.csr[Slot.stimecmp] = v; h.updateSupervisorTimer(); },
+    allowed: stimecmpAllowed,
+  });
   add(Csr.satp, {
     name: 'satp',
     read: (h) => h.csr[Slot.satp],
@@ -131,7 +154,11 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.mie, stored('mie', Slot.mie, BigInt(S_INTERRUPTS | MIP.MSIP | MIP.MTIP | MIP.MEIP)));
   add(Csr.mtvec, { name: 'mtvec', read: (h) => h.csr[Slot.mtvec], write: (h, v) => { h.csr[Slot.mtvec] = legalizeTvec(v); } });
   add(Csr.mcounteren, stored('mcounteren', Slot.mcounteren, U32));
-  add(Csr.menvcfg, stored('menvcfg', Slot.menvcfg, 1n));
+  add(Csr.menvcfg, {
+    name: 'menvcfg',
+    read: (h) => h.csr[Slot.menvcfg],
+    write: (h, v) => writeMasked(h, Slot.menvcfg, MENVCFG_FIOM | (h.features.sstc ? MENVCFG_STCE : 0n), v),
+  });
   add(Csr.mcountinhibit, stored('mcountinhibit', Slot.mcountinhibit, 0n)); // counters always run: inhibit bits read as 0
   for (let i = 3; i <= 31; i++) add(Csr.mhpmevent3 + i - 3, { name: `mhpmevent${i}`, read: () => 0n, write: () => {} });
   add(Csr.mscratch, stored('mscratch', Slot.mscratch));
@@ -141,7 +168,8 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.mip, {
     name: 'mip',
     read: (h) => BigInt(h.mip()),
-    write: (h, v) => writeMasked(h, Slot.mipSoftware, BigInt(S_INTERRUPTS), v),
+    // With Sstc's STCE set, STIP is stimecmp's comparator, not writable by M software.
+    write: (h, v) => writeMasked(h, Slot.mipSoftware, BigInt(S_INTERRUPTS & ~(stimecmpDrivesStip(h) ? MIP.STIP : 0)), v),
   });
 
   // Physical memory protection: accepted and stored, not enforced (16 entries, as QEMU 7.2).

@@ -1,12 +1,15 @@
 import { HartBlock as HartLayout, hartBase } from '../shm/layout.js';
 import { Bus } from '../machine/bus.js';
 import { DeviceEnv } from '../machine/device.js';
-import { ALL_INTERRUPTS, Cause, MSTATUS, Priv, Slot } from './csr-numbers.js';
-import { CSR_TABLE, CsrDef } from './csr.js';
+import { ALL_INTERRUPTS, Cause, MIP, MSTATUS, Priv, Slot } from './csr-numbers.js';
+import { CSR_TABLE, CsrDef, stimecmpDrivesStip } from './csr.js';
+import { Clock } from '../shm/clock.js';
 import { Mmu } from './mmu.js';
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from './features.js';
 
 const INTERRUPT_BIT = 1n << 63n;
+/** A host-time deadline that never comes (as the CLINT's). */
+export const NEVER_NS = 1n << 62n;
 /** Interrupt priority order of the privileged spec: MEI, MSI, MTI, SEI, SSI, STI. */
 const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
 
@@ -34,6 +37,13 @@ export class Hart {
   private mieBits = 0;
   private mipSoftwareBits = 0;
   /**
+   * Which sampled lines and which software bits make up mip: with Sstc's STCE set, STIP is the
+   * stimecmp comparator's line (the software bit does not count), else the software bit (and the
+   * comparator's line, which the hart keeps up to date whenever it has Sstc, does not count).
+   */
+  private lineMask = ~MIP.STIP;
+  private softwareMask = ~0;
+  /**
    * The device-driven interrupt lines as this hart last sampled them at a safe point. Interrupt
    * decisions use this, never the live shared word, so when lines change is pinned to a block
    * boundary (and, while recording, logged there).
@@ -56,13 +66,18 @@ export class Hart {
     this.longs = new BigInt64Array(mem, this.base, HartLayout.CSRS / 8);
     this.mmu = new Mmu(this, bus);
     this.timeSource = () => env.mtime();
+    this.clock = new Clock(bus.memory);
   }
+
+  /** The host-time clock behind mtime, for the Sstc comparator's deadline. */
+  private readonly clock: Clock;
 
   /** Architectural reset: M-mode, pc = reset vector, mstatus with UXL/SXL = 64-bit. */
   reset(pc: bigint): void {
     this.x.fill(0n);
     this.csr.fill(0n);
     this.csr[Slot.mstatus] = (2n << 32n) | (2n << 34n);
+    this.csr[Slot.stimecmp] = -1n; // no supervisor timer until software arms one
     this.pc = pc;
     this.priv = Priv.M;
     this.icount = 0;
@@ -113,6 +128,9 @@ export class Hart {
   refreshInterruptMirrors(): void {
     this.mieBits = Number(this.csr[Slot.mie] & 0xfffn);
     this.mipSoftwareBits = Number(this.csr[Slot.mipSoftware] & 0xfffn);
+    const stce = stimecmpDrivesStip(this);
+    this.lineMask = stce ? ~0 : ~MIP.STIP;
+    this.softwareMask = stce ? ~MIP.STIP : ~0;
   }
 
   /** mie as a number. */
@@ -148,7 +166,12 @@ export class Hart {
 
   /** Effective mip: the sampled device lines OR the software-writable bits (SSIP, STIP, SEIP). */
   mip(): number {
-    return this.observedLines | this.mipSoftwareBits;
+    return (this.observedLines & this.lineMask) | (this.mipSoftwareBits & this.softwareMask);
+  }
+
+  /** An enabled interrupt is pending on the live lines or in mip (what ends a WFI sleep). */
+  wakeable(): boolean {
+    return (((this.hardwareMip() & this.lineMask) | this.mip()) & this.mieBits) !== 0;
   }
 
   wakeWord(): number {
@@ -323,6 +346,44 @@ export class Hart {
   /** Timer deadline (host monotonic ns) stored by the CLINT for this hart; used to sleep in WFI. */
   timerDeadlineNs(): bigint {
     return this.longs[HartLayout.TIMER_DEADLINE >> 3];
+  }
+
+  /**
+   * Sstc: after a stimecmp write, sets the comparator's line (STIP in the device-driven word) to
+   * mtime >= stimecmp, as the CLINT does for mtimecmp and MTIP; `pollHostTimers` raises it later.
+   * The line is sampled at safe points like every device line, so recording logs it and replay
+   * applies it; virtual time computes it from stimecmp instead (engine/virtual-time.ts).
+   */
+  updateSupervisorTimer(): void {
+    if (!this.features.sstc) return;
+    this.setHardwareMip(MIP.STIP, this.clock.mtime() >= BigInt.asUintN(64, this.csr[Slot.stimecmp]));
+  }
+
+  /** stimecmp (unsigned) when it drives STIP (Sstc with menvcfg.STCE), else null: for virtual time. */
+  supervisorTimerCompare(): bigint | null {
+    return stimecmpDrivesStip(this) ? BigInt.asUintN(64, this.csr[Slot.stimecmp]) : null;
+  }
+
+  /**
+   * Host-clock timers (CLINT mtimecmp, Sstc stimecmp): raises each line whose deadline `now` has
+   * passed. Returns ns until the nearest deadline whose line is not up yet (NEVER_NS: none), how
+   * long a WFI may sleep.
+   */
+  pollHostTimers(now: bigint): bigint {
+    let next = NEVER_NS;
+    const lines = this.hardwareMip();
+    const m = this.longs[HartLayout.TIMER_DEADLINE >> 3];
+    if (!(lines & MIP.MTIP)) {
+      if (now >= m) this.setHardwareMip(MIP.MTIP, true);
+      else next = m - now;
+    }
+    if (this.features.sstc && !(lines & MIP.STIP)) {
+      // stimecmp's host deadline from the current mtime epoch, so a guest's mtime write moves it
+      const s = this.clock.hostNsAt(BigInt.asUintN(64, this.csr[Slot.stimecmp]));
+      if (now >= s) this.setHardwareMip(MIP.STIP, true);
+      else if (s - now < next) next = s - now;
+    }
+    return next;
   }
 }
 

@@ -1,5 +1,4 @@
 import { Hart } from '../cpu/hart.js';
-import { MIP } from '../cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { ChaosPolicy } from './chaos.js';
 import { Clock } from '../shm/clock.js';
@@ -120,12 +119,9 @@ export class HartRunner {
     this.supervisor.finish?.(this.hart);
   }
 
-  /** Raises MTIP once the host clock passes this hart's mtimecmp deadline. */
+  /** Raises MTIP (and Sstc's STIP) once the host clock passes this hart's deadlines; ns until the next. */
   private pollTimer(): bigint {
-    const now = Clock.nowNs();
-    const deadline = this.hart.timerDeadlineNs();
-    if (now >= deadline && !(this.hart.hardwareMip() & MIP.MTIP)) this.hart.setHardwareMip(MIP.MTIP, true);
-    return deadline - now;
+    return this.hart.pollHostTimers(Clock.nowNs());
   }
 
   /**
@@ -136,7 +132,7 @@ export class HartRunner {
     const h = this.hart;
     const seen = h.wakeWord();
     const untilTimer = this.pollTimer();
-    if (((h.hardwareMip() | h.mip()) & h.mie()) !== 0 || h.exitRequested) return;
+    if (h.wakeable() || h.exitRequested) return;
     const ms = untilTimer > 0n ? Math.min(MAX_SLEEP_MS, Number(untilTimer / 1_000_000n) + 1) : 0;
     h.sleep(seen, ms);
     // The loop goes back through safePoint, which samples the lines and answers requests; if no

@@ -1,5 +1,4 @@
 import { Hart } from '../cpu/hart.js';
-import { MIP } from '../cpu/csr-numbers.js';
 import { Board } from '../machine/board.js';
 import { Clock } from '../shm/clock.js';
 import { HartSupervisor, insnLimitBudget } from './supervisor.js';
@@ -15,7 +14,7 @@ export class LiveSerialSupervisor implements HartSupervisor {
   constructor(private readonly board: Board, private readonly maxInsns: number) {}
 
   safePoint(h: Hart): void {
-    if (Clock.nowNs() >= h.timerDeadlineNs() && !(h.hardwareMip() & MIP.MTIP)) h.setHardwareMip(MIP.MTIP, true);
+    h.pollHostTimers(Clock.nowNs());
     h.observeLines(h.hardwareMip());
   }
 

@@ -51,10 +51,23 @@ export abstract class VirtualTimeSupervisor implements HartSupervisor {
   abstract safePoint(hart: Hart): void;
   abstract budget(hart: Hart): number;
 
-  /** Device lines as they are, except MTIP, which follows virtual time. */
+  /** Device lines as they are, except MTIP and Sstc's STIP, which follow virtual time. */
   protected sampleLines(h: Hart): void {
-    const due = this.clock.now() >= this.clint.compareValue(h.id);
-    h.observeLines((h.hardwareMip() & ~MIP.MTIP) | (due ? MIP.MTIP : 0));
+    const now = this.clock.now();
+    const due = now >= this.clint.compareValue(h.id);
+    const sCompare = h.supervisorTimerCompare();
+    const sDue = sCompare !== null && now >= sCompare;
+    h.observeLines((h.hardwareMip() & ~(MIP.MTIP | MIP.STIP)) | (due ? MIP.MTIP : 0) | (sDue ? MIP.STIP : 0));
+  }
+
+  /** The hart's armed timer compare values (mtimecmp; stimecmp when it drives STIP). */
+  private compares(h: Hart): bigint[] {
+    const out: bigint[] = [];
+    const cmp = this.clint.compareValue(h.id);
+    if (cmp < NO_DEADLINE) out.push(cmp);
+    const sCompare = h.supervisorTimerCompare();
+    if (sCompare !== null && sCompare < NO_DEADLINE) out.push(sCompare);
+    return out;
   }
 
   /**
@@ -63,9 +76,10 @@ export abstract class VirtualTimeSupervisor implements HartSupervisor {
    * block boundaries are, so a debugger pausing a hart mid-block cannot move an interrupt.
    */
   protected untilTimer(h: Hart): number {
-    const cmp = this.clint.compareValue(h.id);
     const now = this.clock.now();
-    return cmp >= NO_DEADLINE || cmp <= now ? Number.POSITIVE_INFINITY : Number(cmp - now);
+    let until = Number.POSITIVE_INFINITY;
+    for (const cmp of this.compares(h)) if (cmp > now && Number(cmp - now) < until) until = Number(cmp - now);
+    return until;
   }
 
   readTime(): bigint {
@@ -77,8 +91,10 @@ export abstract class VirtualTimeSupervisor implements HartSupervisor {
     return (h.mip() & h.mie()) === 0;
   }
 
+  /** The earliest armed deadline still ahead (else the earliest armed one; null: none armed). */
   virtualTimerDeadline(h: Hart): bigint | null {
-    const cmp = this.clint.compareValue(h.id);
-    return cmp >= NO_DEADLINE ? null : cmp;
+    const now = this.clock.now();
+    const armed = this.compares(h).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return armed.find((c) => c > now) ?? armed[0] ?? null;
   }
 }

@@ -1,6 +1,7 @@
 import { Cause } from '../cpu/csr-numbers.js';
 import { Hart } from '../cpu/hart.js';
 import { Access, ACCESS_FAULT, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
+import { decoder32For } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
 import { Interp, NEXT } from '../isa/op-def.js';
 import { OP_DEFS } from '../isa/table.js';
@@ -83,9 +84,12 @@ export class Executor implements Interp {
    * debugger sets it where it must see every block boundary: on a page with a breakpoint.
    */
   singleBlock = false;
+  /** The hart's 32-bit decoder: its disabled extensions decode as ILLEGAL. */
+  protected readonly decodeWord: (raw: number) => Insn;
 
   constructor(readonly hart: Hart, readonly bus: Bus) {
     this.h = hart;
+    this.decodeWord = decoder32For(hart.features);
     this.x = hart.x;
     const m = bus.memory;
     this.u8 = new Uint8Array(m);
@@ -123,7 +127,7 @@ export class Executor implements Interp {
     }
     const cached = this.cache.get(pa);
     if (cached && (cached.page < 0 || Atomics.load(this.bus.codeGen, cached.page) === cached.gen)) return cached;
-    const block = translateBlock(this.bus, pa);
+    const block = translateBlock(this.bus, pa, this.decodeWord);
     if (block.insns.length > 0) {
       this.cache.set(pa, block);
       return block;
@@ -141,7 +145,7 @@ export class Executor implements Interp {
     if (pa2 < 0) { this.translationFailed(pa2, nextVa); return null; }
     const hi = this.bus.isExecutable(pa2) ? this.bus.read(pa2, 2, h.id) : null;
     if (hi === null) { h.raise(Cause.InsnAccessFault, nextVa); return null; }
-    return straddlingInsnBlock(lo, Number(hi));
+    return straddlingInsnBlock(lo, Number(hi), this.decodeWord);
   }
 
   /**

@@ -22,8 +22,9 @@ export const MAX_BLOCK_INSNS = 64;
  * Decodes a block starting at physical address `pa`. Reads halfwords with `readHalf`, which
  * returns -1 past the readable range. Stops before an instruction that straddles the page end
  * (the caller executes that one on its own, since its halves may map to different pages).
+ * `decodeWord` is the hart's 32-bit decoder (decoder32For its features).
  */
-export function translateBlock(bus: Bus, pa: number): Block {
+export function translateBlock(bus: Bus, pa: number, decodeWord: (raw: number) => Insn = decode32): Block {
   const isRam = bus.isRam(pa);
   let page = -1;
   let gen = 0;
@@ -48,7 +49,7 @@ export function translateBlock(bus: Bus, pa: number): Block {
       if (at + 4 > pageEnd) break;
       const hi = readHalf(bus, at + 2);
       if (hi < 0) break;
-      insn = decode32(((hi << 16) | lo) >>> 0);
+      insn = decodeWord(((hi << 16) | lo) >>> 0);
     } else {
       insn = decode16(lo);
     }
@@ -62,8 +63,8 @@ export function translateBlock(bus: Bus, pa: number): Block {
 }
 
 /** Decodes a single instruction from its two halves (used for instructions straddling a page). */
-export function straddlingInsnBlock(lo: number, hi: number): Block {
-  const insn = decode32((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
+export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: number) => Insn = decode32): Block {
+  const insn = decodeWord((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
   insn.off = 0;
   return { insns: [insn], offsets: [0n], bytes: 4n, page: -1, gen: 0 };
 }

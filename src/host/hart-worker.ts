@@ -67,7 +67,9 @@ try {
     hart.syncIn();
     return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id));
   });
-  if (slots.length === 1) {
+  // One hart needs no scheduler, unless it runs on virtual time: then an idle WFI must move the
+  // clock to the next timer deadline (the scheduler's stall handling), not end the hart.
+  if (slots.length === 1 && !slots[0].supervisor.virtualTimerDeadline) {
     const [s] = slots;
     board.timeSource = s.hart.timeSource;
     s.runner.runSlice(Number.POSITIVE_INFINITY);

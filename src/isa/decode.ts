@@ -1,5 +1,6 @@
+import { type CpuFeatures } from '../cpu/features.js';
 import { Insn, Op } from './ir.js';
-import { Fmt } from './op-def.js';
+import { Ext, Fmt } from './op-def.js';
 import { INSN_TABLE, InsnSpec } from './table.js';
 
 function bits(x: number, hi: number, lo: number): number {
@@ -27,8 +28,35 @@ export function decoder32(specs: readonly InsnSpec[]): (raw: number) => Insn {
   return (raw) => decodeWith(byOpcode, raw);
 }
 
-/** Decodes one 32-bit instruction (low two bits 11). */
+/** Decodes one 32-bit instruction (low two bits 11) of any extension in the table. */
 export const decode32 = decoder32(INSN_TABLE);
+
+/** Whether a hart with `features` implements the optional extension `ext` (the base ones always). */
+export function extensionEnabled(ext: Ext, features: Readonly<CpuFeatures>): boolean {
+  switch (ext) {
+    case 'Zba': return features.zba;
+    case 'Zbb': return features.zbb;
+    case 'Zbs': return features.zbs;
+    default: return true;
+  }
+}
+
+const decodersByFeatures = new Map<string, (raw: number) => Insn>();
+
+/**
+ * The 32-bit decoder of a hart with `features`: a disabled extension's encodings are simply not
+ * in its table, so they decode as ILLEGAL (and trap) at no cost on the decode path. One decoder
+ * per distinct feature set, shared by every executor of the thread.
+ */
+export function decoder32For(features: Readonly<CpuFeatures>): (raw: number) => Insn {
+  const key = JSON.stringify(features);
+  let d = decodersByFeatures.get(key);
+  if (!d) {
+    d = decoder32(INSN_TABLE.filter((s) => extensionEnabled(s.ext, features)));
+    decodersByFeatures.set(key, d);
+  }
+  return d;
+}
 
 function decodeWith(byOpcode: readonly InsnSpec[][], raw: number): Insn {
   raw >>>= 0;

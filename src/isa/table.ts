@@ -13,12 +13,13 @@ import { RV64M } from './ext/m.js';
 import { PRIV } from './ext/priv.js';
 import { RV64I } from './ext/rv64i.js';
 import { ZICSR } from './ext/zicsr.js';
+import { ZBA, ZBB, ZBS } from './ext/zb.js';
 import { ZIFENCEI } from './ext/zifencei.js';
 import { Op } from './ir.js';
 import { Ext, Fmt, JitMode, OpClass, OpDef } from './op-def.js';
 
 /** Every op once, grouped by extension (F and D will be two more modules). */
-export const OP_TABLE: readonly OpDef[] = [...RV64I, ...RV64M, ...RV64A, ...ZICSR, ...ZIFENCEI, ...PRIV];
+export const OP_TABLE: readonly OpDef[] = [...RV64I, ...RV64M, ...RV64A, ...ZICSR, ...ZIFENCEI, ...PRIV, ...ZBA, ...ZBB, ...ZBS];
 
 {
   const problems = checkOpTable(OP_TABLE);

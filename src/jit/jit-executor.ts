@@ -209,7 +209,7 @@ export class JitExecutor extends Executor {
     for (let w = 0; w < work.length && found.size < this.opts.maxBlocksPerPage; w++) {
       const off = work[w];
       if (found.has(off) || page.rejected.has(off)) continue;
-      const block = translateBlock(this.sys, pageBase + off);
+      const block = translateBlock(this.sys, pageBase + off, this.decodeWord);
       if (block.insns.length === 0 || block.gen !== page.gen) {
         page.rejected.add(off);
         continue;

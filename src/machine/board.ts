@@ -75,7 +75,7 @@ export class Board {
       this.bus.watchPage(config.tohost);
       this.bus.onWatchedStore = (pa, size) => htif.onStore(pa, size);
     }
-    this.harts = Array.from({ length: config.harts }, (_, id) => new Hart(id, this.bus, env));
+    this.harts = Array.from({ length: config.harts }, (_, id) => new Hart(id, this.bus, env, config.cpu));
   }
 
   private guestExit(reason: StopReason, code: number): void {

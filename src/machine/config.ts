@@ -1,3 +1,5 @@
+import type { CpuFeatures } from '../cpu/features.js';
+
 /**
  * Everything a thread needs to build its view of the machine. Plain data (structured-cloneable),
  * so the coordinator can hand it to every worker.
@@ -12,6 +14,8 @@ export interface BoardConfig {
   fromhost: number | null;
   /** virtio-blk disks, each in its own virtio-mmio slot. */
   disks: DiskConfig[];
+  /** The extensions every hart implements. */
+  cpu: CpuFeatures;
 }
 
 export interface DiskConfig {

@@ -25,6 +25,11 @@ export interface VirtDtbConfig {
   initrd?: { start: number; end: number };
   /** e.g. "rv64imac_zicsr_zifencei_zihintpause" */
   isa: string;
+  /**
+   * riscv,isa-base and riscv,isa-extensions (the newer binding, Linux 6.7+), e.g. ["i", "m", "a",
+   * "c", "zicsr"]; left out when absent, as QEMU 7.2 does.
+   */
+  isaExtensions?: string[];
   /** e.g. "riscv,sv48" */
   mmuType: string;
   /** How many virtio-mmio transports to describe (QEMU always has 8). */
@@ -155,8 +160,9 @@ function addCpus(root: FdtNode, cfg: VirtDtbConfig, cpuPhandle: number[], intcPh
       .setU32('reg', hart)
       .setString('status', 'okay')
       .setString('compatible', 'riscv')
-      .setString('riscv,isa', cfg.isa)
-      .setString('mmu-type', cfg.mmuType);
+      .setString('riscv,isa', cfg.isa);
+    if (cfg.isaExtensions) cpu.setString('riscv,isa-base', 'rv64i').setStrings('riscv,isa-extensions', ...cfg.isaExtensions);
+    cpu.setString('mmu-type', cfg.mmuType);
     cpu
       .addNode('interrupt-controller')
       // Not in QEMU 7.2's tree; dtc warns about interrupt providers without it.

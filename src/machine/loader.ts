@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ISA_STRING } from '../cpu/csr-numbers.js';
+import { type CpuFeatures, DEFAULT_CPU_FEATURES, isaExtensionsFor, isaStringFor } from '../cpu/features.js';
 import { RAM_OFFSET } from '../shm/layout.js';
 import { InputError } from '../errors.js';
 import { BoardConfig, DiskConfig } from './config.js';
@@ -18,6 +18,10 @@ export interface BootOptions {
   /** virtio-blk disks in command-line order (slots are assigned by `assignDiskSlots`). */
   disks: DiskSpec[];
   diskWritable: boolean;
+  /** The extensions the harts implement (default DEFAULT_CPU_FEATURES); misa and the device tree follow. */
+  cpu?: Readonly<CpuFeatures>;
+  /** false: no riscv,isa-extensions in the device tree (replaying traces recorded before it was there). */
+  isaExtensionsInDtb?: boolean;
   /** Where image bytes come from: the files by default; a trace's embedded copies on replay. */
   readImage?: (role: string, path: string) => Uint8Array;
 }
@@ -192,9 +196,10 @@ export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): Pr
     initrd = { start, end: start + bytes.length };
   }
 
+  const cpu = opts.cpu ?? DEFAULT_CPU_FEATURES;
   const dtb = buildVirtDtb({
     harts: opts.harts, ramBase: RAM_BASE, ramSize: opts.ramBytes, bootargs: opts.append || undefined,
-    initrd, isa: ISA_STRING, mmuType: 'riscv,sv48', virtioSlots: VIRTIO_COUNT,
+    initrd, isa: isaStringFor(cpu), isaExtensions: opts.isaExtensionsInDtb === false ? undefined : isaExtensionsFor(cpu), mmuType: 'riscv,sv48', virtioSlots: VIRTIO_COUNT,
   });
   // QEMU: the DTB goes at the end of RAM (below 3 GiB), aligned down to 2 MiB.
   const ramEnd = Math.min(RAM_BASE + opts.ramBytes, 0xc0000000);
@@ -220,6 +225,7 @@ export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): Pr
     tohost: tohost !== undefined ? Number(tohost) : null,
     fromhost: fromhost !== undefined ? Number(fromhost) : null,
     disks,
+    cpu: { ...cpu },
   };
   return { config, images, entry, symbols };
 }

@@ -49,16 +49,27 @@ export class SoloMachine {
 
   /** Instructions until the timer fires (virtual time), or Infinity. */
   untilTimer(): number {
-    const cmp = this.board.clint.compareValue(0);
     const now = this.now();
-    return cmp >= (1n << 62n) || cmp <= now ? Number.POSITIVE_INFINITY : Number(cmp - now);
+    let until = Number.POSITIVE_INFINITY;
+    for (const cmp of this.compares()) if (cmp > now && Number(cmp - now) < until) until = Number(cmp - now);
+    return until;
   }
 
-  /** Safe point: sample lines (MTIP from virtual time) and take a pending interrupt. */
+  /** Armed timer compare values: the CLINT's mtimecmp, and stimecmp when it drives STIP (Sstc). */
+  private compares(): bigint[] {
+    const out = [this.board.clint.compareValue(0)];
+    const s = this.hart.supervisorTimerCompare();
+    if (s !== null) out.push(s);
+    return out.filter((c) => c < (1n << 62n));
+  }
+
+  /** Safe point: sample lines (MTIP and Sstc's STIP from virtual time) and take a pending interrupt. */
   safePoint(): void {
     const h = this.hart;
     const due = this.now() >= this.board.clint.compareValue(0);
-    h.observeLines((h.hardwareMip() & ~MIP.MTIP) | (due ? MIP.MTIP : 0));
+    const s = h.supervisorTimerCompare();
+    const sDue = s !== null && this.now() >= s;
+    h.observeLines((h.hardwareMip() & ~(MIP.MTIP | MIP.STIP)) | (due ? MIP.MTIP : 0) | (sDue ? MIP.STIP : 0));
     const irq = h.pendingInterrupt();
     if (irq >= 0) h.takeInterrupt(irq);
   }
@@ -67,9 +78,10 @@ export class SoloMachine {
   idleSkip(): boolean {
     const h = this.hart;
     if ((h.mip() & h.mie()) !== 0) return true;
-    const cmp = this.board.clint.compareValue(0);
-    if (cmp >= (1n << 62n)) return false;
-    if (cmp > this.now()) this.skipped += cmp - this.now();
+    const armed = this.compares();
+    if (armed.length === 0) return false;
+    const ahead = armed.filter((c) => c > this.now());
+    if (ahead.length > 0) this.skipped += ahead.reduce((a, b) => (a < b ? a : b)) - this.now();
     return true;
   }
 

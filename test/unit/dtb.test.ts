@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildVirtDtb, type VirtDtbConfig } from '../../src/machine/dtb.js';
 import { buildFdt, FdtNode } from '../../src/machine/fdt.js';
+import { DEFAULT_CPU_FEATURES, isaExtensionsFor, isaStringFor } from '../../src/cpu/features.js';
 
 const hasDtc = spawnSync('dtc', ['--version']).status === 0;
 const hasQemu = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
@@ -81,6 +82,16 @@ describe('virt device tree', () => {
     expect(dts).toMatch(/plic@c000000 \{\s+phandle = <0x09>;/);
     expect(dts).toContain('regmap = <0x0a>;');
     expect(dts.indexOf('virtio_mmio@10008000')).toBeLessThan(dts.indexOf('virtio_mmio@10001000'));
+  });
+
+  it.skipIf(!hasDtc)('describes the CPU extensions in riscv,isa and riscv,isa-extensions (the newer binding)', () => {
+    const { dts, stderr } = decompile(buildVirtDtb({
+      ...baseConfig, isa: isaStringFor(DEFAULT_CPU_FEATURES), isaExtensions: isaExtensionsFor({ ...DEFAULT_CPU_FEATURES, zbb: false }),
+    }), 'ext.dtb');
+    expect(stderr).toBe('');
+    expect(dts).toContain(`riscv,isa = "${isaStringFor(DEFAULT_CPU_FEATURES)}";`);
+    expect(dts).toContain('riscv,isa-base = "rv64i";');
+    expect(dts).toMatch(/riscv,isa-extensions = "i\\0m\\0a\\0(f\\0d\\0)?c\\0zicntr\\0zicsr\\0zifencei\\0zba\\0zbs\\0sstc";/);
   });
 
   it.skipIf(!hasDtc || !hasQemu)('matches qemu-system-riscv64 -M virt apart from the devices hindsight omits', () => {
