@@ -32,6 +32,13 @@ export interface CsrDef {
   read(h: CsrHart): bigint;
   /** Absent for read-only CSRs. Receives the full 64-bit value to write (WARL legalisation is the CSR's job). */
   write?(h: CsrHart, value: bigint): void;
+  /**
+   * The value CSRRS/CSRRC set or clear bits in, when it differs from what a read returns (mip/sip:
+   * a read ORs the PLIC's SEIP line into the software-writable SEIP bit, but the privileged spec
+   * has the read-modify-write use only the software bit; otherwise a `csrs mip, STIP` while the
+   * line is high would latch SEIP in software for ever). Absent: the read value.
+   */
+  rmwBase?(h: CsrHart): bigint;
   allowed?(h: CsrHart): boolean;
 }
 
@@ -119,6 +126,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
     name: 'sip',
     read: (h) => BigInt(h.mip()) & h.csr[Slot.mideleg],
     write: (h, v) => writeMasked(h, Slot.mipSoftware, h.csr[Slot.mideleg] & BigInt(MIP.SSIP), v),
+    rmwBase: (h) => h.csr[Slot.mipSoftware] & h.csr[Slot.mideleg],
   });
   add(Csr.stimecmp, {
     name: 'stimecmp',
@@ -170,6 +178,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
     read: (h) => BigInt(h.mip()),
     // With Sstc's STCE set, STIP is stimecmp's comparator, not writable by M software.
     write: (h, v) => writeMasked(h, Slot.mipSoftware, BigInt(S_INTERRUPTS & ~(stimecmpDrivesStip(h) ? MIP.STIP : 0)), v),
+    rmwBase: (h) => h.csr[Slot.mipSoftware],
   });
 
   // Physical memory protection: accepted and stored, not enforced (16 entries, as QEMU 7.2).

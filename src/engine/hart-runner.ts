@@ -9,6 +9,8 @@ import { HartSupervisor, insnLimitBudget } from './supervisor.js';
 const TIMER_POLL_BLOCKS = 64;
 /** Longest single sleep in WFI; bounded so a missed wake-up costs at most this much. */
 const MAX_SLEEP_MS = 50;
+/** HINDSIGHT_HART_DUMP=SECONDS: every hart prints its pc, privilege and interrupt state that often (diagnosis of stalls). */
+const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
 
 export type SliceStatus = 'finished' | 'blocked' | 'yield' | 'paused';
 
@@ -46,6 +48,7 @@ export class RunSupervisor implements HartSupervisor {
 export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
+  private nextDumpNs = 0n;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
 
@@ -121,7 +124,19 @@ export class HartRunner {
 
   /** Raises MTIP (and Sstc's STIP) once the host clock passes this hart's deadlines; ns until the next. */
   private pollTimer(): bigint {
-    return this.hart.pollHostTimers(Clock.nowNs());
+    const now = Clock.nowNs();
+    if (DUMP_EVERY_NS > 0n && now >= this.nextDumpNs) this.dumpState(now);
+    return this.hart.pollHostTimers(now);
+  }
+
+  private dumpState(now: bigint): void {
+    const h = this.hart;
+    if (this.nextDumpNs !== 0n) {
+      const hex = (v: bigint | number) => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
+      process.stderr.write(`hart-dump hart=${h.id} icount=${h.icount} pc=${hex(h.pc)} priv=${h.priv} lines=${hex(h.hardwareMip())} mip=${hex(h.mip())} ` +
+        `mie=${hex(h.mie())} mstatus=${hex(h.readMstatus())} ra=${hex(h.x[1])} sp=${hex(h.x[2])} timer_in_ms=${Number(h.timerDeadlineNs() - now) / 1e6} blocks=${this.blocks}\n`);
+    }
+    this.nextDumpNs = now + DUMP_EVERY_NS;
   }
 
   /**

@@ -22,6 +22,7 @@ export interface MmioDevice {
 
 /** Interrupt lines into the PLIC, one per source (1..PLIC_NUM_SOURCES-1). Level triggered. */
 export interface IrqSink {
+  /** Drives a line; every call with `level` true is an assertion (the PLIC makes the source pending again, as QEMU's does). */
   setIrq(source: number, level: boolean): void;
 }
 

@@ -6,10 +6,15 @@ import { PLIC_BASE, PLIC_NUM_SOURCES, PLIC_SIZE } from './memmap.js';
 /**
  * SiFive PLIC as on QEMU's virt board: 2 contexts per hart (2h = M-mode, 2h+1 = S-mode).
  *
- * Gateways are level triggered: raising a line makes the source pending, lowering it withdraws a
- * pending (not yet claimed) request, a claim moves the source from pending to claimed, and
- * completing it re-arms the gateway (pending again at once if the line is still high). A claimed
- * source is not delivered again until completed.
+ * Gateways as in QEMU's sifive_plic: every raise of a line (a device asserting its interrupt, even
+ * if it already was) makes the source pending, also while it is claimed; lowering the line
+ * withdraws a pending request; a claim moves the source from pending to claimed; completion only
+ * ends the claim. A line that merely stays high is not delivered again after completion: the
+ * device has to assert it again, which QEMU's devices do whenever their state changes (a UART on
+ * every transmitted byte, a virtio device on every notification). Real PLICs re-arm a still-high
+ * level at completion instead; xv6's UART handler, which never reads IIR, relies on QEMU's way
+ * (with re-arming, its unacknowledged THR-empty interrupt fires for ever and a lone hart never
+ * leaves the handler).
  */
 const REG_PENDING = 0x1000;
 const REG_ENABLE = 0x2000;
@@ -26,8 +31,7 @@ const LOCK = 0;
 const PRIORITY = 16; // one word per source
 const PENDING = PRIORITY + 128;
 const CLAIMED = PENDING + BITMAP_WORDS;
-const LINE_LEVEL = CLAIMED + BITMAP_WORDS;
-const ENABLE = LINE_LEVEL + BITMAP_WORDS; // BITMAP_WORDS per context
+const ENABLE = CLAIMED + BITMAP_WORDS; // BITMAP_WORDS per context
 const THRESHOLD = ENABLE + BITMAP_WORDS * MAX_CONTEXTS;
 /** Last level driven onto each context's interrupt line, so unchanged lines cost nothing. */
 const OUTPUT = THRESHOLD + MAX_CONTEXTS;
@@ -62,17 +66,15 @@ export class Plic implements MmioDevice, IrqSink {
     this.numContexts = 2 * numHarts;
   }
 
-  /** IrqSink: called from other devices, possibly in another thread, so it takes the lock. */
+  /**
+   * IrqSink: a device drives its line (called from other devices, possibly in another thread, so
+   * it takes the lock). Each call with `level` true is an assertion that makes the source pending.
+   */
   setIrq(source: number, level: boolean): void {
     if (source < 1 || source >= PLIC_NUM_SOURCES) return;
     acquire(this.state, LOCK);
     try {
-      this.setBit(LINE_LEVEL, source, level);
-      if (level) {
-        if (!this.getBit(CLAIMED, source)) this.setBit(PENDING, source, true);
-      } else {
-        this.setBit(PENDING, source, false);
-      }
+      this.setBit(PENDING, source, level);
       this.updateOutputs();
     } finally {
       release(this.state, LOCK);
@@ -194,7 +196,6 @@ export class Plic implements MmioDevice, IrqSink {
     const enableWord = this.state[ENABLE + context * BITMAP_WORDS + (source >> 5)]!;
     if ((enableWord & (1 << (source & 31))) === 0) return;
     this.setBit(CLAIMED, source, false);
-    if (this.getBit(LINE_LEVEL, source)) this.setBit(PENDING, source, true);
     this.updateOutputs();
   }
 
@@ -207,10 +208,6 @@ export class Plic implements MmioDevice, IrqSink {
       const mask = (context & 1) === 0 ? 1 << Irq.MEIP : 1 << Irq.SEIP;
       this.env.harts.setPending(context >> 1, mask, level === 1);
     }
-  }
-
-  private getBit(base: number, source: number): boolean {
-    return (this.state[base + (source >> 5)]! & (1 << (source & 31))) !== 0;
   }
 
   private setBit(base: number, source: number, on: boolean): void {

@@ -184,13 +184,18 @@ export class Uart implements MmioDevice {
     return fifoBits | id;
   }
 
-  /** Recomputes the interrupt line; the PLIC is only told about changes. Lock held. */
+  /**
+   * Recomputes the interrupt line after an event (as QEMU's serial_update_irq): while an interrupt
+   * condition holds, every event asserts the line again, which makes the PLIC source pending again
+   * (that is what re-delivers a THR-empty interrupt a driver never acknowledged through IIR, e.g.
+   * xv6's, after its next byte); a low line is only reported when it drops. Lock held.
+   */
   private updateIrq(): void {
     const s = this.state;
     const ier = s[W_IER]!;
     const level =
       (ier & IER_ERBFI && this.input.available() > 0) || (ier & IER_ETBEI && s[W_THR_IPENDING] !== 0) ? 1 : 0;
-    if (s[W_IRQ_LEVEL] === level) return;
+    if (level === 0 && s[W_IRQ_LEVEL] === 0) return;
     s[W_IRQ_LEVEL] = level;
     this.irq.setIrq(UART0_IRQ, level === 1);
   }

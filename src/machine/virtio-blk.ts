@@ -321,9 +321,10 @@ export class VirtioBlk implements MmioDevice {
     this.irq.setIrq(this.irqSource, false);
   }
 
+  /** After a notification or an acknowledgement: asserts the line again while InterruptStatus is set (QEMU's virtio_notify does), reports a drop once. */
   private updateIrq(): void {
     const level = this.state[W.InterruptStatus] !== 0 ? 1 : 0;
-    if (this.state[W.IrqLevel] === level) return;
+    if (level === 0 && this.state[W.IrqLevel] === 0) return;
     this.state[W.IrqLevel] = level;
     this.irq.setIrq(this.irqSource, level === 1);
   }

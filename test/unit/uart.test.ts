@@ -92,9 +92,23 @@ describe('UART (NS16550A)', () => {
     expect(rd(2)).toBe(0xc2);
   });
 
-  it('only tells the PLIC about changes of the line', () => {
+  it('tells the PLIC nothing while its line stays low', () => {
     const { irq, wr } = setup();
     for (let i = 0; i < 10; i++) wr(0, 0x2e);
     expect(irq.calls).toBe(0);
+  });
+
+  it('asserts its line again on every byte while a THR-empty interrupt is unacknowledged (QEMU; xv6 never reads IIR)', () => {
+    const { irq, wr } = setup();
+    wr(1, 0x02); // ETBEI: THR-empty pending, line up
+    expect(irq.level(IRQ)).toBe(true);
+    const before = irq.calls;
+    for (let i = 0; i < 3; i++) wr(0, 0x2e);
+    expect(irq.calls).toBe(before + 3);
+    expect(irq.level(IRQ)).toBe(true);
+    wr(1, 0x00);
+    expect(irq.level(IRQ)).toBe(false);
+    wr(1, 0x00); // already low: not reported again
+    expect(irq.calls).toBe(before + 4);
   });
 });

@@ -17,7 +17,8 @@ function csr(e: Interp, ins: Insn, i: number, kind: Kind, immForm: boolean): num
   if (!def) return e.fault(i);
   const old = def.read(h);
   if (writes) {
-    def.write!(h, kind === Kind.Write ? operand : kind === Kind.Set ? old | operand : old & ~operand);
+    const base = kind === Kind.Write ? 0n : def.rmwBase ? def.rmwBase(h) : old;
+    def.write!(h, kind === Kind.Write ? operand : kind === Kind.Set ? base | operand : base & ~operand);
     h.refreshInterruptMirrors();
   }
   if (ins.rd) h.x[ins.rd] = asI(64, old);
