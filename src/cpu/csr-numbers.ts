@@ -20,7 +20,9 @@ export const enum Slot {
   instretOffset, cycleOffset,
   pmpcfg0, // 8 slots: pmpcfg0, 2, ..., 14 (RV64 has only even pmpcfg registers)
   pmpaddr0 = pmpcfg0 + 8, // 16 slots, as QEMU 7.2
-  count = pmpaddr0 + 16,
+  /** fcsr: frm in bits 7:5, fflags in bits 4:0 */
+  fcsr = pmpaddr0 + 16,
+  count,
 }
 
 export const PMP_ENTRIES = 16;
@@ -37,6 +39,9 @@ export const MSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.MIE | MSTATUS.SPIE | MSTAT
 export const SSTATUS_VISIBLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.UBE | MSTATUS.SPP | MSTATUS.FS | MSTATUS.XS |
   MSTATUS.SUM | MSTATUS.MXR | MSTATUS.UXL | MSTATUS.SD;
 export const SSTATUS_WRITABLE = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SUM | MSTATUS.MXR;
+/** mstatus.FS values (the F/D state's context-switch status). */
+export const FS_OFF = 0n;
+export const FS_DIRTY = 3n << 13n;
 /** UXL = SXL = 2 (64-bit), hard-wired. */
 export const MSTATUS_FIXED = (2n << 32n) | (2n << 34n);
 

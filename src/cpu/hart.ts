@@ -19,6 +19,8 @@ const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
  */
 export class Hart {
   readonly x: BigInt64Array;
+  /** f0..f31 as raw bits (F/D; singles NaN-boxed). */
+  readonly f: BigInt64Array;
   readonly csr: BigInt64Array;
   private readonly words: Int32Array;
   private readonly longs: BigInt64Array;
@@ -51,6 +53,7 @@ export class Hart {
     this.base = hartBase(id);
     const mem = bus.memory;
     this.x = new BigInt64Array(mem, this.base + HartLayout.X, 32);
+    this.f = new BigInt64Array(mem, this.base + HartLayout.F, 32);
     this.csr = new BigInt64Array(mem, this.base + HartLayout.CSRS, HartLayout.CSR_SLOTS);
     this.words = new Int32Array(mem, this.base, HartLayout.CSRS / 4);
     this.longs = new BigInt64Array(mem, this.base, HartLayout.CSRS / 8);
@@ -61,6 +64,7 @@ export class Hart {
   /** Architectural reset: M-mode, pc = reset vector, mstatus with UXL/SXL = 64-bit. */
   reset(pc: bigint): void {
     this.x.fill(0n);
+    this.f.fill(0n);
     this.csr.fill(0n);
     this.csr[Slot.mstatus] = (2n << 32n) | (2n << 34n);
     this.pc = pc;

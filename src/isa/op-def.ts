@@ -46,7 +46,7 @@ export const enum OpClass {
 /** How the JIT runs an op: wasm emitted inline, or an explicit bail to the reference executor. */
 export const enum JitMode { Inline, Bail }
 
-export type Ext = 'I' | 'M' | 'A' | 'Zicsr' | 'Zifencei' | 'Priv';
+export type Ext = 'I' | 'M' | 'A' | 'F' | 'D' | 'Zicsr' | 'Zifencei' | 'Priv';
 
 /** The 32-bit encoding of an op (match/mask as in the ISA manual's opcode map). */
 export interface Encoding {

@@ -108,6 +108,8 @@ export const HartBlock = {
    */
   JIT_TLB_LOAD: 0x1000,
   JIT_TLB_STORE: 0x2000,
+  /** f0..f31 (F/D), raw bits, Int64 each; singles NaN-boxed as the ISA stores them */
+  F: 0x3000,
 } as const;
 
 export const JIT_TLB_ENTRIES = 256;

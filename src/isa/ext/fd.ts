@@ -1,0 +1,289 @@
+/**
+ * RV64F and RV64D: single- and double-precision floating point. One generator per instruction
+ * shape, instantiated for both formats; the arithmetic is src/isa/softfloat.ts.
+ *
+ * Every op first checks that the hart has the extension (features.f / features.d) and that
+ * mstatus.FS is not Off (else illegal instruction), then, for ops with a rounding-mode field,
+ * that the mode is valid (5 and 6 reserved; 7 = frm, itself 0..4). Writing an f register or raising
+ * a flag makes FS Dirty. Singles live NaN-boxed in the 64-bit registers: an operand whose upper
+ * 32 bits are not all ones reads as the canonical NaN.
+ *
+ * The JIT bails on all of them for now (they run on the reference executor, exactly once each).
+ */
+import { Cause, FS_DIRTY, FS_OFF, MSTATUS, Slot } from '../../cpu/csr-numbers.js';
+import type { Hart } from '../../cpu/hart.js';
+import { Insn, Op } from '../ir.js';
+import { Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
+import {
+  F32, F64, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fmaSlow, fpFlags,
+  fromInt, fromNumber, minMax, mulSlow, sqrtSlow, toInt, toNumber, addSlow,
+} from '../softfloat.js';
+import { F3_MASK, R_MASK, asI, asU, enc, row, trap, wr } from './common.js';
+
+/** funct7 + opcode (the rounding-mode field free). */
+const RM_MASK = 0xfe00007f;
+/** funct7 + rs2 + opcode (unary ops with a rounding mode). */
+const RS2_RM_MASK = 0xfff0007f;
+/** funct7 + rs2 + funct3 + opcode. */
+const RS2_F3_MASK = 0xfff0707f;
+/** The R4 ops: opcode and the format field (bits 26:25). */
+const R4_MASK = 0x0600007f;
+const OP_FP = 0x53;
+
+const BOX = -0x100000000n; // upper 32 bits all ones
+
+/** The format-specific parts: which extension, how registers hold the values. */
+interface Prec {
+  ext: Ext;
+  f: FloatFormat;
+  /** The funct7 format field (0 single, 1 double). */
+  fmt: number;
+  read(h: Hart, r: number): bigint;
+  /** An unsigned value of the format's width into f[r]. */
+  write(h: Hart, r: number, v: bigint): void;
+  fast: (op: number, a: number, b: number) => number | null;
+}
+
+const S: Prec = {
+  ext: 'F', f: F32, fmt: 0,
+  read: (h, r) => { const v = h.f[r]; return (v & BOX) === BOX ? v & 0xffffffffn : F32.canonicalNaN; },
+  write: (h, r, v) => { h.f[r] = v | BOX; },
+  fast: fastF32,
+};
+
+const D: Prec = {
+  ext: 'D', f: F64, fmt: 1,
+  read: (h, r) => asU(64, h.f[r]),
+  write: (h, r, v) => { h.f[r] = asI(64, v); },
+  fast: fastF64,
+};
+
+// --- the checks every op starts with ---------------------------------------------------------
+
+function available(h: Hart, p: Prec): boolean {
+  return (p === D ? h.features.d : h.features.f) && (h.csr[Slot.mstatus] & MSTATUS.FS) !== FS_OFF;
+}
+
+const illegal = (e: Interp, ins: Insn, i: number): number => trap(e, i, Cause.IllegalInsn, BigInt(ins.raw >>> 0));
+
+/** The effective rounding mode of an op with an rm field, or -1 when it is reserved. */
+function roundingMode(h: Hart, ins: Insn): number {
+  let rm = (ins.raw >>> 12) & 7;
+  if (rm === 7) rm = Number((h.csr[Slot.fcsr] >> 5n) & 7n);
+  return rm > 4 ? -1 : rm;
+}
+
+/** Writes f[rd] and marks the FP state Dirty. */
+function setF(h: Hart, p: Prec, rd: number, v: bigint): void {
+  p.write(h, rd, v);
+  h.csr[Slot.mstatus] |= FS_DIRTY;
+}
+
+/** ORs the operation's flags into fflags (and makes FS Dirty when there were any). */
+function accrue(h: Hart): void {
+  const flags = fpFlags.value;
+  if (flags) {
+    h.csr[Slot.fcsr] |= BigInt(flags);
+    h.csr[Slot.mstatus] |= FS_DIRTY;
+  }
+}
+
+// --- row generators --------------------------------------------------------------------------
+
+const rOp = (funct7: number, p: Prec) => (funct7 | p.fmt) << 25 | OP_FP;
+
+/** An op reading f registers and writing f[rd] with a rounding mode. */
+function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm) => bigint): OpDef {
+  return row(op, name, p.ext, encoding, { cls: OpClass.Alu }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    const rm = roundingMode(h, ins);
+    if (rm < 0) return illegal(e, ins, i);
+    fpFlags.value = 0;
+    setF(h, p, ins.rd, compute(h, ins, rm));
+    accrue(h);
+    return NEXT;
+  });
+}
+
+/** add (0), sub (1), mul (2), div (3), sqrt (4): the JS-number fast path for RNE, else the exact one. */
+function basic(op: Op, name: string, p: Prec, kind: number, funct7: number): OpDef {
+  const { f } = p;
+  const slow = (a: bigint, b: bigint, rm: Rm): bigint => {
+    switch (kind) {
+      case 0: return addSlow(a, b, false, f, rm);
+      case 1: return addSlow(a, b, true, f, rm);
+      case 2: return mulSlow(a, b, f, rm);
+      case 3: return divSlow(a, b, f, rm);
+      default: return sqrtSlow(a, f, rm);
+    }
+  };
+  const encoding = kind === 4 ? enc(rOp(funct7, p), RS2_RM_MASK, Fmt.R) : enc(rOp(funct7, p), RM_MASK, Fmt.R);
+  return arith(op, name, p, encoding, (h, ins, rm) => {
+    const a = p.read(h, ins.rs1);
+    const b = kind === 4 ? 0n : p.read(h, ins.rs2);
+    if (rm === Rm.RNE) {
+      const r = p.fast(kind, toNumber(a, f), toNumber(b, f));
+      if (r !== null) return fromNumber(r, f);
+    }
+    return slow(a, b, rm);
+  });
+}
+
+function fma(op: Op, name: string, p: Prec, opcode: number, negateProduct: boolean, negateAddend: boolean): OpDef {
+  return arith(op, name, p, enc((p.fmt << 25) | opcode, R4_MASK, Fmt.R), (h, ins, rm) =>
+    fmaSlow(p.read(h, ins.rs1), p.read(h, ins.rs2), p.read(h, ins.raw >>> 27), negateProduct, negateAddend, p.f, rm));
+}
+
+/** An op without a rounding mode writing f[rd] (sign injection, min/max). */
+function noRm(op: Op, name: string, p: Prec, funct7: number, f3: number, compute: (a: bigint, b: bigint) => bigint): OpDef {
+  return row(op, name, p.ext, enc(rOp(funct7, p) | (f3 << 12), R_MASK, Fmt.R), { cls: OpClass.Alu }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    fpFlags.value = 0;
+    setF(h, p, ins.rd, compute(p.read(h, ins.rs1), p.read(h, ins.rs2)));
+    accrue(h);
+    return NEXT;
+  });
+}
+
+function sgnj(op: Op, name: string, p: Prec, f3: number): OpDef {
+  const { signBit } = p.f;
+  return noRm(op, name, p, 0x10, f3, (a, b) => {
+    const sign = f3 === 0 ? b & signBit : f3 === 1 ? ~b & signBit : (a ^ b) & signBit;
+    return (a & ~signBit) | sign;
+  });
+}
+
+/** An op reading f registers and writing x[rd] (compares, fclass, conversions to integers, moves). */
+function toX(op: Op, name: string, p: Prec, encoding: Encoding, hasRm: boolean, compute: (h: Hart, ins: Insn, rm: Rm) => bigint): OpDef {
+  return row(op, name, p.ext, encoding, { cls: OpClass.Alu }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    let rm = Rm.RNE;
+    if (hasRm) {
+      rm = roundingMode(h, ins);
+      if (rm < 0) return illegal(e, ins, i);
+    }
+    fpFlags.value = 0;
+    const v = compute(h, ins, rm);
+    accrue(h);
+    return wr(e, ins, v);
+  });
+}
+
+function cmp(op: Op, name: string, p: Prec, f3: number, kind: 'eq' | 'lt' | 'le'): OpDef {
+  return toX(op, name, p, enc(rOp(0x50, p) | (f3 << 12), R_MASK, Fmt.R), false,
+    (h, ins) => compare(p.read(h, ins.rs1), p.read(h, ins.rs2), p.f, kind));
+}
+
+/** fcvt.{w,wu,l,lu}.{s,d}: the 32-bit results are sign-extended, the unsigned ones too. */
+function cvtToInt(op: Op, name: string, p: Prec, rs2: number, bits: 32 | 64, isSigned: boolean): OpDef {
+  return toX(op, name, p, enc(rOp(0x60, p) | (rs2 << 20), RS2_RM_MASK, Fmt.R), true,
+    (h, ins, rm) => asI(bits, toInt(p.read(h, ins.rs1), p.f, bits, isSigned, rm)));
+}
+
+function cvtFromInt(op: Op, name: string, p: Prec, rs2: number, bits: 32 | 64, isSigned: boolean): OpDef {
+  return arith(op, name, p, enc(rOp(0x68, p) | (rs2 << 20), RS2_RM_MASK, Fmt.R), (h, ins, rm) => {
+    const x = h.x[ins.rs1];
+    return fromInt(isSigned ? asI(bits, x) : asU(bits, x), p.f, rm);
+  });
+}
+
+/** fmv.x.w / fmv.x.d: the raw bits (sign-extended from 32 for singles; no NaN-box check). */
+function mvToX(op: Op, name: string, p: Prec): OpDef {
+  return toX(op, name, p, enc(rOp(0x70, p), RS2_F3_MASK, Fmt.R), false,
+    (h, ins) => (p === S ? asI(32, h.f[ins.rs1]) : h.f[ins.rs1]));
+}
+
+function mvFromX(op: Op, name: string, p: Prec): OpDef {
+  return row(op, name, p.ext, enc(rOp(0x78, p), RS2_F3_MASK, Fmt.R), { cls: OpClass.Alu }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    setF(h, p, ins.rd, asU(p.f.width, h.x[ins.rs1]));
+    return NEXT;
+  });
+}
+
+function fload(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
+  return row(op, name, p.ext, enc((f3 << 12) | 0x07, F3_MASK, Fmt.I), { cls: OpClass.Load, memSize: size }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    const v = e.load(asI(64, e.x[ins.rs1] + ins.imm), size, false);
+    if (h.trapCause >= 0) return e.fault(i);
+    setF(h, p, ins.rd, asU(size * 8, v));
+    return NEXT;
+  });
+}
+
+function fstore(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
+  return row(op, name, p.ext, enc((f3 << 12) | 0x27, F3_MASK, Fmt.S), { cls: OpClass.Store, memSize: size }, (e, ins, i) => {
+    const h = e.hart;
+    if (!available(h, p)) return illegal(e, ins, i);
+    e.store(asI(64, e.x[ins.rs1] + ins.imm), size, h.f[ins.rs2]);
+    if (h.trapCause >= 0) return e.fault(i);
+    return NEXT;
+  });
+}
+
+function rows(p: Prec, ops: Record<string, Op>, n: string): OpDef[] {
+  const x = (k: string) => ops[k];
+  return [
+    p === S ? fload(x('FL'), 'flw', p, 2, 4) : fload(x('FL'), 'fld', p, 3, 8),
+    p === S ? fstore(x('FS'), 'fsw', p, 2, 4) : fstore(x('FS'), 'fsd', p, 3, 8),
+    fma(x('FMADD'), `fmadd.${n}`, p, 0x43, false, false),
+    fma(x('FMSUB'), `fmsub.${n}`, p, 0x47, false, true),
+    fma(x('FNMSUB'), `fnmsub.${n}`, p, 0x4b, true, false),
+    fma(x('FNMADD'), `fnmadd.${n}`, p, 0x4f, true, true),
+    basic(x('FADD'), `fadd.${n}`, p, 0, 0x00),
+    basic(x('FSUB'), `fsub.${n}`, p, 1, 0x04),
+    basic(x('FMUL'), `fmul.${n}`, p, 2, 0x08),
+    basic(x('FDIV'), `fdiv.${n}`, p, 3, 0x0c),
+    basic(x('FSQRT'), `fsqrt.${n}`, p, 4, 0x2c),
+    sgnj(x('FSGNJ'), `fsgnj.${n}`, p, 0),
+    sgnj(x('FSGNJN'), `fsgnjn.${n}`, p, 1),
+    sgnj(x('FSGNJX'), `fsgnjx.${n}`, p, 2),
+    noRm(x('FMIN'), `fmin.${n}`, p, 0x14, 0, (a, b) => minMax(a, b, p.f, false)),
+    noRm(x('FMAX'), `fmax.${n}`, p, 0x14, 1, (a, b) => minMax(a, b, p.f, true)),
+    cvtToInt(x('FCVT_W'), `fcvt.w.${n}`, p, 0, 32, true),
+    cvtToInt(x('FCVT_WU'), `fcvt.wu.${n}`, p, 1, 32, false),
+    cvtToInt(x('FCVT_L'), `fcvt.l.${n}`, p, 2, 64, true),
+    cvtToInt(x('FCVT_LU'), `fcvt.lu.${n}`, p, 3, 64, false),
+    mvToX(x('FMV_X'), p === S ? 'fmv.x.w' : 'fmv.x.d', p),
+    cmp(x('FEQ'), `feq.${n}`, p, 2, 'eq'),
+    cmp(x('FLT'), `flt.${n}`, p, 1, 'lt'),
+    cmp(x('FLE'), `fle.${n}`, p, 0, 'le'),
+    toX(x('FCLASS'), `fclass.${n}`, p, enc(rOp(0x70, p) | (1 << 12), RS2_F3_MASK, Fmt.R), false,
+      (h, ins) => classify(p.read(h, ins.rs1), p.f)),
+    cvtFromInt(x('FCVT_FROM_W'), `fcvt.${n}.w`, p, 0, 32, true),
+    cvtFromInt(x('FCVT_FROM_WU'), `fcvt.${n}.wu`, p, 1, 32, false),
+    cvtFromInt(x('FCVT_FROM_L'), `fcvt.${n}.l`, p, 2, 64, true),
+    cvtFromInt(x('FCVT_FROM_LU'), `fcvt.${n}.lu`, p, 3, 64, false),
+    mvFromX(x('FMV_FROM_X'), p === S ? 'fmv.w.x' : 'fmv.d.x', p),
+  ];
+}
+
+export const RV64F: readonly OpDef[] = rows(S, {
+  FL: Op.FLW, FS: Op.FSW, FMADD: Op.FMADD_S, FMSUB: Op.FMSUB_S, FNMSUB: Op.FNMSUB_S, FNMADD: Op.FNMADD_S,
+  FADD: Op.FADD_S, FSUB: Op.FSUB_S, FMUL: Op.FMUL_S, FDIV: Op.FDIV_S, FSQRT: Op.FSQRT_S,
+  FSGNJ: Op.FSGNJ_S, FSGNJN: Op.FSGNJN_S, FSGNJX: Op.FSGNJX_S, FMIN: Op.FMIN_S, FMAX: Op.FMAX_S,
+  FCVT_W: Op.FCVT_W_S, FCVT_WU: Op.FCVT_WU_S, FCVT_L: Op.FCVT_L_S, FCVT_LU: Op.FCVT_LU_S, FMV_X: Op.FMV_X_W,
+  FEQ: Op.FEQ_S, FLT: Op.FLT_S, FLE: Op.FLE_S, FCLASS: Op.FCLASS_S,
+  FCVT_FROM_W: Op.FCVT_S_W, FCVT_FROM_WU: Op.FCVT_S_WU, FCVT_FROM_L: Op.FCVT_S_L, FCVT_FROM_LU: Op.FCVT_S_LU, FMV_FROM_X: Op.FMV_W_X,
+}, 's');
+
+export const RV64D: readonly OpDef[] = [
+  ...rows(D, {
+    FL: Op.FLD, FS: Op.FSD, FMADD: Op.FMADD_D, FMSUB: Op.FMSUB_D, FNMSUB: Op.FNMSUB_D, FNMADD: Op.FNMADD_D,
+    FADD: Op.FADD_D, FSUB: Op.FSUB_D, FMUL: Op.FMUL_D, FDIV: Op.FDIV_D, FSQRT: Op.FSQRT_D,
+    FSGNJ: Op.FSGNJ_D, FSGNJN: Op.FSGNJN_D, FSGNJX: Op.FSGNJX_D, FMIN: Op.FMIN_D, FMAX: Op.FMAX_D,
+    FCVT_W: Op.FCVT_W_D, FCVT_WU: Op.FCVT_WU_D, FCVT_L: Op.FCVT_L_D, FCVT_LU: Op.FCVT_LU_D, FMV_X: Op.FMV_X_D,
+    FEQ: Op.FEQ_D, FLT: Op.FLT_D, FLE: Op.FLE_D, FCLASS: Op.FCLASS_D,
+    FCVT_FROM_W: Op.FCVT_D_W, FCVT_FROM_WU: Op.FCVT_D_WU, FCVT_FROM_L: Op.FCVT_D_L, FCVT_FROM_LU: Op.FCVT_D_LU, FMV_FROM_X: Op.FMV_D_X,
+  }, 'd'),
+  // Between the formats (D's rows): fcvt.s.d rounds, fcvt.d.s is exact.
+  arith(Op.FCVT_S_D, 'fcvt.s.d', D, enc((0x20 << 25) | (1 << 20) | OP_FP, RS2_RM_MASK, Fmt.R), (h, ins, rm) =>
+    convert(D.read(h, ins.rs1), F64, F32, rm) | BOX),
+  arith(Op.FCVT_D_S, 'fcvt.d.s', D, enc((0x21 << 25) | OP_FP, RS2_RM_MASK, Fmt.R), (h, ins, rm) =>
+    convert(S.read(h, ins.rs1), F32, F64, rm)),
+];
