@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { EXPECTED, QEMU, guest, hindsight, qemu, requireTool, stableLines } from './support/tools.js';
+import { EXPECTED, QEMU, QEMU_CPU_FD, guest, hindsight, qemu, requireTool, stableLines } from './support/tools.js';
 
 /** Guests whose whole console output is a function of the ISA: compared byte for byte. */
-const EXACT = ['isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
+const EXACT = ['isa_fd', 'isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
 /** Guests that also print implementation-defined values on "info:" lines (compared without them). */
 const WITH_INFO = ['priv_traps', 'irq_ipi'];
+
+/** Guests built rv64gc/lp64d: QEMU runs them with F and D. */
+const FP_GUESTS = ['isa_fd'];
 
 const golden = (name: string) => readFileSync(join(EXPECTED, `${name}.out`), 'latin1');
 
@@ -44,7 +47,7 @@ describe('differential: hindsight vs qemu-system-riscv64 on the same ELF', () =>
   test.each([...EXACT, ...WITH_INFO])('%s: same console output as QEMU', async (name) => {
     const [ours, theirs] = await Promise.all([
       hindsight(['run', '--timeout', '60', guest(name)]),
-      qemu(guest(name), 1, { timeoutMs: 60_000 }),
+      qemu(guest(name), 1, { timeoutMs: 60_000, cpu: FP_GUESTS.includes(name) ? QEMU_CPU_FD : undefined }),
     ]);
     expect(theirs.code).toBe(0);
     expect(ours.code).toBe(0);

@@ -14,7 +14,7 @@ import { DEFAULT_TIER } from '../src/jit/tier.js';
 const GUESTS: [string, string][] = [
   ['isa_rv64i', ''], ['isa_rv64m', ''], ['isa_rv64a', ''], ['isa_rvc', ''], ['isa_zicsr', ''],
   ['isa_fencei', ''], ['isa_misaligned', ''], ['mmu_sv39', ''], ['mmu_sv48', ''], ['priv_traps', ''],
-  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'],
+  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['isa_fd', ''],
 ];
 
 /** The tier the rest of the suite does not run on by default. */
@@ -51,7 +51,7 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
 });
 
 /** Guests whose whole console output is a function of the ISA (as in isa.test.ts). */
-const EXACT = ['isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
+const EXACT = ['isa_fd', 'isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
 const WITH_INFO = ['priv_traps', 'irq_ipi'];
 
 // isa.test.ts, smp.test.ts and the rest run on the default tier; these run the same guests on the

@@ -82,7 +82,7 @@ export class SoloMachine {
     return Buffer.from(this.console).toString('latin1');
   }
 
-  /** Everything architectural: x, pc, icount, priv, CSR slots, reservation. */
+  /** Everything architectural: x, f, pc, icount, priv, CSR slots (fcsr among them), reservation. */
   state(): string {
     const h = this.hart;
     const csr = [...h.csr.slice(0, Slot.count)].map((v) => v.toString(16));
@@ -90,7 +90,7 @@ export class SoloMachine {
     const words = new Int32Array(this.memory.buffer, base, 512 / 4);
     return JSON.stringify({
       pc: h.pc.toString(16), icount: h.icount, priv: h.priv,
-      x: [...h.x].map((v) => v.toString(16)), csr,
+      x: [...h.x].map((v) => v.toString(16)), f: [...h.f].map((v) => v.toString(16)), csr,
       res: [words[HL.RES_VALID >> 2], new BigInt64Array(this.memory.buffer, base + HL.RES_ADDR, 2).join(',')],
     });
   }

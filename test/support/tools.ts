@@ -13,6 +13,8 @@ export const UBOOT_SMODE = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 export const QEMU = 'qemu-system-riscv64';
 /** The QEMU CPU cut down to what hindsight implements (RV64IMAC + Zicsr + Zifencei, no Sstc). */
 export const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
+/** The same with F and D (QEMU's defaults), for the floating-point guests. */
+export const QEMU_CPU_FD = 'rv64,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
 
 export function guest(name: string): string {
   return join(GUESTS, `${name}.elf`);
@@ -69,11 +71,12 @@ export function hindsight(args: string[], opts: { input?: string; timeoutMs?: nu
  * Runs a guest under qemu-system-riscv64 with the console captured in a file: QEMU's stdio
  * backend drops bytes when a pipe reader is slow, a file never does.
  */
-export async function qemu(kernel: string, harts: number, opts: { timeoutMs?: number; extra?: string[] } = {}): Promise<RunResult> {
+/** `cpu`: QEMU's -cpu (default QEMU_CPU, hindsight's rv64imac without the optional extensions). */
+export async function qemu(kernel: string, harts: number, opts: { timeoutMs?: number; extra?: string[]; cpu?: string } = {}): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hindsight-qemu-'));
   const consoleFile = join(dir, 'console.out');
   try {
-    const r = await run(QEMU, ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', String(harts), '-m', '128M', '-display', 'none',
+    const r = await run(QEMU, ['-M', 'virt', '-cpu', opts.cpu ?? QEMU_CPU, '-smp', String(harts), '-m', '128M', '-display', 'none',
       '-monitor', 'none', '-serial', `file:${consoleFile}`, '-bios', 'none', '-kernel', kernel, ...(opts.extra ?? [])], opts);
     return { ...r, stdout: readFileSync(consoleFile, 'latin1') };
   } finally {
