@@ -73,12 +73,17 @@ export class SoloMachine {
     return true;
   }
 
-  drainConsole(): string {
+  /** Moves console output out of the ring (a guest printing more than the ring holds would wait for it). */
+  pumpConsole(): void {
     for (;;) {
       const b = this.out.drain();
       if (b.length === 0) break;
-      this.console.push(...b);
+      for (const byte of b) this.console.push(byte);
     }
+  }
+
+  drainConsole(): string {
+    this.pumpConsole();
     return Buffer.from(this.console).toString('latin1');
   }
 
@@ -119,6 +124,8 @@ export function lockstep(elf: string, append: string, opts: { maxInsns: number; 
   while (!a.stopped && a.hart.icount < opts.maxInsns) {
     a.safePoint();
     b.safePoint();
+    a.pumpConsole();
+    b.pumpConsole();
     const budget = Math.max(1, Math.min(maxBudget, a.untilTimer(), opts.maxInsns - a.hart.icount));
     const before = a.hart.icount;
     const n = a.exec.runBlock(budget);

@@ -8,12 +8,16 @@
  * a flag makes FS Dirty. Singles live NaN-boxed in the 64-bit registers: an operand whose upper
  * 32 bits are not all ones reads as the canonical NaN.
  *
- * The JIT bails on all of them for now (they run on the reference executor, exactly once each).
+ * In the JIT, loads and stores are wasm (FS checked in the code, the f registers in the hart
+ * block); every other op calls out to its own interpreter semantics here (Emitter.fpCall), so
+ * both tiers share one implementation of the arithmetic and its flags.
  */
 import { Cause, FS_DIRTY, FS_OFF, MSTATUS, Slot } from '../../cpu/csr-numbers.js';
 import type { Hart } from '../../cpu/hart.js';
 import { Insn, Op } from '../ir.js';
-import { Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
+import { W } from '../../jit/wasm-emitter.js';
+import { HartBlock } from '../../shm/layout.js';
+import { EmitFn, Emitter, Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
 import {
   F32, F64, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fmaSlow, fpFlags,
   fromInt, fromNumber, minMax, mulSlow, sqrtSlow, toInt, toNumber, addSlow,
@@ -88,19 +92,47 @@ function accrue(h: Hart): void {
   }
 }
 
+// --- wasm emitters ------------------------------------------------------------------------------
+
+/** An op computed by the call-out: its result goes to x[rd] or is dropped (the op wrote f[rd]). */
+const callOut = (writesX: boolean): EmitFn => (g, ins, i, pc) => {
+  g.fpCall(ins, i, pc);
+  if (writesX) g.writeReg(ins.rd); else g.c.op(W.drop);
+  return false;
+};
+const F_TO_F = callOut(false);
+const TO_X = callOut(true);
+
+const mstatusAt = (g: Emitter): number => g.hartBase + HartBlock.CSRS + 8 * Slot.mstatus;
+const fAt = (g: Emitter, r: number): number => g.hartBase + HartBlock.F + 8 * r;
+
+/** Leaves wasm before instruction i when the hart lacks the extension (always) or FS is Off (checked). */
+function emitAvailable(g: Emitter, p: Prec, i: number, pc: bigint): void {
+  if (!(p === D ? g.features.d : g.features.f)) {
+    g.c.i32(1);
+  } else {
+    g.c.i32(0).mem(W.i64_load, 3, mstatusAt(g)).i64(MSTATUS.FS).op(W.i64_and).op(W.i64_eqz);
+  }
+  g.bailIf(i, pc);
+}
+
+function emitDirty(g: Emitter): void {
+  g.c.i32(0).i32(0).mem(W.i64_load, 3, mstatusAt(g)).i64(FS_DIRTY).op(W.i64_or).mem(W.i64_store, 3, mstatusAt(g));
+}
+
 // --- row generators --------------------------------------------------------------------------
 
 const rOp = (funct7: number, p: Prec) => (funct7 | p.fmt) << 25 | OP_FP;
 
 /** An op reading f registers and writing f[rd] with a rounding mode. */
-function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm) => bigint): OpDef {
-  return row(op, name, p.ext, encoding, { cls: OpClass.Alu }, (e, ins, i) => {
+function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm, e: Interp) => bigint): OpDef {
+  return row(op, name, p.ext, encoding, { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     const rm = roundingMode(h, ins);
     if (rm < 0) return illegal(e, ins, i);
     fpFlags.value = 0;
-    setF(h, p, ins.rd, compute(h, ins, rm));
+    setF(h, p, ins.rd, compute(h, ins, rm, e));
     accrue(h);
     return NEXT;
   });
@@ -137,7 +169,7 @@ function fma(op: Op, name: string, p: Prec, opcode: number, negateProduct: boole
 
 /** An op without a rounding mode writing f[rd] (sign injection, min/max). */
 function noRm(op: Op, name: string, p: Prec, funct7: number, f3: number, compute: (a: bigint, b: bigint) => bigint): OpDef {
-  return row(op, name, p.ext, enc(rOp(funct7, p) | (f3 << 12), R_MASK, Fmt.R), { cls: OpClass.Alu }, (e, ins, i) => {
+  return row(op, name, p.ext, enc(rOp(funct7, p) | (f3 << 12), R_MASK, Fmt.R), { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     fpFlags.value = 0;
@@ -157,7 +189,7 @@ function sgnj(op: Op, name: string, p: Prec, f3: number): OpDef {
 
 /** An op reading f registers and writing x[rd] (compares, fclass, conversions to integers, moves). */
 function toX(op: Op, name: string, p: Prec, encoding: Encoding, hasRm: boolean, compute: (h: Hart, ins: Insn, rm: Rm) => bigint): OpDef {
-  return row(op, name, p.ext, encoding, { cls: OpClass.Alu }, (e, ins, i) => {
+  return row(op, name, p.ext, encoding, { cls: OpClass.Alu, emit: TO_X }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     let rm = Rm.RNE;
@@ -184,8 +216,8 @@ function cvtToInt(op: Op, name: string, p: Prec, rs2: number, bits: 32 | 64, isS
 }
 
 function cvtFromInt(op: Op, name: string, p: Prec, rs2: number, bits: 32 | 64, isSigned: boolean): OpDef {
-  return arith(op, name, p, enc(rOp(0x68, p) | (rs2 << 20), RS2_RM_MASK, Fmt.R), (h, ins, rm) => {
-    const x = h.x[ins.rs1];
+  return arith(op, name, p, enc(rOp(0x68, p) | (rs2 << 20), RS2_RM_MASK, Fmt.R), (_h, ins, rm, e) => {
+    const x = e.x[ins.rs1];
     return fromInt(isSigned ? asI(bits, x) : asU(bits, x), p.f, rm);
   });
 }
@@ -197,16 +229,24 @@ function mvToX(op: Op, name: string, p: Prec): OpDef {
 }
 
 function mvFromX(op: Op, name: string, p: Prec): OpDef {
-  return row(op, name, p.ext, enc(rOp(0x78, p), RS2_F3_MASK, Fmt.R), { cls: OpClass.Alu }, (e, ins, i) => {
+  return row(op, name, p.ext, enc(rOp(0x78, p), RS2_F3_MASK, Fmt.R), { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
-    setF(h, p, ins.rd, asU(p.f.width, h.x[ins.rs1]));
+    setF(h, p, ins.rd, asU(p.f.width, e.x[ins.rs1]));
     return NEXT;
   });
 }
 
 function fload(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
-  return row(op, name, p.ext, enc((f3 << 12) | 0x07, F3_MASK, Fmt.I), { cls: OpClass.Load, memSize: size }, (e, ins, i) => {
+  const emit: EmitFn = (g, ins, i, pc) => {
+    emitAvailable(g, p, i, pc);
+    g.loadValue(ins, i, pc, size, size === 8 ? W.i64_load : W.i64_load32_u);
+    if (size === 4) g.c.i64(BOX).op(W.i64_or);
+    g.c.set(g.T).i32(0).get(g.T).mem(W.i64_store, 3, fAt(g, ins.rd));
+    emitDirty(g);
+    return false;
+  };
+  return row(op, name, p.ext, enc((f3 << 12) | 0x07, F3_MASK, Fmt.I), { cls: OpClass.Load, memSize: size, emit }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     const v = e.load(asI(64, e.x[ins.rs1] + ins.imm), size, false);
@@ -217,7 +257,12 @@ function fload(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
 }
 
 function fstore(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
-  return row(op, name, p.ext, enc((f3 << 12) | 0x27, F3_MASK, Fmt.S), { cls: OpClass.Store, memSize: size }, (e, ins, i) => {
+  const emit: EmitFn = (g, ins, i, pc) => {
+    emitAvailable(g, p, i, pc);
+    g.storeValue(ins, i, pc, size, size === 8 ? W.i64_store : W.i64_store32, () => { g.c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs2)); });
+    return false;
+  };
+  return row(op, name, p.ext, enc((f3 << 12) | 0x27, F3_MASK, Fmt.S), { cls: OpClass.Store, memSize: size, emit }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     e.store(asI(64, e.x[ins.rs1] + ins.imm), size, h.f[ins.rs2]);
