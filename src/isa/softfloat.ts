@@ -379,9 +379,12 @@ export function convert(a: bigint, from: FloatFormat, to: FloatFormat, rm: Rm): 
 // --- fast paths (round to nearest even, results well inside the normal range) -----------------------
 
 const SPLITTER = 134217729; // 2^27 + 1 (Veltkamp)
-/** Operand and result magnitudes inside which Dekker's product and TwoSum are exact (no over/underflow). */
-const SAFE_HI = 2 ** 500;
-const SAFE_LO = 2 ** -500;
+/**
+ * Operand and result magnitudes inside which Dekker's product and TwoSum are exact (no over- or
+ * underflow in the products, error terms at least 2^-906, far above the subnormal range).
+ */
+const SAFE_HI = 2 ** 400;
+const SAFE_LO = 2 ** -400;
 const F32_MIN_NORMAL = 2 ** -126;
 const F32_MAX = 3.4028234663852886e38;
 const F64_MIN_NORMAL = 2 ** -1022;
@@ -424,6 +427,7 @@ export function fastF64(op: number, a: number, b: number): number | null {
     case 3: { // div
       if (!safe(a) || !safe(b)) return null;
       r = a / b;
+      if (!safe(r)) return null; // Dekker's product below must be exact
       const p = r * b; // a = r*b + rest exactly; inexact iff rest != 0
       inexact = p !== a || productError(r, b, p) !== 0;
       break;
@@ -476,5 +480,58 @@ export function fastF32(op: number, a: number, b: number): number | null {
   else if (op === 4) inexact = r * r !== a;
   else inexact = inexact! || r !== d;
   if (inexact) fpFlags.value |= Flag.NX;
+  return r;
+}
+
+const f64Scratch = new Float64Array(1);
+const u32Scratch = new Uint32Array(f64Scratch.buffer);
+
+/** The double next to s (nonzero, finite) away from zero (up) or towards it. */
+function nextMagnitude(s: number, up: boolean): number {
+  f64Scratch[0] = s;
+  let lo = u32Scratch[0];
+  let hi = u32Scratch[1];
+  if (up) { lo = (lo + 1) >>> 0; if (lo === 0) hi++; } else { if (lo === 0) hi--; lo = (lo - 1) >>> 0; }
+  u32Scratch[0] = lo;
+  u32Scratch[1] = hi;
+  return f64Scratch[0];
+}
+
+/**
+ * a * b + c in binary64 with one rounding to nearest even, for safe operands and results (no
+ * overflow or underflow anywhere): Boldo and Melquiond's emulation ("Emulation of FMA and
+ * correctly rounded sums: proved algorithms using rounding to odd", IEEE TC 2008):
+ * a*b = uh + ul exactly (Dekker), c + uh = th + tl exactly (TwoSum), v = RO(tl + ul) rounded to
+ * odd, result = RN(th + v). Inexact iff tl + ul was inexact or th + v is (an exact total
+ * th + tl + ul that is a double makes tl + ul = result - th a small multiple of the smaller ulp,
+ * hence a double). Null asks for the exact path.
+ */
+export function fastFma64(a: number, b: number, c: number): number | null {
+  if (!safe(a) || !safe(b)) return null;
+  const uh = a * b;
+  const ul = productError(a, b, uh);
+  if (c === 0) {
+    if (ul !== 0) fpFlags.value |= Flag.NX;
+    return uh; // a nonzero product: the zero addend's sign does not matter
+  }
+  if (!safe(c)) return null;
+  const th = c + uh;
+  let bv = th - c;
+  const tl = (c - (th - bv)) + (uh - bv);
+  let v = tl + ul;
+  bv = v - tl;
+  const vErr = (tl - (v - bv)) + (ul - bv);
+  if (vErr !== 0) {
+    if (v === 0 || Math.abs(v) < SAFE_LO) return null;
+    f64Scratch[0] = v;
+    if ((u32Scratch[0] & 1) === 0) v = nextMagnitude(v, (vErr > 0) === (v > 0)); // round to odd
+  } else if (v !== 0 && Math.abs(v) < SAFE_LO) {
+    return null;
+  }
+  const r = th + v;
+  if (!(Math.abs(r) > SAFE_LO && Math.abs(r) < SAFE_HI)) return null;
+  bv = r - th;
+  const rErr = (th - (r - bv)) + (v - bv);
+  if (vErr !== 0 || rErr !== 0) fpFlags.value |= Flag.NX;
   return r;
 }

@@ -12,14 +12,14 @@
  * block); every other op calls out to its own interpreter semantics here (Emitter.fpCall), so
  * both tiers share one implementation of the arithmetic and its flags.
  */
-import { Cause, FS_DIRTY, FS_OFF, MSTATUS, Slot } from '../../cpu/csr-numbers.js';
+import { Cause, FS_DIRTY, MSTATUS, Slot } from '../../cpu/csr-numbers.js';
 import type { Hart } from '../../cpu/hart.js';
 import { Insn, Op } from '../ir.js';
 import { W } from '../../jit/wasm-emitter.js';
 import { HartBlock } from '../../shm/layout.js';
 import { EmitFn, Emitter, Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
 import {
-  F32, F64, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fmaSlow, fpFlags,
+  F32, F64, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fastFma64, fmaSlow, fpFlags,
   fromInt, fromNumber, minMax, mulSlow, sqrtSlow, toInt, toNumber, addSlow,
 } from '../softfloat.js';
 import { F3_MASK, R_MASK, asI, asU, enc, row, trap, wr } from './common.js';
@@ -64,8 +64,13 @@ const D: Prec = {
 
 // --- the checks every op starts with ---------------------------------------------------------
 
+// mstatus.FS and fcsr live in the low words of their CSR slots: read and set without BigInt.
+const MSTATUS_WORD = 2 * Slot.mstatus;
+const FCSR_WORD = 2 * Slot.fcsr;
+const FS_BITS = 3 << 13;
+
 function available(h: Hart, p: Prec): boolean {
-  return (p === D ? h.features.d : h.features.f) && (h.csr[Slot.mstatus] & MSTATUS.FS) !== FS_OFF;
+  return (p === D ? h.features.d : h.features.f) && (h.csrWords[MSTATUS_WORD] & FS_BITS) !== 0;
 }
 
 const illegal = (e: Interp, ins: Insn, i: number): number => trap(e, i, Cause.IllegalInsn, BigInt(ins.raw >>> 0));
@@ -73,22 +78,22 @@ const illegal = (e: Interp, ins: Insn, i: number): number => trap(e, i, Cause.Il
 /** The effective rounding mode of an op with an rm field, or -1 when it is reserved. */
 function roundingMode(h: Hart, ins: Insn): number {
   let rm = (ins.raw >>> 12) & 7;
-  if (rm === 7) rm = Number((h.csr[Slot.fcsr] >> 5n) & 7n);
+  if (rm === 7) rm = (h.csrWords[FCSR_WORD] >> 5) & 7;
   return rm > 4 ? -1 : rm;
 }
 
 /** Writes f[rd] and marks the FP state Dirty. */
 function setF(h: Hart, p: Prec, rd: number, v: bigint): void {
   p.write(h, rd, v);
-  h.csr[Slot.mstatus] |= FS_DIRTY;
+  h.csrWords[MSTATUS_WORD] |= FS_BITS;
 }
 
 /** ORs the operation's flags into fflags (and makes FS Dirty when there were any). */
 function accrue(h: Hart): void {
   const flags = fpFlags.value;
   if (flags) {
-    h.csr[Slot.fcsr] |= BigInt(flags);
-    h.csr[Slot.mstatus] |= FS_DIRTY;
+    h.csrWords[FCSR_WORD] |= flags;
+    h.csrWords[MSTATUS_WORD] |= FS_BITS;
   }
 }
 
@@ -124,14 +129,29 @@ function emitDirty(g: Emitter): void {
 
 const rOp = (funct7: number, p: Prec) => (funct7 | p.fmt) << 25 | OP_FP;
 
+/**
+ * A binary64 fast path on the registers as numbers, for round-to-nearest-even (softfloat.ts
+ * fastF64/fastFma64): the result, or null for the exact path. It may raise only NX.
+ */
+type FastD = (f: Float64Array, ins: Insn) => number | null;
+
 /** An op reading f registers and writing f[rd] with a rounding mode. */
-function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm, e: Interp) => bigint): OpDef {
+function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm, e: Interp) => bigint, fast?: FastD): OpDef {
   return row(op, name, p.ext, encoding, { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     const rm = roundingMode(h, ins);
     if (rm < 0) return illegal(e, ins, i);
     fpFlags.value = 0;
+    if (fast && rm === Rm.RNE) {
+      const r = fast(h.fNum, ins);
+      if (r !== null) {
+        h.fNum[ins.rd] = r; // a number, never NaN here: its bits are stored exactly
+        h.csrWords[MSTATUS_WORD] |= FS_BITS;
+        accrue(h);
+        return NEXT;
+      }
+    }
     setF(h, p, ins.rd, compute(h, ins, rm, e));
     accrue(h);
     return NEXT;
@@ -151,6 +171,7 @@ function basic(op: Op, name: string, p: Prec, kind: number, funct7: number): OpD
     }
   };
   const encoding = kind === 4 ? enc(rOp(funct7, p), RS2_RM_MASK, Fmt.R) : enc(rOp(funct7, p), RM_MASK, Fmt.R);
+  const fast: FastD | undefined = p === D ? (fr, ins) => fastF64(kind, fr[ins.rs1], fr[ins.rs2]) : undefined;
   return arith(op, name, p, encoding, (h, ins, rm) => {
     const a = p.read(h, ins.rs1);
     const b = kind === 4 ? 0n : p.read(h, ins.rs2);
@@ -159,12 +180,17 @@ function basic(op: Op, name: string, p: Prec, kind: number, funct7: number): OpD
       if (r !== null) return fromNumber(r, f);
     }
     return slow(a, b, rm);
-  });
+  }, fast);
 }
 
 function fma(op: Op, name: string, p: Prec, opcode: number, negateProduct: boolean, negateAddend: boolean): OpDef {
+  const fast: FastD | undefined = p === D ? (fr, ins) => {
+    const a = fr[ins.rs1];
+    const c = fr[ins.raw >>> 27];
+    return fastFma64(negateProduct ? -a : a, fr[ins.rs2], negateAddend ? -c : c);
+  } : undefined;
   return arith(op, name, p, enc((p.fmt << 25) | opcode, R4_MASK, Fmt.R), (h, ins, rm) =>
-    fmaSlow(p.read(h, ins.rs1), p.read(h, ins.rs2), p.read(h, ins.raw >>> 27), negateProduct, negateAddend, p.f, rm));
+    fmaSlow(p.read(h, ins.rs1), p.read(h, ins.rs2), p.read(h, ins.raw >>> 27), negateProduct, negateAddend, p.f, rm), fast);
 }
 
 /** An op without a rounding mode writing f[rd] (sign injection, min/max). */
