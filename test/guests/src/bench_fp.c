@@ -1,6 +1,6 @@
 /* bench_fp: single-hart floating-point benchmark for `npm run bench` (scripts/bench.mjs): the
    classic 5-body planetary simulation in doubles (loads/stores, fmul/fadd/fmadd, fdiv, fsqrt).
-   `steps=N` in /chosen/bootargs (hindsight --append steps=N, qemu -append steps=N; default 1000).
+   `iters=N` steps in /chosen/bootargs (hindsight --append iters=N, qemu -append iters=N; default 1000).
    Prints the system's energy before and after as raw bits, so every tier and QEMU must agree on
    every rounding. Built rv64gc/lp64d. */
 #define BENCH_NO_MAIN
@@ -96,7 +96,7 @@ int guest_main(uint64_t hartid, const void *dtb) {
   (void)bench_init; (void)bench_run; /* the integer kernels of the included file are not used here */
   if (hartid != 0) { for (;;) __asm__ volatile("wfi"); }
   csr_set(mstatus, 1ULL << 13);   /* FS = Initial before any FP instruction */
-  uint64_t steps = bootarg_u64(dtb, "steps", 1000);
+  uint64_t steps = bootarg_u64(dtb, "iters", 1000);
   run(steps);
   hs_puts("bench_fp: steps ");
   hs_putdec(steps);
