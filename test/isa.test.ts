@@ -4,12 +4,12 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { EXPECTED, QEMU, QEMU_CPU_FD, guest, hindsight, qemu, requireTool, stableLines } from './support/tools.js';
 
 /** Guests whose whole console output is a function of the ISA: compared byte for byte. */
-const EXACT = ['isa_fd', 'isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
+const EXACT = ['isa_fd', 'bench_fp', 'isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer'];
 /** Guests that also print implementation-defined values on "info:" lines (compared without them). */
 const WITH_INFO = ['priv_traps', 'irq_ipi'];
 
 /** Guests built rv64gc/lp64d: QEMU runs them with F and D. */
-const FP_GUESTS = ['isa_fd'];
+const FP_GUESTS = ['isa_fd', 'bench_fp'];
 
 const golden = (name: string) => readFileSync(join(EXPECTED, `${name}.out`), 'latin1');
 

@@ -14,7 +14,7 @@ import { DEFAULT_TIER } from '../src/jit/tier.js';
 const GUESTS: [string, string][] = [
   ['isa_rv64i', ''], ['isa_rv64m', ''], ['isa_rv64a', ''], ['isa_rvc', ''], ['isa_zicsr', ''],
   ['isa_fencei', ''], ['isa_misaligned', ''], ['mmu_sv39', ''], ['mmu_sv48', ''], ['priv_traps', ''],
-  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['isa_fd', ''],
+  ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['bench_fp', 'iters=300'],
 ];
 
 /** The tier the rest of the suite does not run on by default. */
@@ -36,6 +36,18 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
       expect(r.divergence).toBeNull();
       expect(r.console).toBe(r.referenceConsole);
     });
+
+  // isa_fd touches fcsr around every operation (CSR ops leave compiled code), so its JIT blocks are
+  // a few instructions long and comparing the whole state after each makes the full guest take
+  // minutes: the state checks, every static/dynamic rounding-mode case and the first sweeps are
+  // compared here; the whole guest runs on both tiers against the golden output below and in isa.test.ts.
+  test('isa_fd: the first 1.2M instructions in lockstep (FS, fcsr, NaN-boxing, rounding modes, add/sub sweeps)', () => {
+    const r = lockstep(guest('isa_fd'), '', { maxInsns: 1_200_000, jit: { hotness: 1 } });
+    expect(r.divergence).toBeNull();
+    expect(r.console).toBe(r.referenceConsole);
+    expect(r.console).toContain('fsub.d 0,0:');
+    expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
+  });
 
   test('a tiny code cache evicts and recompiles without changing the result', () => {
     const r = lockstep(guest('bench_compute'), 'iters=2', { maxInsns: 50_000_000, jit: { hotness: 2, maxPages: 1 } });

@@ -172,6 +172,12 @@ export interface Emitter {
   loadValue(ins: Insn, i: number, pc: bigint, size: number, op: W): void;
   /** Stores the i64 that `value` pushes as `size` bytes at x[rs1] + imm with the wasm store `op`. */
   storeValue(ins: Insn, i: number, pc: bigint, size: number, op: W, value: () => void): void;
+  /** f64 scratch locals (16), free between instructions. */
+  readonly F: readonly number[];
+  /** Structured if/else on the i32 popped (the compiler tracks the label depth its exits need). */
+  openIf(): void;
+  elseBranch(): void;
+  closeIf(): void;
   /** Leaves wasm before instruction i (at pc) when the i32 on the stack is nonzero. */
   bailIf(i: number, pc: bigint): void;
   /**

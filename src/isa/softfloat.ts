@@ -389,6 +389,9 @@ const F32_MIN_NORMAL = 2 ** -126;
 const F32_MAX = 3.4028234663852886e38;
 const F64_MIN_NORMAL = 2 ** -1022;
 
+/** The bounds of the fast paths, for the JIT's wasm versions of them (src/isa/ext/fd.ts). */
+export const FAST = { SPLITTER, SAFE_HI, SAFE_LO, ADD_MIN: F64_MIN_NORMAL * 2 ** 60 } as const;
+
 const safe = (v: number): boolean => { const m = Math.abs(v); return m < SAFE_HI && m > SAFE_LO; };
 
 /** The rounding error of a * b (Dekker's TwoProduct, exact for safe operands): 0 iff the product is exact. */

@@ -70,9 +70,12 @@ const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
 const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4;
 const L_RETIRED = 5, L_IDX = 6, L_M = 7, L_E = 8, L_C = 9, L_C2 = 10, L_RET = 11, L_FLAG = 12;
 const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_X1 = 18;
+/** f64 scratch locals for the floating-point emitters (Emitter.F). */
+const L_F0 = L_X1 + 31, F_LOCALS = 16;
 const RUN_LOCALS: ValType[] = [
   ...Array<ValType>(8).fill(ValType.I32),
   ...Array<ValType>(5 + 31).fill(ValType.I64),
+  ...Array<ValType>(F_LOCALS).fill(ValType.F64),
 ];
 
 class PageCompiler implements Emitter {
@@ -82,6 +85,7 @@ class PageCompiler implements Emitter {
   readonly C = L_C;
   readonly C2 = L_C2;
   readonly M = L_M;
+  readonly F: readonly number[] = Array.from({ length: F_LOCALS }, (_, k) => L_F0 + k);
   readonly resAddr: number;
   readonly resValue: number;
   readonly resValid: number;
@@ -408,6 +412,10 @@ class PageCompiler implements Emitter {
     this.c.mem(op, 0, 0);
     this.noteWrite();
   }
+
+  openIf(): void { this.open('if'); }
+  elseBranch(): void { this.c.else_(); }
+  closeIf(): void { this.close(); }
 
   bailIf(i: number, pc: bigint): void {
     this.open('if');

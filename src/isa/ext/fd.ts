@@ -19,7 +19,7 @@ import { W } from '../../jit/wasm-emitter.js';
 import { HartBlock } from '../../shm/layout.js';
 import { EmitFn, Emitter, Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
 import {
-  F32, F64, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fastFma64, fmaSlow, fpFlags,
+  F32, F64, FAST, FloatFormat, Rm, classify, compare, convert, divSlow, fastF32, fastF64, fastFma64, fmaSlow, fpFlags,
   fromInt, fromNumber, minMax, mulSlow, sqrtSlow, toInt, toNumber, addSlow,
 } from '../softfloat.js';
 import { F3_MASK, R_MASK, asI, asU, enc, row, trap, wr } from './common.js';
@@ -109,6 +109,99 @@ const F_TO_F = callOut(false);
 const TO_X = callOut(true);
 
 const mstatusAt = (g: Emitter): number => g.hartBase + HartBlock.CSRS + 8 * Slot.mstatus;
+const fcsrAt = (g: Emitter): number => g.hartBase + HartBlock.CSRS + 8 * Slot.fcsr;
+
+/** Pushes i32: |local v| < hi (false for NaN), and > lo when lo is given. */
+function emitInRange(g: Emitter, v: number, lo: number | null, hi: number): void {
+  const { c } = g;
+  c.get(v).op(W.f64_abs).f64(hi).op(W.f64_lt);
+  if (lo !== null) c.get(v).op(W.f64_abs).f64(lo).op(W.f64_gt).op(W.i32_and);
+}
+
+/** Pushes Dekker's error of the product p = x * y (locals; t, xh, xl, yh, yl scratch): 0 iff exact. */
+function emitProductError(g: Emitter, x: number, y: number, p: number, t: number, xh: number, xl: number, yh: number, yl: number): void {
+  const { c } = g;
+  for (const [v, h, l] of [[x, xh, xl], [y, yh, yl]]) {
+    c.f64(FAST.SPLITTER).get(v).op(W.f64_mul).set(t);
+    c.get(t).get(t).get(v).op(W.f64_sub).op(W.f64_sub).set(h);
+    c.get(v).get(h).op(W.f64_sub).set(l);
+  }
+  c.get(xh).get(yh).op(W.f64_mul).get(p).op(W.f64_sub);
+  c.get(xh).get(yl).op(W.f64_mul).op(W.f64_add);
+  c.get(xl).get(yh).op(W.f64_mul).op(W.f64_add);
+  c.get(xl).get(yl).op(W.f64_mul).op(W.f64_add);
+}
+
+/**
+ * fadd/fsub/fmul/fdiv/fsqrt.d in wasm: the same fast path as softfloat.ts fastF64 (RNE, safe
+ * operands and results, NX from an exact error term), guarded by FS and the rounding mode; anything
+ * else (other modes, NaNs, infinities, tiny or huge values, FS Off) takes the call-out.
+ */
+function emitFastD(kind: number): EmitFn {
+  return (g, ins, i, pc) => {
+    const rmField = (ins.raw >>> 12) & 7;
+    if (!g.features.d || (rmField !== Rm.RNE && rmField !== 7)) return F_TO_F(g, ins, i, pc, 0);
+    const { c } = g;
+    const [A, B, R, E, T, XH, XL, YH, YL, P] = g.F;
+    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
+    if (kind !== 4) c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
+    if (kind === 1) c.get(B).op(W.f64_neg).set(B);
+    // ok: FS on, rounding mode RNE, and the operands are in the fast path's range
+    c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).i32(0).op(W.i32_ne);
+    if (rmField === 7) c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(0xe0).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
+    if (kind <= 1) {
+      c.get(A).get(B).op(W.f64_add).set(R);
+      emitInRange(g, A, null, FAST.SAFE_HI); c.op(W.i32_and);
+      emitInRange(g, B, null, FAST.SAFE_HI); c.op(W.i32_and);
+      emitInRange(g, R, FAST.ADD_MIN, FAST.SAFE_HI); c.op(W.i32_and);
+    } else if (kind === 4) {
+      c.get(A).f64(FAST.SAFE_LO).op(W.f64_gt).get(A).f64(FAST.SAFE_HI).op(W.f64_lt).op(W.i32_and).op(W.i32_and);
+    } else {
+      emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+      emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+      if (kind === 3) {
+        c.get(A).get(B).op(W.f64_div).set(R);
+        emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+      }
+    }
+    g.openIf();
+    switch (kind) {
+      case 0: case 1: // TwoSum
+        c.get(R).get(A).op(W.f64_sub).set(T);
+        c.get(A).get(R).get(T).op(W.f64_sub).op(W.f64_sub).get(B).get(T).op(W.f64_sub).op(W.f64_add).set(E);
+        break;
+      case 2:
+        c.get(A).get(B).op(W.f64_mul).set(R);
+        emitProductError(g, A, B, R, T, XH, XL, YH, YL);
+        c.set(E);
+        break;
+      case 3: // inexact iff r*b != a exactly
+        c.get(R).get(B).op(W.f64_mul).set(P);
+        emitProductError(g, R, B, P, T, XH, XL, YH, YL);
+        c.set(E);
+        c.get(P).get(A).op(W.f64_ne);
+        g.openIf(); c.f64(1).set(E); g.closeIf();
+        break;
+      default:
+        c.get(A).op(W.f64_sqrt).set(R);
+        c.get(R).get(R).op(W.f64_mul).set(P);
+        emitProductError(g, R, R, P, T, XH, XL, YH, YL);
+        c.set(E);
+        c.get(P).get(A).op(W.f64_ne);
+        g.openIf(); c.f64(1).set(E); g.closeIf();
+    }
+    c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+    c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+    c.get(E).f64(0).op(W.f64_ne);
+    g.openIf();
+    c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g)); // NX
+    g.closeIf();
+    g.elseBranch();
+    F_TO_F(g, ins, i, pc, 0);
+    g.closeIf();
+    return false;
+  };
+}
 const fAt = (g: Emitter, r: number): number => g.hartBase + HartBlock.F + 8 * r;
 
 /** Leaves wasm before instruction i when the hart lacks the extension (always) or FS is Off (checked). */
@@ -125,6 +218,89 @@ function emitDirty(g: Emitter): void {
   g.c.i32(0).i32(0).mem(W.i64_load, 3, mstatusAt(g)).i64(FS_DIRTY).op(W.i64_or).mem(W.i64_store, 3, mstatusAt(g));
 }
 
+/** Pushes i32: FS is not Off (the op may run), and for rm = dyn also frm = RNE. */
+function emitFsAndRne(g: Emitter, rmField: number): void {
+  const { c } = g;
+  c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).i32(0).op(W.i32_ne);
+  if (rmField === 7) c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(0xe0).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
+}
+
+/** Stores local r into f[rd], makes FS Dirty, and sets NX when the i32 on the stack is nonzero. */
+function emitResultD(g: Emitter, rd: number, r: number): void {
+  const { c } = g;
+  g.openIf();
+  c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g));
+  g.closeIf();
+  c.i32(0).get(r).mem(W.f64_store, 3, fAt(g, rd));
+  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+}
+
+/**
+ * The fmadd.d family in wasm: softfloat.ts fastFma64 step for step (Dekker product, TwoSum,
+ * round-to-odd of the low parts, one final RNE addition), with the same guards; anything it
+ * would refuse goes to the call-out.
+ */
+function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
+  return (g, ins, i, pc) => {
+    const rmField = (ins.raw >>> 12) & 7;
+    if (!g.features.d || (rmField !== Rm.RNE && rmField !== 7)) return F_TO_F(g, ins, i, pc, 0);
+    const { c } = g;
+    const [A, B, C, UH, UL, TH, TL, V, VE, R, T, XH, XL, YH, YL, BV] = g.F;
+    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
+    if (negateProduct) c.get(A).op(W.f64_neg).set(A);
+    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
+    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.raw >>> 27)).set(C);
+    if (negateAddend) c.get(C).op(W.f64_neg).set(C);
+    emitFsAndRne(g, rmField);
+    emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+    emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+    c.get(C).f64(0).op(W.f64_eq);
+    emitInRange(g, C, FAST.SAFE_LO, FAST.SAFE_HI);
+    c.op(W.i32_or).op(W.i32_and);
+    g.openIf();
+    c.get(A).get(B).op(W.f64_mul).set(UH);
+    emitProductError(g, A, B, UH, T, XH, XL, YH, YL);
+    c.set(UL);
+    // th + tl = c + uh
+    c.get(C).get(UH).op(W.f64_add).set(TH);
+    c.get(TH).get(C).op(W.f64_sub).set(BV);
+    c.get(C).get(TH).get(BV).op(W.f64_sub).op(W.f64_sub).get(UH).get(BV).op(W.f64_sub).op(W.f64_add).set(TL);
+    // v = tl + ul, error ve
+    c.get(TL).get(UL).op(W.f64_add).set(V);
+    c.get(V).get(TL).op(W.f64_sub).set(BV);
+    c.get(TL).get(V).get(BV).op(W.f64_sub).op(W.f64_sub).get(UL).get(BV).op(W.f64_sub).op(W.f64_add).set(VE);
+    // bad (local C, i32): |v| < SAFE_LO while v or its error is nonzero
+    c.get(V).op(W.f64_abs).f64(FAST.SAFE_LO).op(W.f64_lt);
+    c.get(V).f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or).op(W.i32_and).set(g.C);
+    // round v to odd: an inexact v with an even last bit moves one step (away from or towards
+    // zero, whichever is towards the exact value; the sign is not in the low 63 bits)
+    c.get(V).op(W.i64_reinterpret_f64).set(g.T);
+    c.get(g.T);
+    c.i64(1n).i64(-1n).get(VE).f64(0).op(W.f64_gt).get(V).f64(0).op(W.f64_gt).op(W.i32_eq).op(W.select);
+    c.op(W.i64_add).op(W.f64_reinterpret_i64);
+    c.get(V);
+    c.get(VE).f64(0).op(W.f64_ne).get(g.T).i64(1n).op(W.i64_and).op(W.i64_eqz).op(W.i32_and);
+    c.op(W.select).set(V);
+    // r = RN(th + v), its error, and the result's range
+    c.get(TH).get(V).op(W.f64_add).set(R);
+    c.get(R).get(TH).op(W.f64_sub).set(BV);
+    c.get(TH).get(R).get(BV).op(W.f64_sub).op(W.f64_sub).get(V).get(BV).op(W.f64_sub).op(W.f64_add).set(XH);
+    c.get(g.C);
+    emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
+    c.op(W.i32_eqz).op(W.i32_or).op(W.i32_eqz);
+    g.openIf();
+    c.get(VE).f64(0).op(W.f64_ne).get(XH).f64(0).op(W.f64_ne).op(W.i32_or);
+    emitResultD(g, ins.rd, R);
+    g.elseBranch();
+    F_TO_F(g, ins, i, pc, 0);
+    g.closeIf();
+    g.elseBranch();
+    F_TO_F(g, ins, i, pc, 0);
+    g.closeIf();
+    return false;
+  };
+}
+
 // --- row generators --------------------------------------------------------------------------
 
 const rOp = (funct7: number, p: Prec) => (funct7 | p.fmt) << 25 | OP_FP;
@@ -136,8 +312,8 @@ const rOp = (funct7: number, p: Prec) => (funct7 | p.fmt) << 25 | OP_FP;
 type FastD = (f: Float64Array, ins: Insn) => number | null;
 
 /** An op reading f registers and writing f[rd] with a rounding mode. */
-function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm, e: Interp) => bigint, fast?: FastD): OpDef {
-  return row(op, name, p.ext, encoding, { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
+function arith(op: Op, name: string, p: Prec, encoding: Encoding, compute: (h: Hart, ins: Insn, rm: Rm, e: Interp) => bigint, fast?: FastD, emit: EmitFn = F_TO_F): OpDef {
+  return row(op, name, p.ext, encoding, { cls: OpClass.Alu, emit }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     const rm = roundingMode(h, ins);
@@ -180,7 +356,7 @@ function basic(op: Op, name: string, p: Prec, kind: number, funct7: number): OpD
       if (r !== null) return fromNumber(r, f);
     }
     return slow(a, b, rm);
-  }, fast);
+  }, fast, p === D ? emitFastD(kind) : F_TO_F);
 }
 
 function fma(op: Op, name: string, p: Prec, opcode: number, negateProduct: boolean, negateAddend: boolean): OpDef {
@@ -190,12 +366,13 @@ function fma(op: Op, name: string, p: Prec, opcode: number, negateProduct: boole
     return fastFma64(negateProduct ? -a : a, fr[ins.rs2], negateAddend ? -c : c);
   } : undefined;
   return arith(op, name, p, enc((p.fmt << 25) | opcode, R4_MASK, Fmt.R), (h, ins, rm) =>
-    fmaSlow(p.read(h, ins.rs1), p.read(h, ins.rs2), p.read(h, ins.raw >>> 27), negateProduct, negateAddend, p.f, rm), fast);
+    fmaSlow(p.read(h, ins.rs1), p.read(h, ins.rs2), p.read(h, ins.raw >>> 27), negateProduct, negateAddend, p.f, rm),
+  fast, p === D ? emitFmaD(negateProduct, negateAddend) : F_TO_F);
 }
 
 /** An op without a rounding mode writing f[rd] (sign injection, min/max). */
-function noRm(op: Op, name: string, p: Prec, funct7: number, f3: number, compute: (a: bigint, b: bigint) => bigint): OpDef {
-  return row(op, name, p.ext, enc(rOp(funct7, p) | (f3 << 12), R_MASK, Fmt.R), { cls: OpClass.Alu, emit: F_TO_F }, (e, ins, i) => {
+function noRm(op: Op, name: string, p: Prec, funct7: number, f3: number, emit: EmitFn, compute: (a: bigint, b: bigint) => bigint): OpDef {
+  return row(op, name, p.ext, enc(rOp(funct7, p) | (f3 << 12), R_MASK, Fmt.R), { cls: OpClass.Alu, emit }, (e, ins, i) => {
     const h = e.hart;
     if (!available(h, p)) return illegal(e, ins, i);
     fpFlags.value = 0;
@@ -205,9 +382,31 @@ function noRm(op: Op, name: string, p: Prec, funct7: number, f3: number, compute
   });
 }
 
+/** fsgnj/fsgnjn/fsgnjx.d in wasm: bit operations on the registers (FS Off goes to the call-out, which traps). */
+function emitSgnjD(f3: number): EmitFn {
+  return (g, ins, i, pc) => {
+    if (!g.features.d) return F_TO_F(g, ins, i, pc, 0);
+    const { c } = g;
+    const SIGN = -0x8000000000000000n;
+    emitFsAndRne(g, 0);
+    g.openIf();
+    c.i32(0);
+    c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs1)).i64(~SIGN).op(W.i64_and);
+    c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs2));
+    if (f3 === 1) c.i64(-1n).op(W.i64_xor);
+    if (f3 === 2) c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs1)).op(W.i64_xor);
+    c.i64(SIGN).op(W.i64_and).op(W.i64_or).mem(W.i64_store, 3, fAt(g, ins.rd));
+    c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+    g.elseBranch();
+    F_TO_F(g, ins, i, pc, 0);
+    g.closeIf();
+    return false;
+  };
+}
+
 function sgnj(op: Op, name: string, p: Prec, f3: number): OpDef {
   const { signBit } = p.f;
-  return noRm(op, name, p, 0x10, f3, (a, b) => {
+  return noRm(op, name, p, 0x10, f3, p === D ? emitSgnjD(f3) : F_TO_F, (a, b) => {
     const sign = f3 === 0 ? b & signBit : f3 === 1 ? ~b & signBit : (a ^ b) & signBit;
     return (a & ~signBit) | sign;
   });
@@ -314,8 +513,8 @@ function rows(p: Prec, ops: Record<string, Op>, n: string): OpDef[] {
     sgnj(x('FSGNJ'), `fsgnj.${n}`, p, 0),
     sgnj(x('FSGNJN'), `fsgnjn.${n}`, p, 1),
     sgnj(x('FSGNJX'), `fsgnjx.${n}`, p, 2),
-    noRm(x('FMIN'), `fmin.${n}`, p, 0x14, 0, (a, b) => minMax(a, b, p.f, false)),
-    noRm(x('FMAX'), `fmax.${n}`, p, 0x14, 1, (a, b) => minMax(a, b, p.f, true)),
+    noRm(x('FMIN'), `fmin.${n}`, p, 0x14, 0, F_TO_F, (a, b) => minMax(a, b, p.f, false)),
+    noRm(x('FMAX'), `fmax.${n}`, p, 0x14, 1, F_TO_F, (a, b) => minMax(a, b, p.f, true)),
     cvtToInt(x('FCVT_W'), `fcvt.w.${n}`, p, 0, 32, true),
     cvtToInt(x('FCVT_WU'), `fcvt.wu.${n}`, p, 1, 32, false),
     cvtToInt(x('FCVT_L'), `fcvt.l.${n}`, p, 2, 64, true),
