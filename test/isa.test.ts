@@ -10,12 +10,14 @@ const WITH_INFO = ['priv_traps', 'irq_ipi'];
 
 /** Guests built rv64gc/lp64d: QEMU runs them with F and D. */
 const FP_GUESTS = ['isa_fd', 'bench_fp'];
+/** isa_zicsr checks a CPU without F and D (misa, FP instructions trapping): the CPU QEMU_CPU describes. */
+const CPU_ARGS: Record<string, string[]> = { isa_zicsr: ['--cpu', 'rv64,f=false,d=false'] };
 
 const golden = (name: string) => readFileSync(join(EXPECTED, `${name}.out`), 'latin1');
 
 describe('ISA suite on hindsight (golden output recorded from qemu-system-riscv64)', () => {
   test.each(EXACT)('%s passes with the exact expected output', async (name) => {
-    const r = await hindsight(['run', '--timeout', '60', guest(name)]);
+    const r = await hindsight(['run', '--timeout', '60', ...(CPU_ARGS[name] ?? []), guest(name)]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(golden(name));
     expect(r.code).toBe(0);
@@ -46,7 +48,7 @@ describe('differential: hindsight vs qemu-system-riscv64 on the same ELF', () =>
 
   test.each([...EXACT, ...WITH_INFO])('%s: same console output as QEMU', async (name) => {
     const [ours, theirs] = await Promise.all([
-      hindsight(['run', '--timeout', '60', guest(name)]),
+      hindsight(['run', '--timeout', '60', ...(CPU_ARGS[name] ?? []), guest(name)]),
       qemu(guest(name), 1, { timeoutMs: 60_000, cpu: FP_GUESTS.includes(name) ? QEMU_CPU_FD : undefined }),
     ]);
     expect(theirs.code).toBe(0);
