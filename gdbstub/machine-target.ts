@@ -13,6 +13,7 @@ import { DebugTarget, ResumeAction, StopEvent, WatchKind } from './target.js';
 export abstract class MachineTarget implements DebugTarget {
   readonly harts: number;
   readonly csrs;
+  readonly fpu: boolean;
   /** Set by `k` / `vKill`. */
   killed = false;
   protected readonly view: MachineView;
@@ -22,6 +23,7 @@ export abstract class MachineTarget implements DebugTarget {
     this.harts = harts.length;
     this.view = new MachineView(harts, bus);
     this.csrs = this.view.csrs;
+    this.fpu = this.view.fpu;
   }
 
   abstract resume(actions: ResumeAction[], interrupt: AbortSignal): Promise<StopEvent>;

@@ -3,7 +3,7 @@ import { CSR_TABLE } from '../src/cpu/csr.js';
 import { Hart } from '../src/cpu/hart.js';
 import { Access } from '../src/cpu/mmu.js';
 import { Bus, PAGE_SIZE } from '../src/machine/bus.js';
-import { FIRST_CSR_REGNUM, REG_PC, REG_PRIV } from './target.js';
+import { FIRST_CSR_REGNUM, FIRST_FREG, REG_PC, REG_PRIV } from './target.js';
 
 /** CSRs whose read has side effects or depends on the host clock (time comes from the trace). */
 const UNREADABLE_CSRS = new Set<number>([Csr.time]);
@@ -16,12 +16,18 @@ const UNREADABLE_CSRS = new Set<number>([Csr.time]);
 export class MachineView {
   readonly csrs: ReadonlyArray<{ num: number; name: string }> = [...CSR_TABLE].map(([num, def]) => ({ num, name: def.name }));
 
-  constructor(private readonly harts: Hart[], private readonly bus: Bus) {}
+  /** The harts have F and D (GDB's fpu feature describes 64-bit f registers). */
+  readonly fpu: boolean;
+
+  constructor(private readonly harts: Hart[], private readonly bus: Bus) {
+    this.fpu = harts.length > 0 && harts[0].features.f && harts[0].features.d;
+  }
 
   readRegister(hart: number, regnum: number): bigint | null {
     const h = this.harts[hart];
     if (regnum >= 0 && regnum < 32) return BigInt.asUintN(64, h.x[regnum]);
     if (regnum === REG_PC) return BigInt.asUintN(64, h.pc);
+    if (this.fpu && regnum >= FIRST_FREG && regnum < FIRST_FREG + 32) return BigInt.asUintN(64, h.f[regnum - FIRST_FREG]);
     if (regnum === REG_PRIV) return BigInt(h.priv);
     const def = CSR_TABLE.get(regnum - FIRST_CSR_REGNUM);
     if (!def || UNREADABLE_CSRS.has(regnum - FIRST_CSR_REGNUM)) return null;
@@ -36,6 +42,10 @@ export class MachineView {
     }
     if (regnum === REG_PC) {
       h.pc = BigInt.asIntN(64, value);
+      return true;
+    }
+    if (this.fpu && regnum >= FIRST_FREG && regnum < FIRST_FREG + 32) {
+      h.f[regnum - FIRST_FREG] = BigInt.asIntN(64, value);
       return true;
     }
     if (regnum === REG_PRIV) {

@@ -38,6 +38,8 @@ export interface ResumeAction {
 
 /** Register numbers as GDB's RISC-V target description numbers them. */
 export const REG_PC = 32;
+/** f0..f31 are GDB registers 33..64 (fflags, frm, fcsr are CSRs 1..3: FIRST_CSR_REGNUM + 1..3). */
+export const FIRST_FREG = 33;
 /** CSR number n is GDB register FIRST_CSR_REGNUM + n (GDB's riscv-tdep convention). */
 export const FIRST_CSR_REGNUM = 65;
 /** The 1-byte `priv` register of feature org.gnu.gdb.riscv.virtual. */
@@ -58,6 +60,8 @@ export interface DebugTarget {
   readonly reverse?: ReverseExecution;
   /** CSRs to describe in target.xml (number and name), in table order. */
   readonly csrs: ReadonlyArray<{ num: number; name: string }>;
+  /** True when the harts have F and D: target.xml then has the fpu feature (f0-f31, fflags, frm, fcsr). */
+  readonly fpu?: boolean;
 
   /** The hart the last stop was reported for (GDB's current thread right after a stop). */
   currentHart(): number;

@@ -23,18 +23,22 @@ const ELF = {
   parallel: path.join(GUESTS, 'bin/bench_parallel.elf'),
   racy: path.join(GUESTS, 'bin/smp_racy_counter.elf'),
   litmus: path.join(GUESTS, 'bin/smp_mp_litmus.elf'),
+  fp: path.join(GUESTS, 'bin/bench_fp.elf'),
 };
 const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
+/** For the floating-point guest (rv64gc/lp64d): QEMU with F and D. */
+const QEMU_CPU_FD = 'rv64,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
 
 // ---------------------------------------------------------------- options
 
-const DEFAULTS = { compute: 6000, parallel: 4000 };   // ~40 s + 2 x ~30 s with the interpreter (36 MIPS)
-const QUICK = { compute: 300, parallel: 200 };
+const DEFAULTS = { compute: 6000, parallel: 4000, fp: 20000 };   // ~40 s + 2 x ~30 s with the interpreter (36 MIPS)
+const QUICK = { compute: 300, parallel: 200, fp: 1000 };
 
 function usage(code) {
   process.stdout.write(`usage: node scripts/bench.mjs [options]
   --quick               small iteration counts (a smoke test, ~30 s)
   --iters-compute N     bench_compute iterations under hindsight (default ${DEFAULTS.compute}, quick ${QUICK.compute})
+  --iters-fp N          bench_fp n-body steps under hindsight (default ${DEFAULTS.fp}, quick ${QUICK.fp})
   --iters-parallel N    bench_parallel iterations per hart under hindsight (default ${DEFAULTS.parallel}, quick ${QUICK.parallel})
   --harts-list A,B,..   hart counts for bench_parallel (default 1,2)
   --tiers A,B           execution tiers to measure (default reference,jit; rows side by side)
@@ -52,6 +56,7 @@ function parseArgs(argv) {
   const o = {
     quick: env.BENCH_QUICK === '1',
     itersCompute: env.BENCH_ITERS_COMPUTE ? Number(env.BENCH_ITERS_COMPUTE) : undefined,
+    itersFp: env.BENCH_ITERS_FP ? Number(env.BENCH_ITERS_FP) : undefined,
     itersParallel: env.BENCH_ITERS_PARALLEL ? Number(env.BENCH_ITERS_PARALLEL) : undefined,
     hartsList: [1, 2],
     tiers: env.BENCH_TIERS ? env.BENCH_TIERS.split(',') : ['reference', 'jit'],
@@ -66,6 +71,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--iters-compute') o.itersCompute = Number(need(i++));
+    else if (a === '--iters-fp') o.itersFp = Number(need(i++));
     else if (a === '--iters-parallel') o.itersParallel = Number(need(i++));
     else if (a === '--harts-list') o.hartsList = need(i++).split(',').map(Number);
     else if (a === '--tiers') o.tiers = need(i++).split(',');
@@ -78,10 +84,11 @@ function parseArgs(argv) {
   }
   const base = o.quick ? QUICK : DEFAULTS;
   o.itersCompute ??= base.compute;
+  o.itersFp ??= base.fp;
   o.itersParallel ??= base.parallel;
   o.qemuSeconds ??= o.quick ? 0.5 : 2;
   const posInt = (n) => Number.isSafeInteger(n) && n >= 1;
-  if (!posInt(o.itersCompute) || !posInt(o.itersParallel) || !posInt(o.qemuRepeats) ||
+  if (!posInt(o.itersCompute) || !posInt(o.itersFp) || !posInt(o.itersParallel) || !posInt(o.qemuRepeats) ||
       !o.hartsList.every((h) => posInt(h) && h <= 8) || !(o.qemuSeconds >= 0)) {
     process.stderr.write('bench: iteration counts, repeats and hart counts must be positive integers (harts <= 8)\n');
     process.exit(2);
@@ -169,13 +176,13 @@ async function hindsight(elf, harts, iters, tier = 'reference') {
   return { ...r, stats };
 }
 
-function qemuArgs(elf, smp, iters) {
-  return ['-M', 'virt', '-accel', 'tcg,thread=multi', '-cpu', QEMU_CPU, '-smp', String(smp), '-m', '128M',
+function qemuArgs(elf, smp, iters, cpu = QEMU_CPU) {
+  return ['-M', 'virt', '-accel', 'tcg,thread=multi', '-cpu', cpu, '-smp', String(smp), '-m', '128M',
     '-nographic', '-bios', 'none', '-kernel', elf, '-append', `iters=${iters}`];
 }
 
-async function qemu(opts, elf, smp, iters) {
-  return run(opts.qemu, qemuArgs(elf, smp, iters), 600);
+async function qemu(opts, elf, smp, iters, cpu = QEMU_CPU) {
+  return run(opts.qemu, qemuArgs(elf, smp, iters, cpu), 600);
 }
 
 /** The first differing line of two console transcripts, for the report. */
@@ -193,10 +200,10 @@ const log = (s) => process.stderr.write(`bench: ${s}\n`);
 const okRun = (r) => r.code === 0 && !r.timedOut;
 
 /** QEMU start-up (process launch, machine set-up, DTB, exit) measured with iters=0. */
-async function qemuStartup(opts, elf, smp) {
+async function qemuStartup(opts, elf, smp, cpu = QEMU_CPU) {
   const times = [];
   for (let i = 0; i < 3; i++) {
-    const r = await qemu(opts, elf, smp, 0);
+    const r = await qemu(opts, elf, smp, 0, cpu);
     if (!okRun(r)) return { seconds: 0, error: `iters=0 run exited ${r.code}` };
     times.push(r.seconds);
   }
@@ -208,9 +215,9 @@ async function qemuStartup(opts, elf, smp) {
  * compared with hindsight's), then iterations scaled up until the net time is >= opts.qemuSeconds,
  * then opts.qemuRepeats timed runs at that count (median).
  */
-async function qemuTimed(opts, elf, smp, iters, expectedStdout) {
-  const startup = await qemuStartup(opts, elf, smp);
-  const same = await qemu(opts, elf, smp, iters);
+async function qemuTimed(opts, elf, smp, iters, expectedStdout, cpu = QEMU_CPU) {
+  const startup = await qemuStartup(opts, elf, smp, cpu);
+  const same = await qemu(opts, elf, smp, iters, cpu);
   const check = {
     exitCode: same.code,
     timedOut: same.timedOut,
@@ -224,14 +231,14 @@ async function qemuTimed(opts, elf, smp, iters, expectedStdout) {
     if (net >= opts.qemuSeconds) break;
     const factor = Math.min(1000, Math.max(1.5, (opts.qemuSeconds * 1.2) / Math.max(net, 0.02)));
     qIters = niceRound(qIters * factor);
-    probe = await qemu(opts, elf, smp, qIters);
+    probe = await qemu(opts, elf, smp, qIters, cpu);
   }
   const samples = [];
   let failed = okRun(same) ? null : `exit ${same.code}${same.timedOut ? ' (timeout)' : ''}`;
   const loads = [];
   if (!failed && qIters === iters && opts.qemuSeconds === 0) { samples.push(same.seconds); loads.push(same.load); }
   while (!failed && samples.length < opts.qemuRepeats) {
-    const r = await qemu(opts, elf, smp, qIters);
+    const r = await qemu(opts, elf, smp, qIters, cpu);
     if (!okRun(r)) { failed = `exit ${r.code} at iters=${qIters}`; break; }
     samples.push(r.seconds);
     loads.push(r.load);
@@ -250,10 +257,10 @@ function niceRound(n) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  for (const [name, f] of [['hindsight (npm run build)', CLI], ['bench_compute.elf (make -C test/guests)', ELF.compute], ['bench_parallel.elf (make -C test/guests)', ELF.parallel]]) {
+  for (const [name, f] of [['hindsight (npm run build)', CLI], ['bench_compute.elf (make -C test/guests)', ELF.compute], ['bench_parallel.elf (make -C test/guests)', ELF.parallel], ['bench_fp.elf (make -C test/guests)', ELF.fp]]) {
     if (!existsSync(f)) { process.stderr.write(`bench: missing ${f}: build ${name} first\n`); process.exit(2); }
   }
-  for (const g of ['bench_compute', 'bench_parallel']) {
+  for (const g of ['bench_compute', 'bench_parallel', 'bench_fp']) {
     const src = path.join(GUESTS, 'src', `${g}.c`);
     const elf = path.join(GUESTS, 'bin', `${g}.elf`);
     if (existsSync(src) && statSync(src).mtimeMs > statSync(elf).mtimeMs) log(`warning: ${src} is newer than ${elf}; run make -C test/guests`);
@@ -302,20 +309,20 @@ async function main() {
   const shortWarning = (row) => { if (!(row.seconds >= 0.2)) row.warnings.push('qemu run too short to time (raise --qemu-seconds)'); };
   const note = (row, what) => { row.problems.push(what); problems.push(`${row.emulator} ${row.guest} harts=${row.harts}: ${what}`); };
 
-  // ---- (a) bench_compute, one hart
+  // ---- (a) one-hart guests: bench_compute (integer) and bench_fp (double-precision n-body)
+  const singleHart = async (guest, elf, N, qemuCpu) => {
   const computeRows = [];
   let computeQemu = null;
   for (const tier of opts.tiers) {
-    const N = opts.itersCompute;
-    log(`hindsight (${tier}) bench_compute iters=${N} ...`);
-    const main = await hindsight(E.compute, 1, N, tier);
+    log(`hindsight (${tier}) ${guest} iters=${N} ...`);
+    const main = await hindsight(elf, 1, N, tier);
     // Two short runs give the exact per-iteration instruction count (the guest is built so that every
     // iteration retires the same number of instructions); QEMU's count at other iteration counts is
     // extrapolated from it.
-    const c1 = await hindsight(E.compute, 1, 1, tier);
-    const c2 = await hindsight(E.compute, 1, 2, tier);
+    const c1 = await hindsight(elf, 1, 1, tier);
+    const c2 = await hindsight(elf, 1, 2, tier);
     const row = {
-      emulator: 'hindsight', tier, guest: 'bench_compute', harts: 1, iters: N,
+      emulator: 'hindsight', tier, guest: guest, harts: 1, iters: N,
       instructions: main.stats?.total ?? null, seconds: main.stats?.seconds ?? null,
       processSeconds: main.seconds, exitCode: main.code, stdout: main.stdout, problems: [], warnings: [],
     };
@@ -334,11 +341,11 @@ async function main() {
     computeRows.push(row);
 
     if (haveQemu && !computeQemu) {
-      log(`qemu bench_compute (iters=${N}, then scaled) ...`);
-      const q = await qemuTimed(opts, E.compute, 1, N, main.stdout);
+      log(`qemu ${guest} (iters=${N}, then scaled) ...`);
+      const q = await qemuTimed(opts, elf, 1, N, main.stdout, qemuCpu);
       const instr = row.instructions !== null && perIter !== null ? row.instructions + (q.iters - N) * perIter : (q.iters === N ? row.instructions : null);
       const qrow = {
-        emulator: 'qemu', guest: 'bench_compute', harts: 1, iters: q.iters,
+        emulator: 'qemu', guest: guest, harts: 1, iters: q.iters,
         instructions: instr, instructionsSource: 'hindsight retired count (extrapolated per iteration when iters differ)',
         seconds: q.netSeconds, rawSeconds: q.rawSeconds, startupSeconds: q.startup.seconds, samples: q.samples,
         check: { iters: N, exitCode: q.check.exitCode, outputMatches: q.check.outputMatches, stdout: q.check.stdout },
@@ -361,6 +368,10 @@ async function main() {
     const ref = computeRows.find((r) => r.tier === 'reference');
     if (row.tier !== 'reference' && row.mips && ref?.mips) row.vsReference = row.mips / ref.mips;
   }
+  return computeRows;
+  };
+  const computeRows = await singleHart('bench_compute', E.compute, opts.itersCompute, QEMU_CPU);
+  await singleHart('bench_fp', E.fp, opts.itersFp, QEMU_CPU_FD);
 
   // ---- (b) bench_parallel on each hart count
   const P = opts.itersParallel;
@@ -513,7 +524,7 @@ async function main() {
     version: 1,
     date: started.toISOString(),
     command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    options: { itersCompute: opts.itersCompute, itersParallel: opts.itersParallel, hartsList: opts.hartsList, tiers: opts.tiers, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
+    options: { itersCompute: opts.itersCompute, itersFp: opts.itersFp, itersParallel: opts.itersParallel, hartsList: opts.hartsList, tiers: opts.tiers, qemuSeconds: opts.qemuSeconds, qemuRepeats: opts.qemuRepeats, quick: opts.quick },
     source,
     machine,
     rows,

@@ -15,7 +15,7 @@ const GUESTS: [string, string][] = [
   ['isa_rv64i', ''], ['isa_rv64m', ''], ['isa_rv64a', ''], ['isa_rvc', ''], ['isa_zicsr', ''],
   ['isa_fencei', ''], ['isa_misaligned', ''], ['mmu_sv39', ''], ['mmu_sv48', ''], ['priv_traps', ''],
   ['irq_timer', ''], ['isa_htif', ''], ['hello', ''], ['bench_compute', 'iters=3'], ['isa_zb', ''],
-  ['irq_sstc', ''],
+  ['irq_sstc', ''], ['bench_fp', 'iters=300'],
 ];
 
 /** The tier the rest of the suite does not run on by default. */
@@ -39,6 +39,18 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
       expect(r.console).toBe(r.referenceConsole);
     });
 
+  // isa_fd touches fcsr around every operation (CSR ops leave compiled code), so its JIT blocks are
+  // a few instructions long and comparing the whole state after each makes the full guest take
+  // minutes: the state checks, every static/dynamic rounding-mode case and the first sweeps are
+  // compared here; the whole guest runs on both tiers against the golden output below and in isa.test.ts.
+  test('isa_fd: the first 1.2M instructions in lockstep (FS, fcsr, NaN-boxing, rounding modes, add/sub sweeps)', () => {
+    const r = lockstep(guest('isa_fd'), '', { maxInsns: 1_200_000, jit: { hotness: 1 } });
+    expect(r.divergence).toBeNull();
+    expect(r.console).toBe(r.referenceConsole);
+    expect(r.console).toContain('fsub.d 0,0:');
+    expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
+  });
+
   test('a tiny code cache evicts and recompiles without changing the result', () => {
     const r = lockstep(guest('bench_compute'), 'iters=2', { maxInsns: 50_000_000, jit: { hotness: 2, maxPages: 1 } });
     expect(r.divergence).toBeNull();
@@ -53,14 +65,16 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
 });
 
 /** Guests whose whole console output is a function of the ISA (as in isa.test.ts). */
-const EXACT = ['isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer', 'isa_zb'];
+const EXACT = ['isa_fd', 'isa_rv64i', 'isa_rv64m', 'isa_rv64a', 'isa_rvc', 'isa_zicsr', 'isa_fencei', 'isa_misaligned', 'mmu_sv39', 'mmu_sv48', 'irq_timer', 'isa_zb'];
 const WITH_INFO = ['priv_traps', 'irq_ipi'];
+/** isa_zicsr checks a CPU without F and D (as isa.test.ts runs it). */
+const CPU_ARGS: Record<string, string[]> = { isa_zicsr: ['--cpu', 'rv64,f=false,d=false'] };
 
 // isa.test.ts, smp.test.ts and the rest run on the default tier; these run the same guests on the
 // other one, so both tiers pass the golden outputs (recorded from qemu-system-riscv64).
 describe(`ISA suite on the non-default tier (--tier ${OTHER_TIER}; golden output from qemu-system-riscv64)`, () => {
   test.each(EXACT)('%s passes with the exact expected output', async (name) => {
-    const r = await hindsight(['run', '--tier', OTHER_TIER, '--timeout', '60', guest(name)]);
+    const r = await hindsight(['run', '--tier', OTHER_TIER, '--timeout', '60', ...(CPU_ARGS[name] ?? []), guest(name)]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(golden(name));
     expect(r.code).toBe(0);

@@ -22,6 +22,8 @@ export const enum Slot {
   pmpaddr0 = pmpcfg0 + 8, // 16 slots, as QEMU 7.2
   /** Sstc's supervisor timer compare */
   stimecmp = pmpaddr0 + 16,
+  /** fcsr: frm in bits 7:5, fflags in bits 4:0 */
+  fcsr = stimecmp + 1,
   count,
 }
 
@@ -44,6 +46,9 @@ export const MENVCFG_STCE = 1n << 63n;
 /** menvcfg.FIOM, the one other menvcfg bit implemented. */
 export const MENVCFG_FIOM = 1n;
 
+/** mstatus.FS values (the F/D state's context-switch status). */
+export const FS_OFF = 0n;
+export const FS_DIRTY = 3n << 13n;
 /** UXL = SXL = 2 (64-bit), hard-wired. */
 export const MSTATUS_FIXED = (2n << 32n) | (2n << 34n);
 

@@ -1,4 +1,4 @@
-import { Csr, DELEGABLE_EXCEPTIONS, MENVCFG_FIOM, MENVCFG_STCE, MIP, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
+import { Csr, DELEGABLE_EXCEPTIONS, FS_DIRTY, FS_OFF, MENVCFG_FIOM, MENVCFG_STCE, MIP, MSTATUS, MSTATUS_FIXED, MSTATUS_WRITABLE, PMP_ENTRIES, Priv, S_INTERRUPTS, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from './csr-numbers.js';
 import { type CpuFeatures, misaFor } from './features.js';
 
 /**
@@ -83,8 +83,26 @@ export function stimecmpDrivesStip(h: Pick<CsrHart, 'features' | 'csr'>): boolea
 
 const notTrappedByTvm = (h: CsrHart): boolean => !(h.priv === Priv.S && (h.csr[Slot.mstatus] & MSTATUS.TVM));
 
-function legalizeMstatus(old: bigint, v: bigint): bigint {
-  let next = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
+/** mstatus.FS is writable exactly when the hart has F (it is read-only zero otherwise). */
+const fsWritable = (h: CsrHart): bigint => (h.features.f ? MSTATUS.FS : 0n);
+
+/** mstatus as read: SD summarises FS (XS is always 0, VS absent). */
+function withSd(status: bigint): bigint {
+  return (status & MSTATUS.FS) === FS_DIRTY ? status | MSTATUS.SD : status & ~MSTATUS.SD;
+}
+
+/** The F/D CSRs exist when the hart has F, and trap like any FP instruction while mstatus.FS is Off. */
+const fpAllowed = (h: CsrHart): boolean => h.features.f && (h.csr[Slot.mstatus] & MSTATUS.FS) !== FS_OFF;
+
+/** Writes the FP CSR bits `mask` of fcsr; any write makes the FP state Dirty. */
+function writeFcsr(h: CsrHart, mask: bigint, value: bigint): void {
+  writeMasked(h, Slot.fcsr, mask, value);
+  h.csr[Slot.mstatus] |= FS_DIRTY;
+}
+
+function legalizeMstatus(old: bigint, v: bigint, h: CsrHart): bigint {
+  const writable = MSTATUS_WRITABLE | fsWritable(h);
+  let next = (old & ~writable) | (v & writable);
   if (((next & MSTATUS.MPP) >> 11n) === 2n) next = (next & ~MSTATUS.MPP) | (old & MSTATUS.MPP); // MPP=2 is reserved
   return next | MSTATUS_FIXED;
 }
@@ -98,6 +116,11 @@ export function buildCsrTable(): Map<number, CsrDef> {
   const t = new Map<number, CsrDef>();
   const add = (num: number, def: CsrDef) => t.set(num, def);
 
+  // Floating point (F/D): fflags = fcsr[4:0], frm = fcsr[7:5]
+  add(Csr.fflags, { name: 'fflags', read: (h) => h.csr[Slot.fcsr] & 0x1fn, write: (h, v) => writeFcsr(h, 0x1fn, v), allowed: fpAllowed });
+  add(Csr.frm, { name: 'frm', read: (h) => (h.csr[Slot.fcsr] >> 5n) & 7n, write: (h, v) => writeFcsr(h, 0xe0n, v << 5n), allowed: fpAllowed });
+  add(Csr.fcsr, { name: 'fcsr', read: (h) => h.csr[Slot.fcsr] & 0xffn, write: (h, v) => writeFcsr(h, 0xffn, v), allowed: fpAllowed });
+
   // Unprivileged counters
   add(Csr.cycle, { name: 'cycle', read: (h) => h.cycle(), allowed: counterAllowed(0) });
   add(Csr.time, { name: 'time', read: (h) => h.timeSource(), allowed: counterAllowed(1) });
@@ -107,8 +130,11 @@ export function buildCsrTable(): Map<number, CsrDef> {
   // Supervisor
   add(Csr.sstatus, {
     name: 'sstatus',
-    read: (h) => h.csr[Slot.mstatus] & SSTATUS_VISIBLE,
-    write: (h, v) => h.writeMstatus((h.csr[Slot.mstatus] & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)),
+    read: (h) => withSd(h.csr[Slot.mstatus]) & SSTATUS_VISIBLE,
+    write: (h, v) => {
+      const writable = SSTATUS_WRITABLE | fsWritable(h);
+      h.writeMstatus((h.csr[Slot.mstatus] & ~writable) | (v & writable));
+    },
   });
   add(Csr.sie, {
     name: 'sie',
@@ -155,7 +181,7 @@ export function buildCsrTable(): Map<number, CsrDef> {
   add(Csr.mconfigptr, constant('mconfigptr', 0n));
 
   // Machine trap setup and handling
-  add(Csr.mstatus, { name: 'mstatus', read: (h) => h.csr[Slot.mstatus], write: (h, v) => h.writeMstatus(legalizeMstatus(h.csr[Slot.mstatus], v)) });
+  add(Csr.mstatus, { name: 'mstatus', read: (h) => withSd(h.csr[Slot.mstatus]), write: (h, v) => h.writeMstatus(legalizeMstatus(h.csr[Slot.mstatus], v, h)) });
   add(Csr.misa, { name: 'misa', read: (h) => misaFor(h.features), write: () => {} });
   add(Csr.medeleg, stored('medeleg', Slot.medeleg, DELEGABLE_EXCEPTIONS));
   add(Csr.mideleg, stored('mideleg', Slot.mideleg, BigInt(S_INTERRUPTS)));

@@ -19,7 +19,7 @@ export interface CpuFeatures {
 /** What a machine implements when `--cpu` is not given. F/D and the bit-manipulation and Sstc
  * extensions are switched on here as they land in both tiers. */
 export const DEFAULT_CPU_FEATURES: Readonly<CpuFeatures> = Object.freeze({
-  f: false, d: false, sstc: true, zba: true, zbb: true, zbs: true,
+  f: true, d: true, sstc: true, zba: true, zbb: true, zbs: true,
 });
 
 const MISA_MXL_64 = 2n << 62n;

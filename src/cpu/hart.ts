@@ -22,6 +22,12 @@ const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
  */
 export class Hart {
   readonly x: BigInt64Array;
+  /** f0..f31 as raw bits (F/D; singles NaN-boxed). */
+  readonly f: BigInt64Array;
+  /** The same registers as binary64 numbers (the FP fast paths: reading a NaN loses its payload, writing a number does not). */
+  readonly fNum: Float64Array;
+  /** The CSR slots as Int32 words (slot n's low word is 2n): FS, frm and fflags without BigInt. */
+  readonly csrWords: Int32Array;
   readonly csr: BigInt64Array;
   private readonly words: Int32Array;
   private readonly longs: BigInt64Array;
@@ -61,7 +67,10 @@ export class Hart {
     this.base = hartBase(id);
     const mem = bus.memory;
     this.x = new BigInt64Array(mem, this.base + HartLayout.X, 32);
+    this.f = new BigInt64Array(mem, this.base + HartLayout.F, 32);
+    this.fNum = new Float64Array(mem, this.base + HartLayout.F, 32);
     this.csr = new BigInt64Array(mem, this.base + HartLayout.CSRS, HartLayout.CSR_SLOTS);
+    this.csrWords = new Int32Array(mem, this.base + HartLayout.CSRS, HartLayout.CSR_SLOTS * 2);
     this.words = new Int32Array(mem, this.base, HartLayout.CSRS / 4);
     this.longs = new BigInt64Array(mem, this.base, HartLayout.CSRS / 8);
     this.mmu = new Mmu(this, bus);
@@ -75,6 +84,7 @@ export class Hart {
   /** Architectural reset: M-mode, pc = reset vector, mstatus with UXL/SXL = 64-bit. */
   reset(pc: bigint): void {
     this.x.fill(0n);
+    this.f.fill(0n);
     this.csr.fill(0n);
     this.csr[Slot.mstatus] = (2n << 32n) | (2n << 34n);
     this.csr[Slot.stimecmp] = -1n; // no supervisor timer until software arms one

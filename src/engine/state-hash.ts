@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Slot } from '../cpu/csr-numbers.js';
 import { Hart } from '../cpu/hart.js';
 import { Board } from '../machine/board.js';
 import { RAM_OFFSET } from '../shm/layout.js';
@@ -6,7 +7,11 @@ import { RAM_OFFSET } from '../shm/layout.js';
 const FNV_PRIME = 0x100000001b3n;
 const FNV_OFFSET = 0xcbf29ce484222325n;
 
-/** 64-bit FNV-1a over a hart's integer registers, pc and privilege: the divergence check value. */
+/**
+ * 64-bit FNV-1a over a hart's integer registers, pc and privilege, and on a hart with F its f
+ * registers and fcsr: the divergence check value. (A hart without F hashes as before F existed,
+ * so traces recorded then still check.)
+ */
 export function stateHash(h: Hart): bigint {
   let hash = FNV_OFFSET;
   const mix = (v: bigint) => {
@@ -15,6 +20,10 @@ export function stateHash(h: Hart): bigint {
   for (let i = 1; i < 32; i++) mix(h.x[i]);
   mix(h.pc);
   mix(BigInt(h.priv));
+  if (h.features.f) {
+    for (let i = 0; i < 32; i++) mix(h.f[i]);
+    mix(h.csr[Slot.fcsr]);
+  }
   return hash;
 }
 

@@ -98,7 +98,8 @@ function decodeWith(byOpcode: readonly InsnSpec[][], raw: number): Insn {
 
 /**
  * Expands one 16-bit RVC instruction into the base instruction it stands for (RV64C).
- * Reserved and floating-point encodings decode as illegal.
+ * Reserved encodings decode as illegal; C.FLD/C.FSD/C.FLDSP/C.FSDSP expand to FLD/FSD (whose
+ * semantics check that the hart has D and FP is enabled).
  */
 export function decode16(raw: number): Insn {
   raw &= 0xffff;
@@ -117,11 +118,13 @@ export function decode16(raw: number): Insn {
         const nz = (bits(raw, 12, 11) << 4) | (bits(raw, 10, 7) << 6) | (bits(raw, 6, 6) << 2) | (bits(raw, 5, 5) << 3);
         return nz === 0 ? illegal(raw, 2) : c(Op.ADDI, rdp, 2, 0, BigInt(nz));
       }
+      case 1: return c(Op.FLD, rdp, rs1p, 0, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 5) << 6)));
       case 2: return c(Op.LW, rdp, rs1p, 0, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 6) << 2) | (bits(raw, 5, 5) << 6)));
       case 3: return c(Op.LD, rdp, rs1p, 0, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 5) << 6)));
+      case 5: return c(Op.FSD, 0, rs1p, rdp, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 5) << 6)));
       case 6: return c(Op.SW, 0, rs1p, rdp, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 6) << 2) | (bits(raw, 5, 5) << 6)));
       case 7: return c(Op.SD, 0, rs1p, rdp, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 6, 5) << 6)));
-      default: return illegal(raw, 2); // c.fld, c.fsd, reserved
+      default: return illegal(raw, 2); // reserved
     }
   }
   if (q === 1) {
@@ -166,6 +169,7 @@ export function decode16(raw: number): Insn {
   if (q === 2) {
     switch (f3) {
       case 0: return c(Op.SLLI, rd, rd, 0, BigInt((bits(raw, 12, 12) << 5) | bits(raw, 6, 2)));
+      case 1: return c(Op.FLD, rd, 2, 0, BigInt((bits(raw, 12, 12) << 5) | (bits(raw, 6, 5) << 3) | (bits(raw, 4, 2) << 6)));
       case 2: return rd === 0 ? illegal(raw, 2) : c(Op.LW, rd, 2, 0, BigInt((bits(raw, 12, 12) << 5) | (bits(raw, 6, 4) << 2) | (bits(raw, 3, 2) << 6)));
       case 3: return rd === 0 ? illegal(raw, 2) : c(Op.LD, rd, 2, 0, BigInt((bits(raw, 12, 12) << 5) | (bits(raw, 6, 5) << 3) | (bits(raw, 4, 2) << 6)));
       case 4: {
@@ -176,9 +180,10 @@ export function decode16(raw: number): Insn {
         if (rs2 === 0) return rd === 0 ? c(Op.EBREAK, 0, 0, 0, 0n) : c(Op.JALR, 1, rd, 0, 0n);
         return c(Op.ADD, rd, rd, rs2, 0n);
       }
+      case 5: return c(Op.FSD, 0, 2, rs2, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 9, 7) << 6)));
       case 6: return c(Op.SW, 0, 2, rs2, BigInt((bits(raw, 12, 9) << 2) | (bits(raw, 8, 7) << 6)));
       case 7: return c(Op.SD, 0, 2, rs2, BigInt((bits(raw, 12, 10) << 3) | (bits(raw, 9, 7) << 6)));
-      default: return illegal(raw, 2); // c.fldsp, c.fsdsp
+      default: return illegal(raw, 2);
     }
   }
   return illegal(raw, 2);

@@ -6,6 +6,7 @@
  * This module imports types only, so the extensions, the table and both drivers depend on it
  * without import cycles.
  */
+import type { CpuFeatures } from '../cpu/features.js';
 import type { Hart } from '../cpu/hart.js';
 import type { Code, W } from '../jit/wasm-emitter.js';
 import type { Bus } from '../machine/bus.js';
@@ -46,7 +47,7 @@ export const enum OpClass {
 /** How the JIT runs an op: wasm emitted inline, or an explicit bail to the reference executor. */
 export const enum JitMode { Inline, Bail }
 
-export type Ext = 'I' | 'M' | 'A' | 'Zicsr' | 'Zifencei' | 'Priv' | 'Zba' | 'Zbb' | 'Zbs';
+export type Ext = 'I' | 'M' | 'A' | 'F' | 'D' | 'Zicsr' | 'Zifencei' | 'Priv' | 'Zba' | 'Zbb' | 'Zbs';
 
 /** The 32-bit encoding of an op (match/mask as in the ISA manual's opcode map). */
 export interface Encoding {
@@ -160,6 +161,31 @@ export interface Emitter {
   physOfM(): void;
   /** Bumps the code generation of M's page when it holds translated code (after an atomic write). */
   noteWrite(): void;
+  /** The extensions of the hart the code is compiled for (compiled code is per hart). */
+  readonly features: Readonly<CpuFeatures>;
+  /** Absolute memory offset of the hart's state block (f registers, CSR slots: shm/layout.ts HartBlock). */
+  readonly hartBase: number;
+  /**
+   * Pushes the i64 of a `size`-byte load at x[rs1] + imm with the wasm load `op` (the same fast
+   * path as `load`, leaving the value instead of writing a register).
+   */
+  loadValue(ins: Insn, i: number, pc: bigint, size: number, op: W): void;
+  /** Stores the i64 that `value` pushes as `size` bytes at x[rs1] + imm with the wasm store `op`. */
+  storeValue(ins: Insn, i: number, pc: bigint, size: number, op: W, value: () => void): void;
+  /** f64 scratch locals (16), free between instructions. */
+  readonly F: readonly number[];
+  /** Structured if/else on the i32 popped (the compiler tracks the label depth its exits need). */
+  openIf(): void;
+  elseBranch(): void;
+  closeIf(): void;
+  /** Leaves wasm before instruction i (at pc) when the i32 on the stack is nonzero. */
+  bailIf(i: number, pc: bigint): void;
+  /**
+   * Runs instruction i through the floating-point call-out (its interpreter semantics in JS, with
+   * x[rs1] passed in) and pushes the i64 it would write to x[rd]; leaves wasm before instruction i,
+   * state untouched, when the op must trap (the reference executor then raises it).
+   */
+  fpCall(ins: Insn, i: number, pc: bigint): void;
   /** Offsets of the hart block's LR reservation words (address, value, valid). */
   readonly resAddr: number;
   readonly resValue: number;

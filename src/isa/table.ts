@@ -9,6 +9,7 @@
  */
 import { checkOpTable } from './check.js';
 import { RV64A } from './ext/a.js';
+import { RV64D, RV64F } from './ext/fd.js';
 import { RV64M } from './ext/m.js';
 import { PRIV } from './ext/priv.js';
 import { RV64I } from './ext/rv64i.js';
@@ -18,8 +19,8 @@ import { ZIFENCEI } from './ext/zifencei.js';
 import { Op } from './ir.js';
 import { Ext, Fmt, JitMode, OpClass, OpDef } from './op-def.js';
 
-/** Every op once, grouped by extension (F and D will be two more modules). */
-export const OP_TABLE: readonly OpDef[] = [...RV64I, ...RV64M, ...RV64A, ...ZICSR, ...ZIFENCEI, ...PRIV, ...ZBA, ...ZBB, ...ZBS];
+/** Every op once, grouped by extension. */
+export const OP_TABLE: readonly OpDef[] = [...RV64I, ...RV64M, ...RV64A, ...RV64F, ...RV64D, ...ZICSR, ...ZIFENCEI, ...PRIV, ...ZBA, ...ZBB, ...ZBS];
 
 {
   const problems = checkOpTable(OP_TABLE);

@@ -18,6 +18,7 @@
  * Guest registers live in wasm locals for the whole call: the ones the page uses are loaded at
  * entry, the ones it writes are stored by the common exit tail.
  */
+import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
 import { Block } from '../exec/translate.js';
 import { Insn } from '../isa/ir.js';
@@ -40,11 +41,18 @@ export const enum JitExit {
 
 /** `fill(va, kind, retired)`: kind = access (1 load, 2 store) | size << 2. Returns a memory index or -1. */
 export const FILL_IMPORT = 'fill';
+/**
+ * `fp(raw, xrs1)`: runs a floating-point op's interpreter semantics (the exact software arithmetic)
+ * and returns what it writes to x[rd]; stores 1 in HartBlock.FP_STATUS instead when it must trap.
+ */
+export const FP_IMPORT = 'fp';
 
 export interface PageBlock { off: number; block: Block }
 
 export interface PageSpec {
   hartBase: number;
+  /** The hart's extensions (default: DEFAULT_CPU_FEATURES). */
+  features?: Readonly<CpuFeatures>;
   /** Virtual address of the page (its low 12 bits zero). */
   vbase: bigint;
   /** RAM page index (physical page - RAM_BASE) / 4096. */
@@ -56,15 +64,18 @@ export interface PageSpec {
 
 const asI = BigInt.asIntN;
 
-// Function indices: the imported fill, then run, lookup, mulhu.
-const F_FILL = 0, F_RUN = 1, F_LOOKUP = 2, F_MULHU = 3;
+// Function indices: the imported fill and fp, then run, lookup, mulhu.
+const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
 // Locals of run: 5 i32 params, then these.
 const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4;
 const L_RETIRED = 5, L_IDX = 6, L_M = 7, L_E = 8, L_C = 9, L_C2 = 10, L_RET = 11, L_FLAG = 12;
 const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_X1 = 18;
+/** f64 scratch locals for the floating-point emitters (Emitter.F). */
+const L_F0 = L_X1 + 31, F_LOCALS = 16;
 const RUN_LOCALS: ValType[] = [
   ...Array<ValType>(8).fill(ValType.I32),
   ...Array<ValType>(5 + 31).fill(ValType.I64),
+  ...Array<ValType>(F_LOCALS).fill(ValType.F64),
 ];
 
 class PageCompiler implements Emitter {
@@ -74,10 +85,13 @@ class PageCompiler implements Emitter {
   readonly C = L_C;
   readonly C2 = L_C2;
   readonly M = L_M;
+  readonly F: readonly number[] = Array.from({ length: F_LOCALS }, (_, k) => L_F0 + k);
   readonly resAddr: number;
   readonly resValue: number;
   readonly resValid: number;
   private readonly hb: number;
+  readonly hartBase: number;
+  readonly features: Readonly<CpuFeatures>;
   private readonly vpn: bigint;
   private readonly index = new Map<number, number>();
   private readonly n: number;
@@ -92,6 +106,8 @@ class PageCompiler implements Emitter {
 
   constructor(private readonly spec: PageSpec) {
     this.hb = spec.hartBase;
+    this.hartBase = spec.hartBase;
+    this.features = spec.features ?? DEFAULT_CPU_FEATURES;
     this.resAddr = this.hb + HL.RES_ADDR;
     this.resValue = this.hb + HL.RES_VALUE;
     this.resValid = this.hb + HL.RES_VALID;
@@ -142,8 +158,9 @@ class PageCompiler implements Emitter {
         { params: Array<ValType>(5).fill(ValType.I32), results: [ValType.I32] },
         { params: [ValType.I32], results: [ValType.I32] },
         { params: [ValType.I64, ValType.I64], results: [ValType.I64] },
+        { params: [ValType.I32, ValType.I64], results: [ValType.I64] },
       ],
-      funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }],
+      funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }, { module: 'env', name: FP_IMPORT, type: 4 }],
       memory: { module: 'env', name: 'mem', min: 0, max: 65536, shared: true },
       funcs: [
         { type: 1, locals: RUN_LOCALS, body: c },
@@ -373,19 +390,47 @@ class PageCompiler implements Emitter {
   }
 
   load(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
-    this.address(ins);
-    this.translate(i, pc, false, size, true);
-    this.c.get(L_M).mem(op, 0, 0);
+    this.loadValue(ins, i, pc, size, op);
     this.writeReg(ins.rd);
   }
 
+  loadValue(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
+    this.address(ins);
+    this.translate(i, pc, false, size, true);
+    this.c.get(L_M).mem(op, 0, 0);
+  }
+
   store(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
+    this.storeValue(ins, i, pc, size, op, () => this.readReg(ins.rs2));
+  }
+
+  storeValue(ins: Insn, i: number, pc: bigint, size: number, op: W, value: () => void): void {
     this.address(ins);
     this.translate(i, pc, true, size, true);
     this.c.get(L_M);
-    this.readReg(ins.rs2);
+    value();
     this.c.mem(op, 0, 0);
     this.noteWrite();
+  }
+
+  openIf(): void { this.open('if'); }
+  elseBranch(): void { this.c.else_(); }
+  closeIf(): void { this.close(); }
+
+  bailIf(i: number, pc: bigint): void {
+    this.open('if');
+    this.bail(i, pc);
+    this.close();
+  }
+
+  fpCall(ins: Insn, i: number, pc: bigint): void {
+    const c = this.c;
+    c.i32(ins.raw | 0);
+    this.readReg(ins.rs1);
+    c.call(F_FP).set(L_T);
+    c.i32(0).mem(W.i32_load, 2, this.hb + HL.FP_STATUS);
+    this.bailIf(i, pc);
+    c.get(L_T);
   }
 
   /** Bumps the code generation of the page at L_M when it holds translated code (Bus.noteRamWrite). */

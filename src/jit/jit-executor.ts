@@ -20,8 +20,10 @@ import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
-import { OpClass } from '../isa/op-def.js';
-import { jitInline, opClass } from '../isa/table.js';
+import { decode32 } from '../isa/decode.js';
+import { Insn } from '../isa/ir.js';
+import { Interp, NEXT, OpClass } from '../isa/op-def.js';
+import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
 import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
@@ -105,7 +107,42 @@ export class JitExecutor extends Executor {
     this.hb = hartBase(hart.id);
     this.longs = new BigInt64Array(sys.memory);
     this.words = new Int32Array(sys.memory);
-    this.imports = { env: { mem: memory, fill: (va: bigint, kind: number, retired: number) => this.fill(va, kind, retired) } };
+    this.fpX = new BigInt64Array(32);
+    // The FP ops' semantics touch only the hart (f registers, fcsr, mstatus.FS) and x registers,
+    // which in wasm are locals: they run against this stand-in whose x holds the operand passed in.
+    this.fpInterp = { hart, x: this.fpX, fault: () => 0 } as unknown as Interp;
+    this.imports = {
+      env: {
+        mem: memory,
+        fill: (va: bigint, kind: number, retired: number) => this.fill(va, kind, retired),
+        fp: (raw: number, xrs1: bigint) => this.fpCallout(raw, xrs1),
+      },
+    };
+  }
+
+  private readonly fpX: BigInt64Array;
+  private readonly fpInterp: Interp;
+  private readonly fpInsns = new Map<number, Insn>();
+
+  /**
+   * The FP call-out of compiled code (codegen.ts FP_IMPORT): the op's own interpreter semantics on
+   * the stand-in. Their checks (extension present, FS not Off, valid rounding mode) come before
+   * any state change, so a trapping op leaves nothing behind and is rerun by the reference executor.
+   */
+  private fpCallout(raw: number, xrs1: bigint): bigint {
+    let ins = this.fpInsns.get(raw);
+    if (ins === undefined) { ins = decode32(raw); this.fpInsns.set(raw, ins); }
+    const x = this.fpX;
+    x[ins.rs1] = xrs1;
+    x[0] = 0n;
+    const r = OP_DEFS[ins.op].exec(this.fpInterp, ins, 0);
+    if (r !== NEXT) {
+      this.hart.trapCause = -1;
+      this.words[(this.hb + HL.FP_STATUS) >> 2] = 1;
+      return 0n;
+    }
+    this.words[(this.hb + HL.FP_STATUS) >> 2] = 0;
+    return x[ins.rd];
   }
 
   override flushTranslations(): void {
@@ -225,7 +262,7 @@ export class JitExecutor extends Executor {
     if (blocks.length === 0) { page.failed = true; return; }
     try {
       const t1 = performance.now();
-      const bytes = compilePageModule({ hartBase: this.hb, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
+      const bytes = compilePageModule({ hartBase: this.hb, features: this.hart.features, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
       const t2 = performance.now();
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, this.imports);

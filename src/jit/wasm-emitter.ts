@@ -11,7 +11,7 @@
  * block, next to V8's own compile time which dominates.
  */
 
-export const enum ValType { I32 = 0x7f, I64 = 0x7e }
+export const enum ValType { I32 = 0x7f, I64 = 0x7e, F64 = 0x7c }
 /** Block type "no result". */
 export const VOID = 0x40;
 
@@ -43,6 +43,10 @@ export const enum W {
   i32_clz = 0x67, i32_ctz = 0x68, i32_popcnt = 0x69, i32_rotl = 0x77, i32_rotr = 0x78,
   i64_clz = 0x79, i64_ctz = 0x7a, i64_popcnt = 0x7b, i64_rotl = 0x89, i64_rotr = 0x8a,
   i64_extend8_s = 0xc2, i64_extend16_s = 0xc3,
+  f64_load = 0x2b, f64_store = 0x39, f64_const = 0x44,
+  f64_eq = 0x61, f64_ne = 0x62, f64_lt = 0x63, f64_gt = 0x64, f64_le = 0x65, f64_ge = 0x66,
+  f64_abs = 0x99, f64_neg = 0x9a, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
+  i64_reinterpret_f64 = 0xbd, f64_reinterpret_i64 = 0xbf,
 }
 
 /** Threads-proposal opcodes (after the 0xfe prefix). */
@@ -120,6 +124,12 @@ export class Code {
   op(o: W): this { this.bytes.push(o); return this; }
   i32(n: number): this { this.bytes.push(W.i32_const); pushS32(this.bytes, n); return this; }
   i64(v: bigint): this { this.bytes.push(W.i64_const); pushS64(this.bytes, v); return this; }
+  f64(v: number): this {
+    this.bytes.push(W.f64_const);
+    const b = new Uint8Array(new Float64Array([v]).buffer); // little-endian IEEE 754, as wasm encodes it
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
   get(l: number): this { this.bytes.push(W.local_get); pushU32(this.bytes, l); return this; }
   set(l: number): this { this.bytes.push(W.local_set); pushU32(this.bytes, l); return this; }
   tee(l: number): this { this.bytes.push(W.local_tee); pushU32(this.bytes, l); return this; }

@@ -110,6 +110,10 @@ export const HartBlock = {
    */
   JIT_TLB_LOAD: 0x1000,
   JIT_TLB_STORE: 0x2000,
+  /** f0..f31 (F/D), raw bits, Int64 each; singles NaN-boxed as the ISA stores them */
+  F: 0x3000,
+  /** Int32: the JIT's FP call-out reports here whether the op must trap instead (src/jit/) */
+  FP_STATUS: 0x3100,
 } as const;
 
 export const JIT_TLB_ENTRIES = 256;

@@ -85,16 +85,21 @@ export class SoloMachine {
     return true;
   }
 
-  drainConsole(): string {
+  /** Moves console output out of the ring (a guest printing more than the ring holds would wait for it). */
+  pumpConsole(): void {
     for (;;) {
       const b = this.out.drain();
       if (b.length === 0) break;
-      this.console.push(...b);
+      for (const byte of b) this.console.push(byte);
     }
+  }
+
+  drainConsole(): string {
+    this.pumpConsole();
     return Buffer.from(this.console).toString('latin1');
   }
 
-  /** Everything architectural: x, pc, icount, priv, CSR slots, reservation. */
+  /** Everything architectural: x, f, pc, icount, priv, CSR slots (fcsr among them), reservation. */
   state(): string {
     const h = this.hart;
     const csr = [...h.csr.slice(0, Slot.count)].map((v) => v.toString(16));
@@ -102,7 +107,7 @@ export class SoloMachine {
     const words = new Int32Array(this.memory.buffer, base, 512 / 4);
     return JSON.stringify({
       pc: h.pc.toString(16), icount: h.icount, priv: h.priv,
-      x: [...h.x].map((v) => v.toString(16)), csr,
+      x: [...h.x].map((v) => v.toString(16)), f: [...h.f].map((v) => v.toString(16)), csr,
       res: [words[HL.RES_VALID >> 2], new BigInt64Array(this.memory.buffer, base + HL.RES_ADDR, 2).join(',')],
     });
   }
@@ -131,6 +136,8 @@ export function lockstep(elf: string, append: string, opts: { maxInsns: number; 
   while (!a.stopped && a.hart.icount < opts.maxInsns) {
     a.safePoint();
     b.safePoint();
+    a.pumpConsole();
+    b.pumpConsole();
     const budget = Math.max(1, Math.min(maxBudget, a.untilTimer(), opts.maxInsns - a.hart.icount));
     const before = a.hart.icount;
     const n = a.exec.runBlock(budget);

@@ -13,6 +13,8 @@ export const UBOOT_SMODE = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 export const QEMU = 'qemu-system-riscv64';
 /** The QEMU CPU cut down to what hindsight implements (RV64IMAC + Zicsr + Zifencei, no Sstc). */
 export const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
+/** The same with F and D (QEMU's defaults), for the floating-point guests. */
+export const QEMU_CPU_FD = 'rv64,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
 
 export function guest(name: string): string {
   return join(GUESTS, `${name}.elf`);

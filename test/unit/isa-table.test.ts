@@ -47,10 +47,13 @@ describe('compressed instructions expand to base ops', () => {
     expect(decode16(raw)).toMatchObject({ ...expected, len: 2 });
   });
 
-  test('reserved and floating-point encodings are illegal', () => {
+  test('reserved encodings are illegal; the double-precision loads and stores expand to FLD/FSD', () => {
     expect(decode16(0x0000).op).toBe(Op.ILLEGAL);   // all zeros
-    expect(decode16(0x2000).op).toBe(Op.ILLEGAL);   // c.fld
+    expect(decode16(0x2000)).toMatchObject({ op: Op.FLD, rd: 8, rs1: 8, imm: 0n });      // c.fld fs0, 0(s0)
     expect(decode16(0x6002 | (1 << 7)).op).toBe(Op.LD); // c.ldsp ra
-    expect(decode16(0x2002).op).toBe(Op.ILLEGAL);   // c.fldsp
+    expect(decode16(0x2002)).toMatchObject({ op: Op.FLD, rd: 0, rs1: 2, imm: 0n });      // c.fldsp ft0, 0(sp)
+    expect(decode16(0x3422)).toMatchObject({ op: Op.FLD, rd: 8, rs1: 2, imm: 40n });     // c.fldsp fs0, 40(sp)
+    expect(decode16(0xa42a)).toMatchObject({ op: Op.FSD, rs1: 2, rs2: 10, imm: 8n });    // c.fsdsp fa0, 8(sp)
+    expect(decode16(0xa404)).toMatchObject({ op: Op.FSD, rs1: 8, rs2: 9, imm: 8n });     // c.fsd fs1, 8(s0)
   });
 });
