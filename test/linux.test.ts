@@ -19,9 +19,10 @@ const TIER = ['--tier', 'reference'];
 /** Boot to /idle takes ~7 s on an idle 2-core host (up to ~40 s under heavy load). */
 const IDLE_TIMEOUT_S = 90;
 /**
- * The racy init's boot -> init -> power-off (measured with the host's two cores shared by other
- * heavy jobs, load ~11: 1 hart 52 s, 2 harts 94 s). A backstop only: a healthy run ends with
- * the guest's power-off.
+ * The racy init's boot -> init -> power-off. Measured by hand (reference tier, this 2-core host
+ * shared with other heavy jobs, load 8-17): 1 hart 30-85 s, 2 harts 29-86 s, 4 harts 220-230 s
+ * (two 4-hart runs at a time); in this file's own run 11, 18 and 55 s. A backstop only: a healthy
+ * run ends with the guest's power-off.
  */
 const RACE_TIMEOUT_S = 400;
 const TOTAL = 4 * 100_000;
@@ -57,8 +58,8 @@ describe('Linux 6.1 under OpenSBI', () => {
     const why = r.stdout.slice(-3000) + r.stderr;
     expect(r.stdout, why).toContain(`smp: Brought up 1 node, ${harts} CPU`);
     expect(r.stdout, why).toContain('Run /init as init process');
-    expect(r.stdout, why).toContain(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\n`);
-    const racy = /hindsight-init: racy total (\d+) of (\d+)\n/.exec(r.stdout);
+    expect(r.stdout, why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
+    const racy = /hindsight-init: racy total (\d+) of (\d+)\r?\n/.exec(r.stdout);
     expect(racy, why).not.toBeNull();
     expect(Number(racy![1])).toBeGreaterThan(0);
     expect(Number(racy![1])).toBeLessThanOrEqual(TOTAL);
