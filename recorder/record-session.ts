@@ -146,7 +146,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     exitCode: result.exitCode,
     stopReason: STOP_REASON_NAMES[result.reason],
     icounts: result.icounts,
-    ...(serial ? { safePoints: result.safePoints } : {}),
+    ...(serial ? { finalSafePoints: result.finalSafePoints } : {}),
     finalStateHashes: result.finalStateHashes(),
     wallSeconds: result.wallSeconds,
     consoleBytes,

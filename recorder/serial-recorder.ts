@@ -35,8 +35,8 @@ export class SerialRecorder extends VirtualTimeSupervisor {
   }
 
   safePoint(h: Hart): void {
-    // Counted for the trace: serial replay stops each hart after exactly as many (serial-replayer.ts).
     if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for a progress line
+    this.countSafePoint(h); // for the trace's end: serial-replayer.ts stops each hart after as many
     this.sampleLines(h);
     const { ring, stagedInput } = this.opts;
     if (h.id === 0 && stagedInput.available() > 0) {
@@ -54,7 +54,7 @@ export class SerialRecorder extends VirtualTimeSupervisor {
   }
 
   finish(h: Hart): void {
-    h.publishSafePoints(this.safePoints);
+    h.publishSafePoints(this.safePointsAt(h.icount));
   }
 
   budget(h: Hart): number {

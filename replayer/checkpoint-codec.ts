@@ -76,7 +76,7 @@ function encodePosition(p: HartTimelineState['position'], events: TraceEvent[]) 
   const next = p.next ? events.lastIndexOf(p.next, p.consumed - 1) : -1;
   if (p.next && next < 0) throw new Error('checkpoint: the pending event is not among the consumed ones');
   if ('times' in p) return { consumed: p.consumed, next, replayer: { pendingTimes: p.times.length, waitingForRelease: p.waitingForRelease } };
-  return { consumed: p.consumed, next, replayer: null, safePoints: p.safePoints };
+  return { consumed: p.consumed, next, replayer: null, safePointsHere: p.safePointsHere };
 }
 
 export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8Array[] | null, events: TraceEvent[][]): Uint8Array {
@@ -103,7 +103,7 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
 
 /* The decoded shapes: toObject with longs as decimal strings and every default filled in. */
 interface DecodedPage { index: number; data: Uint8Array }
-interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null; safePoints: string }
+interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null; safePointsHere: string }
 interface DecodedHart { paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null }
 interface DecodedTimeline {
   scheduler: { live: number[]; index: number; moved: boolean; turn: { until: string; before: string; releasedBefore: string } | null } | null;
@@ -142,7 +142,7 @@ function decodePosition(p: DecodedPosition | null, events: TraceEvent[], hart: n
   const nextIndex = safeNumber(p.next, 'an event index');
   if (consumed > events.length || nextIndex >= consumed || nextIndex < -1) throw new Unusable(`hart ${hart}'s event position does not fit its ${events.length} events`);
   const next = nextIndex >= 0 ? events[nextIndex] : null;
-  if (p.replayer === null) return { consumed, next, safePoints: safeNumber(p.safePoints, 'a safe point count') };
+  if (p.replayer === null) return { consumed, next, safePointsHere: safeNumber(p.safePointsHere, 'a safe point count') };
   const taken = events.slice(0, consumed).filter((e): e is ReplayerPosition['times'][number] => e.kind === 'time');
   const pending = p.replayer.pendingTimes;
   if (pending > taken.length) throw new Unusable(`hart ${hart} has more pending clock reads than it consumed`);

@@ -10,8 +10,8 @@ import { DivergenceError } from './divergence.js';
 export interface SerialReplayPosition {
   consumed: number;
   next: TraceEvent | null;
-  /** Safe points passed so far. */
-  safePoints: number;
+  /** Safe points passed at the hart's current icount. */
+  safePointsHere: number;
 }
 
 /**
@@ -28,8 +28,8 @@ export class SerialReplayer extends VirtualTimeSupervisor {
 
   constructor(private readonly hart: Hart, clock: VirtualClock, clint: Clint, private readonly uart: Uart,
     events: Iterable<TraceEvent>, private readonly finalIcount: number,
-    /** Safe points the recording passed on this hart (null: an older trace, which ends at finalIcount). */
-    private readonly recordedSafePoints: number | null = null) {
+    /** Safe points the recording passed at the final icount (null: an older trace, which ends there at once). */
+    private readonly finalSafePoints: number | null = null) {
     super(clock, clint);
     this.events = events[Symbol.iterator]();
     this.advance();
@@ -43,7 +43,7 @@ export class SerialReplayer extends VirtualTimeSupervisor {
 
   /** Replay position in the event stream (debugger checkpoints). */
   snapshot(): SerialReplayPosition {
-    return { consumed: this.consumed, next: this.next, safePoints: this.safePoints };
+    return { consumed: this.consumed, next: this.next, safePointsHere: this.safePointsAt(this.hart.icount) };
   }
 
   /** Goes back to a snapshot; `events` must continue right after the snapshot's consumed events. */
@@ -51,7 +51,7 @@ export class SerialReplayer extends VirtualTimeSupervisor {
     this.events = events;
     this.consumed = p.consumed;
     this.next = p.next;
-    this.safePoints = p.safePoints;
+    this.restoreSafePoints(this.hart.icount, p.safePointsHere);
   }
 
   /**
@@ -60,7 +60,7 @@ export class SerialReplayer extends VirtualTimeSupervisor {
    * icount keeps an interrupt that became pending at the very end exactly as untaken (or taken).
    */
   ended(): boolean {
-    return this.recordedSafePoints !== null && this.safePoints >= this.recordedSafePoints;
+    return this.finalSafePoints !== null && this.hart.icount === this.finalIcount && this.safePointsAt(this.finalIcount) >= this.finalSafePoints;
   }
 
   private diverged(what: string): never {
@@ -69,6 +69,7 @@ export class SerialReplayer extends VirtualTimeSupervisor {
 
   safePoint(h: Hart): void {
     if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for the progress line
+    this.countSafePoint(h);
     this.sampleLines(h);
     while (this.next && this.next.icount === h.icount) {
       const e = this.next;

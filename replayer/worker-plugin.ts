@@ -13,8 +13,8 @@ export interface ReplayWorkerOptions {
   tracePath: string;
   progress: SharedArrayBuffer;
   finalIcounts: number[];
-  /** Serial traces: safe points each hart passed in the recording (null in older traces). */
-  safePoints: number[] | null;
+  /** Serial traces: safe points each hart passed at its final icount in the recording (null in older traces). */
+  finalSafePoints: number[] | null;
   /** How the trace was recorded (serial traces replay on virtual time). */
   traceSched: 'parallel' | 'serial';
   quantum: number;
@@ -33,7 +33,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): 
   const progress = new ReplayProgress(o.progress, board.config.harts);
   return {
     supervisor(hart: Hart): HartSupervisor {
-      if (o.traceSched === 'serial') return new SerialReplayer(hart, ctx.virtualClock, board.clint, board.uart, reader.events(hart.id), o.finalIcounts[hart.id], o.safePoints?.[hart.id] ?? null);
+      if (o.traceSched === 'serial') return new SerialReplayer(hart, ctx.virtualClock, board.clint, board.uart, reader.events(hart.id), o.finalIcounts[hart.id], o.finalSafePoints?.[hart.id] ?? null);
       return new HartReplayer(hart, reader.events(hart.id), o.finalIcounts[hart.id], progress, board.uart, ctx.hartIds.length > 1);
     },
     schedule: {

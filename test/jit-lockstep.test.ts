@@ -24,8 +24,8 @@ const OTHER_TIER = DEFAULT_TIER === 'jit' ? 'reference' : 'jit';
 const golden = (name: string) => readFileSync(join(EXPECTED, `${name}.out`), 'latin1');
 
 describe('JIT and reference executor in lockstep (state compared after every JIT block)', () => {
-  test.each(GUESTS)('%s: compile everything at once (hotness 1)', (name, append) => {
-    const r = lockstep(guest(name), append, { maxInsns: 50_000_000, jit: { hotness: 1 } });
+  test.each(GUESTS)('%s: compile everything at once (hotness 1)', async (name, append) => {
+    const r = await lockstep(guest(name), append, { maxInsns: 50_000_000, jit: { hotness: 1 } });
     expect(r.divergence).toBeNull();
     expect(r.console).toBe(r.referenceConsole);
     expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
@@ -33,8 +33,8 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
   });
 
   test.each(GUESTS.filter(([n]) => ['isa_rv64i', 'mmu_sv39', 'priv_traps', 'bench_compute', 'isa_zb'].includes(n)))(
-    '%s: default hotness, small budgets (exact stops inside compiled code)', (name, append) => {
-      const r = lockstep(guest(name), append, { maxInsns: 20_000_000, budget: 37 });
+    '%s: default hotness, small budgets (exact stops inside compiled code)', async (name, append) => {
+      const r = await lockstep(guest(name), append, { maxInsns: 20_000_000, budget: 37 });
       expect(r.divergence).toBeNull();
       expect(r.console).toBe(r.referenceConsole);
     });
@@ -43,22 +43,22 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
   // a few instructions long and comparing the whole state after each makes the full guest take
   // minutes: the state checks, every static/dynamic rounding-mode case and the first sweeps are
   // compared here; the whole guest runs on both tiers against the golden output below and in isa.test.ts.
-  test('isa_fd: the first 1.2M instructions in lockstep (FS, fcsr, NaN-boxing, rounding modes, add/sub sweeps)', () => {
-    const r = lockstep(guest('isa_fd'), '', { maxInsns: 1_200_000, jit: { hotness: 1 } });
+  test('isa_fd: the first 1.2M instructions in lockstep (FS, fcsr, NaN-boxing, rounding modes, add/sub sweeps)', async () => {
+    const r = await lockstep(guest('isa_fd'), '', { maxInsns: 1_200_000, jit: { hotness: 1 } });
     expect(r.divergence).toBeNull();
     expect(r.console).toBe(r.referenceConsole);
     expect(r.console).toContain('fsub.d 0,0:');
     expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
   });
 
-  test('a tiny code cache evicts and recompiles without changing the result', () => {
-    const r = lockstep(guest('bench_compute'), 'iters=2', { maxInsns: 50_000_000, jit: { hotness: 2, maxPages: 1 } });
+  test('a tiny code cache evicts and recompiles without changing the result', async () => {
+    const r = await lockstep(guest('bench_compute'), 'iters=2', { maxInsns: 50_000_000, jit: { hotness: 2, maxPages: 1 } });
     expect(r.divergence).toBeNull();
     expect(r.jitStats.compiles).toBeGreaterThan(1);
   });
 
-  test('isa_fencei: self-modifying code is caught (code generations, FENCE.I)', () => {
-    const r = lockstep(guest('isa_fencei'), '', { maxInsns: 50_000_000, jit: { hotness: 1 } });
+  test('isa_fencei: self-modifying code is caught (code generations, FENCE.I)', async () => {
+    const r = await lockstep(guest('isa_fencei'), '', { maxInsns: 50_000_000, jit: { hotness: 1 } });
     expect(r.divergence).toBeNull();
     expect(r.console).toBe(golden('isa_fencei'));
   });

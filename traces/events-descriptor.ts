@@ -308,10 +308,10 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                   "type": "ReplayerPosition",
                   "id": 3
                 },
-                "safePoints": {
+                "safePointsHere": {
                   "type": "uint64",
                   "id": 4,
-                  "protoName": "safe_points"
+                  "protoName": "safe_points_here"
                 }
               }
             },

@@ -389,7 +389,7 @@ export class TraceReader {
       typeof s.stopReason !== 'string' ||
       !Array.isArray(s.icounts) ||
       !Array.isArray(s.finalStateHashes) ||
-      (s.safePoints !== undefined && !(Array.isArray(s.safePoints) && s.safePoints.every((n) => Number.isSafeInteger(n) && n >= 0))) ||
+      (s.finalSafePoints !== undefined && !(Array.isArray(s.finalSafePoints) && s.finalSafePoints.every((n) => Number.isSafeInteger(n) && n >= 0))) ||
       typeof s.wallSeconds !== 'number' ||
       typeof s.consoleBytes !== 'number'
     ) {

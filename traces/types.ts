@@ -26,10 +26,11 @@ export interface TraceSummary {
   /** Retired-instruction count of each hart at the end, indexed by hart. */
   icounts: number[];
   /**
-   * Serial traces: safe points each hart passed. Replay stops a hart before its next one, so a
-   * hart stopped with an interrupt pending ends exactly as recorded. Absent in older traces.
+   * Serial traces: safe points each hart passed at its final icount. Replay stops a hart there
+   * before its next one, so a hart stopped with an interrupt pending ends exactly as recorded
+   * (on any tier). Absent in older traces.
    */
-  safePoints?: number[];
+  finalSafePoints?: number[];
   /** Hash of each hart's final register state (as text, e.g. hex), indexed by hart. */
   finalStateHashes: string[];
   wallSeconds: number;

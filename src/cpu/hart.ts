@@ -112,7 +112,7 @@ export class Hart {
   }
 
   /** Publishes the retired-instruction count alone (cheap progress reporting while running). */
-  /** Serial recording: how many safe points this hart passed (read by the main thread at the end). */
+  /** Serial recording: how many safe points this hart passed at its final icount (read by the main thread at the end). */
   publishSafePoints(count: number): void {
     Atomics.store(this.longs, HartLayout.SAFE_POINTS >> 3, BigInt(count));
   }

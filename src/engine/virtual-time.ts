@@ -46,7 +46,36 @@ const NO_DEADLINE = 1n << 62n;
 export abstract class VirtualTimeSupervisor implements HartSupervisor {
   readonly realTime = false;
 
+  /** The icount of the last safe point and how many safe points the hart passed at that icount. */
+  private safePointIcount = -1;
+  private safePointsThere = 0;
+
   protected constructor(protected readonly clock: VirtualClock, protected readonly clint: Clint) {}
+
+  /**
+   * Counts a safe point. Where a hart *ends* is part of the serial schedule: the recording may stop
+   * it at the top of its loop, before a safe point that would take a pending interrupt. How many
+   * safe points it passed at its final icount says which, and unlike the total count of safe
+   * points it does not depend on the tier (the JIT's blocks are longer than the reference's).
+   */
+  protected countSafePoint(h: Hart): void {
+    if (h.icount === this.safePointIcount) this.safePointsThere++;
+    else {
+      this.safePointIcount = h.icount;
+      this.safePointsThere = 1;
+    }
+  }
+
+  /** Safe points passed at `icount` (0 unless it is the icount of the last one). */
+  protected safePointsAt(icount: number): number {
+    return icount === this.safePointIcount ? this.safePointsThere : 0;
+  }
+
+  /** After a debugger restore: `count` safe points were passed at the hart's current icount. */
+  protected restoreSafePoints(icount: number, count: number): void {
+    this.safePointIcount = count > 0 ? icount : -1;
+    this.safePointsThere = count;
+  }
 
   abstract safePoint(hart: Hart): void;
   abstract budget(hart: Hart): number;

@@ -46,8 +46,8 @@ export interface RunResult {
   exitCode: number;
   reason: StopReason;
   icounts: number[];
-  /** Safe points each hart passed, as published by its supervisor (serial recording; 0 otherwise). */
-  safePoints: number[];
+  /** Safe points each hart passed at its final icount, as published by its supervisor (serial recording; 0 otherwise). */
+  finalSafePoints: number[];
   wallSeconds: number;
   fatal: string | null;
   /** First divergence (exit 3) or damaged-trace (exit 2) error reported by a hart, if any. */
@@ -149,7 +149,7 @@ export class Coordinator {
     for (const h of board.harts) h.syncIn();
     const reason = board.control.stopReason;
     const exitCode = fatal ? 1 : board.control.exitCode;
-    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), safePoints: board.harts.map((h) => h.publishedSafePoints()), wallSeconds, fatal, divergence, finalStateHashes: () => (hashes ??= finalStateHashes(board)) };
+    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), finalSafePoints: board.harts.map((h) => h.publishedSafePoints()), wallSeconds, fatal, divergence, finalStateHashes: () => (hashes ??= finalStateHashes(board)) };
   }
 
   private startWorker(hartIds: number[]): Worker {

@@ -97,7 +97,7 @@ export const HartBlock = {
   RES_VALUE: 304,
   /** Int64: host monotonic ns deadline of this hart's mtimecmp (or max) */
   TIMER_DEADLINE: 312,
-  /** Int64: safe points the hart passed (serial recording: published at its end, for the trace) */
+  /** Int64: safe points the hart passed at its final icount (serial recording: published at its end, for the trace) */
   SAFE_POINTS: 320,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,

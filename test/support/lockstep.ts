@@ -126,14 +126,24 @@ export interface LockstepResult {
  * Runs the JIT (A) and the reference executor (B) side by side: after each JIT runBlock (which may
  * span many blocks), B runs to the same icount, and the complete hart state is compared.
  */
-export function lockstep(elf: string, append: string, opts: { maxInsns: number; jit?: JitOptions; budget?: number }): LockstepResult {
+/** Longest stretch the lockstep loop keeps the test worker's event loop blocked (see below). */
+const YIELD_EVERY_MS = 200;
+
+export async function lockstep(elf: string, append: string, opts: { maxInsns: number; jit?: JitOptions; budget?: number }): Promise<LockstepResult> {
   const a = new SoloMachine(elf, append, 'jit', opts.jit);
   const b = new SoloMachine(elf, append, 'reference');
   const jit = a.exec as JitExecutor;
   let steps = 0;
   let divergence: string | null = null;
   const maxBudget = opts.budget ?? 100_000;
+  let yielded = performance.now();
   while (!a.stopped && a.hart.icount < opts.maxInsns) {
+    // vitest's worker RPC times out when a test blocks its event loop for a minute, which a long
+    // lockstep run on a loaded machine does: let the loop breathe now and then.
+    if ((steps & 0xff) === 0 && performance.now() - yielded > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
     a.safePoint();
     b.safePoint();
     a.pumpConsole();
