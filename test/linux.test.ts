@@ -16,8 +16,11 @@ import { OPENSBI_FW_JUMP, hindsight, requireTool } from './support/tools.js';
  * default tier when it boots Linux faster.
  */
 const TIER = ['--tier', 'reference'];
-/** Boot to /idle takes ~7 s on an idle 2-core host (up to ~40 s under heavy load). */
-const IDLE_TIMEOUT_S = 90;
+/**
+ * Boot to /idle takes ~7 s on an idle 2-core host (up to ~40 s under heavy load). The test always
+ * waits the whole timeout (that is what it checks), so it is kept short enough for the suite.
+ */
+const IDLE_TIMEOUT_S = 60;
 /**
  * The racy init's boot -> init -> power-off. Measured by hand (reference tier, this 2-core host
  * shared with other heavy jobs, load 8-17): 1 hart 30-85 s, 2 harts 29-86 s, 4 harts 220-230 s
