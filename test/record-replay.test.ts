@@ -74,7 +74,9 @@ async function expectExactReplay(rec: Recording, times = REPLAYS): Promise<void>
 describe.each([
   ['smp_racy_counter', 2], ['smp_racy_counter', 4],
   ['smp_broken_lock', 2], ['smp_broken_lock', 4],
-  ['smp_mp_litmus', 2], ['smp_mp_litmus', 4],
+  // smp_mp_litmus runs its protocol on harts 0 and 1 only (the others sleep in WFI), so its 4-hart
+  // recording adds little here for ~100 s of suite time: npm run soak records it on 4 harts.
+  ['smp_mp_litmus', 2],
 ])('%s on %i harts: recorded in parallel, replayed exactly', (name, harts) => {
   const count = name === 'smp_mp_litmus' ? LITMUS_RECORDINGS : RECORDINGS;
   test(`${count} recordings differ from each other, and every one replays (parallel and serial) to its exact console bytes and final state`, { timeout: 900_000 }, async () => {
@@ -87,7 +89,8 @@ describe.each([
       expect(Math.max(...lost)).toBeGreaterThan(0);
     }
     // Every trace replays in both modes; the first one REPLAYS times in each (replays repeat exactly).
-    for (const [i, rec] of recordings.entries()) await expectExactReplay(rec, i === 0 ? REPLAYS : 1);
+    // (the slow litmus: every trace once per mode, which is still twice per trace)
+    for (const [i, rec] of recordings.entries()) await expectExactReplay(rec, i === 0 && name !== 'smp_mp_litmus' ? REPLAYS : 1);
   });
 });
 
