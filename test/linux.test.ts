@@ -20,7 +20,7 @@ const TIER = ['--tier', 'reference'];
  * Boot to /idle takes ~8 s on the 2-core CI machine (up to ~40 s when other heavy jobs share it).
  * The test always waits the whole timeout (that is what it checks), so it is kept short for the suite.
  */
-const IDLE_TIMEOUT_S = 30;
+const IDLE_TIMEOUT_S = 20;
 /**
  * The racy init's boot -> init -> power-off. Measured by hand (reference tier, this 2-core host
  * shared with other heavy jobs, load 8-17): 1 hart 30-85 s, 2 harts 29-86 s, 4 harts 220-230 s
