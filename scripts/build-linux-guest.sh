@@ -29,11 +29,11 @@ need sha256sum coreutils
 need flock util-linux
 [ -e /usr/include/openssl/ssl.h ] || fail "OpenSSL headers are missing: install the Debian package libssl-dev"
 [ -e /usr/include/gelf.h ] || fail "libelf headers are missing: install the Debian package libelf-dev"
-for f in kernel.config initramfs.list bin/init bin/idle; do
+for f in kernel.config initramfs.list bin/init bin/idle bin/fpinit; do
   [ -r "$guest/$f" ] || fail "$guest/$f is missing (make -C test/guests/linux rebuilds the programs)"
 done
 
-key="$( { cat "$guest/kernel.config" "$guest/initramfs.list" "$guest/bin/init" "$guest/bin/idle" "${BASH_SOURCE[0]}";
+key="$( { cat "$guest/kernel.config" "$guest/initramfs.list" "$guest/bin/init" "$guest/bin/idle" "$guest/bin/fpinit" "${BASH_SOURCE[0]}";
           stat -c '%s %Y' "$tarball"; } | sha256sum | cut -c1-16)"
 out="$cache/linux-$key"
 if [ -s "$out/Image" ] && [ -s "$out/vmlinux" ]; then echo "$out"; exit 0; fi
@@ -57,7 +57,7 @@ fi
 work="$out.tmp"
 rm -rf "$work"
 mkdir -p "$work/obj" "$work/initramfs"
-cp "$guest/bin/init" "$guest/bin/idle" "$work/initramfs/"
+cp "$guest/bin/init" "$guest/bin/idle" "$guest/bin/fpinit" "$work/initramfs/"
 sed "s|@BIN@|$work/initramfs|g" "$guest/initramfs.list" > "$work/initramfs/list"
 printf 'CONFIG_INITRAMFS_SOURCE="%s"\n' "$work/initramfs/list" > "$work/initramfs.config"
 

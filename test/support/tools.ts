@@ -71,13 +71,16 @@ export function hindsight(args: string[], opts: { input?: string; timeoutMs?: nu
  * Runs a guest under qemu-system-riscv64 with the console captured in a file: QEMU's stdio
  * backend drops bytes when a pipe reader is slow, a file never does.
  */
-/** `cpu`: QEMU's -cpu (default QEMU_CPU, hindsight's rv64imac without the optional extensions). */
-export async function qemu(kernel: string, harts: number, opts: { timeoutMs?: number; extra?: string[]; cpu?: string } = {}): Promise<RunResult> {
+/**
+ * `cpu`: QEMU's -cpu (default QEMU_CPU, hindsight's rv64imac without the optional extensions);
+ * `bios`: firmware (default none: the kernel runs in M-mode from 0x80000000).
+ */
+export async function qemu(kernel: string, harts: number, opts: { timeoutMs?: number; extra?: string[]; cpu?: string; bios?: string } = {}): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hindsight-qemu-'));
   const consoleFile = join(dir, 'console.out');
   try {
     const r = await run(QEMU, ['-M', 'virt', '-cpu', opts.cpu ?? QEMU_CPU, '-smp', String(harts), '-m', '128M', '-display', 'none',
-      '-monitor', 'none', '-serial', `file:${consoleFile}`, '-bios', 'none', '-kernel', kernel, ...(opts.extra ?? [])], opts);
+      '-monitor', 'none', '-serial', `file:${consoleFile}`, '-bios', opts.bios ?? 'none', '-kernel', kernel, ...(opts.extra ?? [])], opts);
     return { ...r, stdout: readFileSync(consoleFile, 'latin1') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
