@@ -9,6 +9,15 @@ import { HartSupervisor, insnLimitBudget } from './supervisor.js';
 const TIMER_POLL_BLOCKS = 64;
 /** Longest single sleep in WFI; bounded so a missed wake-up costs at most this much. */
 const MAX_SLEEP_MS = 50;
+/**
+ * A WFI that returns at once because an enabled interrupt is pending but masked (mstatus.MIE/SIE
+ * off) is a poll loop: OpenSBI's secondary harts wait for HSM start that way with MSIP pending
+ * (QEMU spins there too). After this many in a row the hart naps between polls, so a waiting
+ * hart leaves its host core to the harts doing the work (4 harts on 2 cores).
+ */
+const POLLING_WFIS_BEFORE_NAPS = 32;
+/** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
+const POLLING_WFI_NAP_MS = 0.2;
 /** HINDSIGHT_HART_DUMP=SECONDS: every hart prints its pc, privilege and interrupt state that often (diagnosis of stalls). */
 const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
 
@@ -49,6 +58,8 @@ export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
   private nextDumpNs = 0n;
+  /** WFIs in a row that returned at once (see POLLING_WFIS_BEFORE_NAPS). */
+  private pollingWfis = 0;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
 
@@ -82,7 +93,10 @@ export class HartRunner {
         if (sup.blocked?.()) return 'blocked';
         this.chaos?.safePoint(h.icount);
         const irq = h.pendingInterrupt();
-        if (irq >= 0) h.takeInterrupt(irq);
+        if (irq >= 0) {
+          h.takeInterrupt(irq);
+          this.pollingWfis = 0;
+        }
       }
       skipSafePoint = false;
       if (h.icount >= until) return 'yield';
@@ -147,7 +161,13 @@ export class HartRunner {
     const h = this.hart;
     const seen = h.wakeWord();
     const untilTimer = this.pollTimer();
-    if (h.wakeable() || h.exitRequested) return;
+    if (h.exitRequested) return;
+    if (h.wakeable()) {
+      // Host time only: what the guest sees is a slower WFI, which the spec allows.
+      if (++this.pollingWfis >= POLLING_WFIS_BEFORE_NAPS) h.sleep(seen, POLLING_WFI_NAP_MS);
+      return;
+    }
+    this.pollingWfis = 0;
     const ms = untilTimer > 0n ? Math.min(MAX_SLEEP_MS, Number(untilTimer / 1_000_000n) + 1) : 0;
     h.sleep(seen, ms);
     // The loop goes back through safePoint, which samples the lines and answers requests; if no
