@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Race hunting (`npm run bench` runs it; also standalone):
 //   node scripts/bench-race.mjs [--runs N] [--iters N] [--mode record|run] [--out DIR]
-// 1. Failure rates of race_narrow (a race window of a few instructions) over N recordings each,
-//    without and with --chaos (goal: chaos raises the rate at least 3x; plain under 1%).
+// 1. Failure rates of race_narrow (a check-then-act window of three instructions, the harts' claims
+//    ~1 ms apart) over N recordings (or runs) each, without and with --chaos=SEED (seeds 1000,
+//    1001, ...). Goals: plain under 1%, chaos at least 3x. The host's load average is kept with
+//    each rate: a loaded host delays thread wake-ups, which is what the race's stagger must cover.
 // 2. `trace timeline` on a ~100M-instruction 2-hart trace (bench_parallel iters=200): wall time
 //    of the whole command (goal: under 3 s), and `trace sql` counting its events.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,7 @@ function failureRate(cli, dir, { runs, mode, chaos, log }) {
   let other = 0;
   const trace = path.join(dir, 'race.trace');
   const started = Date.now();
+  const loadavgBefore = os.loadavg();
   for (let i = 0; i < runs; i++) {
     const flags = chaos ? [`--chaos=${1000 + i}`] : [];
     const args = mode === 'record'
@@ -38,7 +41,7 @@ function failureRate(cli, dir, { runs, mode, chaos, log }) {
     if ((i + 1) % 25 === 0) log(`bench-race: ${mode}${chaos ? ' --chaos' : ''}: ${failures} failures in ${i + 1} runs`);
   }
   rmSync(trace, { force: true });
-  return { runs, failures, otherErrors: other, rate: failures / runs, seconds: (Date.now() - started) / 1000 };
+  return { runs, failures, otherErrors: other, rate: failures / runs, seconds: (Date.now() - started) / 1000, loadavgBefore, loadavgAfter: os.loadavg() };
 }
 
 export async function benchRace({ cli = CLI, runs = 200, iters = 200, mode = 'record', log = (s) => process.stderr.write(`${s}\n`) } = {}) {
@@ -76,7 +79,8 @@ export async function benchRace({ cli = CLI, runs = 200, iters = 200, mode = 're
 }
 
 export function formatRaceRows(r) {
-  const pct = (x) => `${(100 * x.rate).toFixed(1)}% (${x.failures}/${x.runs}${x.otherErrors ? `, ${x.otherErrors} other errors` : ''}, ${x.seconds.toFixed(0)} s)`;
+  const load = (x) => `load average ${x.loadavgBefore[0].toFixed(1)} -> ${x.loadavgAfter[0].toFixed(1)}`;
+  const pct = (x) => `${(100 * x.rate).toFixed(1)}% (${x.failures}/${x.runs}${x.otherErrors ? `, ${x.otherErrors} other errors` : ''}, ${x.seconds.toFixed(0)} s, ${load(x)})`;
   return [
     `race hunting: race_narrow on 2 harts (${r.mode}):`,
     `  failure rate without --chaos                                  ${pct(r.rates.plain)}`,
@@ -99,7 +103,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write('usage: node scripts/bench-race.mjs [--runs N] [--iters N] [--mode record|run] [--out DIR]\n');
     process.exit(2);
   }
-  const result = await benchRace({ runs, iters: Number(get('--iters', 200)), mode });
+  // Like bench.mjs, run a copy of dist/, so rebuilding during the (long) benchmark mixes nothing.
+  const snap = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-race-dist-'));
+  cpSync(path.join(ROOT, 'dist'), path.join(snap, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'package.json'), path.join(snap, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(snap, 'node_modules'), 'dir');
+  let result;
+  try {
+    result = await benchRace({ cli: path.join(snap, path.relative(ROOT, CLI)), runs, iters: Number(get('--iters', 200)), mode });
+  } finally {
+    rmSync(snap, { recursive: true, force: true });
+  }
   process.stdout.write(`${formatRaceRows(result)}\n`);
   const out = get('--out', path.join(ROOT, 'bench-results'));
   mkdirSync(out, { recursive: true });

@@ -315,6 +315,14 @@ describe('--chaos', () => {
     await expectExactReplay(trace, r.stdout, 0);
   }, 600_000);
 
+  test('a chaos recording of race_narrow (stalls inside its three-instruction window) replays exactly, failed or not', async () => {
+    const trace = join(dir, 'narrow.trace');
+    const r = await hindsight(['record', '--chaos=1003', '--harts', '2', '--timeout', '120', '-o', trace, guest('race_narrow')], { timeoutMs: 300_000 });
+    expect([0, 3], r.stderr).toContain(r.code);
+    expect(r.stdout).toMatch(r.code === 3 ? /claims=2\n.*FAIL/s : /claims=1\n.*PASS/s);
+    await expectExactReplay(trace, r.stdout, r.code!);
+  }, 600_000);
+
   test('run --chaos keeps guest semantics (exact lock totals) and refuses serial schedules', async () => {
     // A bare --chaos right before the kernel does not take the kernel for its seed.
     const r = await hindsight(['run', '--harts', '2', '--timeout', '120', '--chaos', guest('smp_spinlock')], { timeoutMs: 300_000 });

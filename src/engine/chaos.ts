@@ -12,8 +12,18 @@
  *  - stalls: the hart stops for a random time (log-uniform, 2 us to 2 ms) so that the others run
  *    on meanwhile and the relative positions of the harts shift by a random amount;
  *  - randomised tenure (recording): each period draws how long the hart keeps a page it acquired
- *    before honouring another hart's request, from "give it away at once" to 4x the --tenure.
+ *    before honouring another hart's request, from "give it away at once" to 4x the --tenure;
+ *  - stalls inside check-then-act windows: the hart's first write to a page it has read since its
+ *    last look at that page (a TLB fill for a store after one for a load, seen through the MMU's
+ *    access guard) is where a "check, then act" goes from checking to acting, and where another
+ *    hart's check must fall for the race to show. Three in four of those writes are held up (log-uniform,
+ *    2 us to 10 ms) before they happen. Safe points cannot do this: on the JIT tier a window of a
+ *    few straight-line instructions contains none.
+ * All stalls together take at most STALL_SHARE of the hart's wall time (plus a first allowance),
+ * so a program that shares a lot is slowed down by a bounded factor.
  */
+
+import { AccessGuard } from '../cpu/mmu.js';
 
 /** What crosses into a hart worker (plain data). */
 export interface ChaosSettings {
@@ -33,6 +43,19 @@ const MIN_STALL_US = 2;
 const MAX_STALL_US = 2_000;
 /** Shorter stalls spin (a sleep cannot be that short); longer ones sleep. */
 const SPIN_BELOW_US = 100;
+/**
+ * A first write to a page the hart has just read is stalled with this chance, for 2 us to 10 ms:
+ * long enough to cover another hart's wake-up on a loaded host (milliseconds), which is how far
+ * apart two harts' checks can be while recording.
+ */
+const WRITE_AFTER_READ_STALL_CHANCE = 3 / 4;
+const WRITE_AFTER_READ_MAX_STALL_US = 10_000;
+/** Stalls stop while they add up to more than this share of the hart's wall time... */
+const STALL_SHARE = 0.3;
+/** ...beyond a first allowance, so a race early in a run can be stretched too. */
+const STALL_ALLOWANCE_US = 10_000;
+/** Pages remembered as read (RAM page numbers); forgotten all at once beyond this. */
+const MAX_READ_PAGES = 4096;
 
 export class ChaosPolicy {
   private state: number;
@@ -41,8 +64,25 @@ export class ChaosPolicy {
   private lowPriority = false;
   private tenureFactor = 1;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
-  /** Stalls made so far (for tests and --stats). */
+  /**
+   * Stalls decided so far (for tests and --stats), `writeAfterReadStalls` of them in a
+   * check-then-act window; the decisions depend only on the seed and the hart's accesses.
+   * `stallsOverBudget` of them were skipped because stalls had taken their share of wall time.
+   */
   stalls = 0;
+  writeAfterReadStalls = 0;
+  stallsOverBudget = 0;
+  /** Pages read through a TLB fill and not written since. */
+  private readonly readPages = new Set<number>();
+  private readonly bornMs = performance.now();
+  private stalledMs = 0;
+  /**
+   * Empties the hart's TLB (set with the guard, called at safe points only: at a new period and
+   * after a stall). Without it a page written once (say, zeroed at boot) keeps its store
+   * translation when nothing else flushes the TLB (a plain run), and a later read-then-write of
+   * it would never reach the guard.
+   */
+  private flushTlb: (() => void) | null = null;
 
   constructor(settings: ChaosSettings, hartId: number) {
     // splitmix-style mixing of seed and hart; xorshift32 needs a non-zero state.
@@ -72,6 +112,7 @@ export class ChaosPolicy {
   }
 
   private newPeriod(icount: number): void {
+    this.flushTlb?.();
     this.periodEnd = icount + Math.round(this.logUniform(MIN_PERIOD, MAX_PERIOD));
     this.lowPriority = this.random() < 0.5;
     const r = this.random();
@@ -88,7 +129,31 @@ export class ChaosPolicy {
       if (icount < this.nextStall) return;
       this.nextStall = icount + this.gap(HIGH_PRIORITY_STALL_EVERY);
     }
-    this.stall(this.logUniform(MIN_STALL_US, MAX_STALL_US));
+    if (this.stall(this.logUniform(MIN_STALL_US, MAX_STALL_US))) this.flushTlb?.();
+  }
+
+  /**
+   * Wraps the hart's access guard (the recorder's, or none when just running): permits exactly as
+   * `inner` does, but first stalls some first writes to a page the hart has read (see above).
+   * Stalling there, before the write takes its right, leaves the page readable by the others, so
+   * their checks can still see the old value.
+   */
+  guardAccesses(inner: AccessGuard | null, flushTlb: () => void): AccessGuard {
+    this.flushTlb = flushTlb;
+    return {
+      permit: (resource, write) => {
+        if (write && this.readPages.delete(resource) && this.random() < WRITE_AFTER_READ_STALL_CHANCE) {
+          this.writeAfterReadStalls++;
+          this.stall(this.logUniform(MIN_STALL_US, WRITE_AFTER_READ_MAX_STALL_US));
+        }
+        const ok = inner === null || inner.permit(resource, write);
+        if (ok && !write) {
+          if (this.readPages.size >= MAX_READ_PAGES) this.readPages.clear();
+          this.readPages.add(resource);
+        }
+        return ok;
+      },
+    };
   }
 
   /** The tenure to use now, given the configured one (at least 1 instruction). */
@@ -96,13 +161,21 @@ export class ChaosPolicy {
     return Math.max(1, Math.round(configured * this.tenureFactor));
   }
 
-  private stall(us: number): void {
+  /** Stalls for `us` microseconds unless over the budget; true if it did. */
+  private stall(us: number): boolean {
     this.stalls++;
+    const start = performance.now();
+    if (this.stalledMs > STALL_ALLOWANCE_US / 1000 + STALL_SHARE * (start - this.bornMs)) {
+      this.stallsOverBudget++;
+      return false;
+    }
     if (us < SPIN_BELOW_US) {
-      const until = performance.now() + us / 1000;
+      const until = start + us / 1000;
       while (performance.now() < until) { /* spin: too short to sleep */ }
     } else {
       Atomics.wait(this.sleeper, 0, 0, us / 1000);
     }
+    this.stalledMs += performance.now() - start;
+    return true;
   }
 }

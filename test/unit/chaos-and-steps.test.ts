@@ -29,6 +29,47 @@ describe('ChaosPolicy', () => {
   });
 });
 
+describe('ChaosPolicy.guardAccesses (stalls in check-then-act windows)', () => {
+  /** A guard under chaos over an inner guard that logs what it is asked and refuses page 9. */
+  const guarded = (seed: number) => {
+    const chaos = new ChaosPolicy({ seed }, 0);
+    const asked: string[] = [];
+    let flushes = 0;
+    const guard = chaos.guardAccesses({ permit: (page, write) => { asked.push(`${page}${write ? 'w' : 'r'}`); return page !== 9; } }, () => { flushes++; });
+    return { chaos, guard, asked, flushes: () => flushes };
+  };
+
+  test('permits exactly as the inner guard does, and stalls only a first write after a read', () => {
+    const { chaos, guard, asked } = guarded(5);
+    expect(guard.permit(1, true)).toBe(true); // written without a read first: never stalled
+    expect(guard.permit(9, false)).toBe(false); // refused reads are not remembered
+    expect(guard.permit(9, true)).toBe(false);
+    expect(chaos.writeAfterReadStalls).toBe(0);
+    for (let page = 100; page < 140; page++) {
+      expect(guard.permit(page, false)).toBe(true);
+      expect(guard.permit(page, true)).toBe(true);
+      expect(guard.permit(page, true)).toBe(true); // the second write is not a check-then-act
+    }
+    expect(asked.slice(0, 7)).toEqual(['1w', '9r', '9w', '100r', '100w', '100w', '101r']);
+    // 3 in 4 of the 40 write-after-reads are drawn (seeded); the wall-time budget (10 ms, then
+    // 30%) skips most of them in a test that does nothing else.
+    expect(chaos.writeAfterReadStalls).toBeGreaterThan(20);
+    expect(chaos.writeAfterReadStalls).toBeLessThan(40);
+    expect(chaos.stallsOverBudget).toBeGreaterThan(0);
+    expect(chaos.stallsOverBudget).toBeLessThan(chaos.writeAfterReadStalls);
+  });
+
+  test('a plain run (no inner guard) permits everything; new periods flush the TLB', () => {
+    const chaos = new ChaosPolicy({ seed: 1 }, 0);
+    let flushes = 0;
+    const guard = chaos.guardAccesses(null, () => { flushes++; });
+    expect(guard.permit(3, false)).toBe(true);
+    expect(guard.permit(3, true)).toBe(true);
+    for (let icount = 0; icount < 5_000_000; icount += 100_000) chaos.safePoint(icount);
+    expect(flushes).toBeGreaterThan(1);
+  });
+});
+
 describe('canonicalSteps (the serial scheduler simulated on the events)', () => {
   test('a hart blocked at an acquire runs after the release it waits for; steps follow the round robin', () => {
     const c = canonicalSteps([
