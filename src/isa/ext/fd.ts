@@ -8,9 +8,12 @@
  * a flag makes FS Dirty. Singles live NaN-boxed in the 64-bit registers: an operand whose upper
  * 32 bits are not all ones reads as the canonical NaN.
  *
- * In the JIT, loads and stores are wasm (FS checked in the code, the f registers in the hart
- * block); every other op calls out to its own interpreter semantics here (Emitter.fpCall), so
- * both tiers share one implementation of the arithmetic and its flags.
+ * In the JIT, loads and stores are wasm (the f registers in the hart block), and so are the RNE
+ * binary64 add/sub/mul/div/sqrt, fmadd family and sign injection (the fast paths of softfloat.ts,
+ * with the same guards); every other op, and any operand those guards refuse, calls out to its own
+ * interpreter semantics here (Emitter.fpCall). FS and frm are checked once per wasm call through
+ * the Emitter's fpOn/fpRne locals; fpDirty/fpNx let an op skip setting Dirty and computing its
+ * inexactness once those bits are known set (docs/ARCHITECTURE.md, "Floating point").
  */
 import { Cause, Slot } from '../../cpu/csr-numbers.js';
 import type { Hart } from '../../cpu/hart.js';
