@@ -19,7 +19,7 @@ for (let i = 0; i < args.length; i++) {
 const ramBytes = 128 << 20;
 const memory = createSharedMemory(ramBytes);
 const sab = sharedBuffer(memory);
-const prepared = prepareMachine(sab, { harts: 1, ramBytes, bios: null, kernel: elf, initrd: null, append, disk: null, diskWritable: false });
+const prepared = prepareMachine(sab, { harts: 1, ramBytes, bios: null, kernel: elf, initrd: null, append, disks: [] });
 const board = new Board(sab, prepared.config);
 board.control.init();
 board.clock.start();

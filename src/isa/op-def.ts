@@ -174,6 +174,16 @@ export interface Emitter {
   storeValue(ins: Insn, i: number, pc: bigint, size: number, op: W, value: () => void): void;
   /** f64 scratch locals (16), free between instructions. */
   readonly F: readonly number[];
+  /**
+   * i32 locals read once when wasm is entered (valid for the whole call, since CSR writes and
+   * traps leave wasm): fpOn = mstatus.FS is not Off; fpRne = fpOn and frm is RNE. And two caches an
+   * FP emitter may read and must set when it sets the bit in the hart block: fpDirty = FS is
+   * Dirty; fpNx = fflags.NX is set (0 only means "not known to be set").
+   */
+  readonly fpOn: number;
+  readonly fpRne: number;
+  readonly fpDirty: number;
+  readonly fpNx: number;
   /** Structured if/else on the i32 popped (the compiler tracks the label depth its exits need). */
   openIf(): void;
   elseBranch(): void;

@@ -19,6 +19,7 @@
  * entry, the ones it writes are stored by the common exit tail.
  */
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
+import { Slot } from '../cpu/csr-numbers.js';
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
 import { Block } from '../exec/translate.js';
 import { Insn } from '../isa/ir.js';
@@ -72,11 +73,22 @@ const L_RETIRED = 5, L_IDX = 6, L_M = 7, L_E = 8, L_C = 9, L_C2 = 10, L_RET = 11
 const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_X1 = 18;
 /** f64 scratch locals for the floating-point emitters (Emitter.F). */
 const L_F0 = L_X1 + 31, F_LOCALS = 16;
+/**
+ * i32 facts about the FP state, read once at entry of a page that has FP ops (Emitter.fpOn etc.).
+ * Nothing the compiled code does inline can turn FS Off, change frm, clear fflags or make FS
+ * clean again (only CSR writes and traps can, and those leave wasm), so "FS on" and "frm = RNE"
+ * hold for the whole call, and "FS Dirty" / "NX set" once true stay true.
+ */
+const L_FP_ON = L_F0 + F_LOCALS, L_FP_RNE = L_FP_ON + 1, L_FP_DIRTY = L_FP_ON + 2, L_FP_NX = L_FP_ON + 3;
 const RUN_LOCALS: ValType[] = [
   ...Array<ValType>(8).fill(ValType.I32),
   ...Array<ValType>(5 + 31).fill(ValType.I64),
   ...Array<ValType>(F_LOCALS).fill(ValType.F64),
+  ...Array<ValType>(4).fill(ValType.I32),
 ];
+/** The low words of mstatus (FS is bits 14:13) and fcsr (frm 7:5, NX bit 0) in the hart block. */
+const MSTATUS_LOW = HL.CSRS + 8 * Slot.mstatus, FCSR_LOW = HL.CSRS + 8 * Slot.fcsr;
+const FS_BITS = 3 << 13;
 
 class PageCompiler implements Emitter {
   readonly c = new Code();
@@ -86,6 +98,10 @@ class PageCompiler implements Emitter {
   readonly C2 = L_C2;
   readonly M = L_M;
   readonly F: readonly number[] = Array.from({ length: F_LOCALS }, (_, k) => L_F0 + k);
+  readonly fpOn = L_FP_ON;
+  readonly fpRne = L_FP_RNE;
+  readonly fpDirty = L_FP_DIRTY;
+  readonly fpNx = L_FP_NX;
   readonly resAddr: number;
   readonly resValue: number;
   readonly resValid: number;
@@ -122,9 +138,12 @@ class PageCompiler implements Emitter {
     const c = this.c;
     let used = 0;
     let written = 0;
+    let hasFp = false;
     for (const { block } of blocks) {
       for (const ins of block.insns) {
         if (!jitInline(ins.op)) break;
+        const ext = OP_DEFS[ins.op].ext;
+        if (ext === 'F' || ext === 'D') hasFp = true;
         used |= (1 << ins.rs1) | (1 << ins.rs2) | (1 << ins.rd);
         written |= 1 << ins.rd;
       }
@@ -134,6 +153,13 @@ class PageCompiler implements Emitter {
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     for (let r = 1; r < 32; r++) if (used & (1 << r)) c.i32(0).mem(W.i64_load, 3, this.hb + HL.X + 8 * r).set(L_X1 + r - 1);
+    if (hasFp) {
+      c.i32(0).mem(W.i32_load, 2, this.hb + MSTATUS_LOW).i32(FS_BITS).op(W.i32_and).tee(L_C);
+      c.i32(0).op(W.i32_ne).set(L_FP_ON);
+      c.get(L_C).i32(FS_BITS).op(W.i32_eq).set(L_FP_DIRTY);
+      c.i32(0).mem(W.i32_load, 2, this.hb + FCSR_LOW).tee(L_C).i32(1).op(W.i32_and).set(L_FP_NX);
+      c.get(L_C).i32(0xe0).op(W.i32_and).op(W.i32_eqz).get(L_FP_ON).op(W.i32_and).set(L_FP_RNE);
+    }
     c.loop().block();
     for (let k = 0; k < n; k++) c.block();
     c.get(L_IDX).brTable(blocks.map((_, k) => k), n);

@@ -8,11 +8,14 @@
  * a flag makes FS Dirty. Singles live NaN-boxed in the 64-bit registers: an operand whose upper
  * 32 bits are not all ones reads as the canonical NaN.
  *
- * In the JIT, loads and stores are wasm (FS checked in the code, the f registers in the hart
- * block); every other op calls out to its own interpreter semantics here (Emitter.fpCall), so
- * both tiers share one implementation of the arithmetic and its flags.
+ * In the JIT, loads and stores are wasm (the f registers in the hart block), and so are the RNE
+ * binary64 add/sub/mul/div/sqrt, fmadd family and sign injection (the fast paths of softfloat.ts,
+ * with the same guards); every other op, and any operand those guards refuse, calls out to its own
+ * interpreter semantics here (Emitter.fpCall). FS and frm are checked once per wasm call through
+ * the Emitter's fpOn/fpRne locals; fpDirty/fpNx let an op skip setting Dirty and computing its
+ * inexactness once those bits are known set (docs/ARCHITECTURE.md, "Floating point").
  */
-import { Cause, FS_DIRTY, MSTATUS, Slot } from '../../cpu/csr-numbers.js';
+import { Cause, Slot } from '../../cpu/csr-numbers.js';
 import type { Hart } from '../../cpu/hart.js';
 import { Insn, Op } from '../ir.js';
 import { W } from '../../jit/wasm-emitter.js';
@@ -135,20 +138,20 @@ function emitProductError(g: Emitter, x: number, y: number, p: number, t: number
 /**
  * fadd/fsub/fmul/fdiv/fsqrt.d in wasm: the same fast path as softfloat.ts fastF64 (RNE, safe
  * operands and results, NX from an exact error term), guarded by FS and the rounding mode; anything
- * else (other modes, NaNs, infinities, tiny or huge values, FS Off) takes the call-out.
+ * else (other modes, NaNs, infinities, tiny or huge values, FS Off) takes the call-out. The error
+ * term only decides NX, so it is computed only while NX is not yet known to be set (g.fpNx).
  */
 function emitFastD(kind: number): EmitFn {
   return (g, ins, i, pc) => {
     const rmField = (ins.raw >>> 12) & 7;
     if (!g.features.d || (rmField !== Rm.RNE && rmField !== 7)) return F_TO_F(g, ins, i, pc, 0);
     const { c } = g;
-    const [A, B, R, E, T, XH, XL, YH, YL, P] = g.F;
+    const [A, B, R, T, XH, XL, YH, YL, P] = g.F;
     c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
     if (kind !== 4) c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
     if (kind === 1) c.get(B).op(W.f64_neg).set(B);
     // ok: FS on, rounding mode RNE, and the operands are in the fast path's range
-    c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).i32(0).op(W.i32_ne);
-    if (rmField === 7) c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(0xe0).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
+    emitFsAndRne(g, rmField);
     if (kind <= 1) {
       c.get(A).get(B).op(W.f64_add).set(R);
       emitInRange(g, A, null, FAST.SAFE_HI); c.op(W.i32_and);
@@ -165,37 +168,32 @@ function emitFastD(kind: number): EmitFn {
       }
     }
     g.openIf();
-    switch (kind) {
-      case 0: case 1: // TwoSum
-        c.get(R).get(A).op(W.f64_sub).set(T);
-        c.get(A).get(R).get(T).op(W.f64_sub).op(W.f64_sub).get(B).get(T).op(W.f64_sub).op(W.f64_add).set(E);
-        break;
-      case 2:
-        c.get(A).get(B).op(W.f64_mul).set(R);
-        emitProductError(g, A, B, R, T, XH, XL, YH, YL);
-        c.set(E);
-        break;
-      case 3: // inexact iff r*b != a exactly
-        c.get(R).get(B).op(W.f64_mul).set(P);
-        emitProductError(g, R, B, P, T, XH, XL, YH, YL);
-        c.set(E);
-        c.get(P).get(A).op(W.f64_ne);
-        g.openIf(); c.f64(1).set(E); g.closeIf();
-        break;
-      default:
-        c.get(A).op(W.f64_sqrt).set(R);
-        c.get(R).get(R).op(W.f64_mul).set(P);
-        emitProductError(g, R, R, P, T, XH, XL, YH, YL);
-        c.set(E);
-        c.get(P).get(A).op(W.f64_ne);
-        g.openIf(); c.f64(1).set(E); g.closeIf();
-    }
+    if (kind === 2) c.get(A).get(B).op(W.f64_mul).set(R);
+    if (kind === 4) c.get(A).op(W.f64_sqrt).set(R);
     c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
-    c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
-    c.get(E).f64(0).op(W.f64_ne);
-    g.openIf();
-    c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g)); // NX
-    g.closeIf();
+    emitDirty(g);
+    emitNx(g, () => {
+      switch (kind) {
+        case 0: case 1: // TwoSum
+          c.get(R).get(A).op(W.f64_sub).set(T);
+          c.get(A).get(R).get(T).op(W.f64_sub).op(W.f64_sub).get(B).get(T).op(W.f64_sub).op(W.f64_add);
+          c.f64(0).op(W.f64_ne);
+          break;
+        case 2:
+          emitProductError(g, A, B, R, T, XH, XL, YH, YL);
+          c.f64(0).op(W.f64_ne);
+          break;
+        case 3: // inexact iff r*b != a exactly
+          c.get(R).get(B).op(W.f64_mul).set(P);
+          emitProductError(g, R, B, P, T, XH, XL, YH, YL);
+          c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
+          break;
+        default:
+          c.get(R).get(R).op(W.f64_mul).set(P);
+          emitProductError(g, R, R, P, T, XH, XL, YH, YL);
+          c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
+      }
+    });
     g.elseBranch();
     F_TO_F(g, ins, i, pc, 0);
     g.closeIf();
@@ -206,33 +204,40 @@ const fAt = (g: Emitter, r: number): number => g.hartBase + HartBlock.F + 8 * r;
 
 /** Leaves wasm before instruction i when the hart lacks the extension (always) or FS is Off (checked). */
 function emitAvailable(g: Emitter, p: Prec, i: number, pc: bigint): void {
-  if (!(p === D ? g.features.d : g.features.f)) {
-    g.c.i32(1);
-  } else {
-    g.c.i32(0).mem(W.i64_load, 3, mstatusAt(g)).i64(MSTATUS.FS).op(W.i64_and).op(W.i64_eqz);
-  }
+  if (!(p === D ? g.features.d : g.features.f)) g.c.i32(1);
+  else g.c.get(g.fpOn).op(W.i32_eqz);
   g.bailIf(i, pc);
 }
 
+/** Makes FS Dirty unless it is known to be Dirty already. */
 function emitDirty(g: Emitter): void {
-  g.c.i32(0).i32(0).mem(W.i64_load, 3, mstatusAt(g)).i64(FS_DIRTY).op(W.i64_or).mem(W.i64_store, 3, mstatusAt(g));
+  const { c } = g;
+  c.get(g.fpDirty).op(W.i32_eqz);
+  g.openIf();
+  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+  c.i32(1).set(g.fpDirty);
+  g.closeIf();
+}
+
+/**
+ * Sets NX when `inexact` (which pushes an i32) says so; skipped, inexact and all, while NX is
+ * known to be set already (the flags are sticky: setting it again changes nothing).
+ */
+function emitNx(g: Emitter, inexact: () => void): void {
+  const { c } = g;
+  c.get(g.fpNx).op(W.i32_eqz);
+  g.openIf();
+  inexact();
+  g.openIf();
+  c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g));
+  c.i32(1).set(g.fpNx);
+  g.closeIf();
+  g.closeIf();
 }
 
 /** Pushes i32: FS is not Off (the op may run), and for rm = dyn also frm = RNE. */
 function emitFsAndRne(g: Emitter, rmField: number): void {
-  const { c } = g;
-  c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).i32(0).op(W.i32_ne);
-  if (rmField === 7) c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(0xe0).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
-}
-
-/** Stores local r into f[rd], makes FS Dirty, and sets NX when the i32 on the stack is nonzero. */
-function emitResultD(g: Emitter, rd: number, r: number): void {
-  const { c } = g;
-  g.openIf();
-  c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g));
-  g.closeIf();
-  c.i32(0).get(r).mem(W.f64_store, 3, fAt(g, rd));
-  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+  g.c.get(rmField === 7 ? g.fpRne : g.fpOn);
 }
 
 /**
@@ -281,16 +286,19 @@ function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
     c.get(V);
     c.get(VE).f64(0).op(W.f64_ne).get(g.T).i64(1n).op(W.i64_and).op(W.i64_eqz).op(W.i32_and);
     c.op(W.select).set(V);
-    // r = RN(th + v), its error, and the result's range
+    // r = RN(th + v) and the result's range
     c.get(TH).get(V).op(W.f64_add).set(R);
-    c.get(R).get(TH).op(W.f64_sub).set(BV);
-    c.get(TH).get(R).get(BV).op(W.f64_sub).op(W.f64_sub).get(V).get(BV).op(W.f64_sub).op(W.f64_add).set(XH);
     c.get(g.C);
     emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
     c.op(W.i32_eqz).op(W.i32_or).op(W.i32_eqz);
     g.openIf();
-    c.get(VE).f64(0).op(W.f64_ne).get(XH).f64(0).op(W.f64_ne).op(W.i32_or);
-    emitResultD(g, ins.rd, R);
+    c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+    emitDirty(g);
+    emitNx(g, () => { // inexact: v was, or r = RN(th + v) is (r's error by TwoSum)
+      c.get(R).get(TH).op(W.f64_sub).set(BV);
+      c.get(TH).get(R).get(BV).op(W.f64_sub).op(W.f64_sub).get(V).get(BV).op(W.f64_sub).op(W.f64_add);
+      c.f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or);
+    });
     g.elseBranch();
     F_TO_F(g, ins, i, pc, 0);
     g.closeIf();
@@ -396,7 +404,7 @@ function emitSgnjD(f3: number): EmitFn {
     if (f3 === 1) c.i64(-1n).op(W.i64_xor);
     if (f3 === 2) c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs1)).op(W.i64_xor);
     c.i64(SIGN).op(W.i64_and).op(W.i64_or).mem(W.i64_store, 3, fAt(g, ins.rd));
-    c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+    emitDirty(g);
     g.elseBranch();
     F_TO_F(g, ins, i, pc, 0);
     g.closeIf();
