@@ -33,8 +33,8 @@ const IDLE_TIMEOUT_S = 20;
 const RACE_TIMEOUT_S = 400;
 const TOTAL = 4 * 100_000;
 /**
- * The FP init's serial recording on 4 harts (~121M instructions) took 53 s and each replay 39 s on
- * a quiet 2-core host; a backstop only.
+ * The FP init's serial recording on 4 harts (~121M instructions) took 53 s and its replay 39 s on
+ * a 2-core host at load ~3 (the whole test 114 s in CI); a backstop only.
  */
 const FP_TIMEOUT_S = 600;
 
@@ -83,7 +83,7 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(r.code, why).toBe(0);
   }, 60 * 60_000);
 
-  test('/fpinit (CONFIG_FPU=y, rv64gc/lp64d) on 4 harts: threads switching harts mid-computation print QEMU\'s exact bits; recorded on 4 harts and replayed exactly, twice', async () => {
+  test('/fpinit (CONFIG_FPU=y, rv64gc/lp64d) on 4 harts: threads switching harts mid-computation print QEMU\'s exact bits; recorded on 4 harts and replayed exactly', async () => {
     // 6 threads on 4 harts, each under its own rounding mode in its own frm, yielding every 500
     // iterations with their accumulators live in f registers: the kernel saves and restores
     // f0-f31 and fcsr through sstatus.FS on every switch, and any slip changes the printed bits.
@@ -107,11 +107,11 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(Number(switches![1])).toBeGreaterThan(0);
     expect(rec.stdout, why).toContain('reboot: Power down');
     expect(rec.code, why).toBe(0);
-    for (let i = 0; i < 2; i++) {
-      const rep = await hindsight(['replay', ...TIER, trace], { timeoutMs: (FP_TIMEOUT_S + 60) * 1000 });
-      expect(rep.stderr, rep.stderr).toMatch(/console, exit code \(0\) and final state match the recording/);
-      expect(rep.stdout).toBe(rec.stdout);
-      expect(rep.code).toBe(0);
-    }
+    // One replay: each takes ~30 s of the suite's 15 minutes, and a serial recording over virtual
+    // time is itself a deterministic function of the image (the soak is where repetition goes).
+    const rep = await hindsight(['replay', ...TIER, trace], { timeoutMs: (FP_TIMEOUT_S + 60) * 1000 });
+    expect(rep.stderr, rep.stderr).toMatch(/console, exit code \(0\) and final state match the recording/);
+    expect(rep.stdout).toBe(rec.stdout);
+    expect(rep.code).toBe(0);
   }, 60 * 60_000);
 });
