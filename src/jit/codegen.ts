@@ -19,12 +19,12 @@
  * entry, the ones it writes are stored by the common exit tail.
  */
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
-import { Slot } from '../cpu/csr-numbers.js';
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
 import { Block } from '../exec/translate.js';
 import { Insn } from '../isa/ir.js';
 import { Emitter, JitMode, OpClass, OpDef } from '../isa/op-def.js';
 import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
+import { emitFpStateEntry } from '../isa/ext/fd.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { A, Code, ValType, W, encodeModule } from './wasm-emitter.js';
 
@@ -86,9 +86,6 @@ const RUN_LOCALS: ValType[] = [
   ...Array<ValType>(F_LOCALS).fill(ValType.F64),
   ...Array<ValType>(4).fill(ValType.I32),
 ];
-/** The low words of mstatus (FS is bits 14:13) and fcsr (frm 7:5, NX bit 0) in the hart block. */
-const MSTATUS_LOW = HL.CSRS + 8 * Slot.mstatus, FCSR_LOW = HL.CSRS + 8 * Slot.fcsr;
-const FS_BITS = 3 << 13;
 
 class PageCompiler implements Emitter {
   readonly c = new Code();
@@ -153,13 +150,7 @@ class PageCompiler implements Emitter {
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     for (let r = 1; r < 32; r++) if (used & (1 << r)) c.i32(0).mem(W.i64_load, 3, this.hb + HL.X + 8 * r).set(L_X1 + r - 1);
-    if (hasFp) {
-      c.i32(0).mem(W.i32_load, 2, this.hb + MSTATUS_LOW).i32(FS_BITS).op(W.i32_and).tee(L_C);
-      c.i32(0).op(W.i32_ne).set(L_FP_ON);
-      c.get(L_C).i32(FS_BITS).op(W.i32_eq).set(L_FP_DIRTY);
-      c.i32(0).mem(W.i32_load, 2, this.hb + FCSR_LOW).tee(L_C).i32(1).op(W.i32_and).set(L_FP_NX);
-      c.get(L_C).i32(0xe0).op(W.i32_and).op(W.i32_eqz).get(L_FP_ON).op(W.i32_and).set(L_FP_RNE);
-    }
+    if (hasFp) emitFpStateEntry(this);
     c.loop().block();
     for (let k = 0; k < n; k++) c.block();
     c.get(L_IDX).brTable(blocks.map((_, k) => k), n);

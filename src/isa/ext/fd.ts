@@ -235,6 +235,16 @@ function emitNx(g: Emitter, inexact: () => void): void {
   g.closeIf();
 }
 
+/** Fills the Emitter's fpOn/fpRne/fpDirty/fpNx locals from mstatus and fcsr (once per wasm call). */
+export function emitFpStateEntry(g: Emitter): void {
+  const { c } = g;
+  c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).tee(g.C);
+  c.i32(0).op(W.i32_ne).set(g.fpOn);
+  c.get(g.C).i32(FS_BITS).op(W.i32_eq).set(g.fpDirty);
+  c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).tee(g.C).i32(1).op(W.i32_and).set(g.fpNx);
+  c.get(g.C).i32(0xe0).op(W.i32_and).op(W.i32_eqz).get(g.fpOn).op(W.i32_and).set(g.fpRne);
+}
+
 /** Pushes i32: FS is not Off (the op may run), and for rm = dyn also frm = RNE. */
 function emitFsAndRne(g: Emitter, rmField: number): void {
   g.c.get(rmField === 7 ? g.fpRne : g.fpOn);
