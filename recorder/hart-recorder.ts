@@ -29,6 +29,8 @@ const INPUT_CHUNK = 16;
 export const TENURE_MAX_NS = 50_000n;
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
+/** The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. */
+const SHARED_THREAD_SPINS = 2000;
 
 /**
  * Recording, seen from one hart: pins everything nondeterministic to this hart's instruction
@@ -38,6 +40,7 @@ const OWNERSHIP_SPINS = 20000;
  */
 export class HartRecorder implements HartSupervisor, AccessGuard {
   readonly realTime = true;
+  readonly noSafePointAfterException = true;
   private readonly ownership: OwnershipTable;
   private readonly ring: EventRing;
   private releaseSeq = 0;
@@ -49,6 +52,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private wakeBeforeAsking = 0;
   /** Resources this hart asked for and has not yet logged acquiring (a holder may hand them over). */
   private readonly wanted = new Set<number>();
+  /** The recorders of every hart on this host thread (--threads), this one included; empty alone. */
+  private siblings: HartRecorder[] = [];
+  /** Shared thread: the last wait for a right ended without it; give the turn to a sibling. */
+  private yieldTurn = false;
 
   constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
     private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
@@ -58,8 +65,23 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     hart.mmu.guard = this;
   }
 
+  /**
+   * Harts on one host thread (--threads): while one runs, the others sit at safe points, so their
+   * rights are given away at once, on this thread, when anyone asks (no tenure: a parked hart
+   * makes no use of a right). `group` is shared and lists every recorder of the thread.
+   */
+  shareThreadWith(group: HartRecorder[]): void {
+    this.siblings = group;
+  }
+
   // --- AccessGuard ------------------------------------------------------------------------------
   permit(resource: number, write: boolean): boolean {
+    if (this.tryPermit(resource, write)) return true;
+    // Holders parked on this thread answer now, so the retry usually succeeds.
+    return this.serveParkedSiblings() && this.tryPermit(resource, write);
+  }
+
+  private tryPermit(resource: number, write: boolean): boolean {
     const me = this.hart.id;
     if (this.ownership.holds(me, resource, write)) {
       // Handed over by its holder while we waited: this is where we acquire it.
@@ -88,12 +110,18 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   // --- HartSupervisor ---------------------------------------------------------------------------
   safePoint(h: Hart): void {
     if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
+    if (this.siblings.length > 1) this.serveParkedSiblings();
     if (h.observeLines(h.hardwareMip())) this.ring.write({ kind: 'irq', icount: h.icount, lines: h.lines });
     if (h.id === 0 && this.state.stagedInput.available() > 0) this.injectInput(h);
     if (h.icount >= this.nextCheck) {
       this.ring.write({ kind: 'check', icount: h.icount, hash: stateHash(h) });
       this.nextCheck += this.opts.checkInterval;
     }
+  }
+
+  safePointAfterException(h: Hart): void {
+    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
+    if (this.siblings.length > 1) this.serveParkedSiblings();
   }
 
   budget(h: Hart): number {
@@ -110,10 +138,31 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   waitForOwnership(h: Hart): void {
     this.waiting = true;
     const seen = this.wakeBeforeAsking; // a holder that gives us the right kicks us
-    for (let i = 0; i < OWNERSHIP_SPINS; i++) {
+    const sharing = this.siblings.length > 1;
+    for (let i = 0; i < (sharing ? SHARED_THREAD_SPINS : OWNERSHIP_SPINS); i++) {
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
+      if (sharing && this.serveParkedSiblings()) return;
     }
-    h.sleep(seen, 1);
+    if (sharing) this.yieldTurn = true; // let a sibling run while another thread's hart holds the right
+    else h.sleep(seen, 1);
+  }
+
+  /** Shared thread: true once after a wait for a right that did not end, so the scheduler runs a sibling. */
+  blocked(): boolean {
+    const yieldTurn = this.yieldTurn;
+    this.yieldTurn = false;
+    return yieldTurn;
+  }
+
+  /** Answers every request posted to the other harts of this thread (they are parked); true if there were any. */
+  private serveParkedSiblings(): boolean {
+    let served = false;
+    for (const r of this.siblings) {
+      if (r === this || !this.ownership.hasRequests(r.hart.id)) continue;
+      r.answerRequests(r.hart, true);
+      served = true;
+    }
+    return served;
   }
 
   finish(): void {

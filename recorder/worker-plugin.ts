@@ -1,6 +1,7 @@
 import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
+import { sharedThreadSchedule } from '../src/engine/shared-thread.js';
 import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
 import { HartRecorder, TENURE_MAX_NS } from './hart-recorder.js';
 import { RecordingState } from './recording-state.js';
@@ -28,6 +29,9 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   const state = new RecordingState(o.recording, { harts: board.config.harts, ramPages: o.ramPages });
   // Console output positions: each byte's offset, at the writing hart's icount.
   board.onConsoleByte = (id, offset) => state.rings[id].writeOutput(board.harts[id].icount, offset);
+  // Parallel recording with several harts on this thread (--threads): they take turns.
+  const sharing = !o.serial && ctx.hartIds.length > 1;
+  const group: HartRecorder[] = [];
   return {
     supervisor(hart: Hart): HartSupervisor {
       if (o.serial) {
@@ -37,14 +41,19 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
       }
       const chaos = ctx.chaos(hart.id);
       const tenure = o.tenure;
-      return new HartRecorder(hart, state, board.control, board.clock, board.uart, {
+      const recorder = new HartRecorder(hart, state, board.control, board.clock, board.uart, {
         checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
         // --chaos draws both bounds of tenure anew every period of its own.
         get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
         get tenureNs() { return chaos ? chaos.tenure(Number(TENURE_MAX_NS)) : undefined; },
       });
+      if (sharing) {
+        group.push(recorder);
+        recorder.shareThreadWith(group);
+      }
+      return recorder;
     },
-    schedule: {
+    schedule: sharing ? sharedThreadSchedule(board, ctx.hartIds) : {
       policy: new RoundRobin(o.quantum),
       stalled(live) {
         if (skipToNextTimer(live, ctx.virtualClock)) return 'continue';

@@ -24,6 +24,7 @@ export interface ReplayerPosition {
  */
 export class HartReplayer implements HartSupervisor {
   readonly realTime = false;
+  readonly noSafePointAfterException = true;
   private next: TraceEvent | null = null;
   private times: TimeEvent[] = [];
   private events: Iterator<TraceEvent>;
@@ -121,6 +122,10 @@ export class HartReplayer implements HartSupervisor {
         break;
       case 'release':
         this.progress.publishRelease(h.id, e.seq);
+        // The recording emptied this hart's TLB here (the rights it gave away were cached in it).
+        // Translations are guest-visible when page tables change without SFENCE.VMA (Linux leaves
+        // stale entries to spurious faults), so replay must drop them at the same instruction.
+        h.mmu.flush();
         break;
       case 'irq':
         h.observeLines(e.lines);

@@ -8,7 +8,7 @@ import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
-import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
+import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
 import { collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
@@ -30,6 +30,7 @@ interface RunFlags {
   tier: Tier;
   chaos?: number | 'random';
   cpu?: CpuFeatures;
+  threads?: number;
 }
 
 function fail(message: string, code: number): never {
@@ -69,7 +70,16 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
     maxInsns: flags.maxInsns ?? Number.POSITIVE_INFINITY,
     tier: flags.tier,
     chaos: flags.chaos === undefined ? null : { seed: flags.chaos === 'random' ? randomInt(2 ** 32) : flags.chaos },
+    threads: threadsFor(flags),
   };
+}
+
+/** --threads: checked against the options it cannot go with. */
+function threadsFor(flags: RunFlags & { sched?: string }): number | undefined {
+  if (flags.threads === undefined || flags.threads >= flags.harts) return undefined;
+  if (flags.chaos !== undefined) throw new InputError('--chaos perturbs harts on threads of their own; it does not go with --threads below --harts');
+  if (flags.sched === 'serial') throw new InputError('--threads is for parallel harts; --sched serial runs every hart on one thread');
+  return flags.threads;
 }
 
 /** SIGINT/SIGTERM stop the machine cleanly (exit 130); returns the function that removes the handlers. */
@@ -187,6 +197,7 @@ async function traceInfoCommand(trace: string, flags: { json?: boolean }): Promi
 function addMachineOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--harts <N>', 'number of harts (CPUs)').argParser(parseHarts).default(1))
+    .addOption(new Option('--threads <N>', 'host threads the harts run on (default: one per hart); with fewer, harts take turns on them, which suits guests that share much when harts outnumber host cores').argParser(parseThreads))
     .addOption(new Option('--mem <SIZE>', 'guest RAM size, e.g. 128M, 1G').argParser(parseMemorySize).default(128 * 1024 * 1024, '128M'))
     .option('--bios <FILE|none>', 'firmware loaded at 0x80000000 (the kernel then goes to 0x80200000)', 'none')
     .option('--initrd <FILE>', 'initial ramdisk')

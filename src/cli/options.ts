@@ -23,6 +23,12 @@ export function parseHarts(text: string): number {
   return n;
 }
 
+export function parseThreads(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_HARTS) throw new InvalidArgumentError(`threads must be a whole number from 1 to ${MAX_HARTS}`);
+  return n;
+}
+
 export function parsePositiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${text}' is not a positive number`);

@@ -10,6 +10,8 @@ import { type CpuFeatures, DEFAULT_CPU_FEATURES } from './features.js';
 const INTERRUPT_BIT = 1n << 63n;
 /** A host-time deadline that never comes (as the CLINT's). */
 export const NEVER_NS = 1n << 62n;
+/** HINDSIGHT_TRAP_LOG=1: every trap taken, on stderr (diagnosis of divergences: compare a recording's with its replay's). */
+const TRAP_LOG = process.env.HINDSIGHT_TRAP_LOG === '1';
 /** Interrupt priority order of the privileged spec: MEI, MSI, MTI, SEI, SSI, STI. */
 const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
 
@@ -252,6 +254,9 @@ export class Hart {
   }
 
   // --- traps ------------------------------------------------------------------------------------
+  /** Exceptions taken so far (host-side count; see HartSupervisor.noSafePointAfterException). */
+  exceptionsTaken = 0;
+
   /** Records an exception raised by the current instruction; the executor calls takeTrap(). */
   raise(cause: Cause, tval: bigint): void {
     this.trapCause = cause;
@@ -260,12 +265,14 @@ export class Hart {
 
   /** Enters the trap handler for the pending exception, with epc = pc of the faulting instruction. */
   takeTrap(epc: bigint): void {
+    this.exceptionsTaken++;
     const cause = this.trapCause;
     this.trapCause = -1;
     this.enterTrap(BigInt(cause), this.trapValue, epc, false);
   }
 
   private enterTrap(cause: bigint, tval: bigint, epc: bigint, interrupt: boolean): void {
+    if (TRAP_LOG) process.stderr.write(`trap hart=${this.id} icount=${this.icount} ${interrupt ? 'irq' : 'exc'}=${cause} epc=${BigInt.asUintN(64, epc).toString(16)} tval=${BigInt.asUintN(64, tval).toString(16)}\n`);
     const deleg = interrupt ? this.csr[Slot.mideleg] : this.csr[Slot.medeleg];
     const causeValue = interrupt ? cause | INTERRUPT_BIT : cause;
     let status = this.csr[Slot.mstatus];

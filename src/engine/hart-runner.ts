@@ -18,6 +18,11 @@ const MAX_SLEEP_MS = 50;
 const POLLING_WFIS_BEFORE_NAPS = 32;
 /** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
 const POLLING_WFI_NAP_MS = 0.2;
+/**
+ * A hart whose trap handler itself faults before retiring anything loops in exceptions; after this
+ * many in a row it passes a safe point anyway, so it still answers ownership requests.
+ */
+const MAX_EXCEPTIONS_WITHOUT_SAFE_POINT = 1000;
 /** HINDSIGHT_HART_DUMP=SECONDS: every hart prints its pc, privilege and interrupt state that often (diagnosis of stalls). */
 const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
 
@@ -58,10 +63,21 @@ export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
   private nextDumpNs = 0n;
+  /** Blocks in a row that ended in an exception (see HartSupervisor.noSafePointAfterException). */
+  private exceptionsInARow = 0;
+  /** The last block ended in an exception: the next one starts without a safe point (kept across slices). */
+  private afterException = false;
   /** WFIs in a row that returned at once (see POLLING_WFIS_BEFORE_NAPS). */
   private pollingWfis = 0;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
+  /**
+   * The hart shares its host thread with other harts (`--threads`): an idle WFI ends the slice
+   * ('blocked') instead of sleeping the thread, and the scheduler's stall handling sleeps for all.
+   */
+  sharesThread = false;
+  /** Shared thread: the hart is parked in WFI — idle, or polling (host ns it may poll again). */
+  private parkedInWfi: 'no' | 'idle' | bigint = 'no';
 
   /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. `chaos`: --chaos. */
   constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor, private readonly chaos?: ChaosPolicy) {
@@ -84,14 +100,19 @@ export class HartRunner {
     const h = this.hart;
     const sup = this.supervisor;
     const exec = this.executor;
-    let skipSafePoint = this.paused;
+    let skipSafePoint = this.paused || this.afterException;
     this.paused = false;
     while (!h.exitRequested) {
-      if (!skipSafePoint) {
+      if (!skipSafePoint && this.afterException) {
+        // Only after waiting for a right here (the handler's first instruction needed one).
+        sup.safePointAfterException?.(h);
+        if (sup.blocked?.()) return 'blocked';
+      } else if (!skipSafePoint) {
         if (sup.ended?.(h)) return 'finished';
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
         this.chaos?.safePoint(h.icount);
+        if (this.parkedInWfi !== 'no' && this.stillParked()) return 'blocked';
         const irq = h.pendingInterrupt();
         if (irq >= 0) {
           h.takeInterrupt(irq);
@@ -108,6 +129,7 @@ export class HartRunner {
         return 'paused';
       }
       const budget = Math.min(natural, limit);
+      const exceptionsBefore = h.exceptionsTaken;
       exec.runBlock(budget);
       // Cut short by the probe only: the recorded run had no block boundary (no safe point) here.
       const cut = budget < natural && exec.cutByBudget;
@@ -117,7 +139,11 @@ export class HartRunner {
       }
       if (sup.realTime) {
         if (++this.blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
-        if (exec.lastExit === BlockExit.Wfi) this.waitForInterrupt();
+        if (exec.lastExit === BlockExit.Wfi) {
+          if (this.sharesThread) {
+            if (this.parkInWfi()) return 'blocked';
+          } else this.waitForInterrupt();
+        }
       } else if (exec.lastExit === BlockExit.Wfi && sup.idle?.(h)) {
         return 'blocked';
       }
@@ -125,7 +151,13 @@ export class HartRunner {
         this.paused = cut;
         return 'paused';
       }
-      skipSafePoint = cut;
+      if (sup.noSafePointAfterException) {
+        if (h.exceptionsTaken === exceptionsBefore) this.exceptionsInARow = 0;
+        else this.exceptionsInARow++;
+        // A handler that faults at once for ever (a broken guest) must still reach safe points.
+        this.afterException = this.exceptionsInARow > 0 && this.exceptionsInARow < MAX_EXCEPTIONS_WITHOUT_SAFE_POINT;
+      }
+      skipSafePoint = cut || this.afterException;
     }
     return 'finished';
   }
@@ -151,6 +183,40 @@ export class HartRunner {
         `mie=${hex(h.mie())} mstatus=${hex(h.readMstatus())} ra=${hex(h.x[1])} sp=${hex(h.x[2])} timer_in_ms=${Number(h.timerDeadlineNs() - now) / 1e6} blocks=${this.blocks}\n`);
     }
     this.nextDumpNs = now + DUMP_EVERY_NS;
+  }
+
+  /** Shared thread, after a WFI: park the hart (give the thread to the others) unless it can go on. */
+  private parkInWfi(): boolean {
+    const h = this.hart;
+    this.pollTimer();
+    if (h.exitRequested) return false;
+    if (h.wakeable()) {
+      if (++this.pollingWfis < POLLING_WFIS_BEFORE_NAPS) return false;
+      this.parkedInWfi = Clock.nowNs() + BigInt(Math.round(POLLING_WFI_NAP_MS * 1e6));
+      return true;
+    }
+    this.pollingWfis = 0;
+    this.parkedInWfi = 'idle';
+    return true;
+  }
+
+  /** Shared thread, at a safe point of a parked hart: true while nothing has come to wake it. */
+  private stillParked(): boolean {
+    const h = this.hart;
+    const now = Clock.nowNs();
+    this.pollTimer();
+    const parked = this.parkedInWfi;
+    const still = !h.exitRequested && (parked === 'idle' ? !h.wakeable() : now < (parked as bigint));
+    if (!still) this.parkedInWfi = 'no';
+    return still;
+  }
+
+  /** Shared thread: host ns until this parked hart must look again (its timer or its poll), null if not parked. */
+  parkedForNs(): bigint | null {
+    if (this.parkedInWfi === 'no') return null;
+    const timer = this.pollTimer();
+    const poll = this.parkedInWfi === 'idle' ? timer : (this.parkedInWfi as bigint) - Clock.nowNs();
+    return poll < timer ? poll : timer;
   }
 
   /**

@@ -85,15 +85,25 @@ export type ScheduleEnd = 'paused' | 'stalled' | 'end';
  */
 export class SerialScheduler {
   sched: SchedState;
+  /** By hart id, like `harts` and `slots`. */
   finished: boolean[];
   readonly harts: Hart[];
+  readonly slots: ScheduledHart[];
   /** The hart whose turn it is (the one paused, when a probe stopped the run). */
   current = 0;
 
-  constructor(readonly board: Board, readonly slots: ScheduledHart[], private readonly opts: SerialSchedulerOptions) {
-    this.harts = slots.map((s) => s.hart);
-    this.finished = this.harts.map(() => false);
-    this.sched = { live: opts.policy.roundOrder(this.harts.map((h) => h.id)), index: 0, moved: false, turn: null };
+  /** `slots`: the harts this scheduler runs (all of the machine's, or a thread's share with --threads). */
+  constructor(readonly board: Board, slots: ScheduledHart[], private readonly opts: SerialSchedulerOptions) {
+    // Indexed by hart id (a thread's share need not start at hart 0).
+    this.slots = [];
+    this.harts = [];
+    this.finished = [];
+    for (const s of slots) {
+      this.slots[s.hart.id] = s;
+      this.harts[s.hart.id] = s.hart;
+      this.finished[s.hart.id] = false;
+    }
+    this.sched = { live: opts.policy.roundOrder(slots.map((s) => s.hart.id)), index: 0, moved: false, turn: null };
   }
 
   /**

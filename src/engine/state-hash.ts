@@ -6,6 +6,8 @@ import { RAM_OFFSET } from '../shm/layout.js';
 
 const FNV_PRIME = 0x100000001b3n;
 const FNV_OFFSET = 0xcbf29ce484222325n;
+/** HINDSIGHT_CHECK_CSRS=1 (set when recording and replaying alike): checks also cover every CSR and mip (diagnosis aid). */
+const CHECK_CSRS = process.env.HINDSIGHT_CHECK_CSRS === '1';
 
 /**
  * 64-bit FNV-1a over a hart's integer registers, pc and privilege, and on a hart with F its f
@@ -23,6 +25,10 @@ export function stateHash(h: Hart): bigint {
   if (h.features.f) {
     for (let i = 0; i < 32; i++) mix(h.f[i]);
     mix(h.csr[Slot.fcsr]);
+  }
+  if (CHECK_CSRS) {
+    for (const v of h.csr) mix(v);
+    mix(BigInt(h.mip()));
   }
   return hash;
 }

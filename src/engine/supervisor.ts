@@ -17,6 +17,22 @@ export interface HartSupervisor {
   readTime(hart: Hart): bigint;
   /** Whether the loop polls the host clock for timer interrupts and sleeps in WFI (not in replay). */
   readonly realTime: boolean;
+  /**
+   * Parallel record and replay: no safe point between an exception and the next retired
+   * instruction. Their events are placed by icount alone, and an exception retires nothing, so a
+   * safe point right after it would share its icount with the one before the trapping instruction:
+   * replay would apply there, before the trap, what the recording saw after it (an ecall that the
+   * recording took before a timer interrupt, replayed after it).
+   */
+  readonly noSafePointAfterException?: boolean;
+  /**
+   * With `noSafePointAfterException`: the one kind of stop a hart still makes there, after its
+   * trap handler's first instruction could not get a right. It must answer other harts' requests
+   * (two waiting harts would deadlock otherwise) but observes no interrupt lines, logs nothing
+   * else and takes no interrupt. (Its releases replay before the trapping instruction; they can
+   * only matter if another hart then writes what that instruction reads, which is rare enough.)
+   */
+  safePointAfterException?(hart: Hart): void;
   /** Called when the last instruction was abandoned for want of an ownership right (record only). */
   waitForOwnership?(hart: Hart): void;
   /**

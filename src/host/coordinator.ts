@@ -17,6 +17,8 @@ export interface RunOptions extends BootOptions {
   tier?: Tier;
   /** --chaos: perturb the schedule of parallel harts (src/engine/chaos.ts). */
   chaos?: ChaosSettings | null;
+  /** --threads: host threads for parallel harts (default one per hart); fewer makes harts share them. */
+  threads?: number;
 }
 
 /** Where the guest console goes and comes from. */
@@ -112,7 +114,7 @@ export class Coordinator {
     let fatal: string | null = null;
     let divergence: RunResult['divergence'] = null;
     const allHarts = board.harts.map((h) => h.id);
-    const workers = hooks.serial ? [this.startWorker(allHarts)] : allHarts.map((id) => this.startWorker([id]));
+    const workers = hooks.serial ? [this.startWorker(allHarts)] : hartGroups(allHarts, opts.threads).map((ids) => this.startWorker(ids));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -153,6 +155,7 @@ export class Coordinator {
   }
 
   private startWorker(hartIds: number[]): Worker {
+    // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null };
     return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
@@ -183,4 +186,12 @@ export class Coordinator {
     // pollInput only tries the UART lock (a hart may hold it while waiting for us to drain output).
     if (this.inputIrqPending) this.inputIrqPending = !this.board.uart.pollInput();
   }
+}
+
+/** Harts split over `threads` host threads in contiguous groups (hart 0, the boot hart, first). */
+export function hartGroups(harts: number[], threads = harts.length): number[][] {
+  const n = Math.max(1, Math.min(threads, harts.length));
+  const groups: number[][] = Array.from({ length: n }, () => []);
+  harts.forEach((id, i) => groups[Math.floor((i * n) / harts.length)].push(id));
+  return groups;
 }

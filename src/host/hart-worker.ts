@@ -8,13 +8,14 @@ import { VirtualClock } from '../engine/virtual-time.js';
 import { StopReason } from '../shm/layout.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
+import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
 
 /** Message a hart worker receives at start. */
 export interface HartWorkerInit {
   memory: WebAssembly.Memory;
   config: BoardConfig;
-  /** The harts this worker runs: one in parallel mode, all of them with serial scheduling. */
+  /** The harts this worker runs: one per thread in parallel mode (several with --threads), all of them with serial scheduling. */
   hartIds: number[];
   maxInsns: number;
   mode: WorkerMode;
@@ -37,11 +38,11 @@ const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
 };
 
-/** Plain running: host time, device lines sampled at safe points. */
+/** Plain running: host time, device lines sampled at safe points; harts sharing the thread take turns. */
 function plainRun(ctx: WorkerContext): WorkerPlugin {
   return {
     supervisor: () => new RunSupervisor(ctx.board.control, () => ctx.board.clock.mtime(), ctx.maxInsns),
-    schedule: { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'continue' },
+    schedule: ctx.hartIds.length > 1 ? sharedThreadSchedule(ctx.board, ctx.hartIds) : { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'continue' },
   };
 }
 
@@ -67,6 +68,8 @@ try {
     hart.syncIn();
     return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id));
   });
+  // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
+  if (slots.length > 1) for (const s of slots) s.runner.sharesThread = s.supervisor.realTime;
   // One hart needs no scheduler, unless it runs on virtual time: then an idle WFI must move the
   // clock to the next timer deadline (the scheduler's stall handling), not end the hart.
   if (slots.length === 1 && !slots[0].supervisor.virtualTimerDeadline) {

@@ -20,7 +20,7 @@ export interface WorkerMode {
 export interface WorkerContext {
   /** This thread's view of the machine. */
   board: Board;
-  /** The harts this worker runs: one in parallel mode, all of them with serial scheduling. */
+  /** The harts this worker runs: all with serial scheduling; in parallel mode one, or several sharing the thread (--threads). */
   hartIds: number[];
   maxInsns: number;
   /** The clock of serial scheduling (virtual time: instructions retired by all harts). */

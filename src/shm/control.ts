@@ -40,6 +40,13 @@ export class MachineControl implements HartLines {
     const idx = this.hartWord(hart, HartBlock.WAKE);
     Atomics.add(this.words, idx, 1);
     Atomics.notify(this.words, idx);
+    const also = Atomics.load(this.words, this.hartWord(hart, HartBlock.WAKE_ALSO));
+    if (also !== 0 && also - 1 !== hart) this.kick(also - 1);
+  }
+
+  /** Harts sharing one host thread: a kick of `hart` also wakes `leader`, the hart the thread sleeps on. */
+  shareWakeUps(hart: number, leader: number): void {
+    Atomics.store(this.words, this.hartWord(hart, HartBlock.WAKE_ALSO), leader + 1);
   }
 
   get stopping(): boolean {

@@ -99,6 +99,11 @@ export const HartBlock = {
   TIMER_DEADLINE: 312,
   /** Int64: safe points the hart passed at its final icount (serial recording: published at its end, for the trace) */
   SAFE_POINTS: 320,
+  /**
+   * Int32: 1 + the id of a hart whose wake word a kick of this hart also bumps (0: none). Harts
+   * sharing one host thread point at the first of them, so a sleeping thread wakes for any of its harts.
+   */
+  WAKE_ALSO: 328,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,

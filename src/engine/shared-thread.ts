@@ -1,0 +1,38 @@
+import { Board } from '../machine/board.js';
+import { RoundRobin, ScheduledHart, SerialSchedulerOptions } from './serial-scheduler.js';
+
+/**
+ * `--threads T` below the hart count: several harts take turns on one host thread under host time
+ * (plain runs and parallel recordings). A turn is this many instructions, or less when the hart
+ * parks in WFI or waits for an ownership right; short enough that a parked hart's interrupt waits
+ * little (about a millisecond on the reference tier), long enough that turns cost little.
+ */
+export const SHARED_THREAD_QUANTUM = 20_000;
+/** Longest sleep of a thread whose harts all wait for others (a kick ends it sooner). */
+const MAX_STALL_SLEEP_MS = 10;
+
+/**
+ * The schedule of harts sharing a thread: round robin; when a whole round moved nobody (all parked
+ * in WFI or waiting for rights other threads hold), the thread sleeps on the first hart's wake
+ * word — a kick of any of its harts bumps that word too (MachineControl.shareWakeUps) — until the
+ * earliest timer or poll of a parked hart.
+ */
+export function sharedThreadSchedule(board: Board, hartIds: number[]): Omit<SerialSchedulerOptions, 'onDone'> {
+  const leader = board.harts[hartIds[0]];
+  for (const id of hartIds) board.control.shareWakeUps(id, leader.id);
+  return {
+    policy: new RoundRobin(SHARED_THREAD_QUANTUM),
+    stalled(live: ScheduledHart[]) {
+      const seen = leader.wakeWord();
+      let ns = BigInt(MAX_STALL_SLEEP_MS * 1_000_000);
+      for (const s of live) {
+        if (s.hart.exitRequested) return 'continue';
+        const parked = s.runner.parkedForNs();
+        if (parked === null) ns = ns < 1_000_000n ? ns : 1_000_000n; // waiting for a right: its holder kicks us
+        else if (parked < ns) ns = parked;
+      }
+      if (ns > 0n) leader.sleep(seen, Number(ns) / 1e6);
+      return 'continue';
+    },
+  };
+}
