@@ -173,7 +173,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private answerRequests(h: Hart, ignoreTenure: boolean): void {
     let released = false;
     for (const req of this.ownership.takeRequests(h.id)) {
-      if (!ignoreTenure && this.inTenure(h, req.resource)) {
+      // A reader gives way to a writer at once: readers that spin (a seqlock, a flag) make no
+      // progress until the writer has written, and one that needs the page again asks again.
+      const readerForWriter = req.write && !this.ownership.holds(h.id, req.resource, true);
+      if (!ignoreTenure && !readerForWriter && this.inTenure(h, req.resource)) {
         this.ownership.post(h.id, req.resource, req.requester, req.write); // keep it for later
         continue;
       }

@@ -10,6 +10,7 @@ import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
 import { benchDebug, formatDebugRows } from './bench-debug.mjs';
 import { benchRace, formatRaceRows } from './bench-race.mjs';
 import { benchBoot, formatBootRows } from './bench-boot.mjs';
+import { benchLinux, formatLinuxRows } from './bench-linux.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -445,6 +446,15 @@ async function main() {
   const boot = await benchBoot({ cli: SNAP.cli, tiers: opts.tiers, qemu: haveQemu ? opts.qemu : null, repeats: opts.quick ? 1 : 3, log });
   problems.push(...boot.problems);
 
+  // ---- Linux boot -> init -> power-off: run, record, replay against QEMU (issues: OS speed, recording at OS scale)
+  let linux = { rows: [], problems: [] };
+  try {
+    linux = await benchLinux({ cli: SNAP.cli, qemu: haveQemu ? opts.qemu : null, repeats: opts.quick ? 1 : 3, log });
+    problems.push(...linux.problems);
+  } catch (err) {
+    problems.push(`Linux benchmark failed: ${err.message}`);
+  }
+
   // ---- reverse debugging latency at the end of a long trace
   // One run per tier: the timeline runs on the JIT by default, the reference tier is the baseline.
   const dbgByTier = [];
@@ -498,6 +508,8 @@ async function main() {
   out.push('');
   out.push(...formatBootRows(boot.rows));
   out.push('');
+  out.push(...formatLinuxRows(linux.rows));
+  out.push('');
   for (const r of dbgByTier) {
     out.push(formatDebugRows(r));
     out.push('');
@@ -539,6 +551,7 @@ async function main() {
     },
     recordReplay: rr.rows,
     boot: boot.rows,
+    linux: linux.rows,
     debugger: dbgByTier,
     race,
     ok: problems.length === 0,

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Linux boot -> racy init -> power-off (part of `npm run bench`; also standalone):
+//   node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier reference|jit] [--out DIR]  (JSON: DIR/linux-latest.json)
+// The test kernel (scripts/build-linux-guest.sh: Debian's linux-source-6.1, our config fragment
+// and our /init, built once and cached) under Debian's OpenSBI fw_jump. Rows, each the median of
+// N whole-process wall times: qemu-system-riscv64 (MTTCG); hindsight run with a thread per hart
+// and, above 2 harts, with --threads 2; hindsight record --threads 2 (parallel recording; --threads
+// only when it is below --harts); replay of that recording. Ratios: against QEMU, and record/run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+const TIMEOUT_S = 600;
+
+function timed(cmd, args) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, timeout: (TIMEOUT_S + 60) * 1000 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+const median = (xs) => { const s = xs.filter((x) => x !== null).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
+
+/** Builds (or finds in the cache) the test kernel; its directory holds Image and vmlinux. */
+function linuxImage() {
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts/build-linux-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 40 * 60_000 });
+  if (r.status !== 0) throw new Error(`build-linux-guest.sh failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
+  const image = path.join(r.stdout.trim().split('\n').pop() ?? '', 'Image');
+  if (!existsSync(image)) throw new Error(`build-linux-guest.sh printed no directory with an Image`);
+  return image;
+}
+
+export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hartsList = [1, 4], repeats = 3, tier = 'reference', log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+  if (!existsSync(OPENSBI)) return { rows: [], problems: ['opensbi not installed: Linux benchmark skipped'] };
+  const image = linuxImage();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-linux-'));
+  const rows = [];
+  const problems = [];
+  const poweredOff = (r) => r.code === 0 && r.stdout.includes('reboot: Power down') && /hindsight-init: atomic total 400000 of 400000/.test(r.stdout);
+  const measure = (harts, what, cmd, args, check) => {
+    log(`linux ${harts} hart(s): ${what} ...`);
+    const runs = [];
+    for (let i = 0; i < repeats; i++) {
+      const r = timed(cmd, args);
+      const bad = check(r);
+      if (bad) problems.push(`${what}, ${harts} hart(s): ${bad}`);
+      runs.push(bad ? null : r.seconds);
+    }
+    const row = { harts, what, seconds: median(runs), samples: runs };
+    rows.push(row);
+    return row;
+  };
+  try {
+    for (const harts of hartsList) {
+      const kernelArgs = ['--bios', OPENSBI, '--append', 'console=ttyS0', '--timeout', String(TIMEOUT_S), image];
+      const threads = harts > 2 ? ['--threads', '2'] : [];
+      const trace = path.join(dir, `linux-${harts}.trace`);
+      const why = (r) => (poweredOff(r) ? null : `exit ${r.code}, no power-off: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+      const q = qemu ? measure(harts, 'qemu', qemu, ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
+        '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'], why) : null;
+      const run = measure(harts, `hindsight/${tier} run`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs], why);
+      const runShared = threads.length ? measure(harts, `hindsight/${tier} run --threads 2`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...threads, ...kernelArgs], why) : null;
+      const rec = measure(harts, `hindsight/${tier} record${threads.length ? ' --threads 2' : ''}`, process.execPath,
+        [cli, 'record', '--tier', tier, '--harts', String(harts), ...threads, '-o', trace, ...kernelArgs], why);
+      const rep = measure(harts, `hindsight/${tier} replay`, process.execPath, [cli, 'replay', '--tier', tier, '--quiet', trace],
+        (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`));
+      for (const row of [run, runShared, rec, rep]) {
+        if (!row) continue;
+        if (q?.seconds && row.seconds) row.vsQemu = row.seconds / q.seconds;
+      }
+      const base = runShared?.seconds ?? run.seconds;
+      if (base && rec.seconds) rec.vsRun = rec.seconds / base;
+      if (rec.seconds && rep.seconds) rep.vsRecord = rep.seconds / rec.seconds;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, problems, tier };
+}
+
+export function formatLinuxRows(rows) {
+  const lines = ['Linux 6.1 boot -> racy init -> power-off under OpenSBI (median whole-process seconds; goals: run within 3x QEMU, record/run <= 1.3x on 4 harts):'];
+  for (const r of rows) {
+    const extra = [r.vsQemu && !r.what.startsWith('qemu') ? `${r.vsQemu.toFixed(1)}x QEMU` : '', r.vsRun ? `record/run ${r.vsRun.toFixed(2)}x` : '', r.vsRecord ? `replay/record ${r.vsRecord.toFixed(2)}x` : ''].filter(Boolean).join(', ');
+    lines.push(`  ${String(r.harts).padStart(2)} hart(s)  ${r.what.padEnd(36)} ${r.seconds === null ? '     -' : r.seconds.toFixed(2).padStart(7)} s  ${extra}`);
+  }
+  return lines;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const opt = (name, fallback) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : fallback; };
+  const result = await benchLinux({ repeats: Number(opt('--repeats', '3')), hartsList: opt('--harts', '1,4').split(',').map(Number), tier: opt('--tier', 'reference') });
+  const lines = formatLinuxRows(result.rows);
+  if (result.problems.length) lines.push('', 'PROBLEMS:', ...result.problems.map((p) => `  ${p}`));
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const out = opt('--out', path.join(ROOT, 'bench-results'));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'linux-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+}
