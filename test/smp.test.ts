@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EXPECTED, guest, hindsight, stableLines } from './support/tools.js';
@@ -38,5 +39,45 @@ describe('real concurrency', () => {
       losses.push(infoValue(r.stdout, 'lost'));
     }
     expect(Math.max(...losses)).toBeGreaterThan(0);
+  });
+});
+
+describe('--threads: harts taking turns on fewer host threads', () => {
+  test.each(['smp_spinlock', 'smp_amo_counter', 'irq_ipi'])('%s on 4 harts and 2 threads gives exact results', async (name) => {
+    const r = await hindsight(['run', '--harts', '4', '--threads', '2', '--timeout', '120', guest(name)]);
+    expect(r.stderr).toBe('');
+    expect(stableLines(r.stdout)).toBe(golden(name));
+    expect(r.code).toBe(0);
+  });
+
+  test('a racy counter recorded on 4 harts and 2 threads, twice: each trace replays exactly, in parallel and serially', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-threads-'));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const trace = join(dir, `racy-${i}.trace`);
+        const rec = await hindsight(['record', '--harts', '4', '--threads', '2', '--timeout', '120', '-o', trace, guest('smp_racy_counter')]);
+        expect(rec.code, rec.stderr).toBe(0);
+        for (const sched of ['parallel', 'serial']) {
+          const rep = await hindsight(['replay', '--sched', sched, trace], { timeoutMs: 180_000 });
+          expect(rep.stderr).toMatch(new RegExp(`\\(${sched}\\): .* console, exit code \\(0\\) and final state match the recording`));
+          expect(rep.stdout).toBe(rec.stdout);
+          expect(rep.code).toBe(0);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad --threads values and combinations are one-line errors (exit 2)', async () => {
+    const oneLine = (r: { code: number | null; stderr: string }, pattern: RegExp) => {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    };
+    oneLine(await hindsight(['run', '--harts', '2', '--threads', '0', guest('hello')]), /threads must be a whole number/);
+    oneLine(await hindsight(['run', '--harts', '2', '--threads', 'x', guest('hello')]), /threads must be a whole number/);
+    oneLine(await hindsight(['run', '--harts', '2', '--threads', '1', '--chaos', guest('hello')]), /--chaos .* does not go with --threads/);
+    oneLine(await hindsight(['record', '--harts', '2', '--threads', '1', '--sched', 'serial', '-o', join(tmpdir(), 'never.trace'), guest('hello')]), /--threads is for parallel harts/);
   });
 });
