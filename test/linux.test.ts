@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { linuxGuest, LinuxGuest } from './support/linux.js';
-import { OPENSBI_FW_JUMP, QEMU, hindsight, qemu, requireTool } from './support/tools.js';
+import { CLI, OPENSBI_FW_JUMP, QEMU, hindsight, qemu, requireTool } from './support/tools.js';
 
 /**
  * A real Linux (6.1, built from Debian's linux-source-6.1 with our config fragment and our own
@@ -104,6 +105,30 @@ describe('Linux 6.1 under OpenSBI', () => {
     }
     // Lost updates differ from run to run (measured: 176,045 to 316,644 of 400,000); not asserted, as equal totals are possible.
     process.stderr.write(`linux racy init, 4 harts recorded: racy totals ${racyTotals.join(', ')}\n`);
+  }, 60 * 60_000);
+
+  test('Ctrl-C during a 4-hart parallel recording, while the racy init runs, leaves a valid truncated trace that replays to its end', async () => {
+    const trace = join(dir, 'interrupted.trace');
+    const child = spawn(process.execPath, [CLI, 'record', ...TIER, '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0',
+      '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString('latin1'); });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + RACE_TIMEOUT_S * 1000;
+    while (!out.includes('hindsight-init: starting 4 threads') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out, err).toContain('hindsight-init: starting 4 threads');
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, err).toBe(130);
+    expect(err).toMatch(/truncated/);
+    const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+    expect(info.truncated).toBe(true);
+    const rep = await hindsight(['replay', ...TIER, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000 });
+    expect(rep.stderr, rep.stderr).toMatch(/up to its truncation point .*console and final state match the recording/);
+    expect(rep.stdout).toBe(out);
+    expect(rep.code).toBe(0);
   }, 60 * 60_000);
 
   test('/fpinit (CONFIG_FPU=y, rv64gc/lp64d) on 4 harts: threads switching harts mid-computation print QEMU\'s exact bits; recorded on 4 harts and replayed exactly', async () => {
