@@ -34,7 +34,9 @@ describe('real firmware: OpenSBI + U-Boot on the virt board', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test.each([2, 4])('boots to the prompt on %i harts, answers commands and powers off cleanly', async (harts) => {
+  // 4 harts only: U-Boot on 2 harts boots, answers `version` and `cpu list` and is replayed in
+  // record-replay.test.ts (the recording of typed input), so a plain 2-hart run adds nothing.
+  test.each([4])('boots to the prompt on %i harts, answers commands and powers off cleanly', async (harts) => {
     const session = await bootToPrompt(harts);
     try {
       const version = await command(session, 'version');
