@@ -109,8 +109,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   // --- HartSupervisor ---------------------------------------------------------------------------
   safePoint(h: Hart): void {
-    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
-    if (this.siblings.length > 1) this.serveParkedSiblings();
+    this.answerThreadsRequests(h);
     if (h.observeLines(h.hardwareMip())) this.ring.write({ kind: 'irq', icount: h.icount, lines: h.lines });
     if (h.id === 0 && this.state.stagedInput.available() > 0) this.injectInput(h);
     if (h.icount >= this.nextCheck) {
@@ -120,6 +119,11 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   safePointAfterException(h: Hart): void {
+    this.answerThreadsRequests(h);
+  }
+
+  /** Answers what others asked of this hart, and of the parked harts sharing its thread. */
+  private answerThreadsRequests(h: Hart): void {
     if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
     if (this.siblings.length > 1) this.serveParkedSiblings();
   }
