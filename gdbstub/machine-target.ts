@@ -65,9 +65,8 @@ export abstract class MachineTarget implements DebugTarget {
     return true;
   }
 
-  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
-    this.engine.addWatchpoint(access, addr, length);
-    return true;
+  insertWatchpoint(access: WatchKind, addr: bigint, length: number, hart: number): true | string {
+    return this.engine.addWatchpoint(access, addr, length, hart) ?? true;
   }
 
   removeWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {

@@ -14,6 +14,8 @@ export interface GdbServerOptions {
   host?: string;
   /** Receives the packet trace and connection events when set. */
   log?: (line: string) => void;
+  /** Messages for the user (a refused watchpoint), beside GDB's own terse error. */
+  notice?: (line: string) => void;
   /** Largest packet payload accepted; advertised as PacketSize. Default 0x4000. */
   maxPacketBytes?: number;
 }
@@ -100,7 +102,7 @@ export class GdbServer {
   private start(socket: Socket, peer: string): void {
     this.log(`GDB connected from ${peer}`);
     socket.setNoDelay(true);
-    const session = new Session(socket, this.target, { maxPacketBytes: this.maxPacketBytes, log: this.opts.log });
+    const session = new Session(socket, this.target, { maxPacketBytes: this.maxPacketBytes, log: this.opts.log, notice: this.opts.notice });
     this.session = session;
     void session.ended.then((outcome) => {
       this.log(`GDB ${peer} ${outcome}`);

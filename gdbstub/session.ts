@@ -19,6 +19,8 @@ export type SessionOutcome = 'detached' | 'killed' | 'disconnected';
 export interface SessionOptions {
   maxPacketBytes: number;
   log?: (line: string) => void;
+  /** Messages for the user (a refused watchpoint), beside GDB's own terse error. */
+  notice?: (line: string) => void;
 }
 
 const ERROR = 'E01';
@@ -247,7 +249,12 @@ export class Session {
         const insert = req.type === 'insert-point';
         const ok = req.point.kind === 'breakpoint'
           ? (insert ? t.insertBreakpoint(req.addr, req.length) : t.removeBreakpoint(req.addr, req.length))
-          : (insert ? t.insertWatchpoint(req.point.access, req.addr, req.length) : t.removeWatchpoint(req.point.access, req.addr, req.length));
+          : (insert ? t.insertWatchpoint(req.point.access, req.addr, req.length, this.gHart()) : t.removeWatchpoint(req.point.access, req.addr, req.length));
+        if (typeof ok === 'string') {
+          // GDB only says it could not insert the watchpoint: the reason goes to the user's terminal too.
+          this.opts.notice?.(`hindsight: ${ok}`);
+          return this.send(`E.${ok}`);
+        }
         return this.send(ok ? 'OK' : ERROR);
       }
       case 'vcont-query':

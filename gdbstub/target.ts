@@ -83,7 +83,11 @@ export interface DebugTarget {
   /** Breakpoints match on the pc (no guest memory is patched); idempotent. `kind` is GDB's length (2 or 4). */
   insertBreakpoint(addr: bigint, kind: number): boolean;
   removeBreakpoint(addr: bigint, kind: number): boolean;
-  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean;
+  /**
+   * Watches virtual addresses as `hart` (GDB's current thread) translates them now; true, or why
+   * not in a sentence (e.g. no hart maps the address).
+   */
+  insertWatchpoint(access: WatchKind, addr: bigint, length: number, hart: number): true | string;
   removeWatchpoint(access: WatchKind, addr: bigint, length: number): boolean;
 
   /**

@@ -11,13 +11,15 @@ import { traceProto } from '../traces/event-codec.js';
 import { SchedState } from '../src/engine/serial-scheduler.js';
 import { VERSION } from '../src/version.js';
 import { ReplayerPosition } from './hart-replayer.js';
+import { TLB_ENTRIES, TlbState } from '../src/cpu/mmu.js';
 
 /**
  * Bump when the Checkpoint message or the snapshot regions change meaning: saved checkpoints of
  * another format are then ignored (with a note), never misread. 2: the timeline's state became the
- * `TimelineState` message (format 1 held it as JSON).
+ * `TimelineState` message (format 1 held it as JSON). 4: harts keep their soft TLB and exception
+ * state (before, a restore emptied the TLB, which a paged guest can see).
  */
-export const CHECKPOINT_FORMAT = 3;
+export const CHECKPOINT_FORMAT = 4;
 
 const CheckpointType = traceProto.lookupType('hindsight.trace.Checkpoint');
 
@@ -28,6 +30,11 @@ export type SerialPosition = SerialReplayPosition;
 export interface HartTimelineState {
   /** Stopped inside a block (the next run continues it without a safe point). */
   paused: boolean;
+  /** The runner's last block ended in an exception (no safe point before the handler's first instruction). */
+  afterException: boolean;
+  exceptionsInARow: number;
+  /** The hart's soft TLB: guest-visible (stale translations, A/D updates), so it is restored exactly. */
+  tlb: TlbState;
   finished: boolean;
   /** Interrupt lines as sampled at its last safe point. */
   lines: number;
@@ -89,7 +96,10 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
     ramPages: [...cp.ramDelta].map(([index, data]) => ({ index, data })),
     timeline: {
       scheduler: { live: state.sched.live, index: state.sched.index, moved: state.sched.moved, turn: state.sched.turn },
-      harts: state.harts.map((h, hart) => ({ paused: h.paused, finished: h.finished, lines: h.lines, icount: h.icount, position: encodePosition(h.position, events[hart]) })),
+      harts: state.harts.map((h, hart) => ({
+        paused: h.paused, finished: h.finished, lines: h.lines, icount: h.icount, position: encodePosition(h.position, events[hart]),
+        afterException: h.afterException, exceptionsInARow: h.exceptionsInARow, tlb: encodeTlb(h.tlb),
+      })),
       progress: state.progress ?? new Uint8Array(0),
       clockSkipped: u64(state.clockSkipped),
       consoleBytes: state.consoleBytes,
@@ -99,12 +109,28 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
   return deflateRawSync(CheckpointType.encode(message).finish());
 }
 
+function bytesOf(a: Float64Array | Int32Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function encodeTlb(t: TlbState) {
+  return {
+    epoch: t.epoch, lastEpoch: t.lastEpoch, regime: t.regime,
+    regimes: t.regimeEpochs.map(([key, epoch]) => ({ key, epoch })),
+    tags: bytesOf(t.tags), epochs: bytesOf(t.epochs), phys: bytesOf(t.phys), fast: bytesOf(t.fast),
+  };
+}
+
 /* ---- decoding ------------------------------------------------------------------------------- */
 
 /* The decoded shapes: toObject with longs as decimal strings and every default filled in. */
 interface DecodedPage { index: number; data: Uint8Array }
 interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null; safePointsHere: string }
-interface DecodedHart { paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null }
+interface DecodedTlb { epoch: number; lastEpoch: number; regime: number; regimes: { key: number; epoch: number }[]; tags: Uint8Array; epochs: Uint8Array; phys: Uint8Array; fast: Uint8Array }
+interface DecodedHart {
+  paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null;
+  afterException: boolean; exceptionsInARow: number; tlb: DecodedTlb | null;
+}
 interface DecodedTimeline {
   scheduler: { live: number[]; index: number; moved: boolean; turn: { until: string; before: string; releasedBefore: string } | null } | null;
   harts: DecodedHart[];
@@ -149,6 +175,27 @@ function decodePosition(p: DecodedPosition | null, events: TraceEvent[], hart: n
   return { consumed, next, times: taken.slice(taken.length - pending), waitingForRelease: p.replayer.waitingForRelease };
 }
 
+/** Copies `bytes` (any alignment) into a new typed array of `entries` elements, or says it does not fit. */
+function typed<T extends Float64Array | Int32Array | Uint8Array>(bytes: Uint8Array, make: new (n: number) => T, entries: number, what: string, hart: number): T {
+  const out = new make(entries);
+  if (bytes.length !== out.byteLength) throw new Unusable(`hart ${hart}'s TLB ${what} hold ${bytes.length} bytes, not ${out.byteLength}`);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+function decodeTlb(t: DecodedTlb | null, hart: number): TlbState {
+  if (t === null) throw new Unusable(`hart ${hart} has no TLB state`);
+  const n = 3 * TLB_ENTRIES;
+  return {
+    epoch: t.epoch, lastEpoch: t.lastEpoch, regime: t.regime,
+    regimeEpochs: t.regimes.map((r) => [r.key, r.epoch]),
+    tags: typed(t.tags, Float64Array, n, 'tags', hart),
+    epochs: typed(t.epochs, Int32Array, n, 'epochs', hart),
+    phys: typed(t.phys, Float64Array, n, 'addresses', hart),
+    fast: typed(t.fast, Uint8Array, n, 'flags', hart),
+  };
+}
+
 function decodeState(t: DecodedTimeline | null, events: TraceEvent[][]): TimelineState {
   if (t === null || t.scheduler === null) throw new Unusable('it holds no timeline state');
   if (t.harts.length !== events.length) throw new Unusable(`it describes ${t.harts.length} harts, the trace has ${events.length}`);
@@ -158,6 +205,9 @@ function decodeState(t: DecodedTimeline | null, events: TraceEvent[][]): Timelin
     sched: { live: s.live.slice(), index: s.index, moved: s.moved, turn },
     harts: t.harts.map((h, hart) => ({
       paused: h.paused,
+      afterException: h.afterException,
+      exceptionsInARow: h.exceptionsInARow,
+      tlb: decodeTlb(h.tlb, hart),
       finished: h.finished,
       lines: h.lines,
       icount: safeNumber(h.icount, 'an icount'),

@@ -76,7 +76,9 @@ export class CheckpointStore<S> {
     const ramDelta = new Map<number, Uint8Array>();
     const candidates = prev ? this.candidatePages(prev.step) : this.nonZeroPages();
     for (const p of candidates) {
-      ramDelta.set(p, this.ram.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+      const now = this.ram.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+      if (prev && samePage(now, this.versionAt(p, prev.step))) continue; // marked (a cached store translation), not changed
+      ramDelta.set(p, now.slice());
       this.bytes += PAGE_SIZE;
     }
     if (next && prev) {
@@ -236,4 +238,12 @@ export class CheckpointStore<S> {
   get regionBytesPerCheckpoint(): number {
     return this.regionBytes;
   }
+}
+
+/** Page contents equal (a missing version is a zero page). */
+function samePage(a: Uint8Array, b: Uint8Array | null): boolean {
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  if (b) return x.equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
 }

@@ -1,4 +1,5 @@
 import { Hart } from '../src/cpu/hart.js';
+import { jitMirrorStorePages } from '../src/jit/jit-executor.js';
 import { HindsightError } from '../src/errors.js';
 import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, hartBase } from '../src/shm/layout.js';
 import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
@@ -68,6 +69,7 @@ export class ReplayTimeline {
   /** Why the checkpoints saved in the trace were not used, if they were not (for the user). */
   ignoredCheckpoints: string | null = null;
   private readonly snapshotShape: SnapshotShape;
+  private readonly memory: SharedArrayBuffer;
 
   private constructor(reader: TraceReader, private readonly opts: TimelineOptions) {
     this.tracePath = reader.path;
@@ -75,6 +77,7 @@ export class ReplayTimeline {
     const m = setup.machine;
     const machine = buildMachine(setup.options, (prepared) => checkSameMachine(prepared, setup, reader));
     const { board, buffer: memory } = machine;
+    this.memory = memory;
     this.board = board;
     this.harts = board.harts;
     this.finals = setup.finals;
@@ -301,7 +304,7 @@ export class ReplayTimeline {
   private capture(): void {
     for (const h of this.harts) h.syncOut();
     this.store.capture(this.step, this.snapshot());
-    for (const h of this.harts) h.mmu.flush(); // stores must refill their TLB entries to mark pages dirty again
+    this.markCachedStorePages();
     if (this.store.thin()) this.interval *= 2;
   }
 
@@ -310,6 +313,8 @@ export class ReplayTimeline {
       sched: copySched(this.engine.sched),
       harts: this.engine.slots.map((s, id) => ({
         paused: s.runner.paused,
+        ...s.runner.exceptionState,
+        tlb: s.hart.mmu.saveTlb(),
         finished: this.engine.finished[id],
         lines: s.hart.lines,
         icount: s.hart.icount,
@@ -330,8 +335,10 @@ export class ReplayTimeline {
     this.engine.slots.forEach((s, id) => {
       const saved = st.harts[id];
       s.hart.syncIn();
+      s.hart.mmu.restoreTlb(saved.tlb);
       s.hart.observeLines(saved.lines);
       s.runner.paused = saved.paused;
+      s.runner.exceptionState = saved;
       const pos = saved.position;
       const events = this.eventsFrom(id, pos.consumed);
       if (s.supervisor instanceof HartReplayer) s.supervisor.restore(pos as ReplayerPosition, events);
@@ -341,6 +348,21 @@ export class ReplayTimeline {
     this.clock.skippedTicks = st.clockSkipped;
     this.consoleBytes = st.consoleBytes;
     this.current = st.current;
+    this.markCachedStorePages();
+  }
+
+  /**
+   * Checkpoint deltas come from the pages marked dirty since the last capture or restore, and a
+   * store marks its page when it fills a TLB entry. The TLBs stay filled across checkpoints (they
+   * are guest-visible), so every page a cached store translation points at counts as written.
+   */
+  private markCachedStorePages(): void {
+    const dirty = this.board.bus.dirtyPages!;
+    const mark = (ramIndex: number) => { if (ramIndex >= 0 && ramIndex < dirty.length) dirty[ramIndex] = 1; };
+    for (const h of this.harts) {
+      for (const pa of h.mmu.cachedStorePages()) if (this.board.bus.isRam(pa)) mark(Math.floor((pa - RAM_BASE) / PAGE_SIZE));
+      for (const index of jitMirrorStorePages(this.memory, h.id)) mark(Math.floor((index - RAM_OFFSET) / PAGE_SIZE));
+    }
   }
 
   private eventsFrom(hart: number, index: number): Iterator<TraceEvent> {

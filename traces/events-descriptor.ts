@@ -291,6 +291,70 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "position": {
                   "type": "EventPosition",
                   "id": 5
+                },
+                "afterException": {
+                  "type": "bool",
+                  "id": 6,
+                  "protoName": "after_exception"
+                },
+                "exceptionsInARow": {
+                  "type": "uint32",
+                  "id": 7,
+                  "protoName": "exceptions_in_a_row"
+                },
+                "tlb": {
+                  "type": "TlbState",
+                  "id": 8
+                }
+              }
+            },
+            "TlbState": {
+              "fields": {
+                "epoch": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "lastEpoch": {
+                  "type": "uint32",
+                  "id": 2,
+                  "protoName": "last_epoch"
+                },
+                "regime": {
+                  "type": "sint32",
+                  "id": 3
+                },
+                "regimes": {
+                  "rule": "repeated",
+                  "type": "RegimeEpoch",
+                  "id": 4
+                },
+                "tags": {
+                  "type": "bytes",
+                  "id": 5
+                },
+                "epochs": {
+                  "type": "bytes",
+                  "id": 6
+                },
+                "phys": {
+                  "type": "bytes",
+                  "id": 7
+                },
+                "fast": {
+                  "type": "bytes",
+                  "id": 8
+                }
+              }
+            },
+            "RegimeEpoch": {
+              "fields": {
+                "key": {
+                  "type": "sint32",
+                  "id": 1
+                },
+                "epoch": {
+                  "type": "uint32",
+                  "id": 2
                 }
               }
             },

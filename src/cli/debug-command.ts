@@ -41,7 +41,7 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
     ...ttyProgress(),
   });
   const target = new ReplayTarget(timeline);
-  const server = new GdbServer(target, { port: flags.port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  const server = new GdbServer(target, { port: flags.port, log: gdbLog(), notice: (line) => process.stderr.write(`${line}\n`) });
   const port = await listen(server, flags.port);
   const elfPath = timeline.elf ? writeElf(timeline.elf) : null;
   const cleanup = () => { if (elfPath) rmSync(elfPath, { force: true }); };
@@ -87,7 +87,7 @@ function writeElf(bytes: Uint8Array): string {
  */
 export async function liveDebugCommand(options: RunOptions, port: number, kernel: string | undefined): Promise<void> {
   const target = new LiveTarget(options, hostConsole());
-  const server = new GdbServer(target, { port, log: process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  const server = new GdbServer(target, { port, log: gdbLog(), notice: (line) => process.stderr.write(`${line}\n`) });
   const bound = await listen(server, port);
   const file = kernel ? `${kernel} ` : '';
   process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  gdb-multiarch ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${bound}'\n`);
@@ -110,4 +110,9 @@ async function listen(server: GdbServer, port: number): Promise<number> {
     if (code === 'EACCES') throw new HindsightError(`not allowed to listen on port ${port} (ports below 1024 need privileges)`, 2);
     throw err;
   }
+}
+
+/** HINDSIGHT_GDB_LOG=1 prints the protocol exchange on stderr. */
+function gdbLog(): ((line: string) => void) | undefined {
+  return process.env.HINDSIGHT_GDB_LOG ? (line) => process.stderr.write(`${line}\n`) : undefined;
 }

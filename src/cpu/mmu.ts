@@ -4,7 +4,9 @@ import { Cause, MSTATUS, Priv } from './csr-numbers.js';
 
 export const enum Access { Fetch = 0, Load = 1, Store = 2 }
 
-const TLB_SIZE = 256;
+/** Entries per access kind. */
+export const TLB_ENTRIES = 256;
+const TLB_SIZE = TLB_ENTRIES;
 const TLB_MASK = TLB_SIZE - 1;
 const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
@@ -22,6 +24,24 @@ export interface AccessGuard {
 
 const PAGE_FAULT = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];
 export const ACCESS_FAULT = [Cause.InsnAccessFault, Cause.LoadAccessFault, Cause.StoreAccessFault];
+
+/**
+ * A copy of the soft TLB (every regime's entries and the epoch bookkeeping). Its contents are
+ * guest-visible — a cached translation survives page-table edits made without SFENCE.VMA, and a
+ * hit sets no A/D bits — so the debugger's checkpoints keep it to re-enter the timeline exactly.
+ */
+export interface TlbState {
+  epoch: number;
+  lastEpoch: number;
+  regime: number;
+  /** [regime key, epoch] pairs. */
+  regimeEpochs: [number, number][];
+  /** Per access kind (fetch, load, store), TLB_SIZE entries each. */
+  tags: Float64Array;
+  epochs: Int32Array;
+  phys: Float64Array;
+  fast: Uint8Array;
+}
 
 /** What the MMU needs to know about its hart. */
 export interface TranslationContext {
@@ -67,6 +87,41 @@ export class Mmu {
     this.regime = this.regimeKey();
     this.epoch = ++this.lastEpoch;
     this.regimeEpochs.set(this.regime, this.epoch);
+  }
+
+  saveTlb(): TlbState {
+    const joinF = (a: Float64Array[]) => { const out = new Float64Array(3 * TLB_SIZE); a.forEach((x, k) => out.set(x, k * TLB_SIZE)); return out; };
+    const epochs = new Int32Array(3 * TLB_SIZE);
+    const fast = new Uint8Array(3 * TLB_SIZE);
+    for (let k = 0; k < 3; k++) {
+      epochs.set(this.epochs[k], k * TLB_SIZE);
+      fast.set(this.fast[k], k * TLB_SIZE);
+    }
+    return { epoch: this.epoch, lastEpoch: this.lastEpoch, regime: this.regime, regimeEpochs: [...this.regimeEpochs], tags: joinF(this.tags), epochs, phys: joinF(this.phys), fast };
+  }
+
+  /** Puts back a saved TLB (after the hart's privilege and CSRs are restored). */
+  restoreTlb(s: TlbState): void {
+    this.epoch = s.epoch;
+    this.lastEpoch = s.lastEpoch;
+    this.regime = s.regime;
+    this.regimeEpochs.clear();
+    for (const [key, epoch] of s.regimeEpochs) this.regimeEpochs.set(key, epoch);
+    for (let k = 0; k < 3; k++) {
+      const range = [k * TLB_SIZE, (k + 1) * TLB_SIZE] as const;
+      this.tags[k].set(s.tags.subarray(...range));
+      this.epochs[k].set(s.epochs.subarray(...range));
+      this.phys[k].set(s.phys.subarray(...range));
+      this.fast[k].set(s.fast.subarray(...range));
+    }
+  }
+
+  /** Physical pages that cached store translations point at (of any regime): stores to them may skip translate(). */
+  cachedStorePages(): number[] {
+    const pages: number[] = [];
+    const e = this.epochs[Access.Store];
+    for (let i = 0; i < TLB_SIZE; i++) if (e[i] !== 0) pages.push(this.phys[Access.Store][i]);
+    return pages;
   }
 
   /** Must follow every change of privilege or mstatus: selects the TLB entries of the new regime. */
@@ -144,6 +199,12 @@ export class Mmu {
       return Number((mstatus & MSTATUS.MPP) >> 11n) as Priv;
     }
     return priv;
+  }
+
+  /** Loads and stores go through page tables now (S or U mode, or M with MPRV, under a paging satp). */
+  dataIsPaged(): boolean {
+    const priv = this.effectivePriv(Access.Load, this.ctx.readMstatus());
+    return priv !== Priv.M && (BigInt.asUintN(64, this.ctx.readSatp()) >> 60n) !== 0n;
   }
 
   /**

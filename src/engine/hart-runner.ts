@@ -76,6 +76,16 @@ export class HartRunner {
    * ('blocked') instead of sleeping the thread, and the scheduler's stall handling sleeps for all.
    */
   sharesThread = false;
+  /** Where the next safe point may be (besides `paused`): the debugger's checkpoints keep it. */
+  get exceptionState(): { afterException: boolean; exceptionsInARow: number } {
+    return { afterException: this.afterException, exceptionsInARow: this.exceptionsInARow };
+  }
+
+  set exceptionState(s: { afterException: boolean; exceptionsInARow: number }) {
+    this.afterException = s.afterException;
+    this.exceptionsInARow = s.exceptionsInARow;
+  }
+
   /** Shared thread: the hart is parked in WFI — idle, or polling (host ns it may poll again). */
   private parkedInWfi: 'no' | 'idle' | bigint = 'no';
 

@@ -1,4 +1,5 @@
 import { Hart } from '../cpu/hart.js';
+import { Access } from '../cpu/mmu.js';
 import { HartRunner, RunProbe } from './hart-runner.js';
 import { SerialScheduler } from './serial-scheduler.js';
 
@@ -63,7 +64,7 @@ const PROGRESS_AFTER_MS = 500;
  */
 export class SerialEngine extends SerialScheduler {
   readonly breakpoints = new Set<bigint>();
-  readonly watchpoints: { access: WatchAccess; addr: bigint; length: number }[] = [];
+  readonly watchpoints: Watchpoint[] = [];
   private spec: RunSpec | null = null;
   private sliceEnd: Step = 0;
   private ended: RunEnd | null = null;
@@ -102,8 +103,27 @@ export class SerialEngine extends SerialScheduler {
     }
   }
 
-  addWatchpoint(access: WatchAccess, addr: bigint, length: number): void {
-    if (!this.watchpoints.some((w) => w.access === access && w.addr === addr && w.length === length)) this.watchpoints.push({ access, addr, length });
+  /**
+   * Watches `length` bytes at virtual address `addr` as `hart` translates them now (else as the
+   * first other hart that can). The watch is on the physical bytes: a user variable is watched in
+   * the harts running its address space only, a kernel variable in all. Returns why not, if not:
+   * some hart translates addresses but none can translate these.
+   */
+  addWatchpoint(access: WatchAccess, addr: bigint, length: number, hart = 0): string | null {
+    addr = BigInt.asIntN(64, addr);
+    if (this.watchpoints.some((w) => w.access === access && w.addr === addr && w.length === length)) return null;
+    const harts = this.slots.map((s) => s.hart);
+    const paged = harts.filter((h) => h.mmu.dataIsPaged());
+    const order = paged.length === 0 ? [harts[hart] ?? harts[0]] : [...paged.filter((h) => h.id === hart), ...paged.filter((h) => h.id !== hart)];
+    for (const h of order) {
+      const pieces = physicalPieces(h, addr, length);
+      if (pieces) {
+        this.watchpoints.push({ access, addr, length, pieces });
+        return null;
+      }
+    }
+    const which = paged.length === 1 ? `hart ${paged[0].id}` : `harts ${paged.map((h) => h.id).join(', ')}`;
+    return `cannot watch 0x${BigInt.asUintN(64, addr).toString(16)} (${length} bytes): no hart can translate it (${which} ${paged.length === 1 ? 'uses' : 'use'} paging and ${paged.length === 1 ? 'has' : 'have'} no mapping for it now)`;
   }
 
   removeWatchpoint(access: WatchAccess, addr: bigint, length: number): void {
@@ -221,19 +241,61 @@ export class SerialEngine extends SerialScheduler {
     afterBlock: (): boolean => this.ended !== null,
   };
 
-  private accessHookFor(h: Hart): (va: bigint, size: number, write: boolean, read: boolean) => void {
-    return (va, size, write, read) => {
+  private accessHookFor(h: Hart): (va: bigint, pa: number, size: number, write: boolean, read: boolean) => void {
+    return (va, pa, size, write, read) => {
       if (this.ended) return;
+      const inPage = Math.min(size, PAGE_BYTES - (pa % PAGE_BYTES));
+      // An access crossing a page: its second part is wherever the next virtual page maps.
+      const rest = inPage < size ? h.mmu.peek(BigInt.asIntN(64, va + BigInt(inPage)), write ? Access.Store : Access.Load) : -1;
       for (const w of this.watchpoints) {
         const kindMatches = w.access === 'access' ? true : w.access === 'write' ? write : read;
-        if (!kindMatches || va + BigInt(size) <= w.addr || va >= w.addr + BigInt(w.length)) continue;
-        const hit: Hit = { kind: 'watch', hart: h.id, step: this.step + 1, access: w.access, addr: va > w.addr ? va : w.addr };
+        if (!kindMatches) continue;
+        const at = overlap(w, pa, inPage) ?? (rest >= 0 ? overlap(w, rest, size - inPage) : null);
+        if (at === null) continue;
+        const hit: Hit = { kind: 'watch', hart: h.id, step: this.step + 1, access: w.access, addr: at };
         if (this.spec?.onHit?.(hit)) this.ended = { kind: 'hit', hit };
         return;
       }
     };
   }
 
+}
+
+const PAGE_BYTES = 4096;
+
+/** A debugger watchpoint: the virtual range GDB asked for and the physical bytes it covers. */
+export interface Watchpoint {
+  access: WatchAccess;
+  addr: bigint;
+  length: number;
+  /** Physically contiguous pieces, each with the virtual address of its first byte. */
+  pieces: { pa: number; length: number; va: bigint }[];
+}
+
+/** The physical pieces of a virtual range as `h` translates it now, or null if some byte does not translate. */
+function physicalPieces(h: Hart, addr: bigint, length: number): Watchpoint['pieces'] | null {
+  const pieces: Watchpoint['pieces'] = [];
+  let done = 0;
+  while (done < length) {
+    const va = BigInt.asIntN(64, addr + BigInt(done));
+    const pa = h.mmu.peek(va, Access.Load);
+    if (pa < 0) return null;
+    const n = Math.min(length - done, PAGE_BYTES - (pa % PAGE_BYTES));
+    const last = pieces[pieces.length - 1];
+    if (last && last.pa + last.length === pa) last.length += n;
+    else pieces.push({ pa, length: n, va });
+    done += n;
+  }
+  return pieces;
+}
+
+/** The virtual address of the first watched byte among `size` bytes at physical `pa`, or null. */
+function overlap(w: Watchpoint, pa: number, size: number): bigint | null {
+  for (const p of w.pieces) {
+    if (pa + size <= p.pa || pa >= p.pa + p.length) continue;
+    return p.va + BigInt(Math.max(pa, p.pa) - p.pa);
+  }
+  return null;
 }
 
 function pageOf(va: bigint): number {

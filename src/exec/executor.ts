@@ -75,9 +75,10 @@ export class Executor implements Interp {
   cutByBudget = false;
   /**
    * Debugger watchpoints: when set, every load/store/AMO skips the RAM fast path and reports its
-   * virtual address here before the access happens (h.icount is then the accessing instruction's).
+   * virtual and physical address here before the access happens (h.icount is then the accessing
+   * instruction's). `pa` is the first byte's: an access that crosses a page goes on elsewhere.
    */
-  accessHook: ((va: bigint, size: number, write: boolean, read: boolean) => void) | null = null;
+  accessHook: ((va: bigint, pa: number, size: number, write: boolean, read: boolean) => void) | null = null;
   /**
    * Run at most one guest block per `runBlock` call. The reference executor always does; a faster
    * tier (the JIT, which chains blocks inside a page) honours it by taking the reference path. The
@@ -223,7 +224,7 @@ export class Executor implements Interp {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Load, this.fastOut);
     if (pa < 0) { this.translationFailed(pa, addr); return 0n; }
-    if (this.accessHook) this.accessHook(addr, size, false, true);
+    if (this.accessHook) this.accessHook(addr, pa, size, false, true);
     else if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
@@ -261,7 +262,7 @@ export class Executor implements Interp {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Store, this.fastOut);
     if (pa < 0) { this.translationFailed(pa, addr); return; }
-    if (this.accessHook) this.accessHook(addr, size, true, false);
+    if (this.accessHook) this.accessHook(addr, pa, size, true, false);
     else if (this.fastOut[0] && (pa & (size - 1)) === 0) {
       const off = pa + this.ramDelta;
       switch (size) {
@@ -304,12 +305,12 @@ export class Executor implements Interp {
     const pa = h.mmu.translate(addr, access);
     if (pa < 0) { this.translationFailed(pa, addr); return -1; }
     if (!this.bus.isRam(pa)) { h.raise(ACCESS_FAULT[access], addr); return -1; }
-    if (reportAccess) this.accessHook?.(addr, size, !isLr, true);
+    if (reportAccess) this.accessHook?.(addr, pa, size, !isLr, true);
     return pa;
   }
 
-  noteAtomicWrite(addr: bigint, size: number): void {
-    this.accessHook?.(addr, size, true, false);
+  noteAtomicWrite(addr: bigint, pa: number, size: number): void {
+    this.accessHook?.(addr, pa, size, true, false);
   }
 }
 

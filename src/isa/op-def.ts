@@ -116,7 +116,7 @@ export interface Interp {
    */
   atomicTarget(addr: bigint, size: number, isLr: boolean, reportAccess: boolean): number;
   /** Reports a completed atomic write to watchpoints (SC reports only on success). */
-  noteAtomicWrite(addr: bigint, size: number): void;
+  noteAtomicWrite(addr: bigint, pa: number, size: number): void;
   /** Forgets all translations (FENCE.I). */
   flushTranslations(): void;
   /** The block ended in a WFI that may sleep until an interrupt. */

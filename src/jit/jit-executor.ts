@@ -343,3 +343,21 @@ function staticSuccessors(block: Block, start: bigint): bigint[] {
     default: return [next];
   }
 }
+
+/**
+ * Memory indexes of the pages the JIT's store mirror of `hart` points at (entries of any epoch:
+ * an older regime's entries come back when the hart returns to it). Wasm stores through them
+ * without calling translate(), so whoever tracks written pages must count them as written.
+ */
+export function jitMirrorStorePages(memory: SharedArrayBuffer, hart: number): number[] {
+  const base = hartBase(hart) + HL.JIT_TLB_STORE;
+  const longs = new BigInt64Array(memory, base, JIT_TLB_ENTRIES * 2);
+  const words = new Int32Array(memory, base, JIT_TLB_ENTRIES * 4);
+  const pages: number[] = [];
+  for (let i = 0; i < JIT_TLB_ENTRIES; i++) {
+    if (words[i * 4 + 2] === 0) continue; // never filled (epochs start at 1)
+    const vlow = Number(BigInt.asUintN(32, longs[i * 2] << 12n));
+    pages.push((words[i * 4 + 3] + vlow) >>> 0);
+  }
+  return pages;
+}

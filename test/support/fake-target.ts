@@ -130,7 +130,7 @@ export class FakeTarget implements DebugTarget {
     return true;
   }
 
-  insertWatchpoint(access: WatchKind, addr: bigint, length: number): boolean {
+  insertWatchpoint(access: WatchKind, addr: bigint, length: number): true | string {
     this.watchpoints.push({ access, addr, length });
     return true;
   }

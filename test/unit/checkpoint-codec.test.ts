@@ -6,6 +6,7 @@ import type { TraceEvent } from '../../traces/events.js';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, SavedCheckpoint, SnapshotShape } from '../../replayer/checkpoint-codec.js';
 import type { ReplayerPosition } from '../../replayer/hart-replayer.js';
 import { VERSION } from '../../src/version.js';
+import { TLB_ENTRIES, TlbState } from '../../src/cpu/mmu.js';
 
 const PAGE = 4096;
 const SHAPE: SnapshotShape = { regionPages: 3, ramPages: 16 };
@@ -26,6 +27,22 @@ const EVENTS: TraceEvent[][] = [
   ],
 ];
 
+/** A soft TLB with a few entries filled in every table, under two regimes. */
+function tlb(seed: number): TlbState {
+  const n = 3 * TLB_ENTRIES;
+  const t: TlbState = {
+    epoch: 7 + seed, lastEpoch: 9 + seed, regime: 5, regimeEpochs: [[5, 7 + seed], [1 | (1 << 2), 9 + seed]],
+    tags: new Float64Array(n), epochs: new Int32Array(n), phys: new Float64Array(n), fast: new Uint8Array(n),
+  };
+  for (const i of [0, 17, TLB_ENTRIES + 3, 2 * TLB_ENTRIES + 255]) {
+    t.tags[i] = -(2 ** 26) + i * 3 + seed; // kernel addresses have negative page numbers
+    t.epochs[i] = 7 + seed;
+    t.phys[i] = 0x8020_0000 + i * PAGE;
+    t.fast[i] = i % 2;
+  }
+  return t;
+}
+
 function checkpoint(): SavedCheckpoint {
   return {
     step: 4_000_000_123,
@@ -34,8 +51,8 @@ function checkpoint(): SavedCheckpoint {
     state: {
       sched: { live: [0, 1], index: 1, moved: true, turn: { until: 2000, before: 1000, releasedBefore: 3 } },
       harts: [
-        { paused: true, finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]] as ReplayerPosition['times'], waitingForRelease: true } },
-        { paused: false, finished: true, lines: 0, icount: 2 ** 40, position: { consumed: 2, next: null, safePointsHere: 3 } },
+        { paused: true, afterException: true, exceptionsInARow: 2, tlb: tlb(0), finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]] as ReplayerPosition['times'], waitingForRelease: true } },
+        { paused: false, afterException: false, exceptionsInARow: 0, tlb: tlb(1), finished: true, lines: 0, icount: 2 ** 40, position: { consumed: 2, next: null, safePointsHere: 3 } },
       ],
       progress: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0),
       clockSkipped: 0xfedc_ba98_7654_3210n,

@@ -36,7 +36,7 @@ function sc(e: Interp, ins: Insn, i: number, size: 4 | 8): number {
       : Atomics.compareExchange(e.i64, idx >> 3, seen, src) === seen;
   }
   wr(e, ins, ok ? 0n : 1n);
-  if (ok) { e.bus.noteRamWrite(pa, size); e.noteAtomicWrite(addr, size); }
+  if (ok) { e.bus.noteRamWrite(pa, size); e.noteAtomicWrite(addr, pa, size); }
   return NEXT;
 }
 
