@@ -1,5 +1,6 @@
 import { ReplayTimeline, isReplayError } from '../replayer/timeline.js';
 import { MachineTarget } from './machine-target.js';
+import { TIMEBASE_HZ } from '../src/machine/memmap.js';
 import { ResumeAction, ReverseExecution, StopEvent } from './target.js';
 
 /**
@@ -104,7 +105,9 @@ export class ReplayTarget extends MachineTarget {
   private when(): string {
     const tl = this.timeline;
     const harts = tl.harts.map((h) => `hart ${h.id}: ${h.icount}`).join(', ');
-    return `step ${tl.step} of ${tl.endStep} (${harts})`;
+    const ticks = tl.guestTicks();
+    const clock = ticks === null ? 'guest clock not read yet' : `guest clock ${ticks} ticks (${(Number(ticks) / TIMEBASE_HZ).toFixed(7)} s)`;
+    return `step ${tl.step} of ${tl.endStep} (${harts}); ${clock}`;
   }
 
   /** Runs a motion; a replay error (divergence after an edit, damaged trace) goes back to where we were. */

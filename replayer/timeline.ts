@@ -198,6 +198,27 @@ export class ReplayTimeline {
     return this.store.all.map((c) => c.step);
   }
 
+  /**
+   * The guest's clock (ticks of its 10 MHz timebase) at the current step: a serial trace's virtual
+   * clock, or for a parallel trace the latest value any hart has read from it so far (the trace
+   * records clock reads, not the clock); null before the first read.
+   */
+  guestTicks(): bigint | null {
+    if (!this.parallelTrace) return this.clock.now();
+    let latest: bigint | null = null;
+    this.engine.slots.forEach((s, id) => {
+      const pos = (s.supervisor as HartReplayer).snapshot();
+      const list = this.events[id];
+      for (let i = pos.consumed - 1; i >= 0; i--) {
+        const e = list[i];
+        if (e.kind !== 'time' || e.icount >= s.hart.icount) continue;
+        if (latest === null || e.value > latest) latest = e.value;
+        break;
+      }
+    });
+    return latest;
+  }
+
   isFinished(hart: number): boolean {
     return this.engine.finished[hart];
   }

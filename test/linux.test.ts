@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { linuxGuest, LinuxGuest } from './support/linux.js';
-import { CLI, OPENSBI_FW_JUMP, QEMU, hindsight, qemu, requireTool } from './support/tools.js';
+import { CLI, OPENSBI_FW_JUMP, QEMU, ROOT, hindsight, qemu, requireTool } from './support/tools.js';
+import { gdbSession, mark, section } from './support/gdb.js';
+import { ReplayTimeline } from '../replayer/timeline.js';
+import { parseElf } from '../src/machine/elf.js';
 
 /**
  * A real Linux (6.1, built from Debian's linux-source-6.1 with our config fragment and our own
@@ -33,6 +36,9 @@ const IDLE_TIMEOUT_S = 20;
  */
 const RACE_TIMEOUT_S = 400;
 const TOTAL = 4 * 100_000;
+/** The racy init's ELF (its symbols for GDB). */
+const LINUX_INIT = join(ROOT, 'test', 'guests', 'linux', 'bin', 'init');
+
 /**
  * The FP init's parallel recording on 4 harts with --threads 2 (~86M instructions) took 21 s and
  * its replay 24 s on a quiet 2-core host; a backstop only.
@@ -85,6 +91,9 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(r.code, why).toBe(0);
   }, 60 * 60_000);
 
+  /** The first parallel recording of the racy init and the racy total it printed (the debugger test uses it). */
+  let recorded: { trace: string; total: number } | null = null;
+
   test('the racy init recorded in parallel on 4 harts (2 host threads), twice: each run lost its own updates, and each trace replays exactly (one in parallel, one serially)', async () => {
     const racyTotals: number[] = [];
     for (const sched of ['parallel', 'serial']) {
@@ -97,6 +106,7 @@ describe('Linux 6.1 under OpenSBI', () => {
       const racy = /hindsight-init: racy total (\d+) of (\d+)\r?\n/.exec(r.stdout);
       expect(racy, why).not.toBeNull();
       racyTotals.push(Number(racy![1]));
+      recorded ??= { trace, total: Number(racy![1]) };
       expect(r.stdout, why).toContain('reboot: Power down');
       expect(r.code, why).toBe(0);
       const rep = await hindsight(['replay', ...TIER, '--quiet', '--sched', sched, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000 });
@@ -106,6 +116,65 @@ describe('Linux 6.1 under OpenSBI', () => {
     // Lost updates differ from run to run (measured: 176,045 to 316,644 of 400,000); not asserted, as equal totals are possible.
     process.stderr.write(`linux racy init, 4 harts recorded: racy totals ${racyTotals.join(', ')}\n`);
   }, 60 * 60_000);
+
+  test('gdb-multiarch on the 4-hart recording, with vmlinux and /init as symbol files: a kernel breakpoint, S-mode stepi/reverse-stepi, a watch on /init\'s racy counter and reverse-continue to its last write', async () => {
+    requireTool('gdb-multiarch', 'gdb-multiarch');
+    expect(recorded, 'the recording test above did not run').not.toBeNull();
+    const { trace, total } = recorded!;
+    const POWER_OFF = parseElf(readFileSync(guest.vmlinux), guest.vmlinux).symbols.get('kernel_power_off')!;
+    expect(POWER_OFF).toBeDefined();
+    const commands = [
+      `directory ${join(ROOT, 'test', 'guests', 'linux')}`,
+      'break kernel_power_off', 'continue',
+      ...mark('bp', ['info threads', 'p $pc']),
+      ...mark('before', ['info registers']),
+      'stepi', 'stepi', 'stepi',
+      ...mark('stepped', ['p $pc']),
+      'reverse-stepi', 'reverse-stepi', 'reverse-stepi',
+      ...mark('back', ['info registers']),
+      'delete', 'watch racy_total', 'reverse-continue',
+      ...mark('watch', ['info threads', 'p racy_total', 'x/i $pc']),
+      'stepi',
+      ...mark('after', ['p racy_total']),
+      // Nothing writes it later: forwards, the run goes to the end of the recording.
+      'continue',
+      ...mark('end', []),
+      'delete', 'watch *(long *)0x12345678', 'continue',
+      'kill',
+    ];
+    const extra = ['--tier', 'reference', '--symbols', guest.vmlinux, '--symbols', LINUX_INIT];
+    const r = await gdbSession(trace, commands, extra);
+    expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // The breakpoint stops the hart that runs it: the same one the timeline itself finds.
+    const tl = ReplayTimeline.open(trace, { checkpointInterval: 4_000_000, checkpointBytes: 256 << 20, tier: 'reference' });
+    tl.engine.addBreakpoint(POWER_OFF);
+    const hit = await tl.continueForward();
+    expect(hit.kind).toBe('hit');
+    const hart = hit.kind === 'hit' ? hit.hit.hart : -1;
+    const bp = section(r.stdout, 'bp');
+    expect(bp).toMatch(new RegExp(`^\\* ${hart + 1} +Thread 1\\.${hart + 1} \\(hart ${hart}, S-mode, pc 0x${POWER_OFF.toString(16)},.*in kernel_power_off`, 'm'));
+    // stepi x3 then reverse-stepi x3 in S-mode code under paging: back to the same registers.
+    expect(section(r.stdout, 'stepped')).toMatch(/<kernel_power_off\+\d+>/);
+    expect(section(r.stdout, 'back')).toBe(section(r.stdout, 'before'));
+    // The last write to the counter: a worker thread's store, in U-mode, of the total /init printed.
+    const watch = section(r.stdout, 'watch');
+    expect(r.stdout).toMatch(new RegExp(`Hardware watchpoint 2: racy_total\\s+Old value = ${total}\\s+New value = ${total - 1}\\b`));
+    const writer = /^\* (\d+) +Thread 1\.\d+ \(hart (\d+), U-mode, pc 0x([0-9a-f]+)/m.exec(watch);
+    expect(writer, watch).not.toBeNull();
+    expect(r.stdout).toMatch(/in worker .*race_init\.c:\d+\n\d+\s+for \(long i = 0; i < ITERATIONS; i\+\+\) racy_total = racy_total \+ 1;/);
+    expect(watch).toMatch(new RegExp(`= ${total - 1}\\n`));
+    expect(watch).toMatch(/=> 0x[0-9a-f]+ <worker\+\d+>:\s+sd\s/);
+    expect(section(r.stdout, 'after')).toMatch(new RegExp(`= ${total}\\n`));
+    const toEnd = r.stdout.slice(r.stdout.indexOf('<</after>>'), r.stdout.indexOf('<<end>>'));
+    expect(toEnd).toMatch(/No more reverse-execution history/);
+    expect(toEnd).not.toMatch(/Hardware watchpoint 2/);
+    // An address no hart maps: refused, with the reason on the terminal.
+    expect(r.stderr).toMatch(/hindsight: cannot watch 0x12345678 \(8 bytes\): no hart can translate it/);
+    expect(r.stdout + r.stderr).toMatch(/Could not insert hardware watchpoint 3/);
+    // A second session shows exactly the same.
+    const again = await gdbSession(trace, commands, extra);
+    expect(again.stdout).toBe(r.stdout);
+  }, 20 * 60_000);
 
   test('Ctrl-C during a 4-hart parallel recording, while the racy init runs, leaves a valid truncated trace that replays to its end', async () => {
     const trace = join(dir, 'interrupted.trace');

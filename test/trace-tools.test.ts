@@ -99,7 +99,7 @@ describe('trace sql, trace index and trace timeline on a recorded lost-update ra
     writeFileSync(script, points.map((p) => `monitor seek ${p.step}\nmonitor when\n`).join(''));
     const r = await hindsight(['debug', trace, '--', '-batch', '-x', script], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
-    const whens = [...`${r.stdout}${r.stderr}`.matchAll(/^step (\d+) of \d+ \((.*)\)$/gm)];
+    const whens = [...`${r.stdout}${r.stderr}`.matchAll(/^step (\d+) of \d+ \((.*)\); guest clock/gm)];
     expect(whens.length).toBeGreaterThanOrEqual(points.length);
     const seen = new Map(whens.map((m) => [Number(m[1]), m[2]]));
     for (const p of points) {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,16 +63,29 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
       return;
     }
     const args = ['-q', ...(symbols.main ? [symbols.main] : ['-ex', 'set architecture riscv:rv64']), '-ex', 'set osabi none', ...symbols.commands, '-ex', `target remote 127.0.0.1:${port}`, ...gdbArgs];
-    const child = spawn(flags.gdb, args, { stdio: 'inherit' });
+    // On a terminal GDB gets it (readline, paging). Into a pipe or file, its output goes through
+    // this process: Node makes a piped stdout non-blocking, a child sharing that pipe would see
+    // EAGAIN when it fills and GDB would drop output.
+    const tty = process.stdout.isTTY && process.stderr.isTTY;
+    const child = spawn(flags.gdb, args, { stdio: tty ? 'inherit' : ['inherit', 'pipe', 'pipe'] });
+    const forwarded = tty ? Promise.resolve() : Promise.all([forward(child.stdout!, process.stdout), forward(child.stderr!, process.stderr)]);
     // Ctrl-C in the terminal belongs to GDB (it interrupts the target through the protocol).
     const ignoreSigint = () => {};
     process.on('SIGINT', ignoreSigint);
     const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
+    await forwarded;
     process.off('SIGINT', ignoreSigint);
     await server.close();
     process.exitCode = code;
   } finally {
     cleanup();
+  }
+}
+
+/** Copies a child's output stream into ours, waiting for our stream to drain when it is full. */
+async function forward(from: Readable, to: Writable): Promise<void> {
+  for await (const chunk of from) {
+    if (!to.write(chunk)) await new Promise((resolve) => to.once('drain', resolve));
   }
 }
 

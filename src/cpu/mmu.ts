@@ -209,16 +209,17 @@ export class Mmu {
 
   /**
    * The debugger's view: translates without touching the TLB, the guard or A/D bits (a page whose
-   * A/D bits are not yet set still reads). Returns the physical address or -1.
+   * A/D bits are not yet set still reads), and in S-mode as if SUM were set (a kernel stopped in a
+   * system call shows its caller's user memory). Returns the physical address or -1.
    */
   peek(vaddr: bigint, access: Access): number {
-    const page = this.walk(vaddr, access, false);
+    const page = this.walk(vaddr, access, false, true);
     return page < 0 ? -1 : page + Number(BigInt.asUintN(12, vaddr));
   }
 
   /** Returns the physical address of the page holding vaddr, or -1 with faultCause set. */
-  private walk(vaddr: bigint, access: Access, sideEffects = true): number {
-    const mstatus = this.ctx.readMstatus();
+  private walk(vaddr: bigint, access: Access, sideEffects = true, userPagesFromS = false): number {
+    const mstatus = this.ctx.readMstatus() | (userPagesFromS ? MSTATUS.SUM : 0n);
     const priv = this.effectivePriv(access, mstatus);
     const satp = this.ctx.readSatp();
     const mode = Number(BigInt.asUintN(64, satp) >> 60n);
