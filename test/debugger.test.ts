@@ -274,7 +274,7 @@ describe('hindsight run --gdb (a live machine, forward only)', () => {
       });
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    return { child, port, exited, output: () => out };
+    return { child, port, exited, output: () => out, errors: () => err };
   }
 
   test('breakpoint, a write watchpoint stopping right after the write, then the guest runs to its end', async () => {
@@ -295,9 +295,10 @@ describe('hindsight run --gdb (a live machine, forward only)', () => {
     }
   });
 
-  test('Ctrl-C (0x03) stops a guest that loops forever', async () => {
-    const live = await liveServer([guest('spin_forever')]);
+  test('Ctrl-C (0x03) stops a guest that loops forever; the printed GDB command line loads the --symbols files', async () => {
+    const live = await liveServer(['--symbols', guest('isa_rv64m'), guest('spin_forever')]);
     try {
+      expect(live.errors()).toContain(`gdb-multiarch ${guest('spin_forever')} -ex 'set osabi none' -ex 'add-symbol-file ${guest('isa_rv64m')}' -ex 'target remote 127.0.0.1:${live.port}'`);
       const c = await RawGdbClient.connect(live.port);
       expect(await c.request('qSupported:multiprocess+;swbreak+')).toContain('PacketSize=');
       c.write(frame('vCont;c:p1.-1'));

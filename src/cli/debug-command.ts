@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isElf } from '../machine/elf.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GdbServer } from '../../gdbstub/server.js';
@@ -53,9 +54,7 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   if (timeline.ignoredCheckpoints) process.stderr.write(`hindsight: note: ${timeline.ignoredCheckpoints}\n`);
   try {
     if (flags.listenOnly) {
-      const file = symbols.main ? `${symbols.main} ` : '';
-      const extra = symbols.commands.filter((_, i) => i % 2 === 1).map((c) => `-ex '${c}' `).join('');
-      process.stdout.write(`hindsight: listening; connect with:\n  ${flags.gdb} ${file}-ex 'set osabi none' ${extra}-ex 'target remote 127.0.0.1:${port}'\n`);
+      process.stdout.write(`hindsight: listening; connect with:\n  ${gdbCommandLine(flags.gdb, symbols, port)}\n`);
       const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
       const how = await Promise.race([server.finished, interrupted]);
       await server.close();
@@ -82,6 +81,13 @@ export async function debugCommand(trace: string, gdbArgs: string[], flags: Debu
   }
 }
 
+/** The shell command that starts GDB with the symbol files and connects it. */
+function gdbCommandLine(gdb: string, symbols: { main: string | null; commands: string[] }, port: number): string {
+  const file = symbols.main ? `${symbols.main} ` : '';
+  const extra = symbols.commands.filter((_, i) => i % 2 === 1).map((c) => `-ex '${c}' `).join('');
+  return `${gdb} ${file}-ex 'set osabi none' ${extra}-ex 'target remote 127.0.0.1:${port}'`;
+}
+
 /** Copies a child's output stream into ours, waiting for our stream to drain when it is full. */
 async function forward(from: Readable, to: Writable): Promise<void> {
   for await (const chunk of from) {
@@ -99,12 +105,12 @@ function writeElf(bytes: Uint8Array): string {
  * `hindsight run --gdb [PORT]`: the machine waits, stopped at its first instruction, for GDB on
  * 127.0.0.1:PORT, then runs under its control (forward only, all harts on one thread).
  */
-export async function liveDebugCommand(options: RunOptions, port: number, kernel: string | undefined): Promise<void> {
+export async function liveDebugCommand(options: RunOptions, port: number, kernel: string | undefined, symbolFiles: SymbolFile[]): Promise<void> {
   const target = new LiveTarget(options, hostConsole());
   const server = new GdbServer(target, { port, log: gdbLog(), notice: (line) => process.stderr.write(`${line}\n`) });
   const bound = await listen(server, port);
-  const file = kernel ? `${kernel} ` : '';
-  process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  gdb-multiarch ${file}-ex 'set osabi none' -ex 'target remote 127.0.0.1:${bound}'\n`);
+  const kernelElf = kernel && isElf(readFileSync(kernel).subarray(0, 4)) ? kernel : null; // a raw Image has no symbols
+  process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  ${gdbCommandLine('gdb-multiarch', gdbSymbolArgs(kernelElf, symbolFiles), bound)}\n`);
   target.start();
   const gone = new Promise<'done'>((resolve) => { target.onDone = () => resolve('done'); });
   const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));

@@ -10,7 +10,7 @@ import { hostConsole } from './console.js';
 import { ttyProgress } from './progress.js';
 import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
-import { collectSymbolFiles } from './symbols.js';
+import { SymbolFile, collectSymbolFiles } from './symbols.js';
 import { DEFAULT_TIER, TIERS, Tier } from '../jit/tier.js';
 import type { DiskSpec } from '../machine/loader.js';
 import { type CpuFeatures, DEFAULT_CPU_FEATURES, describeCpuFeatures } from '../cpu/features.js';
@@ -96,11 +96,12 @@ function exitCodeOf(result: RunResult): number {
   return result.reason === StopReason.InsnLimit ? 124 : result.exitCode;
 }
 
-async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true }): Promise<void> {
+async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: string | true; symbols?: SymbolFile[] }): Promise<void> {
+  if (flags.symbols && flags.gdb === undefined) throw new InputError('--symbols is for GDB: use it with --gdb (or with hindsight debug)');
   if (flags.gdb !== undefined) {
     if (flags.chaos !== undefined) throw new InputError('--chaos perturbs parallel harts; run --gdb runs them on one thread');
     const { liveDebugCommand } = await import('./debug-command.js');
-    await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel);
+    await liveDebugCommand(runOptions(kernel, flags), flags.gdb === true ? 1234 : parsePort(flags.gdb), kernel, flags.symbols ?? []);
     return;
   }
   const options = runOptions(kernel, flags);
@@ -222,6 +223,7 @@ export function buildProgram(): Command {
     .description('run a kernel or firmware on the virt board')
     .argument('[KERNEL]', 'ELF or raw image to run (at reset in M-mode with --bios none)')
     .option('--gdb [PORT]', 'wait for GDB on 127.0.0.1:PORT (default 1234) and run under its control (forward only)')
+    .option('--symbols <FILE[@ADDR]>', 'with --gdb: another symbol file for the GDB command line it prints (repeatable): vmlinux, a user program', collectSymbolFiles)
     .action(runCommand);
   addMachineOptions(program.command('record'))
     .description('run like `run` while recording everything nondeterministic into a trace')
