@@ -28,6 +28,17 @@ import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Compiled pages stay on V8's baseline wasm compiler (Liftoff): its tier-up to TurboFan made
+ * everything slower. Measured (2-core host, Node 20): the debugger's first pass over a 4-hart Linux
+ * trace (68M instructions) 21.9 s -> 6.6 s, a 1-hart Linux boot 9.3 s -> see docs/BENCHMARKS.md,
+ * bench_compute 789 -> 869 MIPS. Our modules are large (~50 KB, a page of blocks behind one
+ * dispatcher) and short-lived; optimising them costs more than it ever pays back. The flag is
+ * process-wide and read when a module is compiled, so setting it on import covers every thread.
+ */
+setFlagsFromString('--liftoff-only');
 
 export interface JitOptions {
   /** Block executions on a page (on the reference executor) before it is compiled. */
@@ -74,7 +85,7 @@ interface PageState {
 }
 
 const DEFAULTS: Required<JitOptions> = {
-  hotness: 50,
+  hotness: 3000,
   maxPages: 256,
   sliceInsns: 8192,
   maxBlocksPerPage: 512,
