@@ -31,7 +31,9 @@ interface Recording {
 }
 
 async function recordOnce(name: string, harts: number, trace: string, sched = 'parallel'): Promise<Recording> {
-  const r = await hindsight(['record', '--sched', sched, '--harts', String(harts), ...GUEST_MEM, '--timeout', '300', '-o', trace, guest(name)], { timeoutMs: 600_000 });
+  // A thread per hart even where harts outnumber the host's cores (record's default then shares threads): real parallelism.
+  const threads = sched === 'parallel' ? ['--threads', String(harts)] : [];
+  const r = await hindsight(['record', '--sched', sched, '--harts', String(harts), ...threads, ...GUEST_MEM, '--timeout', '300', '-o', trace, guest(name)], { timeoutMs: 600_000 });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/recorded .* instructions/);
   const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);

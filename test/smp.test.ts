@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EXPECTED, guest, hindsight, stableLines } from './support/tools.js';
@@ -64,6 +64,25 @@ describe('--threads: harts taking turns on fewer host threads', () => {
           expect(rep.code).toBe(0);
         }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a recording with more harts than host cores shares threads by default, and says so; --threads overrides', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-threads-'));
+    try {
+      const cores = availableParallelism();
+      const harts = cores + 1;
+      const shared = await hindsight(['record', '--harts', String(harts), '--timeout', '120', '-o', join(dir, 'shared.trace'), guest('smp_spinlock')]);
+      expect(shared.code, shared.stderr).toBe(0);
+      expect(shared.stderr).toContain(`hindsight: ${harts} harts on ${cores} host threads, as many as the host has cores (--threads ${harts} gives each hart its own)`);
+      const own = await hindsight(['record', '--harts', String(harts), '--threads', String(harts), '--timeout', '120', '-o', join(dir, 'own.trace'), guest('smp_spinlock')]);
+      expect(own.code, own.stderr).toBe(0);
+      expect(own.stderr).not.toContain('host threads');
+      expect(own.stdout).toBe(shared.stdout);
+      const rep = await hindsight(['replay', join(dir, 'shared.trace')], { timeoutMs: 180_000 });
+      expect(rep.code, rep.stderr).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
