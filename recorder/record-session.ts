@@ -60,7 +60,6 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
  */
 export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise<RecordResult> {
   const serial = opts.sched === 'serial';
-  if (opts.disks.length > 0 && !serial) throw new InputError('recording a machine with --disk needs --sched serial for now (disk DMA is not yet pinned by page ownership)');
   if (opts.chaos && serial) throw new InputError('--chaos perturbs parallel harts; a --sched serial recording has a fixed schedule');
   if (opts.harts > MAX_RECORDING_HARTS && !serial) throw new InputError(`parallel recording supports at most ${MAX_RECORDING_HARTS} harts (use --sched serial)`);
   const ramPages = opts.ramBytes / 4096;

@@ -186,6 +186,30 @@ export class Mmu {
     return page + offset;
   }
 
+  /**
+   * Recording in parallel: a store of `value` to the device at `pa` may make the device read or
+   * write RAM by DMA; the storing hart must hold those pages like its own accesses first. True when
+   * it does (or no guard, or no DMA); false after asking for the missing rights (the instruction
+   * then waits and runs again). The dry run repeats until the pages it names are all held, since
+   * what it read before holding them (descriptors) may have changed.
+   */
+  permitDma(pa: number, size: number, value: bigint): boolean {
+    if (!this.guard) return true;
+    const dev = this.bus.findDevice(pa);
+    if (!dev?.dmaPages) return true;
+    let previous = '';
+    for (;;) {
+      const pages = dev.dmaPages(pa - dev.base, size, value);
+      if (!pages || pages.length === 0) return true;
+      let all = true;
+      for (const p of pages) if (!this.guard.permit(p.page, p.write)) all = false; // ask for every missing one at once
+      if (!all) return false;
+      const key = pages.map((p) => `${p.page}${p.write ? 'w' : 'r'}`).join(',');
+      if (key === previous) return true;
+      previous = key;
+    }
+  }
+
   /** Checks the guard for a physical page; the boot ROM is immutable and needs no right. */
   private guardPage(page: number, readOnly: boolean): boolean {
     if (this.bus.isRam(page)) return this.guard!.permit((page - RAM_BASE) / 4096, !readOnly);

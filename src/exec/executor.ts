@@ -276,6 +276,7 @@ export class Executor implements Interp {
       return;
     }
     if ((pa & (PAGE_SIZE - 1)) + size > PAGE_SIZE) { this.storeCrossing(addr, size, value); return; }
+    if (!this.bus.isRam(pa) && !h.mmu.permitDma(pa, size, value)) { this.translationFailed(NEEDS_OWNERSHIP, addr); return; }
     if (!this.bus.write(pa, size, value, h.id)) h.raise(Cause.StoreAccessFault, addr);
   }
 

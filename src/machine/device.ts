@@ -18,6 +18,18 @@ export interface MmioDevice {
   /** width is 1, 2, 4 or 8 bytes; offset is relative to base. Unmapped registers read as 0. */
   read(offset: number, width: number, hart: number): bigint;
   write(offset: number, width: number, value: bigint, hart: number): void;
+  /**
+   * The RAM pages (indexes from the start of RAM) that a write of `value` at `offset` would make
+   * the device read or write by DMA, for a parallel recording's page ownership (the writing hart
+   * takes them like its own accesses); null or absent: no DMA. A dry run: changes nothing.
+   */
+  dmaPages?(offset: number, width: number, value: bigint): DmaPage[] | null;
+}
+
+/** A RAM page a device touches by DMA. */
+export interface DmaPage {
+  page: number;
+  write: boolean;
 }
 
 /** Interrupt lines into the PLIC, one per source (1..PLIC_NUM_SOURCES-1). Level triggered. */

@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import { DEVICE_REGIONS } from '../shm/layout.js';
-import type { DeviceEnv, IrqSink, MmioDevice } from './device.js';
+import type { DeviceEnv, DmaPage, IrqSink, MmioDevice } from './device.js';
+
+/** Ownership granularity of RAM while recording in parallel (a page). */
+const PAGE_BYTES = 4096;
 import { VIRTIO_BASE, VIRTIO_COUNT, VIRTIO_IRQ0, VIRTIO_STRIDE } from './memmap.js';
 
 /** virtio-mmio version 2 register offsets (virtio 1.1, section 4.2.2). */
@@ -274,6 +277,38 @@ export class VirtioBlk implements MmioDevice {
         this.writeStatus(v & 0xff);
         return;
     }
+  }
+
+  dmaPages(offset: number, _width: number, value: bigint): DmaPage[] | null {
+    if (offset !== Reg.QueueNotify || value !== 0n) return null;
+    const s = this.state;
+    const num = s[W.QueueNum]!;
+    if (!s[W.QueueReady] || num === 0 || s[W.Status]! & STATUS_DEVICE_NEEDS_RESET) return null;
+    const desc = this.ramOffset(s[W.DescLow]!, s[W.DescHigh]!, 16 * num);
+    const avail = this.ramOffset(s[W.DriverLow]!, s[W.DriverHigh]!, 6 + 2 * num);
+    const used = this.ramOffset(s[W.DeviceLow]!, s[W.DeviceHigh]!, 6 + 8 * num);
+    if (desc < 0 || avail < 0 || used < 0) return null; // processQueue only flags the device
+    const pages = new Map<number, boolean>();
+    const add = (ramOffset: number, length: number, write: boolean) => {
+      if (ramOffset < 0 || length <= 0) return;
+      for (let p = Math.floor(ramOffset / PAGE_BYTES); p <= Math.floor((ramOffset + length - 1) / PAGE_BYTES); p++) pages.set(p, write || (pages.get(p) ?? false));
+    };
+    add(desc, 16 * num, false);
+    add(avail, 6 + 2 * num, false);
+    add(used, 6 + 8 * num, true);
+    const availIdx = Atomics.load(this.ram16, (avail + 2) >> 1);
+    if (((availIdx - s[W.LastAvailIdx]!) & 0xffff) <= num) {
+      try {
+        for (let i = s[W.LastAvailIdx]!; i !== availIdx; i = (i + 1) & 0xffff) {
+          const { readable, writable } = this.readChain(desc, num, this.ramView.getUint16(avail + 4 + 2 * (i % num), true));
+          for (const seg of readable) add(seg.ramOffset, seg.length, false);
+          for (const seg of writable) add(seg.ramOffset, seg.length, true);
+        }
+      } catch (error) {
+        if (!(error instanceof QueueError)) throw error; // the real run stops at the same request
+      }
+    }
+    return [...pages].map(([page, write]) => ({ page, write }));
   }
 
   private readConfig(offset: number, width: number): bigint {
