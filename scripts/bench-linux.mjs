@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Linux boot -> racy init -> power-off (part of `npm run bench`; also standalone):
-//   node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier reference|jit] [--out DIR]  (JSON: DIR/linux-latest.json)
+//   node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier jit|reference] [--out DIR]  (JSON: DIR/linux-latest.json)
 // The test kernel (scripts/build-linux-guest.sh: Debian's linux-source-6.1, our config fragment
 // and our /init, built once and cached) under Debian's OpenSBI fw_jump. Rows, each the median of
 // N whole-process wall times: qemu-system-riscv64 (MTTCG); hindsight run with a thread per hart
@@ -34,7 +34,7 @@ function linuxImage() {
   return image;
 }
 
-export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hartsList = [1, 4], repeats = 3, tier = 'reference', log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hartsList = [1, 4], repeats = 3, tier = 'jit', log = (s) => process.stderr.write(`${s}\n`) } = {}) {
   if (!existsSync(OPENSBI)) return { rows: [], problems: ['opensbi not installed: Linux benchmark skipped'] };
   const image = linuxImage();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-linux-'));
@@ -94,7 +94,7 @@ export function formatLinuxRows(rows) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
   const opt = (name, fallback) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : fallback; };
-  const result = await benchLinux({ repeats: Number(opt('--repeats', '3')), hartsList: opt('--harts', '1,4').split(',').map(Number), tier: opt('--tier', 'reference') });
+  const result = await benchLinux({ repeats: Number(opt('--repeats', '3')), hartsList: opt('--harts', '1,4').split(',').map(Number), tier: opt('--tier', 'jit') });
   const lines = formatLinuxRows(result.rows);
   if (result.problems.length) lines.push('', 'PROBLEMS:', ...result.problems.map((p) => `  ${p}`));
   process.stdout.write(`${lines.join('\n')}\n`);
