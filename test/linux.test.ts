@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,9 @@ import { CLI, OPENSBI_FW_JUMP, QEMU, ROOT, hindsight, qemu, requireTool } from '
 import { gdbSession, mark, section } from './support/gdb.js';
 import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
+import { finalStateHashes } from '../src/engine/state-hash.js';
+import { RAM_OFFSET } from '../src/shm/layout.js';
+import { TraceReader } from '../traces/trace-reader.js';
 
 /**
  * A real Linux (6.1, built from Debian's linux-source-6.1 with our config fragment and our own
@@ -174,6 +178,36 @@ describe('Linux 6.1 under OpenSBI', () => {
     // A second session shows exactly the same.
     const again = await gdbSession(trace, commands, extra);
     expect(again.stdout).toBe(r.stdout);
+  }, 20 * 60_000);
+
+  test('the debugger timeline (JIT) over the 4-hart recording ends in the recorded final state, and a step reached through checkpoints looks exactly as reached by running forwards (registers, RAM, TLBs)', async () => {
+    expect(recorded, 'the recording test above did not run').not.toBeNull();
+    const { trace } = recorded!;
+    const reader = TraceReader.open(trace);
+    const finals = reader.summary!.finalStateHashes;
+    reader.close();
+    const look = (tl: ReplayTimeline) => JSON.stringify({
+      step: tl.step,
+      harts: finalStateHashes(tl.board),
+      ram: createHash('sha256').update(new Uint8Array(tl.board.bus.memory, RAM_OFFSET, tl.board.bus.ramBytes)).digest('hex'),
+      tlbs: tl.harts.map((h) => createHash('sha256').update(JSON.stringify(h.mmu.saveTlb(), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v))).digest('hex')),
+    });
+    // With checkpoints every 2M steps: the first pass, then seeks back to steps between checkpoints.
+    const tl = ReplayTimeline.open(trace, { checkpointInterval: 2_000_000, checkpointBytes: 512 << 20 });
+    expect((await tl.seek(tl.endStep)).kind).toBe('end');
+    expect(finalStateHashes(tl.board)).toEqual(finals);
+    const steps = [0.31, 0.57, 0.93].map((f) => Math.floor(tl.endStep * f) + 12_345);
+    const viaCheckpoints: string[] = [];
+    for (const step of steps) {
+      await tl.seek(step);
+      viaCheckpoints.push(look(tl));
+    }
+    // Without checkpoints on the way (one at step 0 only): straight forwards.
+    const forwards = ReplayTimeline.open(trace, { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 512 << 20 });
+    for (const [i, step] of steps.entries()) {
+      await forwards.seek(step);
+      expect(look(forwards), `step ${step}`).toBe(viaCheckpoints[i]);
+    }
   }, 20 * 60_000);
 
   test('Ctrl-C during a 4-hart parallel recording, while the racy init runs, leaves a valid truncated trace that replays to its end', async () => {
