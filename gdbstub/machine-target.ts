@@ -55,8 +55,8 @@ export abstract class MachineTarget implements DebugTarget {
     return this.view.writeMemory(hart, addr, data);
   }
 
-  insertBreakpoint(addr: bigint): boolean {
-    this.engine.addBreakpoint(addr);
+  insertBreakpoint(addr: bigint, _kind: number, hart = 0): boolean {
+    this.engine.addBreakpoint(addr, hart);
     return true;
   }
 

@@ -248,7 +248,7 @@ export class Session {
       case 'remove-point': {
         const insert = req.type === 'insert-point';
         const ok = req.point.kind === 'breakpoint'
-          ? (insert ? t.insertBreakpoint(req.addr, req.length) : t.removeBreakpoint(req.addr, req.length))
+          ? (insert ? t.insertBreakpoint(req.addr, req.length, this.gHart()) : t.removeBreakpoint(req.addr, req.length))
           : (insert ? t.insertWatchpoint(req.point.access, req.addr, req.length, this.gHart()) : t.removeWatchpoint(req.point.access, req.addr, req.length));
         if (typeof ok === 'string') {
           // GDB only says it could not insert the watchpoint: the reason goes to the user's terminal too.

@@ -81,7 +81,8 @@ export interface DebugTarget {
   writeMemory(hart: number, addr: bigint, data: Uint8Array): boolean;
 
   /** Breakpoints match on the pc (no guest memory is patched); idempotent. `kind` is GDB's length (2 or 4). */
-  insertBreakpoint(addr: bigint, kind: number): boolean;
+  /** `hart` (GDB's current thread) decides the address space when harts page (see SerialEngine.addBreakpoint). */
+  insertBreakpoint(addr: bigint, kind: number, hart: number): boolean;
   removeBreakpoint(addr: bigint, kind: number): boolean;
   /**
    * Watches virtual addresses as `hart` (GDB's current thread) translates them now; true, or why

@@ -64,6 +64,8 @@ const PROGRESS_AFTER_MS = 500;
  */
 export class SerialEngine extends SerialScheduler {
   readonly breakpoints = new Set<bigint>();
+  /** Breakpoints pinned to a physical address (see addBreakpoint). */
+  private readonly breakpointSpaces = new Map<bigint, number>();
   readonly watchpoints: Watchpoint[] = [];
   private spec: RunSpec | null = null;
   private sliceEnd: Step = 0;
@@ -84,14 +86,32 @@ export class SerialEngine extends SerialScheduler {
   }
 
   // --- breakpoints and watchpoints ---------------------------------------------------------------
-  addBreakpoint(pc: bigint): void {
-    this.breakpoints.add(BigInt.asIntN(64, pc));
+  /**
+   * A breakpoint on the virtual pc. When some hart pages, it is also pinned to the physical
+   * address `hart` (else the first other paging hart) maps the pc to now, and only harts that
+   * map it there stop (a breakpoint in one program does not stop another program at the same
+   * virtual address; a kernel address maps alike everywhere). Unmapped now: any hart at the pc.
+   */
+  addBreakpoint(pc: bigint, hart = 0): void {
+    pc = BigInt.asIntN(64, pc);
+    this.breakpoints.add(pc);
+    const pieces = this.resolve(pc, 1, hart);
+    if (typeof pieces === 'string' || pieces === null) this.breakpointSpaces.delete(pc);
+    else this.breakpointSpaces.set(pc, pieces[0].pa);
     this.refreshBreakpointPages();
   }
 
   removeBreakpoint(pc: bigint): void {
-    this.breakpoints.delete(BigInt.asIntN(64, pc));
+    pc = BigInt.asIntN(64, pc);
+    this.breakpoints.delete(pc);
+    this.breakpointSpaces.delete(pc);
     this.refreshBreakpointPages();
+  }
+
+  /** A breakpoint at h.pc applies to `h`: unpinned, or h maps the pc where it was pinned. */
+  private breakpointApplies(h: Hart): boolean {
+    const pa = this.breakpointSpaces.get(h.pc);
+    return pa === undefined || (h.mmu.dataIsPaged() && h.mmu.peek(h.pc, Access.Load) === pa);
   }
 
   private refreshBreakpointPages(): void {
@@ -112,18 +132,27 @@ export class SerialEngine extends SerialScheduler {
   addWatchpoint(access: WatchAccess, addr: bigint, length: number, hart = 0): string | null {
     addr = BigInt.asIntN(64, addr);
     if (this.watchpoints.some((w) => w.access === access && w.addr === addr && w.length === length)) return null;
+    const pieces = this.resolve(addr, length, hart);
+    if (typeof pieces === 'string') return `cannot watch 0x${BigInt.asUintN(64, addr).toString(16)} (${length} bytes): ${pieces}`;
+    this.watchpoints.push({ access, addr, length, pieces: pieces ?? identityPieces(addr, length) });
+    return null;
+  }
+
+  /**
+   * Physical pieces of a virtual range as `hart` maps it now, else as the first other paging hart
+   * does; null when no hart pages (addresses are physical); why not, when harts page but none
+   * maps the whole range.
+   */
+  private resolve(addr: bigint, length: number, hart: number): Watchpoint['pieces'] | null | string {
     const harts = this.slots.map((s) => s.hart);
     const paged = harts.filter((h) => h.mmu.dataIsPaged());
-    const order = paged.length === 0 ? [harts[hart] ?? harts[0]] : [...paged.filter((h) => h.id === hart), ...paged.filter((h) => h.id !== hart)];
-    for (const h of order) {
+    if (paged.length === 0) return null;
+    for (const h of [...paged.filter((h) => h.id === hart), ...paged.filter((h) => h.id !== hart)]) {
       const pieces = physicalPieces(h, addr, length);
-      if (pieces) {
-        this.watchpoints.push({ access, addr, length, pieces });
-        return null;
-      }
+      if (pieces) return pieces;
     }
     const which = paged.length === 1 ? `hart ${paged[0].id}` : `harts ${paged.map((h) => h.id).join(', ')}`;
-    return `cannot watch 0x${BigInt.asUintN(64, addr).toString(16)} (${length} bytes): no hart can translate it (${which} ${paged.length === 1 ? 'uses' : 'use'} paging and ${paged.length === 1 ? 'has' : 'have'} no mapping for it now)`;
+    return `no hart can translate it (${which} ${paged.length === 1 ? 'uses' : 'use'} paging and ${paged.length === 1 ? 'has' : 'have'} no mapping for it now)`;
   }
 
   removeWatchpoint(access: WatchAccess, addr: bigint, length: number): void {
@@ -219,7 +248,7 @@ export class SerialEngine extends SerialScheduler {
       // The look-ahead below assumes one block per run (a JIT chains a page's blocks otherwise).
       this.slots[h.id].runner.executor.singleBlock = onPage !== undefined;
       if (onPage) {
-        if (this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt) {
+        if (this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt && this.breakpointApplies(h)) {
           const hit: Hit = { kind: 'breakpoint', hart: h.id, step: pos };
           if (spec.onHit?.(hit)) {
             this.ended = { kind: 'hit', hit };
@@ -287,6 +316,11 @@ function physicalPieces(h: Hart, addr: bigint, length: number): Watchpoint['piec
     done += n;
   }
   return pieces;
+}
+
+/** Without paging anywhere, addresses are physical (up to the bus's physical address width). */
+function identityPieces(addr: bigint, length: number): Watchpoint['pieces'] {
+  return [{ pa: Number(BigInt.asUintN(56, addr)), length, va: addr }];
 }
 
 /** The virtual address of the first watched byte among `size` bytes at physical `pa`, or null. */
