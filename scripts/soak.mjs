@@ -17,7 +17,20 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus'];
+const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'disk_dma_race'];
+
+/** disk_dma_race reads a disk whose sector k holds byte k+1 (written once per soak). */
+const diskImages = new Map();
+function diskArgs(guest, dir) {
+  if (guest !== 'disk_dma_race') return [];
+  const image = path.join(dir, 'sectors.img');
+  if (diskImages.has(image)) return ['--disk', image];
+  diskImages.set(image, true);
+  const content = Buffer.alloc(1024 * 1024);
+  for (let k = 0; k < 8; k++) content.fill(k + 1, k * 512, (k + 1) * 512);
+  writeFileSync(image, content);
+  return ['--disk', image];
+}
 
 function parseArgs(argv) {
   const o = { cycles: 20, replays: 1, harts: [2, 4], guests: GUESTS, jobs: Math.max(1, Math.floor(os.availableParallelism() / 2)), out: path.join(ROOT, 'bench-results') };
@@ -71,7 +84,7 @@ function cli(args) {
 async function cycle(dir, guest, harts, n, replays) {
   const trace = path.join(dir, `${guest}-${harts}-${n}.trace`);
   const elf = path.join(ROOT, 'test/guests/bin', `${guest}.elf`);
-  const rec = await cli(['record', '--harts', String(harts), '--mem', '16M', '--timeout', '600', '-o', trace, elf]);
+  const rec = await cli(['record', '--harts', String(harts), '--mem', '16M', '--timeout', '600', ...diskArgs(guest, dir), '-o', trace, elf]);
   if (rec.code !== 0) return { recorded: false, problem: `record exit ${rec.code}: ${rec.stderr.trim().split('\n').pop()}` };
   const info = JSON.parse((await cli(['trace', 'info', '--json', trace])).stdout);
   const lost = /info: lost=(\d+)/.exec(rec.stdout)?.[1];
