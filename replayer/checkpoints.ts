@@ -24,6 +24,9 @@ interface PageVersions {
   data: Uint8Array[];
 }
 
+/** Checkpoints kept at each spacing when the past is thinned (see CheckpointStore.thin). */
+const DENSE_CHECKPOINTS = 8;
+
 /**
  * Checkpoints of the single-threaded replay machine, with a memory bound. Which RAM pages changed
  * is known from the bus's dirty marks (set when a hart caches a store translation or a device
@@ -129,13 +132,46 @@ export class CheckpointStore<S> {
   }
 
   /**
-   * Over the memory bound: drops every other checkpoint (never the first or the newest), folding
-   * each dropped RAM delta into its successor. Returns true when it dropped any.
+   * Over the memory bound: thins the past logarithmically, as rr does. Walking back from the
+   * newest checkpoint, the newest DENSE_CHECKPOINTS stay at least `spacing` apart and every
+   * further group of as many at least twice the gap of the group after it, so seeks near the
+   * present stay short and memory grows with the log of the trace's length. When that spacing
+   * already holds and the bound is still exceeded, every other checkpoint goes ('uniform': the
+   * caller then doubles its spacing). Never drops the first or the newest; a dropped RAM delta is
+   * folded into its successor.
    */
-  thin(): boolean {
-    if (this.bytes <= this.budgetBytes || this.list.length < 3) return false;
-    for (let i = this.list.length - 2; i >= 1; i -= 2) this.drop(i);
-    return true;
+  thin(spacing: number): 'none' | 'log' | 'uniform' {
+    let how: 'none' | 'log' | 'uniform' = 'none';
+    while (this.bytes > this.budgetBytes && this.list.length >= 3) {
+      if (this.thinLogarithmically(spacing)) {
+        how = how === 'none' ? 'log' : how;
+        continue;
+      }
+      for (let i = this.list.length - 2; i >= 1; i -= 2) this.drop(i);
+      return 'uniform';
+    }
+    return how;
+  }
+
+  /** One pass of the logarithmic spacing (see thin); true when it dropped any checkpoint. */
+  private thinLogarithmically(spacing: number): boolean {
+    const drop: number[] = [];
+    let gap = spacing;
+    let keptAtGap = 0;
+    let lastKept = this.list[this.list.length - 1].step;
+    for (let i = this.list.length - 2; i >= 1; i--) {
+      if (lastKept - this.list[i].step < gap) {
+        drop.push(i);
+        continue;
+      }
+      lastKept = this.list[i].step;
+      if (++keptAtGap === DENSE_CHECKPOINTS) {
+        keptAtGap = 0;
+        gap *= 2;
+      }
+    }
+    for (const i of drop) this.drop(i); // newest first: indexes of older ones stay valid
+    return drop.length > 0;
   }
 
   /** Pages that may differ between the current state and the state at `step`. */

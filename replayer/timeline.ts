@@ -326,7 +326,7 @@ export class ReplayTimeline {
     for (const h of this.harts) h.syncOut();
     this.store.capture(this.step, this.snapshot());
     this.markCachedStorePages();
-    if (this.store.thin()) this.interval *= 2;
+    if (this.store.thin(this.interval) === 'uniform') this.interval *= 2;
   }
 
   private snapshot(): TimelineState {

@@ -411,6 +411,34 @@ describe('the timeline is the recording', () => {
     }
   });
 
+  test('under a tight memory bound the past is thinned logarithmically (dense near the end), memory stays within the bound, and every seek still lands exactly', async () => {
+    const interval = 400;
+    const roomy = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: 1 << 30 });
+    const first = roomy.checkpointBytes; // the step-0 checkpoint: every non-zero page and the device regions
+    await roomy.seek(roomy.endStep);
+    const bound = first + Math.floor((roomy.checkpointBytes - first) / 3);
+    const tl = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: bound });
+    expect((await tl.seek(tl.endStep)).kind).toBe('end');
+    expect(tl.checkpointBytes).toBeLessThanOrEqual(bound);
+    expect(tl.checkpointCount).toBeLessThan(roomy.checkpointCount);
+    // Gaps between checkpoints, newest first: the newest are the smallest, older ones grow (rr-style
+    // thinning keeps the recent past dense), unlike a uniform thinning.
+    const steps = tl.checkpointSteps;
+    const gaps = steps.slice(1).map((s, i) => s - steps[i]).reverse().slice(0, -1); // without the gap after step 0
+    const newest = gaps[0];
+    expect(gaps.every((g) => g >= newest), `gaps ${gaps.join(',')}`).toBe(true);
+    const half = Math.floor(gaps.length / 2);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(gaps.slice(half)), `gaps ${gaps.join(',')}`).toBeGreaterThan(2 * mean(gaps.slice(0, half)));
+    // Seeks through the thinned checkpoints land where the roomy timeline does.
+    const look = (t: ReplayTimeline) => JSON.stringify({ step: t.step, harts: finalStateHashes(t.board), ram: createHash('sha256').update(new MachineView(t.harts, t.board.bus).readMemory(0, 0x80000000n, 2 << 20)).digest('hex') });
+    for (const step of [1, Math.floor(tl.endStep / 7), Math.floor(tl.endStep / 2) + 3, tl.endStep - 5]) {
+      await tl.seek(step);
+      await roomy.seek(step);
+      expect(look(tl), `step ${step}`).toBe(look(roomy));
+    }
+  });
+
   test('the JIT timeline lands on exactly the instructions the reference timeline does: seeks, breakpoint hits, watchpoint hits', async () => {
     const opts = { checkpointInterval: 9_000, checkpointBytes: 64 << 20 };
     const jit = ReplayTimeline.open(races[0], { ...opts, tier: 'jit' });
