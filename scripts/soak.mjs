@@ -20,12 +20,12 @@ const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'disk_dma_race'];
 
 /** disk_dma_race reads a disk whose sector k holds byte k+1 (written once per soak). */
-const diskImages = new Map();
+const diskImages = new Set();
 function diskArgs(guest, dir) {
   if (guest !== 'disk_dma_race') return [];
   const image = path.join(dir, 'sectors.img');
   if (diskImages.has(image)) return ['--disk', image];
-  diskImages.set(image, true);
+  diskImages.add(image);
   const content = Buffer.alloc(1024 * 1024);
   for (let k = 0; k < 8; k++) content.fill(k + 1, k * 512, (k + 1) * 512);
   writeFileSync(image, content);

@@ -1,8 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { isElf } from '../machine/elf.js';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GdbServer } from '../../gdbstub/server.js';
@@ -14,7 +13,7 @@ import { ReplayTimeline } from '../../replayer/timeline.js';
 import { HindsightError } from '../errors.js';
 import { ttyProgress } from './progress.js';
 import { Tier } from '../jit/tier.js';
-import { SymbolFile, gdbSymbolArgs } from './symbols.js';
+import { SymbolFile, gdbSymbolArgs, isElfFile } from './symbols.js';
 
 export interface DebugFlags {
   port: number;
@@ -109,7 +108,7 @@ export async function liveDebugCommand(options: RunOptions, port: number, kernel
   const target = new LiveTarget(options, hostConsole());
   const server = new GdbServer(target, { port, log: gdbLog(), notice: (line) => process.stderr.write(`${line}\n`) });
   const bound = await listen(server, port);
-  const kernelElf = kernel && isElf(readFileSync(kernel).subarray(0, 4)) ? kernel : null; // a raw Image has no symbols
+  const kernelElf = kernel && isElfFile(kernel) ? kernel : null; // a raw Image has no symbols
   process.stderr.write(`hindsight: waiting for GDB on 127.0.0.1:${bound}; connect with:\n  ${gdbCommandLine('gdb-multiarch', gdbSymbolArgs(kernelElf, symbolFiles), bound)}\n`);
   target.start();
   const gone = new Promise<'done'>((resolve) => { target.onDone = () => resolve('done'); });

@@ -23,7 +23,7 @@ export function parseSymbolFile(spec: string): SymbolFile {
   }
   if (!existsSync(file)) throw new InputError(`--symbols: ${file} does not exist`);
   if (!statSync(file).isFile()) throw new InputError(`--symbols: ${file} is not a file`);
-  if (!isElf(firstBytes(file, 4))) throw new InputError(`--symbols: ${file} is not an ELF file`);
+  if (!isElfFile(file)) throw new InputError(`--symbols: ${file} is not an ELF file`);
   return { path: resolve(file), textAddress };
 }
 
@@ -51,6 +51,11 @@ export function gdbSymbolArgs(mainFile: string | null, extra: SymbolFile[]): { m
 
 function quote(path: string): string {
   return /[\s"'\\]/.test(path) ? `"${path.replace(/(["\\])/g, '\\$1')}"` : path;
+}
+
+/** The file starts with the ELF magic (only its first bytes are read: a vmlinux is large). */
+export function isElfFile(file: string): boolean {
+  return isElf(firstBytes(file, 4));
 }
 
 /** The first `n` bytes of a file (a vmlinux is large: no need to read it all to see its magic). */

@@ -282,12 +282,9 @@ export class VirtioBlk implements MmioDevice {
   dmaPages(offset: number, _width: number, value: bigint): DmaPage[] | null {
     if (offset !== Reg.QueueNotify || value !== 0n) return null;
     const s = this.state;
-    const num = s[W.QueueNum]!;
-    if (!s[W.QueueReady] || num === 0 || s[W.Status]! & STATUS_DEVICE_NEEDS_RESET) return null;
-    const desc = this.ramOffset(s[W.DescLow]!, s[W.DescHigh]!, 16 * num);
-    const avail = this.ramOffset(s[W.DriverLow]!, s[W.DriverHigh]!, 6 + 2 * num);
-    const used = this.ramOffset(s[W.DeviceLow]!, s[W.DeviceHigh]!, 6 + 8 * num);
-    if (desc < 0 || avail < 0 || used < 0) return null; // processQueue only flags the device
+    const queue = this.queue();
+    if (typeof queue === 'string') return null; // processQueue does nothing, or only flags the device
+    const { num, desc, avail, used } = queue;
     const pages = new Map<number, boolean>();
     const add = (ramOffset: number, length: number, write: boolean) => {
       if (ramOffset < 0 || length <= 0) return;
@@ -378,17 +375,24 @@ export class VirtioBlk implements MmioDevice {
   }
 
   /** Serves every request the driver has made available, then interrupts once. */
-  private processQueue(): void {
+  /** The queue's size and rings (offsets in RAM); 'idle' when not set up, 'broken' when its rings are not usable RAM. */
+  private queue(): { num: number; desc: number; avail: number; used: number } | 'idle' | 'broken' {
     const s = this.state;
     const num = s[W.QueueNum]!;
-    if (!s[W.QueueReady] || num === 0 || s[W.Status]! & STATUS_DEVICE_NEEDS_RESET) return;
+    if (!s[W.QueueReady] || num === 0 || s[W.Status]! & STATUS_DEVICE_NEEDS_RESET) return 'idle';
     const desc = this.ramOffset(s[W.DescLow]!, s[W.DescHigh]!, 16 * num);
     const avail = this.ramOffset(s[W.DriverLow]!, s[W.DriverHigh]!, 6 + 2 * num);
     const used = this.ramOffset(s[W.DeviceLow]!, s[W.DeviceHigh]!, 6 + 8 * num);
-    if (desc < 0 || avail < 0 || used < 0 || (avail & 1) !== 0 || (used & 3) !== 0) {
-      this.needsReset();
-      return;
-    }
+    if (desc < 0 || avail < 0 || used < 0 || (avail & 1) !== 0 || (used & 3) !== 0) return 'broken';
+    return { num, desc, avail, used };
+  }
+
+  private processQueue(): void {
+    const s = this.state;
+    const queue = this.queue();
+    if (queue === 'broken') this.needsReset();
+    if (typeof queue === 'string') return;
+    const { num, desc, avail, used } = queue;
     const availIdx = Atomics.load(this.ram16, (avail + 2) >> 1);
     let lastAvail = s[W.LastAvailIdx]!;
     let usedIdx = s[W.UsedIdx]!;
