@@ -180,7 +180,11 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(again.stdout).toBe(r.stdout);
   }, 20 * 60_000);
 
-  test('the debugger timeline (JIT) over the 4-hart recording ends in the recorded final state, and a step reached through checkpoints looks exactly as reached by running forwards (registers, RAM, TLBs)', async () => {
+  // The soft TLB is compared on the reference tier only: on the JIT, which MMU TLB slots get filled
+  // depends on which instructions ran compiled (wasm hits its own mirror and leaves the MMU's
+  // entries alone) and that follows each timeline's compile history, which checkpoints do not keep.
+  // Seen: equal registers and RAM, a different TLB, on 1 of 4 recordings.
+  test.each([['jit', false], ['reference', true]] as const)('the debugger timeline (%s tier) over the 4-hart recording ends in the recorded final state, and a step reached through checkpoints looks exactly as reached by running forwards (registers, RAM; TLBs: %s)', async (tier, withTlbs) => {
     expect(recorded, 'the recording test above did not run').not.toBeNull();
     const { trace } = recorded!;
     const reader = TraceReader.open(trace);
@@ -190,10 +194,10 @@ describe('Linux 6.1 under OpenSBI', () => {
       step: tl.step,
       harts: finalStateHashes(tl.board),
       ram: createHash('sha256').update(new Uint8Array(tl.board.bus.memory, RAM_OFFSET, tl.board.bus.ramBytes)).digest('hex'),
-      tlbs: tl.harts.map((h) => createHash('sha256').update(JSON.stringify(h.mmu.saveTlb(), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v))).digest('hex')),
+      tlbs: withTlbs ? tl.harts.map((h) => createHash('sha256').update(JSON.stringify(h.mmu.saveTlb(), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v))).digest('hex')) : null,
     });
     // With checkpoints every 2M steps: the first pass, then seeks back to steps between checkpoints.
-    const tl = ReplayTimeline.open(trace, { checkpointInterval: 2_000_000, checkpointBytes: 512 << 20 });
+    const tl = ReplayTimeline.open(trace, { checkpointInterval: 2_000_000, checkpointBytes: 512 << 20, tier });
     expect((await tl.seek(tl.endStep)).kind).toBe('end');
     expect(finalStateHashes(tl.board)).toEqual(finals);
     const steps = [0.31, 0.57, 0.93].map((f) => Math.floor(tl.endStep * f) + 12_345);
@@ -203,7 +207,7 @@ describe('Linux 6.1 under OpenSBI', () => {
       viaCheckpoints.push(look(tl));
     }
     // Without checkpoints on the way (one at step 0 only): straight forwards.
-    const forwards = ReplayTimeline.open(trace, { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 512 << 20 });
+    const forwards = ReplayTimeline.open(trace, { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 512 << 20, tier });
     for (const [i, step] of steps.entries()) {
       await forwards.seek(step);
       expect(look(forwards), `step ${step}`).toBe(viaCheckpoints[i]);
