@@ -456,8 +456,8 @@ describe('the timeline is the recording', () => {
       expect(look(jit), `step ${step}`).toBe(look(ref));
     }
     // The JIT really ran the guest (not only the reference fallback).
-    const wasm = jit.engine.slots.map((s) => (s.runner.executor as JitExecutor).stats.wasmInsns).reduce((a, b) => a + b, 0);
-    expect(wasm).toBeGreaterThan(10_000);
+    const wasmInsns = () => jit.engine.slots.map((s) => (s.runner.executor as JitExecutor).stats.wasmInsns).reduce((a, b) => a + b, 0);
+    expect(wasmInsns()).toBeGreaterThan(10_000);
     const hits = async (tl: ReplayTimeline, arm: (tl: ReplayTimeline) => void, disarm: (tl: ReplayTimeline) => void) => {
       await tl.seek(0);
       arm(tl);
@@ -475,6 +475,30 @@ describe('the timeline is the recording', () => {
     const jitWatches = await hits(jit, ...wp);
     expect(jitWatches.length).toBeGreaterThan(5);
     expect(jitWatches).toEqual(await hits(ref, ...wp));
+    // A watchpoint keeps the JIT's compiled code running: only accesses to the watched page leave
+    // it. (One on the guest's first code word, never written, runs to the end without a hit.)
+    await jit.seek(0);
+    jit.engine.addWatchpoint('write', 0x80000000n, 4);
+    const beforeWatching = wasmInsns();
+    expect((await jit.continueForward()).kind).toBe('end');
+    expect(wasmInsns() - beforeWatching).toBeGreaterThan(jit.endStep / 2);
+    jit.engine.removeWatchpoint('write', 0x80000000n, 4);
+    // Reverse-continue from the end finds the same writes backwards on both tiers.
+    const backwards = async (tl: ReplayTimeline) => {
+      await tl.seek(tl.endStep);
+      wp[0](tl);
+      const seen: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const end = await tl.reverseContinue();
+        if (!end || end.kind !== 'hit') break;
+        seen.push(`${end.hit.kind}@${end.hit.step}/hart${end.hit.hart}/${tl.step}`);
+      }
+      wp[1](tl);
+      return seen;
+    };
+    const jitBack = await backwards(jit);
+    expect(jitBack).toHaveLength(6);
+    expect(jitBack).toEqual(await backwards(ref));
     // Breakpoint hits on the instruction after a store to the counter in the guest's loop (the
     // third write; the first is the guest's start-up code).
     const [, step, hart] = /@(\d+)\/hart(\d+)/.exec(jitWatches[2])!;

@@ -198,11 +198,12 @@ export class SerialEngine extends SerialScheduler {
     this.sliceEnd = sliceEnd;
     this.ended = null;
     const watching = spec.detect && this.watchpoints.length > 0;
-    for (const s of this.slots) s.runner.executor.accessHook = watching ? this.accessHookFor(s.hart) : null;
+    const pages = watching ? watchedPages(this.watchpoints) : null;
+    for (const s of this.slots) s.runner.executor.watch(watching ? this.accessHookFor(s.hart) : null, pages);
     try {
       return this.schedule();
     } finally {
-      for (const s of this.slots) s.runner.executor.accessHook = null;
+      for (const s of this.slots) s.runner.executor.watch(null, null);
       this.spec = null;
     }
   }
@@ -321,6 +322,17 @@ function physicalPieces(h: Hart, addr: bigint, length: number): Watchpoint['piec
 /** Without paging anywhere, addresses are physical (up to the bus's physical address width). */
 function identityPieces(addr: bigint, length: number): Watchpoint['pieces'] {
   return [{ pa: Number(BigInt.asUintN(56, addr)), length, va: addr }];
+}
+
+/** The physical page numbers (pa / 4096) the watchpoints' bytes lie on. */
+function watchedPages(watchpoints: Watchpoint[]): Set<number> {
+  const pages = new Set<number>();
+  for (const w of watchpoints) {
+    for (const p of w.pieces) {
+      for (let page = Math.floor(p.pa / PAGE_BYTES); page * PAGE_BYTES < p.pa + p.length; page++) pages.add(page);
+    }
+  }
+  return pages;
 }
 
 /** The virtual address of the first watched byte among `size` bytes at physical `pa`, or null. */

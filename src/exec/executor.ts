@@ -80,6 +80,11 @@ export class Executor implements Interp {
    */
   accessHook: ((va: bigint, pa: number, size: number, write: boolean, read: boolean) => void) | null = null;
   /**
+   * The physical pages (pa / 4096) the watchpoints cover, while `accessHook` is set. The reference
+   * path reports every access anyway; a faster tier must leave accesses to these pages to it.
+   */
+  watchedPages: ReadonlySet<number> | null = null;
+  /**
    * Run at most one guest block per `runBlock` call. The reference executor always does; a faster
    * tier (the JIT, which chains blocks inside a page) honours it by taking the reference path. The
    * debugger sets it where it must see every block boundary: on a page with a breakpoint.
@@ -101,6 +106,12 @@ export class Executor implements Interp {
     this.u32 = new Uint32Array(m);
     this.i64 = new BigInt64Array(m);
     this.ramDelta = bus.ramOffset(0);
+  }
+
+  /** Sets (or, with null, clears) the debugger's access hook and the pages it watches. */
+  watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null): void {
+    this.accessHook = hook;
+    this.watchedPages = hook ? pages : null;
   }
 
   /** Forgets all translations (FENCE.I, or a debugger write into code). */

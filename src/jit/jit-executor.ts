@@ -156,6 +156,19 @@ export class JitExecutor extends Executor {
     return x[ins.rd];
   }
 
+  /**
+   * Watching: forget the TLB mirror (a cache of MMU translations, so nothing guest-visible), or
+   * its entries would let wasm touch a watched page without asking fill, which refuses them.
+   */
+  override watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null): void {
+    super.watch(hook, pages);
+    if (!hook) return;
+    for (const mirror of [HL.JIT_TLB_LOAD, HL.JIT_TLB_STORE]) {
+      const base = (this.hb + mirror) >> 2;
+      for (let i = 0; i < JIT_TLB_ENTRIES; i++) this.words[base + i * 4 + 2] = 0; // epoch 0 never matches
+    }
+  }
+
   override flushTranslations(): void {
     super.flushTranslations();
     this.pages.clear();
@@ -166,8 +179,9 @@ export class JitExecutor extends Executor {
     const h = this.hart;
     // Where the last call stopped mid-block (a budget cut), the pc is no block start: not an entry.
     const midBlock = this.cutByBudget;
-    // Debugger watchpoints (every access through the reference path) or breakpoints (every block boundary).
-    if (this.accessHook || this.singleBlock) return this.reference(budget);
+    // Breakpoints on this page: the debugger must see every block boundary. (Watchpoints need no
+    // such care: accesses to watched pages miss the mirror, and fill sends them to the reference.)
+    if (this.singleBlock) return this.reference(budget);
     const pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0 || !this.sys.isRam(pa)) {
       if (pa === NEEDS_OWNERSHIP) { // what the reference does for a fetch without the right
@@ -328,6 +342,7 @@ export class JitExecutor extends Executor {
     if (pa < 0 || !this.fillOut[0]) return FAILED;
     const pageOff = pa & (PAGE_SIZE - 1);
     if (pageOff + size > PAGE_SIZE) return FAILED;
+    if (this.watchedPages?.has((pa - pageOff) / PAGE_SIZE)) return FAILED; // the reference reports it
     const memPage = this.sys.ramOffset(pa - pageOff);
     const vpn = va >> 12n;
     const slot = Number(vpn & BigInt(JIT_TLB_ENTRIES - 1));
