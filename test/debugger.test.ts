@@ -508,6 +508,19 @@ describe('the timeline is the recording', () => {
     const jitBreaks = await hits(jit, ...bp);
     expect(jitBreaks.length).toBeGreaterThan(5);
     expect(jitBreaks).toEqual(await hits(ref, ...bp));
+    // A breakpoint keeps the JIT running too, even on the page of the hot loop (all of this
+    // guest's code is one page): compiled code stops short of it. `report` runs once, at the end.
+    const report = parseElf(readFileSync(ELF), ELF).symbols.get('report')!;
+    await jit.seek(0);
+    jit.engine.addBreakpoint(report);
+    const beforeBreaking = wasmInsns();
+    const atReport = await jit.continueForward();
+    jit.engine.removeBreakpoint(report);
+    expect(atReport.kind === 'hit' && atReport.hit.kind).toBe('breakpoint');
+    expect(jit.harts.some((h) => h.pc === report)).toBe(true);
+    expect(wasmInsns() - beforeBreaking).toBeGreaterThan(jit.step / 2);
+    await ref.seek(jit.step);
+    expect(look(jit)).toBe(look(ref));
   });
 });
 

@@ -34,8 +34,8 @@ export interface RunSpec {
   /** Called for every hit; true stops the run. */
   onHit?(hit: Hit): boolean;
   /**
-   * With watchpoints, run one instruction per block so a hit stops right after the accessing
-   * instruction (a live machine cannot go back; the replay timeline re-seeks instead).
+   * With watchpoints, stop right after the accessing instruction (a live machine cannot go back;
+   * the replay timeline re-seeks instead): see Executor.watch.
    */
   exactWatch?: boolean;
 }
@@ -71,7 +71,7 @@ export class SerialEngine extends SerialScheduler {
   private sliceEnd: Step = 0;
   private ended: RunEnd | null = null;
   private wasStalled = false;
-  /** Breakpoints by virtual page number. */
+  /** Breakpoints by virtual page number (the executors stop short of them, see Executor.breakpointPages). */
   private breakpointPages = new Map<number, bigint[]>();
 
   /** Instructions retired by all harts together. */
@@ -121,6 +121,7 @@ export class SerialEngine extends SerialScheduler {
       list.push(pc);
       this.breakpointPages.set(pageOf(pc), list);
     }
+    for (const s of this.slots) s.runner.executor.breakpointPages = this.breakpointPages.size > 0 ? this.breakpointPages : null;
   }
 
   /**
@@ -199,11 +200,11 @@ export class SerialEngine extends SerialScheduler {
     this.ended = null;
     const watching = spec.detect && this.watchpoints.length > 0;
     const pages = watching ? watchedPages(this.watchpoints) : null;
-    for (const s of this.slots) s.runner.executor.watch(watching ? this.accessHookFor(s.hart) : null, pages);
+    for (const s of this.slots) s.runner.executor.watch(watching ? this.accessHookFor(s.hart) : null, pages, spec.exactWatch ?? false);
     try {
       return this.schedule();
     } finally {
-      for (const s of this.slots) s.runner.executor.watch(null, null);
+      for (const s of this.slots) s.runner.executor.watch(null, null, false);
       this.spec = null;
     }
   }
@@ -244,26 +245,11 @@ export class SerialEngine extends SerialScheduler {
         }
         if (left < limit) limit = left;
       }
-      if (spec.exactWatch && spec.detect && this.watchpoints.length > 0) limit = 1;
-      const onPage = spec.detect && this.breakpointPages.size > 0 ? this.breakpointPages.get(pageOf(h.pc)) : undefined;
-      // The look-ahead below assumes one block per run (a JIT chains a page's blocks otherwise).
-      this.slots[h.id].runner.executor.singleBlock = onPage !== undefined;
-      if (onPage) {
-        if (this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt && this.breakpointApplies(h)) {
-          const hit: Hit = { kind: 'breakpoint', hart: h.id, step: pos };
-          if (spec.onHit?.(hit)) {
-            this.ended = { kind: 'hit', hit };
-            return 0;
-          }
-        }
-        // A block is straight-line code: its k-th instruction starts at most 4(k-1) bytes on, so
-        // it cannot reach a breakpoint ahead of it sooner than that (one behind needs a jump,
-        // which ends the block).
-        for (const bp of onPage) {
-          if (bp > h.pc) {
-            const reach = Number((bp - h.pc + 3n) / 4n);
-            if (reach < limit) limit = reach;
-          }
+      if (spec.detect && this.breakpoints.has(h.pc) && pos !== spec.ignoreBreakpointsAt && this.breakpointApplies(h)) {
+        const hit: Hit = { kind: 'breakpoint', hart: h.id, step: pos };
+        if (spec.onHit?.(hit)) {
+          this.ended = { kind: 'hit', hit };
+          return 0;
         }
       }
       return limit;

@@ -85,11 +85,12 @@ export class Executor implements Interp {
    */
   watchedPages: ReadonlySet<number> | null = null;
   /**
-   * Run at most one guest block per `runBlock` call. The reference executor always does; a faster
-   * tier (the JIT, which chains blocks inside a page) honours it by taking the reference path. The
-   * debugger sets it where it must see every block boundary: on a page with a breakpoint.
+   * The debugger's breakpoints by virtual page (va >> 12): no run may go through one (a run may
+   * start at one). The reference executor runs one straight-line block per call and cuts its
+   * budget short of them; a faster tier (the JIT, which chains a page's blocks) must leave before
+   * reaching one on its own.
    */
-  singleBlock = false;
+  breakpointPages: ReadonlyMap<number, readonly bigint[]> | null = null;
   /** The hart's 32-bit decoder: its disabled extensions decode as ILLEGAL. */
   protected readonly decodeWord: (raw: number) => Insn;
 
@@ -108,10 +109,18 @@ export class Executor implements Interp {
     this.ramDelta = bus.ramOffset(0);
   }
 
-  /** Sets (or, with null, clears) the debugger's access hook and the pages it watches. */
-  watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null): void {
+  /** One instruction per reference-path run while watching (see watch). */
+  private watchExactly = false;
+
+  /**
+   * Sets (or, with null, clears) the debugger's access hook and the pages it watches. `exactly`:
+   * the reference path runs one instruction per call, so a hit stops right after the accessing
+   * instruction (a faster tier never accesses a watched page itself, so it may run on).
+   */
+  watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null, exactly: boolean): void {
     this.accessHook = hook;
     this.watchedPages = hook ? pages : null;
+    this.watchExactly = hook !== null && exactly;
   }
 
   /** Forgets all translations (FENCE.I, or a debugger write into code). */
@@ -186,6 +195,8 @@ export class Executor implements Interp {
     this.block = block;
     this.blockStart = start;
     const insns = block.insns;
+    if (this.breakpointPages) budget = shortOfBreakpoints(this.breakpointPages, start, budget);
+    if (this.watchExactly) budget = 1;
     const n = insns.length < budget ? insns.length : budget;
     const ran = runInsns(this, h, insns, n);
     if (ran < 0) return ~ran;
@@ -326,3 +337,19 @@ export class Executor implements Interp {
   }
 }
 
+/**
+ * `budget`, cut so that a block starting at `pc` cannot reach a breakpoint ahead of it on its
+ * page: a block is straight-line code, its k-th instruction starts at most 4(k-1) bytes on (one
+ * behind needs a jump, which ends the block).
+ */
+export function shortOfBreakpoints(pages: ReadonlyMap<number, readonly bigint[]>, pc: bigint, budget: number): number {
+  const onPage = pages.get(Number(BigInt.asIntN(64, pc) >> 12n));
+  if (!onPage) return budget;
+  for (const bp of onPage) {
+    if (bp > pc) {
+      const reach = Number((bp - pc + 3n) / 4n);
+      if (reach < budget) budget = reach;
+    }
+  }
+  return budget;
+}

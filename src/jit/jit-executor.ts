@@ -82,6 +82,9 @@ interface PageState {
   compiled: Set<number>;
   recompiles: number;
   failed: boolean;
+  /** The breakpoints the compiled code stops short of, and their page offsets (no block starts or runs through one). */
+  stops: readonly bigint[] | undefined;
+  stopOffsets: Set<number>;
 }
 
 const DEFAULTS: Required<JitOptions> = {
@@ -160,8 +163,8 @@ export class JitExecutor extends Executor {
    * Watching: forget the TLB mirror (a cache of MMU translations, so nothing guest-visible), or
    * its entries would let wasm touch a watched page without asking fill, which refuses them.
    */
-  override watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null): void {
-    super.watch(hook, pages);
+  override watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null, exactly: boolean): void {
+    super.watch(hook, pages, exactly);
     if (!hook) return;
     for (const mirror of [HL.JIT_TLB_LOAD, HL.JIT_TLB_STORE]) {
       const base = (this.hb + mirror) >> 2;
@@ -179,9 +182,6 @@ export class JitExecutor extends Executor {
     const h = this.hart;
     // Where the last call stopped mid-block (a budget cut), the pc is no block start: not an entry.
     const midBlock = this.cutByBudget;
-    // Breakpoints on this page: the debugger must see every block boundary. (Watchpoints need no
-    // such care: accesses to watched pages miss the mirror, and fill sends them to the reference.)
-    if (this.singleBlock) return this.reference(budget);
     const pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0 || !this.sys.isRam(pa)) {
       if (pa === NEEDS_OWNERSHIP) { // what the reference does for a fetch without the right
@@ -194,6 +194,9 @@ export class JitExecutor extends Executor {
     const ramPage = (pa - RAM_BASE) >>> 12;
     const off = pa & (PAGE_SIZE - 1);
     const page = this.pageFor(ramPage, h.pc - BigInt(off));
+    // Breakpoints on this page: compiled code must leave before each (it was compiled for others).
+    const stops = this.breakpointPages?.get(Number(BigInt.asIntN(64, h.pc) >> 12n));
+    if (page.run && !sameStops(page.stops, stops)) this.compile(page);
     if (!page.run) {
       if (!page.failed && !page.rejected.has(off) && !midBlock) {
         page.entries.add(off);
@@ -229,7 +232,7 @@ export class JitExecutor extends Executor {
         break;
       case JitExit.Miss:
         this.stats.misses++;
-        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock) {
+        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock && !page.stopOffsets.has(off)) {
           page.entries.add(off);
           page.heat++;
           if (page.heat >= this.opts.hotness && page.recompiles < MAX_RECOMPILES) this.compile(page);
@@ -256,7 +259,7 @@ export class JitExecutor extends Executor {
       if (page.run) { this.compiledCount--; this.stats.invalidations++; }
       this.pages.delete(ramPage);
     }
-    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false };
+    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set() };
     this.pages.set(ramPage, page);
     return page;
   }
@@ -265,17 +268,22 @@ export class JitExecutor extends Executor {
   private compile(page: PageState): void {
     const t0 = performance.now();
     const pageBase = RAM_BASE + page.ramPage * PAGE_SIZE;
+    // Breakpoints: no compiled block starts at one (entering there misses, and the reference runs
+    // that block), and blocks end short of one, so compiled code leaves with the pc on it.
+    const stops = this.breakpointPages?.get(Number(BigInt.asIntN(64, page.vbase) >> 12n));
+    const stopOffsets = new Set((stops ?? []).map((bp) => Number(bp - BigInt.asIntN(64, page.vbase))));
     const found = new Map<number, Block>();
     // Blocks seen executing first (breadth first from them: their static successors after).
     const work = [...page.entries];
     for (let w = 0; w < work.length && found.size < this.opts.maxBlocksPerPage; w++) {
       const off = work[w];
-      if (found.has(off) || page.rejected.has(off)) continue;
-      const block = translateBlock(this.sys, pageBase + off, this.decodeWord);
-      if (block.insns.length === 0 || block.gen !== page.gen) {
+      if (found.has(off) || page.rejected.has(off) || stopOffsets.has(off)) continue;
+      const whole = translateBlock(this.sys, pageBase + off, this.decodeWord);
+      if (whole.insns.length === 0 || whole.gen !== page.gen) {
         page.rejected.add(off);
         continue;
       }
+      const block = stopOffsets.size > 0 ? shortOf(whole, off, stopOffsets) : whole;
       found.set(off, block);
       for (const next of staticSuccessors(block, page.vbase + BigInt(off))) {
         const noff = Number(next - page.vbase);
@@ -283,8 +291,14 @@ export class JitExecutor extends Executor {
       }
     }
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed while we looked: next entry resets the page
+    page.stops = stops;
+    page.stopOffsets = stopOffsets;
     const blocks: PageBlock[] = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([off, block]) => ({ off, block }));
-    if (blocks.length === 0) { page.failed = true; return; }
+    if (blocks.length === 0) {
+      if (page.run) { this.compiledCount--; page.run = null; }
+      if (stopOffsets.size === 0) page.failed = true;
+      return;
+    }
     try {
       const t1 = performance.now();
       const bytes = compilePageModule({ hartBase: this.hb, features: this.hart.features, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
@@ -353,6 +367,19 @@ export class JitExecutor extends Executor {
     this.words[(entry + 12) >> 2] = (memPage - vlow) | 0;
     return memPage + pageOff;
   }
+}
+
+/** The block cut short of the first breakpoint after its start (block at page offset `off`). */
+function shortOf(block: Block, off: number, stopOffsets: Set<number>): Block {
+  const i = block.insns.findIndex((ins, k) => k > 0 && stopOffsets.has(off + ins.off));
+  if (i < 0) return block;
+  return { ...block, insns: block.insns.slice(0, i), offsets: block.offsets.slice(0, i), bytes: block.offsets[i] };
+}
+
+function sameStops(a: readonly bigint[] | undefined, b: readonly bigint[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((pc, i) => pc === b[i]);
 }
 
 /** In-page control-flow successors that are known statically (for compiling a page's region). */
