@@ -12,6 +12,7 @@ import { SchedState } from '../src/engine/serial-scheduler.js';
 import { VERSION } from '../src/version.js';
 import { ReplayerPosition } from './hart-replayer.js';
 import { TLB_ENTRIES, TlbState } from '../src/cpu/mmu.js';
+import { pageBytes } from './page-codec.js';
 
 /**
  * Bump when the Checkpoint message or the snapshot regions change meaning: saved checkpoints of
@@ -93,7 +94,7 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
     toolVersion: VERSION,
     step: cp.step,
     regionPages: cp.regionPages.flatMap((data, index) => (previousRegionPages?.[index] === data ? [] : [{ index, data }])),
-    ramPages: [...cp.ramDelta].map(([index, data]) => ({ index, data })),
+    ramPages: [...cp.ramDelta].map(([index, data]) => ({ index, data: pageBytes(data) })),
     timeline: {
       scheduler: { live: state.sched.live, index: state.sched.index, moved: state.sched.moved, turn: state.sched.turn },
       harts: state.harts.map((h, hart) => ({

@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from '../src/machine/bus.js';
+import { loadPage, storePage, storedEquals } from './page-codec.js';
 
 /** A byte range of the shared memory that checkpoints copy whole (hart blocks, control, devices). */
 export interface Region {
@@ -16,6 +17,7 @@ export interface Checkpoint<S> {
   readonly state: S;
   /** The regions, page by page; pages equal to the previous checkpoint's share its array. */
   regionPages: Uint8Array[];
+  /** RAM pages in their stored form (page-codec.ts: zero runs dropped where that pays). */
   readonly ramDelta: Map<number, Uint8Array>;
 }
 
@@ -81,15 +83,16 @@ export class CheckpointStore<S> {
     for (const p of candidates) {
       const now = this.ram.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
       if (prev && samePage(now, this.versionAt(p, prev.step))) continue; // marked (a cached store translation), not changed
-      ramDelta.set(p, now.slice());
-      this.bytes += PAGE_SIZE;
+      const stored = storePage(now);
+      ramDelta.set(p, stored);
+      this.bytes += stored.length;
     }
     if (next && prev) {
       // `next` held the pages that differ from `prev`; it now follows us, so it must also hold
       // the pages that differ from us (their value at next is their value at prev).
       for (const p of ramDelta.keys()) {
         if (next.ramDelta.has(p)) continue;
-        const old = this.versionAt(p, prev.step) ?? new Uint8Array(PAGE_SIZE);
+        const old = this.versionAt(p, prev.step) ?? ZERO_PAGE;
         next.ramDelta.set(p, old);
         this.addVersion(p, next.step, old);
       }
@@ -109,8 +112,10 @@ export class CheckpointStore<S> {
     const prev = this.list[this.list.length - 1];
     if (!prev || step <= prev.step) throw new Error(`checkpoint at step ${step} is out of order`);
     for (const [p, data] of ramDelta) {
-      this.addVersion(p, step, data);
-      this.bytes += data.length;
+      const stored = storePage(data);
+      ramDelta.set(p, stored);
+      this.addVersion(p, step, stored);
+      this.bytes += stored.length;
     }
     regionPages.forEach((page, k) => { if (page !== prev.regionPages[k]) this.bytes += page.length; });
     this.list.push({ step, state, regionPages, ramDelta });
@@ -120,7 +125,7 @@ export class CheckpointStore<S> {
   restore(cp: Checkpoint<S>): void {
     for (const p of this.candidatePages(cp.step)) {
       const v = this.versionAt(p, cp.step);
-      if (v) this.ram.set(v, p * PAGE_SIZE);
+      if (v) loadPage(v, this.ram.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
       else this.ram.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
       this.pageRewritten(p);
     }
@@ -250,7 +255,7 @@ export class CheckpointStore<S> {
         next.ramDelta.set(p, data);
         this.addVersion(p, next.step, data);
       } else {
-        this.bytes -= PAGE_SIZE;
+        this.bytes -= data.length;
       }
     }
     const prev = this.list[i - 1];
@@ -276,10 +281,10 @@ export class CheckpointStore<S> {
   }
 }
 
-/** Page contents equal (a missing version is a zero page). */
-function samePage(a: Uint8Array, b: Uint8Array | null): boolean {
-  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  if (b) return x.equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
-  return true;
+/** The stored form of a zero page (shared: stored pages are never written). */
+const ZERO_PAGE = storePage(new Uint8Array(PAGE_SIZE));
+
+/** The live page equals a stored version (a missing version is a zero page). */
+function samePage(live: Uint8Array, stored: Uint8Array | null): boolean {
+  return storedEquals(stored ?? ZERO_PAGE, live);
 }

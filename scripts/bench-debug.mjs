@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Reverse-debugging latency (`npm run bench` runs it; also standalone):
-//   node scripts/bench-debug.mjs [--iters N] [--samples N] [--tiers jit,reference] [--out DIR]
+//   node scripts/bench-debug.mjs [--iters N] [--extra0 N] [--replay] [--samples N] [--tiers jit,reference] [--out DIR]
+// (`--iters 1700 --extra0 540 --replay --tiers jit` is the billion-instruction row of `npm run bench`.)
 // Records bench_parallel on 2 harts (iters=200 is about 105 million instructions), serves the
 // trace with `hindsight debug --listen-only`, and drives it over the GDB remote protocol the way
 // gdb-multiarch does: run to the end (building checkpoints), then time `bs` (reverse-stepi) and
@@ -81,14 +82,28 @@ function symbol(name) {
   return line ? line.split(' ')[0].replace(/^0+/, '') : null;
 }
 
-export async function benchDebug({ iters = 200, samples = 21, tier = 'jit', cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+/**
+ * `extra0`: hart 0 runs that many more iterations (about 0.19M instructions each, seen from the end of the serial timeline), so hart 1's
+ * result is written that long before the end: the watchpoint row then reverse-continues that far.
+ * `replay`: also time `hindsight replay` of the trace (the first pass's yardstick).
+ */
+export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier = 'jit', replay = false, cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-debug-'));
   const trace = path.join(dir, 'bench.trace');
   try {
-    log(`bench-debug: recording bench_parallel iters=${iters} on 2 harts ...`);
-    const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '2', '--append', `iters=${iters}`, '-o', trace, ELF], { encoding: 'utf8' });
+    const bootargs = extra0 ? `iters=${iters} extra0=${extra0}` : `iters=${iters}`;
+    log(`bench-debug: recording bench_parallel ${bootargs} on 2 harts ...`);
+    const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '2', '--append', bootargs, '-o', trace, ELF], { encoding: 'utf8' });
     if (rec.status !== 0) throw new Error(`record failed: ${rec.stderr}`);
     const total = Number(/\((\d+) total\)/.exec(rec.stderr)?.[1] ?? NaN);
+    const replayMs = {};
+    for (const sched of replay ? ['parallel', 'serial'] : []) {
+      log(`bench-debug: replaying the ${(total / 1e6).toFixed(0)}M-instruction trace (${sched}) ...`);
+      const t = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [cli, 'replay', '--sched', sched, trace], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`replay failed: ${r.stderr}`);
+      replayMs[sched] = Number(process.hrtime.bigint() - t) / 1e6;
+    }
     const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only', '--tier', tier], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise((resolve, reject) => {
@@ -124,7 +139,8 @@ export async function benchDebug({ iters = 200, samples = 21, tier = 'jit', cli 
         const r = await c.timed('bc');
         await c.request(`z2,${addr},8`);
         const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
-        rows.push({ operation: 'reverse-continue to a watchpoint near the end (bc)', ms: r.ms, stop: r.reply, when });
+        const back = total - Number(/step (\d+)/.exec(when)?.[1] ?? NaN);
+        rows.push({ operation: `reverse-continue to a watchpoint ${(back / 1e6).toFixed(back < 1e6 ? 3 : 0)}M instructions back (bc)`, ms: r.ms, stop: r.reply, when, back });
       }
       const entry = symbol('guest_main');
       if (entry) {
@@ -140,7 +156,8 @@ export async function benchDebug({ iters = 200, samples = 21, tier = 'jit', cli 
       const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
       await c.request('vKill;1');
       c.close();
-      return { tier, trace: { instructions: total, harts: 2, iters }, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 200, met: median(reverseStep) < 200 } };
+      for (const sched of ['serial', 'parallel']) if (replayMs[sched]) rows.unshift({ operation: `\`hindsight replay --sched ${sched}\` of the trace (whole process)`, ms: replayMs[sched] });
+      return { tier, trace: { instructions: total, harts: 2, iters, extra0 }, replayMs, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 50, met: median(reverseStep) < 50 } };
     } finally {
       server.kill('SIGKILL');
     }
@@ -150,7 +167,8 @@ export async function benchDebug({ iters = 200, samples = 21, tier = 'jit', cli 
 }
 
 export function formatDebugRows(result) {
-  const lines = [`reverse debugging at the end of a ${(result.trace.instructions / 1e6).toFixed(1)}M-instruction 2-hart trace (bench_parallel iters=${result.trace.iters}), timeline on the ${result.tier} tier:`];
+  const args = result.trace.extra0 ? `iters=${result.trace.iters} extra0=${result.trace.extra0}` : `iters=${result.trace.iters}`;
+  const lines = [`reverse debugging at the end of a ${(result.trace.instructions / 1e6).toFixed(1)}M-instruction 2-hart trace (bench_parallel ${args}), timeline on the ${result.tier} tier:`];
   for (const r of result.rows) {
     const extra = r.p90 !== undefined ? `  (p90 ${r.p90.toFixed(1)} ms, max ${r.max.toFixed(1)} ms)` : '';
     lines.push(`  ${r.operation.padEnd(62)} ${r.ms.toFixed(1).padStart(9)} ms${extra}`);
@@ -158,7 +176,12 @@ export function formatDebugRows(result) {
   }
   lines.push(`  checkpoints after the first pass: ${result.checkpoints.afterFirstPass}`);
   lines.push(`  checkpoints at the end:           ${result.checkpoints.atEnd}`);
-  lines.push(`  goal reverse-stepi median < 200 ms: ${result.goal.met ? 'met' : 'MISSED'}`);
+  lines.push(`  goal reverse-stepi median < ${result.goal.reverseStepiMedianMs} ms: ${result.goal.met ? 'met' : 'MISSED'}`);
+  if (result.replayMs.parallel) {
+    // The timeline is the serial replay (one canonical interleaving, one thread) plus checkpoints.
+    const firstPass = result.rows.find((r) => r.operation.startsWith('run to the end')).ms;
+    lines.push(`  first pass / replay: ${(firstPass / result.replayMs.serial).toFixed(2)}x the serial replay, ${(firstPass / result.replayMs.parallel).toFixed(2)}x the parallel replay (goal 1.5x)`);
+  }
   return lines.join('\n');
 }
 
@@ -167,7 +190,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const get = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
   const results = [];
   for (const tier of get('--tiers', 'jit,reference').split(',')) {
-    const result = await benchDebug({ iters: Number(get('--iters', 200)), samples: Number(get('--samples', 21)), tier });
+    const result = await benchDebug({ iters: Number(get('--iters', 200)), extra0: Number(get('--extra0', 0)), replay: args.includes('--replay'), samples: Number(get('--samples', 21)), tier });
     process.stdout.write(`${formatDebugRows(result)}\n`);
     results.push(result);
   }

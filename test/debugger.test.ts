@@ -413,11 +413,11 @@ describe('the timeline is the recording', () => {
 
   test('under a tight memory bound the past is thinned logarithmically (dense near the end), memory stays within the bound, and every seek still lands exactly', async () => {
     const interval = 400;
-    const roomy = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: 1 << 30 });
+    const roomy = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: 1 << 30, widenInterval: false });
     const first = roomy.checkpointBytes; // the step-0 checkpoint: every non-zero page and the device regions
     await roomy.seek(roomy.endStep);
     const bound = first + Math.floor((roomy.checkpointBytes - first) / 3);
-    const tl = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: bound });
+    const tl = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: bound, widenInterval: false });
     expect((await tl.seek(tl.endStep)).kind).toBe('end');
     expect(tl.checkpointBytes).toBeLessThanOrEqual(bound);
     expect(tl.checkpointCount).toBeLessThan(roomy.checkpointCount);
@@ -435,6 +435,29 @@ describe('the timeline is the recording', () => {
       await tl.seek(step);
       await roomy.seek(step);
       expect(look(tl), `step ${step}`).toBe(look(roomy));
+    }
+  });
+
+  test('a guest that rewrites much memory widens the checkpoint interval (copies cost at most a quarter of running), and seeks still land exactly', async () => {
+    const trace = join(dir, 'dense.trace');
+    const rec = await hindsight(['record', '--harts', '2', '--append', 'iters=12', '-o', trace, join(ROOT, 'test', 'guests', 'bin', 'bench_parallel.elf')]);
+    expect(rec.code, rec.stderr).toBe(0);
+    const interval = 200_000;
+    const open = (widenInterval: boolean) => ReplayTimeline.open(trace, { checkpointInterval: interval, checkpointBytes: 1 << 30, widenInterval });
+    const wide = open(true);
+    const fixed = open(false);
+    expect((await wide.seek(wide.endStep)).kind).toBe('end');
+    expect((await fixed.seek(fixed.endStep)).kind).toBe('end');
+    // Each hart rewrites its 2 MiB working set over and over: far more pages per capture than a
+    // quarter of 200k instructions pays for, so the spacing grows to its limit (8x).
+    const steps = wide.checkpointSteps;
+    expect(steps[steps.length - 1] - steps[steps.length - 2]).toBe(8 * interval);
+    expect(wide.checkpointCount).toBeLessThan(fixed.checkpointCount / 3);
+    expect(wide.checkpointBytes).toBeLessThan(fixed.checkpointBytes / 2);
+    for (const step of [wide.endStep - 3, Math.floor(wide.endStep / 3) + 1]) {
+      await wide.seek(step);
+      await fixed.seek(step);
+      expect(finalStateHashes(wide.board), `step ${step}`).toEqual(finalStateHashes(fixed.board));
     }
   });
 

@@ -267,7 +267,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <N>', 'TCP port on 127.0.0.1 (0 = any free port)').argParser(parsePort).default(0))
     .option('--listen-only', 'do not start gdb-multiarch; print how to connect instead')
     .addOption(new Option('--checkpoint-interval <STEPS>', 'global steps between automatic checkpoints').argParser(parseCount).default(1_000_000))
-    .addOption(new Option('--checkpoint-memory <MB>', 'memory bound for checkpoints, MiB').argParser(parseCount).default(1024))
+    .addOption(new Option('--checkpoint-memory <MB>', 'memory bound for checkpoints, MiB').argParser(parseCount).default(512))
     .option('--gdb <PATH>', 'the GDB to start', 'gdb-multiarch')
     .option('--symbols <FILE[@ADDR]>', 'another symbol file for GDB (repeatable): vmlinux, a user program, firmware; @ADDR places its .text', collectSymbolFiles)
     .addOption(new Option('--tier <TIER>', 'execution tier of the timeline (both land on exact instructions)').choices([...TIERS]).default(DEFAULT_TIER))
