@@ -74,11 +74,26 @@ export class Mmu {
   faultCause = -1;
   /** Set while recording. */
   guard: AccessGuard | null = null;
+  /**
+   * A faster tier's copy of some load/store entries (the JIT's TLB mirror: same slots, tags and
+   * epochs, 4 words per entry, epoch word at `mirrorLoad/mirrorStore + 4 * slot`). Refilling a
+   * slot here clears the mirror's slot, so the mirror only ever holds entries this TLB holds too:
+   * a mirror hit is a hit here, and which entries this TLB holds never depends on which tier ran.
+   */
+  private mirror: Int32Array | null = null;
+  private mirrorLoad = 0;
+  private mirrorStore = 0;
   /** Resource number of the device bus: one past the last RAM page. */
   readonly deviceResource: number;
 
   constructor(private readonly ctx: TranslationContext, private readonly bus: Bus) {
     this.deviceResource = bus.ramBytes / 4096;
+  }
+
+  attachMirror(words: Int32Array, loadEpochWord: number, storeEpochWord: number): void {
+    this.mirror = words;
+    this.mirrorLoad = loadEpochWord;
+    this.mirrorStore = storeEpochWord;
   }
 
   /** Empties the TLBs of every regime (satp write, SFENCE.VMA, privilege or state set from outside). */
@@ -178,6 +193,7 @@ export class Mmu {
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
     if (access === Access.Store && this.bus.dirtyPages && this.bus.isRam(page)) this.bus.dirtyPages[(page - RAM_BASE) / 4096] = 1;
+    if (this.mirror && access !== Access.Fetch) this.mirror[(access === Access.Store ? this.mirrorStore : this.mirrorLoad) + 4 * slot] = 0;
     this.tags[access][slot] = key;
     this.epochs[access][slot] = this.epoch;
     this.phys[access][slot] = page;

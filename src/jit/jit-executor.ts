@@ -17,7 +17,7 @@
  * `checkIcount` (tests, HINDSIGHT_JIT_CHECK=1) verifies icount moved by exactly the sum returned.
  */
 import { Hart } from '../cpu/hart.js';
-import { Access, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
+import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
@@ -39,6 +39,8 @@ import { setFlagsFromString } from 'node:v8';
  * process-wide and read when a module is compiled, so setting it on import covers every thread.
  */
 setFlagsFromString('--liftoff-only');
+
+if (JIT_TLB_ENTRIES !== TLB_ENTRIES) throw new Error('jit: the TLB mirror must have the MMU TLB\'s slots (Mmu.attachMirror)');
 
 export interface JitOptions {
   /** Block executions on a page (on the reference executor) before it is compiled. */
@@ -121,6 +123,8 @@ export class JitExecutor extends Executor {
     this.hb = hartBase(hart.id);
     this.longs = new BigInt64Array(sys.memory);
     this.words = new Int32Array(sys.memory);
+    // The mirror's slots are the MMU's (both index by vpn mod 256): keep it a subset of the MMU's TLB.
+    hart.mmu.attachMirror(this.words, (this.hb + HL.JIT_TLB_LOAD + 8) >> 2, (this.hb + HL.JIT_TLB_STORE + 8) >> 2);
     this.fpX = new BigInt64Array(32);
     // The FP ops' semantics touch only the hart (f registers, fcsr, mstatus.FS) and x registers,
     // which in wasm are locals: they run against this stand-in whose x holds the operand passed in.
