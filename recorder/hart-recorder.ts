@@ -27,6 +27,8 @@ export interface RecorderOptions {
 const INPUT_CHUNK = 16;
 /** Wall-time bound on tenure: a holder sitting in WFI retires no instructions but must still let go. */
 export const TENURE_MAX_NS = 50_000n;
+/** Highest contention level: tenure / 4^6 (20,000 instructions -> 4, 50 us -> 12 ns). */
+const MAX_CONTENTION_LEVEL = 6;
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
 /** The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. */
@@ -45,8 +47,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private readonly ring: EventRing;
   private releaseSeq = 0;
   private nextCheck: number;
-  /** When (icount, host ns) each held resource was acquired, for tenure. */
-  private readonly acquiredAt = new Map<number, { icount: number; ns: bigint }>();
+  /** When (icount, host ns) each held resource was acquired, for tenure; `judged`: its contention level was adjusted. */
+  private readonly acquiredAt = new Map<number, { icount: number; ns: bigint; judged: boolean }>();
+  /** Contention level per resource (0 = none): tenure is divided by 4 per level (see inTenure). */
+  private readonly contention = new Map<number, number>();
   private waiting = false;
   /** The hart's wake word as it was before it last asked for a right (so a quick answer is not missed). */
   private wakeBeforeAsking = 0;
@@ -103,7 +107,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
-    this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs() });
+    this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs(), judged: false });
     this.ring.write({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
   }
 
@@ -180,7 +184,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       // A reader gives way to a writer at once: readers that spin (a seqlock, a flag) make no
       // progress until the writer has written, and one that needs the page again asks again.
       const readerForWriter = req.write && !this.ownership.holds(h.id, req.resource, true);
-      if (!ignoreTenure && !readerForWriter && this.inTenure(h, req.resource)) {
+      const inTenure = this.inTenure(h, req.resource);
+      this.judgeContention(h, req.resource, inTenure);
+      if (!ignoreTenure && !readerForWriter && inTenure) {
         this.ownership.post(h.id, req.resource, req.requester, req.write); // keep it for later
         continue;
       }
@@ -199,11 +205,30 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.waiting = false;
   }
 
-  private inTenure(h: Hart, resource: number): boolean {
+  /**
+   * Tenure adapts per resource. A right asked back while still in tenure means the harts take
+   * turns on it (a flag, a lock word, a litmus variable): its level rises and its tenure (both
+   * bounds) shrinks 4x, so turns stop waiting out a tenure made for pages that change hands rarely.
+   * Asked back only after the full (unshrunk) tenure: the level falls again. Judged once per
+   * acquisition. Measured in docs/ARCHITECTURE.md (recording).
+   */
+  private judgeContention(h: Hart, resource: number, inTenure: boolean): void {
     const since = this.acquiredAt.get(resource);
-    if (!since || h.icount - since.icount >= this.opts.tenure) return false;
+    if (!since || since.judged) return;
+    since.judged = true;
+    const level = this.contention.get(resource) ?? 0;
+    if (inTenure && level < MAX_CONTENTION_LEVEL) this.contention.set(resource, level + 1);
+    else if (!inTenure && level > 0 && !this.inTenure(h, resource, 0)) this.contention.set(resource, level - 1);
+  }
+
+  /** Whether `resource` is still in its tenure (at contention `level`, default its own). */
+  private inTenure(h: Hart, resource: number, level = this.contention.get(resource) ?? 0): boolean {
+    const since = this.acquiredAt.get(resource);
+    if (!since) return false;
+    const shift = 2 * level;
+    if (h.icount - since.icount >= this.opts.tenure >> shift) return false;
     const bound = this.opts.tenureNs;
-    return Clock.nowNs() - since.ns < (bound === undefined ? TENURE_MAX_NS : BigInt(bound));
+    return Clock.nowNs() - since.ns < (bound === undefined ? TENURE_MAX_NS : BigInt(bound)) >> BigInt(shift);
   }
 
   /** Hart 0 moves staged console input into the UART at a safe point (it needs the device bus). */

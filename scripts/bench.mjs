@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
 import { benchDebug, formatDebugRows } from './bench-debug.mjs';
 import { benchRace, formatRaceRows } from './bench-race.mjs';
+import { benchOutcomes, formatOutcomeRows } from './bench-outcomes.mjs';
 import { benchBoot, formatBootRows } from './bench-boot.mjs';
 import { benchLinux, formatLinuxRows } from './bench-linux.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -480,6 +481,14 @@ async function main() {
   const dbg = dbgByTier.find((r) => r.tier === 'jit' && !r.trace.extra0) ?? dbgByTier[0] ?? null;
 
   // ---- race hunting: chaos vs plain failure rates, timeline of a long trace
+  // ---- recording must not hide races: outcome distributions of run vs record
+  let outcomes = null;
+  try {
+    outcomes = await benchOutcomes({ cli: SNAP.cli, runs: opts.quick ? 3 : 20, log });
+  } catch (err) {
+    problems.push(`outcome benchmark failed: ${err.message}`);
+  }
+
   let race = null;
   try {
     race = await benchRace({ cli: SNAP.cli, runs: opts.quick ? 10 : 200, iters: opts.quick ? 20 : 200, log });
@@ -528,6 +537,10 @@ async function main() {
     out.push(formatRaceRows(race));
     out.push('');
   }
+  if (outcomes) {
+    out.push(formatOutcomeRows(outcomes));
+    out.push('');
+  }
   out.push('seconds: hindsight = guest wall time from --stats; qemu = median process time minus start-up (iters=0 run).');
   out.push('qemu instructions = hindsight\'s retired count extrapolated to qemu\'s iteration count; units = iters x harts.');
   const busy = rows.filter((r) => r.warnings.some((w) => w.startsWith('host busy') || w.startsWith('hypervisor')));
@@ -564,6 +577,7 @@ async function main() {
     linux: linux.rows,
     debugger: dbgByTier,
     race,
+    outcomes,
     ok: problems.length === 0,
     problems,
     hostBusyRows: busy.length,

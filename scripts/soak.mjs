@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'disk_dma_race'];
+const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'smp_sb_litmus', 'disk_dma_race'];
 
 /** disk_dma_race reads a disk whose sector k holds byte k+1 (written once per soak). */
 const diskImages = new Set();

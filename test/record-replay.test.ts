@@ -78,19 +78,20 @@ describe.each([
   ['smp_broken_lock', 2], ['smp_broken_lock', 4],
   // smp_mp_litmus runs its protocol on harts 0 and 1 only (the others sleep in WFI), so its 4-hart
   // recording adds little here for ~100 s of suite time: npm run soak records it on 4 harts.
-  ['smp_mp_litmus', 2],
+  ['smp_mp_litmus', 2], ['smp_sb_litmus', 2],
 ])('%s on %i harts: recorded in parallel, replayed exactly', (name, harts) => {
   // The slow cases (the litmus's page ping-pong, 4 harts whose secondaries spin at boot for a
   // varying, sometimes long time) record twice and replay every trace once per mode, which is
   // still two replays of each; npm run soak does the long version.
-  const slow = name === 'smp_mp_litmus' || harts === 4;
-  const count = name === 'smp_mp_litmus' ? LITMUS_RECORDINGS : slow ? 2 : RECORDINGS;
+  const litmus = name.endsWith('_litmus');
+  const slow = litmus || harts === 4;
+  const count = litmus ? LITMUS_RECORDINGS : slow ? 2 : RECORDINGS;
   test(`${count} recordings differ from each other, and every one replays (parallel and serial) to its exact console bytes and final state`, { timeout: 900_000 }, async () => {
     const recordings: Recording[] = [];
     for (let i = 0; i < count; i++) recordings.push(await recordOnce(name, harts, join(dir, `${name}-${harts}-${i}.trace`)));
     // Real parallelism: the interleavings differ, so the final states do.
     expect(new Set(recordings.map((r) => r.finalState)).size).toBeGreaterThan(1);
-    if (name !== 'smp_mp_litmus') {
+    if (!litmus) {
       const lost = recordings.map((r) => Number(/info: lost=(\d+)/.exec(r.console)![1]));
       expect(Math.max(...lost)).toBeGreaterThan(0);
     }

@@ -13,7 +13,7 @@ function infoValue(output: string, key: string): number {
 }
 
 describe.each([1, 2, 4])('multi-hart guests on %i hart(s)', (harts) => {
-  test.each(['smp_spinlock', 'smp_amo_counter', 'smp_mp_litmus', 'irq_ipi'])('%s gives exact results', async (name) => {
+  test.each(['smp_spinlock', 'smp_amo_counter', 'smp_mp_litmus', 'smp_sb_litmus', 'irq_ipi'])('%s gives exact results', async (name) => {
     const r = await hindsight(['run', '--harts', String(harts), '--timeout', '120', guest(name)]);
     expect(r.stderr).toBe('');
     expect(stableLines(r.stdout)).toBe(golden(name));
