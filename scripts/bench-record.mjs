@@ -2,7 +2,7 @@
 // For each 2-hart guest: plain run, parallel and serial recording, parallel and serial replay,
 // all timed as whole processes on the same machine, with the trace size and event counts the
 // recorder reports. Low sharing = bench_parallel (private data per hart); high sharing =
-// smp_racy_counter and smp_mp_litmus (harts hammer one page).
+// smp_racy_counter, smp_mp_litmus and smp_sb_litmus (harts hammer shared pages).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

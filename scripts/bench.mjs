@@ -25,6 +25,7 @@ const ELF = {
   parallel: path.join(GUESTS, 'bin/bench_parallel.elf'),
   racy: path.join(GUESTS, 'bin/smp_racy_counter.elf'),
   litmus: path.join(GUESTS, 'bin/smp_mp_litmus.elf'),
+  sbLitmus: path.join(GUESTS, 'bin/smp_sb_litmus.elf'),
   fp: path.join(GUESTS, 'bin/bench_fp.elf'),
 };
 const QEMU_CPU = 'rv64,f=false,d=false,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=false,sstc=false';
@@ -437,6 +438,7 @@ async function main() {
       bench_parallel: { elf: E.parallel, args: ['--append', `iters=${opts.quick ? 20 : 200}`], sharing: 'low' },
       smp_racy_counter: { elf: E.racy, args: [], sharing: 'high' },
       smp_mp_litmus: { elf: E.litmus, args: [], sharing: 'high' },
+      smp_sb_litmus: { elf: E.sbLitmus, args: [], sharing: 'high' },
     },
     run,
     log,
