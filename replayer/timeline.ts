@@ -21,8 +21,11 @@ import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
 
-/** A checkpoint's page copy costs about as much as running this many instructions on the JIT (measured: ~4 us vs ~350 MIPS). */
-const PAGE_COPY_STEPS = 1500;
+/**
+ * A checkpoint's page copy costs about as much as running this many instructions (measured: ~4 us
+ * a page; the JIT runs ~350 MIPS on the timeline, the reference tier ~20).
+ */
+const PAGE_COPY_STEPS: Record<Tier, number> = { jit: 1500, reference: 80 };
 /** Share of the running time automatic captures may cost before the interval widens. */
 const CAPTURE_SHARE = 0.25;
 /** Widening stops at this multiple of the configured interval (reverse-stepi re-runs up to one interval). */
@@ -338,9 +341,9 @@ export class ReplayTimeline {
     if (this.store.thin(this.interval) === 'uniform') this.interval *= 2;
     // A guest that rewrites much memory makes every capture copy many pages: widen the spacing
     // until copying costs at most CAPTURE_SHARE of running the interval (a page copy costs about
-    // as much as PAGE_COPY_STEPS JIT-run instructions; counted in pages, not time, so the
+    // as much as PAGE_COPY_STEPS instructions of the tier; counted in pages, not time, so the
     // timeline stays the same from run to run). Bounded so reverse steps stay short.
-    if (automatic && this.opts.widenInterval !== false && cp.step > 0 && cp.ramDelta.size * PAGE_COPY_STEPS > CAPTURE_SHARE * this.interval
+    if (automatic && this.opts.widenInterval !== false && cp.step > 0 && cp.ramDelta.size * PAGE_COPY_STEPS[this.opts.tier ?? DEFAULT_TIER] > CAPTURE_SHARE * this.interval
       && this.interval < this.opts.checkpointInterval * MAX_INTERVAL_WIDENING) this.interval *= 2;
   }
 

@@ -498,6 +498,14 @@ describe('the timeline is the recording', () => {
     const jitWatches = await hits(jit, ...wp);
     expect(jitWatches.length).toBeGreaterThan(5);
     expect(jitWatches).toEqual(await hits(ref, ...wp));
+    // Read and access watchpoints too (compiled code leaves loads of a page watched only for
+    // writes alone, and takes every access of a page watched for reads to the reference path).
+    for (const kind of ['read', 'access'] as const) {
+      const w = [(tl: ReplayTimeline) => tl.engine.addWatchpoint(kind, COUNTER, 8), (tl: ReplayTimeline) => tl.engine.removeWatchpoint(kind, COUNTER, 8)] as const;
+      const jitHits = await hits(jit, ...w);
+      expect(jitHits.length, kind).toBeGreaterThan(5);
+      expect(jitHits, kind).toEqual(await hits(ref, ...w));
+    }
     // A watchpoint keeps the JIT's compiled code running: only accesses to the watched page leave
     // it. (One on the guest's first code word, never written, runs to the end without a hit.)
     await jit.seek(0);

@@ -1,3 +1,4 @@
+import { WatchedPages } from '../exec/executor.js';
 import { Hart } from '../cpu/hart.js';
 import { Access } from '../cpu/mmu.js';
 import { HartRunner, RunProbe } from './hart-runner.js';
@@ -310,15 +311,19 @@ function identityPieces(addr: bigint, length: number): Watchpoint['pieces'] {
   return [{ pa: Number(BigInt.asUintN(56, addr)), length, va: addr }];
 }
 
-/** The physical page numbers (pa / 4096) the watchpoints' bytes lie on. */
-function watchedPages(watchpoints: Watchpoint[]): Set<number> {
-  const pages = new Set<number>();
+/** The physical page numbers (pa / 4096) the watchpoints' bytes lie on, by the kind of access watched. */
+function watchedPages(watchpoints: Watchpoint[]): WatchedPages {
+  const load = new Set<number>();
+  const store = new Set<number>();
   for (const w of watchpoints) {
     for (const p of w.pieces) {
-      for (let page = Math.floor(p.pa / PAGE_BYTES); page * PAGE_BYTES < p.pa + p.length; page++) pages.add(page);
+      for (let page = Math.floor(p.pa / PAGE_BYTES); page * PAGE_BYTES < p.pa + p.length; page++) {
+        if (w.access !== 'write') load.add(page);
+        store.add(page); // any kind: compiled AMOs, which also read, go through the store mirror
+      }
     }
   }
-  return pages;
+  return { load, store };
 }
 
 /** The virtual address of the first watched byte among `size` bytes at physical `pa`, or null. */

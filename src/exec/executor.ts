@@ -39,6 +39,12 @@ const runInsns: InsnLoop = (() => {
   return new Function('fns', source)(OP_DEFS.map((d) => d.exec)) as InsnLoop;
 })();
 
+/** Physical page numbers watched for loads and for stores (see Executor.watchedPages). */
+export interface WatchedPages {
+  load: ReadonlySet<number>;
+  store: ReadonlySet<number>;
+}
+
 /** Why runBlock returned early. */
 export const enum BlockExit { Normal, Wfi, NeedsOwnership }
 
@@ -80,10 +86,12 @@ export class Executor implements Interp {
    */
   accessHook: ((va: bigint, pa: number, size: number, write: boolean, read: boolean) => void) | null = null;
   /**
-   * The physical pages (pa / 4096) the watchpoints cover, while `accessHook` is set. The reference
-   * path reports every access anyway; a faster tier must leave accesses to these pages to it.
+   * The physical pages (pa / 4096) the watchpoints cover, by the kind of access they watch
+   * (every watched page in `store`, which AMOs use too; read and access watchpoints' pages also
+   * in `load`), while `accessHook` is set. The reference path reports every access anyway; a faster
+   * tier must leave those accesses to it.
    */
-  watchedPages: ReadonlySet<number> | null = null;
+  watchedPages: WatchedPages | null = null;
   /**
    * The debugger's breakpoints by virtual page (va >> 12): no run may go through one (a run may
    * start at one). The reference executor runs one straight-line block per call and cuts its
@@ -117,7 +125,7 @@ export class Executor implements Interp {
    * the reference path runs one instruction per call, so a hit stops right after the accessing
    * instruction (a faster tier never accesses a watched page itself, so it may run on).
    */
-  watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null, exactly: boolean): void {
+  watch(hook: Executor['accessHook'], pages: WatchedPages | null, exactly: boolean): void {
     this.accessHook = hook;
     this.watchedPages = hook ? pages : null;
     this.watchExactly = hook !== null && exactly;

@@ -18,7 +18,7 @@
  */
 import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
-import { BlockExit, Executor } from '../exec/executor.js';
+import { BlockExit, Executor, WatchedPages } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
@@ -167,7 +167,7 @@ export class JitExecutor extends Executor {
    * Watching: forget the TLB mirror (a cache of MMU translations, so nothing guest-visible), or
    * its entries would let wasm touch a watched page without asking fill, which refuses them.
    */
-  override watch(hook: Executor['accessHook'], pages: ReadonlySet<number> | null, exactly: boolean): void {
+  override watch(hook: Executor['accessHook'], pages: WatchedPages | null, exactly: boolean): void {
     super.watch(hook, pages, exactly);
     if (!hook) return;
     for (const mirror of [HL.JIT_TLB_LOAD, HL.JIT_TLB_STORE]) {
@@ -360,7 +360,10 @@ export class JitExecutor extends Executor {
     if (pa < 0 || !this.fillOut[0]) return FAILED;
     const pageOff = pa & (PAGE_SIZE - 1);
     if (pageOff + size > PAGE_SIZE) return FAILED;
-    if (this.watchedPages?.has((pa - pageOff) / PAGE_SIZE)) return FAILED; // the reference reports it
+    // A watched kind of access to a watched page: the reference runs it and reports it (a write
+    // watchpoint leaves loads, e.g. a spin on a flag next to the watched variable, in wasm).
+    const watched = this.watchedPages && (access === Access.Store ? this.watchedPages.store : this.watchedPages.load);
+    if (watched && watched.has((pa - pageOff) / PAGE_SIZE)) return FAILED;
     const memPage = this.sys.ramOffset(pa - pageOff);
     const vpn = va >> 12n;
     const slot = Number(vpn & BigInt(JIT_TLB_ENTRIES - 1));
