@@ -539,6 +539,16 @@ describe('the timeline is the recording', () => {
     const jitBreaks = await hits(jit, ...bp);
     expect(jitBreaks.length).toBeGreaterThan(5);
     expect(jitBreaks).toEqual(await hits(ref, ...bp));
+    // Armed but not stopping (a seek does not look for hits), the breakpoint still shapes the run:
+    // compiled code stops short of it, the reference path cuts blocks before it. Neither may add
+    // a safe point: the timeline still ends in the recorded final state.
+    jit.engine.addBreakpoint(loopPc);
+    await jit.seek(0);
+    await jit.seek(jit.endStep);
+    jit.engine.removeBreakpoint(loopPc);
+    const recorded = TraceReader.open(races[0]);
+    expect(finalStateHashes(jit.board)).toEqual(recorded.summary!.finalStateHashes);
+    recorded.close();
     // A breakpoint keeps the JIT running too, even on the page of the hot loop (all of this
     // guest's code is one page): compiled code stops short of it. `report` runs once, at the end.
     const report = parseElf(readFileSync(ELF), ELF).symbols.get('report')!;

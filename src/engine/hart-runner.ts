@@ -141,8 +141,9 @@ export class HartRunner {
       const budget = Math.min(natural, limit);
       const exceptionsBefore = h.exceptionsTaken;
       exec.runBlock(budget);
-      // Cut short by the probe only: the recorded run had no block boundary (no safe point) here.
-      const cut = budget < natural && exec.cutByBudget;
+      // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's
+      // budget: the recorded run had no block boundary (no safe point) here.
+      const cut = (budget < natural || exec.cutShort) && exec.cutByBudget;
       if (exec.lastExit === BlockExit.NeedsOwnership) {
         sup.waitForOwnership?.(h);
         continue;

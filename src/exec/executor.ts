@@ -80,6 +80,12 @@ export class Executor implements Interp {
   /** True when the last runBlock stopped only because its budget ran out, with instructions of the block left. */
   cutByBudget = false;
   /**
+   * With cutByBudget: the executor itself cut the budget it was given (short of a breakpoint, or
+   * one instruction for an exact watch). The runner treats that like a cut by the debugger's
+   * probe: no safe point there, since the recorded run had no block boundary there.
+   */
+  cutShort = false;
+  /**
    * Debugger watchpoints: when set, every load/store/AMO skips the RAM fast path and reports its
    * virtual and physical address here before the access happens (h.icount is then the accessing
    * instruction's). `pa` is the first byte's: an access that crosses a page goes on elsewhere.
@@ -189,6 +195,7 @@ export class Executor implements Interp {
     const h = this.h;
     this.lastExit = BlockExit.Normal;
     this.cutByBudget = false;
+    this.cutShort = false;
     const block = this.fetchBlock();
     if (!block) {
       if (h.trapCause === OWNERSHIP_RETRY) {
@@ -203,6 +210,7 @@ export class Executor implements Interp {
     this.block = block;
     this.blockStart = start;
     const insns = block.insns;
+    const given = budget;
     if (this.breakpointPages) budget = shortOfBreakpoints(this.breakpointPages, start, budget);
     if (this.watchExactly) budget = 1;
     const n = insns.length < budget ? insns.length : budget;
@@ -212,6 +220,7 @@ export class Executor implements Interp {
     else {
       h.pc = asI(64, start + block.offsets[n]);
       this.cutByBudget = true;
+      this.cutShort = n < given;
     }
     return n;
   }

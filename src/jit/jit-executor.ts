@@ -221,9 +221,17 @@ export class JitExecutor extends Executor {
     if (reason !== JitExit.Miss) h.pc = this.longs[(this.hb + HL.PC) >> 3];
     this.lastExit = BlockExit.Normal;
     this.cutByBudget = false;
+    this.cutShort = false;
     switch (reason) {
       case JitExit.Normal:
-        if (retired > 0) return retired;
+        if (retired > 0) {
+          // Left short of a breakpoint (a block compiled cut short), before the budget ran out.
+          if (page.stopOffsets.size > 0 && retired < budget && page.stopOffsets.has(Number(BigInt.asIntN(64, h.pc) - BigInt.asIntN(64, page.vbase)))) {
+            this.cutByBudget = true;
+            this.cutShort = true;
+          }
+          return retired;
+        }
         break;
       case JitExit.Budget:
         if (budget > slice && retired > 0) return retired; // the slice ran out, not the caller's budget
