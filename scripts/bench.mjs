@@ -34,7 +34,7 @@ const QEMU_CPU_FD = 'rv64,v=false,h=false,zba=false,zbb=false,zbc=false,zbs=fals
 
 // ---------------------------------------------------------------- options
 
-const DEFAULTS = { compute: 6000, parallel: 4000, fp: 20000 };   // ~40 s + 2 x ~30 s with the interpreter (36 MIPS)
+const DEFAULTS = { compute: 6000, parallel: 4000, fp: 200000 };   // ~40 s + 2 x ~30 s + ~7 s with the interpreter; fp: 102M instructions, so compiling does not dominate the JIT row
 const QUICK = { compute: 300, parallel: 200, fp: 1000 };
 
 function usage(code) {
