@@ -1,4 +1,4 @@
-import { WatchedPages } from '../exec/executor.js';
+import { WatchedPages, virtualPage } from '../exec/executor.js';
 import { Hart } from '../cpu/hart.js';
 import { Access } from '../cpu/mmu.js';
 import { HartRunner, RunProbe } from './hart-runner.js';
@@ -118,9 +118,9 @@ export class SerialEngine extends SerialScheduler {
   private refreshBreakpointPages(): void {
     this.breakpointPages = new Map();
     for (const pc of this.breakpoints) {
-      const list = this.breakpointPages.get(pageOf(pc)) ?? [];
+      const list = this.breakpointPages.get(virtualPage(pc)) ?? [];
       list.push(pc);
-      this.breakpointPages.set(pageOf(pc), list);
+      this.breakpointPages.set(virtualPage(pc), list);
     }
     for (const s of this.slots) s.runner.executor.breakpointPages = this.breakpointPages.size > 0 ? this.breakpointPages : null;
   }
@@ -333,8 +333,4 @@ function overlap(w: Watchpoint, pa: number, size: number): bigint | null {
     return p.va + BigInt(Math.max(pa, p.pa) - p.pa);
   }
   return null;
-}
-
-function pageOf(va: bigint): number {
-  return Number(BigInt.asIntN(64, va) >> 12n);
 }

@@ -360,7 +360,7 @@ export class Executor implements Interp {
  * behind needs a jump, which ends the block).
  */
 export function shortOfBreakpoints(pages: ReadonlyMap<number, readonly bigint[]>, pc: bigint, budget: number): number {
-  const onPage = pages.get(Number(BigInt.asIntN(64, pc) >> 12n));
+  const onPage = pages.get(virtualPage(pc));
   if (!onPage) return budget;
   for (const bp of onPage) {
     if (bp > pc) {
@@ -369,4 +369,9 @@ export function shortOfBreakpoints(pages: ReadonlyMap<number, readonly bigint[]>
     }
   }
   return budget;
+}
+
+/** The key of Executor.breakpointPages: the virtual page number of a (sign-extended) address. */
+export function virtualPage(va: bigint): number {
+  return Number(BigInt.asIntN(64, va) >> 12n);
 }

@@ -18,7 +18,7 @@
  */
 import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
-import { BlockExit, Executor, WatchedPages } from '../exec/executor.js';
+import { BlockExit, Executor, WatchedPages, virtualPage } from '../exec/executor.js';
 import { Block, translateBlock } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
@@ -199,7 +199,7 @@ export class JitExecutor extends Executor {
     const off = pa & (PAGE_SIZE - 1);
     const page = this.pageFor(ramPage, h.pc - BigInt(off));
     // Breakpoints on this page: compiled code must leave before each (it was compiled for others).
-    const stops = this.breakpointPages?.get(Number(BigInt.asIntN(64, h.pc) >> 12n));
+    const stops = this.breakpointPages?.get(virtualPage(h.pc));
     if (page.run && !sameStops(page.stops, stops)) this.compile(page);
     if (!page.run) {
       if (!page.failed && !page.rejected.has(off) && !midBlock) {
@@ -282,7 +282,7 @@ export class JitExecutor extends Executor {
     const pageBase = RAM_BASE + page.ramPage * PAGE_SIZE;
     // Breakpoints: no compiled block starts at one (entering there misses, and the reference runs
     // that block), and blocks end short of one, so compiled code leaves with the pc on it.
-    const stops = this.breakpointPages?.get(Number(BigInt.asIntN(64, page.vbase) >> 12n));
+    const stops = this.breakpointPages?.get(virtualPage(page.vbase));
     const stopOffsets = new Set((stops ?? []).map((bp) => Number(bp - BigInt.asIntN(64, page.vbase))));
     const found = new Map<number, Block>();
     // Blocks seen executing first (breadth first from them: their static successors after).

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import { DEVICE_REGIONS } from '../shm/layout.js';
 import type { DeviceEnv, DmaPage, IrqSink, MmioDevice } from './device.js';
+import { VIRTIO_BASE, VIRTIO_COUNT, VIRTIO_IRQ0, VIRTIO_STRIDE } from './memmap.js';
 
 /** Ownership granularity of RAM while recording in parallel (a page). */
 const PAGE_BYTES = 4096;
-import { VIRTIO_BASE, VIRTIO_COUNT, VIRTIO_IRQ0, VIRTIO_STRIDE } from './memmap.js';
 
 /** virtio-mmio version 2 register offsets (virtio 1.1, section 4.2.2). */
 const Reg = {
