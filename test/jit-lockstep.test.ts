@@ -51,6 +51,18 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
     expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
   });
 
+  // Once NX is set, compiled binary64 ops skip the operand checks and the inexactness test, and
+  // fmadd.d and friends become the host's fused multiply-add (jit/host-fma.ts): the sweep that runs
+  // every exceptional operand through them with NX preset is compared step by step, on this host's
+  // choice of FMA and with the emulation forced.
+  test.each([true, false])('isa_fd: the sticky-NX sweep in lockstep (host FMA: %s)', async (hostFma) => {
+    const r = await lockstep(guest('isa_fd'), 'sticky=1', { maxInsns: 100_000_000, jit: { hotness: 1, hostFma } });
+    expect(r.divergence).toBeNull();
+    expect(r.console).toBe(r.referenceConsole);
+    expect(r.console).toContain('sticky-NX: 7040 checked, 0 mismatches');
+    expect(r.jitStats.wasmInsns).toBeGreaterThan(r.icount / 2);
+  });
+
   test('a tiny code cache evicts and recompiles without changing the result', async () => {
     const r = await lockstep(guest('bench_compute'), 'iters=2', { maxInsns: 50_000_000, jit: { hotness: 2, maxPages: 1 } });
     expect(r.divergence).toBeNull();

@@ -172,6 +172,11 @@ export interface Emitter {
   loadValue(ins: Insn, i: number, pc: bigint, size: number, op: W): void;
   /** Stores the i64 that `value` pushes as `size` bytes at x[rs1] + imm with the wasm store `op`. */
   storeValue(ins: Insn, i: number, pc: bigint, size: number, op: W, value: () => void): void;
+  /**
+   * f64x2.relaxed_madd is available and fused on this host (jit/host-fma.ts): an exact RNE
+   * fused multiply-add in one wasm op.
+   */
+  readonly hostFma: boolean;
   /** f64 scratch locals (16), free between instructions. */
   readonly F: readonly number[];
   /**

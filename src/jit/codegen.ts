@@ -25,6 +25,7 @@ import { Insn } from '../isa/ir.js';
 import { Emitter, JitMode, OpClass, OpDef } from '../isa/op-def.js';
 import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
 import { emitFpStateEntry } from '../isa/ext/fd.js';
+import { hostFusedMadd } from './host-fma.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { A, Code, ValType, W, encodeModule } from './wasm-emitter.js';
 
@@ -54,6 +55,8 @@ export interface PageSpec {
   hartBase: number;
   /** The hart's extensions (default: DEFAULT_CPU_FEATURES). */
   features?: Readonly<CpuFeatures>;
+  /** Use the host's fused multiply-add (default: hostFusedMadd(), what this host offers). */
+  hostFma?: boolean;
   /** Virtual address of the page (its low 12 bits zero). */
   vbase: bigint;
   /** RAM page index (physical page - RAM_BASE) / 4096. */
@@ -105,6 +108,7 @@ class PageCompiler implements Emitter {
   private readonly hb: number;
   readonly hartBase: number;
   readonly features: Readonly<CpuFeatures>;
+  readonly hostFma: boolean;
   private readonly vpn: bigint;
   private readonly index = new Map<number, number>();
   private readonly n: number;
@@ -121,6 +125,7 @@ class PageCompiler implements Emitter {
     this.hb = spec.hartBase;
     this.hartBase = spec.hartBase;
     this.features = spec.features ?? DEFAULT_CPU_FEATURES;
+    this.hostFma = spec.hostFma ?? hostFusedMadd();
     this.resAddr = this.hb + HL.RES_ADDR;
     this.resValue = this.hb + HL.RES_VALUE;
     this.resValid = this.hb + HL.RES_VALID;

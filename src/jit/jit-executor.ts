@@ -28,6 +28,7 @@ import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
+import { hostFusedMadd } from './host-fma.js';
 import { setFlagsFromString } from 'node:v8';
 
 /**
@@ -53,6 +54,8 @@ export interface JitOptions {
   maxBlocksPerPage?: number;
   /** Throw on a code generation / wasm compile error instead of leaving the page to the reference tier. */
   strict?: boolean;
+  /** Compile fmadd.d and friends to the host's fused multiply-add (default: when this host has one, jit/host-fma.ts). */
+  hostFma?: boolean;
 }
 
 export interface JitStats {
@@ -95,6 +98,7 @@ const DEFAULTS: Required<JitOptions> = {
   sliceInsns: 8192,
   maxBlocksPerPage: 512,
   strict: false,
+  hostFma: hostFusedMadd(),
 };
 const MAX_RECOMPILES = 32;
 const FAILED = -1;
@@ -313,7 +317,7 @@ export class JitExecutor extends Executor {
     }
     try {
       const t1 = performance.now();
-      const bytes = compilePageModule({ hartBase: this.hb, features: this.hart.features, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
+      const bytes = compilePageModule({ hartBase: this.hb, features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
       const t2 = performance.now();
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, this.imports);

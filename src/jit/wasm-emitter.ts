@@ -11,7 +11,7 @@
  * block, next to V8's own compile time which dominates.
  */
 
-export const enum ValType { I32 = 0x7f, I64 = 0x7e, F64 = 0x7c }
+export const enum ValType { I32 = 0x7f, I64 = 0x7e, F64 = 0x7c, V128 = 0x7b }
 /** Block type "no result". */
 export const VOID = 0x40;
 
@@ -146,6 +146,13 @@ export class Code {
     pushU32(this.bytes, o);
     pushU32(this.bytes, align);
     pushU32(this.bytes, offset);
+    return this;
+  }
+  /** A SIMD op (0xfd prefix; jit/host-fma.ts Simd), with its lane index when it has one. */
+  simd(o: number, lane?: number): this {
+    this.bytes.push(0xfd);
+    pushU32(this.bytes, o);
+    if (lane !== undefined) this.bytes.push(lane);
     return this;
   }
   fence(): this { this.bytes.push(0xfe); this.bytes.push(A.fence); this.bytes.push(0x00); return this; }

@@ -19,6 +19,7 @@ import { Cause, Slot } from '../../cpu/csr-numbers.js';
 import type { Hart } from '../../cpu/hart.js';
 import { Insn, Op } from '../ir.js';
 import { W } from '../../jit/wasm-emitter.js';
+import { Simd } from '../../jit/host-fma.js';
 import { HartBlock } from '../../shm/layout.js';
 import { EmitFn, Emitter, Encoding, Ext, Fmt, Interp, NEXT, OpClass, OpDef } from '../op-def.js';
 import {
@@ -136,10 +137,35 @@ function emitProductError(g: Emitter, x: number, y: number, p: number, t: number
 }
 
 /**
+ * The hot path of an RNE binary64 op once NX is known set (g.fpNx): `result` leaves the host's
+ * IEEE result in local R (wasm's f64 ops, and the host FMA, round to nearest even exactly as
+ * RISC-V does). If R is finite, nonzero and well inside the normal range (SAFE_LO < |R| < SAFE_HI),
+ * the op raised nothing but NX, whatever its operands: invalid operations, NaN and infinite operands
+ * give a NaN or an infinity, division by zero an infinity, overflow a huge value and underflow a
+ * tiny one, all of which fail the test. So R is the answer, with no operand checks and no error
+ * term: store it and make FS Dirty (an unconditional OR: the baseline compiler spills its register
+ * cache at every merge, so a branch on fpDirty costs more). Otherwise `slow` (the full fast path
+ * with its NX computation, or the call-out), which sees the same operands.
+ */
+function emitWhenNxSet(g: Emitter, ins: Insn, rmField: number, R: number, result: () => void, slow: () => void): void {
+  const { c } = g;
+  result();
+  emitFsAndRne(g, rmField);
+  c.get(g.fpNx).op(W.i32_and);
+  emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+  g.openIf();
+  c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+  g.elseBranch();
+  slow();
+  g.closeIf();
+}
+
+/**
  * fadd/fsub/fmul/fdiv/fsqrt.d in wasm: the same fast path as softfloat.ts fastF64 (RNE, safe
  * operands and results, NX from an exact error term), guarded by FS and the rounding mode; anything
  * else (other modes, NaNs, infinities, tiny or huge values, FS Off) takes the call-out. The error
- * term only decides NX, so it is computed only while NX is not yet known to be set (g.fpNx).
+ * term only decides NX, so once NX is known set (g.fpNx) the op is one wasm op and a range check.
  */
 function emitFastD(kind: number): EmitFn {
   return (g, ins, i, pc) => {
@@ -150,53 +176,64 @@ function emitFastD(kind: number): EmitFn {
     c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
     if (kind !== 4) c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
     if (kind === 1) c.get(B).op(W.f64_neg).set(B);
-    // ok: FS on, rounding mode RNE, and the operands are in the fast path's range
-    emitFsAndRne(g, rmField);
-    if (kind <= 1) {
-      c.get(A).get(B).op(W.f64_add).set(R);
-      emitInRange(g, A, null, FAST.SAFE_HI); c.op(W.i32_and);
-      emitInRange(g, B, null, FAST.SAFE_HI); c.op(W.i32_and);
-      emitInRange(g, R, FAST.ADD_MIN, FAST.SAFE_HI); c.op(W.i32_and);
-    } else if (kind === 4) {
-      c.get(A).f64(FAST.SAFE_LO).op(W.f64_gt).get(A).f64(FAST.SAFE_HI).op(W.f64_lt).op(W.i32_and).op(W.i32_and);
-    } else {
-      emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
-      emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
-      if (kind === 3) {
-        c.get(A).get(B).op(W.f64_div).set(R);
-        emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+    // the operands' and the result's ranges, as the full path below checks them
+    const operandsOk = (): void => {
+      if (kind <= 1) {
+        emitInRange(g, A, null, FAST.SAFE_HI);
+        emitInRange(g, B, null, FAST.SAFE_HI); c.op(W.i32_and);
+      } else if (kind === 4) {
+        c.get(A).f64(FAST.SAFE_LO).op(W.f64_gt).get(A).f64(FAST.SAFE_HI).op(W.f64_lt).op(W.i32_and);
+      } else {
+        emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI);
+        emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
       }
-    }
-    g.openIf();
-    if (kind === 2) c.get(A).get(B).op(W.f64_mul).set(R);
-    if (kind === 4) c.get(A).op(W.f64_sqrt).set(R);
-    c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
-    emitDirty(g);
-    emitNx(g, () => {
-      switch (kind) {
-        case 0: case 1: // TwoSum
-          c.get(R).get(A).op(W.f64_sub).set(T);
-          c.get(A).get(R).get(T).op(W.f64_sub).op(W.f64_sub).get(B).get(T).op(W.f64_sub).op(W.f64_add);
-          c.f64(0).op(W.f64_ne);
-          break;
-        case 2:
-          emitProductError(g, A, B, R, T, XH, XL, YH, YL);
-          c.f64(0).op(W.f64_ne);
-          break;
-        case 3: // inexact iff r*b != a exactly
-          c.get(R).get(B).op(W.f64_mul).set(P);
-          emitProductError(g, R, B, P, T, XH, XL, YH, YL);
-          c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
-          break;
-        default:
-          c.get(R).get(R).op(W.f64_mul).set(P);
-          emitProductError(g, R, R, P, T, XH, XL, YH, YL);
-          c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
-      }
-    });
-    g.elseBranch();
-    F_TO_F(g, ins, i, pc, 0);
-    g.closeIf();
+    };
+    const resultOk = (): void => {
+      if (kind <= 1) emitInRange(g, R, FAST.ADD_MIN, FAST.SAFE_HI);
+      else if (kind === 3) emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
+      else c.i32(1); // mul, sqrt: safe operands give a safe result
+    };
+    const compute = (): void => {
+      c.get(A);
+      if (kind !== 4) c.get(B);
+      c.op([W.f64_add, W.f64_add, W.f64_mul, W.f64_div, W.f64_sqrt][kind]).set(R);
+    };
+    const full = (): void => {
+      // ok: FS on, rounding mode RNE, and the operands are in the fast path's range
+      emitFsAndRne(g, rmField);
+      operandsOk(); c.op(W.i32_and);
+      if (kind <= 1 || kind === 3) { compute(); resultOk(); c.op(W.i32_and); }
+      g.openIf();
+      if (kind === 2 || kind === 4) compute();
+      c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+      emitDirty(g);
+      emitNx(g, () => {
+        switch (kind) {
+          case 0: case 1: // TwoSum
+            c.get(R).get(A).op(W.f64_sub).set(T);
+            c.get(A).get(R).get(T).op(W.f64_sub).op(W.f64_sub).get(B).get(T).op(W.f64_sub).op(W.f64_add);
+            c.f64(0).op(W.f64_ne);
+            break;
+          case 2:
+            emitProductError(g, A, B, R, T, XH, XL, YH, YL);
+            c.f64(0).op(W.f64_ne);
+            break;
+          case 3: // inexact iff r*b != a exactly
+            c.get(R).get(B).op(W.f64_mul).set(P);
+            emitProductError(g, R, B, P, T, XH, XL, YH, YL);
+            c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
+            break;
+          default:
+            c.get(R).get(R).op(W.f64_mul).set(P);
+            emitProductError(g, R, R, P, T, XH, XL, YH, YL);
+            c.f64(0).op(W.f64_ne).get(P).get(A).op(W.f64_ne).op(W.i32_or);
+        }
+      });
+      g.elseBranch();
+      F_TO_F(g, ins, i, pc, 0);
+      g.closeIf();
+    };
+    emitWhenNxSet(g, ins, rmField, R, compute, full);
     return false;
   };
 }
@@ -253,7 +290,8 @@ function emitFsAndRne(g: Emitter, rmField: number): void {
 /**
  * The fmadd.d family in wasm: softfloat.ts fastFma64 step for step (Dekker product, TwoSum,
  * round-to-odd of the low parts, one final RNE addition), with the same guards; anything it
- * would refuse goes to the call-out.
+ * would refuse goes to the call-out. Where the host has a fused multiply-add (g.hostFma) and NX is
+ * known set, that one op replaces the emulation.
  */
 function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
   return (g, ins, i, pc) => {
@@ -266,55 +304,69 @@ function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
     c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
     c.i32(0).mem(W.f64_load, 3, fAt(g, ins.raw >>> 27)).set(C);
     if (negateAddend) c.get(C).op(W.f64_neg).set(C);
-    emitFsAndRne(g, rmField);
-    emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
-    emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
-    c.get(C).f64(0).op(W.f64_eq);
-    emitInRange(g, C, FAST.SAFE_LO, FAST.SAFE_HI);
-    c.op(W.i32_or).op(W.i32_and);
-    g.openIf();
-    c.get(A).get(B).op(W.f64_mul).set(UH);
-    emitProductError(g, A, B, UH, T, XH, XL, YH, YL);
-    c.set(UL);
-    // th + tl = c + uh
-    c.get(C).get(UH).op(W.f64_add).set(TH);
-    c.get(TH).get(C).op(W.f64_sub).set(BV);
-    c.get(C).get(TH).get(BV).op(W.f64_sub).op(W.f64_sub).get(UH).get(BV).op(W.f64_sub).op(W.f64_add).set(TL);
-    // v = tl + ul, error ve
-    c.get(TL).get(UL).op(W.f64_add).set(V);
-    c.get(V).get(TL).op(W.f64_sub).set(BV);
-    c.get(TL).get(V).get(BV).op(W.f64_sub).op(W.f64_sub).get(UL).get(BV).op(W.f64_sub).op(W.f64_add).set(VE);
-    // bad (local C, i32): |v| < SAFE_LO while v or its error is nonzero
-    c.get(V).op(W.f64_abs).f64(FAST.SAFE_LO).op(W.f64_lt);
-    c.get(V).f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or).op(W.i32_and).set(g.C);
-    // round v to odd: an inexact v with an even last bit moves one step (away from or towards
-    // zero, whichever is towards the exact value; the sign is not in the low 63 bits)
-    c.get(V).op(W.i64_reinterpret_f64).set(g.T);
-    c.get(g.T);
-    c.i64(1n).i64(-1n).get(VE).f64(0).op(W.f64_gt).get(V).f64(0).op(W.f64_gt).op(W.i32_eq).op(W.select);
-    c.op(W.i64_add).op(W.f64_reinterpret_i64);
-    c.get(V);
-    c.get(VE).f64(0).op(W.f64_ne).get(g.T).i64(1n).op(W.i64_and).op(W.i64_eqz).op(W.i32_and);
-    c.op(W.select).set(V);
-    // r = RN(th + v) and the result's range
-    c.get(TH).get(V).op(W.f64_add).set(R);
-    c.get(g.C);
-    emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
-    c.op(W.i32_eqz).op(W.i32_or).op(W.i32_eqz);
-    g.openIf();
-    c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
-    emitDirty(g);
-    emitNx(g, () => { // inexact: v was, or r = RN(th + v) is (r's error by TwoSum)
-      c.get(R).get(TH).op(W.f64_sub).set(BV);
-      c.get(TH).get(R).get(BV).op(W.f64_sub).op(W.f64_sub).get(V).get(BV).op(W.f64_sub).op(W.f64_add);
-      c.f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or);
-    });
-    g.elseBranch();
-    F_TO_F(g, ins, i, pc, 0);
-    g.closeIf();
-    g.elseBranch();
-    F_TO_F(g, ins, i, pc, 0);
-    g.closeIf();
+    const operandsOk = (): void => {
+      emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI);
+      emitInRange(g, B, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
+      c.get(C).f64(0).op(W.f64_eq);
+      emitInRange(g, C, FAST.SAFE_LO, FAST.SAFE_HI);
+      c.op(W.i32_or).op(W.i32_and);
+    };
+    const emulated = (): void => {
+      emitFsAndRne(g, rmField);
+      operandsOk(); c.op(W.i32_and);
+      g.openIf();
+      c.get(A).get(B).op(W.f64_mul).set(UH);
+      emitProductError(g, A, B, UH, T, XH, XL, YH, YL);
+      c.set(UL);
+      // th + tl = c + uh
+      c.get(C).get(UH).op(W.f64_add).set(TH);
+      c.get(TH).get(C).op(W.f64_sub).set(BV);
+      c.get(C).get(TH).get(BV).op(W.f64_sub).op(W.f64_sub).get(UH).get(BV).op(W.f64_sub).op(W.f64_add).set(TL);
+      // v = tl + ul, error ve
+      c.get(TL).get(UL).op(W.f64_add).set(V);
+      c.get(V).get(TL).op(W.f64_sub).set(BV);
+      c.get(TL).get(V).get(BV).op(W.f64_sub).op(W.f64_sub).get(UL).get(BV).op(W.f64_sub).op(W.f64_add).set(VE);
+      // bad (local C, i32): |v| < SAFE_LO while v or its error is nonzero
+      c.get(V).op(W.f64_abs).f64(FAST.SAFE_LO).op(W.f64_lt);
+      c.get(V).f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or).op(W.i32_and).set(g.C);
+      // round v to odd: an inexact v with an even last bit moves one step (away from or towards
+      // zero, whichever is towards the exact value; the sign is not in the low 63 bits)
+      c.get(V).op(W.i64_reinterpret_f64).set(g.T);
+      c.get(g.T);
+      c.i64(1n).i64(-1n).get(VE).f64(0).op(W.f64_gt).get(V).f64(0).op(W.f64_gt).op(W.i32_eq).op(W.select);
+      c.op(W.i64_add).op(W.f64_reinterpret_i64);
+      c.get(V);
+      c.get(VE).f64(0).op(W.f64_ne).get(g.T).i64(1n).op(W.i64_and).op(W.i64_eqz).op(W.i32_and);
+      c.op(W.select).set(V);
+      // r = RN(th + v) and the result's range
+      c.get(TH).get(V).op(W.f64_add).set(R);
+      c.get(g.C);
+      emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
+      c.op(W.i32_eqz).op(W.i32_or).op(W.i32_eqz);
+      g.openIf();
+      c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+      emitDirty(g);
+      emitNx(g, () => { // inexact: v was, or r = RN(th + v) is (r's error by TwoSum)
+        c.get(R).get(TH).op(W.f64_sub).set(BV);
+        c.get(TH).get(R).get(BV).op(W.f64_sub).op(W.f64_sub).get(V).get(BV).op(W.f64_sub).op(W.f64_add);
+        c.f64(0).op(W.f64_ne).get(VE).f64(0).op(W.f64_ne).op(W.i32_or);
+      });
+      g.elseBranch();
+      F_TO_F(g, ins, i, pc, 0);
+      g.closeIf();
+      g.elseBranch();
+      F_TO_F(g, ins, i, pc, 0);
+      g.closeIf();
+    };
+    if (!g.hostFma) {
+      emulated();
+      return false;
+    }
+    // the host's fused multiply-add is the exact RNE result (jit/host-fma.ts)
+    emitWhenNxSet(g, ins, rmField, R, () => {
+      c.get(A).simd(Simd.f64x2_splat).get(B).simd(Simd.f64x2_splat).get(C).simd(Simd.f64x2_splat);
+      c.simd(Simd.f64x2_relaxed_madd).simd(Simd.f64x2_extract_lane, 0).set(R);
+    }, emulated);
     return false;
   };
 }
