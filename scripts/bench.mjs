@@ -10,7 +10,7 @@ import { benchRecordReplay, formatRecordRows } from './bench-record.mjs';
 import { benchDebug, formatDebugRows } from './bench-debug.mjs';
 import { benchRace, formatRaceRows } from './bench-race.mjs';
 import { benchOutcomes, formatOutcomeRows } from './bench-outcomes.mjs';
-import { benchBoot, formatBootRows } from './bench-boot.mjs';
+import { benchBoot, benchStartup, formatBootRows, formatStartupRows } from './bench-boot.mjs';
 import { benchLinux, formatLinuxRows } from './bench-linux.mjs';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -448,6 +448,8 @@ async function main() {
   // ---- firmware boot to the prompt (issue: within 3x of QEMU)
   const boot = await benchBoot({ cli: SNAP.cli, tiers: opts.tiers, qemu: haveQemu ? opts.qemu : null, repeats: opts.quick ? 1 : 3, log });
   problems.push(...boot.problems);
+  const startup = await benchStartup({ cli: SNAP.cli, hello: path.join(GUESTS, 'bin/hello.elf'), qemu: haveQemu ? opts.qemu : null, repeats: opts.quick ? 3 : 7, log });
+  problems.push(...startup.problems);
 
   // ---- Linux boot -> init -> power-off: run, record, replay against QEMU (issues: OS speed, recording at OS scale)
   let linux = { rows: [], problems: [] };
@@ -529,6 +531,8 @@ async function main() {
   out.push('');
   out.push(...formatBootRows(boot.rows));
   out.push('');
+  out.push(...formatStartupRows(startup.rows));
+  out.push('');
   out.push(...formatLinuxRows(linux.rows));
   out.push('');
   for (const r of dbgByTier) {
@@ -576,6 +580,7 @@ async function main() {
     },
     recordReplay: rr.rows,
     boot: boot.rows,
+    startup: startup.rows,
     linux: linux.rows,
     debugger: dbgByTier,
     race,

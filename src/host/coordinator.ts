@@ -5,6 +5,7 @@ import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing } from '../shm/byte-ring.js';
 import { finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
+import { hartWorker } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
@@ -158,7 +159,7 @@ export class Coordinator {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null };
-    return new Worker(new URL('./hart-worker.js', import.meta.url), { workerData: init });
+    return hartWorker(init);
   }
 
   private drainConsole(): void {

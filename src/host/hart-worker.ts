@@ -10,6 +10,7 @@ import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
+import type { AWAIT_INIT } from './worker-pool.js';
 
 /** Message a hart worker receives at start. */
 export interface HartWorkerInit {
@@ -31,7 +32,13 @@ export type HartWorkerResult =
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
-const init = workerData as HartWorkerInit;
+/** The machine to run: in workerData, or (a worker started ahead, host/worker-pool.ts) the first message. */
+async function receiveInit(): Promise<HartWorkerInit> {
+  if (!(workerData as typeof AWAIT_INIT | null)?.awaitInit) return workerData as HartWorkerInit;
+  return new Promise((resolve) => parentPort!.once('message', (init: HartWorkerInit) => resolve(init)));
+}
+
+const init = await receiveInit();
 const board = attachMachine(init.memory, init.config);
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {

@@ -1,0 +1,42 @@
+/**
+ * Hart worker threads started before they are needed. A worker spends most of its start-up
+ * (~100-150 ms on the 2-core hosts) loading Node's internals and our modules; the CLI starts one
+ * as its very first step (src/cli/main.ts), so that loading overlaps the main thread's own module
+ * loading, option parsing and machine set-up, and hands it its machine when the coordinator asks
+ * for a worker. A started worker waits (unref'd: it never keeps the process alive) for one message,
+ * its HartWorkerInit; without a started one, the coordinator gets a fresh worker as before.
+ * Kept free of other imports so that the CLI entry can load it before anything else.
+ */
+import { Worker } from 'node:worker_threads';
+
+const HART_WORKER = new URL('./hart-worker.js', import.meta.url);
+
+/** What a started worker is told in workerData: wait for the init message. */
+export const AWAIT_INIT = { awaitInit: true } as const;
+
+interface Started { worker: Worker; failed: boolean }
+const started: Started[] = [];
+
+/** Starts `count` hart workers now, to be handed their machines later (hartWorker). */
+export function startHartWorkers(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const entry: Started = { worker: new Worker(HART_WORKER, { workerData: AWAIT_INIT }), failed: false };
+    entry.worker.unref();
+    // A worker that failed to load or exited while waiting is not handed out (the error is
+    // reported by the fresh worker that replaces it, which fails the same way).
+    entry.worker.once('error', () => { entry.failed = true; });
+    entry.worker.once('exit', () => { entry.failed = true; });
+    started.push(entry);
+  }
+}
+
+/** A hart worker running `init`: a started one when there is one, else a new one. */
+export function hartWorker(init: unknown): Worker {
+  for (let entry = started.shift(); entry; entry = started.shift()) {
+    if (entry.failed) continue;
+    entry.worker.ref();
+    entry.worker.postMessage(init);
+    return entry.worker;
+  }
+  return new Worker(HART_WORKER, { workerData: init });
+}
