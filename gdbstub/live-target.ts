@@ -1,6 +1,7 @@
 import { ConsoleIo, RunOptions } from '../src/host/coordinator.js';
 import { consoleInRing } from '../src/shm/byte-ring.js';
-import { buildMachine, powerOn, scheduleHart } from '../src/engine/machine-factory.js';
+import { buildMachine, powerOn } from '../src/engine/machine-factory.js';
+import { scheduleHart } from '../src/engine/schedule-hart.js';
 import { StopReason } from '../src/shm/layout.js';
 import { LiveSerialSupervisor } from '../src/engine/live-supervisor.js';
 import { SerialEngine } from '../src/engine/serial-engine.js';

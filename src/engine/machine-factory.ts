@@ -1,14 +1,8 @@
-import { Hart } from '../cpu/hart.js';
-import { Tier, createExecutor } from '../jit/tier.js';
 import { Board } from '../machine/board.js';
 import { BoardConfig } from '../machine/config.js';
 import { BootOptions, PreparedMachine, prepareMachine } from '../machine/loader.js';
 import { BOOT_ROM_BASE } from '../machine/memmap.js';
 import { createSharedMemory, sharedBuffer } from '../shm/layout.js';
-import { ChaosPolicy } from './chaos.js';
-import { HartRunner } from './hart-runner.js';
-import { ScheduledHart } from './serial-scheduler.js';
-import { HartSupervisor } from './supervisor.js';
 
 /**
  * A machine in its own shared memory. The WebAssembly.Memory is kept (not just its buffer):
@@ -45,11 +39,4 @@ export function powerOn(board: Board): void {
   board.clock.start();
   board.clint.reset();
   for (const h of board.harts) h.reset(BigInt(BOOT_ROM_BASE));
-}
-
-/** Puts a hart under a supervisor on an execution tier (with --chaos, its policy), ready for a scheduler. */
-export function scheduleHart(hart: Hart, supervisor: HartSupervisor, tier: Tier, memory: WebAssembly.Memory, chaos?: ChaosPolicy): ScheduledHart {
-  hart.timeSource = () => supervisor.readTime(hart);
-  if (chaos) hart.mmu.guard = chaos.guardAccesses(hart.mmu.guard, () => hart.mmu.flush()); // after the recorder set its own
-  return { hart, supervisor, runner: new HartRunner(hart, supervisor, createExecutor(tier, hart, memory), chaos) };
 }
