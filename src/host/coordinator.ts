@@ -115,7 +115,9 @@ export class Coordinator {
     let fatal: string | null = null;
     let divergence: RunResult['divergence'] = null;
     const allHarts = board.harts.map((h) => h.id);
-    const workers = hooks.serial ? [this.startWorker(allHarts)] : hartGroups(allHarts, opts.threads).map((ids) => this.startWorker(ids));
+    const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
+    board.control.expectWorkers(groups.length);
+    const workers = groups.map((ids) => this.startWorker(ids));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };

@@ -78,6 +78,7 @@ try {
   });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (slots.length > 1) for (const s of slots) s.runner.sharesThread = s.supervisor.realTime;
+  board.control.arriveAtStart(); // the machine's harts start together
   // One hart needs no scheduler, unless it runs on virtual time: then an idle WFI must move the
   // clock to the next timer deadline (the scheduler's stall handling), not end the hart.
   if (slots.length === 1 && !slots[0].supervisor.virtualTimerDeadline) {

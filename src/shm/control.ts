@@ -22,6 +22,27 @@ export class MachineControl implements HartLines {
     Atomics.store(this.ctrl, Ctrl.NumHarts, this.numHarts);
   }
 
+  /** Before starting `count` hart workers: each must arrive at the start line before any hart runs. */
+  expectWorkers(count: number): void {
+    Atomics.store(this.ctrl, Ctrl.StartingWorkers, count);
+  }
+
+  /**
+   * A hart worker whose harts are ready to run: waits until every worker of the machine is (or the
+   * machine is stopping, say because one of them failed while loading).
+   */
+  arriveAtStart(): void {
+    if (Atomics.sub(this.ctrl, Ctrl.StartingWorkers, 1) === 1) {
+      Atomics.notify(this.ctrl, Ctrl.StartingWorkers);
+      return;
+    }
+    for (;;) {
+      const left = Atomics.load(this.ctrl, Ctrl.StartingWorkers);
+      if (left <= 0 || Atomics.load(this.ctrl, Ctrl.RunState) !== 0) return;
+      Atomics.wait(this.ctrl, Ctrl.StartingWorkers, left, 50);
+    }
+  }
+
   private hartWord(hart: number, byteOffset: number): number {
     return (hartBase(hart) + byteOffset) >> 2;
   }

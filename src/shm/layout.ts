@@ -31,6 +31,12 @@ export const Ctrl = {
   ConsoleSeq: 4,
   /** Number of harts in the machine. */
   NumHarts: 5,
+  /**
+   * Hart workers that have not reached the start line yet (MachineControl.arriveAtStart): the harts
+   * of a machine start together, however long each worker took to load (one started ahead of time,
+   * host/worker-pool.ts, is ready ~100 ms before a fresh one, which would change how guests race).
+   */
+  StartingWorkers: 6,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
 } as const;
