@@ -1,11 +1,33 @@
 #!/usr/bin/env node
 /**
  * The `hindsight` command. Its first step, before loading the rest of the CLI, starts the hart
- * worker thread of the commands that run a machine, so that the worker loads its modules while this
+ * worker threads of the commands that run a machine, so that they load their modules while this
  * thread loads its own and sets the machine up (host/worker-pool.ts): process start to the first
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
 import { startHartWorkers } from '../host/worker-pool.js';
 
-if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(1);
+/** The value of an option in argv (`--opt V` or `--opt=V`), undefined when absent. */
+function optionValue(argv: readonly string[], flag: string): string | undefined {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  for (let i = 3; i < end; i++) {
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * How many hart workers the command will ask for, as far as a glance at argv tells (program.ts
+ * validates the options): one per hart, or per --threads group, one with serial scheduling, and one
+ * for a replay (its hart count is in the trace). A wrong guess costs an idle worker or a later one.
+ */
+function workersWanted(argv: readonly string[]): number {
+  if (argv[2] === 'replay' || optionValue(argv, '--sched') === 'serial') return 1;
+  const harts = Number(optionValue(argv, '--harts') ?? 1);
+  const n = Math.min(harts, Number(optionValue(argv, '--threads') ?? harts));
+  return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
+}
+
+if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv));
 await (await import('./program.js')).main();
