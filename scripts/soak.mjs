@@ -8,7 +8,8 @@
 //
 // A cycle = one recording, then M parallel and M serial replays, each compared with the recording
 // (console bytes, exit code, final state hashes: the replay command's own exit status 0). Exit 1
-// when any replay diverged or any recording failed.
+// when any replay diverged or any recording failed. Ctrl-C (SIGINT) stops it: the cycles that
+// completed are tabled as usual, exit 130. Without a terminal, a progress line every 10 cycles.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -69,14 +70,26 @@ function usage(code) {
   process.exit(code);
 }
 
+/** Running hindsight processes: each in a process group of its own, so Ctrl-C reaches only the soak. */
+const children = new Set();
+/** Ctrl-C: no new cycles, the running ones are killed and not counted, the table so far is printed. */
+let interrupted = false;
+process.on('SIGINT', () => {
+  interrupted = true;
+  for (const child of children) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
 function cli(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => { children.delete(child); resolve({ code, stdout, stderr }); });
   });
 }
 
@@ -115,9 +128,10 @@ async function main() {
         const row = { guest, harts, cycles: 0, failedRecordings: 0, replays: 0, divergences: 0, outcomes: new Set(), lostMin: null, lostMax: null, problems: [] };
         let next = 0;
         const worker = async () => {
-          while (next < o.cycles) {
+          while (next < o.cycles && !interrupted) {
             const n = next++;
             const r = await cycle(dir, guest, harts, n, o.replays);
+            if (interrupted) break; // killed half way: not a result
             row.cycles++;
             if (!r.recorded) {
               row.failedRecordings++;
@@ -132,13 +146,17 @@ async function main() {
                 row.lostMax = Math.max(row.lostMax ?? r.lost, r.lost);
               }
             }
-            if (tty) process.stderr.write(`\r${guest} on ${harts} harts: ${row.cycles}/${o.cycles} cycles, ${row.divergences} divergences   `);
+            const progress = `${guest} on ${harts} harts: ${row.cycles}/${o.cycles} cycles, ${row.divergences} divergences`;
+            if (tty) process.stderr.write(`\r${progress}   `);
+            else if (row.cycles % 10 === 0) process.stderr.write(`${progress} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
           }
         };
         await Promise.all(Array.from({ length: o.jobs }, worker));
         if (tty) process.stderr.write('\n');
-        rows.push(row);
+        if (row.cycles > 0 || !interrupted) rows.push(row);
+        if (interrupted) break;
       }
+      if (interrupted) break;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -153,6 +171,7 @@ async function main() {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const t of table) console.log(line(t));
   const total = rows.reduce((a, r) => ({ cycles: a.cycles + r.cycles, divergences: a.divergences + r.divergences, failed: a.failed + r.failedRecordings }), { cycles: 0, divergences: 0, failed: 0 });
+  if (interrupted) console.log('\ninterrupted (Ctrl-C): the cycles that completed before it');
   console.log(`\n${total.cycles} record -> replay cycles (${o.replays} parallel + ${o.replays} serial replays each) in ${((Date.now() - started) / 1000).toFixed(0)} s: ${total.divergences} divergences, ${total.failed} failed recordings`);
   for (const r of rows) for (const p of r.problems.slice(0, 5)) console.log(`  ${r.guest}/${r.harts}: ${p}`);
 
@@ -160,7 +179,7 @@ async function main() {
   const file = path.join(o.out, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ options: { ...o, out: undefined }, rows: rows.map((r) => ({ ...r, outcomes: r.outcomes.size })) }, null, 2));
   console.log(`JSON: ${path.relative(ROOT, file)}`);
-  process.exit(total.divergences > 0 || total.failed > 0 ? 1 : 0);
+  process.exit(total.divergences > 0 || total.failed > 0 ? 1 : interrupted ? 130 : 0);
 }
 
 await main();
