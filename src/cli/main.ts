@@ -6,6 +6,7 @@
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
 import { startHartWorkers } from '../host/worker-pool.js';
+import { defaultRecordThreads } from './record-threads.js';
 
 /** The value of an option in argv (`--opt V` or `--opt=V`), undefined when absent. */
 function optionValue(argv: readonly string[], flag: string): string | undefined {
@@ -19,13 +20,19 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
 
 /**
  * How many hart workers the command will ask for, as far as a glance at argv tells (program.ts
- * validates the options): one per hart, or per --threads group, one with serial scheduling, and one
- * for a replay (its hart count is in the trace). A wrong guess costs an idle worker or a later one.
+ * validates the options): one per hart, or per --threads group (a recording's default groups as
+ * record-threads.ts says), one with serial scheduling, and one for a replay (its hart count is in
+ * the trace). A wrong guess costs an idle worker or a later one.
  */
 function workersWanted(argv: readonly string[]): number {
-  if (argv[2] === 'replay' || optionValue(argv, '--sched') === 'serial') return 1;
+  const sched = optionValue(argv, '--sched');
+  if (argv[2] === 'replay' || sched === 'serial') return 1;
   const harts = Number(optionValue(argv, '--harts') ?? 1);
-  const n = Math.min(harts, Number(optionValue(argv, '--threads') ?? harts));
+  const threadsFlag = optionValue(argv, '--threads');
+  const chaos = argv.slice(3).some((a) => a === '--chaos' || a.startsWith('--chaos=')) ? true : undefined;
+  const threads = threadsFlag !== undefined ? Number(threadsFlag)
+    : argv[2] === 'record' ? defaultRecordThreads({ harts, sched, chaos }) ?? harts : harts;
+  const n = Math.min(harts, threads);
   return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
 }
 

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { defaultRecordThreads } from './record-threads.js';
 import { Command, CommanderError, Option } from 'commander';
 import { Coordinator, RunResult } from '../host/coordinator.js';
 import { EVENT_KINDS } from '../../traces/events.js';
@@ -74,20 +74,6 @@ function runOptions(kernel: string | undefined, flags: RunFlags) {
   };
 }
 
-/**
- * A parallel recording with more harts than host cores runs them on as many threads as there are
- * cores unless --threads says otherwise: a hart per thread then makes almost no progress on a guest
- * that shares much (measured: Linux on 4 harts on a 2-core host retired 36 billion instructions of
- * page hand-offs in 120 s without reaching /init; on 2 threads it records to power-off in ~4 s).
- * Not with --chaos, which perturbs harts on threads of their own.
- */
-function defaultRecordThreads(flags: RecordFlags): number | undefined {
-  const cores = availableParallelism();
-  if (flags.threads !== undefined || flags.sched !== 'parallel' || flags.chaos !== undefined || flags.harts <= cores) return undefined;
-  process.stderr.write(`hindsight: ${flags.harts} harts on ${cores} host threads, as many as the host has cores (--threads ${flags.harts} gives each hart its own)\n`);
-  return cores;
-}
-
 /** --threads: checked against the options it cannot go with. */
 function threadsFor(flags: RunFlags & { sched?: string }): number | undefined {
   if (flags.threads === undefined || flags.threads >= flags.harts) return undefined;
@@ -146,7 +132,10 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
   const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
-  options.threads ??= defaultRecordThreads(flags);
+  if (options.threads === undefined) {
+    options.threads = defaultRecordThreads(flags);
+    if (options.threads !== undefined) process.stderr.write(`hindsight: ${flags.harts} harts on ${options.threads} host threads, as many as the host has cores (--threads ${flags.harts} gives each hart its own)\n`);
+  }
   if (!flags.untilFailure && (flags.maxRuns !== undefined || flags.failOnExit || flags.failOn)) throw new InputError('--max-runs, --fail-on-exit and --fail-on go with --until-failure');
   if (flags.untilFailure) {
     const { recordUntilFailure } = await import('./record-until-failure.js');
