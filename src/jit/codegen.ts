@@ -15,8 +15,12 @@
  * change since the call started and no code change by anyone (a forward chain inside one page is
  * bounded, so these are seen within a bounded number of blocks).
  *
- * Guest registers live in wasm locals for the whole call: the ones the page uses are loaded at
- * entry, the ones it writes are stored by the common exit tail.
+ * Guest registers stay in the hart block (wasm memory): each read is a load and each write a store
+ * at a constant address. In wasm locals (loaded at entry, stored by the exit tail, as before) they
+ * cost more than they saved: Liftoff's compile time grows with the function's local count (its
+ * register-cache state is copied and merged over every local at each if/else/br), and 69 locals
+ * compiled the 1-hart Linux boot's modules at about half the speed of 14 (docs/ARCHITECTURE.md);
+ * at run time a local that is not cached in a host register is a stack-slot load anyway.
  */
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
@@ -73,22 +77,18 @@ const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
 // Locals of run: 5 i32 params, then these.
 const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4;
 const L_RETIRED = 5, L_IDX = 6, L_M = 7, L_E = 8, L_C = 9, L_C2 = 10, L_RET = 11, L_FLAG = 12;
-const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_X1 = 18;
-/** f64 scratch locals for the floating-point emitters (Emitter.F). */
-const L_F0 = L_X1 + 31, F_LOCALS = 16;
+const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_W = 18;
 /**
  * i32 facts about the FP state, read once at entry of a page that has FP ops (Emitter.fpOn etc.).
  * Nothing the compiled code does inline can turn FS Off, change frm, clear fflags or make FS
  * clean again (only CSR writes and traps can, and those leave wasm), so "FS on" and "frm = RNE"
  * hold for the whole call, and "FS Dirty" / "NX set" once true stay true.
  */
-const L_FP_ON = L_F0 + F_LOCALS, L_FP_RNE = L_FP_ON + 1, L_FP_DIRTY = L_FP_ON + 2, L_FP_NX = L_FP_ON + 3;
-const RUN_LOCALS: ValType[] = [
-  ...Array<ValType>(8).fill(ValType.I32),
-  ...Array<ValType>(5 + 31).fill(ValType.I64),
-  ...Array<ValType>(F_LOCALS).fill(ValType.F64),
-  ...Array<ValType>(4).fill(ValType.I32),
-];
+const L_FP_ON = 19, L_FP_RNE = 20, L_FP_DIRTY = 21, L_FP_NX = 22;
+/** f64 scratch locals for the floating-point emitters (Emitter.F). The FP locals are declared only on pages with FP ops. */
+const L_F0 = 23, F_LOCALS = 16;
+const BASE_LOCALS: ValType[] = [...Array<ValType>(8).fill(ValType.I32), ...Array<ValType>(6).fill(ValType.I64)];
+const FP_LOCALS: ValType[] = [...BASE_LOCALS, ...Array<ValType>(4).fill(ValType.I32), ...Array<ValType>(F_LOCALS).fill(ValType.F64)];
 
 class PageCompiler implements Emitter {
   readonly c = new Code();
@@ -138,23 +138,16 @@ class PageCompiler implements Emitter {
     const blocks = this.spec.blocks;
     const n = this.n;
     const c = this.c;
-    let used = 0;
-    let written = 0;
     let hasFp = false;
     for (const { block } of blocks) {
       for (const ins of block.insns) {
         if (!jitInline(ins.op)) break;
         const ext = OP_DEFS[ins.op].ext;
         if (ext === 'F' || ext === 'D') hasFp = true;
-        used |= (1 << ins.rs1) | (1 << ins.rs2) | (1 << ins.rd);
-        written |= 1 << ins.rd;
       }
     }
-    used &= ~1;
-    written &= ~1;
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
-    for (let r = 1; r < 32; r++) if (used & (1 << r)) c.i32(0).mem(W.i64_load, 3, this.hb + HL.X + 8 * r).set(L_X1 + r - 1);
     if (hasFp) emitFpStateEntry(this);
     c.loop().block();
     for (let k = 0; k < n; k++) c.block();
@@ -169,7 +162,6 @@ class PageCompiler implements Emitter {
       if (this.depth !== 0) throw new Error(`jit: unbalanced labels in block ${k}`);
     }
     c.end(); // $exit: the common tail
-    for (let r = 1; r < 32; r++) if (written & (1 << r)) c.i32(0).get(L_X1 + r - 1).mem(W.i64_store, 3, this.hb + HL.X + 8 * r);
     c.i32(0).get(L_PC).mem(W.i64_store, 3, this.hb + HL.PC);
     c.get(L_RET).ret();
     c.end(); // loop
@@ -185,7 +177,7 @@ class PageCompiler implements Emitter {
       funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }, { module: 'env', name: FP_IMPORT, type: 4 }],
       memory: { module: 'env', name: 'mem', min: 0, max: 65536, shared: true },
       funcs: [
-        { type: 1, locals: RUN_LOCALS, body: c },
+        { type: 1, locals: hasFp ? FP_LOCALS : BASE_LOCALS, body: c },
         { type: 2, locals: [], body: this.lookupBody() },
         { type: 3, locals: Array<ValType>(7).fill(ValType.I64), body: mulhuBody() },
       ],
@@ -231,13 +223,13 @@ class PageCompiler implements Emitter {
   // --- registers --------------------------------------------------------------------------------
   readReg(r: number): void {
     if (r === 0) this.c.i64(0n);
-    else this.c.get(L_X1 + r - 1);
+    else this.c.i32(0).mem(W.i64_load, 3, this.hb + HL.X + 8 * r);
   }
 
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
     if (r === 0) this.c.op(W.drop);
-    else this.c.set(L_X1 + r - 1);
+    else this.c.set(L_W).i32(0).get(L_W).mem(W.i64_store, 3, this.hb + HL.X + 8 * r);
   }
 
   // --- exits ------------------------------------------------------------------------------------
