@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Board } from '../machine/board.js';
 import { BootOptions, PreparedMachine } from '../machine/loader.js';
 import { buildMachine, powerOn } from '../engine/machine-factory.js';
-import { ByteRing, consoleInRing, consoleOutRing } from '../shm/byte-ring.js';
+import { ByteRing, consoleInRing, consoleOutRing, sleepUntilBumped } from '../shm/byte-ring.js';
 import { finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
 import { hartWorker } from './worker-pool.js';
@@ -140,8 +140,7 @@ export class Coordinator {
       this.flushPendingInput();
       hooks.poll?.();
       if (allDone) break;
-      const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
-      if (waited.async) await waited.value;
+      await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
     this.drainConsole();

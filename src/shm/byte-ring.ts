@@ -7,10 +7,25 @@ const DATA_OFFSET = 64;
 /** How long a blocked producer sleeps before re-checking (guards against a missed notify). */
 const FULL_WAIT_MS = 50;
 
-/** A word that is bumped and notified after every push, so a waiting consumer wakes. */
-export interface SeqWord {
-  words: Int32Array;
-  index: number;
+/**
+ * Bumps the coordinator's ConsoleSeq and wakes it if it sleeps. The coordinator sets
+ * Ctrl.CoordinatorSleeping, then re-reads ConsoleSeq before it waits (sleepUntilBumped); a producer
+ * bumps ConsoleSeq, then takes the flag. Both sequentially consistent, so either the coordinator
+ * sees the bump and does not sleep, or the producer sees the flag and notifies.
+ */
+export function wakeCoordinator(ctrl: Int32Array): void {
+  Atomics.add(ctrl, Ctrl.ConsoleSeq, 1);
+  if (Atomics.exchange(ctrl, Ctrl.CoordinatorSleeping, 0) !== 0) Atomics.notify(ctrl, Ctrl.ConsoleSeq);
+}
+
+/** The coordinator's side of wakeCoordinator: sleeps up to `ms` unless ConsoleSeq moved past `seen`. */
+export async function sleepUntilBumped(ctrl: Int32Array, seen: number, ms: number): Promise<void> {
+  Atomics.store(ctrl, Ctrl.CoordinatorSleeping, 1);
+  if (Atomics.load(ctrl, Ctrl.ConsoleSeq) === seen) {
+    const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, ms);
+    if (waited.async) await waited.value;
+  }
+  Atomics.store(ctrl, Ctrl.CoordinatorSleeping, 0);
 }
 
 /**
@@ -27,7 +42,8 @@ export class ByteRing {
     memory: SharedArrayBuffer,
     offset: number,
     readonly capacity: number,
-    private readonly seq?: SeqWord,
+    /** The control block whose ConsoleSeq every push bumps (wakeCoordinator), if any. */
+    private readonly ctrl?: Int32Array,
   ) {
     if (capacity <= 0 || (capacity & (capacity - 1)) !== 0) {
       throw new RangeError(`ByteRing capacity ${capacity} is not a power of two`);
@@ -89,22 +105,20 @@ export class ByteRing {
   }
 
   private bumpSeq(): void {
-    if (!this.seq) return;
-    Atomics.add(this.seq.words, this.seq.index, 1);
-    Atomics.notify(this.seq.words, this.seq.index);
+    if (this.ctrl) wakeCoordinator(this.ctrl);
   }
 }
 
-function consoleSeq(memory: SharedArrayBuffer): SeqWord {
-  return { words: new Int32Array(memory, CTRL_BASE, Ctrl.NumHarts + 1), index: Ctrl.ConsoleSeq };
+function controlWords(memory: SharedArrayBuffer): Int32Array {
+  return new Int32Array(memory, CTRL_BASE, Ctrl.CoordinatorSleeping + 1);
 }
 
 /** Guest -> host console bytes (UART THR writes); drained by the main thread. */
 export function consoleOutRing(memory: SharedArrayBuffer): ByteRing {
-  return new ByteRing(memory, CONSOLE_OUT, CONSOLE_RING_BYTES, consoleSeq(memory));
+  return new ByteRing(memory, CONSOLE_OUT, CONSOLE_RING_BYTES, controlWords(memory));
 }
 
 /** Host -> guest console bytes (stdin); read by the UART's RBR. */
 export function consoleInRing(memory: SharedArrayBuffer): ByteRing {
-  return new ByteRing(memory, CONSOLE_IN, CONSOLE_RING_BYTES, consoleSeq(memory));
+  return new ByteRing(memory, CONSOLE_IN, CONSOLE_RING_BYTES, controlWords(memory));
 }

@@ -1,4 +1,5 @@
 import { CTRL_BASE, Ctrl, HartBlock, MAX_HARTS, StopReason, hartBase } from './layout.js';
+import { wakeCoordinator } from './byte-ring.js';
 import { HartLines } from '../machine/device.js';
 
 /**
@@ -108,8 +109,7 @@ export class MachineControl implements HartLines {
 
   /** Wakes the coordinator (it waits on ConsoleSeq for console output and stop requests alike). */
   ringDoorbell(): void {
-    Atomics.add(this.ctrl, Ctrl.ConsoleSeq, 1);
-    Atomics.notify(this.ctrl, Ctrl.ConsoleSeq);
+    wakeCoordinator(this.ctrl);
   }
 
   doorbellIndex(): { array: Int32Array; index: number } {

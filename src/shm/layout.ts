@@ -37,6 +37,12 @@ export const Ctrl = {
    * host/worker-pool.ts, is ready ~100 ms before a fresh one, which would change how guests race).
    */
   StartingWorkers: 6,
+  /**
+   * 1 while the coordinator is about to sleep or sleeps on ConsoleSeq (wakeCoordinator): a
+   * producer notifies only then, instead of a futex wake per console byte (3% of a hart's time on
+   * a Linux boot, and a main-thread wake and a write(2) per byte).
+   */
+  CoordinatorSleeping: 7,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
 } as const;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ByteRing } from '../../src/shm/byte-ring.js';
+import { ByteRing, sleepUntilBumped, wakeCoordinator } from '../../src/shm/byte-ring.js';
+import { Ctrl } from '../../src/shm/layout.js';
 import { acquire, release, tryAcquire, withLock } from '../../src/shm/lock.js';
 
 /** lock.ts compiled to CommonJS, so plain eval workers can run the real code. */
@@ -18,6 +19,27 @@ function runWorker(code: string, workerData: unknown): Promise<void> {
     worker.on('exit', (exitCode) => (exitCode === 0 ? resolve() : reject(new Error(`worker exit ${exitCode}`))));
   });
 }
+
+describe('coordinator wake-up', () => {
+  it('a bump wakes a sleeping coordinator and leaves an awake one alone', async () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(64));
+    wakeCoordinator(ctrl); // nobody sleeps: just the bump
+    expect(ctrl[Ctrl.ConsoleSeq]).toBe(1);
+    expect(ctrl[Ctrl.CoordinatorSleeping]).toBe(0);
+    // Already bumped past what it saw: no sleep at all (a minute-long wait would time the test out).
+    await sleepUntilBumped(ctrl, 0, 60_000);
+    expect(ctrl[Ctrl.CoordinatorSleeping]).toBe(0);
+    // Asleep: the next bump must notify it, long before its minute is up.
+    const started = Date.now();
+    const sleeping = sleepUntilBumped(ctrl, 1, 60_000);
+    expect(ctrl[Ctrl.CoordinatorSleeping]).toBe(1);
+    setTimeout(() => wakeCoordinator(ctrl), 20);
+    await sleeping;
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(ctrl[Ctrl.ConsoleSeq]).toBe(2);
+    expect(ctrl[Ctrl.CoordinatorSleeping]).toBe(0);
+  });
+});
 
 describe('lock', () => {
   it('takes and releases the word, notifying only when contended', () => {
@@ -61,13 +83,13 @@ describe('lock', () => {
 describe('ByteRing', () => {
   it('pushes, pops, wraps and drains in order', () => {
     const memory = new SharedArrayBuffer(4096);
-    const seq = { words: new Int32Array(memory, 0, 1), index: 0 };
-    const ring = new ByteRing(memory, 256, 8, seq);
+    const ctrl = new Int32Array(memory, 0, 8);
+    const ring = new ByteRing(memory, 256, 8, ctrl);
     expect(ring.pop()).toBe(-1);
     for (let i = 0; i < 8; i++) expect(ring.push(i)).toBe(true);
     expect(ring.push(99)).toBe(false);
     expect(ring.available()).toBe(8);
-    expect(seq.words[0]).toBe(8);
+    expect(ctrl[Ctrl.ConsoleSeq]).toBe(8);
     expect(ring.pop()).toBe(0);
     expect(ring.pop()).toBe(1);
     ring.push(8);
