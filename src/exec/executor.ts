@@ -148,10 +148,26 @@ export class Executor implements Interp {
     else this.h.raise(this.h.mmu.faultCause, va);
   }
 
+  /** A fetch translation a subclass made for this pc just before runBlock (prefetched). */
+  private prefetchValid = false;
+  private prefetchPc = 0n;
+  private prefetchPa = -1;
+
+  /** The fetch translation of `pc` is `pa` (the JIT made it, deciding which tier runs the block): fetchBlock need not repeat it. */
+  protected prefetched(pc: bigint, pa: number): void {
+    this.prefetchValid = true;
+    this.prefetchPc = pc;
+    this.prefetchPa = pa;
+  }
+
   /** Looks up or translates the block at the hart's pc. Null after raising a fetch fault. */
   private fetchBlock(): Block | null {
     const h = this.h;
-    const pa = h.mmu.translate(h.pc, Access.Fetch);
+    let pa: number;
+    const prefetched = this.prefetchValid;
+    this.prefetchValid = false;
+    if (prefetched && this.prefetchPc === h.pc) pa = this.prefetchPa;
+    else pa = h.mmu.translate(h.pc, Access.Fetch);
     if (pa < 0) {
       this.translationFailed(pa, h.pc);
       return null;

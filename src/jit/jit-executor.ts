@@ -93,7 +93,8 @@ interface PageState {
 }
 
 const DEFAULTS: Required<JitOptions> = {
-  hotness: 3000,
+  // HINDSIGHT_JIT_HOTNESS: a tuning aid for benchmarks (docs/ARCHITECTURE.md, the JIT's hotness).
+  hotness: Number(process.env.HINDSIGHT_JIT_HOTNESS) > 0 ? Number(process.env.HINDSIGHT_JIT_HOTNESS) : 3000,
   maxPages: 256,
   sliceInsns: 8192,
   maxBlocksPerPage: 512,
@@ -210,7 +211,7 @@ export class JitExecutor extends Executor {
         page.entries.add(off);
         if (++page.heat >= this.opts.hotness) this.compile(page);
       }
-      if (!page.run) return this.reference(budget);
+      if (!page.run) return this.reference(budget, pa);
     }
     const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     this.entryIcount = h.icount;
@@ -260,7 +261,8 @@ export class JitExecutor extends Executor {
     return remaining > 0 ? retired + this.reference(remaining) : retired;
   }
 
-  private reference(budget: number): number {
+  private reference(budget: number, fetchPa?: number): number {
+    if (fetchPa !== undefined) this.prefetched(this.hart.pc, fetchPa);
     const n = super.runBlock(budget);
     this.stats.referenceInsns += n;
     return n;
