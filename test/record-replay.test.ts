@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -345,6 +345,25 @@ describe('bad traces and divergence', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('spinning\n');
       expect(r.stderr).toMatch(/up to its truncation point/);
+    }
+  });
+});
+
+describe('replay scheduling by default', () => {
+  // Without --sched: a parallel trace whose harts outnumber the host's cores and share much replays
+  // on one thread (faster so: a hart waiting for a release from a descheduled thread waits a host
+  // time slice); one that shares little keeps a thread per hart.
+  test('serial for a 4-hart racy counter when the host has fewer cores, parallel for a 4-hart compute guest', async () => {
+    const cores = availableParallelism();
+    // bench_parallel long enough that its few shared pages are rare per instruction (~6 acquires per million).
+    const cases: [string, string[], string][] = [['smp_racy_counter', [], cores < 4 ? 'serial' : 'parallel'], ['bench_parallel', ['--append', 'iters=200'], 'parallel']];
+    for (const [name, args, want] of cases) {
+      const trace = join(dir, `default-sched-${name}.trace`);
+      const rec = await hindsight(['record', '--harts', '4', ...GUEST_MEM, ...args, '--timeout', '300', '-o', trace, guest(name)], { timeoutMs: 600_000 });
+      expect(rec.code, rec.stderr).toBe(0);
+      const r = await hindsight(['replay', '--quiet', trace], { timeoutMs: 300_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr, name).toContain(`(${want})`);
     }
   });
 });

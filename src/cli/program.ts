@@ -161,14 +161,14 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   process.exitCode = exitCodeOf(result);
 }
 
-async function replayCommand(trace: string, flags: { sched: string; quiet?: boolean; tier: Tier }): Promise<void> {
+async function replayCommand(trace: string, flags: { sched?: string; quiet?: boolean; tier: Tier }): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
   const bar = ttyProgress();
   // Console output and a progress line would interleave: show progress only with --quiet.
   const progress = flags.quiet ? (done: number, total: number) => bar.progress('replaying', done, total, 'instructions') : undefined;
   const { replaySession } = await import('../../replayer/replay-session.js');
-  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === 'serial', signal: abort.signal, tier: flags.tier, progress });
+  const outcome = await replaySession(trace, { write: hostConsole().write }, { quiet: flags.quiet ?? false, serial: flags.sched === undefined ? undefined : flags.sched === 'serial', signal: abort.signal, tier: flags.tier, progress });
   if (progress) bar.progressEnd();
   removeHandlers();
   const { result } = outcome;
@@ -244,7 +244,7 @@ export function buildProgram(): Command {
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
     .argument('<TRACE>', 'trace file written by `hindsight record`')
-    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread in a canonical order').choices(['parallel', 'serial']).default('parallel'))
+    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread in a canonical order (default: parallel, or serial for a trace whose harts outnumber the host\'s cores and share much, which replays faster so)').choices(['parallel', 'serial']))
     .option('--quiet', 'do not print the replayed console output')
     .addOption(new Option('--tier <TIER>', 'execution tier of the replay (any tier replays any trace)').choices([...TIERS]).default(DEFAULT_TIER))
     .action(replayCommand);
