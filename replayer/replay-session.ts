@@ -22,12 +22,6 @@ export interface ReplayOutcome {
 }
 
 /**
- * Rebuilds the recorded machine from the images inside the trace, runs every hart obeying its own
- * event stream — each in its own thread, or all on one thread in a canonical interleaving that
- * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
- * final state) with the recording.
- */
-/**
  * Above this many ownership transfers (acquire events) per million instructions, a parallel trace
  * with more harts than host cores replays faster with all harts on one thread than with a thread
  * each (measured on a 2-core host: the 4-hart Linux boot, ~330 per million, serially 10.3 s against
@@ -41,10 +35,15 @@ const SERIAL_REPLAY_ACQUIRES_PER_MILLION = 50;
 function replaysFasterSerially(reader: TraceReader, harts: number): boolean {
   if (harts <= availableParallelism()) return false;
   const info = reader.info();
-  const insns = info.harts.reduce((n, h) => n + (h.icount ?? h.lastEventIcount ?? 0), 0);
-  return insns > 0 && (info.eventsByKind.acquire * 1e6) / insns > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
+  return info.instructions > 0 && (info.eventsByKind.acquire * 1e6) / info.instructions > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
 }
 
+/**
+ * Rebuilds the recorded machine from the images inside the trace, runs every hart obeying its own
+ * event stream — each in its own thread, or all on one thread in a canonical interleaving that
+ * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
+ * final state) with the recording.
+ */
 export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal; tier?: Tier; progress?(done: number, total: number): void }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
   try {

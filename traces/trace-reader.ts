@@ -43,6 +43,8 @@ export interface TraceInfo {
   eventsByKind: Record<TraceEventKind, number>;
   /** Bytes of the stored event batches (compressed in version 3 traces). */
   eventBytes: number;
+  /** Instructions retired by all harts (each hart's final icount, or its last event's without a summary). */
+  instructions: number;
   /** eventBytes per million instructions retired by all harts (null without instruction counts). */
   eventBytesPerMillionInsns: number | null;
   consoleBytes: number;
@@ -334,6 +336,7 @@ export class TraceReader {
       events,
       eventsByKind: totals,
       eventBytes,
+      instructions: insns,
       eventBytesPerMillionInsns: insns > 0 ? Math.round((eventBytes / insns) * 1e6) : null,
       consoleBytes,
       complete: s !== null && !this.isTruncated,

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { defaultRecordThreads } from './record-threads.js';
 import { Command, CommanderError, Option } from 'commander';
 import { Coordinator, RunResult } from '../host/coordinator.js';
 import { EVENT_KINDS } from '../../traces/events.js';
@@ -7,6 +6,7 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
+import { defaultRecordThreads } from './record-threads.js';
 import { ttyProgress } from './progress.js';
 import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
