@@ -17,7 +17,7 @@ export interface RecordedSetup {
 }
 
 /** The CPU of traces recorded before --cpu existed: rv64imac, no optional extension. */
-const LEGACY_CPU: Readonly<CpuFeatures> = Object.freeze({ f: false, d: false, sstc: false, zba: false, zbb: false, zbs: false });
+const LEGACY_CPU: Readonly<CpuFeatures> = Object.freeze({ f: false, d: false, sstc: false, zba: false, zbb: false, zbs: false, zihintpause: false });
 
 export function recordedSetup(reader: TraceReader, tracePath: string): RecordedSetup {
   const m = reader.header.machine as Partial<RecordedMachine>;

@@ -139,7 +139,7 @@ describe('hindsight run: exit codes and errors', () => {
 
 describe('--cpu: the harts\' extensions, QEMU-style', () => {
   test.each([
-    [['run', '--cpu', 'rv64,zbx=on'], /unknown CPU extension 'zbx' \(known: f, d, zba, zbb, zbs, sstc\)/],
+    [['run', '--cpu', 'rv64,zbx=on'], /unknown CPU extension 'zbx' \(known: f, d, zba, zbb, zbs, sstc, zihintpause\)/],
     [['run', '--cpu', 'rv64,f=false,d=true'], /d=true needs f=true/],
     [['run', '--cpu', 'rv64,f=off,d=on'], /d=true needs f=true/],
     [['run', '--cpu', 'rv64,zbb=maybe'], /'zbb=maybe' is not NAME=on\|off\|true\|false/],

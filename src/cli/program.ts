@@ -213,7 +213,7 @@ function addMachineOptions(cmd: Command): Command {
     .addOption(new Option('--max-insns <N>', 'stop when a hart has retired N instructions (exit 124)').argParser(parseCount))
     .option('--stats', 'print per-hart instruction counts and speed on stderr at exit')
     .addOption(new Option('--tier <TIER>', 'execution tier: reference (interpreter) or jit (WebAssembly)').choices([...TIERS]).default(DEFAULT_TIER))
-    .addOption(new Option('--cpu <CPU>', `extensions of the harts, QEMU-style: rv64[,EXT=on|off]... with EXT one of f, d, zba, zbb, zbs, sstc (default ${describeCpuFeatures(DEFAULT_CPU_FEATURES)})`).argParser(parseCpu))
+    .addOption(new Option('--cpu <CPU>', `extensions of the harts, QEMU-style: rv64[,EXT=on|off]... with EXT one of f, d, zba, zbb, zbs, sstc, zihintpause (default ${describeCpuFeatures(DEFAULT_CPU_FEATURES)})`).argParser(parseCpu))
     .addOption(new Option('--chaos [SEED]', 'perturb the schedule of the harts (stalls, changing priorities, random tenure) so rare interleavings show up; --chaos=SEED to choose the seed (default: random)').argParser(parseChaosSeed));
 }
 

@@ -14,12 +14,18 @@ export interface CpuFeatures {
   zba: boolean;
   zbb: boolean;
   zbs: boolean;
+  /**
+   * Zihintpause, advertised in the device tree (the PAUSE hint itself is a FENCE encoding, which
+   * every hart executes anyway). Linux's cpu_relax() then emits PAUSE in its spin-waits, which the
+   * runner takes as "this hart waits for another" (exec/translate.ts, Spin).
+   */
+  zihintpause: boolean;
 }
 
 /** What a machine implements when `--cpu` is not given. F/D and the bit-manipulation and Sstc
  * extensions are switched on here as they land in both tiers. */
 export const DEFAULT_CPU_FEATURES: Readonly<CpuFeatures> = Object.freeze({
-  f: true, d: true, sstc: true, zba: true, zbb: true, zbs: true,
+  f: true, d: true, sstc: true, zba: true, zbb: true, zbs: true, zihintpause: true,
 });
 
 const MISA_MXL_64 = 2n << 62n;
@@ -35,7 +41,7 @@ export function misaFor(features: Readonly<CpuFeatures>): bigint {
 }
 
 /** The optional extensions in the order QEMU 7.2 names them in riscv,isa (after the single letters). */
-const NAMED_EXTENSIONS: readonly (keyof CpuFeatures)[] = ['zba', 'zbb', 'zbs', 'sstc'];
+const NAMED_EXTENSIONS: readonly (keyof CpuFeatures)[] = ['zihintpause', 'zba', 'zbb', 'zbs', 'sstc'];
 
 /** Every extension in the device tree's riscv,isa-extensions list (lower case, QEMU's order). */
 export function isaExtensionsFor(features: Readonly<CpuFeatures>): string[] {
@@ -52,7 +58,7 @@ export function isaStringFor(features: Readonly<CpuFeatures>): string {
 }
 
 /** Every switch `--cpu` accepts, in the order they are printed. */
-export const CPU_FEATURE_NAMES: readonly (keyof CpuFeatures)[] = ['f', 'd', 'zba', 'zbb', 'zbs', 'sstc'];
+export const CPU_FEATURE_NAMES: readonly (keyof CpuFeatures)[] = ['f', 'd', 'zba', 'zbb', 'zbs', 'sstc', 'zihintpause'];
 
 /** A feature set as a `--cpu` string that would produce it (what `trace info` prints). */
 export function describeCpuFeatures(features: Readonly<CpuFeatures>): string {

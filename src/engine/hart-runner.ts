@@ -19,6 +19,19 @@ const POLLING_WFIS_BEFORE_NAPS = 32;
 /** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
 const POLLING_WFI_NAP_MS = 0.2;
 /**
+ * Spinning (BlockExit.Spin: a PAUSE or a poll loop, exec/translate.ts): after this many spin blocks
+ * in a row — none more than SPIN_GAP_INSNS instructions after the last — the hart naps between
+ * spins when harts outnumber host cores, or when the spin has lasted LONG_SPIN_MS anyway (then
+ * what it waits for is not running: another process holds the core). Like a CPU's pause-loop
+ * exiting: the host core goes to the harts doing the work, e.g. OpenSBI's boot hart while three
+ * others poll for it (4 harts on 2 cores), or a Linux lock holder while others spin in cpu_relax.
+ */
+const SPINS_BEFORE_NAPS = 32;
+const SPIN_GAP_INSNS = 64;
+const LONG_SPIN_MS = 2;
+/** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
+const SPIN_NAP_MS = 0.1;
+/**
  * A hart whose trap handler itself faults before retiring anything loops in exceptions; after this
  * many in a row it passes a safe point anyway, so it still answers ownership requests.
  */
@@ -69,6 +82,12 @@ export class HartRunner {
   private afterException = false;
   /** WFIs in a row that returned at once (see POLLING_WFIS_BEFORE_NAPS). */
   private pollingWfis = 0;
+  /** Spin blocks in a row (see SPINS_BEFORE_NAPS), the icount after the last, and when the spin began (host ns). */
+  private spins = 0;
+  private lastSpinIcount = 0;
+  private spinSinceNs = 0n;
+  /** Harts outnumber the host's cores: a spinning hart naps at once (see SPINS_BEFORE_NAPS). */
+  napWhenSpinning = false;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
   paused = false;
   /**
@@ -86,8 +105,8 @@ export class HartRunner {
     this.exceptionsInARow = s.exceptionsInARow;
   }
 
-  /** Shared thread: the hart is parked in WFI — idle, or polling (host ns it may poll again). */
-  private parkedInWfi: 'no' | 'idle' | bigint = 'no';
+  /** Shared thread: the hart is parked — idle in WFI, or polling in WFI or a spin (host ns it may look again). */
+  private parked: 'no' | 'idle' | bigint = 'no';
 
   /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. `chaos`: --chaos. */
   constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor, private readonly chaos?: ChaosPolicy) {
@@ -122,7 +141,7 @@ export class HartRunner {
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
         this.chaos?.safePoint(h.icount);
-        if (this.parkedInWfi !== 'no' && this.stillParked()) return 'blocked';
+        if (this.parked !== 'no' && this.stillParked()) return 'blocked';
         const irq = h.pendingInterrupt();
         if (irq >= 0) {
           h.takeInterrupt(irq);
@@ -154,6 +173,12 @@ export class HartRunner {
           if (this.sharesThread) {
             if (this.parkInWfi()) return 'blocked';
           } else this.waitForInterrupt();
+        } else if (exec.lastExit === BlockExit.Spin && this.spinning()) {
+          if (this.sharesThread) {
+            this.parked = Clock.nowNs() + BigInt(Math.round(SPIN_NAP_MS * 1e6));
+            return 'blocked';
+          }
+          h.sleep(h.wakeWord(), SPIN_NAP_MS);
         }
       } else if (exec.lastExit === BlockExit.Wfi && sup.idle?.(h)) {
         return 'blocked';
@@ -196,6 +221,21 @@ export class HartRunner {
     this.nextDumpNs = now + DUMP_EVERY_NS;
   }
 
+  /** After a spin block: true when the hart should nap now (see SPINS_BEFORE_NAPS). */
+  private spinning(): boolean {
+    const icount = this.hart.icount;
+    if (icount - this.lastSpinIcount > SPIN_GAP_INSNS) this.spins = 0;
+    this.lastSpinIcount = icount;
+    if (this.spins++ === 0) {
+      this.spinSinceNs = Clock.nowNs();
+      return false;
+    }
+    if (this.spins < SPINS_BEFORE_NAPS) return false;
+    if (this.napWhenSpinning) return true;
+    // Look at the clock only now and then: spinning alone on a core is the fastest way to wait.
+    return this.spins % SPINS_BEFORE_NAPS === 0 && Clock.nowNs() - this.spinSinceNs >= BigInt(LONG_SPIN_MS * 1e6);
+  }
+
   /** Shared thread, after a WFI: park the hart (give the thread to the others) unless it can go on. */
   private parkInWfi(): boolean {
     const h = this.hart;
@@ -203,11 +243,11 @@ export class HartRunner {
     if (h.exitRequested) return false;
     if (h.wakeable()) {
       if (++this.pollingWfis < POLLING_WFIS_BEFORE_NAPS) return false;
-      this.parkedInWfi = Clock.nowNs() + BigInt(Math.round(POLLING_WFI_NAP_MS * 1e6));
+      this.parked = Clock.nowNs() + BigInt(Math.round(POLLING_WFI_NAP_MS * 1e6));
       return true;
     }
     this.pollingWfis = 0;
-    this.parkedInWfi = 'idle';
+    this.parked = 'idle';
     return true;
   }
 
@@ -216,17 +256,17 @@ export class HartRunner {
     const h = this.hart;
     const now = Clock.nowNs();
     this.pollTimer();
-    const parked = this.parkedInWfi;
+    const parked = this.parked;
     const still = !h.exitRequested && (parked === 'idle' ? !h.wakeable() : now < (parked as bigint));
-    if (!still) this.parkedInWfi = 'no';
+    if (!still) this.parked = 'no';
     return still;
   }
 
   /** Shared thread: host ns until this parked hart must look again (its timer or its poll), null if not parked. */
   parkedForNs(): bigint | null {
-    if (this.parkedInWfi === 'no') return null;
+    if (this.parked === 'no') return null;
     const timer = this.pollTimer();
-    const poll = this.parkedInWfi === 'idle' ? timer : (this.parkedInWfi as bigint) - Clock.nowNs();
+    const poll = this.parked === 'idle' ? timer : (this.parked as bigint) - Clock.nowNs();
     return poll < timer ? poll : timer;
   }
 

@@ -19,8 +19,8 @@ export function createExecutor(tier: Tier, hart: Hart, memory: WebAssembly.Memor
 }
 
 /** Puts a hart under a supervisor on an execution tier (with --chaos, its policy), ready for a scheduler. */
-export function scheduleHart(hart: Hart, supervisor: HartSupervisor, tier: Tier, memory: WebAssembly.Memory, chaos?: ChaosPolicy): ScheduledHart {
+export function scheduleHart(hart: Hart, supervisor: HartSupervisor, tier: Tier, memory: WebAssembly.Memory, chaos?: ChaosPolicy, jit: JitOptions = {}): ScheduledHart {
   hart.timeSource = () => supervisor.readTime(hart);
   if (chaos) hart.mmu.guard = chaos.guardAccesses(hart.mmu.guard, () => hart.mmu.flush()); // after the recorder set its own
-  return { hart, supervisor, runner: new HartRunner(hart, supervisor, createExecutor(tier, hart, memory), chaos) };
+  return { hart, supervisor, runner: new HartRunner(hart, supervisor, createExecutor(tier, hart, memory, jit), chaos) };
 }

@@ -7,7 +7,7 @@ import { Interp, NEXT } from '../isa/op-def.js';
 import { OP_DEFS } from '../isa/table.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
-import { Block, straddlingInsnBlock, translateBlock } from './translate.js';
+import { Block, Spin, straddlingInsnBlock, translateBlock } from './translate.js';
 
 const asI = BigInt.asIntN;
 
@@ -45,13 +45,16 @@ export interface WatchedPages {
   store: ReadonlySet<number>;
 }
 
-/** Why runBlock returned early. */
-export const enum BlockExit { Normal, Wfi, NeedsOwnership }
+/**
+ * How runBlock's block ended, when the runner should know: in a WFI, short of an ownership right,
+ * or spinning (a block of translate.ts's Spin kinds ran and the guest goes on waiting).
+ */
+export const enum BlockExit { Normal, Wfi, NeedsOwnership, Spin }
 
 /** Pseudo exception cause: the instruction needs an ownership right first; it is retried, not trapped. */
 const OWNERSHIP_RETRY = 1000;
 
-const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, page: -1, gen: 0 };
+const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, page: -1, gen: 0, spin: Spin.No };
 
 /**
  * The reference executor: runs translation blocks of IR records with the plain TypeScript
@@ -237,9 +240,15 @@ export class Executor implements Interp {
     if (this.watchExactly) budget = 1;
     const n = insns.length < budget ? insns.length : budget;
     const ran = runInsns(this, h, insns, n);
-    if (ran < 0) return ~ran;
-    if (n === insns.length) h.pc = asI(64, start + block.bytes);
-    else {
+    if (ran < 0) {
+      // A poll loop that branched back to itself: still waiting.
+      if (block.spin === Spin.PollLoop && h.pc === start && this.lastExit === BlockExit.Normal) this.lastExit = BlockExit.Spin;
+      return ~ran;
+    }
+    if (n === insns.length) {
+      h.pc = asI(64, start + block.bytes);
+      if (block.spin === Spin.Pause) this.lastExit = BlockExit.Spin;
+    } else {
       h.pc = asI(64, start + block.offsets[n]);
       this.cutByBudget = true;
       this.cutShort = n < given;

@@ -1,6 +1,7 @@
 import { decode16, decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
-import { endsBlock } from '../isa/table.js';
+import { Fmt, OpClass } from '../isa/op-def.js';
+import { OP_DEFS, endsBlock, opClass } from '../isa/table.js';
 import { Bus, PAGE_SHIFT, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
@@ -14,9 +15,26 @@ export interface Block {
   /** RAM page index whose generation this block was translated under, or -1 (boot ROM). */
   page: number;
   gen: number;
+  /** The guest spins here (see Spin): only the reference executor runs the block, and it says so (BlockExit.Spin). */
+  spin: Spin;
 }
 
 export const MAX_BLOCK_INSNS = 64;
+
+/**
+ * PAUSE (Zihintpause), a FENCE hint that any RV64 hart may execute: the guest says it is spinning.
+ * Linux's cpu_relax() emits it in every spin-wait (spinlocks, csd_lock_wait, smp_cond_load_*).
+ */
+export const PAUSE_RAW = 0x0100000f;
+
+/**
+ * Blocks where the guest waits for another hart, which the runner may answer by leaving the host
+ * core to the others (engine/hart-runner.ts): a block ending in PAUSE, and a poll loop — a block
+ * that branches back to its own start, stores nothing and carries no register value from one
+ * iteration to the next, so it spins until some other agent changes memory (OpenSBI's secondary
+ * harts waiting for the boot hart, a bare-metal flag wait).
+ */
+export const enum Spin { No, Pause, PollLoop }
 
 /**
  * Decodes a block starting at physical address `pa`. Reads halfwords with `readHalf`, which
@@ -57,16 +75,57 @@ export function translateBlock(bus: Bus, pa: number, decodeWord: (raw: number) =
     insns.push(insn);
     offsets.push(BigInt(off));
     off += insn.len;
-    if (endsBlock(insn.op)) break;
+    if (endsBlock(insn.op) || insn.raw === PAUSE_RAW) break;
   }
-  return { insns, offsets, bytes: BigInt(off), page, gen };
+  return { insns, offsets, bytes: BigInt(off), page, gen, spin: spinKind(insns) };
+}
+
+/** Whether (and how) a block spins: see Spin. */
+function spinKind(insns: readonly Insn[]): Spin {
+  const n = insns.length;
+  if (n === 0) return Spin.No;
+  const last = insns[n - 1];
+  if (last.raw === PAUSE_RAW) return Spin.Pause;
+  const cls = opClass(last.op);
+  if (!((cls === OpClass.Branch || (cls === OpClass.Jump && last.rd === 0)) && last.imm === -BigInt(last.off))) return Spin.No;
+  // A poll loop: every register read is either never written in the loop or written earlier in
+  // the same iteration, so each iteration depends only on memory; and nothing but integer ALU ops
+  // and loads (no stores, atomics, CSRs, FP) runs in it.
+  let writtenInLoop = 0;
+  for (const ins of insns) writtenInLoop |= writes(ins);
+  let writtenSoFar = 0;
+  for (const ins of insns) {
+    const def = OP_DEFS[ins.op];
+    const c = opClass(ins.op);
+    if (!(c === OpClass.Alu || c === OpClass.Load || c === OpClass.Fence || ins === last) || !INTEGER_EXTS.has(def.ext)) return Spin.No;
+    if (reads(ins) & writtenInLoop & ~writtenSoFar) return Spin.No;
+    writtenSoFar |= writes(ins);
+  }
+  return Spin.PollLoop;
+}
+
+const INTEGER_EXTS = new Set(['I', 'M', 'Zba', 'Zbb', 'Zbs']);
+
+/** Integer registers an op reads, as a bit mask (x0 left out: it never changes). */
+function reads(ins: Insn): number {
+  const fmt = OP_DEFS[ins.op].encoding?.fmt;
+  let m = 0;
+  if (fmt === Fmt.R || fmt === Fmt.S || fmt === Fmt.B || fmt === Fmt.Amo) m = (1 << ins.rs1) | (1 << ins.rs2);
+  else if (fmt === Fmt.I || fmt === Fmt.Shift5 || fmt === Fmt.Shift6) m = 1 << ins.rs1;
+  return m & ~1;
+}
+
+/** Integer registers an op writes, as a bit mask. */
+function writes(ins: Insn): number {
+  const c = opClass(ins.op);
+  return c === OpClass.Store || c === OpClass.Branch || c === OpClass.Fence ? 0 : (1 << ins.rd) & ~1;
 }
 
 /** Decodes a single instruction from its two halves (used for instructions straddling a page). */
 export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: number) => Insn = decode32): Block {
   const insn = decodeWord((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
   insn.off = 0;
-  return { insns: [insn], offsets: [0n], bytes: 4n, page: -1, gen: 0 };
+  return { insns: [insn], offsets: [0n], bytes: 4n, page: -1, gen: 0, spin: Spin.No };
 }
 
 function readHalf(bus: Bus, pa: number): number {

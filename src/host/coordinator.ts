@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Board } from '../machine/board.js';
 import { BootOptions, PreparedMachine } from '../machine/loader.js';
@@ -86,6 +87,8 @@ export class Coordinator {
   private pendingInput: number[] = [];
   /** Input reached the ring but the UART was busy when we tried to raise its interrupt. */
   private inputIrqPending = false;
+  /** This machine's channel for compiled pages (jit/jit-share.ts): unique, since a process may run several machines. */
+  private readonly jitChannel = `hindsight-jit-${randomUUID()}`;
 
   constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }) }) {
     const machine = buildMachine(opts);
@@ -117,7 +120,7 @@ export class Coordinator {
     const allHarts = board.harts.map((h) => h.id);
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
     board.control.expectWorkers(groups.length);
-    const workers = groups.map((ids) => this.startWorker(ids));
+    const workers = groups.map((ids) => this.startWorker(ids, groups.length));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -156,10 +159,10 @@ export class Coordinator {
     return { exitCode, reason, icounts: board.harts.map((h) => h.icount), finalSafePoints: board.harts.map((h) => h.publishedSafePoints()), wallSeconds, fatal, divergence, finalStateHashes: () => (hashes ??= finalStateHashes(board)) };
   }
 
-  private startWorker(hartIds: number[]): Worker {
+  private startWorker(hartIds: number[], hostThreads: number): Worker {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
-      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null };
+      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads, jitChannel: this.jitChannel };
     return hartWorker(init);
   }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BoardConfig } from '../machine/config.js';
 import { HindsightError } from '../errors.js';
@@ -6,7 +7,8 @@ import { attachMachine } from '../engine/machine-factory.js';
 import { scheduleHart } from '../engine/schedule-hart.js';
 import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../engine/serial-scheduler.js';
 import { VirtualClock } from '../engine/virtual-time.js';
-import { StopReason } from '../shm/layout.js';
+import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
+import { JitShare } from '../jit/jit-share.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
@@ -25,6 +27,10 @@ export interface HartWorkerInit {
   tier: Tier;
   /** --chaos (parallel run and record only). */
   chaos?: ChaosSettings | null;
+  /** Host threads running the machine's harts (this one included): above the host's cores, spinning harts nap. */
+  hostThreads: number;
+  /** The machine's BroadcastChannel for compiled pages (jit/jit-share.ts). */
+  jitChannel: string;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -41,6 +47,7 @@ async function receiveInit(): Promise<HartWorkerInit> {
 
 const init = await receiveInit();
 const board = attachMachine(init.memory, init.config);
+const jitShare = init.tier === 'jit' ? new JitShare({ channel: init.jitChannel, published: new Int32Array(sharedBuffer(init.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1) }) : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
@@ -74,10 +81,11 @@ try {
   const slots = init.hartIds.map((id) => {
     const hart = board.harts[id];
     hart.syncIn();
-    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id));
+    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id), { share: jitShare });
   });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (slots.length > 1) for (const s of slots) s.runner.sharesThread = s.supervisor.realTime;
+  for (const s of slots) s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
   board.control.arriveAtStart(); // the machine's harts start together
   // One hart needs no scheduler, unless it runs on virtual time: then an idle WFI must move the
   // clock to the next timer deadline (the scheduler's stall handling), not end the hart.
@@ -115,4 +123,5 @@ try {
   }
 } finally {
   plugin?.close?.();
+  jitShare?.close();
 }

@@ -161,10 +161,15 @@ export interface Emitter {
   physOfM(): void;
   /** Bumps the code generation of M's page when it holds translated code (after an atomic write). */
   noteWrite(): void;
-  /** The extensions of the hart the code is compiled for (compiled code is per hart). */
+  /** The extensions of the hart the code is compiled for. */
   readonly features: Readonly<CpuFeatures>;
-  /** Absolute memory offset of the hart's state block (f registers, CSR slots: shm/layout.ts HartBlock). */
-  readonly hartBase: number;
+  /**
+   * Pushes the memory address of the hart's state block (f registers, CSR slots: shm/layout.ts
+   * HartBlock), a parameter of the compiled code, and returns the code: a hart-block access is
+   * `g.hb().mem(op, align, HartBlock.FIELD)`. Never an absolute address: compiled pages are the same
+   * bytes on every hart.
+   */
+  hb(): Code;
   /**
    * Pushes the i64 of a `size`-byte load at x[rs1] + imm with the wasm load `op` (the same fast
    * path as `load`, leaving the value instead of writing a register).
@@ -201,7 +206,7 @@ export interface Emitter {
    * state untouched, when the op must trap (the reference executor then raises it).
    */
   fpCall(ins: Insn, i: number, pc: bigint): void;
-  /** Offsets of the hart block's LR reservation words (address, value, valid). */
+  /** Offsets in the hart block (see hb) of the LR reservation words (address, value, valid). */
   readonly resAddr: number;
   readonly resValue: number;
   readonly resValid: number;

@@ -24,7 +24,7 @@
  */
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
 import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
-import { Block } from '../exec/translate.js';
+import { Block, Spin } from '../exec/translate.js';
 import { Insn } from '../isa/ir.js';
 import { Emitter, JitMode, OpClass, OpDef } from '../isa/op-def.js';
 import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
@@ -56,7 +56,6 @@ export const FP_IMPORT = 'fp';
 export interface PageBlock { off: number; block: Block }
 
 export interface PageSpec {
-  hartBase: number;
   /** The hart's extensions (default: DEFAULT_CPU_FEATURES). */
   features?: Readonly<CpuFeatures>;
   /** Use the host's fused multiply-add (default: hostFusedMadd(), what this host offers). */
@@ -74,19 +73,21 @@ const asI = BigInt.asIntN;
 
 // Function indices: the imported fill and fp, then run, lookup, mulhu.
 const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
-// Locals of run: 5 i32 params, then these.
-const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4;
-const L_RETIRED = 5, L_IDX = 6, L_M = 7, L_E = 8, L_C = 9, L_C2 = 10, L_RET = 11, L_FLAG = 12;
-const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_W = 18;
+// Locals of run: 6 i32 params, then these. P_HB is the hart block's address: every hart-state
+// access is relative to it, so a page compiles to the same bytes on every hart and V8 compiles
+// those bytes once per process (its native module cache; docs/ARCHITECTURE.md, "one compile per page").
+const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4, P_HB = 5;
+const L_RETIRED = 6, L_IDX = 7, L_M = 8, L_E = 9, L_C = 10, L_C2 = 11, L_RET = 12, L_FLAG = 13;
+const L_VA = 14, L_T = 15, L_T2 = 16, L_PC = 17, L_EXPECT = 18, L_W = 19;
 /**
  * i32 facts about the FP state, read once at entry of a page that has FP ops (Emitter.fpOn etc.).
  * Nothing the compiled code does inline can turn FS Off, change frm, clear fflags or make FS
  * clean again (only CSR writes and traps can, and those leave wasm), so "FS on" and "frm = RNE"
  * hold for the whole call, and "FS Dirty" / "NX set" once true stay true.
  */
-const L_FP_ON = 19, L_FP_RNE = 20, L_FP_DIRTY = 21, L_FP_NX = 22;
+const L_FP_ON = 20, L_FP_RNE = 21, L_FP_DIRTY = 22, L_FP_NX = 23;
 /** f64 scratch locals for the floating-point emitters (Emitter.F). The FP locals are declared only on pages with FP ops. */
-const L_F0 = 23, F_LOCALS = 16;
+const L_F0 = 24, F_LOCALS = 16;
 const BASE_LOCALS: ValType[] = [...Array<ValType>(8).fill(ValType.I32), ...Array<ValType>(6).fill(ValType.I64)];
 const FP_LOCALS: ValType[] = [...BASE_LOCALS, ...Array<ValType>(4).fill(ValType.I32), ...Array<ValType>(F_LOCALS).fill(ValType.F64)];
 
@@ -102,11 +103,9 @@ class PageCompiler implements Emitter {
   readonly fpRne = L_FP_RNE;
   readonly fpDirty = L_FP_DIRTY;
   readonly fpNx = L_FP_NX;
-  readonly resAddr: number;
-  readonly resValue: number;
-  readonly resValid: number;
-  private readonly hb: number;
-  readonly hartBase: number;
+  readonly resAddr = HL.RES_ADDR;
+  readonly resValue = HL.RES_VALUE;
+  readonly resValid = HL.RES_VALID;
   readonly features: Readonly<CpuFeatures>;
   readonly hostFma: boolean;
   private readonly vpn: bigint;
@@ -122,13 +121,8 @@ class PageCompiler implements Emitter {
   private fellThrough = false;
 
   constructor(private readonly spec: PageSpec) {
-    this.hb = spec.hartBase;
-    this.hartBase = spec.hartBase;
     this.features = spec.features ?? DEFAULT_CPU_FEATURES;
     this.hostFma = spec.hostFma ?? hostFusedMadd();
-    this.resAddr = this.hb + HL.RES_ADDR;
-    this.resValue = this.hb + HL.RES_VALUE;
-    this.resValid = this.hb + HL.RES_VALID;
     this.vpn = spec.vbase >> 12n;
     this.n = spec.blocks.length;
     spec.blocks.forEach((b, i) => this.index.set(b.off, i));
@@ -173,14 +167,14 @@ class PageCompiler implements Emitter {
     c.get(L_RET).i32(2).op(W.i32_shr_u).i32(0x1fff).op(W.i32_and).op(W.i64_extend_i32_u).i64(asI(64, this.spec.vbase)).op(W.i64_add).set(L_PC);
     c.get(L_RETIRED).get(L_RET).i32(15).op(W.i32_shr_u).op(W.i32_add).i32(2).op(W.i32_shl).get(L_RET).i32(3).op(W.i32_and).op(W.i32_or).set(L_RET);
     c.end(); // $exit: the common tail
-    c.i32(0).get(L_PC).mem(W.i64_store, 3, this.hb + HL.PC);
+    c.get(P_HB).get(L_PC).mem(W.i64_store, 3, HL.PC);
     c.get(L_RET).ret();
     c.end(); // loop
     c.op(W.unreachable);
     return encodeModule({
       types: [
         { params: [ValType.I64, ValType.I32, ValType.I32], results: [ValType.I32] },
-        { params: Array<ValType>(5).fill(ValType.I32), results: [ValType.I32] },
+        { params: Array<ValType>(6).fill(ValType.I32), results: [ValType.I32] },
         { params: [ValType.I32], results: [ValType.I32] },
         { params: [ValType.I64, ValType.I64], results: [ValType.I64] },
         { params: [ValType.I32, ValType.I64], results: [ValType.I64] },
@@ -236,15 +230,19 @@ class PageCompiler implements Emitter {
   private get dispatchDepth(): number { return this.n + 2 - this.k + this.depth; }
 
   // --- registers --------------------------------------------------------------------------------
+  hb(): Code {
+    return this.c.get(P_HB);
+  }
+
   readReg(r: number): void {
     if (r === 0) this.c.i64(0n);
-    else this.c.i32(0).mem(W.i64_load, 3, this.hb + HL.X + 8 * r);
+    else this.c.get(P_HB).mem(W.i64_load, 3, HL.X + 8 * r);
   }
 
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
     if (r === 0) this.c.op(W.drop);
-    else this.c.set(L_W).i32(0).get(L_W).mem(W.i64_store, 3, this.hb + HL.X + 8 * r);
+    else this.c.set(L_W).get(P_HB).get(L_W).mem(W.i64_store, 3, HL.X + 8 * r);
   }
 
   // --- exits ------------------------------------------------------------------------------------
@@ -286,8 +284,8 @@ class PageCompiler implements Emitter {
   /** Exit request, kick, device lines or this page's code changed since the call started: leave (at pc). */
   private asyncCheck(pc: bigint | null): void {
     const c = this.c;
-    c.i32(0).mem(W.i64_load, 3, this.hb + HL.EXIT_REQ).get(L_EXPECT).op(W.i64_ne);
-    c.i32(0).mem(W.i32_load, 2, this.hb + HL.MIP).get(P_MIP).op(W.i32_ne).op(W.i32_or);
+    c.get(P_HB).mem(W.i64_load, 3, HL.EXIT_REQ).get(L_EXPECT).op(W.i64_ne);
+    c.get(P_HB).mem(W.i32_load, 2, HL.MIP).get(P_MIP).op(W.i32_ne).op(W.i32_or);
     this.genChanged();
     c.op(W.i32_or);
     this.open('if');
@@ -406,8 +404,8 @@ class PageCompiler implements Emitter {
    */
   private translate(i: number, pc: bigint, store: boolean, size: number, checkAlign: boolean): void {
     const c = this.c;
-    const tlb = this.hb + (store ? HL.JIT_TLB_STORE : HL.JIT_TLB_LOAD);
-    c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(255).op(W.i32_and).i32(4).op(W.i32_shl).tee(L_E);
+    const tlb = store ? HL.JIT_TLB_STORE : HL.JIT_TLB_LOAD;
+    c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(255).op(W.i32_and).i32(4).op(W.i32_shl).get(P_HB).op(W.i32_add).tee(L_E);
     c.mem(W.i64_load, 3, tlb).get(L_VA).i64(12n).op(W.i64_shr_s).op(W.i64_eq);
     c.get(L_E).mem(W.i32_load, 2, tlb + 8).get(P_EPOCH).op(W.i32_eq).op(W.i32_and);
     if (checkAlign && size > 1) c.get(L_VA).op(W.i32_wrap_i64).i32(size - 1).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
@@ -470,7 +468,7 @@ class PageCompiler implements Emitter {
     c.i32(ins.raw | 0);
     this.readReg(ins.rs1);
     c.call(F_FP).set(L_T);
-    c.i32(0).mem(W.i32_load, 2, this.hb + HL.FP_STATUS);
+    c.get(P_HB).mem(W.i32_load, 2, HL.FP_STATUS);
     this.bailIf(i, pc);
     c.get(L_T);
   }
@@ -525,8 +523,8 @@ function mulhuBody(): Code {
  * table check's proof that an inline op is not compiled to nothing.
  */
 export function emittedBytes(def: OpDef, ins: Insn): number {
-  const block: Block = { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), page: 0, gen: 0 };
-  const compiler = new PageCompiler({ hartBase: 0, vbase: 0x80000000n, ramPage: 0, gen: 0, blocks: [{ off: 0, block }] });
+  const block: Block = { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), page: 0, gen: 0, spin: Spin.No };
+  const compiler = new PageCompiler({ vbase: 0x80000000n, ramPage: 0, gen: 0, blocks: [{ off: 0, block }] });
   def.emit?.(compiler, ins, 0, 0x80000000n, 1);
   return compiler.c.bytes.length;
 }

@@ -19,7 +19,7 @@
 import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
 import { BlockExit, Executor, WatchedPages, virtualPage } from '../exec/executor.js';
-import { Block, translateBlock } from '../exec/translate.js';
+import { Block, Spin, translateBlock } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
 import { Interp, NEXT, OpClass } from '../isa/op-def.js';
@@ -29,6 +29,7 @@ import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
+import { JitShare } from './jit-share.js';
 import { setFlagsFromString } from 'node:v8';
 
 /**
@@ -56,6 +57,8 @@ export interface JitOptions {
   strict?: boolean;
   /** Compile fmadd.d and friends to the host's fused multiply-add (default: when this host has one, jit/host-fma.ts). */
   hostFma?: boolean;
+  /** The machine's other harts: publish compiled pages to them and adopt theirs (jit-share.ts). */
+  share?: JitShare | null;
 }
 
 export interface JitStats {
@@ -69,9 +72,11 @@ export interface JitStats {
   wasmInsns: number;
   referenceInsns: number;
   misses: number;
+  /** Pages taken from other harts' compiles (jit-share.ts) instead of compiling them here. */
+  adopted: number;
 }
 
-type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number) => number;
+type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number) => number;
 
 interface PageState {
   vbase: bigint;
@@ -79,7 +84,7 @@ interface PageState {
   gen: number;
   /** Block start offsets seen (or reachable): what the next compile covers. */
   entries: Set<number>;
-  /** Offsets that cannot start a compiled block (empty: straddling instruction). */
+  /** Offsets that cannot start a compiled block (empty: straddling instruction; a spin block, which the reference executor reports). */
   rejected: Set<number>;
   heat: number;
   run: RunFn | null;
@@ -90,6 +95,10 @@ interface PageState {
   /** The breakpoints the compiled code stops short of, and their page offsets (no block starts or runs through one). */
   stops: readonly bigint[] | undefined;
   stopOffsets: Set<number>;
+  /** JitShare.version when this page last looked for another hart's module (-1: never). */
+  sharedVersion: number;
+  /** The module `run` is an instance of (what adoption compares). */
+  module: WebAssembly.Module | null;
 }
 
 const DEFAULTS: Required<JitOptions> = {
@@ -100,6 +109,7 @@ const DEFAULTS: Required<JitOptions> = {
   maxBlocksPerPage: 512,
   strict: false,
   hostFma: hostFusedMadd(),
+  share: null,
 };
 const MAX_RECOMPILES = 32;
 const FAILED = -1;
@@ -116,7 +126,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  readonly stats: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0 };
+  readonly stats: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0 };
   /** Verify after every wasm call that icount moved by exactly the retired count (tests). */
   checkIcount = process.env.HINDSIGHT_JIT_CHECK === '1';
 
@@ -206,17 +216,18 @@ export class JitExecutor extends Executor {
     // Breakpoints on this page: compiled code must leave before each (it was compiled for others).
     const stops = this.breakpointPages?.get(virtualPage(h.pc));
     if (page.run && !sameStops(page.stops, stops)) this.compile(page);
+    if (!page.run && this.opts.share && !stops) this.adopt(page, off);
     if (!page.run) {
       if (!page.failed && !page.rejected.has(off) && !midBlock) {
         page.entries.add(off);
         if (++page.heat >= this.opts.hotness) this.compile(page);
       }
       if (!page.run) return this.reference(budget, pa);
-    }
+    } else if (page.rejected.has(off)) return this.reference(budget, pa);
     const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     this.entryIcount = h.icount;
     this.ownershipExit = false;
-    const r = page.run(off, slice, h.hardwareMip(), h.mmu.flushEpoch, h.wakeWord());
+    const r = page.run(off, slice, h.hardwareMip(), h.mmu.flushEpoch, h.wakeWord(), this.hb);
     this.stats.wasmCalls++;
     const retired = r >>> 2;
     const reason = (r & 3) as JitExit;
@@ -249,6 +260,7 @@ export class JitExecutor extends Executor {
         break;
       case JitExit.Miss:
         this.stats.misses++;
+        if (this.opts.share && !stops && !midBlock && !page.rejected.has(off) && this.adopt(page, off)) break;
         if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock && !page.stopOffsets.has(off)) {
           page.entries.add(off);
           page.heat++;
@@ -277,7 +289,7 @@ export class JitExecutor extends Executor {
       if (page.run) { this.compiledCount--; this.stats.invalidations++; }
       this.pages.delete(ramPage);
     }
-    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set() };
+    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null };
     this.pages.set(ramPage, page);
     return page;
   }
@@ -297,7 +309,7 @@ export class JitExecutor extends Executor {
       const off = work[w];
       if (found.has(off) || page.rejected.has(off) || stopOffsets.has(off)) continue;
       const whole = translateBlock(this.sys, pageBase + off, this.decodeWord);
-      if (whole.insns.length === 0 || whole.gen !== page.gen) {
+      if (whole.insns.length === 0 || whole.gen !== page.gen || whole.spin !== Spin.No) {
         page.rejected.add(off);
         continue;
       }
@@ -319,20 +331,17 @@ export class JitExecutor extends Executor {
     }
     try {
       const t1 = performance.now();
-      const bytes = compilePageModule({ hartBase: this.hb, features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
+      const bytes = compilePageModule({ features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
       const t2 = performance.now();
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, this.imports);
       const t3 = performance.now();
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
-      if (!page.run) this.compiledCount++;
-      page.run = instance.exports.run as RunFn;
-      page.compiled = new Set(found.keys());
-      for (const off of found.keys()) page.entries.add(off);
+      this.install(page, module, instance, [...found.keys()]);
       page.recompiles++;
-      page.heat = 0;
       this.stats.compiles++;
       this.stats.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
+      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets: [...found.keys()], module });
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
@@ -343,6 +352,43 @@ export class JitExecutor extends Executor {
     this.pages.set(page.ramPage, page);
     if (this.compiledCount > this.opts.maxPages) this.evict();
     this.stats.compileMicros += (performance.now() - t0) * 1000;
+  }
+
+  private install(page: PageState, module: WebAssembly.Module, instance: WebAssembly.Instance, offsets: number[]): void {
+    if (!page.run) this.compiledCount++;
+    page.run = instance.exports.run as RunFn;
+    page.module = module;
+    page.compiled = new Set(offsets);
+    for (const off of offsets) page.entries.add(off);
+    page.heat = 0;
+  }
+
+  /**
+   * Takes another hart's module for this page (jit-share.ts) when one is published for the same
+   * (RAM page, virtual page, generation) and runs `off` where this hart has nothing or misses.
+   * True when the page now runs that module.
+   */
+  private adopt(page: PageState, off: number): boolean {
+    const share = this.opts.share!;
+    share.refresh();
+    if (page.sharedVersion === share.version) return false;
+    page.sharedVersion = share.version;
+    const shared = share.get(page.ramPage);
+    if (!shared || shared.module === page.module || shared.vbase !== page.vbase || shared.gen !== page.gen || !shared.offsets.includes(off)) return false;
+    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false;
+    try {
+      this.install(page, shared.module, new WebAssembly.Instance(shared.module, this.imports), shared.offsets);
+    } catch (err) {
+      if (this.opts.strict) throw err;
+      return false;
+    }
+    page.stops = undefined;
+    page.stopOffsets = new Set();
+    this.stats.adopted++;
+    this.pages.delete(page.ramPage);
+    this.pages.set(page.ramPage, page);
+    if (this.compiledCount > this.opts.maxPages) this.evict();
+    return true;
   }
 
   private evict(): void {

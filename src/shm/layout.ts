@@ -43,6 +43,8 @@ export const Ctrl = {
    * a Linux boot, and a main-thread wake and a write(2) per byte).
    */
   CoordinatorSleeping: 7,
+  /** Compiled pages the harts have published to each other (jit/jit-share.ts). */
+  JitPublished: 10,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
 } as const;

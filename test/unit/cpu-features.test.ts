@@ -3,8 +3,8 @@ import { DEFAULT_CPU_FEATURES, describeCpuFeatures, isaExtensionsFor, isaStringF
 import { decoder32For } from '../../src/isa/decode.js';
 import { Op } from '../../src/isa/ir.js';
 
-const NONE = { f: false, d: false, sstc: false, zba: false, zbb: false, zbs: false };
-const ALL = { f: true, d: true, sstc: true, zba: true, zbb: true, zbs: true };
+const NONE = { f: false, d: false, sstc: false, zba: false, zbb: false, zbs: false, zihintpause: false };
+const ALL = { f: true, d: true, sstc: true, zba: true, zbb: true, zbs: true, zihintpause: true };
 
 describe('CPU features', () => {
   test('QEMU-style strings parse from the defaults; the description parses back to the same set', () => {
@@ -18,10 +18,16 @@ describe('CPU features', () => {
 
   test('riscv,isa and riscv,isa-extensions in QEMU\'s order; misa letters', () => {
     expect(isaStringFor(NONE)).toBe('rv64imac_zicntr_zicsr_zifencei');
-    expect(isaStringFor(ALL)).toBe('rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_sstc');
+    expect(isaStringFor(ALL)).toBe('rv64imafdc_zicntr_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc');
     expect(isaStringFor({ ...NONE, zbs: true, sstc: true })).toBe('rv64imac_zicntr_zicsr_zifencei_zbs_sstc');
-    expect(isaExtensionsFor(ALL)).toEqual(['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'zba', 'zbb', 'zbs', 'sstc']);
+    expect(isaExtensionsFor(ALL)).toEqual(['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'zihintpause', 'zba', 'zbb', 'zbs', 'sstc']);
     expect(misaFor(ALL) ^ misaFor(NONE)).toBe((1n << 3n) | (1n << 5n)); // D and F only: Z* and Sstc have no misa bit
+  });
+
+  test('a trace without the zihintpause switch (recorded before it existed) keeps its device tree', () => {
+    const before = parseCpuFeatures('rv64,f=on,d=on,zba=on,zbb=on,zbs=on,sstc=on', NONE);
+    expect(before).toEqual({ ...ALL, zihintpause: false });
+    expect(isaStringFor(before as typeof ALL)).toBe('rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_sstc');
   });
 
   test('a disabled extension\'s encodings decode as ILLEGAL, the others as themselves', () => {

@@ -91,7 +91,7 @@ describe('virt device tree', () => {
     expect(stderr).toBe('');
     expect(dts).toContain(`riscv,isa = "${isaStringFor(DEFAULT_CPU_FEATURES)}";`);
     expect(dts).toContain('riscv,isa-base = "rv64i";');
-    expect(dts).toMatch(/riscv,isa-extensions = "i\\0m\\0a\\0(f\\0d\\0)?c\\0zicntr\\0zicsr\\0zifencei\\0zba\\0zbs\\0sstc";/);
+    expect(dts).toMatch(/riscv,isa-extensions = "i\\0m\\0a\\0(f\\0d\\0)?c\\0zicntr\\0zicsr\\0zifencei\\0zihintpause\\0zba\\0zbs\\0sstc";/);
   });
 
   it.skipIf(!hasDtc || !hasQemu)('matches qemu-system-riscv64 -M virt apart from the devices hindsight omits', () => {

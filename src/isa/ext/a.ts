@@ -81,9 +81,9 @@ function emitLr(size: 4 | 8): EmitFn {
     if (size === 4) c.atomic(A.i32_load, 2, 0).op(W.i64_extend_i32_s);
     else c.atomic(A.i64_load, 3, 0);
     c.set(g.T);
-    c.i32(0); g.physOfM(); c.mem(W.i64_store, 3, g.resAddr);
-    c.i32(0).get(g.T).mem(W.i64_store, 3, g.resValue);
-    c.i32(0).i32(1).mem(W.i32_store, 2, g.resValid);
+    g.hb(); g.physOfM(); c.mem(W.i64_store, 3, g.resAddr);
+    g.hb().get(g.T).mem(W.i64_store, 3, g.resValue);
+    g.hb().i32(1).mem(W.i32_store, 2, g.resValid);
     c.get(g.T);
     g.writeReg(ins.rd);
     return false;
@@ -95,17 +95,17 @@ function emitSc(size: 4 | 8): EmitFn {
     const { c, T, T2, C, C2 } = g;
     g.readReg(ins.rs2); c.set(T2);
     g.atomicTarget(ins, i, pc, size, false);
-    c.i32(0).mem(W.i32_load, 2, g.resValid).i32(1).op(W.i32_eq);
-    c.i32(0).mem(W.i64_load, 3, g.resAddr);
+    g.hb().mem(W.i32_load, 2, g.resValid).i32(1).op(W.i32_eq);
+    g.hb().mem(W.i64_load, 3, g.resAddr);
     g.physOfM();
     c.op(W.i64_eq).op(W.i32_and).set(C2);
-    c.i32(0).i32(0).mem(W.i32_store, 2, g.resValid);
+    g.hb().i32(0).mem(W.i32_store, 2, g.resValid);
     c.get(C2).if_();
     if (size === 4) {
-      c.get(g.M).i32(0).mem(W.i64_load, 3, g.resValue).op(W.i32_wrap_i64).tee(C)
+      c.get(g.M); g.hb().mem(W.i64_load, 3, g.resValue).op(W.i32_wrap_i64).tee(C)
         .get(T2).op(W.i32_wrap_i64).atomic(A.i32_rmw_cmpxchg, 2, 0).get(C).op(W.i32_eq).set(C2);
     } else {
-      c.get(g.M).i32(0).mem(W.i64_load, 3, g.resValue).tee(T)
+      c.get(g.M); g.hb().mem(W.i64_load, 3, g.resValue).tee(T)
         .get(T2).atomic(A.i64_rmw_cmpxchg, 3, 0).get(T).op(W.i64_eq).set(C2);
     }
     c.end();

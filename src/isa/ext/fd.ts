@@ -112,8 +112,8 @@ const callOut = (writesX: boolean): EmitFn => (g, ins, i, pc) => {
 const F_TO_F = callOut(false);
 const TO_X = callOut(true);
 
-const mstatusAt = (g: Emitter): number => g.hartBase + HartBlock.CSRS + 8 * Slot.mstatus;
-const fcsrAt = (g: Emitter): number => g.hartBase + HartBlock.CSRS + 8 * Slot.fcsr;
+const MSTATUS_AT = HartBlock.CSRS + 8 * Slot.mstatus;
+const FCSR_AT = HartBlock.CSRS + 8 * Slot.fcsr;
 
 /** Pushes i32: |local v| < hi (false for NaN), and > lo when lo is given. */
 function emitInRange(g: Emitter, v: number, lo: number | null, hi: number): void {
@@ -154,8 +154,8 @@ function emitWhenNxSet(g: Emitter, ins: Insn, rmField: number, R: number, result
   c.get(g.fpNx).op(W.i32_and);
   emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI); c.op(W.i32_and);
   g.openIf();
-  c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
-  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+  g.hb().get(R).mem(W.f64_store, 3, fAt(ins.rd));
+  g.hb(); g.hb().mem(W.i32_load, 2, MSTATUS_AT).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, MSTATUS_AT);
   g.elseBranch();
   slow();
   g.closeIf();
@@ -173,8 +173,8 @@ function emitFastD(kind: number): EmitFn {
     if (!g.features.d || (rmField !== Rm.RNE && rmField !== 7)) return F_TO_F(g, ins, i, pc, 0);
     const { c } = g;
     const [A, B, R, T, XH, XL, YH, YL, P] = g.F;
-    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
-    if (kind !== 4) c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
+    g.hb().mem(W.f64_load, 3, fAt(ins.rs1)).set(A);
+    if (kind !== 4) g.hb().mem(W.f64_load, 3, fAt(ins.rs2)).set(B);
     if (kind === 1) c.get(B).op(W.f64_neg).set(B);
     // the operands' and the result's ranges, as the full path below checks them
     const operandsOk = (): void => {
@@ -205,7 +205,7 @@ function emitFastD(kind: number): EmitFn {
       if (kind <= 1 || kind === 3) { compute(); resultOk(); c.op(W.i32_and); }
       g.openIf();
       if (kind === 2 || kind === 4) compute();
-      c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+      g.hb().get(R).mem(W.f64_store, 3, fAt(ins.rd));
       emitDirty(g);
       emitNx(g, () => {
         switch (kind) {
@@ -237,7 +237,7 @@ function emitFastD(kind: number): EmitFn {
     return false;
   };
 }
-const fAt = (g: Emitter, r: number): number => g.hartBase + HartBlock.F + 8 * r;
+const fAt = (r: number): number => HartBlock.F + 8 * r;
 
 /** Leaves wasm before instruction i when the hart lacks the extension (always) or FS is Off (checked). */
 function emitAvailable(g: Emitter, p: Prec, i: number, pc: bigint): void {
@@ -251,7 +251,7 @@ function emitDirty(g: Emitter): void {
   const { c } = g;
   c.get(g.fpDirty).op(W.i32_eqz);
   g.openIf();
-  c.i32(0).i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, mstatusAt(g));
+  g.hb(); g.hb().mem(W.i32_load, 2, MSTATUS_AT).i32(FS_BITS).op(W.i32_or).mem(W.i32_store, 2, MSTATUS_AT);
   c.i32(1).set(g.fpDirty);
   g.closeIf();
 }
@@ -266,7 +266,7 @@ function emitNx(g: Emitter, inexact: () => void): void {
   g.openIf();
   inexact();
   g.openIf();
-  c.i32(0).i32(0).mem(W.i32_load, 2, fcsrAt(g)).i32(1).op(W.i32_or).mem(W.i32_store, 2, fcsrAt(g));
+  g.hb(); g.hb().mem(W.i32_load, 2, FCSR_AT).i32(1).op(W.i32_or).mem(W.i32_store, 2, FCSR_AT);
   c.i32(1).set(g.fpNx);
   g.closeIf();
   g.closeIf();
@@ -275,10 +275,10 @@ function emitNx(g: Emitter, inexact: () => void): void {
 /** Fills the Emitter's fpOn/fpRne/fpDirty/fpNx locals from mstatus and fcsr (once per wasm call). */
 export function emitFpStateEntry(g: Emitter): void {
   const { c } = g;
-  c.i32(0).mem(W.i32_load, 2, mstatusAt(g)).i32(FS_BITS).op(W.i32_and).tee(g.C);
+  g.hb().mem(W.i32_load, 2, MSTATUS_AT).i32(FS_BITS).op(W.i32_and).tee(g.C);
   c.i32(0).op(W.i32_ne).set(g.fpOn);
   c.get(g.C).i32(FS_BITS).op(W.i32_eq).set(g.fpDirty);
-  c.i32(0).mem(W.i32_load, 2, fcsrAt(g)).tee(g.C).i32(1).op(W.i32_and).set(g.fpNx);
+  g.hb().mem(W.i32_load, 2, FCSR_AT).tee(g.C).i32(1).op(W.i32_and).set(g.fpNx);
   c.get(g.C).i32(0xe0).op(W.i32_and).op(W.i32_eqz).get(g.fpOn).op(W.i32_and).set(g.fpRne);
 }
 
@@ -299,10 +299,10 @@ function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
     if (!g.features.d || (rmField !== Rm.RNE && rmField !== 7)) return F_TO_F(g, ins, i, pc, 0);
     const { c } = g;
     const [A, B, C, UH, UL, TH, TL, V, VE, R, T, XH, XL, YH, YL, BV] = g.F;
-    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs1)).set(A);
+    g.hb().mem(W.f64_load, 3, fAt(ins.rs1)).set(A);
     if (negateProduct) c.get(A).op(W.f64_neg).set(A);
-    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.rs2)).set(B);
-    c.i32(0).mem(W.f64_load, 3, fAt(g, ins.raw >>> 27)).set(C);
+    g.hb().mem(W.f64_load, 3, fAt(ins.rs2)).set(B);
+    g.hb().mem(W.f64_load, 3, fAt(ins.raw >>> 27)).set(C);
     if (negateAddend) c.get(C).op(W.f64_neg).set(C);
     const operandsOk = (): void => {
       emitInRange(g, A, FAST.SAFE_LO, FAST.SAFE_HI);
@@ -344,7 +344,7 @@ function emitFmaD(negateProduct: boolean, negateAddend: boolean): EmitFn {
       emitInRange(g, R, FAST.SAFE_LO, FAST.SAFE_HI);
       c.op(W.i32_eqz).op(W.i32_or).op(W.i32_eqz);
       g.openIf();
-      c.i32(0).get(R).mem(W.f64_store, 3, fAt(g, ins.rd));
+      g.hb().get(R).mem(W.f64_store, 3, fAt(ins.rd));
       emitDirty(g);
       emitNx(g, () => { // inexact: v was, or r = RN(th + v) is (r's error by TwoSum)
         c.get(R).get(TH).op(W.f64_sub).set(BV);
@@ -460,12 +460,12 @@ function emitSgnjD(f3: number): EmitFn {
     const SIGN = -0x8000000000000000n;
     emitFsAndRne(g, 0);
     g.openIf();
-    c.i32(0);
-    c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs1)).i64(~SIGN).op(W.i64_and);
-    c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs2));
+    g.hb();
+    g.hb().mem(W.i64_load, 3, fAt(ins.rs1)).i64(~SIGN).op(W.i64_and);
+    g.hb().mem(W.i64_load, 3, fAt(ins.rs2));
     if (f3 === 1) c.i64(-1n).op(W.i64_xor);
-    if (f3 === 2) c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs1)).op(W.i64_xor);
-    c.i64(SIGN).op(W.i64_and).op(W.i64_or).mem(W.i64_store, 3, fAt(g, ins.rd));
+    if (f3 === 2) g.hb().mem(W.i64_load, 3, fAt(ins.rs1)).op(W.i64_xor);
+    c.i64(SIGN).op(W.i64_and).op(W.i64_or).mem(W.i64_store, 3, fAt(ins.rd));
     emitDirty(g);
     g.elseBranch();
     F_TO_F(g, ins, i, pc, 0);
@@ -537,7 +537,7 @@ function fload(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
     emitAvailable(g, p, i, pc);
     g.loadValue(ins, i, pc, size, size === 8 ? W.i64_load : W.i64_load32_u);
     if (size === 4) g.c.i64(BOX).op(W.i64_or);
-    g.c.set(g.T).i32(0).get(g.T).mem(W.i64_store, 3, fAt(g, ins.rd));
+    g.c.set(g.T); g.hb().get(g.T).mem(W.i64_store, 3, fAt(ins.rd));
     emitDirty(g);
     return false;
   };
@@ -554,7 +554,7 @@ function fload(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
 function fstore(op: Op, name: string, p: Prec, f3: number, size: 4 | 8): OpDef {
   const emit: EmitFn = (g, ins, i, pc) => {
     emitAvailable(g, p, i, pc);
-    g.storeValue(ins, i, pc, size, size === 8 ? W.i64_store : W.i64_store32, () => { g.c.i32(0).mem(W.i64_load, 3, fAt(g, ins.rs2)); });
+    g.storeValue(ins, i, pc, size, size === 8 ? W.i64_store : W.i64_store32, () => { g.hb().mem(W.i64_load, 3, fAt(ins.rs2)); });
     return false;
   };
   return row(op, name, p.ext, enc((f3 << 12) | 0x27, F3_MASK, Fmt.S), { cls: OpClass.Store, memSize: size, emit }, (e, ins, i) => {

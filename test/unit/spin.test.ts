@@ -1,0 +1,84 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
+import { BlockExit, Executor } from '../../src/exec/executor.js';
+import { Spin, translateBlock } from '../../src/exec/translate.js';
+import { JitExecutor } from '../../src/jit/jit-executor.js';
+import { powerOn } from '../../src/engine/machine-factory.js';
+import { Board } from '../../src/machine/board.js';
+import { RAM_BASE } from '../../src/machine/memmap.js';
+import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+
+const RAM_BYTES = 1 << 20;
+
+// Assembled with riscv64-linux-gnu-as -march=rv64imac_zihintpause (no compressed forms).
+const CODE: Record<string, number[]> = {
+  // OpenSBI's _wait_for_boot_hart: li t0,2; auipc t1,0; addi t1,t1,0x100; ld t1,0(t1); nop; bne t0,t1,poll
+  poll: [0x00200293, 0x00000317, 0x10030313, 0x00033303, 0x00000013, 0xfe6296e3],
+  // lbu t0,0(a0); addi a0,a0,1; bnez t0,strlen: loads, but a0 goes on from one iteration to the next
+  strlen: [0x00054283, 0x00150513, 0xfe029ce3],
+  // addi a0,a0,-1; bnez a0,delay
+  delay: [0xfff50513, 0xfe051ee3],
+  // lw t0,0(a1); sw t0,4(a1); beqz t0,storing
+  storing: [0x0005a283, 0x0055a223, 0xfe028ce3],
+  // Linux's cpu_relax: div a5,a5,zero; pause; j relax
+  relax: [0x0207c7b3, 0x0100000f, 0xff9ff06f],
+};
+
+/** One M-mode hart with `words` at RAM_BASE. */
+function machineWith(words: number[]) {
+  const memory = createSharedMemory(RAM_BYTES);
+  const buffer = sharedBuffer(memory);
+  const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  const view = new DataView(buffer);
+  words.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
+  const hart = board.harts[0]!;
+  hart.pc = BigInt(RAM_BASE);
+  return { board, hart, memory, view };
+}
+
+describe('spin blocks (exec/translate.ts Spin): where a hart waits for another', () => {
+  test.each([
+    ['poll', Spin.PollLoop],
+    ['strlen', Spin.No],
+    ['delay', Spin.No],
+    ['storing', Spin.No],
+  ])('%s loop is %s', (name, kind) => {
+    const { board } = machineWith(CODE[name]!);
+    expect(translateBlock(board.harts[0]!.bus, RAM_BASE).spin).toBe(kind);
+  });
+
+  test('a block ends at PAUSE, and is a Pause block', () => {
+    const { board } = machineWith(CODE.relax!);
+    const block = translateBlock(board.harts[0]!.bus, RAM_BASE);
+    expect(block.insns.length).toBe(2); // div, pause
+    expect(block.spin).toBe(Spin.Pause);
+  });
+
+  test.each(['reference', 'jit'])('on the %s tier, a poll loop reports Spin until memory changes, then leaves', (tier) => {
+    const { hart, memory, view } = machineWith(CODE.poll!);
+    const exec = tier === 'jit' ? new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true }) : new Executor(hart, hart.bus);
+    for (let k = 0; k < 50; k++) {
+      expect(exec.runBlock(1000)).toBe(6);
+      expect(exec.lastExit).toBe(BlockExit.Spin);
+      expect(hart.pc).toBe(BigInt(RAM_BASE));
+    }
+    view.setBigUint64(RAM_OFFSET + 4 + 0x100, 2n, true); // the flag the loop waits for
+    expect(exec.runBlock(1000)).toBeGreaterThanOrEqual(6);
+    expect(exec.lastExit).toBe(BlockExit.Normal);
+    expect(hart.pc).toBe(BigInt(RAM_BASE + 24));
+    expect(hart.icount).toBeGreaterThanOrEqual(51 * 6);
+  });
+
+  test('the JIT leaves a cpu_relax loop to the reference executor, which reports Spin after each PAUSE', () => {
+    const { hart, memory } = machineWith(CODE.relax!);
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true });
+    for (let k = 0; k < 20; k++) {
+      exec.runBlock(1000); // div, pause
+      expect(exec.lastExit).toBe(BlockExit.Spin);
+      exec.runBlock(1000); // j relax
+      expect(exec.lastExit).toBe(BlockExit.Normal);
+    }
+    expect(hart.icount).toBe(60);
+  });
+});
