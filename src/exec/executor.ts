@@ -3,7 +3,7 @@ import { Hart } from '../cpu/hart.js';
 import { Access, ACCESS_FAULT, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { decoder32For } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
-import { Interp, NEXT } from '../isa/op-def.js';
+import { ExecFn, Interp, NEXT } from '../isa/op-def.js';
 import { OP_DEFS } from '../isa/table.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
@@ -13,31 +13,24 @@ const asI = BigInt.asIntN;
 
 /**
  * Runs instructions [0, n) of a block: `n` when none ended it, else ~(instructions retired).
- * Generated over the instruction table as a `switch (ins.op)` whose case k calls op k's semantics
- * through a call site of its own: each site sees a single target, so V8 inlines the hot ops into
- * the loop. One shared `EXEC[op](...)` call site sees every op and inlines none: on bench_compute
- * that dense-array dispatch ran ~25% slower than the old hand-written switch, this one within noise
- * of it (docs/ARCHITECTURE.md, Execution).
+ * One call site for every op (`EXEC[op](...)`): V8 inlines none of them, but the loop compiles
+ * once. A `switch (ins.op)` with a call site per op (which V8 inlined into the loop) was
+ * recompiled by TurboFan every time an op ran for the first time after the last optimisation
+ * ("insufficient type feedback for call"): on a Linux boot 15 times, 0.77 s of compile per
+ * thread, 3 s of the 4-hart boot's CPU; this loop compiles once (2 ms). bench_compute on the
+ * reference tier ran at the same speed either way (docs/ARCHITECTURE.md, Execution).
  */
 type InsnLoop = (e: Executor, h: Hart, insns: readonly Insn[], n: number) => number;
-const runInsns: InsnLoop = (() => {
-  const cases = OP_DEFS.map((_, op) => `case ${op}: r = f${op}(e, ins, i); break;`).join('\n        ');
-  const source = `
-    const [${OP_DEFS.map((_, op) => `f${op}`).join(', ')}] = fns;
-    return function runInsns(e, h, insns, n) {
-      for (let i = 0; i < n; i++) {
-        const ins = insns[i];
-        let r;
-        switch (ins.op) {
-        ${cases}
-        }
-        if (r !== ${NEXT}) return ~(i + r);
-        h.icount++;
-      }
-      return n;
-    };`;
-  return new Function('fns', source)(OP_DEFS.map((d) => d.exec)) as InsnLoop;
-})();
+const EXEC: readonly ExecFn[] = OP_DEFS.map((d) => d.exec);
+const runInsns: InsnLoop = (e, h, insns, n) => {
+  for (let i = 0; i < n; i++) {
+    const ins = insns[i];
+    const r = EXEC[ins.op](e, ins, i);
+    if (r !== NEXT) return ~(i + r);
+    h.icount++;
+  }
+  return n;
+};
 
 /** Physical page numbers watched for loads and for stores (see Executor.watchedPages). */
 export interface WatchedPages {
