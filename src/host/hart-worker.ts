@@ -7,7 +7,7 @@ import { attachMachine } from '../engine/machine-factory.js';
 import { scheduleHart } from '../engine/schedule-hart.js';
 import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../engine/serial-scheduler.js';
 import { VirtualClock } from '../engine/virtual-time.js';
-import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
+import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { JitShare } from '../jit/jit-share.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
@@ -47,7 +47,11 @@ async function receiveInit(): Promise<HartWorkerInit> {
 
 const init = await receiveInit();
 const board = attachMachine(init.memory, init.config);
-const jitShare = init.tier === 'jit' ? new JitShare({ channel: init.jitChannel, published: new Int32Array(sharedBuffer(init.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1) }) : null;
+const jitShare = init.tier === 'jit' ? new JitShare({
+  channel: init.jitChannel,
+  published: new Int32Array(sharedBuffer(init.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1),
+  heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
+}) : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,

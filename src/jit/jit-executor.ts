@@ -220,7 +220,9 @@ export class JitExecutor extends Executor {
     if (!page.run) {
       if (!page.failed && !page.rejected.has(off) && !midBlock) {
         page.entries.add(off);
-        if (++page.heat >= this.opts.hotness) this.compile(page);
+        // Sharing: the machine's heat (all harts), else this hart's.
+        const heat = this.opts.share ? ++this.opts.share.heat[ramPage] : ++page.heat;
+        if (heat >= this.opts.hotness) this.compile(page);
       }
       if (!page.run) return this.reference(budget, pa);
     } else if (page.rejected.has(off)) return this.reference(budget, pa);
@@ -361,6 +363,7 @@ export class JitExecutor extends Executor {
     page.compiled = new Set(offsets);
     for (const off of offsets) page.entries.add(off);
     page.heat = 0;
+    if (this.opts.share) this.opts.share.heat[page.ramPage] = 0;
   }
 
   /**

@@ -31,6 +31,12 @@ export interface JitShareSpec {
   channel: string;
   /** Int32Array over shared memory: [0] counts publications. */
   published: Int32Array;
+  /**
+   * Per RAM page, block executions on the reference executor by all harts (shm/layout.ts
+   * CODE_HEAT_BASE): a page is compiled when the machine, not each hart, has run it enough.
+   * Plain (racy) increments: a lost count only delays a compile a little.
+   */
+  heat: Int32Array;
 }
 
 export class JitShare {
@@ -40,7 +46,10 @@ export class JitShare {
   /** Bumped whenever a drain brought something new: pages remember the version they last looked at. */
   version = 0;
 
+  readonly heat: Int32Array;
+
   constructor(private readonly spec: JitShareSpec) {
+    this.heat = spec.heat;
     this.channel = new BroadcastChannel(spec.channel);
     this.channel.unref();
   }

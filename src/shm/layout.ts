@@ -82,6 +82,8 @@ export const PAGE_TABLES_BASE = 0x800000;
 export const CODE_GEN_BASE = PAGE_TABLES_BASE;
 /** Uint8 per 4 KiB RAM page: nonzero once any hart has translated code from the page. */
 export const CODE_FLAG_BASE = PAGE_TABLES_BASE + 0x200000;
+/** Int32 per 4 KiB RAM page: block executions of the page's code, all harts together, towards the JIT's hotness (jit/jit-share.ts). */
+export const CODE_HEAT_BASE = PAGE_TABLES_BASE + 0x280000;
 
 export const RAM_OFFSET = 0x1000000;
 export const MAX_RAM_BYTES = 0x7f000000 - RAM_OFFSET; // keeps the memory under 2 GiB
