@@ -225,7 +225,7 @@ export class JitExecutor extends Executor {
         if (heat >= this.opts.hotness) this.compile(page);
       }
       if (!page.run) return this.reference(budget, pa);
-    } else if (page.rejected.has(off)) return this.reference(budget, pa);
+    }
     const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     this.entryIcount = h.icount;
     this.ownershipExit = false;
