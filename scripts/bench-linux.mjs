@@ -93,6 +93,12 @@ export function formatLinuxRows(rows) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
+  const usage = 'usage: node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier jit|reference] [--out DIR]\n';
+  if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(usage); process.exit(0); }
+  const known = new Set(['--repeats', '--harts', '--tier', '--out']);
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!known.has(argv[i]) || argv[i + 1] === undefined) { process.stderr.write(`bench-linux: bad option '${argv[i]}'\n${usage}`); process.exit(2); }
+  }
   const opt = (name, fallback) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : fallback; };
   const result = await benchLinux({ repeats: Number(opt('--repeats', '3')), hartsList: opt('--harts', '1,4').split(',').map(Number), tier: opt('--tier', 'jit') });
   const lines = formatLinuxRows(result.rows);
