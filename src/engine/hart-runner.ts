@@ -175,7 +175,7 @@ export class HartRunner {
           } else this.waitForInterrupt();
         } else if (exec.lastExit === BlockExit.Spin && this.spinning()) {
           if (this.sharesThread) {
-            this.parked = Clock.nowNs() + BigInt(Math.round(SPIN_NAP_MS * 1e6));
+            this.parkPolling(SPIN_NAP_MS);
             return 'blocked';
           }
           h.sleep(h.wakeWord(), SPIN_NAP_MS);
@@ -243,12 +243,17 @@ export class HartRunner {
     if (h.exitRequested) return false;
     if (h.wakeable()) {
       if (++this.pollingWfis < POLLING_WFIS_BEFORE_NAPS) return false;
-      this.parked = Clock.nowNs() + BigInt(Math.round(POLLING_WFI_NAP_MS * 1e6));
+      this.parkPolling(POLLING_WFI_NAP_MS);
       return true;
     }
     this.pollingWfis = 0;
     this.parked = 'idle';
     return true;
+  }
+
+  /** Shared thread: park the hart for `ms` of host time (a polling WFI or a spin). */
+  private parkPolling(ms: number): void {
+    this.parked = Clock.nowNs() + BigInt(Math.round(ms * 1e6));
   }
 
   /** Shared thread, at a safe point of a parked hart: true while nothing has come to wake it. */

@@ -339,21 +339,26 @@ export class JitExecutor extends Executor {
       const instance = new WebAssembly.Instance(module, this.imports);
       const t3 = performance.now();
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
-      this.install(page, module, instance, [...found.keys()]);
+      const offsets = [...found.keys()];
+      this.install(page, module, instance, offsets);
       page.recompiles++;
       this.stats.compiles++;
       this.stats.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
-      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets: [...found.keys()], module });
+      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, module });
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
       page.run = null;
     }
-    // Refresh LRU position; evict the oldest compiled pages over the bound.
+    this.keepRecent(page);
+    this.stats.compileMicros += (performance.now() - t0) * 1000;
+  }
+
+  /** Refreshes the page's LRU position; evicts the oldest compiled pages over the bound. */
+  private keepRecent(page: PageState): void {
     this.pages.delete(page.ramPage);
     this.pages.set(page.ramPage, page);
     if (this.compiledCount > this.opts.maxPages) this.evict();
-    this.stats.compileMicros += (performance.now() - t0) * 1000;
   }
 
   private install(page: PageState, module: WebAssembly.Module, instance: WebAssembly.Instance, offsets: number[]): void {
@@ -388,9 +393,7 @@ export class JitExecutor extends Executor {
     page.stops = undefined;
     page.stopOffsets = new Set();
     this.stats.adopted++;
-    this.pages.delete(page.ramPage);
-    this.pages.set(page.ramPage, page);
-    if (this.compiledCount > this.opts.maxPages) this.evict();
+    this.keepRecent(page);
     return true;
   }
 
