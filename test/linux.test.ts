@@ -92,12 +92,16 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(Number(racy![1])).toBeGreaterThan(0);
     expect(Number(racy![1])).toBeLessThanOrEqual(TOTAL);
     expect(r.stdout, why).toContain('reboot: Power down');
-    const jitStats = [...r.stderr.matchAll(/^hart \d+ jit: (\{.*\})\n/gm)].map((m) => JSON.parse(m[1]) as { compiles: number; adopted: number });
+    const jitStats = [...r.stderr.matchAll(/^hart \d+ jit: (\{.*\})\n/gm)].map((m) => JSON.parse(m[1]) as { compiles: number; adopted: number; wasmCalls: number; chained: number });
     expect(r.stderr.replace(/^hart \d+ jit: .*\n/gm, '')).toBe('');
     expect(jitStats.length).toBe(harts);
     // The secondary hart starts when the boot hart has compiled most of the kernel's hot pages: it
     // runs those (jit/jit-share.ts) instead of compiling its own.
     if (harts > 1) expect(Math.max(...jitStats.map((s) => s.adopted)), why).toBeGreaterThan(10);
+    // Most moves from one compiled page to another stay in wasm (jit/chain.ts): on the 1-hart boot
+    // about 540k of 715k page entries (a secondary hart, mostly idle, chains less).
+    const sum = (key: 'chained' | 'wasmCalls') => jitStats.reduce((n, s) => n + s[key], 0);
+    expect(sum('chained'), why).toBeGreaterThan(sum('wasmCalls'));
     expect(r.code, why).toBe(0);
   }, 60 * 60_000);
 
@@ -256,7 +260,9 @@ describe('Linux 6.1 under OpenSBI', () => {
     // f0-f31 and fcsr through sstatus.FS on every switch, and any slip changes the printed bits.
     const append = 'console=ttyS0 rdinit=/fpinit';
     const trace = join(dir, 'fpinit.trace');
-    const threadLines = (out: string) => out.split(/\r?\n/).filter((l) => l.startsWith('hindsight-fpinit: thread '));
+    // The thread lines alone: a kernel message may land at the end of one ("hrtimer: interrupt
+    // took N ns" when the host stalled a hart), which is host timing, not arithmetic.
+    const threadLines = (out: string) => [...out.matchAll(/^hindsight-fpinit: thread \d+ rm \d .* fflags [0-9a-f]{2}/gm)].map((m) => m[0]);
     const [fromQemu, rec] = await Promise.all([
       qemu(guest.image, 4, { bios: OPENSBI_FW_JUMP, cpu: 'rv64', extra: ['-append', append], timeoutMs: 120_000 }),
       // In parallel on 2 host threads: ~21 s, where the serial schedule took ~53 s.

@@ -75,14 +75,14 @@ export class Mmu {
   /** Set while recording. */
   guard: AccessGuard | null = null;
   /**
-   * A faster tier's copy of some load/store entries (the JIT's TLB mirror: same slots, tags and
-   * epochs, 4 words per entry, epoch word at `mirrorLoad/mirrorStore + 4 * slot`). Refilling a
-   * slot here clears the mirror's slot, so the mirror only ever holds entries this TLB holds too:
-   * a mirror hit is a hit here, and which entries this TLB holds never depends on which tier ran.
+   * A faster tier's copy of some entries (the JIT's TLB mirrors and its chain table: same slots,
+   * tags and epochs, 4 words per entry, epoch word at `mirrorEpochWord[access] + 4 * slot`).
+   * Refilling a slot here clears the mirror's slot, so a mirror only ever holds entries this TLB
+   * holds too: a mirror hit is a hit here, and which entries this TLB holds never depends on which
+   * tier ran.
    */
   private mirror: Int32Array | null = null;
-  private mirrorLoad = 0;
-  private mirrorStore = 0;
+  private mirrorEpochWord: number[] = [];
   /** Resource number of the device bus: one past the last RAM page. */
   readonly deviceResource: number;
 
@@ -90,10 +90,17 @@ export class Mmu {
     this.deviceResource = bus.ramBytes / 4096;
   }
 
-  attachMirror(words: Int32Array, loadEpochWord: number, storeEpochWord: number): void {
+  /** Epoch word indices in `words` of slot 0 of the fetch, load and store mirrors (Access order). */
+  attachMirror(words: Int32Array, fetchEpochWord: number, loadEpochWord: number, storeEpochWord: number): void {
     this.mirror = words;
-    this.mirrorLoad = loadEpochWord;
-    this.mirrorStore = storeEpochWord;
+    this.mirrorEpochWord = [fetchEpochWord, loadEpochWord, storeEpochWord];
+  }
+
+  /** Empties one mirror (a copy of entries the TLB may no longer hold). */
+  clearMirror(access: Access): void {
+    if (!this.mirror) return;
+    const base = this.mirrorEpochWord[access];
+    for (let i = 0; i < TLB_SIZE; i++) this.mirror[base + 4 * i] = 0;
   }
 
   /** Empties the TLBs of every regime (satp write, SFENCE.VMA, privilege or state set from outside). */
@@ -117,6 +124,9 @@ export class Mmu {
 
   /** Puts back a saved TLB (after the hart's privilege and CSRs are restored). */
   restoreTlb(s: TlbState): void {
+    // The load/store mirrors live in the hart block, restored with it; the fetch mirror (the JIT's
+    // chain table) is outside the snapshot and still holds entries of the abandoned future.
+    this.clearMirror(Access.Fetch);
     this.epoch = s.epoch;
     this.lastEpoch = s.lastEpoch;
     this.regime = s.regime;
@@ -193,7 +203,7 @@ export class Mmu {
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
     if (access === Access.Store && this.bus.dirtyPages && this.bus.isRam(page)) this.bus.dirtyPages[(page - RAM_BASE) / 4096] = 1;
-    if (this.mirror && access !== Access.Fetch) this.mirror[(access === Access.Store ? this.mirrorStore : this.mirrorLoad) + 4 * slot] = 0;
+    if (this.mirror) this.mirror[this.mirrorEpochWord[access] + 4 * slot] = 0;
     this.tags[access][slot] = key;
     this.epochs[access][slot] = this.epoch;
     this.phys[access][slot] = page;

@@ -24,9 +24,10 @@ import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
 import { Interp, NEXT, OpClass } from '../isa/op-def.js';
 import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
-import { HartBlock as HL, JIT_TLB_ENTRIES, hartBase } from '../shm/layout.js';
+import { HartBlock as HL, JIT_CHAIN_SLOTS, JIT_TLB_ENTRIES, JitChain, hartBase, jitChainBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
+import { CHAIN_TABLE_IMPORT, compileChainModule } from './chain.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
@@ -74,9 +75,12 @@ export interface JitStats {
   misses: number;
   /** Pages taken from other harts' compiles (jit-share.ts) instead of compiling them here. */
   adopted: number;
+  /** Page calls the chain dispatcher made without returning to JS (chain.ts); not in wasmCalls. */
+  chained: number;
 }
 
 type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number) => number;
+type ChainFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number, slot: number, chainBase: number) => number;
 
 interface PageState {
   vbase: bigint;
@@ -99,6 +103,8 @@ interface PageState {
   sharedVersion: number;
   /** The module `run` is an instance of (what adoption compares). */
   module: WebAssembly.Module | null;
+  /** `run`'s index in the chain table (-1: none; chain.ts). */
+  slot: number;
 }
 
 const DEFAULTS: Required<JitOptions> = {
@@ -126,7 +132,18 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  readonly stats: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0 };
+  private readonly statsOut: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0, chained: 0 };
+  /** The chain dispatcher and its table of page `run` functions (chain.ts). */
+  private readonly chainRun: ChainFn;
+  private readonly chainTable: WebAssembly.Table;
+  private readonly freeSlots: number[] = [];
+  /** Byte address of this hart's chain block (layout.ts JitChain). */
+  private readonly cb: number;
+  get stats(): JitStats {
+    this.statsOut.chained = this.words[(this.cb + JitChain.CHAINED) >> 2];
+    return this.statsOut;
+  }
+
   /** Verify after every wasm call that icount moved by exactly the retired count (tests). */
   checkIcount = process.env.HINDSIGHT_JIT_CHECK === '1';
 
@@ -136,10 +153,16 @@ export class JitExecutor extends Executor {
     if ((memory.buffer as unknown) !== sys.memory) throw new Error('jit: the wasm memory is not the bus memory');
     this.opts = { ...DEFAULTS, ...opts };
     this.hb = hartBase(hart.id);
+    this.cb = jitChainBase(hart.id);
     this.longs = new BigInt64Array(sys.memory);
     this.words = new Int32Array(sys.memory);
-    // The mirror's slots are the MMU's (both index by vpn mod 256): keep it a subset of the MMU's TLB.
-    hart.mmu.attachMirror(this.words, (this.hb + HL.JIT_TLB_LOAD + 8) >> 2, (this.hb + HL.JIT_TLB_STORE + 8) >> 2);
+    // The mirrors' slots are the MMU's (all index by vpn mod 256): keep each a subset of the MMU's TLB.
+    hart.mmu.attachMirror(this.words, (this.cb + JitChain.ENTRIES + 8) >> 2, (this.hb + HL.JIT_TLB_LOAD + 8) >> 2, (this.hb + HL.JIT_TLB_STORE + 8) >> 2);
+    hart.mmu.clearMirror(Access.Fetch); // an earlier executor of this hart (same memory) may have left entries
+    this.chainTable = new WebAssembly.Table({ element: 'anyfunc', initial: JIT_CHAIN_SLOTS });
+    for (let slot = JIT_CHAIN_SLOTS - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+    const chain = new WebAssembly.Instance(chainModule(), { env: { mem: memory, [CHAIN_TABLE_IMPORT]: this.chainTable } });
+    this.chainRun = chain.exports.run as ChainFn;
     this.fpX = new BigInt64Array(32);
     // The FP ops' semantics touch only the hart (f registers, fcsr, mstatus.FS) and x registers,
     // which in wasm are locals: they run against this stand-in whose x holds the operand passed in.
@@ -193,8 +216,44 @@ export class JitExecutor extends Executor {
 
   override flushTranslations(): void {
     super.flushTranslations();
+    for (const page of this.pages.values()) this.releaseSlot(page);
     this.pages.clear();
     this.compiledCount = 0;
+  }
+
+  /**
+   * Puts `page`'s module into the chain table (chain.ts), unless it stops short of breakpoints
+   * (chained pages are entered without looking at them) or the table is full.
+   */
+  private chain(page: PageState): void {
+    if (page.stopOffsets.size > 0 || !page.run) { this.releaseSlot(page); return; }
+    if (page.slot < 0) {
+      const slot = this.freeSlots.pop();
+      if (slot === undefined) return;
+      page.slot = slot;
+    }
+    this.chainTable.set(page.slot, page.run);
+    const info = (this.cb + JitChain.SLOTS + page.slot * 8) >> 2;
+    this.words[info] = page.ramPage;
+    this.words[info + 1] = page.gen;
+  }
+
+  /** Takes `page`'s module out of the chain table: no chain entry leads to it any more. */
+  private releaseSlot(page: PageState): void {
+    if (page.slot < 0) return;
+    const base = (this.cb + JitChain.ENTRIES) >> 2;
+    for (let i = 0; i < JIT_TLB_ENTRIES; i++) if (this.words[base + 4 * i + 3] === page.slot) this.words[base + 4 * i + 2] = 0;
+    this.chainTable.set(page.slot, null);
+    this.freeSlots.push(page.slot);
+    page.slot = -1;
+  }
+
+  /** Drops `page`'s module (it will run on the reference executor until compiled again). */
+  private dropRun(page: PageState): void {
+    if (page.run) this.compiledCount--;
+    page.run = null;
+    page.module = null;
+    this.releaseSlot(page);
   }
 
   override runBlock(budget: number): number {
@@ -229,13 +288,25 @@ export class JitExecutor extends Executor {
     const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     this.entryIcount = h.icount;
     this.ownershipExit = false;
-    const r = page.run(off, slice, h.hardwareMip(), h.mmu.flushEpoch, h.wakeWord(), this.hb);
-    this.stats.wasmCalls++;
+    const epoch = h.mmu.flushEpoch;
+    let r: number;
+    if (page.slot >= 0 && !this.breakpointPages) {
+      // The MMU's fetch TLB holds this page now (translate above): enter it in the chain table.
+      const entry = this.cb + JitChain.ENTRIES + (chainEntryIndex(page.vbase) << 4);
+      this.longs[entry >> 3] = page.vbase >> 12n;
+      this.words[(entry + 8) >> 2] = epoch;
+      this.words[(entry + 12) >> 2] = page.slot;
+      r = this.chainRun(off, slice, h.hardwareMip(), epoch, h.wakeWord(), this.hb, page.slot, this.cb);
+    } else {
+      this.words[(this.cb + JitChain.RETIRED) >> 2] = 0;
+      r = page.run(off, slice, h.hardwareMip(), epoch, h.wakeWord(), this.hb);
+    }
+    this.statsOut.wasmCalls++;
     const retired = r >>> 2;
     const reason = (r & 3) as JitExit;
     if (this.checkIcount && h.icount !== this.entryIcount) throw new Error(`jit: icount moved during a wasm call (${this.entryIcount} -> ${h.icount})`);
     h.icount = this.entryIcount + retired;
-    this.stats.wasmInsns += retired;
+    this.statsOut.wasmInsns += retired;
     if (reason !== JitExit.Miss) h.pc = this.longs[(this.hb + HL.PC) >> 3];
     this.lastExit = BlockExit.Normal;
     this.cutByBudget = false;
@@ -261,7 +332,7 @@ export class JitExecutor extends Executor {
         }
         break;
       case JitExit.Miss:
-        this.stats.misses++;
+        this.statsOut.misses++;
         if (this.opts.share && !stops && !midBlock && !page.rejected.has(off) && this.adopt(page, off)) break;
         if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock && !page.stopOffsets.has(off)) {
           page.entries.add(off);
@@ -278,7 +349,7 @@ export class JitExecutor extends Executor {
   private reference(budget: number, fetchPa?: number): number {
     if (fetchPa !== undefined) this.prefetched(this.hart.pc, fetchPa);
     const n = super.runBlock(budget);
-    this.stats.referenceInsns += n;
+    this.statsOut.referenceInsns += n;
     return n;
   }
 
@@ -288,10 +359,11 @@ export class JitExecutor extends Executor {
     const gen = Atomics.load(this.sys.codeGen, ramPage);
     if (page && page.vbase === vbase && page.gen === gen) return page;
     if (page) {
-      if (page.run) { this.compiledCount--; this.stats.invalidations++; }
+      if (page.run) this.statsOut.invalidations++;
+      this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null };
+    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1 };
     this.pages.set(ramPage, page);
     return page;
   }
@@ -327,7 +399,7 @@ export class JitExecutor extends Executor {
     page.stopOffsets = stopOffsets;
     const blocks: PageBlock[] = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([off, block]) => ({ off, block }));
     if (blocks.length === 0) {
-      if (page.run) { this.compiledCount--; page.run = null; }
+      this.dropRun(page);
       if (stopOffsets.size === 0) page.failed = true;
       return;
     }
@@ -342,16 +414,16 @@ export class JitExecutor extends Executor {
       const offsets = [...found.keys()];
       this.install(page, module, instance, offsets);
       page.recompiles++;
-      this.stats.compiles++;
-      this.stats.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
+      this.statsOut.compiles++;
+      this.statsOut.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
       if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, module });
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
-      page.run = null;
+      this.dropRun(page);
     }
     this.keepRecent(page);
-    this.stats.compileMicros += (performance.now() - t0) * 1000;
+    this.statsOut.compileMicros += (performance.now() - t0) * 1000;
   }
 
   /** Refreshes the page's LRU position; evicts the oldest compiled pages over the bound. */
@@ -365,6 +437,7 @@ export class JitExecutor extends Executor {
     if (!page.run) this.compiledCount++;
     page.run = instance.exports.run as RunFn;
     page.module = module;
+    this.chain(page);
     page.compiled = new Set(offsets);
     for (const off of offsets) page.entries.add(off);
     page.heat = 0;
@@ -384,15 +457,17 @@ export class JitExecutor extends Executor {
     const shared = share.get(page.ramPage);
     if (!shared || shared.module === page.module || shared.vbase !== page.vbase || shared.gen !== page.gen || !shared.offsets.includes(off)) return false;
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false;
+    let instance: WebAssembly.Instance;
     try {
-      this.install(page, shared.module, new WebAssembly.Instance(shared.module, this.imports), shared.offsets);
+      instance = new WebAssembly.Instance(shared.module, this.imports);
     } catch (err) {
       if (this.opts.strict) throw err;
       return false;
     }
     page.stops = undefined;
     page.stopOffsets = new Set();
-    this.stats.adopted++;
+    this.install(page, shared.module, instance, shared.offsets);
+    this.statsOut.adopted++;
     this.keepRecent(page);
     return true;
   }
@@ -402,8 +477,8 @@ export class JitExecutor extends Executor {
       if (this.compiledCount <= this.opts.maxPages * 0.75) break;
       if (!p.run) continue;
       this.pages.delete(key);
-      this.compiledCount--;
-      this.stats.evictions++;
+      this.dropRun(p);
+      this.statsOut.evictions++;
     }
   }
 
@@ -415,11 +490,12 @@ export class JitExecutor extends Executor {
    */
   private fill(va: bigint, kind: number, retired: number): number {
     const h = this.hart;
-    this.stats.fills++;
+    this.statsOut.fills++;
     const access = (kind & 3) as Access;
     const size = kind >> 2;
     const saved = h.icount;
-    h.icount = this.entryIcount + retired; // a recorder logging an acquire needs the exact position
+    // A recorder logging an acquire needs the exact position: the chain's earlier pages count too.
+    h.icount = this.entryIcount + this.words[(this.cb + JitChain.RETIRED) >> 2] + retired;
     const pa = h.mmu.translate(va, access, this.fillOut);
     h.icount = saved;
     if (pa === NEEDS_OWNERSHIP) { this.ownershipExit = true; return FAILED; }
@@ -440,6 +516,17 @@ export class JitExecutor extends Executor {
     this.words[(entry + 12) >> 2] = (memPage - vlow) | 0;
     return memPage + pageOff;
   }
+}
+
+let chainModuleCache: WebAssembly.Module | null = null;
+function chainModule(): WebAssembly.Module {
+  chainModuleCache ??= new WebAssembly.Module(compileChainModule());
+  return chainModuleCache;
+}
+
+/** The chain-table entry (and MMU TLB slot) of a virtual page: vpn mod JIT_TLB_ENTRIES. */
+function chainEntryIndex(vbase: bigint): number {
+  return Number((vbase >> 12n) & BigInt(JIT_TLB_ENTRIES - 1));
 }
 
 /** The block cut short of the first breakpoint after its start (block at page offset `off`). */

@@ -18,7 +18,7 @@ export const VOID = 0x40;
 /** Opcodes used by the JIT (core spec + threads proposal, prefix 0xfe). */
 export const enum W {
   unreachable = 0x00, block = 0x02, loop = 0x03, if_ = 0x04, else_ = 0x05, end = 0x0b,
-  br = 0x0c, br_if = 0x0d, br_table = 0x0e, return_ = 0x0f, call = 0x10,
+  br = 0x0c, br_if = 0x0d, br_table = 0x0e, return_ = 0x0f, call = 0x10, call_indirect = 0x11,
   drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
   i32_load = 0x28, i64_load = 0x29,
@@ -171,18 +171,23 @@ export class Code {
     return this;
   }
   call(f: number): this { this.bytes.push(W.call); pushU32(this.bytes, f); return this; }
+  /** Calls the function at the table index on the stack (table 0), checked against type `type`. */
+  callIndirect(type: number): this { this.bytes.push(W.call_indirect); pushU32(this.bytes, type); this.bytes.push(0x00); return this; }
   ret(): this { this.bytes.push(W.return_); return this; }
 }
 
 export interface FuncType { params: ValType[]; results: ValType[] }
 export interface FuncImport { module: string; name: string; type: number }
 export interface MemoryImport { module: string; name: string; min: number; max: number; shared: boolean }
+/** An imported table of funcref (table 0, what call_indirect uses). */
+export interface TableImport { module: string; name: string; min: number }
 export interface FuncDef { type: number; locals: ValType[]; body: Code }
 
 export interface ModuleSpec {
   types: FuncType[];
   funcImports: FuncImport[];
   memory: MemoryImport;
+  table?: TableImport;
   /** Defined functions; their indices follow the imported ones. */
   funcs: FuncDef[];
   exports: { name: string; func: number }[];
@@ -216,7 +221,7 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   section(out, 1, types);
 
   const imports = new Bytes();
-  pushU32(imports, spec.funcImports.length + 1);
+  pushU32(imports, spec.funcImports.length + 1 + (spec.table ? 1 : 0));
   for (const f of spec.funcImports) {
     pushName(imports, f.module);
     pushName(imports, f.name);
@@ -230,6 +235,14 @@ export function encodeModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   imports.push(m.shared ? 0x03 : 0x01);
   pushU32(imports, m.min);
   pushU32(imports, m.max);
+  if (spec.table) {
+    pushName(imports, spec.table.module);
+    pushName(imports, spec.table.name);
+    imports.push(0x01); // a table: of funcref, limits with a minimum only
+    imports.push(0x70);
+    imports.push(0x00);
+    pushU32(imports, spec.table.min);
+  }
   section(out, 2, imports);
 
   const funcs = new Bytes();

@@ -5,7 +5,7 @@
  *   0x0010_0000  machine control block (run state, exit code, time epoch, ...)
  *   0x0010_1000  console rings (guest -> host output, host -> guest input)
  *   0x0012_0000  device state regions (one per MMIO device, see DEVICE_REGIONS)
- *   0x0080_0000  per-RAM-page tables (code-page generation counters, code-page flags)
+ *   0x0080_0000  per-RAM-page tables (code-page generation counters, code-page flags, heat), JIT chain tables
  *   0x0100_0000  guest RAM (physical RAM_BASE maps here)
  *
  * Offsets are bytes from the start of the memory. The wasm JIT addresses the same bytes, so every
@@ -84,6 +84,29 @@ export const CODE_GEN_BASE = PAGE_TABLES_BASE;
 export const CODE_FLAG_BASE = PAGE_TABLES_BASE + 0x200000;
 /** Int32 per 4 KiB RAM page: block executions of the page's code, all harts together, towards the JIT's hotness (jit/jit-share.ts). */
 export const CODE_HEAT_BASE = PAGE_TABLES_BASE + 0x280000;
+
+/**
+ * The wasm JIT's page chaining (src/jit/chain.ts), JIT_CHAIN_STRIDE bytes per hart: a cache of
+ * host-side state, outside the snapshot regions (checkpoints never hold it; the MMU empties it on
+ * a TLB restore). Entry tables rebuild themselves from JS entries.
+ */
+export const JIT_CHAIN_BASE = PAGE_TABLES_BASE + 0x480000;
+export const JIT_CHAIN_STRIDE = 0x4000;
+export const JitChain = {
+  /** JIT_TLB_ENTRIES entries of 16 bytes: Int64 tag (vaddr >> 12), Int32 MMU epoch, Int32 table slot (a fetch TLB mirror). */
+  ENTRIES: 0,
+  /** JIT_CHAIN_SLOTS slots of 8 bytes: Int32 RAM page, Int32 code generation of the module in that table slot. */
+  SLOTS: 0x1000,
+  /** Int32: instructions the current chain retired before the page call now running (fill's icount). */
+  RETIRED: 0x2000,
+  /** Int32: page calls made by the dispatcher itself (statistics). */
+  CHAINED: 0x2004,
+} as const;
+export const JIT_CHAIN_SLOTS = 512;
+
+export function jitChainBase(hart: number): number {
+  return JIT_CHAIN_BASE + hart * JIT_CHAIN_STRIDE;
+}
 
 export const RAM_OFFSET = 0x1000000;
 export const MAX_RAM_BYTES = 0x7f000000 - RAM_OFFSET; // keeps the memory under 2 GiB
