@@ -179,7 +179,9 @@ export class Executor implements Interp {
     }
     const key = pa < 0x100000000 ? (pa ^ 0x80000000) | 0 : pa;
     const cached = this.cache.get(key);
-    if (cached && (cached.page < 0 || Atomics.load(this.bus.codeGen, cached.page) === cached.gen)) return cached;
+    // A plain read of the generation (Atomics.load is a builtin call here): another thread's store
+    // to this code is seen at a later block at the latest, as it would be a moment later anyway.
+    if (cached && (cached.page < 0 || this.bus.codeGen[cached.page] === cached.gen)) return cached;
     const block = translateBlock(this.bus, pa, this.decodeWord);
     if (block.insns.length > 0) {
       this.cache.set(key, block);

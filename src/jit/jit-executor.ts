@@ -94,6 +94,11 @@ type ChainFn = (off: number, budget: number, mip: number, epoch: number, wake: n
 
 interface PageState {
   vbase: bigint;
+  /** vbase / 4096 as a number (exact: canonical addresses are within 2^53), what pageFor compares. */
+  vpn: number;
+  /** vbase >> 12 as the chain table's Int64 tag, and the chain entry index (vpn mod 256). */
+  tag: bigint;
+  chainEntry: number;
   ramPage: number;
   gen: number;
   /** Block start offsets seen (or reachable): what the next compile covers. */
@@ -281,7 +286,10 @@ export class JitExecutor extends Executor {
     }
     const ramPage = (pa - RAM_BASE) >>> 12;
     const off = pa & (PAGE_SIZE - 1);
-    const page = this.pageFor(ramPage, h.pc - BigInt(off));
+    // The pc's virtual page as a number (as the MMU keys its TLB): no BigInt on this path. Beyond
+    // 2^53 (not a canonical Sv39/Sv48 address) NaN, which matches nothing: slow, never wrong.
+    const n = Number(h.pc);
+    const page = this.pageFor(ramPage, n >= -Number.MAX_SAFE_INTEGER && n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / PAGE_SIZE) : NaN, off);
     // Breakpoints on this page: compiled code must leave before each (it was compiled for others).
     const stops = this.breakpointPages?.get(virtualPage(h.pc));
     if (page.run && !sameStops(page.stops, stops)) this.compile(page);
@@ -302,8 +310,8 @@ export class JitExecutor extends Executor {
     let r: number;
     if (page.slot >= 0 && !this.breakpointPages) {
       // The MMU's fetch TLB holds this page now (translate above): enter it in the chain table.
-      const entry = this.cb + JitChain.ENTRIES + (chainEntryIndex(page.vbase) << 4);
-      this.longs[entry >> 3] = page.vbase >> 12n;
+      const entry = this.cb + JitChain.ENTRIES + (page.chainEntry << 4);
+      this.longs[entry >> 3] = page.tag;
       this.words[(entry + 8) >> 2] = epoch;
       this.words[(entry + 12) >> 2] = page.slot;
       r = this.chainRun(off, slice, h.hardwareMip(), epoch, h.wakeWord(), this.hb, page.slot, this.cb);
@@ -364,16 +372,19 @@ export class JitExecutor extends Executor {
   }
 
   /** The page record for a RAM page seen at a virtual page; stale generations and mappings reset it. */
-  private pageFor(ramPage: number, vbase: bigint): PageState {
+  private pageFor(ramPage: number, vpn: number, off: number): PageState {
     let page = this.pages.get(ramPage);
-    const gen = Atomics.load(this.sys.codeGen, ramPage);
-    if (page && page.vbase === vbase && page.gen === gen) return page;
+    // A plain read: a store by another thread shows up at a later entry at the latest, as it would
+    // a moment later with Atomics.load (1.9% of the hart's time as a builtin call on a Linux boot).
+    const gen = this.sys.codeGen[ramPage];
+    if (page && page.vpn === vpn && page.gen === gen) return page;
+    const vbase = this.hart.pc - BigInt(off);
     if (page) {
       if (page.run) this.statsOut.invalidations++;
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1 };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1 };
     this.pages.set(ramPage, page);
     return page;
   }
