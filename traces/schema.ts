@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 
 /** The version this hindsight writes and the newest it reads. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** The oldest version this hindsight still reads (by migrating an in-memory copy). */
 export const OLDEST_READABLE_VERSION = 1;
 /** SQLite `PRAGMA application_id` of a hindsight trace: ASCII "HSTR" (informative; readers go by `meta`). */
@@ -114,7 +114,19 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`ALTER TABLE events ADD COLUMN encoding TEXT NOT NULL DEFAULT 'protobuf'`);
     },
   },
+  {
+    to: 4,
+    description: 'compressed images: images.encoding says how bytes holds the image',
+    apply(db) {
+      // 'raw': bytes is the image (every image of versions 1 to 3); 'deflate': bytes is the image
+      // compressed with raw DEFLATE (RFC 1951). size and sha256 stay those of the image itself.
+      db.exec(`ALTER TABLE images ADD COLUMN encoding TEXT NOT NULL DEFAULT 'raw'`);
+    },
+  },
 ];
+
+/** How an image's bytes are stored (images.encoding, schema version 4). */
+export const IMAGE_ENCODINGS = ['raw', 'deflate'] as const;
 
 /** How an event batch's payload is stored (events.encoding, schema version 3). */
 export const EVENT_ENCODINGS = ['protobuf', 'deflate'] as const;

@@ -65,6 +65,7 @@ interface ImageRow {
   sha256: string;
   size: number | null;
   bytes: Uint8Array | null;
+  encoding: string | null;
 }
 
 interface BatchRow {
@@ -119,7 +120,7 @@ export class TraceReader {
 
     const rows = db
       .prepare(
-        `SELECT r.role, r.path, r.load_address, r.sha256, i.size, i.bytes
+        `SELECT r.role, r.path, r.load_address, r.sha256, i.size, i.bytes, i.encoding
            FROM image_refs r LEFT JOIN images i ON i.sha256 = r.sha256 ORDER BY r.idx`,
       )
       .all() as ImageRow[];
@@ -128,7 +129,7 @@ export class TraceReader {
       if (r.bytes === null) this.damaged(`image '${r.role}' is missing`);
       let bytes = verified.get(r.sha256);
       if (bytes === undefined) {
-        bytes = new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+        bytes = this.imageBytes(r.role, r.bytes, r.encoding);
         if (sha256Hex(bytes) !== r.sha256 || bytes.length !== r.size) this.damaged(`image '${r.role}' does not match its checksum`);
         verified.set(r.sha256, bytes);
       }
@@ -357,6 +358,19 @@ export class TraceReader {
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`trace ${this.path} is closed`);
+  }
+
+  /** An image row's bytes as the image (images.encoding, traces/schema.ts); damaged when they cannot be. */
+  private imageBytes(role: string, bytes: Uint8Array, encoding: string | null): Uint8Array {
+    const stored = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (encoding === 'raw') return stored;
+    if (encoding !== 'deflate') this.damaged(`image '${role}' has an unknown encoding '${String(encoding)}'`);
+    try {
+      const image = inflateRawSync(stored);
+      return new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
+    } catch {
+      this.damaged(`image '${role}' cannot be decompressed`);
+    }
   }
 
   private damaged(what: string): never {

@@ -92,7 +92,7 @@ export const VIEWS: readonly ViewSpec[] = [
     ],
   },
   {
-    name: 'images', doc: 'the images the machine was started with (bytes: raw.images)',
+    name: 'images', doc: 'the images the machine was started with (bytes: raw.images, deflated when its encoding says so)',
     columns: [
       col('idx', 'INTEGER', 'position in the header'),
       col('role', 'TEXT', 'kernel, bios, initrd, disk, dtb, ...'),

@@ -109,6 +109,7 @@ export function jitChainBase(hart: number): number {
 }
 
 export const RAM_OFFSET = 0x1000000;
+if (JIT_CHAIN_BASE + MAX_HARTS * JIT_CHAIN_STRIDE > RAM_OFFSET || CODE_HEAT_BASE + 4 * 0x80000 > JIT_CHAIN_BASE) throw new Error('layout: the per-page tables and JIT chain blocks overlap');
 export const MAX_RAM_BYTES = 0x7f000000 - RAM_OFFSET; // keeps the memory under 2 GiB
 export const WASM_PAGE = 65536;
 

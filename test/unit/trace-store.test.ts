@@ -151,7 +151,9 @@ describe('TraceWriter + TraceReader', () => {
     w.appendEvents(1, h1);
     expect(w.eventCounts()).toEqual({ acquire: 4, release: 2, irq: 5, time: 6, input: 4, check: 4 });
     w.finish(summary({ consoleBytes: 13, icounts: [2 ** 52, 2 ** 40 + 7, 3] }));
-    expect(w.bytesWritten()).toBeGreaterThan(FIRMWARE.length);
+    // Stored bytes: the firmware image deflated (~670 of its 10,000), the events, the console.
+    expect(w.bytesWritten()).toBeGreaterThan(500);
+    expect(w.bytesWritten()).toBeLessThan(FIRMWARE.length);
     expect(() => w.appendEvents(0, [])).toThrow(/finished/);
     w.close();
     w.close();
@@ -249,6 +251,46 @@ describe('TraceWriter + TraceReader', () => {
     ]);
     expect(Buffer.from(r.images[2]!.bytes)).toEqual(Buffer.from(KERNEL));
     r.close();
+  });
+
+  it('stores compressible images deflated and gives back their exact bytes; damaged compressed bytes are refused', () => {
+    const path = tmp();
+    const random = new Uint8Array(4096).map(() => Math.floor(Math.random() * 256));
+    const w = TraceWriter.create(path, header([
+      { role: 'firmware', path: null, loadAddress: 0x8000_0000, bytes: FIRMWARE },
+      { role: 'kernel', path: null, loadAddress: 0x8020_0000, bytes: random },
+    ]));
+    w.finish(summary());
+    w.close();
+    const db = new Database(path);
+    const rows = db.prepare('SELECT size, length(bytes) AS stored, encoding FROM images ORDER BY size DESC').all() as { size: number; stored: number; encoding: string }[];
+    // The periodic firmware shrinks; random bytes do not, and stay as they are.
+    expect(rows[0]).toMatchObject({ size: 10_000, encoding: 'deflate' });
+    expect(rows[0]!.stored).toBeLessThan(1_000);
+    expect(rows[1]).toEqual({ size: 4096, stored: 4096, encoding: 'raw' });
+    db.close();
+    const r = TraceReader.open(path);
+    expect(Buffer.from(r.images[0]!.bytes)).toEqual(Buffer.from(FIRMWARE));
+    expect(Buffer.from(r.images[1]!.bytes)).toEqual(Buffer.from(random));
+    r.close();
+    for (const [damage, why] of [
+      [(b: Buffer) => b.subarray(0, b.length >> 1), /image 'firmware' (cannot be decompressed|does not match its checksum)/],
+      [(b: Buffer) => { const c = Buffer.from(b); c[c.length >> 1] ^= 0xff; return c; }, /image 'firmware' (cannot be decompressed|does not match its checksum)/],
+    ] as const) {
+      const copy = tmp();
+      copyFileSync(path, copy);
+      const d = new Database(copy);
+      const row = d.prepare("SELECT sha256, bytes FROM images WHERE encoding = 'deflate'").get() as { sha256: string; bytes: Buffer };
+      d.prepare('UPDATE images SET bytes = ? WHERE sha256 = ?').run(damage(row.bytes), row.sha256);
+      d.close();
+      expect(() => TraceReader.open(copy)).toThrow(why);
+    }
+    const copy = tmp();
+    copyFileSync(path, copy);
+    const d = new Database(copy);
+    d.prepare("UPDATE images SET encoding = 'zstd' WHERE encoding = 'deflate'").run();
+    d.close();
+    expect(() => TraceReader.open(copy)).toThrow(/image 'firmware' has an unknown encoding 'zstd'/);
   });
 
   it('keeps everything up to the last flush of a recording that crashed', () => {
@@ -360,6 +402,14 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
   });
 
   /** Rewrites a current trace's event batches the way schema versions 1 and 2 stored them (plain protobuf, no encoding column). */
+  /** Undoes migration 4: images as they are, no encoding column. */
+  function storeImagesAsVersion3(db: Database.Database): void {
+    const rows = db.prepare('SELECT sha256, bytes, encoding FROM images').all() as { sha256: string; bytes: Buffer; encoding: string }[];
+    db.exec('ALTER TABLE images DROP COLUMN encoding');
+    const update = db.prepare('UPDATE images SET bytes = ? WHERE sha256 = ?');
+    for (const r of rows) if (r.encoding === 'deflate') update.run(inflateRawSync(r.bytes), r.sha256);
+  }
+
   function storeEventsAsVersion2(db: Database.Database): void {
     const rows = db.prepare('SELECT hart, batch, payload, encoding FROM events').all() as { hart: number; batch: number; payload: Buffer; encoding: string }[];
     expect(rows.length).toBeGreaterThan(0);
@@ -376,6 +426,7 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     const path = smallTrace();
     const expected = readAll(path);
     const db = new Database(path);
+    storeImagesAsVersion3(db);
     storeEventsAsVersion2(db);
     db.exec('DROP TABLE console_positions');
     db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
@@ -392,10 +443,27 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     const path = smallTrace();
     const expected = readAll(path);
     const db = new Database(path);
+    storeImagesAsVersion3(db);
     storeEventsAsVersion2(db);
     db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run();
     db.close();
     const r = TraceReader.open(path);
+    expect([...r.events(0)]).toEqual(expected);
+    r.close();
+  });
+
+  it('a version 3 trace (images stored as they are) reads the same images and events', () => {
+    const path = smallTrace();
+    const expected = readAll(path);
+    const images = TraceReader.open(path);
+    const bytes = images.images.map((i) => Buffer.from(i.bytes));
+    images.close();
+    const db = new Database(path);
+    storeImagesAsVersion3(db);
+    db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
+    db.close();
+    const r = TraceReader.open(path);
+    expect(r.images.map((i) => Buffer.from(i.bytes))).toEqual(bytes);
     expect([...r.events(0)]).toEqual(expected);
     r.close();
   });
