@@ -101,12 +101,17 @@ export class TraceWriter {
         writer.setMeta.run(META.header, headerJson);
         writer.setMeta.run(META.truncated, '1');
         writer.setMeta.run(META.truncatedReason, UNFINISHED_REASON);
+        const stored = new Set<string>();
         refs.forEach((r, idx) => {
-          // Compressed when that is smaller: the test kernel's Image 2.19 -> 1.00 MB, most of a
-          // Linux boot's trace (its events take ~33 KB).
-          const deflated = deflateRawSync(r.bytes);
-          const [stored, encoding] = deflated.length < r.bytes.length ? [deflated, 'deflate'] : [r.bytes, 'raw'];
-          if (putImage.run(r.sha256, r.bytes.length, stored, encoding).changes > 0) writer.written += stored.length;
+          // Each distinct image once, compressed when that is smaller: the test kernel's Image
+          // 2.19 -> 1.00 MB, most of a Linux boot's trace (its events take ~33 KB).
+          if (!stored.has(r.sha256)) {
+            stored.add(r.sha256);
+            const deflated = deflateRawSync(r.bytes);
+            const [bytes, encoding] = deflated.length < r.bytes.length ? [deflated, 'deflate'] : [r.bytes, 'raw'];
+            putImage.run(r.sha256, r.bytes.length, bytes, encoding);
+            writer.written += bytes.length;
+          }
           putRef.run(idx, r.role, r.path, r.loadAddress, r.sha256);
         });
       })();
