@@ -89,8 +89,9 @@ export class OwnershipTable {
 
   /**
    * Gives up (write request) or downgrades to reading (read request) the holder's right. An
-   * exclusive right is handed straight to the requester, so the holder cannot take it back before
-   * the (possibly sleeping) requester gets to use it. Returns false when the holder no longer has
+   * exclusive right, or the last read right a writer waits for, is handed straight to the
+   * requester, so the holder cannot take it back before the (possibly sleeping) requester gets to
+   * use it. Returns false when the holder no longer has
    * anything to give. `seq` is recorded first, so a hart that sees the new state also sees the
    * release it must name.
    */
@@ -104,7 +105,13 @@ export class OwnershipTable {
       const cur = Atomics.load(this.state, resource);
       let next: number;
       if (cur === (EXCLUSIVE | hart)) next = forWriter ? (EXCLUSIVE | requester) : (1 << hart) | (1 << requester);
-      else next = cur & ~(1 << hart);
+      else {
+        next = cur & ~(1 << hart);
+        // The last reader in a writer's way hands it the page: otherwise a reader spinning on the
+        // page takes it back before the writer retries, again and again (measured: up to ~20
+        // give-and-take rounds per transfer on smp_sb_litmus).
+        if (forWriter && (next === 0 || next === (1 << requester))) next = EXCLUSIVE | requester;
+      }
       if (Atomics.compareExchange(this.state, resource, cur, next) === cur) return true;
     }
   }

@@ -240,6 +240,10 @@ export class Mmu {
   private guardPage(page: number, readOnly: boolean): boolean {
     if (this.bus.isRam(page)) return this.guard!.permit((page - RAM_BASE) / 4096, !readOnly);
     if (this.bus.isExecutable(page)) return true;
+    if (readOnly) {
+      const dev = this.bus.findDevice(page);
+      if (dev?.unorderedReadPage?.(page - dev.base)) return true;
+    }
     return this.guard!.permit(this.deviceResource, true); // device reads have side effects: always exclusive
   }
 

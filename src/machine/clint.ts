@@ -30,6 +30,14 @@ export class Clint implements MmioDevice {
     this.mtimecmp = new BigInt64Array(env.memory, this.stateOffset + 512, 64);
   }
 
+  /**
+   * mtime's page holds nothing else (mtimecmp ends below it for up to 64 harts), and every mtime
+   * read is logged as a clock read: harts that poll the clock need not take turns on the bus.
+   */
+  unorderedReadPage(pageOffset: number): boolean {
+    return pageOffset === (MTIME & ~0xfff);
+  }
+
   /** The hart's mtimecmp (unsigned). */
   compareValue(hart: number): bigint {
     return BigInt.asUintN(64, this.mtimecmp[hart]);

@@ -24,6 +24,12 @@ export interface MmioDevice {
    * takes them like its own accesses); null or absent: no DMA. A dry run: changes nothing.
    */
   dmaPages?(offset: number, width: number, value: bigint): DmaPage[] | null;
+  /**
+   * True when every read in the 4 KiB page at `pageOffset` returns a recorded input (a clock read)
+   * or a constant and changes nothing: a parallel recording then lets harts read it without taking
+   * the device bus, since there is no order between harts to pin down.
+   */
+  unorderedReadPage?(pageOffset: number): boolean;
 }
 
 /** A RAM page a device touches by DMA. */

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ByteRing, sleepUntilBumped, wakeCoordinator } from '../../src/shm/byte-ring.js';
 import { Ctrl } from '../../src/shm/layout.js';
 import { acquire, release, tryAcquire, withLock } from '../../src/shm/lock.js';
+import { OwnershipTable, ownershipBytes } from '../../recorder/ownership.js';
 
 /** lock.ts compiled to CommonJS, so plain eval workers can run the real code. */
 function lockModuleSource(): string {
@@ -127,5 +128,47 @@ describe('ByteRing', () => {
     ring.pushBlocking(4); // blocks this thread until the worker frees a slot
     await consumer;
     expect(Array.from(ring.drain())).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('CREW ownership table', () => {
+  const table = (harts: number) => new OwnershipTable(new SharedArrayBuffer(ownershipBytes({ resources: 4, harts })), 0, { resources: 4, harts });
+
+  it('hands a writer the page when the last reader in its way gives it up', () => {
+    const t = table(2);
+    expect(t.tryAcquire(0, 1, false, () => {})).toEqual([]);
+    const asked: number[] = [];
+    expect(t.tryAcquire(1, 1, true, (h) => asked.push(h))).toBeNull();
+    expect(asked).toEqual([0]);
+    expect(t.release(0, 1, true, 1, 1)).toBe(true);
+    // Straight to the writer: the reader cannot read it again before the writer has used it.
+    expect(t.holds(1, 1, true)).toBe(true);
+    expect(t.holds(0, 1, false)).toBe(false);
+    expect(t.tryAcquire(0, 1, false, () => {})).toBeNull();
+    expect(t.releasesBefore(1, 1)).toEqual([{ hart: 0, seq: 1 }]);
+  });
+
+  it('hands it over also when the writer was a reader too, and not while other readers remain', () => {
+    const t = table(3);
+    for (const h of [0, 1, 2]) expect(t.tryAcquire(h, 2, false, () => {})).toEqual([]);
+    expect(t.tryAcquire(1, 2, true, () => {})).toBeNull();
+    expect(t.release(0, 2, true, 1, 1)).toBe(true);
+    expect(t.holds(1, 2, true)).toBe(false); // hart 2 still reads it
+    expect(t.holds(1, 2, false)).toBe(true);
+    expect(t.release(2, 2, true, 1, 1)).toBe(true);
+    expect(t.holds(1, 2, true)).toBe(true);
+    expect(t.releasesBefore(1, 2)).toEqual([{ hart: 0, seq: 1 }, { hart: 2, seq: 1 }]);
+  });
+
+  it('an exclusive holder downgrades for a reader and hands over to a writer', () => {
+    const t = table(2);
+    expect(t.tryAcquire(0, 3, true, () => {})).toEqual([]);
+    expect(t.tryAcquire(1, 3, false, () => {})).toBeNull();
+    expect(t.release(0, 3, false, 1, 1)).toBe(true);
+    expect(t.holds(0, 3, false) && t.holds(1, 3, false)).toBe(true);
+    expect(t.holds(0, 3, true)).toBe(false);
+    expect(t.release(0, 3, true, 2, 1)).toBe(true);
+    expect(t.holds(1, 3, true)).toBe(true);
+    expect(t.release(0, 3, true, 3, 1)).toBe(false); // nothing left to give
   });
 });
