@@ -155,6 +155,11 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     else h.sleep(seen, 1);
   }
 
+  answerRequestsNow(h: Hart): void {
+    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, true);
+    if (this.siblings.length > 1) this.serveParkedSiblings();
+  }
+
   /** Shared thread: true once after a wait for a right that did not end, so the scheduler runs a sibling. */
   blocked(): boolean {
     const yieldTurn = this.yieldTurn;

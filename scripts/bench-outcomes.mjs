@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Recording must not hide races (`npm run bench` runs it; also standalone):
 //   node scripts/bench-outcomes.mjs [--runs N] [--out DIR]
-// Runs each racy guest N times with `run` and N times with `record` (2 harts, 2 host threads, no
-// --chaos) and compares what the race did: lost updates of smp_racy_counter, the outcome counts of
+// Runs each racy guest N times with `run`, N times with `record` and N times with `record --chaos`
+// (seeds 1..N; 2 harts, 2 host threads) and compares what the race did: lost updates of smp_racy_counter, the outcome counts of
 // smp_sb_litmus's unfenced store-buffering rounds, the failure rate of race_claim's check-then-act
 // race. Prints a table, writes JSON.
 import { spawnSync } from 'node:child_process';
@@ -58,14 +58,14 @@ export async function benchOutcomes({ cli = CLI, runs = 20, log = (s) => process
     const rows = [];
     for (const [guest, g] of Object.entries(GUESTS)) {
       const row = { guest, what: g.what, runs };
-      for (const mode of ['run', 'record']) {
+      for (const mode of ['run', 'record', 'chaos']) {
         log(`bench-outcomes: ${guest}, ${runs} x ${mode} ...`);
         const seen = [];
         let seconds = 0;
         for (let i = 0; i < runs; i++) {
-          const args = mode === 'record'
-            ? ['record', '--harts', '2', '--threads', '2', '--timeout', '120', '-o', trace, GUEST(guest)]
-            : ['run', '--harts', '2', '--threads', '2', '--timeout', '120', GUEST(guest)];
+          const args = mode === 'run'
+            ? ['run', '--harts', '2', '--threads', '2', '--timeout', '120', GUEST(guest)]
+            : ['record', '--harts', '2', '--threads', '2', '--timeout', '120', ...(mode === 'chaos' ? ['--chaos', String(i + 1)] : []), '-o', trace, GUEST(guest)];
           const t = process.hrtime.bigint();
           const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
           seconds += Number(process.hrtime.bigint() - t) / 1e9;
@@ -83,11 +83,12 @@ export async function benchOutcomes({ cli = CLI, runs = 20, log = (s) => process
 }
 
 export function formatOutcomeRows(result) {
-  const lines = [`recording must not hide races: ${result.runs} plain runs vs ${result.runs} recordings each (2 harts, 2 threads):`];
+  const lines = [`recording must not hide races: ${result.runs} plain runs vs ${result.runs} recordings vs ${result.runs} chaos recordings each (2 harts, 2 threads):`];
   for (const r of result.rows) {
     lines.push(`  ${r.guest} — ${r.what}`);
     lines.push(`    run:    ${r.runShown}   (${r.run.seconds.toFixed(1)} s)`);
     lines.push(`    record: ${r.recordShown}   (${r.record.seconds.toFixed(1)} s)`);
+    lines.push(`    record --chaos: ${r.chaosShown}   (${r.chaos.seconds.toFixed(1)} s)`);
   }
   return lines.join('\n');
 }

@@ -19,6 +19,14 @@
  *    hart's check must fall for the race to show. Three in four of those writes are held up (log-uniform,
  *    2 us to 10 ms) before they happen. Safe points cannot do this: on the JIT tier a window of a
  *    few straight-line instructions contains none.
+ *  - yields after contended writes: when the hart has just won a page for writing that another
+ *    hart held (it had to ask), one in YIELD_CHANCE times its next access that reaches the guard
+ *    is refused for a while (2-200 us) and the hart answers every request meanwhile, tenure or not.
+ *    On hardware the other hart sees the write within nanoseconds, while the writer runs on;
+ *    recording makes it wait for a transfer (microseconds), so without this the writer always
+ *    finishes its next steps first and outcomes in which the other hart acts in between (the
+ *    store-buffering litmus's "10" and "11") never appear in recordings. The TLB is emptied right
+ *    after such a win so that the very next access asks the guard.
  * All stalls together take at most STALL_SHARE of the hart's wall time (plus a first allowance),
  * so a program that shares a lot is slowed down by a bounded factor.
  */
@@ -54,6 +62,9 @@ const WRITE_AFTER_READ_MAX_STALL_US = 10_000;
 const STALL_SHARE = 0.3;
 /** ...beyond a first allowance, so a race early in a run can be stretched too. */
 const STALL_ALLOWANCE_US = 10_000;
+/** A contended write is followed by a yield this often, for 2 us to MAX_YIELD_US. */
+const YIELD_CHANCE = 1 / 4;
+const MAX_YIELD_US = 200;
 /** Pages remembered as read (RAM page numbers); forgotten all at once beyond this. */
 const MAX_READ_PAGES = 4096;
 
@@ -71,6 +82,15 @@ export class ChaosPolicy {
    */
   stalls = 0;
   writeAfterReadStalls = 0;
+  /** Yields started after contended writes (see above). */
+  yields = 0;
+  /** A write right this hart asked others for and has not yet got (-1: none). */
+  private contendedWrite = -1;
+  /** The next access that reaches the guard starts a yield of this many us (0: none pending). */
+  private yieldNextUs = 0;
+  /** performance.now() until which accesses are refused (a yield), and whether one was refused since takeYield. */
+  private yieldUntilMs = 0;
+  private refusedForYield = false;
   stallsOverBudget = 0;
   /** Pages read through a TLB fill and not written since. */
   private readonly readPages = new Set<number>();
@@ -142,11 +162,33 @@ export class ChaosPolicy {
     this.flushTlb = flushTlb;
     return {
       permit: (resource, write) => {
+        if (this.yieldNextUs > 0 || this.yieldUntilMs > 0) {
+          const now = performance.now();
+          if (this.yieldNextUs > 0) {
+            this.yieldUntilMs = now + this.yieldNextUs / 1000;
+            this.stalledMs += this.yieldNextUs / 1000;
+            this.yieldNextUs = 0;
+          }
+          if (now < this.yieldUntilMs) {
+            this.refusedForYield = true;
+            return false;
+          }
+          this.yieldUntilMs = 0;
+        }
         if (write && this.readPages.delete(resource) && this.random() < WRITE_AFTER_READ_STALL_CHANCE) {
           this.writeAfterReadStalls++;
           this.stall(this.logUniform(MIN_STALL_US, WRITE_AFTER_READ_MAX_STALL_US));
         }
         const ok = inner === null || inner.permit(resource, write);
+        if (write && !ok) this.contendedWrite = resource;
+        else if (write && resource === this.contendedWrite) {
+          this.contendedWrite = -1;
+          if (this.random() < YIELD_CHANCE && this.withinBudget()) {
+            this.yields++;
+            this.yieldNextUs = this.logUniform(MIN_STALL_US, MAX_YIELD_US);
+            flushTlb(); // the instruction's own translation is filled after this, under the new epoch
+          }
+        }
         if (ok && !write) {
           if (this.readPages.size >= MAX_READ_PAGES) this.readPages.clear();
           this.readPages.add(resource);
@@ -154,6 +196,20 @@ export class ChaosPolicy {
         return ok;
       },
     };
+  }
+
+  /**
+   * True once after the guard refused an access to make the hart yield: the runner then answers
+   * requests instead of waiting for a right (none was asked for).
+   */
+  takeYield(): boolean {
+    const refused = this.refusedForYield;
+    this.refusedForYield = false;
+    return refused;
+  }
+
+  private withinBudget(): boolean {
+    return this.stalledMs <= STALL_ALLOWANCE_US / 1000 + STALL_SHARE * (performance.now() - this.bornMs);
   }
 
   /** The tenure to use now, given the configured one (at least 1 instruction). */
@@ -165,7 +221,7 @@ export class ChaosPolicy {
   private stall(us: number): boolean {
     this.stalls++;
     const start = performance.now();
-    if (this.stalledMs > STALL_ALLOWANCE_US / 1000 + STALL_SHARE * (start - this.bornMs)) {
+    if (!this.withinBudget()) {
       this.stallsOverBudget++;
       return false;
     }

@@ -164,7 +164,8 @@ export class HartRunner {
       // budget: the recorded run had no block boundary (no safe point) here.
       const cut = (budget < natural || exec.cutShort) && exec.cutByBudget;
       if (exec.lastExit === BlockExit.NeedsOwnership) {
-        sup.waitForOwnership?.(h);
+        if (this.chaos?.takeYield()) sup.answerRequestsNow?.(h);
+        else sup.waitForOwnership?.(h);
         continue;
       }
       if (sup.realTime) {

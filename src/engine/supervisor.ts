@@ -35,6 +35,8 @@ export interface HartSupervisor {
   safePointAfterException?(hart: Hart): void;
   /** Called when the last instruction was abandoned for want of an ownership right (record only). */
   waitForOwnership?(hart: Hart): void;
+  /** --chaos made the hart yield (its last instruction was abandoned): give away what others asked for, tenure or not (record only). */
+  answerRequestsNow?(hart: Hart): void;
   /**
    * Serial scheduling: true when the hart cannot go on until another hart makes progress (replay:
    * an acquire whose releases have not happened yet). The scheduler then runs someone else.

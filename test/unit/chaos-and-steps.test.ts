@@ -59,6 +59,38 @@ describe('ChaosPolicy.guardAccesses (stalls in check-then-act windows)', () => {
     expect(chaos.stallsOverBudget).toBeLessThan(chaos.writeAfterReadStalls);
   });
 
+  test('after winning a contended write, the hart sometimes yields: its next accesses are refused for a while', () => {
+    const chaos = new ChaosPolicy({ seed: 3 }, 0);
+    const asked: string[] = [];
+    let flushes = 0;
+    let holder = true; // another hart holds page 7 until the first ask
+    const guard = chaos.guardAccesses({ permit: (page, write) => { asked.push(`${page}${write ? 'w' : 'r'}`); const ok = !(page === 7 && holder); holder = false; return ok; } }, () => { flushes++; });
+    let yielded = 0;
+    for (let round = 0; round < 40 && yielded === 0; round++) {
+      holder = true;
+      expect(guard.permit(7, true)).toBe(false); // asked: contended
+      expect(chaos.takeYield()).toBe(false); // a real wait, not a yield
+      expect(guard.permit(7, true)).toBe(true); // won it
+      asked.length = 0;
+      if (chaos.yields === 0) continue;
+      expect(flushes).toBeGreaterThan(0); // so that the next access reaches the guard
+      expect(guard.permit(8, false)).toBe(false); // the yield: refused without asking anyone
+      expect(asked).toEqual([]);
+      expect(chaos.takeYield()).toBe(true);
+      expect(chaos.takeYield()).toBe(false);
+      const until = performance.now() + 1;
+      while (performance.now() < until) { /* the longest yield is 0.2 ms */ }
+      expect(guard.permit(8, false)).toBe(true);
+      expect(asked).toEqual(['8r']);
+      yielded++;
+    }
+    expect(yielded).toBe(1);
+    // Uncontended writes never yield.
+    const before = chaos.yields;
+    for (let page = 100; page < 200; page++) expect(guard.permit(page, true)).toBe(true);
+    expect(chaos.yields).toBe(before);
+  });
+
   test('a plain run (no inner guard) permits everything; new periods flush the TLB', () => {
     const chaos = new ChaosPolicy({ seed: 1 }, 0);
     let flushes = 0;
