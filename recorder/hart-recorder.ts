@@ -184,7 +184,6 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   /** Gives away what others asked for (after tenure, unless we are blocked ourselves). */
   private answerRequests(h: Hart, ignoreTenure: boolean): void {
-    let released = false;
     for (const req of this.ownership.takeRequests(h.id)) {
       // A reader gives way to a writer at once: readers that spin (a seqlock, a flag) make no
       // progress until the writer has written, and one that needs the page again asks again.
@@ -203,10 +202,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       this.releaseSeq = seq;
       this.ring.write({ kind: 'release', icount: h.icount, resource: req.resource, seq });
       if (req.write) this.acquiredAt.delete(req.resource);
-      released = true;
+      h.mmu.forgetResource(req.resource); // cached translations carried the right we gave away
       this.control.kick(req.requester);
     }
-    if (released) h.mmu.flush(); // cached translations carried the rights we gave away
     this.waiting = false;
   }
 

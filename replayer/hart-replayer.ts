@@ -22,6 +22,9 @@ export interface ReplayerPosition {
  * names, publishes its own releases, answers clock reads from the log, and compares register
  * hashes. Anything that does not line up is a divergence, reported where it happened.
  */
+/** What a release drops from the releasing hart's TLB: the released page's translations, or all. */
+export type ReleaseInvalidates = 'page' | 'tlb';
+
 export class HartReplayer implements HartSupervisor {
   readonly realTime = false;
   readonly noSafePointAfterException = true;
@@ -36,7 +39,8 @@ export class HartReplayer implements HartSupervisor {
   constructor(private readonly hart: Hart, events: Iterable<TraceEvent>, private readonly finalIcount: number,
     private readonly progress: ReplayProgress, private readonly uart: Uart,
     /** Serial replay: never wait for another hart; report `blocked()` so the scheduler runs another. */
-    private readonly nonBlocking = false) {
+    private readonly nonBlocking = false,
+    private readonly releaseInvalidates: ReleaseInvalidates = 'tlb') {
     this.events = events[Symbol.iterator]();
     this.advance();
   }
@@ -122,10 +126,12 @@ export class HartReplayer implements HartSupervisor {
         break;
       case 'release':
         this.progress.publishRelease(h.id, e.seq);
-        // The recording emptied this hart's TLB here (the rights it gave away were cached in it).
-        // Translations are guest-visible when page tables change without SFENCE.VMA (Linux leaves
-        // stale entries to spurious faults), so replay must drop them at the same instruction.
-        h.mmu.flush();
+        // The recording dropped the translations that carried the right given away here (older
+        // traces: the whole TLB). Translations are guest-visible when page tables change without
+        // SFENCE.VMA (Linux leaves stale entries to spurious faults), so replay drops the same
+        // ones at the same instruction.
+        if (this.releaseInvalidates === 'page') h.mmu.forgetResource(e.resource);
+        else h.mmu.flush();
         break;
       case 'irq':
         h.observeLines(e.lines);

@@ -58,7 +58,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const replayed: Uint8Array[] = [];
 
     const coordinator = new Coordinator({ ...setup.options, tier: opts.tier }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
-      workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM }),
+      workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM, releaseInvalidates: m.releaseInvalidates ?? 'tlb' }),
       serial,
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },

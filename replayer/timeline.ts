@@ -108,7 +108,7 @@ export class ReplayTimeline {
     this.progressState = this.parallelTrace ? ReplayProgress.create(m.harts) : null;
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace
-        ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true)
+        ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true, m.releaseInvalidates ?? 'tlb')
         : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], reader.summary?.finalSafePoints?.[hart.id] ?? null);
       return scheduleHart(hart, supervisor, opts.tier ?? DEFAULT_TIER, machine.memory);
     });

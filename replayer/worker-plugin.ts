@@ -4,7 +4,7 @@ import { HartSupervisor } from '../src/engine/supervisor.js';
 import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { DivergenceError } from './divergence.js';
-import { HartReplayer } from './hart-replayer.js';
+import { HartReplayer, ReleaseInvalidates } from './hart-replayer.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SerialReplayer } from './serial-replayer.js';
 
@@ -18,6 +18,8 @@ export interface ReplayWorkerOptions {
   /** How the trace was recorded (serial traces replay on virtual time). */
   traceSched: 'parallel' | 'serial';
   quantum: number;
+  /** What a release empties of the hart's TLB (RecordedMachine.releaseInvalidates; 'tlb' in older traces). */
+  releaseInvalidates: ReleaseInvalidates;
 }
 
 /** The worker mode that plugs replay into a hart worker. */
@@ -34,7 +36,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): 
   return {
     supervisor(hart: Hart): HartSupervisor {
       if (o.traceSched === 'serial') return new SerialReplayer(hart, ctx.virtualClock, board.clint, board.uart, reader.events(hart.id), o.finalIcounts[hart.id], o.finalSafePoints?.[hart.id] ?? null);
-      return new HartReplayer(hart, reader.events(hart.id), o.finalIcounts[hart.id], progress, board.uart, ctx.hartIds.length > 1);
+      return new HartReplayer(hart, reader.events(hart.id), o.finalIcounts[hart.id], progress, board.uart, ctx.hartIds.length > 1, o.releaseInvalidates);
     },
     schedule: {
       policy: new RoundRobin(o.quantum),

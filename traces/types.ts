@@ -73,4 +73,10 @@ export interface RecordedMachine {
    * default is. Absent in traces from before --cpu: the fixed rv64imac set (every switch off).
    */
   cpu?: string;
+  /**
+   * What a hart's release empties of its TLB (parallel traces): 'page', the translations that lead
+   * to the released page (the whole TLB for the device bus); absent in older traces, the whole TLB.
+   * TLB contents are guest-visible, so replay must drop exactly what the recording dropped.
+   */
+  releaseInvalidates?: 'page';
 }

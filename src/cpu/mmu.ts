@@ -111,6 +111,28 @@ export class Mmu {
     this.regimeEpochs.set(this.regime, this.epoch);
   }
 
+  /**
+   * A recording hart gave away its right to `resource` (an access guard's resource number): drops
+   * the cached translations that carried it, of every regime and access kind, with their mirror
+   * copies — those leading to that RAM page, or every one for the device bus.
+   */
+  forgetResource(resource: number): void {
+    if (resource === this.deviceResource) this.flush();
+    else this.forgetPage(RAM_BASE + resource * 4096);
+  }
+
+  private forgetPage(pagePa: number): void {
+    for (let k = 0; k < 3; k++) {
+      const phys = this.phys[k];
+      const epochs = this.epochs[k];
+      for (let i = 0; i < TLB_SIZE; i++) {
+        if (phys[i] !== pagePa || epochs[i] === 0) continue;
+        epochs[i] = 0;
+        if (this.mirror) this.mirror[this.mirrorEpochWord[k] + 4 * i] = 0;
+      }
+    }
+  }
+
   saveTlb(): TlbState {
     const joinF = (a: Float64Array[]) => { const out = new Float64Array(3 * TLB_SIZE); a.forEach((x, k) => out.set(x, k * TLB_SIZE)); return out; };
     const epochs = new Int32Array(3 * TLB_SIZE);

@@ -41,4 +41,24 @@ describe('what a parallel recording makes harts take turns on', () => {
     hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
     expect(asked).toEqual(['2r', '3w']);
   });
+
+  test('giving a page away drops only its translations (a cached one asks the guard no more)', () => {
+    const { hart, asked, device } = guardedHart();
+    const touch = () => {
+      hart.mmu.translate(BigInt(RAM_BASE + 0x2008), Access.Load);
+      hart.mmu.translate(BigInt(RAM_BASE + 0x2010), Access.Store);
+      hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
+      hart.mmu.translate(BigInt(CLINT_BASE), Access.Store);
+    };
+    touch();
+    expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
+    touch();
+    expect(asked.splice(0)).toEqual([]); // all cached
+    hart.mmu.forgetResource(2);
+    touch();
+    expect(asked.splice(0)).toEqual(['2r', '2w']);
+    hart.mmu.forgetResource(hart.mmu.deviceResource); // the device bus: everything
+    touch();
+    expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
+  });
 });
