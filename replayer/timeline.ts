@@ -27,6 +27,13 @@ import { ReplayProgress } from './replay-progress.js';
  * a page; the JIT runs ~350 MIPS on the timeline, the reference tier ~20).
  */
 const PAGE_COPY_STEPS: Record<Tier, number> = { jit: 1500, reference: 80 };
+/**
+ * A step back that re-runs more than twice this many steps leaves a checkpoint this far before
+ * where it lands: gdb steps back one instruction at a time (reverse-stepi, and reverse-step/next
+ * issue one `bs` per instruction), and each would otherwise re-run up to a whole interval again.
+ * About 1.5 ms of re-running on either tier.
+ */
+const NEAR_CHECKPOINT_STEPS: Record<Tier, number> = { jit: 500_000, reference: 30_000 };
 /** Share of the running time automatic captures may cost before the interval widens. */
 const CAPTURE_SHARE = 0.25;
 /** Widening stops at this multiple of the configured interval (reverse-stepi re-runs up to one interval). */
@@ -275,7 +282,14 @@ export class ReplayTimeline {
     const here = this.step;
     const cp = this.store.atOrBefore(here - 1, (c) => c.state.harts[hart].icount <= n - 1)!;
     this.restore(cp);
-    const end = await this.run({ target: here, stepHart: { hart, icount: n - 1 }, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
+    const stepHart = { hart, icount: n - 1 };
+    const near = NEAR_CHECKPOINT_STEPS[this.opts.tier ?? DEFAULT_TIER];
+    let end: RunEnd = { kind: 'target' };
+    if (here - cp.step > 2 * near) {
+      end = await this.run({ target: here - near, stepHart, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
+      if (end.kind === 'target') this.checkpointHere();
+    }
+    if (end.kind === 'target') end = await this.run({ target: here, stepHart, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
     if (end.kind === 'interrupted') {
       await this.seek(here);
       return end;

@@ -411,6 +411,35 @@ describe('the timeline is the recording', () => {
     }
   });
 
+  test.each(['reference', 'jit'] as const)('stepping back one instruction at a time far from any checkpoint (%s tier) leaves one near the landing place, and every step lands exactly where a seek does', async (tier) => {
+    // ~3.2M steps with a checkpoint only at step 0: the first step back re-runs the whole trace
+    // and leaves a checkpoint shortly before where it lands; the next steps start from there.
+    const trace = join(dir, `stepback-${tier}.trace`);
+    const rec = await hindsight(['record', '--harts', '2', '--append', 'iters=6', '-o', trace, guest('bench_parallel')]);
+    expect(rec.code, rec.stderr).toBe(0);
+    const opts = { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 256 << 20, tier };
+    const tl = ReplayTimeline.open(trace, opts);
+    expect((await tl.seek(tl.endStep)).kind).toBe('end');
+    expect(tl.endStep).toBeGreaterThan(3_000_000);
+    expect(tl.checkpointCount).toBe(1);
+    const landed: { step: number; hart: number; icount: number; look: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const hart = i % 2;
+      const icount = tl.harts[hart].icount;
+      expect((await tl.stepBackward(hart))?.kind).toMatch(/^(step|target)$/);
+      expect(tl.harts[hart].icount).toBe(icount - 1);
+      landed.push({ step: tl.step, hart, icount: icount - 1, look: JSON.stringify(finalStateHashes(tl.board)) });
+    }
+    expect(tl.checkpointCount).toBe(2); // one near checkpoint, reused by the later steps
+    expect(landed[0].step - tl.checkpointSteps[1]).toBeLessThan(1_000_000);
+    const forwards = ReplayTimeline.open(trace, opts);
+    for (const l of landed) {
+      await forwards.seek(l.step);
+      expect(forwards.harts[l.hart].icount, `step ${l.step}`).toBe(l.icount);
+      expect(JSON.stringify(finalStateHashes(forwards.board)), `step ${l.step}`).toBe(l.look);
+    }
+  });
+
   test('under a tight memory bound the past is thinned logarithmically (dense near the end), memory stays within the bound, and every seek still lands exactly', async () => {
     const interval = 400;
     const roomy = ReplayTimeline.open(races[0], { checkpointInterval: interval, checkpointBytes: 1 << 30, widenInterval: false });
