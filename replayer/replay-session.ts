@@ -17,6 +17,8 @@ export interface ReplayOutcome {
   truncated: boolean;
   truncatedReason: string | null;
   sched: 'parallel' | 'serial';
+  /** Parallel replays with harts grouped on fewer threads than harts: how many threads. */
+  threads: number | null;
   /** How the recording ended (poweroff, timeout, insn-limit, interrupted, ...), if it finished. */
   recordedStopReason: string | null;
 }
@@ -44,7 +46,7 @@ function replaysFasterSerially(reader: TraceReader, harts: number): boolean {
  * respects the trace's release/acquire order (serial) — and compares what came out (console bytes, exit code,
  * final state) with the recording.
  */
-export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; signal?: AbortSignal; tier?: Tier; progress?(done: number, total: number): void }): Promise<ReplayOutcome> {
+export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; threads?: number; signal?: AbortSignal; tier?: Tier; progress?(done: number, total: number): void }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
   try {
     const setup = recordedSetup(reader, tracePath);
@@ -57,7 +59,10 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const recordedConsole = reader.console();
     const replayed: Uint8Array[] = [];
 
-    const coordinator = new Coordinator({ ...setup.options, tier: opts.tier }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
+    // Parallel: a thread per hart, or, with more harts than host cores, harts grouped on as many
+    // threads as cores (as a recording does), each thread running its harts in turns.
+    const threads = serial ? undefined : opts.threads ?? (m.harts > availableParallelism() ? availableParallelism() : undefined);
+    const coordinator = new Coordinator({ ...setup.options, tier: opts.tier, threads }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
       workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: m.serialQuantum ?? SERIAL_QUANTUM, releaseInvalidates: m.releaseInvalidates ?? 'tlb' }),
       serial,
       input: () => true,
@@ -91,7 +96,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         });
       }
     }
-    return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason, sched: serial ? 'serial' : 'parallel', recordedStopReason: reader.summary?.stopReason ?? null };
+    return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason, sched: serial ? 'serial' : 'parallel', threads: threads ?? null, recordedStopReason: reader.summary?.stopReason ?? null };
   } finally {
     reader.close();
   }

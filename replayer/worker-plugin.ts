@@ -33,6 +33,9 @@ export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): 
   board.guestStopsMachine = false; // the recording says where each hart stops
   const reader = TraceReader.open(o.tracePath);
   const progress = new ReplayProgress(o.progress, board.config.harts);
+  // Harts of other threads (a grouped parallel replay) can still release what ours wait for.
+  const othersElsewhere = ctx.hartIds.length < board.config.harts;
+  let seen = progress.changeCount;
   return {
     supervisor(hart: Hart): HartSupervisor {
       if (o.traceSched === 'serial') return new SerialReplayer(hart, ctx.virtualClock, board.clint, board.uart, reader.events(hart.id), o.finalIcounts[hart.id], o.finalSafePoints?.[hart.id] ?? null);
@@ -43,6 +46,13 @@ export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): 
       releasedCount: (hart) => progress.releasedCount(hart),
       stalled(live) {
         if (skipToNextTimer(live, ctx.virtualClock)) return 'continue';
+        if (othersElsewhere && !live[0].hart.exitRequested) {
+          // Every hart here waits for a release from another thread: sleep until something changes
+          // (bounded, since a change between the round and `seen` would not wake us).
+          progress.waitForChange(seen, 1);
+          seen = progress.changeCount;
+          return 'continue';
+        }
         const h = live[0].hart;
         throw new DivergenceError(h.id, h.icount, h.pc, 'every remaining hart waits for a release no other hart can make');
       },

@@ -184,7 +184,7 @@ async function replayCommand(trace: string, flags: { sched?: string; quiet?: boo
   const matched = guestEnded
     ? `console, exit code (${result.exitCode}) and final state match the recording`
     : `console and final state match the recording (which was stopped: ${outcome.recordedStopReason ?? 'unfinished'})`;
-  process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s) in ${result.wallSeconds.toFixed(2)} s; ${matched}\n`);
+  process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s)${outcome.threads ? ` on ${outcome.threads} host threads` : ''} in ${result.wallSeconds.toFixed(2)} s; ${matched}\n`);
   process.exitCode = 0;
 }
 
@@ -244,7 +244,7 @@ export function buildProgram(): Command {
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
     .argument('<TRACE>', 'trace file written by `hindsight record`')
-    .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread in a canonical order (default: parallel, or serial for a trace whose harts outnumber the host\'s cores and share much, which replays faster so)').choices(['parallel', 'serial']))
+    .addOption(new Option('--sched <MODE>', 'parallel: each hart on its own thread (with more harts than host cores, harts grouped on as many threads as cores); serial: all harts on one thread in a canonical order (default: parallel, or serial for a trace whose harts outnumber the host\'s cores and share much, which replays faster so)').choices(['parallel', 'serial']))
     .option('--quiet', 'do not print the replayed console output')
     .addOption(new Option('--tier <TIER>', 'execution tier of the replay (any tier replays any trace)').choices([...TIERS]).default(DEFAULT_TIER))
     .action(replayCommand);
