@@ -127,8 +127,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   /** Answers what others asked of this hart, and of the parked harts sharing its thread. */
-  private answerThreadsRequests(h: Hart): void {
-    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, this.waiting);
+  private answerThreadsRequests(h: Hart, ignoreTenure = this.waiting): void {
+    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, ignoreTenure);
     if (this.siblings.length > 1) this.serveParkedSiblings();
   }
 
@@ -156,8 +156,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   answerRequestsNow(h: Hart): void {
-    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, true);
-    if (this.siblings.length > 1) this.serveParkedSiblings();
+    this.answerThreadsRequests(h, true);
   }
 
   /** Shared thread: true once after a wait for a right that did not end, so the scheduler runs a sibling. */
