@@ -220,6 +220,26 @@ export class Mmu {
       if (fastOut) fastOut[0] = this.fast[access][slot];
       return this.phys[access][slot] + offset;
     }
+    return this.translateMiss(vaddr, key, offset, access, fastOut);
+  }
+
+  /**
+   * translate() for an address given as a number, exact (|va| <= 2^53, which every canonical
+   * Sv39/Sv48 address is): the reference executor's BigInt-free loads and stores (exec/fast-ops.ts).
+   */
+  translateNumber(va: number, access: Access, fastOut: Uint8Array): number {
+    const key = Math.floor(va / 4096);
+    const offset = va - key * 4096;
+    const slot = key & TLB_MASK;
+    if (this.tags[access][slot] === key && this.epochs[access][slot] === this.epoch) {
+      fastOut[0] = this.fast[access][slot];
+      return this.phys[access][slot] + offset;
+    }
+    return this.translateMiss(BigInt(va), key, offset, access, fastOut);
+  }
+
+  private translateMiss(vaddr: bigint, key: number, offset: number, access: Access, fastOut: Uint8Array | undefined): number {
+    const slot = key & TLB_MASK;
     const page = this.walk(vaddr, access);
     if (page < 0) return page;
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;

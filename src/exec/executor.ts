@@ -3,11 +3,12 @@ import { Hart } from '../cpu/hart.js';
 import { Access, ACCESS_FAULT, NEEDS_OWNERSHIP } from '../cpu/mmu.js';
 import { decoder32For } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
-import { ExecFn, Interp, NEXT } from '../isa/op-def.js';
+import { ExecFn, NEXT } from '../isa/op-def.js';
 import { OP_DEFS } from '../isa/table.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { Block, Spin, straddlingInsnBlock, translateBlock } from './translate.js';
+import { FAST_OPS, FastInterp, effectiveAddress } from './fast-ops.js';
 
 const asI = BigInt.asIntN;
 
@@ -21,7 +22,7 @@ const asI = BigInt.asIntN;
  * reference tier ran at the same speed either way (docs/ARCHITECTURE.md, Execution).
  */
 type InsnLoop = (e: Executor, h: Hart, insns: readonly Insn[], n: number) => number;
-const EXEC: readonly ExecFn[] = OP_DEFS.map((d) => d.exec);
+const EXEC: readonly ExecFn[] = OP_DEFS.map((d) => FAST_OPS[d.op] ?? d.exec);
 const runInsns: InsnLoop = (e, h, insns, n) => {
   for (let i = 0; i < n; i++) {
     const ins = insns[i];
@@ -47,7 +48,10 @@ export const enum BlockExit { Normal, Wfi, NeedsOwnership, Spin }
 /** Pseudo exception cause: the instruction needs an ownership right first; it is retried, not trapped. */
 const OWNERSHIP_RETRY = 1000;
 
-const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, page: -1, gen: 0, spin: Spin.No };
+/** Slots of Executor.front (a power of two): 64 KiB of code without aliasing. */
+const FRONT_SLOTS = 32768;
+
+const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false };
 
 /**
  * The reference executor: runs translation blocks of IR records with the plain TypeScript
@@ -55,16 +59,23 @@ const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, page: -1, gen: 0
  * faster tiers and the tier that can stop after exactly N instructions. Memory accesses go
  * through the hart's MMU; faults are values (hart.trapCause), never exceptions.
  */
-export class Executor implements Interp {
+export class Executor implements FastInterp {
   /**
    * Translated blocks by physical address, below 2^32 XOR 2^31: RAM addresses (>= 2^31) become small
    * integers, which V8 keeps as Smis; raw ones are heap numbers, and a Map lookup with them measured
    * ~2x slower (this lookup runs ~500k times on a Linux boot).
    */
   private readonly cache = new Map<number, Block>();
+  /**
+   * A direct-mapped front for `cache` (by pa / 2, tag = Block.pa): an array read instead of a
+   * hash lookup on every block (Map.get was ~5% of a reference-tier Linux boot). Misses fall back
+   * to the Map, so aliasing costs a lookup, never a translation.
+   */
+  private readonly front: (Block | undefined)[] = new Array<Block | undefined>(FRONT_SLOTS).fill(undefined);
   private readonly fastOut = new Uint8Array(1);
   private readonly h: Hart;
   readonly x: BigInt64Array;
+  readonly x32: Int32Array;
   private readonly u8: Uint8Array;
   private readonly i8: Int8Array;
   private readonly i16: Int16Array;
@@ -73,8 +84,8 @@ export class Executor implements Interp {
   private readonly u32: Uint32Array;
   readonly i64: BigInt64Array;
   readonly ramDelta: number;
-  /** The block being run and its virtual start (for pcAt). */
-  private block: Block = EMPTY_BLOCK;
+  /** The block being run (the last one run, after runBlock) and its virtual start (for pcAt). */
+  protected block: Block = EMPTY_BLOCK;
   private blockStart = 0n;
   /** Set when the last block ended in a WFI that should sleep until an interrupt. */
   lastExit = BlockExit.Normal;
@@ -113,6 +124,7 @@ export class Executor implements Interp {
     this.h = hart;
     this.decodeWord = decoder32For(hart.features);
     this.x = hart.x;
+    this.x32 = new Int32Array(hart.x.buffer, hart.x.byteOffset, 64);
     const m = bus.memory;
     this.u8 = new Uint8Array(m);
     this.i8 = new Int8Array(m);
@@ -141,6 +153,7 @@ export class Executor implements Interp {
   /** Forgets all translations (FENCE.I, or a debugger write into code). */
   flushTranslations(): void {
     this.cache.clear();
+    this.front.fill(undefined);
   }
 
   /** Raises the exception for a failed translation (or marks the instruction for retry). */
@@ -177,14 +190,20 @@ export class Executor implements Interp {
       h.raise(Cause.InsnAccessFault, h.pc);
       return null;
     }
+    const slot = (pa >>> 1) & (FRONT_SLOTS - 1);
+    let cached = this.front[slot];
     const key = pa < 0x100000000 ? (pa ^ 0x80000000) | 0 : pa;
-    const cached = this.cache.get(key);
+    if (cached === undefined || cached.pa !== pa) {
+      cached = this.cache.get(key);
+      if (cached) this.front[slot] = cached;
+    }
     // A plain read of the generation (Atomics.load is a builtin call here): another thread's store
     // to this code is seen at a later block at the latest, as it would be a moment later anyway.
     if (cached && (cached.page < 0 || this.bus.codeGen[cached.page] === cached.gen)) return cached;
     const block = translateBlock(this.bus, pa, this.decodeWord);
     if (block.insns.length > 0) {
       this.cache.set(key, block);
+      this.front[slot] = block;
       return block;
     }
     return this.fetchStraddling(pa);
@@ -285,6 +304,54 @@ export class Executor implements Interp {
   }
 
   // --- memory -----------------------------------------------------------------------------------
+  loadN(ins: Insn, i: number, size: 1 | 2 | 4 | 8, signed: boolean): number {
+    const va = effectiveAddress(this.x32, ins);
+    if (va !== va || this.accessHook) return OP_DEFS[ins.op].exec(this, ins, i); // NaN: beyond 2^53
+    const pa = this.h.mmu.translateNumber(va, Access.Load, this.fastOut);
+    if (pa < 0) {
+      this.translationFailed(pa, BigInt(va));
+      return this.fault(i);
+    }
+    // Not plain RAM or misaligned: the table's semantics (translating again hits the TLB).
+    if (!this.fastOut[0] || (pa & (size - 1)) !== 0) return OP_DEFS[ins.op].exec(this, ins, i);
+    const off = pa + this.ramDelta;
+    const rd = ins.rd;
+    if (rd === 0) return NEXT;
+    // A doubleword is one 64-bit access (single-copy atomic, as RISC-V requires: another hart
+    // must never see half of it), which only the BigInt view offers.
+    if (size === 8) { this.x[rd] = this.i64[off >> 3]; return NEXT; }
+    let lo: number;
+    switch (size) {
+      case 1: lo = signed ? this.i8[off] : this.u8[off]; break;
+      case 2: lo = signed ? this.i16[off >> 1] : this.u16[off >> 1]; break;
+      default: lo = this.i32[off >> 2]; break;
+    }
+    this.x32[2 * rd] = lo;
+    this.x32[2 * rd + 1] = signed ? lo >> 31 : 0;
+    return NEXT;
+  }
+
+  storeN(ins: Insn, i: number, size: 1 | 2 | 4 | 8): number {
+    const va = effectiveAddress(this.x32, ins);
+    if (va !== va || this.accessHook) return OP_DEFS[ins.op].exec(this, ins, i);
+    const pa = this.h.mmu.translateNumber(va, Access.Store, this.fastOut);
+    if (pa < 0) {
+      this.translationFailed(pa, BigInt(va));
+      return this.fault(i);
+    }
+    if (!this.fastOut[0] || (pa & (size - 1)) !== 0) return OP_DEFS[ins.op].exec(this, ins, i);
+    const off = pa + this.ramDelta;
+    switch (size) {
+      case 1: this.u8[off] = this.x32[2 * ins.rs2]; break;
+      case 2: this.u16[off >> 1] = this.x32[2 * ins.rs2]; break;
+      case 4: this.i32[off >> 2] = this.x32[2 * ins.rs2]; break;
+      default: this.i64[off >> 3] = this.x[ins.rs2]; break; // one 64-bit store (see loadN)
+    }
+    const page = (pa - RAM_BASE) >>> 12;
+    if (this.bus.codeFlag[page]) Atomics.add(this.bus.codeGen, page, 1);
+    return NEXT;
+  }
+
   load(addr: bigint, size: number, signed: boolean): bigint {
     const h = this.h;
     const pa = h.mmu.translate(addr, Access.Load, this.fastOut);

@@ -1,7 +1,7 @@
 import { decode16, decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
 import { Fmt, OpClass } from '../isa/op-def.js';
-import { OP_DEFS, endsBlock, opClass } from '../isa/table.js';
+import { OP_DEFS, endsBlock, jitInline, opClass } from '../isa/table.js';
 import { Bus, PAGE_SHIFT, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
@@ -12,11 +12,20 @@ export interface Block {
   offsets: bigint[];
   /** Total byte length. */
   bytes: bigint;
+  /** Physical address of the first instruction (-1: not cacheable, a straddling instruction). */
+  pa: number;
   /** RAM page index whose generation this block was translated under, or -1 (boot ROM). */
   page: number;
   gen: number;
   /** The guest spins here (see Spin): only the reference executor runs the block, and it says so (BlockExit.Spin). */
   spin: Spin;
+  /**
+   * Every op is one compiled code runs inline (no CSR, system op, FENCE.I or trap by design) and the
+   * block does not spin: running it changes nothing the hart runner looks at between blocks
+   * (interrupt enables, privilege, translation) unless it faults, so an executor may go straight
+   * on to the next block, as compiled code does (JitExecutor.runBlock).
+   */
+  plain: boolean;
 }
 
 export const MAX_BLOCK_INSNS = 64;
@@ -77,7 +86,8 @@ export function translateBlock(bus: Bus, pa: number, decodeWord: (raw: number) =
     off += insn.len;
     if (endsBlock(insn.op) || insn.raw === PAUSE_RAW) break;
   }
-  return { insns, offsets, bytes: BigInt(off), page, gen, spin: spinKind(insns) };
+  const spin = spinKind(insns);
+  return { insns, offsets, bytes: BigInt(off), pa, page, gen, spin, plain: spin === Spin.No && insns.every((ins) => jitInline(ins.op)) };
 }
 
 /** Whether (and how) a block spins: see Spin. */
@@ -125,7 +135,7 @@ function writes(ins: Insn): number {
 export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: number) => Insn = decode32): Block {
   const insn = decodeWord((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
   insn.off = 0;
-  return { insns: [insn], offsets: [0n], bytes: 4n, page: -1, gen: 0, spin: Spin.No };
+  return { insns: [insn], offsets: [0n], bytes: 4n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false };
 }
 
 function readHalf(bus: Bus, pa: number): number {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BoardConfig } from '../machine/config.js';
@@ -71,10 +72,20 @@ async function loadPlugin(mode: WorkerMode): Promise<WorkerPlugin> {
   return module.createWorkerPlugin(context, mode.options as never);
 }
 
+/** CPU time of this thread so far (Linux /proc, 10 ms ticks; -1 elsewhere): a hart's cost measured without the host's other load. */
+function threadCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat)
+  } catch {
+    return -1;
+  }
+}
+
 function reportDone(s: ScheduledHart): void {
   // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
   const stats = (s.runner.executor as { stats?: unknown }).stats;
-  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify(stats)}\n`);
+  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs() })}\n`);
   parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
 }
 

@@ -13,7 +13,7 @@ function sext(value: number, width: number): bigint {
 }
 
 function make(op: Op, rd: number, rs1: number, rs2: number, imm: bigint, len: number, raw: number): Insn {
-  return { op, rd, rs1, rs2, imm, off: 0, len, raw };
+  return { op, rd, rs1, rs2, imm, immN: Number(imm), off: 0, len, raw };
 }
 
 const illegal = (raw: number, len: number): Insn => make(Op.ILLEGAL, 0, 0, 0, 0n, len, raw);

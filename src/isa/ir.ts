@@ -48,6 +48,8 @@ export interface Insn {
   rs2: number;
   /** Sign-extended immediate (CSR number for CSR ops, shift amount for shifts, uimm in rs1 for CSR*I). */
   imm: bigint;
+  /** `imm` as a number (every RISC-V immediate fits in 32 bits): the reference executor's BigInt-free ops (exec/fast-ops.ts). */
+  immN: number;
   /** Byte offset of the instruction from the start of its translation block. */
   off: number;
   /** 2 for compressed encodings, 4 otherwise. */

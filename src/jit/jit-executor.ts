@@ -32,6 +32,20 @@ import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
 import { setFlagsFromString } from 'node:v8';
+import { appendFileSync } from 'node:fs';
+
+/**
+ * HINDSIGHT_JIT_DUMP=FILE: every page compile appends a line (vbase, RAM page, its 4 KiB of code,
+ * the block offsets compiled) for scripts/jit-compile-cost.mjs, which replays those compiles in
+ * one process: the JIT's compile path measured without a guest or a noisy host in the way.
+ */
+const JIT_DUMP = process.env.HINDSIGHT_JIT_DUMP ?? '';
+
+function dumpPage(file: string, bus: Bus, vbase: bigint, ramPage: number, offsets: number[]): void {
+  const at = bus.ramOffset(RAM_BASE + ramPage * PAGE_SIZE);
+  const code = Buffer.from(bus.u8.subarray(at, at + PAGE_SIZE)).toString('base64');
+  appendFileSync(file, `${JSON.stringify({ vbase: vbase.toString(), ramPage, offsets, code })}\n`);
+}
 
 /**
  * Compiled pages stay on V8's baseline wasm compiler (Liftoff): its tier-up to TurboFan made
@@ -73,6 +87,8 @@ export interface JitOptions {
 }
 
 export interface JitStats {
+  /** runBlock calls (the hart runner's safe-point round trips). */
+  runs: number;
   compiles: number;
   compileMicros: number;
   compiledInsns: number;
@@ -147,7 +163,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  private readonly statsOut: JitStats = { compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0, chained: 0 };
+  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0, chained: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
   private readonly chainRun: ChainFn;
   private readonly chainTable: WebAssembly.Table;
@@ -271,7 +287,39 @@ export class JitExecutor extends Executor {
     this.releaseSlot(page);
   }
 
+  /**
+   * Runs at most `budget` instructions: compiled code where there is some, else reference blocks,
+   * one after another while nothing happens that the hart runner must see between blocks (as
+   * compiled code chains blocks and pages): a normal end (no trap, WFI, spin, ownership wait or
+   * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
+   * interrupt or change translation), the same device lines, wake word and no exit request, at
+   * most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
+   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Not while debugging: breakpoints
+   * and watchpoints are checked by the debugger's probe between calls. Not in a parallel
+   * recording (the MMU has an access guard): a hart there hands pages over at safe points once
+   * their tenure is up, and a run of blocks delayed that (store-buffering litmus recorded in 6.8 s
+   * before, 17-19 s with it).
+   */
   override runBlock(budget: number): number {
+    this.statsOut.runs++;
+    let retired = this.runOnce(budget);
+    if (this.breakpointPages || this.accessHook || !this.plainEnd || this.hart.mmu.guard) return retired;
+    const h = this.hart;
+    const lines = h.hardwareMip();
+    const wake = h.wakeWord();
+    const exceptions = h.exceptionsTaken;
+    const limit = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
+    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested) {
+      retired += this.runOnce(budget - retired);
+    }
+    return retired;
+  }
+
+  /** The last runOnce ended normally after compiled code or a plain reference block (see runBlock). */
+  private plainEnd = false;
+
+  private runOnce(budget: number): number {
+    this.plainEnd = false;
     const h = this.hart;
     // Where the last call stopped mid-block (a budget cut), the pc is no block start: not an entry.
     const midBlock = this.cutByBudget;
@@ -336,6 +384,8 @@ export class JitExecutor extends Executor {
           if (page.stopOffsets.size > 0 && retired < budget && page.stopOffsets.has(Number(BigInt.asIntN(64, h.pc) - BigInt.asIntN(64, page.vbase)))) {
             this.cutByBudget = true;
             this.cutShort = true;
+          } else {
+            this.plainEnd = true;
           }
           return retired;
         }
@@ -368,6 +418,7 @@ export class JitExecutor extends Executor {
     if (fetchPa !== undefined) this.prefetched(this.hart.pc, fetchPa);
     const n = super.runBlock(budget);
     this.statsOut.referenceInsns += n;
+    this.plainEnd = this.block.plain && this.lastExit === BlockExit.Normal && !this.cutByBudget;
     return n;
   }
 
@@ -425,6 +476,7 @@ export class JitExecutor extends Executor {
       return;
     }
     try {
+      if (JIT_DUMP) dumpPage(JIT_DUMP, this.sys, page.vbase, page.ramPage, [...found.keys()]);
       const t1 = performance.now();
       const bytes = compilePageModule({ features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
       const t2 = performance.now();
