@@ -3,9 +3,10 @@
 //   node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier jit|reference] [--out DIR]  (JSON: DIR/linux-latest.json)
 // The test kernel (scripts/build-linux-guest.sh: Debian's linux-source-6.1, our config fragment
 // and our /init, built once and cached) under Debian's OpenSBI fw_jump. Rows, each the median of
-// N whole-process wall times: qemu-system-riscv64 (MTTCG); hindsight run with a thread per hart
-// and, above 2 harts, with --threads 2; hindsight record --threads 2 (parallel recording; --threads
-// only when it is below --harts); replay of that recording. Ratios: against QEMU, and record/run.
+// N whole-process wall times: qemu-system-riscv64 (MTTCG); hindsight run (its default threads: one
+// per hart, at most one per host core) and, with more harts than cores, with --threads HARTS (a
+// thread per hart, for comparison); hindsight record (its default threads, the same rule);
+// replay of that recording. Ratios: against QEMU, and record/run (both with default threads).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -57,23 +58,22 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
   try {
     for (const harts of hartsList) {
       const kernelArgs = ['--bios', OPENSBI, '--append', 'console=ttyS0', '--timeout', String(TIMEOUT_S), image];
-      const threads = harts > 2 ? ['--threads', '2'] : [];
+      const perHart = harts > os.availableParallelism() ? ['--threads', String(harts)] : [];
       const trace = path.join(dir, `linux-${harts}.trace`);
       const why = (r) => (poweredOff(r) ? null : `exit ${r.code}, no power-off: ${r.stderr.trim().split('\n').pop() ?? ''}`);
       const q = qemu ? measure(harts, 'qemu', qemu, ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
         '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'], why) : null;
       const run = measure(harts, `hindsight/${tier} run`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs], why);
-      const runShared = threads.length ? measure(harts, `hindsight/${tier} run --threads 2`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...threads, ...kernelArgs], why) : null;
-      const rec = measure(harts, `hindsight/${tier} record${threads.length ? ' --threads 2' : ''}`, process.execPath,
-        [cli, 'record', '--tier', tier, '--harts', String(harts), ...threads, '-o', trace, ...kernelArgs], why);
+      const runPerHart = perHart.length ? measure(harts, `hindsight/${tier} run --threads ${harts}`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs], why) : null;
+      const rec = measure(harts, `hindsight/${tier} record`, process.execPath,
+        [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace, ...kernelArgs], why);
       const rep = measure(harts, `hindsight/${tier} replay`, process.execPath, [cli, 'replay', '--tier', tier, '--quiet', trace],
         (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`));
-      for (const row of [run, runShared, rec, rep]) {
+      for (const row of [run, runPerHart, rec, rep]) {
         if (!row) continue;
         if (q?.seconds && row.seconds) row.vsQemu = row.seconds / q.seconds;
       }
-      const base = runShared?.seconds ?? run.seconds;
-      if (base && rec.seconds) rec.vsRun = rec.seconds / base;
+      if (run.seconds && rec.seconds) rec.vsRun = rec.seconds / run.seconds;
       if (rec.seconds && rep.seconds) rep.vsRecord = rep.seconds / rec.seconds;
     }
   } finally {

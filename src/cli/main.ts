@@ -6,7 +6,7 @@
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
 import { startHartWorkers } from '../host/worker-pool.js';
-import { defaultRecordThreads } from './record-threads.js';
+import { defaultThreads } from './default-threads.js';
 
 /** The value of an option in argv (`--opt V` or `--opt=V`), undefined when absent. */
 function optionValue(argv: readonly string[], flag: string): string | undefined {
@@ -20,8 +20,8 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
 
 /**
  * How many hart workers the command will ask for, as far as a glance at argv tells (program.ts
- * validates the options): one per hart, or per --threads group (a recording's default groups as
- * record-threads.ts says), one with serial scheduling, and one for a replay (its hart count is in
+ * validates the options): one per hart, or per --threads group (the default groups as
+ * default-threads.ts says), one with serial scheduling, and one for a replay (its hart count is in
  * the trace). A wrong guess costs an idle worker or a later one.
  */
 function workersWanted(argv: readonly string[]): number {
@@ -31,7 +31,7 @@ function workersWanted(argv: readonly string[]): number {
   const threadsFlag = optionValue(argv, '--threads');
   const chaos = argv.slice(3).some((a) => a === '--chaos' || a.startsWith('--chaos=')) ? true : undefined;
   const threads = threadsFlag !== undefined ? Number(threadsFlag)
-    : argv[2] === 'record' ? defaultRecordThreads({ harts, sched, chaos }) ?? harts : harts;
+    : argv.slice(3).some((a) => a === '--gdb' || a.startsWith('--gdb=')) ? 1 : defaultThreads({ harts, sched, chaos }) ?? harts;
   const n = Math.min(harts, threads);
   return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
 }

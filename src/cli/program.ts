@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
-import { defaultRecordThreads } from './record-threads.js';
+import { defaultThreads } from './default-threads.js';
 import { ttyProgress } from './progress.js';
 import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
@@ -105,6 +105,7 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
     return;
   }
   const options = runOptions(kernel, flags);
+  options.threads ??= defaultThreads(flags);
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
@@ -133,7 +134,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   const removeHandlers = onInterrupt(() => abort.abort());
   const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
   if (options.threads === undefined) {
-    options.threads = defaultRecordThreads(flags);
+    options.threads = defaultThreads(flags);
     if (options.threads !== undefined) process.stderr.write(`hindsight: ${flags.harts} harts on ${options.threads} host threads, as many as the host has cores (--threads ${flags.harts} gives each hart its own)\n`);
   }
   if (!flags.untilFailure && (flags.maxRuns !== undefined || flags.failOnExit || flags.failOn)) throw new InputError('--max-runs, --fail-on-exit and --fail-on go with --until-failure');
@@ -202,7 +203,7 @@ async function traceInfoCommand(trace: string, flags: { json?: boolean }): Promi
 function addMachineOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--harts <N>', 'number of harts (CPUs)').argParser(parseHarts).default(1))
-    .addOption(new Option('--threads <N>', 'host threads the harts run on (default: one per hart); with fewer, harts take turns on them, which suits guests that share much when harts outnumber host cores').argParser(parseThreads))
+    .addOption(new Option('--threads <N>', 'host threads the harts run on (default: one per hart, or as many as the host has cores when harts outnumber them); with fewer threads than harts, harts take turns on them').argParser(parseThreads))
     .addOption(new Option('--mem <SIZE>', 'guest RAM size, e.g. 128M, 1G').argParser(parseMemorySize).default(128 * 1024 * 1024, '128M'))
     .option('--bios <FILE|none>', 'firmware loaded at 0x80000000 (the kernel then goes to 0x80200000)', 'none')
     .option('--initrd <FILE>', 'initial ramdisk')
