@@ -209,6 +209,15 @@ export class Executor implements FastInterp {
     return this.fetchStraddling(pa);
   }
 
+  /** The cached translation of the block at RAM address `pa` if its code is unchanged since, else a new one (not cached). */
+  protected translationAt(pa: number): Block {
+    const key = pa < 0x100000000 ? (pa ^ 0x80000000) | 0 : pa;
+    const cached = this.front[(pa >>> 1) & (FRONT_SLOTS - 1)];
+    const hit = cached !== undefined && cached.pa === pa ? cached : this.cache.get(key);
+    if (hit && hit.page >= 0 && Atomics.load(this.bus.codeGen, hit.page) === hit.gen) return hit;
+    return translateBlock(this.bus, pa, this.decodeWord);
+  }
+
   /** A 32-bit instruction whose upper half lies on the next (virtual) page. */
   private fetchStraddling(pa: number): Block | null {
     const h = this.h;

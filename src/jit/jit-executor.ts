@@ -19,7 +19,7 @@
 import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
 import { BlockExit, Executor, WatchedPages, virtualPage } from '../exec/executor.js';
-import { Block, Spin, translateBlock } from '../exec/translate.js';
+import { Block, Spin } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
 import { Interp, NEXT, OpClass } from '../isa/op-def.js';
@@ -295,21 +295,23 @@ export class JitExecutor extends Executor {
    * interrupt or change translation), the same device lines, wake word and no exit request, at
    * most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
    * the runner's safe-point round trip (docs/ARCHITECTURE.md). Not while debugging: breakpoints
-   * and watchpoints are checked by the debugger's probe between calls. Not in a parallel
-   * recording (the MMU has an access guard): a hart there hands pages over at safe points once
-   * their tenure is up, and a run of blocks delayed that (store-buffering litmus recorded in 6.8 s
-   * before, 17-19 s with it).
+   * and watchpoints are checked by the debugger's probe between calls. In a parallel recording
+   * (the MMU has an access guard) only while no other hart waits for this one to hand something
+   * over: hand-offs happen at safe points once a page's tenure is up, and runs of blocks past
+   * that delayed them (the store-buffering litmus recorded in 17-19 s instead of 6-7 s).
    */
   override runBlock(budget: number): number {
     this.statsOut.runs++;
     let retired = this.runOnce(budget);
-    if (this.breakpointPages || this.accessHook || !this.plainEnd || this.hart.mmu.guard) return retired;
+    if (this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
     const h = this.hart;
+    const guard = h.mmu.guard;
+    if (guard && (guard.handOffPending?.() ?? true)) return retired;
     const lines = h.hardwareMip();
     const wake = h.wakeWord();
     const exceptions = h.exceptionsTaken;
     const limit = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
-    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested) {
+    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested && !(guard && guard.handOffPending!())) {
       retired += this.runOnce(budget - retired);
     }
     return retired;
@@ -454,7 +456,8 @@ export class JitExecutor extends Executor {
     for (let w = 0; w < work.length && found.size < this.opts.maxBlocksPerPage; w++) {
       const off = work[w];
       if (found.has(off) || page.rejected.has(off) || stopOffsets.has(off)) continue;
-      const whole = translateBlock(this.sys, pageBase + off, this.decodeWord);
+      const whole = this.translationAt(pageBase + off); // most were run (and translated) on the reference executor
+
       if (whole.insns.length === 0 || whole.gen !== page.gen || whole.spin !== Spin.No) {
         page.rejected.add(off);
         continue;
