@@ -48,6 +48,10 @@ export const enum BlockExit { Normal, Wfi, NeedsOwnership, Spin }
 /** Pseudo exception cause: the instruction needs an ownership right first; it is retried, not trapped. */
 const OWNERSHIP_RETRY = 1000;
 
+/** Executor.plainRamOffset's answers other than an offset. */
+const TABLE_PATH = -1;
+const FAULTED = -2;
+
 /** Slots of Executor.front (a power of two): 64 KiB of code without aliasing. */
 const FRONT_SLOTS = 32768;
 
@@ -313,17 +317,26 @@ export class Executor implements FastInterp {
   }
 
   // --- memory -----------------------------------------------------------------------------------
-  loadN(ins: Insn, i: number, size: 1 | 2 | 4 | 8, signed: boolean): number {
+  /**
+   * Where the fast ops' access of instruction i (at rs1 + imm) lands in the memory views, or
+   * TABLE_PATH (beyond 2^53, watched, not plain RAM, misaligned: the table's semantics take it,
+   * translating again from the TLB) or FAULTED (its translation fault is raised).
+   */
+  private plainRamOffset(ins: Insn, access: Access, size: number): number {
     const va = effectiveAddress(this.x32, ins);
-    if (va !== va || this.accessHook) return OP_DEFS[ins.op].exec(this, ins, i); // NaN: beyond 2^53
-    const pa = this.h.mmu.translateNumber(va, Access.Load, this.fastOut);
+    if (va !== va || this.accessHook) return TABLE_PATH; // NaN: beyond 2^53
+    const pa = this.h.mmu.translateNumber(va, access, this.fastOut);
     if (pa < 0) {
       this.translationFailed(pa, BigInt(va));
-      return this.fault(i);
+      return FAULTED;
     }
-    // Not plain RAM or misaligned: the table's semantics (translating again hits the TLB).
-    if (!this.fastOut[0] || (pa & (size - 1)) !== 0) return OP_DEFS[ins.op].exec(this, ins, i);
-    const off = pa + this.ramDelta;
+    if (!this.fastOut[0] || (pa & (size - 1)) !== 0) return TABLE_PATH;
+    return pa + this.ramDelta;
+  }
+
+  loadN(ins: Insn, i: number, size: 1 | 2 | 4 | 8, signed: boolean): number {
+    const off = this.plainRamOffset(ins, Access.Load, size);
+    if (off < 0) return off === FAULTED ? this.fault(i) : OP_DEFS[ins.op].exec(this, ins, i);
     const rd = ins.rd;
     if (rd === 0) return NEXT;
     // A doubleword is one 64-bit access (single-copy atomic, as RISC-V requires: another hart
@@ -341,22 +354,15 @@ export class Executor implements FastInterp {
   }
 
   storeN(ins: Insn, i: number, size: 1 | 2 | 4 | 8): number {
-    const va = effectiveAddress(this.x32, ins);
-    if (va !== va || this.accessHook) return OP_DEFS[ins.op].exec(this, ins, i);
-    const pa = this.h.mmu.translateNumber(va, Access.Store, this.fastOut);
-    if (pa < 0) {
-      this.translationFailed(pa, BigInt(va));
-      return this.fault(i);
-    }
-    if (!this.fastOut[0] || (pa & (size - 1)) !== 0) return OP_DEFS[ins.op].exec(this, ins, i);
-    const off = pa + this.ramDelta;
+    const off = this.plainRamOffset(ins, Access.Store, size);
+    if (off < 0) return off === FAULTED ? this.fault(i) : OP_DEFS[ins.op].exec(this, ins, i);
     switch (size) {
       case 1: this.u8[off] = this.x32[2 * ins.rs2]; break;
       case 2: this.u16[off >> 1] = this.x32[2 * ins.rs2]; break;
       case 4: this.i32[off >> 2] = this.x32[2 * ins.rs2]; break;
       default: this.i64[off >> 3] = this.x[ins.rs2]; break; // one 64-bit store (see loadN)
     }
-    const page = (pa - RAM_BASE) >>> 12;
+    const page = (off - this.ramDelta - RAM_BASE) >>> 12;
     if (this.bus.codeFlag[page]) Atomics.add(this.bus.codeGen, page, 1);
     return NEXT;
   }
