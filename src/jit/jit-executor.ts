@@ -84,6 +84,12 @@ export interface JitOptions {
   hostFma?: boolean;
   /** The machine's other harts: publish compiled pages to them and adopt theirs (jit-share.ts). */
   share?: JitShare | null;
+  /**
+   * A plain run (no recording, no replay): cold code takes the fast ops (Executor.useFastOps) and
+   * runs of blocks per call (runBlock). Off elsewhere until a replay divergence seen with them is
+   * understood (docs/ARCHITECTURE.md).
+   */
+  plainRun?: boolean;
 }
 
 export interface JitStats {
@@ -147,6 +153,7 @@ const DEFAULTS: Required<JitOptions> = {
   strict: false,
   hostFma: hostFusedMadd(),
   share: null,
+  plainRun: false,
 };
 const MAX_RECOMPILES = 32;
 const FAILED = -1;
@@ -194,6 +201,7 @@ export class JitExecutor extends Executor {
     for (let slot = JIT_CHAIN_SLOTS - 1; slot >= 0; slot--) this.freeSlots.push(slot);
     const chain = new WebAssembly.Instance(chainModule(), { env: { mem: memory, [CHAIN_TABLE_IMPORT]: this.chainTable } });
     this.chainRun = chain.exports.run as ChainFn;
+    if (this.opts.plainRun) this.useFastOps();
     this.fpX = new BigInt64Array(32);
     // The FP ops' semantics touch only the hart (f registers, fcsr, mstatus.FS) and x registers,
     // which in wasm are locals: they run against this stand-in whose x holds the operand passed in.
@@ -303,7 +311,7 @@ export class JitExecutor extends Executor {
   override runBlock(budget: number): number {
     this.statsOut.runs++;
     let retired = this.runOnce(budget);
-    if (this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
+    if (!this.opts.plainRun || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
     const h = this.hart;
     const guard = h.mmu.guard;
     if (guard && (guard.handOffPending?.() ?? true)) return retired;

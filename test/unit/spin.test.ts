@@ -72,7 +72,7 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
 
   test('the JIT leaves a cpu_relax loop to the reference executor, which reports Spin after each PAUSE', () => {
     const { hart, memory } = machineWith(CODE.relax!);
-    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true });
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, plainRun: true });
     expect(exec.runBlock(1000)).toBe(2); // div, pause
     expect(exec.lastExit).toBe(BlockExit.Spin);
     for (let k = 0; k < 20; k++) {
