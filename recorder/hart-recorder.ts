@@ -85,11 +85,6 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     return this.serveParkedSiblings() && this.tryPermit(resource, write);
   }
 
-  handOffPending(): boolean {
-    // Harts sharing this thread are served at its safe points too: give them every one.
-    return this.siblings.length > 1 || this.ownership.hasRequests(this.hart.id);
-  }
-
   private tryPermit(resource: number, write: boolean): boolean {
     const me = this.hart.id;
     if (this.ownership.holds(me, resource, write)) {

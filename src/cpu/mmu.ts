@@ -20,11 +20,6 @@ export const NEEDS_OWNERSHIP = -2;
 export interface AccessGuard {
   /** resource: RAM page index, or `deviceResource` for any MMIO access. */
   permit(resource: number, write: boolean): boolean;
-  /**
-   * Others wait for this hart to give something up at its next safe point (or may, soon): an
-   * executor must not run on past block ends then (JitExecutor.runBlock). Absent: always.
-   */
-  handOffPending?(): boolean;
 }
 
 const PAGE_FAULT = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];

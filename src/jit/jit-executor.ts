@@ -302,24 +302,21 @@ export class JitExecutor extends Executor {
    * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
    * interrupt or change translation), the same device lines, wake word and no exit request, at
    * most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
-   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Not while debugging: breakpoints
-   * and watchpoints are checked by the debugger's probe between calls. In a parallel recording
-   * (the MMU has an access guard) only while no other hart waits for this one to hand something
-   * over: hand-offs happen at safe points once a page's tenure is up, and runs of blocks past
-   * that delayed them (the store-buffering litmus recorded in 17-19 s instead of 6-7 s).
+   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs only (JitOptions.plainRun),
+   * and not under an access guard (`run --chaos`, whose stalls happen at safe points) nor while
+   * debugging (breakpoints and watchpoints are checked by the debugger's probe between calls).
    */
   override runBlock(budget: number): number {
     this.statsOut.runs++;
     let retired = this.runOnce(budget);
     if (!this.opts.plainRun || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
     const h = this.hart;
-    const guard = h.mmu.guard;
-    if (guard && (guard.handOffPending?.() ?? true)) return retired;
+    if (h.mmu.guard) return retired;
     const lines = h.hardwareMip();
     const wake = h.wakeWord();
     const exceptions = h.exceptionsTaken;
     const limit = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
-    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested && !(guard && guard.handOffPending!())) {
+    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested) {
       retired += this.runOnce(budget - retired);
     }
     return retired;
@@ -465,7 +462,6 @@ export class JitExecutor extends Executor {
       const off = work[w];
       if (found.has(off) || page.rejected.has(off) || stopOffsets.has(off)) continue;
       const whole = this.translationAt(pageBase + off); // most were run (and translated) on the reference executor
-
       if (whole.insns.length === 0 || whole.gen !== page.gen || whole.spin !== Spin.No) {
         page.rejected.add(off);
         continue;
