@@ -308,13 +308,15 @@ export class JitExecutor extends Executor {
    */
   override runBlock(budget: number): number {
     this.statsOut.runs++;
+    const h = this.hart;
+    // Taken before the first block: one that traps (a plain block whose load faults ends normally
+    // otherwise) must end the run there, where the runner skips the safe point after an exception.
+    const exceptions = h.exceptionsTaken;
     let retired = this.runOnce(budget);
     if (!this.opts.plainRun || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
-    const h = this.hart;
     if (h.mmu.guard) return retired;
     const lines = h.hardwareMip();
     const wake = h.wakeWord();
-    const exceptions = h.exceptionsTaken;
     const limit = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested) {
       retired += this.runOnce(budget - retired);
@@ -423,9 +425,11 @@ export class JitExecutor extends Executor {
 
   private reference(budget: number, fetchPa?: number): number {
     if (fetchPa !== undefined) this.prefetched(this.hart.pc, fetchPa);
+    const exceptions = this.hart.exceptionsTaken;
     const n = super.runBlock(budget);
     this.statsOut.referenceInsns += n;
-    this.plainEnd = this.block.plain && this.lastExit === BlockExit.Normal && !this.cutByBudget;
+    // A trap (a fetch fault leaves `block` the previous one) is no plain end.
+    this.plainEnd = this.block.plain && this.lastExit === BlockExit.Normal && !this.cutByBudget && this.hart.exceptionsTaken === exceptions;
     return n;
   }
 

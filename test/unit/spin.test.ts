@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
+import { Slot } from '../../src/cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../../src/exec/executor.js';
 import { Spin, translateBlock } from '../../src/exec/translate.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
@@ -82,5 +83,26 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
       expect(hart.pc).toBe(BigInt(RAM_BASE + 8));
     }
     expect(hart.icount).toBe(62);
+  });
+
+  test('a run of blocks ends at a trap: the handler\'s first block waits for the runner (its safe point rules)', () => {
+    // addi t0,zero,1; ld t1,0(zero) (nothing there: an access fault); j ., then at 0x100 the handler:
+    // addi t2,t2,1; addi t2,t2,1; j . -- all plain blocks, which a run would otherwise go on through.
+    const words = [0x00100293, 0x00003303, 0x0000006f];
+    words[0x40] = 0x00138393;
+    words[0x41] = 0x00138393;
+    words[0x42] = 0x0000006f;
+    const { hart, memory } = machineWith(Array.from(words, (w) => w ?? 0));
+    hart.csr[Slot.mtvec] = BigInt(RAM_BASE + 0x100);
+    for (const hotness of [1, 1000]) { // the page compiled (the load bails to the reference), and not
+      hart.pc = BigInt(RAM_BASE);
+      hart.icount = 0;
+      const before = hart.exceptionsTaken;
+      const exec = new JitExecutor(hart, hart.bus, memory, { hotness, strict: true, plainRun: true });
+      expect(exec.runBlock(1000)).toBe(1); // the addi; the ld traps
+      expect(hart.exceptionsTaken).toBe(before + 1);
+      expect(hart.pc).toBe(BigInt(RAM_BASE + 0x100));
+      expect(exec.runBlock(1000)).toBeGreaterThan(2); // now the handler's blocks run on
+    }
   });
 });
