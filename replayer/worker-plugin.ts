@@ -57,6 +57,9 @@ export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): 
         throw new DivergenceError(h.id, h.icount, h.pc, 'every remaining hart waits for a release no other hart can make');
       },
     },
+    // A serial trace's replay counts safe points (SerialReplayer.ended); a parallel trace's needs
+    // them only where its events are, which end a run (they bound the budget).
+    runsOfBlocks: o.traceSched !== 'serial',
     close: () => reader.close(),
   };
 }

@@ -34,6 +34,11 @@ export interface WorkerPlugin {
   supervisor(hart: Hart): HartSupervisor;
   /** How harts share this worker's thread when it runs more than one. */
   schedule: Omit<SerialSchedulerOptions, 'onDone'>;
+  /**
+   * Its supervisors need no safe point between plain blocks, so the JIT may run several per call
+   * (JitOptions.runsOfBlocks): true for the replay of a parallel trace.
+   */
+  runsOfBlocks?: boolean;
   /** The worker leaves (close files). */
   close?(): void;
 }

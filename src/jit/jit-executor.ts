@@ -85,11 +85,16 @@ export interface JitOptions {
   /** The machine's other harts: publish compiled pages to them and adopt theirs (jit-share.ts). */
   share?: JitShare | null;
   /**
-   * A plain run (no recording, no replay): cold code takes the fast ops (Executor.useFastOps) and
-   * runs of blocks per call (runBlock). Off elsewhere until a replay divergence seen with them is
-   * understood (docs/ARCHITECTURE.md).
+   * A plain run (no recording, no replay): cold code takes the fast ops (Executor.useFastOps). Off
+   * in recordings and replays until a replay divergence seen with them is understood
+   * (docs/ARCHITECTURE.md).
    */
   plainRun?: boolean;
+  /**
+   * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
+   * (plain runs, and the replay of a parallel trace; never under an access guard).
+   */
+  runsOfBlocks?: boolean;
 }
 
 export interface JitStats {
@@ -154,6 +159,7 @@ const DEFAULTS: Required<JitOptions> = {
   hostFma: hostFusedMadd(),
   share: null,
   plainRun: false,
+  runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
 const FAILED = -1;
@@ -302,9 +308,10 @@ export class JitExecutor extends Executor {
    * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
    * interrupt or change translation), the same device lines, wake word and no exit request, at
    * most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
-   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs only (JitOptions.plainRun),
-   * and not under an access guard (`run --chaos`, whose stalls happen at safe points) nor while
-   * debugging (breakpoints and watchpoints are checked by the debugger's probe between calls).
+   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs and parallel-trace
+   * replays only (JitOptions.runsOfBlocks), and not under an access guard (a recording, or
+   * `run --chaos`: hand-offs and stalls happen at safe points) nor while debugging (breakpoints and
+   * watchpoints are checked by the debugger's probe between calls).
    */
   override runBlock(budget: number): number {
     this.statsOut.runs++;
@@ -313,7 +320,7 @@ export class JitExecutor extends Executor {
     // otherwise) must end the run there, where the runner skips the safe point after an exception.
     const exceptions = h.exceptionsTaken;
     let retired = this.runOnce(budget);
-    if (!this.opts.plainRun || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
+    if (!this.opts.runsOfBlocks || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
     if (h.mmu.guard) return retired;
     const lines = h.hardwareMip();
     const wake = h.wakeWord();

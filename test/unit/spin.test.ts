@@ -73,7 +73,7 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
 
   test('the JIT leaves a cpu_relax loop to the reference executor, which reports Spin after each PAUSE', () => {
     const { hart, memory } = machineWith(CODE.relax!);
-    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, plainRun: true });
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, plainRun: true, runsOfBlocks: true });
     expect(exec.runBlock(1000)).toBe(2); // div, pause
     expect(exec.lastExit).toBe(BlockExit.Spin);
     for (let k = 0; k < 20; k++) {
@@ -98,7 +98,7 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
       hart.pc = BigInt(RAM_BASE);
       hart.icount = 0;
       const before = hart.exceptionsTaken;
-      const exec = new JitExecutor(hart, hart.bus, memory, { hotness, strict: true, plainRun: true });
+      const exec = new JitExecutor(hart, hart.bus, memory, { hotness, strict: true, runsOfBlocks: true });
       expect(exec.runBlock(1000)).toBe(1); // the addi; the ld traps
       expect(hart.exceptionsTaken).toBe(before + 1);
       expect(hart.pc).toBe(BigInt(RAM_BASE + 0x100));
