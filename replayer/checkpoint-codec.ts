@@ -34,6 +34,8 @@ export interface HartTimelineState {
   /** The runner's last block ended in an exception (no safe point before the handler's first instruction). */
   afterException: boolean;
   exceptionsInARow: number;
+  /** It took an interrupt at this icount and retired nothing since (HartRunner.interruptTakenAt). */
+  afterInterrupt: boolean;
   /** The hart's soft TLB: guest-visible (stale translations, A/D updates), so it is restored exactly. */
   tlb: TlbState;
   finished: boolean;
@@ -99,7 +101,7 @@ export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8
       scheduler: { live: state.sched.live, index: state.sched.index, moved: state.sched.moved, turn: state.sched.turn },
       harts: state.harts.map((h, hart) => ({
         paused: h.paused, finished: h.finished, lines: h.lines, icount: h.icount, position: encodePosition(h.position, events[hart]),
-        afterException: h.afterException, exceptionsInARow: h.exceptionsInARow, tlb: encodeTlb(h.tlb),
+        afterException: h.afterException, exceptionsInARow: h.exceptionsInARow, afterInterrupt: h.afterInterrupt, tlb: encodeTlb(h.tlb),
       })),
       progress: state.progress ?? new Uint8Array(0),
       clockSkipped: u64(state.clockSkipped),
@@ -130,7 +132,7 @@ interface DecodedPosition { consumed: string; next: string; replayer: { pendingT
 interface DecodedTlb { epoch: number; lastEpoch: number; regime: number; regimes: { key: number; epoch: number }[]; tags: Uint8Array; epochs: Uint8Array; phys: Uint8Array; fast: Uint8Array }
 interface DecodedHart {
   paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null;
-  afterException: boolean; exceptionsInARow: number; tlb: DecodedTlb | null;
+  afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean; tlb: DecodedTlb | null;
 }
 interface DecodedTimeline {
   scheduler: { live: number[]; index: number; moved: boolean; turn: { until: string; before: string; releasedBefore: string } | null } | null;
@@ -208,6 +210,7 @@ function decodeState(t: DecodedTimeline | null, events: TraceEvent[][]): Timelin
       paused: h.paused,
       afterException: h.afterException,
       exceptionsInARow: h.exceptionsInARow,
+      afterInterrupt: h.afterInterrupt,
       tlb: decodeTlb(h.tlb, hart),
       finished: h.finished,
       lines: h.lines,

@@ -305,6 +305,11 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "tlb": {
                   "type": "TlbState",
                   "id": 8
+                },
+                "afterInterrupt": {
+                  "type": "bool",
+                  "id": 9,
+                  "protoName": "after_interrupt"
                 }
               }
             },

@@ -80,6 +80,16 @@ export class HartRunner {
   private exceptionsInARow = 0;
   /** The last block ended in an exception: the next one starts without a safe point (kept across slices). */
   private afterException = false;
+  /**
+   * The icount at which a safe point took an interrupt, while no instruction has retired since
+   * (else -1). Replay applies all of an icount's events at one safe point, then takes the
+   * interrupt: a recording hart that stops before the handler's first instruction (its slice
+   * ended, or that instruction waits for a right) must not sample lines or take an interrupt at
+   * the same icount again. It did: a 4-hart Linux recording took the timer interrupt, yielded its
+   * turn, then took MSIP at the next safe point at that icount, on top; the replay took MSIP first
+   * and then the IPI, and diverged.
+   */
+  private interruptTakenAt = -1;
   /** WFIs in a row that returned at once (see POLLING_WFIS_BEFORE_NAPS). */
   private pollingWfis = 0;
   /** Spin blocks in a row (see SPINS_BEFORE_NAPS), the icount after the last, and when the spin began (host ns). */
@@ -96,13 +106,15 @@ export class HartRunner {
    */
   sharesThread = false;
   /** Where the next safe point may be (besides `paused`): the debugger's checkpoints keep it. */
-  get exceptionState(): { afterException: boolean; exceptionsInARow: number } {
-    return { afterException: this.afterException, exceptionsInARow: this.exceptionsInARow };
+  get exceptionState(): { afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean } {
+    return { afterException: this.afterException, exceptionsInARow: this.exceptionsInARow, afterInterrupt: this.interruptTakenAt === this.hart.icount };
   }
 
-  set exceptionState(s: { afterException: boolean; exceptionsInARow: number }) {
+  /** Restores it (after the hart's icount: `afterInterrupt` is relative to it). */
+  set exceptionState(s: { afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean }) {
     this.afterException = s.afterException;
     this.exceptionsInARow = s.exceptionsInARow;
+    this.interruptTakenAt = s.afterInterrupt ? this.hart.icount : -1;
   }
 
   /** Shared thread: the hart is parked — idle in WFI, or polling in WFI or a spin (host ns it may look again). */
@@ -132,8 +144,12 @@ export class HartRunner {
     let skipSafePoint = this.paused || this.afterException;
     this.paused = false;
     while (!h.exitRequested) {
-      if (!skipSafePoint && this.afterException) {
-        // Only after waiting for a right here (the handler's first instruction needed one).
+      // An interrupt taken at this icount, and nothing retired since: the one kind of stop the
+      // handler may still make is the one after an exception's (see interruptTakenAt).
+      const afterInterrupt = this.interruptTakenAt === h.icount && sup.noSafePointAfterException === true;
+      if (!skipSafePoint && (this.afterException || afterInterrupt)) {
+        // Only after waiting for a right here (the handler's first instruction needed one), or
+        // after the slice ended right after the interrupt.
         sup.safePointAfterException?.(h);
         if (sup.blocked?.()) return 'blocked';
       } else if (!skipSafePoint) {
@@ -145,6 +161,7 @@ export class HartRunner {
         const irq = h.pendingInterrupt();
         if (irq >= 0) {
           h.takeInterrupt(irq);
+          this.interruptTakenAt = h.icount;
           this.pollingWfis = 0;
         }
       }

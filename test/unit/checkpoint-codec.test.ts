@@ -51,8 +51,8 @@ function checkpoint(): SavedCheckpoint {
     state: {
       sched: { live: [0, 1], index: 1, moved: true, turn: { until: 2000, before: 1000, releasedBefore: 3 } },
       harts: [
-        { paused: true, afterException: true, exceptionsInARow: 2, tlb: tlb(0), finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]] as ReplayerPosition['times'], waitingForRelease: true } },
-        { paused: false, afterException: false, exceptionsInARow: 0, tlb: tlb(1), finished: true, lines: 0, icount: 2 ** 40, position: { consumed: 2, next: null, safePointsHere: 3 } },
+        { paused: true, afterException: true, exceptionsInARow: 2, afterInterrupt: false, tlb: tlb(0), finished: false, lines: 0x88, icount: 11, position: { consumed: 4, next: EVENTS[0][3], times: [EVENTS[0][2], EVENTS[0][3]] as ReplayerPosition['times'], waitingForRelease: true } },
+        { paused: false, afterException: false, exceptionsInARow: 0, afterInterrupt: true, tlb: tlb(1), finished: true, lines: 0, icount: 2 ** 40, position: { consumed: 2, next: null, safePointsHere: 3 } },
       ],
       progress: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0),
       clockSkipped: 0xfedc_ba98_7654_3210n,

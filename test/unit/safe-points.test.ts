@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
+import { MIP, MSTATUS, Priv, Slot } from '../../src/cpu/csr-numbers.js';
+import { Hart } from '../../src/cpu/hart.js';
+import { HartRunner } from '../../src/engine/hart-runner.js';
+import { HartSupervisor } from '../../src/engine/supervisor.js';
+import { powerOn } from '../../src/engine/machine-factory.js';
+import { Board } from '../../src/machine/board.js';
+import { RAM_BASE } from '../../src/machine/memmap.js';
+import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+
+const NOP = 0x00000013;
+const S_HANDLER = RAM_BASE + 0x100;
+const M_HANDLER = RAM_BASE + 0x200;
+
+/** A hart in S-mode running NOPs, SEIP delegated and enabled, MSIP enabled (an M-level line). */
+function sModeHart(): Hart {
+  const memory = createSharedMemory(1 << 20);
+  const buffer = sharedBuffer(memory);
+  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  const view = new DataView(buffer);
+  for (let i = 0; i < 0x400; i += 4) view.setUint32(RAM_OFFSET + i, NOP, true);
+  const hart = board.harts[0]!;
+  hart.pc = BigInt(RAM_BASE);
+  hart.priv = Priv.S;
+  hart.csr[Slot.mideleg] = BigInt(MIP.SEIP);
+  hart.csr[Slot.mie] = BigInt(MIP.SEIP | MIP.MSIP);
+  hart.csr[Slot.mstatus] |= MSTATUS.SIE;
+  hart.csr[Slot.stvec] = BigInt(S_HANDLER);
+  hart.csr[Slot.mtvec] = BigInt(M_HANDLER);
+  hart.refreshInterruptMirrors();
+  return hart;
+}
+
+/** What the parallel recorder does at a safe point, as far as interrupts go: sample the lines. */
+function recorderLike(noSafePointAfterException: boolean): HartSupervisor {
+  return {
+    realTime: false,
+    noSafePointAfterException,
+    safePoint: (h) => { h.observeLines(h.hardwareMip()); },
+    budget: () => 1_000_000,
+    readTime: () => 0n,
+  };
+}
+
+describe('engine/hart-runner.ts: safe points at one icount', () => {
+  test('after an interrupt, a hart that stops before the handler\'s first instruction takes no second one there (parallel record and replay)', () => {
+    const hart = sModeHart();
+    const runner = new HartRunner(hart, recorderLike(true));
+    runner.runSlice(4); // four NOPs
+    hart.setHardwareMip(MIP.SEIP, true);
+    expect(runner.runSlice(4)).toBe('yield'); // the safe point at icount 4 takes SEIP, then the slice is over
+    expect(hart.pc).toBe(BigInt(S_HANDLER));
+    expect(hart.icount).toBe(4);
+    expect(runner.exceptionState.afterInterrupt).toBe(true);
+    // MSIP arrives while the hart waits for its next turn. Replay applies every event of icount 4
+    // at one safe point and takes the highest interrupt (MSIP), so the recording must not take
+    // SEIP and then MSIP on top at the same icount: MSIP waits for the next safe point.
+    hart.setHardwareMip(MIP.MSIP, true);
+    runner.runSlice(5);
+    expect(hart.csr[Slot.mepc]).toBe(BigInt(S_HANDLER + 4)); // taken after the handler's first instruction
+    expect(hart.pc).toBe(BigInt(M_HANDLER));
+    expect(hart.icount).toBe(5);
+  });
+
+  test('plain runs (and serial traces, which count safe points) keep taking interrupts at every safe point', () => {
+    const hart = sModeHart();
+    const runner = new HartRunner(hart, recorderLike(false));
+    runner.runSlice(4);
+    hart.setHardwareMip(MIP.SEIP, true);
+    runner.runSlice(4);
+    hart.setHardwareMip(MIP.MSIP, true);
+    runner.runSlice(4);
+    expect(hart.csr[Slot.mepc]).toBe(BigInt(S_HANDLER)); // nested at once
+    expect(hart.pc).toBe(BigInt(M_HANDLER));
+  });
+});
