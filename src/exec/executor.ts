@@ -56,7 +56,7 @@ const FAULTED = -2;
 /** Slots of Executor.front (a power of two): 64 KiB of code without aliasing. */
 const FRONT_SLOTS = 32768;
 
-const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false };
+const EMPTY_BLOCK: Block = { insns: [], offsets: [], bytes: 0n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false, csrEnd: false };
 
 /**
  * The reference executor: runs translation blocks of IR records with the plain TypeScript
@@ -93,9 +93,8 @@ export class Executor implements FastInterp {
   private ops: readonly ExecFn[] = TABLE_EXEC;
 
   /**
-   * Runs the BigInt-free ops (exec/fast-ops.ts) from now on. Plain runs only for now: a 4-hart
-   * Linux recording under load made traces that did not replay with them and runs of blocks on
-   * (2 of 8; docs/ARCHITECTURE.md), not understood yet.
+   * Runs the BigInt-free ops (exec/fast-ops.ts) from now on: the JIT tier's cold path does; the
+   * reference tier keeps the table's semantics, the oracle.
    */
   useFastOps(): void {
     this.ops = FAST_EXEC;

@@ -26,6 +26,11 @@ export interface Block {
    * on to the next block, as compiled code does (JitExecutor.runBlock).
    */
   plain: boolean;
+  /**
+   * Plain but for its last op, a CSR access (Linux's local_irq_save/restore, csr reads): an
+   * executor may go on after it too while no interrupt is takeable (JitExecutor.reference).
+   */
+  csrEnd: boolean;
 }
 
 export const MAX_BLOCK_INSNS = 64;
@@ -87,7 +92,10 @@ export function translateBlock(bus: Bus, pa: number, decodeWord: (raw: number) =
     if (endsBlock(insn.op) || insn.raw === PAUSE_RAW) break;
   }
   const spin = spinKind(insns);
-  return { insns, offsets, bytes: BigInt(off), pa, page, gen, spin, plain: spin === Spin.No && insns.every((ins) => jitInline(ins.op)) };
+  const plain = spin === Spin.No && insns.every((ins) => jitInline(ins.op));
+  const last = insns[insns.length - 1];
+  const csrEnd = !plain && spin === Spin.No && last !== undefined && opClass(last.op) === OpClass.Csr && insns.every((ins) => ins === last || jitInline(ins.op));
+  return { insns, offsets, bytes: BigInt(off), pa, page, gen, spin, plain, csrEnd };
 }
 
 /** Whether (and how) a block spins: see Spin. */
@@ -135,7 +143,7 @@ function writes(ins: Insn): number {
 export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: number) => Insn = decode32): Block {
   const insn = decodeWord((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
   insn.off = 0;
-  return { insns: [insn], offsets: [0n], bytes: 4n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false };
+  return { insns: [insn], offsets: [0n], bytes: 4n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false, csrEnd: false };
 }
 
 function readHalf(bus: Bus, pa: number): number {

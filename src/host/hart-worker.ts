@@ -96,7 +96,7 @@ try {
   const slots = init.hartIds.map((id) => {
     const hart = board.harts[id];
     hart.syncIn();
-    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id), { share: jitShare, plainRun: init.mode.module === null, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
+    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id), { share: jitShare, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
   });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (slots.length > 1) for (const s of slots) s.runner.sharesThread = s.supervisor.realTime;

@@ -523,7 +523,7 @@ function mulhuBody(): Code {
  * table check's proof that an inline op is not compiled to nothing.
  */
 export function emittedBytes(def: OpDef, ins: Insn): number {
-  const block: Block = { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), pa: RAM_BASE, page: 0, gen: 0, spin: Spin.No, plain: false };
+  const block: Block = { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), pa: RAM_BASE, page: 0, gen: 0, spin: Spin.No, plain: false, csrEnd: false };
   const compiler = new PageCompiler({ vbase: 0x80000000n, ramPage: 0, gen: 0, blocks: [{ off: 0, block }] });
   def.emit?.(compiler, ins, 0, 0x80000000n, 1);
   return compiler.c.bytes.length;

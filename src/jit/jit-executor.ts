@@ -85,12 +85,6 @@ export interface JitOptions {
   /** The machine's other harts: publish compiled pages to them and adopt theirs (jit-share.ts). */
   share?: JitShare | null;
   /**
-   * A plain run (no recording, no replay): cold code takes the fast ops (Executor.useFastOps). Off
-   * in recordings and replays until a replay divergence seen with them is understood
-   * (docs/ARCHITECTURE.md).
-   */
-  plainRun?: boolean;
-  /**
    * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
    * (plain runs, and the replay of a parallel trace; never under an access guard).
    */
@@ -158,7 +152,6 @@ const DEFAULTS: Required<JitOptions> = {
   strict: false,
   hostFma: hostFusedMadd(),
   share: null,
-  plainRun: false,
   runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
@@ -207,7 +200,8 @@ export class JitExecutor extends Executor {
     for (let slot = JIT_CHAIN_SLOTS - 1; slot >= 0; slot--) this.freeSlots.push(slot);
     const chain = new WebAssembly.Instance(chainModule(), { env: { mem: memory, [CHAIN_TABLE_IMPORT]: this.chainTable } });
     this.chainRun = chain.exports.run as ChainFn;
-    if (this.opts.plainRun) this.useFastOps();
+    // Cold code on the BigInt-free ops (exec/fast-ops.ts); the reference tier keeps the table's.
+    this.useFastOps();
     this.fpX = new BigInt64Array(32);
     // The FP ops' semantics touch only the hart (f registers, fcsr, mstatus.FS) and x registers,
     // which in wasm are locals: they run against this stand-in whose x holds the operand passed in.
@@ -306,8 +300,8 @@ export class JitExecutor extends Executor {
    * one after another while nothing happens that the hart runner must see between blocks (as
    * compiled code chains blocks and pages): a normal end (no trap, WFI, spin, ownership wait or
    * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
-   * interrupt or change translation), the same device lines, wake word and no exit request, at
-   * most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
+   * interrupt or change translation; or Block.csrEnd, with no interrupt takeable after it), the
+   * same device lines, wake word and no exit request, at most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
    * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs and parallel-trace
    * replays only (JitOptions.runsOfBlocks), and not under an access guard (a recording, or
    * `run --chaos`: hand-offs and stalls happen at safe points) nor while debugging (breakpoints and
@@ -435,8 +429,12 @@ export class JitExecutor extends Executor {
     const exceptions = this.hart.exceptionsTaken;
     const n = super.runBlock(budget);
     this.statsOut.referenceInsns += n;
-    // A trap (a fetch fault leaves `block` the previous one) is no plain end.
-    this.plainEnd = this.block.plain && this.lastExit === BlockExit.Normal && !this.cutByBudget && this.hart.exceptionsTaken === exceptions;
+    // A trap (a fetch fault leaves `block` the previous one) is no plain end. A block ending in a
+    // CSR access is one while that left no interrupt takeable: the safe point after it would do
+    // nothing (translation and timer changes are picked up at the next entry and poll).
+    const b = this.block;
+    this.plainEnd = this.lastExit === BlockExit.Normal && !this.cutByBudget && this.hart.exceptionsTaken === exceptions
+      && (b.plain || (b.csrEnd && this.hart.pendingInterrupt() < 0));
     return n;
   }
 

@@ -87,7 +87,7 @@ describe('exec/fast-ops.ts: the reference executor\'s BigInt-free ops do what th
       ins.len = next() % 2 === 0 ? 2 : 4;
       const start = BigInt.asIntN(64, value(next) & ~1n);
       // The block being run: instruction 0 at `start` (what pcAt reads).
-      Object.assign(exec, { block: { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), pa: -1, page: -1, gen: 0, spin: 0, plain: true }, blockStart: start });
+      Object.assign(exec, { block: { insns: [ins], offsets: [0n], bytes: BigInt(ins.len), pa: -1, page: -1, gen: 0, spin: 0, plain: true, csrEnd: false }, blockStart: start });
       const regs = Array.from({ length: 32 }, (_, r) => (r === 0 ? 0n : value(next)));
       if (next() % 4 === 0) regs[ins.rs2] = regs[ins.rs1]!; // equal operands, often
       hart.x.set(regs);

@@ -73,7 +73,7 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
 
   test('the JIT leaves a cpu_relax loop to the reference executor, which reports Spin after each PAUSE', () => {
     const { hart, memory } = machineWith(CODE.relax!);
-    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, plainRun: true, runsOfBlocks: true });
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, runsOfBlocks: true });
     expect(exec.runBlock(1000)).toBe(2); // div, pause
     expect(exec.lastExit).toBe(BlockExit.Spin);
     for (let k = 0; k < 20; k++) {
@@ -104,5 +104,19 @@ describe('spin blocks (exec/translate.ts Spin): where a hart waits for another',
       expect(hart.pc).toBe(BigInt(RAM_BASE + 0x100));
       expect(exec.runBlock(1000)).toBeGreaterThan(2); // now the handler's blocks run on
     }
+  });
+
+  test('a run of blocks goes on after a CSR access that leaves no interrupt takeable, and stops after one that makes one takeable', () => {
+    // addi t0,t0,1; csrr t1,mscratch | addi t0,t0,1; csrsi mstatus,8 (MIE) | addi t0,t0,1; j .
+    const { hart, memory } = machineWith([0x00128293, 0x34002373, 0x00128293, 0x30046073, 0x00128293, 0x0000006f]);
+    hart.csr[Slot.mie] = 1n << 7n; // MTIE
+    hart.csr[Slot.mtvec] = BigInt(RAM_BASE + 0x100);
+    hart.refreshInterruptMirrors();
+    hart.setHardwareMip(1 << 7, true); // MTIP pending, masked by mstatus.MIE = 0
+    hart.observeLines(hart.hardwareMip());
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1000, strict: true, runsOfBlocks: true });
+    expect(exec.runBlock(1000)).toBe(4); // through the csrr, up to and including the csrsi
+    expect(hart.pc).toBe(BigInt(RAM_BASE + 16));
+    expect(hart.pendingInterrupt()).toBe(7); // the runner's safe point takes it now
   });
 });
