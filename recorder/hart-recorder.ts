@@ -85,6 +85,13 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     return this.serveParkedSiblings() && this.tryPermit(resource, write);
   }
 
+  handOffPending(): boolean {
+    if (this.ownership.hasRequests(this.hart.id)) return true;
+    // Parked harts of this thread are served at its safe points (serveParkedSiblings).
+    for (const r of this.siblings) if (r !== this && this.ownership.hasRequests(r.hart.id)) return true;
+    return false;
+  }
+
   private tryPermit(resource: number, write: boolean): boolean {
     const me = this.hart.id;
     if (this.ownership.holds(me, resource, write)) {

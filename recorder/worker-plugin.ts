@@ -53,6 +53,9 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
       }
       return recorder;
     },
+    // Parallel recording: runs of blocks while no hand-off is pending (HartRecorder.handOffPending);
+    // a serial recording counts safe points, as its replay does.
+    runsOfBlocks: !o.serial,
     schedule: sharing ? sharedThreadSchedule(board, ctx.hartIds) : {
       policy: new RoundRobin(o.quantum),
       stalled(live) {

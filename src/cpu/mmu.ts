@@ -20,6 +20,12 @@ export const NEEDS_OWNERSHIP = -2;
 export interface AccessGuard {
   /** resource: RAM page index, or `deviceResource` for any MMIO access. */
   permit(resource: number, write: boolean): boolean;
+  /**
+   * Another hart waits for this one (or for a hart parked on its thread) to give something up at
+   * a safe point: an executor must not run on past block ends then (JitExecutor.runBlock).
+   * Absent (`--chaos`, whose stalls happen at safe points): always.
+   */
+  handOffPending?(): boolean;
 }
 
 const PAGE_FAULT = [Cause.InsnPageFault, Cause.LoadPageFault, Cause.StorePageFault];

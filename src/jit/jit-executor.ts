@@ -302,10 +302,11 @@ export class JitExecutor extends Executor {
    * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
    * interrupt or change translation; or Block.csrEnd, with no interrupt takeable after it), the
    * same device lines, wake word and no exit request, at most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
-   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs and parallel-trace
-   * replays only (JitOptions.runsOfBlocks), and not under an access guard (a recording, or
-   * `run --chaos`: hand-offs and stalls happen at safe points) nor while debugging (breakpoints and
-   * watchpoints are checked by the debugger's probe between calls).
+   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs, parallel recordings and
+   * parallel-trace replays only (JitOptions.runsOfBlocks); in a recording only while no hand-off
+   * is pending (AccessGuard.handOffPending: hand-offs happen at safe points), never under
+   * `--chaos` (its stalls do too) nor while debugging (breakpoints and watchpoints are checked by
+   * the debugger's probe between calls).
    */
   override runBlock(budget: number): number {
     this.statsOut.runs++;
@@ -315,11 +316,14 @@ export class JitExecutor extends Executor {
     const exceptions = h.exceptionsTaken;
     let retired = this.runOnce(budget);
     if (!this.opts.runsOfBlocks || this.breakpointPages || this.accessHook || !this.plainEnd) return retired;
-    if (h.mmu.guard) return retired;
+    // Recording: only while nobody waits for a hand-off, which happens at safe points.
+    const guard = h.mmu.guard;
+    if (guard && (guard.handOffPending?.() ?? true)) return retired;
     const lines = h.hardwareMip();
     const wake = h.wakeWord();
     const limit = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
-    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested) {
+    while (retired < limit && this.plainEnd && h.exceptionsTaken === exceptions && h.hardwareMip() === lines && h.wakeWord() === wake && !h.exitRequested
+      && !(guard && guard.handOffPending!())) {
       retired += this.runOnce(budget - retired);
     }
     return retired;
