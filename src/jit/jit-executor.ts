@@ -86,7 +86,8 @@ export interface JitOptions {
   share?: JitShare | null;
   /**
    * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
-   * (plain runs, and the replay of a parallel trace; never under an access guard).
+   * (plain runs, parallel recordings and their replays; under an access guard only while it has
+   * no hand-off pending).
    */
   runsOfBlocks?: boolean;
 }
