@@ -156,8 +156,9 @@ export class ChaosPolicy {
    * Wraps the hart's access guard (the recorder's, or none when just running): permits exactly as
    * `inner` does, but first stalls some first writes to a page the hart has read (see above).
    * Stalling there, before the write takes its right, leaves the page readable by the others, so
-   * their checks can still see the old value. Its harts come to every block's safe point
-   * (JitExecutor.runBlock runs no runs of blocks under a guard): chaos stalls happen there.
+   * their checks can still see the old value. Its harts come to every block's safe point (the
+   * guard has no handOffPending, so JitExecutor.runBlock runs no runs of blocks): chaos stalls
+   * happen there.
    */
   guardAccesses(inner: AccessGuard | null, flushTlb: () => void): AccessGuard {
     this.flushTlb = flushTlb;

@@ -36,8 +36,8 @@ export interface WorkerPlugin {
   schedule: Omit<SerialSchedulerOptions, 'onDone'>;
   /**
    * Its supervisors need no safe point between plain blocks, so the JIT may run several per call
-   * (JitOptions.runsOfBlocks): true for a parallel trace's recording (while no hand-off is pending,
-   * AccessGuard.handOffPending) and replay.
+   * (JitOptions.runsOfBlocks): true for a parallel trace's recording (while no hand-off is
+   * pending, AccessGuard.handOffPending) and replay; plain runs always have them.
    */
   runsOfBlocks?: boolean;
   /** The worker leaves (close files). */

@@ -302,8 +302,9 @@ export class JitExecutor extends Executor {
    * compiled code chains blocks and pages): a normal end (no trap, WFI, spin, ownership wait or
    * budget cut), a plain block (translate.ts Block.plain: no CSR or system op that could enable an
    * interrupt or change translation; or Block.csrEnd, with no interrupt takeable after it), the
-   * same device lines, wake word and no exit request, at most one slice. On a 1-hart Linux boot most reference blocks ran one per call, each paying
-   * the runner's safe-point round trip (docs/ARCHITECTURE.md). Plain runs, parallel recordings and
+   * same device lines, wake word and no exit request, at most one slice. On a 1-hart Linux boot
+   * most reference blocks ran one per call, each paying the runner's safe-point round trip
+   * (docs/ARCHITECTURE.md). Plain runs, parallel recordings and
    * parallel-trace replays only (JitOptions.runsOfBlocks); in a recording only while no hand-off
    * is pending (AccessGuard.handOffPending: hand-offs happen at safe points), never under
    * `--chaos` (its stalls do too) nor while debugging (breakpoints and watchpoints are checked by
