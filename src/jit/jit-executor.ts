@@ -19,11 +19,10 @@
 import { Hart } from '../cpu/hart.js';
 import { Access, NEEDS_OWNERSHIP, TLB_ENTRIES } from '../cpu/mmu.js';
 import { BlockExit, Executor, WatchedPages, virtualPage } from '../exec/executor.js';
-import { Block, Spin } from '../exec/translate.js';
 import { decode32 } from '../isa/decode.js';
 import { Insn } from '../isa/ir.js';
-import { Interp, NEXT, OpClass } from '../isa/op-def.js';
-import { OP_DEFS, jitInline, opClass } from '../isa/table.js';
+import { Interp, NEXT } from '../isa/op-def.js';
+import { OP_DEFS } from '../isa/table.js';
 import { HartBlock as HL, JIT_CHAIN_SLOTS, JIT_TLB_ENTRIES, JitChain, hartBase, jitChainBase } from '../shm/layout.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
@@ -31,6 +30,7 @@ import { CHAIN_TABLE_IMPORT, compileChainModule } from './chain.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
+import { blockTails, collectPageBlocks } from './page-blocks.js';
 import { setFlagsFromString } from 'node:v8';
 import { appendFileSync } from 'node:fs';
 
@@ -142,6 +142,8 @@ interface PageState {
   module: WebAssembly.Module | null;
   /** `run`'s index in the chain table (-1: none; chain.ts). */
   slot: number;
+  /** Instructions left to the end of the compiled block, by mid-block offset (page-blocks.ts blockTails). */
+  tails: Map<number, number>;
 }
 
 const DEFAULTS: Required<JitOptions> = {
@@ -372,6 +374,7 @@ export class JitExecutor extends Executor {
     this.ownershipExit = false;
     const epoch = h.mmu.flushEpoch;
     let r: number;
+    let tail: number | undefined;
     if (page.slot >= 0 && !this.breakpointPages) {
       // The MMU's fetch TLB holds this page now (translate above): enter it in the chain table.
       const entry = this.cb + JitChain.ENTRIES + (page.chainEntry << 4);
@@ -414,20 +417,26 @@ export class JitExecutor extends Executor {
           this.lastExit = BlockExit.NeedsOwnership;
           return retired;
         }
+        // Left inside a block of this page (of a chained one we know nothing here).
+        if (h.pc >> 12n === page.tag) tail = page.tails.get(Number(h.pc & 0xfffn));
         break;
       case JitExit.Miss:
         this.statsOut.misses++;
         if (this.opts.share && !stops && !midBlock && !page.rejected.has(off) && this.adopt(page, off)) break;
-        if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !midBlock && !page.stopOffsets.has(off)) {
+        if (midBlock) {
+          tail = page.tails.get(off); // where a budget cut left off: no entry
+        } else if (!page.failed && !page.rejected.has(off) && !page.compiled.has(off) && !page.stopOffsets.has(off)) {
           page.entries.add(off);
           page.heat++;
           if (page.heat >= this.opts.hotness && page.recompiles < MAX_RECOMPILES) this.compile(page);
         }
         break;
     }
-    // The reference executor takes the rest: the next block, exactly within the remaining budget.
+    // The reference executor takes the rest: the next block, exactly within the remaining budget,
+    // or inside a compiled block up to that block's end (blockTails).
     const remaining = budget - retired;
-    return remaining > 0 ? retired + this.reference(remaining) : retired;
+    if (remaining <= 0) return retired;
+    return retired + this.reference(tail !== undefined && tail < remaining ? tail : remaining);
   }
 
   private reference(budget: number, fetchPa?: number): number {
@@ -457,7 +466,7 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1 };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), rejected: new Set(), heat: 0, run: null, compiled: new Set(), recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map() };
     this.pages.set(ramPage, page);
     return page;
   }
@@ -465,29 +474,11 @@ export class JitExecutor extends Executor {
   /** Translates the page's known entries plus their in-page static successors, and compiles them. */
   private compile(page: PageState): void {
     const t0 = performance.now();
-    const pageBase = RAM_BASE + page.ramPage * PAGE_SIZE;
     // Breakpoints: no compiled block starts at one (entering there misses, and the reference runs
     // that block), and blocks end short of one, so compiled code leaves with the pc on it.
     const stops = this.breakpointPages?.get(virtualPage(page.vbase));
     const stopOffsets = new Set((stops ?? []).map((bp) => Number(bp - BigInt.asIntN(64, page.vbase))));
-    const found = new Map<number, Block>();
-    // Blocks seen executing first (breadth first from them: their static successors after).
-    const work = [...page.entries];
-    for (let w = 0; w < work.length && found.size < this.opts.maxBlocksPerPage; w++) {
-      const off = work[w];
-      if (found.has(off) || page.rejected.has(off) || stopOffsets.has(off)) continue;
-      const whole = this.translationAt(pageBase + off); // most were run (and translated) on the reference executor
-      if (whole.insns.length === 0 || whole.gen !== page.gen || whole.spin !== Spin.No) {
-        page.rejected.add(off);
-        continue;
-      }
-      const block = stopOffsets.size > 0 ? shortOf(whole, off, stopOffsets) : whole;
-      found.set(off, block);
-      for (const next of staticSuccessors(block, page.vbase + BigInt(off))) {
-        const noff = Number(next - page.vbase);
-        if (next >> 12n === page.vbase >> 12n && !found.has(noff)) work.push(noff);
-      }
-    }
+    const found = collectPageBlocks({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, rejected: page.rejected, stopOffsets }, page.entries, this.opts.maxBlocksPerPage, (pa) => this.translationAt(pa));
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed while we looked: next entry resets the page
     page.stops = stops;
     page.stopOffsets = stopOffsets;
@@ -507,11 +498,12 @@ export class JitExecutor extends Executor {
       const t3 = performance.now();
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
       const offsets = [...found.keys()];
-      this.install(page, module, instance, offsets);
+      const tails = blockTails(found);
+      this.install(page, module, instance, offsets, tails);
       page.recompiles++;
       this.statsOut.compiles++;
       this.statsOut.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
-      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, module });
+      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, tails, module });
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
@@ -528,12 +520,13 @@ export class JitExecutor extends Executor {
     if (this.compiledCount > this.opts.maxPages) this.evict();
   }
 
-  private install(page: PageState, module: WebAssembly.Module, instance: WebAssembly.Instance, offsets: number[]): void {
+  private install(page: PageState, module: WebAssembly.Module, instance: WebAssembly.Instance, offsets: number[], tails: Map<number, number>): void {
     if (!page.run) this.compiledCount++;
     page.run = instance.exports.run as RunFn;
     page.module = module;
     this.chain(page);
     page.compiled = new Set(offsets);
+    page.tails = tails;
     for (const off of offsets) page.entries.add(off);
     page.heat = 0;
     if (this.opts.share) this.opts.share.heat[page.ramPage] = 0;
@@ -561,7 +554,7 @@ export class JitExecutor extends Executor {
     }
     page.stops = undefined;
     page.stopOffsets = new Set();
-    this.install(page, shared.module, instance, shared.offsets);
+    this.install(page, shared.module, instance, shared.offsets, shared.tails);
     this.statsOut.adopted++;
     this.keepRecent(page);
     return true;
@@ -624,32 +617,10 @@ function chainEntryIndex(vbase: bigint): number {
   return Number((vbase >> 12n) & BigInt(JIT_TLB_ENTRIES - 1));
 }
 
-/** The block cut short of the first breakpoint after its start (block at page offset `off`). */
-function shortOf(block: Block, off: number, stopOffsets: Set<number>): Block {
-  const i = block.insns.findIndex((ins, k) => k > 0 && stopOffsets.has(off + ins.off));
-  if (i < 0) return block;
-  return { ...block, insns: block.insns.slice(0, i), offsets: block.offsets.slice(0, i), bytes: block.offsets[i] };
-}
-
 function sameStops(a: readonly bigint[] | undefined, b: readonly bigint[] | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
   return a.every((pc, i) => pc === b[i]);
-}
-
-/** In-page control-flow successors that are known statically (for compiling a page's region). */
-function staticSuccessors(block: Block, start: bigint): bigint[] {
-  const last = block.insns[block.insns.length - 1];
-  const pc = start + BigInt(last.off);
-  const next = start + block.bytes;
-  if (!jitInline(last.op)) return [];
-  switch (opClass(last.op)) {
-    // A call's return point is where the callee's JALR comes back to.
-    case OpClass.Jump: return last.rd ? [BigInt.asIntN(64, pc + last.imm), next] : [BigInt.asIntN(64, pc + last.imm)];
-    case OpClass.JumpReg: return last.rd ? [next] : [];
-    case OpClass.Branch: return [BigInt.asIntN(64, pc + last.imm), next];
-    default: return [next];
-  }
 }
 
 /**

@@ -23,6 +23,8 @@ export interface SharedPage {
   gen: number;
   /** Block start offsets the module runs (it misses on the others). */
   offsets: number[];
+  /** Its blocks' mid-block offsets and instructions left (page-blocks.ts blockTails). */
+  tails: Map<number, number>;
   module: WebAssembly.Module;
 }
 
