@@ -28,6 +28,7 @@ export function checkOpTable(table: readonly OpDef[], opCount: number = OP_COUNT
     if (typeof d.exec !== 'function') problems.push(`${who}: no interpreter semantics`);
     if (d.jit === JitMode.Inline && typeof d.emit !== 'function') problems.push(`${who}: JIT mode inline but no wasm emitter`);
     if (d.jit === JitMode.Bail && d.emit !== null) problems.push(`${who}: JIT mode bail but has a wasm emitter`);
+    if (d.some && (d.jit !== JitMode.Bail || !d.endsBlock)) problems.push(`${who}: only block-ending bail ops compile some instances`);
     if (d.jit !== JitMode.Inline && d.jit !== JitMode.Bail) problems.push(`${who}: no JIT mode`);
     const memory = MEMORY_CLASSES.has(d.cls);
     if (memory && ![1, 2, 4, 8].includes(d.memSize)) problems.push(`${who}: memory op without an access size`);

@@ -86,6 +86,12 @@ export interface OpDef {
   exec: ExecFn;
   /** Present exactly when jit is Inline. */
   emit: EmitFn | null;
+  /**
+   * Bail ops only: the instances compiled anyway (`compiles`, decided from the instruction alone,
+   * e.g. its CSR number) and their emitter, whose code may still bail at run time (privilege, a
+   * write the compiled code must not make). Null: every instance bails.
+   */
+  some: { compiles(ins: Insn): boolean; emit: EmitFn } | null;
 }
 
 /** What interpreter semantics may use: the reference executor, in the middle of running a block. */

@@ -16,7 +16,7 @@ import { RV64I } from './ext/rv64i.js';
 import { ZICSR } from './ext/zicsr.js';
 import { ZBA, ZBB, ZBS } from './ext/zb.js';
 import { ZIFENCEI } from './ext/zifencei.js';
-import { Op } from './ir.js';
+import { Insn, Op } from './ir.js';
 import { Ext, Fmt, JitMode, OpClass, OpDef } from './op-def.js';
 
 /** Every op once, grouped by extension. */
@@ -69,6 +69,11 @@ export function endsBlock(op: Op): boolean {
 /** The JIT emits this op inline (otherwise it bails to the reference executor before it). */
 export function jitInline(op: Op): boolean {
   return JIT_INLINE[op] === 1;
+}
+
+/** Whether compiled code runs this instruction (an inline op, or an instance a bailing op compiles: OpDef.some). */
+export function jitCompiles(ins: Insn): boolean {
+  return JIT_INLINE[ins.op] === 1 || (OP_DEFS[ins.op].some?.compiles(ins) ?? false);
 }
 
 export function opClass(op: Op): OpClass {

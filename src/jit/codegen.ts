@@ -346,7 +346,11 @@ class PageCompiler implements Emitter {
       const ins = insns[i];
       const pc = start + BigInt(ins.off);
       const def = OP_DEFS[ins.op];
-      if (def.jit !== JitMode.Inline) { this.bail(i, pc); return; }
+      if (def.jit !== JitMode.Inline) {
+        if (!def.some?.compiles(ins)) { this.bail(i, pc); return; }
+        if (def.some.emit(this, ins, i, pc, n)) return;
+        continue;
+      }
       if (def.emit!(this, ins, i, pc, n)) return;
     }
     // Ended without a control transfer (size limit or page end).

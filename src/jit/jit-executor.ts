@@ -373,6 +373,8 @@ export class JitExecutor extends Executor {
     this.entryIcount = h.icount;
     this.ownershipExit = false;
     const epoch = h.mmu.flushEpoch;
+    // Compiled CSR accesses check the privilege here (traps and xRETs, which change it, leave wasm).
+    this.words[(this.hb + HL.PRIV) >> 2] = h.priv;
     let r: number;
     let tail: number | undefined;
     if (!page.compiled.has(off)) {

@@ -5,7 +5,7 @@
  */
 import { Block, Spin } from '../exec/translate.js';
 import { OpClass } from '../isa/op-def.js';
-import { jitInline, opClass } from '../isa/table.js';
+import { jitCompiles, opClass } from '../isa/table.js';
 import { PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
@@ -59,7 +59,7 @@ function staticSuccessors(block: Block, start: bigint): bigint[] {
   const last = block.insns[block.insns.length - 1];
   const pc = start + BigInt(last.off);
   const next = start + block.bytes;
-  if (!jitInline(last.op)) return [];
+  if (!jitCompiles(last)) return [];
   switch (opClass(last.op)) {
     // A call's return point is where the callee's JALR comes back to.
     case OpClass.Jump: return last.rd ? [BigInt.asIntN(64, pc + last.imm), next] : [BigInt.asIntN(64, pc + last.imm)];

@@ -26,6 +26,8 @@ export interface Columns {
   endsBlock?: boolean;
   /** Inline when `emit` is given, else Bail. */
   emit?: EmitFn;
+  /** A Bail op's instances compiled anyway (OpDef.some). */
+  some?: OpDef['some'];
 }
 
 export function row(op: Op, name: string, ext: Ext, encoding: Encoding | null, cols: Columns, exec: ExecFn): OpDef {
@@ -38,6 +40,7 @@ export function row(op: Op, name: string, ext: Ext, encoding: Encoding | null, c
     jit: cols.emit ? JitMode.Inline : JitMode.Bail,
     exec,
     emit: cols.emit ?? null,
+    some: cols.some ?? null,
   };
 }
 

@@ -1,10 +1,16 @@
 /**
- * Zicsr: CSR access. Always run by the reference executor (the JIT bails): what a CSR access
- * means depends on privilege and may change translation or interrupt state, which compiled code
- * is not keyed on; so each one also ends its block.
+ * Zicsr: CSR access. Run by the reference executor (the JIT bails): what a CSR access means
+ * depends on privilege and may change translation or interrupt state, which compiled code is not
+ * keyed on; so each one also ends its block. One exception is compiled (OpDef.some): sstatus
+ * accesses that at most clear SIE, which kernels make around every lock (xv6's push_off/pop_off,
+ * Linux's local_irq_save): the compiled code checks the privilege and leaves to the reference
+ * executor any access that would change anything else or enable an interrupt.
  */
 import { Insn, Op } from '../ir.js';
-import { ExecFn, Fmt, Interp, OpClass, OpDef } from '../op-def.js';
+import { Csr, FS_DIRTY, MSTATUS, Priv, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from '../../cpu/csr-numbers.js';
+import { W } from '../../jit/wasm-emitter.js';
+import { HartBlock } from '../../shm/layout.js';
+import { Emitter, Fmt, Interp, OpClass, OpDef } from '../op-def.js';
 import { F3_MASK, asI, enc, row } from './common.js';
 
 const enum Kind { Write, Set, Clear }
@@ -25,14 +31,54 @@ function csr(e: Interp, ins: Insn, i: number, kind: Kind, immForm: boolean): num
   return e.endAfter(i);
 }
 
-const csrRow = (op: Op, name: string, f3: number, exec: ExecFn) =>
-  row(op, name, 'Zicsr', enc((f3 << 12) | 0x73, F3_MASK, f3 >= 5 ? Fmt.CsrImm : Fmt.Csr), { cls: OpClass.Csr, endsBlock: true }, exec);
+const MSTATUS_AT = HartBlock.CSRS + 8 * Slot.mstatus;
+
+/**
+ * Compiled sstatus access (see the header): bails below S, or when the write would change a bit
+ * other than SIE or set SIE; else writes mstatus and x[rd] as `csr` does (sstatus reads as
+ * mstatus with SD summarising FS, masked to SSTATUS_VISIBLE; it writes SSTATUS_WRITABLE and FS).
+ * No MMU regime or interrupt mirror changes with SIE alone (Mmu.regimeChanged, Hart.refreshInterruptMirrors).
+ */
+function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, kind: Kind, immForm: boolean): boolean {
+  const c = g.c;
+  g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32(Priv.S).op(W.i32_lt_u);
+  g.bailIf(i, pc);
+  g.hb().mem(W.i64_load, 3, MSTATUS_AT).set(g.T); // T = mstatus before
+  if (kind === Kind.Write || ins.rs1 !== 0) {
+    const writable = SSTATUS_WRITABLE | (g.features.f ? MSTATUS.FS : 0n);
+    // The operand's writable bits (SD, outside them, is all a read adds to mstatus's).
+    if (immForm) c.i64(BigInt(ins.rs1)); else g.readReg(ins.rs1);
+    c.i64(writable).op(W.i64_and);
+    if (kind === Kind.Write) c.get(g.T).i64(~writable).op(W.i64_and).op(W.i64_or);
+    else if (kind === Kind.Set) c.get(g.T).op(W.i64_or);
+    else c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
+    c.set(g.T2); // T2 = mstatus after
+    // Leave it to the reference unless only SIE changes, and to 0.
+    c.get(g.T2).get(g.T).op(W.i64_xor).get(g.T2).i64(~MSTATUS.SIE).op(W.i64_or).op(W.i64_and).op(W.i64_eqz).op(W.i32_eqz);
+    g.bailIf(i, pc);
+    g.hb().get(g.T2).mem(W.i64_store, 3, MSTATUS_AT);
+  }
+  if (ins.rd) {
+    c.get(g.T).i64(~MSTATUS.SD).op(W.i64_and);
+    c.get(g.T).i64(MSTATUS.FS).op(W.i64_and).i64(FS_DIRTY).op(W.i64_eq).op(W.i64_extend_i32_u).i64(63n).op(W.i64_shl).op(W.i64_or);
+    c.i64(SSTATUS_VISIBLE).op(W.i64_and);
+    g.writeReg(ins.rd);
+  }
+  return false;
+}
+
+const csrRow = (op: Op, name: string, f3: number, kind: Kind, immForm: boolean) =>
+  row(op, name, 'Zicsr', enc((f3 << 12) | 0x73, F3_MASK, f3 >= 5 ? Fmt.CsrImm : Fmt.Csr), {
+    cls: OpClass.Csr,
+    endsBlock: true,
+    some: { compiles: (ins) => Number(ins.imm) === Csr.sstatus, emit: (g, ins, i, pc) => emitSstatus(g, ins, i, pc, kind, immForm) },
+  }, (e, a, i) => csr(e, a, i, kind, immForm));
 
 export const ZICSR: readonly OpDef[] = [
-  csrRow(Op.CSRRW, 'csrrw', 1, (e, a, i) => csr(e, a, i, Kind.Write, false)),
-  csrRow(Op.CSRRS, 'csrrs', 2, (e, a, i) => csr(e, a, i, Kind.Set, false)),
-  csrRow(Op.CSRRC, 'csrrc', 3, (e, a, i) => csr(e, a, i, Kind.Clear, false)),
-  csrRow(Op.CSRRWI, 'csrrwi', 5, (e, a, i) => csr(e, a, i, Kind.Write, true)),
-  csrRow(Op.CSRRSI, 'csrrsi', 6, (e, a, i) => csr(e, a, i, Kind.Set, true)),
-  csrRow(Op.CSRRCI, 'csrrci', 7, (e, a, i) => csr(e, a, i, Kind.Clear, true)),
+  csrRow(Op.CSRRW, 'csrrw', 1, Kind.Write, false),
+  csrRow(Op.CSRRS, 'csrrs', 2, Kind.Set, false),
+  csrRow(Op.CSRRC, 'csrrc', 3, Kind.Clear, false),
+  csrRow(Op.CSRRWI, 'csrrwi', 5, Kind.Write, true),
+  csrRow(Op.CSRRSI, 'csrrsi', 6, Kind.Set, true),
+  csrRow(Op.CSRRCI, 'csrrci', 7, Kind.Clear, true),
 ];

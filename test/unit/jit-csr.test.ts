@@ -1,0 +1,106 @@
+import { describe, expect, test } from 'vitest';
+import { Cause, FS_DIRTY, MSTATUS, Priv, Slot } from '../../src/cpu/csr-numbers.js';
+import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
+import { Executor } from '../../src/exec/executor.js';
+import { JitExecutor } from '../../src/jit/jit-executor.js';
+import { powerOn } from '../../src/engine/machine-factory.js';
+import { Board } from '../../src/machine/board.js';
+import { RAM_BASE } from '../../src/machine/memmap.js';
+import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+
+const RAM_BYTES = 1 << 20;
+
+// Each CSR access ends its block; compiled code runs the sstatus ones that at most clear SIE.
+const CODE = [
+  0x10002573, // csrr a0, sstatus
+  0x100175f3, // csrrci a1, sstatus, 2 (clear SIE: compiled)
+  0x10002673, // csrr a2, sstatus
+  0x10059073, // csrw sstatus, a1 (sets SIE again: left to the reference)
+  0x100026f3, // csrr a3, sstatus
+  0x000402b7, // lui t0, 0x40 (SUM)
+  0x1002a073, // csrs sstatus, t0 (SUM changes translation: left to the reference)
+  0x10002773, // csrr a4, sstatus
+  0x1007e7f3, // csrrsi a5, sstatus, 15 (sets SIE (clear already? no: set) and bit 3 (not writable))
+  0x10002873, // csrr a6, sstatus
+  0x0000006f, // j .
+];
+
+function machine(priv: Priv) {
+  const memory = createSharedMemory(RAM_BYTES);
+  const buffer = sharedBuffer(memory);
+  const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  const view = new DataView(buffer);
+  CODE.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
+  const hart = board.harts[0]!;
+  hart.pc = BigInt(RAM_BASE);
+  hart.csr[Slot.mtvec] = BigInt(RAM_BASE + 0x800);
+  hart.writeMstatus(hart.csr[Slot.mstatus] | MSTATUS.SIE | FS_DIRTY);
+  hart.priv = priv;
+  return { hart, memory };
+}
+
+/** Runs the code to the `j .` (or the trap handler) on a tier; returns what the test compares. */
+function run(tier: 'jit' | 'reference', priv: Priv) {
+  const { hart, memory } = machine(priv);
+  const exec = tier === 'jit' ? new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true }) : new Executor(hart, hart.bus);
+  const end = BigInt(RAM_BASE + 4 * (CODE.length - 1));
+  for (let k = 0; k < 50 && hart.pc !== end && hart.pc !== BigInt(RAM_BASE + 0x800); k++) exec.runBlock(1000);
+  return {
+    x: Array.from(hart.x.slice(10, 17)),
+    mstatus: hart.csr[Slot.mstatus],
+    pc: hart.pc,
+    icount: hart.icount,
+    mcause: hart.csr[Slot.mcause],
+    priv: hart.priv,
+    wasmInsns: exec instanceof JitExecutor ? exec.stats.wasmInsns : 0,
+  };
+}
+
+describe('compiled sstatus accesses', () => {
+  test('S-mode: the same registers and mstatus as the reference, and the SIE-clearing ones ran in wasm', () => {
+    const jit = run('jit', Priv.S);
+    const ref = run('reference', Priv.S);
+    expect({ ...jit, wasmInsns: 0 }).toEqual({ ...ref, wasmInsns: 0 });
+    expect(jit.pc).toBe(BigInt(RAM_BASE + 4 * (CODE.length - 1)));
+    expect(jit.x[2] & MSTATUS.SIE).toBe(0n); // a2: after the csrrci
+    expect(jit.x[3] & MSTATUS.SIE).toBe(MSTATUS.SIE); // a3: restored by the csrw
+    expect(jit.x[0] & MSTATUS.SD).toBe(MSTATUS.SD); // FS dirty reads as SD
+    expect(jit.x[4] & MSTATUS.SUM).toBe(MSTATUS.SUM);
+    // csrr a0, csrrci, csrr a2, csrr a3, lui, csrr a4, csrr a6 at least.
+    expect(jit.wasmInsns).toBeGreaterThanOrEqual(6);
+  });
+
+  test('U-mode: an illegal instruction on both tiers, before any change', () => {
+    const jit = run('jit', Priv.U);
+    const ref = run('reference', Priv.U);
+    expect({ ...jit, wasmInsns: 0 }).toEqual({ ...ref, wasmInsns: 0 });
+    expect(jit.mcause).toBe(BigInt(Cause.IllegalInsn));
+    expect(jit.priv).toBe(Priv.M);
+    expect(jit.icount).toBe(0);
+  });
+
+  test('a write that sets SIE leaves compiled code at once: the pending interrupt is taken right after it', () => {
+    for (const tier of ['jit', 'reference'] as const) {
+      const memory = createSharedMemory(RAM_BYTES);
+      const buffer = sharedBuffer(memory);
+      const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+      powerOn(board);
+      const view = new DataView(buffer);
+      // csrsi sstatus, 2 (SIE); addi a0,a0,1; addi a0,a0,1; j .
+      [0x10016073, 0x00150513, 0x00150513, 0x0000006f].forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
+      const hart = board.harts[0]!;
+      hart.pc = BigInt(RAM_BASE);
+      hart.priv = Priv.S;
+      hart.csr[Slot.mideleg] = 2n; // SSIP to S
+      hart.csr[Slot.mie] = 2n;
+      hart.csr[Slot.mipSoftware] = 2n; // pending, masked by sstatus.SIE = 0
+      hart.refreshInterruptMirrors();
+      expect(hart.pendingInterrupt()).toBeLessThan(0);
+      const exec = tier === 'jit' ? new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true, runsOfBlocks: true }) : new Executor(hart, hart.bus);
+      expect(exec.runBlock(1000)).toBe(1);
+      expect(hart.pc).toBe(BigInt(RAM_BASE + 4));
+      expect(hart.pendingInterrupt()).toBe(1); // the runner's safe point takes it now
+    }
+  });
+});
