@@ -95,6 +95,7 @@ export class Hart {
     this.icount = 0;
     Atomics.store(this.words, HartLayout.MIP >> 2, 0);
     this.observedLines = 0;
+    this.words[HartLayout.OBSERVED_LINES >> 2] = 0;
     Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
     this.mmu.flush();
     this.refreshInterruptMirrors();
@@ -169,6 +170,7 @@ export class Hart {
   observeLines(lines: number): boolean {
     if (lines === this.observedLines) return false;
     this.observedLines = lines;
+    this.words[HartLayout.OBSERVED_LINES >> 2] = lines;
     return true;
   }
 

@@ -150,6 +150,12 @@ export interface Emitter {
   transfer(n: number, target: bigint): void;
   /** The whole block retired: continue at the pc in local T (an indirect jump). */
   transferIndirect(n: number): void;
+  /**
+   * Pops an i32 condition: when true, leaves wasm with `retired` instructions of this block retired
+   * and the pc at `pc`, for the runner's safe point (JitExecutor returns at once when an interrupt
+   * is takeable, else the reference executor goes on from `pc`).
+   */
+  leaveIf(retired: number, pc: bigint): void;
   /** Pops an i32 condition: the block retired and continues at `taken` when true, else at `next`. */
   transferIf(n: number, taken: bigint, next: bigint): void;
   /** A load of `size` bytes at x[rs1] + imm into rd with the wasm load `op` (sign/zero extension). */

@@ -378,6 +378,12 @@ class PageCompiler implements Emitter {
     this.exit(null, 0, JitExit.Normal);
   }
 
+  leaveIf(retired: number, pc: bigint): void {
+    this.open('if');
+    this.exit(pc, retired, JitExit.Bail); // the chain dispatcher goes on after a normal exit
+    this.close();
+  }
+
   transferIf(n: number, taken: bigint, next: bigint): void {
     const c = this.c;
     c.set(L_C);

@@ -438,6 +438,9 @@ export class JitExecutor extends Executor {
         }
         break;
     }
+    // Compiled code left with an interrupt takeable (Emitter.leaveIf, after a CSR write that set
+    // SIE): the runner's safe point comes first.
+    if (retired > 0 && h.pendingInterrupt() >= 0) return retired;
     // The reference executor takes the rest: the next block, exactly within the remaining budget,
     // or inside a compiled block up to that block's end (blockTails).
     const remaining = budget - retired;

@@ -144,6 +144,12 @@ export const HartBlock = {
    * sharing one host thread point at the first of them, so a sleeping thread wakes for any of its harts.
    */
   WAKE_ALSO: 328,
+  /**
+   * Int32: the device lines as the hart last observed them at a safe point (Hart.observeLines):
+   * unlike MIP, the same at the same icount in a recording and its replay, so compiled code may
+   * decide on it (isa/ext/zicsr.ts).
+   */
+  OBSERVED_LINES: 332,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,

@@ -2,9 +2,10 @@
  * Zicsr: CSR access. Run by the reference executor (the JIT bails): what a CSR access means
  * depends on privilege and may change translation or interrupt state, which compiled code is not
  * keyed on; so each one also ends its block. One exception is compiled (OpDef.some): sstatus
- * accesses that at most clear SIE, which kernels make around every lock (xv6's push_off/pop_off,
- * Linux's local_irq_save): the compiled code checks the privilege and leaves to the reference
- * executor any access that would change anything else or enable an interrupt.
+ * accesses that change at most SIE, which kernels make around every lock (xv6's push_off/pop_off,
+ * Linux's local_irq_save/restore): the compiled code checks the privilege, leaves to the reference
+ * executor any access that would change anything else, and leaves wasm after one that sets SIE
+ * while an interrupt is pending.
  */
 import { Insn, Op } from '../ir.js';
 import { Csr, FS_DIRTY, MSTATUS, Priv, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from '../../cpu/csr-numbers.js';
@@ -35,11 +36,13 @@ const MSTATUS_AT = HartBlock.CSRS + 8 * Slot.mstatus;
 
 /**
  * Compiled sstatus access (see the header): bails below S, or when the write would change a bit
- * other than SIE or set SIE; else writes mstatus and x[rd] as `csr` does (sstatus reads as
- * mstatus with SD summarising FS, masked to SSTATUS_VISIBLE; it writes SSTATUS_WRITABLE and FS).
- * No MMU regime or interrupt mirror changes with SIE alone (Mmu.regimeChanged, Hart.refreshInterruptMirrors).
+ * other than SIE; else writes mstatus and x[rd] as `csr` does (sstatus reads as mstatus with SD
+ * summarising FS, masked to SSTATUS_VISIBLE; it writes SSTATUS_WRITABLE and FS), and leaves wasm
+ * right after a write that set SIE while an interrupt is pending (Emitter.leaveIf: JitExecutor
+ * returns to the runner when one is takeable). No MMU regime or interrupt mirror changes with
+ * SIE alone (Mmu.regimeChanged, Hart.refreshInterruptMirrors).
  */
-function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, kind: Kind, immForm: boolean): boolean {
+function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, n: number, kind: Kind, immForm: boolean): boolean {
   const c = g.c;
   g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32(Priv.S).op(W.i32_lt_u);
   g.bailIf(i, pc);
@@ -53,8 +56,8 @@ function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, kind: Kind, i
     else if (kind === Kind.Set) c.get(g.T).op(W.i64_or);
     else c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
     c.set(g.T2); // T2 = mstatus after
-    // Leave it to the reference unless only SIE changes, and to 0.
-    c.get(g.T2).get(g.T).op(W.i64_xor).get(g.T2).i64(~MSTATUS.SIE).op(W.i64_or).op(W.i64_and).op(W.i64_eqz).op(W.i32_eqz);
+    // Leave it to the reference unless only SIE changes.
+    c.get(g.T2).get(g.T).op(W.i64_xor).i64(~MSTATUS.SIE).op(W.i64_and).op(W.i64_eqz).op(W.i32_eqz);
     g.bailIf(i, pc);
     g.hb().get(g.T2).mem(W.i64_store, 3, MSTATUS_AT);
   }
@@ -64,6 +67,17 @@ function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, kind: Kind, i
     c.i64(SSTATUS_VISIBLE).op(W.i64_and);
     g.writeReg(ins.rd);
   }
+  if (kind !== Kind.Clear && (kind === Kind.Write || ins.rs1 !== 0)) {
+    // SIE set by this write while an interrupt is pending and enabled in mie (observed device lines
+    // or software bits: a superset of what is takeable, and the same in a recording and its
+    // replay): leave for the runner's safe point.
+    c.get(g.T2).get(g.T).i64(-1n).op(W.i64_xor).op(W.i64_and).i64(MSTATUS.SIE).op(W.i64_and).op(W.i64_eqz).op(W.i32_eqz);
+    g.hb().mem(W.i32_load, 2, HartBlock.OBSERVED_LINES);
+    g.hb().mem(W.i32_load, 2, HartBlock.CSRS + 8 * Slot.mipSoftware).op(W.i32_or);
+    g.hb().mem(W.i32_load, 2, HartBlock.CSRS + 8 * Slot.mie).op(W.i32_and);
+    c.i32(0).op(W.i32_ne).op(W.i32_and);
+    g.leaveIf(n, pc + BigInt(ins.len));
+  }
   return false;
 }
 
@@ -71,7 +85,7 @@ const csrRow = (op: Op, name: string, f3: number, kind: Kind, immForm: boolean) 
   row(op, name, 'Zicsr', enc((f3 << 12) | 0x73, F3_MASK, f3 >= 5 ? Fmt.CsrImm : Fmt.Csr), {
     cls: OpClass.Csr,
     endsBlock: true,
-    some: { compiles: (ins) => Number(ins.imm) === Csr.sstatus, emit: (g, ins, i, pc) => emitSstatus(g, ins, i, pc, kind, immForm) },
+    some: { compiles: (ins) => Number(ins.imm) === Csr.sstatus, emit: (g, ins, i, pc, n) => emitSstatus(g, ins, i, pc, n, kind, immForm) },
   }, (e, a, i) => csr(e, a, i, kind, immForm));
 
 export const ZICSR: readonly OpDef[] = [
