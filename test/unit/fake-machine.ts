@@ -1,5 +1,8 @@
 import { consoleOutRing } from '../../src/shm/byte-ring.js';
-import { RAM_OFFSET } from '../../src/shm/layout.js';
+import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
+import { powerOn } from '../../src/engine/machine-factory.js';
+import { Board } from '../../src/machine/board.js';
 import type { DeviceEnv, HartLines, IrqSink } from '../../src/machine/device.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
 
@@ -41,4 +44,17 @@ export function fakeEnv(numHarts = 2, ramBytes = 1 << 20): DeviceEnv & { harts: 
     mtime: () => 0n,
     emitConsole: (byte) => consoleOut.pushBlocking(byte),
   };
+}
+
+/** One M-mode hart of a real board (1 MiB of RAM) with `words` at RAM_BASE and its pc there: for executor tests. */
+export function oneHartMachine(words: readonly number[]) {
+  const memory = createSharedMemory(1 << 20);
+  const buffer = sharedBuffer(memory);
+  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  const view = new DataView(buffer);
+  words.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
+  const hart = board.harts[0]!;
+  hart.pc = BigInt(RAM_BASE);
+  return { board, hart, memory, view };
 }

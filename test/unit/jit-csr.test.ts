@@ -1,14 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { Cause, FS_DIRTY, MSTATUS, Priv, Slot } from '../../src/cpu/csr-numbers.js';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { Executor } from '../../src/exec/executor.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
-import { Board } from '../../src/machine/board.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
-import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+import { oneHartMachine } from './fake-machine.js';
 
-const RAM_BYTES = 1 << 20;
 
 // Each CSR access ends its block; compiled code runs the sstatus ones that at most clear SIE.
 const CODE = [
@@ -26,14 +22,7 @@ const CODE = [
 ];
 
 function machine(priv: Priv) {
-  const memory = createSharedMemory(RAM_BYTES);
-  const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  const view = new DataView(buffer);
-  CODE.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
-  const hart = board.harts[0]!;
-  hart.pc = BigInt(RAM_BASE);
+  const { hart, memory } = oneHartMachine(CODE);
   hart.csr[Slot.mtvec] = BigInt(RAM_BASE + 0x800);
   hart.writeMstatus(hart.csr[Slot.mstatus] | MSTATUS.SIE | FS_DIRTY);
   hart.priv = priv;
@@ -82,15 +71,8 @@ describe('compiled sstatus accesses', () => {
 
   test('a write that sets SIE leaves compiled code at once when an interrupt is pending (taken right after it), and only then', () => {
     for (const [tier, pending] of [['jit', true], ['reference', true], ['jit', false]] as const) {
-      const memory = createSharedMemory(RAM_BYTES);
-      const buffer = sharedBuffer(memory);
-      const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-      powerOn(board);
-      const view = new DataView(buffer);
       // csrsi sstatus, 2 (SIE); addi a0,a0,1; addi a0,a0,1; j .
-      [0x10016073, 0x00150513, 0x00150513, 0x0000006f].forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
-      const hart = board.harts[0]!;
-      hart.pc = BigInt(RAM_BASE);
+      const { hart, memory } = oneHartMachine([0x10016073, 0x00150513, 0x00150513, 0x0000006f]);
       hart.priv = Priv.S;
       hart.csr[Slot.mideleg] = 2n; // SSIP to S
       hart.csr[Slot.mie] = 2n;

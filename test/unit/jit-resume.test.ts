@@ -1,34 +1,18 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
-import { Board } from '../../src/machine/board.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
-import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+import { oneHartMachine } from './fake-machine.js';
 
-const RAM_BYTES = 1 << 20;
 const ADDI = 0x00128293; // addi t0,t0,1
 const LUI_UART = 0x100003b7; // lui t2,0x10000 (the UART)
 const LBU_LSR = 0x0053c303; // lbu t1,5(t2): an MMIO load, which compiled code leaves to the reference
 const J_SELF = 0x0000006f; // j .
 
-/** One M-mode hart running `words` from RAM_BASE: straight-line code longer than two blocks (64 instructions each). */
-function straightLine(words: number[]) {
-  const memory = createSharedMemory(RAM_BYTES);
-  const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  const view = new DataView(buffer);
-  words.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
-  const hart = board.harts[0]!;
-  hart.pc = BigInt(RAM_BASE);
-  return { hart, memory };
-}
 
 describe('resuming inside a compiled block', () => {
   test('after a budget cut, the reference runs only to the compiled block\'s end, and no entry is added', () => {
     const words = [...Array<number>(150).fill(ADDI), J_SELF];
-    const { hart, memory } = straightLine(words);
+    const { hart, memory } = oneHartMachine(words);
     const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true });
     expect(exec.runBlock(1000)).toBe(151); // compiled at the first entry; the blocks at 0, 256 and 512 chain, then the j . (a spin: reference)
     expect(exec.stats.compiles).toBe(1);
@@ -49,7 +33,7 @@ describe('resuming inside a compiled block', () => {
   test('after a bail, the reference runs the bailing instruction and the rest of its block, then compiled code goes on', () => {
     const words = [LUI_UART, ...Array<number>(149).fill(ADDI), J_SELF];
     words[20] = LBU_LSR;
-    const { hart, memory } = straightLine(words);
+    const { hart, memory } = oneHartMachine(words);
     const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true });
     for (let round = 0; round < 5; round++) {
       hart.pc = BigInt(RAM_BASE);

@@ -1,15 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { Slot } from '../../src/cpu/csr-numbers.js';
 import { BlockExit, Executor } from '../../src/exec/executor.js';
 import { Spin, translateBlock } from '../../src/exec/translate.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
-import { Board } from '../../src/machine/board.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
-import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+import { RAM_OFFSET } from '../../src/shm/layout.js';
+import { oneHartMachine } from './fake-machine.js';
 
-const RAM_BYTES = 1 << 20;
 
 // Assembled with riscv64-linux-gnu-as -march=rv64imac_zihintpause (no compressed forms).
 const CODE: Record<string, number[]> = {
@@ -26,17 +23,7 @@ const CODE: Record<string, number[]> = {
 };
 
 /** One M-mode hart with `words` at RAM_BASE. */
-function machineWith(words: number[]) {
-  const memory = createSharedMemory(RAM_BYTES);
-  const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  const view = new DataView(buffer);
-  words.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
-  const hart = board.harts[0]!;
-  hart.pc = BigInt(RAM_BASE);
-  return { board, hart, memory, view };
-}
+const machineWith = oneHartMachine;
 
 describe('spin blocks (exec/translate.ts Spin): where a hart waits for another', () => {
   test.each([
