@@ -40,6 +40,8 @@ export interface CsrDef {
    */
   rmwBase?(h: CsrHart): bigint;
   allowed?(h: CsrHart): boolean;
+  /** A plain slot with a write mask (`stored`): what compiled code needs to access it (isa/ext/zicsr.ts). */
+  stored?: { slot: Slot; mask: bigint };
 }
 
 const U32 = 0xffffffffn;
@@ -50,7 +52,7 @@ function writeMasked(h: CsrHart, slot: Slot, mask: bigint, value: bigint): void 
 }
 
 function stored(name: string, slot: Slot, mask = -1n): CsrDef {
-  return { name, read: (h) => h.csr[slot], write: (h, v) => writeMasked(h, slot, mask, v) };
+  return { name, read: (h) => h.csr[slot], write: (h, v) => writeMasked(h, slot, mask, v), stored: { slot, mask } };
 }
 
 function constant(name: string, value: bigint): CsrDef {

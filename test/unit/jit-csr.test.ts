@@ -91,4 +91,44 @@ describe('compiled sstatus accesses', () => {
       }
     }
   });
+
+  test('the trap CSRs (scratch, epc, cause, tval): the same as the reference in M, S and U mode, and in wasm where permitted', () => {
+    const code = [
+      0x7ff00593, // li a1, 0x7ff
+      0x14059573, // csrrw a0, sscratch, a1
+      0x14051673, // csrrw a2, sscratch, a0 (swap back)
+      0x14159073, // csrw sepc, a1 (bit 0 is not writable)
+      0x141026f3, // csrr a3, sepc
+      0x1422e773, // csrrsi a4, scause, 5
+      0x1420f7f3, // csrrci a5, scause, 1
+      0x14202873, // csrr a6, scause
+      0x34059073, // csrw mscratch, a1 (M only)
+      0x0000006f, // j .
+    ];
+    const runOn = (tier: 'jit' | 'reference', priv: Priv) => {
+      const { hart, memory } = oneHartMachine(code);
+      hart.csr[Slot.mtvec] = BigInt(RAM_BASE + 0x800);
+      hart.csr[Slot.sscratch] = 0x1234n;
+      hart.priv = priv;
+      const exec = tier === 'jit' ? new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true }) : new Executor(hart, hart.bus);
+      const end = BigInt(RAM_BASE + 4 * (code.length - 1));
+      for (let k = 0; k < 50 && hart.pc !== end && hart.pc !== BigInt(RAM_BASE + 0x800); k++) exec.runBlock(1000);
+      const csrs = [Slot.sscratch, Slot.sepc, Slot.scause, Slot.mscratch, Slot.mepc, Slot.mcause, Slot.mtval].map((slot) => hart.csr[slot]);
+      return { x: Array.from(hart.x.slice(10, 17)), csrs, pc: hart.pc, icount: hart.icount, priv: hart.priv, wasm: exec instanceof JitExecutor ? exec.stats.wasmInsns : -1 };
+    };
+    for (const priv of [Priv.M, Priv.S, Priv.U]) {
+      const jit = runOn('jit', priv);
+      const ref = runOn('reference', priv);
+      expect({ ...jit, wasm: 0 }).toEqual({ ...ref, wasm: 0 });
+      if (priv === Priv.M) {
+        expect(jit.pc).toBe(BigInt(RAM_BASE + 4 * (code.length - 1)));
+        expect(jit.x).toEqual([0x1234n, 0x7ffn, 0x7ffn, 0x7fen, 0n, 5n, 4n]);
+        expect(jit.csrs[3]).toBe(0x7ffn); // mscratch
+        expect(jit.wasm).toBeGreaterThanOrEqual(8);
+      } else {
+        expect(jit.priv).toBe(Priv.M); // illegal instruction (mscratch from S; everything from U)
+        expect(jit.csrs[5]).toBe(BigInt(Cause.IllegalInsn));
+      }
+    }
+  });
 });

@@ -1,15 +1,16 @@
 /**
  * Zicsr: CSR access. Run by the reference executor (the JIT bails): what a CSR access means
  * depends on privilege and may change translation or interrupt state, which compiled code is not
- * keyed on; so each one also ends its block. One exception is compiled (OpDef.some): sstatus
+ * keyed on; so each one also ends its block. Exceptions are compiled (OpDef.some): sstatus
  * accesses that change at most SIE, which kernels make around every lock (xv6's push_off/pop_off,
  * Linux's local_irq_save/restore): the compiled code checks the privilege, leaves to the reference
  * executor any access that would change anything else, and leaves wasm after one that sets SIE
- * while an interrupt is pending.
+ * while an interrupt is pending; and the trap handlers' plain CSRs (COMPILED_STORED).
  */
 import { Insn, Op } from '../ir.js';
 import { Csr, FS_DIRTY, MSTATUS, Priv, SSTATUS_VISIBLE, SSTATUS_WRITABLE, Slot } from '../../cpu/csr-numbers.js';
 import { W } from '../../jit/wasm-emitter.js';
+import { CSR_TABLE } from '../../cpu/csr.js';
 import { HartBlock } from '../../shm/layout.js';
 import { Emitter, Fmt, Interp, OpClass, OpDef } from '../op-def.js';
 import { F3_MASK, asI, enc, row } from './common.js';
@@ -81,11 +82,46 @@ function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, n: number, ki
   return false;
 }
 
+/**
+ * Compiled besides sstatus: the trap handlers' scratch, epc, cause and tval, plain slots that
+ * nothing caches (no translation, interrupt or FP state depends on them). A trap's entry and exit
+ * read and write them ~10 times (xv6's uservec/usertrap/usertrapret, Linux's handle_exception).
+ */
+const COMPILED_STORED = new Set<number>([Csr.sscratch, Csr.sepc, Csr.scause, Csr.stval, Csr.mscratch, Csr.mepc, Csr.mcause, Csr.mtval]);
+
+/** Compiled access to a COMPILED_STORED CSR: bails below its privilege, else exactly `csr` (a masked write, the old value to rd). */
+function emitStored(g: Emitter, ins: Insn, i: number, pc: bigint, num: number, kind: Kind, immForm: boolean): boolean {
+  const c = g.c;
+  const { slot, mask } = CSR_TABLE.get(num)!.stored!;
+  const at = HartBlock.CSRS + 8 * slot;
+  g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32((num >> 8) & 3).op(W.i32_lt_u);
+  g.bailIf(i, pc);
+  g.hb().mem(W.i64_load, 3, at).set(g.T); // T = the old value
+  if (kind === Kind.Write || ins.rs1 !== 0) {
+    if (immForm) c.i64(BigInt(ins.rs1)); else g.readReg(ins.rs1);
+    if (kind === Kind.Set) c.get(g.T).op(W.i64_or);
+    else if (kind === Kind.Clear) c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
+    if (mask !== -1n) c.i64(mask).op(W.i64_and).get(g.T).i64(~mask).op(W.i64_and).op(W.i64_or);
+    c.set(g.T2);
+    g.hb().get(g.T2).mem(W.i64_store, 3, at);
+  }
+  if (ins.rd) {
+    c.get(g.T);
+    g.writeReg(ins.rd);
+  }
+  return false;
+}
+
+const compiledCsr = (ins: Insn): boolean => Number(ins.imm) === Csr.sstatus || COMPILED_STORED.has(Number(ins.imm));
+
 const csrRow = (op: Op, name: string, f3: number, kind: Kind, immForm: boolean) =>
   row(op, name, 'Zicsr', enc((f3 << 12) | 0x73, F3_MASK, f3 >= 5 ? Fmt.CsrImm : Fmt.Csr), {
     cls: OpClass.Csr,
     endsBlock: true,
-    some: { compiles: (ins) => Number(ins.imm) === Csr.sstatus, emit: (g, ins, i, pc, n) => emitSstatus(g, ins, i, pc, n, kind, immForm) },
+    some: {
+      compiles: compiledCsr,
+      emit: (g, ins, i, pc, n) => (Number(ins.imm) === Csr.sstatus ? emitSstatus(g, ins, i, pc, n, kind, immForm) : emitStored(g, ins, i, pc, Number(ins.imm), kind, immForm)),
+    },
   }, (e, a, i) => csr(e, a, i, kind, immForm));
 
 export const ZICSR: readonly OpDef[] = [
