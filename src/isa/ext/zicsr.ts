@@ -17,14 +17,16 @@ import { F3_MASK, asI, enc, row } from './common.js';
 
 const enum Kind { Write, Set, Clear }
 
+/** CSRRS/CSRRC (and their immediate forms) with x0 (0) only read. */
+const writes = (ins: Insn, kind: Kind): boolean => kind === Kind.Write || ins.rs1 !== 0;
+
 function csr(e: Interp, ins: Insn, i: number, kind: Kind, immForm: boolean): number {
   const h = e.hart;
   const operand = immForm ? BigInt(ins.rs1) : h.x[ins.rs1];
-  const writes = kind === Kind.Write || ins.rs1 !== 0;
-  const def = h.csrLookup(Number(ins.imm), writes, ins.raw);
+  const def = h.csrLookup(Number(ins.imm), writes(ins, kind), ins.raw);
   if (!def) return e.fault(i);
   const old = def.read(h);
-  if (writes) {
+  if (writes(ins, kind)) {
     const base = kind === Kind.Write ? 0n : def.rmwBase ? def.rmwBase(h) : old;
     def.write!(h, kind === Kind.Write ? operand : kind === Kind.Set ? base | operand : base & ~operand);
     h.refreshInterruptMirrors();
@@ -34,6 +36,28 @@ function csr(e: Interp, ins: Insn, i: number, kind: Kind, immForm: boolean): num
 }
 
 const MSTATUS_AT = HartBlock.CSRS + 8 * Slot.mstatus;
+
+/** Compiled code's start of a CSR access: bails below `minPriv`, else T = the slot at `at`. */
+function loadChecked(g: Emitter, i: number, pc: bigint, minPriv: number, at: number): void {
+  g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32(minPriv).op(W.i32_lt_u);
+  g.bailIf(i, pc);
+  g.hb().mem(W.i64_load, 3, at).set(g.T);
+}
+
+/** T2 = what a write of `kind` makes of T with only the `mask` bits writable (writeMasked in cpu/csr.ts). */
+function maskedWrite(g: Emitter, ins: Insn, kind: Kind, immForm: boolean, mask: bigint): void {
+  const c = g.c;
+  if (immForm) c.i64(BigInt(ins.rs1)); else g.readReg(ins.rs1);
+  if (mask !== -1n) c.i64(mask).op(W.i64_and);
+  if (kind === Kind.Write) {
+    if (mask !== -1n) c.get(g.T).i64(~mask).op(W.i64_and).op(W.i64_or);
+  } else if (kind === Kind.Set) {
+    c.get(g.T).op(W.i64_or);
+  } else {
+    c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
+  }
+  c.set(g.T2);
+}
 
 /**
  * Compiled sstatus access (see the header): bails below S, or when the write would change a bit
@@ -45,18 +69,10 @@ const MSTATUS_AT = HartBlock.CSRS + 8 * Slot.mstatus;
  */
 function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, n: number, kind: Kind, immForm: boolean): boolean {
   const c = g.c;
-  g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32(Priv.S).op(W.i32_lt_u);
-  g.bailIf(i, pc);
-  g.hb().mem(W.i64_load, 3, MSTATUS_AT).set(g.T); // T = mstatus before
-  if (kind === Kind.Write || ins.rs1 !== 0) {
-    const writable = SSTATUS_WRITABLE | (g.features.f ? MSTATUS.FS : 0n);
-    // The operand's writable bits (SD, outside them, is all a read adds to mstatus's).
-    if (immForm) c.i64(BigInt(ins.rs1)); else g.readReg(ins.rs1);
-    c.i64(writable).op(W.i64_and);
-    if (kind === Kind.Write) c.get(g.T).i64(~writable).op(W.i64_and).op(W.i64_or);
-    else if (kind === Kind.Set) c.get(g.T).op(W.i64_or);
-    else c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
-    c.set(g.T2); // T2 = mstatus after
+  loadChecked(g, i, pc, Priv.S, MSTATUS_AT); // T = mstatus before
+  if (writes(ins, kind)) {
+    // SD, outside the writable bits, is all a read adds to mstatus's: mstatus itself is the base.
+    maskedWrite(g, ins, kind, immForm, SSTATUS_WRITABLE | (g.features.f ? MSTATUS.FS : 0n)); // T2 = mstatus after
     // Leave it to the reference unless only SIE changes.
     c.get(g.T2).get(g.T).op(W.i64_xor).i64(~MSTATUS.SIE).op(W.i64_and).op(W.i64_eqz).op(W.i32_eqz);
     g.bailIf(i, pc);
@@ -68,7 +84,7 @@ function emitSstatus(g: Emitter, ins: Insn, i: number, pc: bigint, n: number, ki
     c.i64(SSTATUS_VISIBLE).op(W.i64_and);
     g.writeReg(ins.rd);
   }
-  if (kind !== Kind.Clear && (kind === Kind.Write || ins.rs1 !== 0)) {
+  if (kind !== Kind.Clear && writes(ins, kind)) {
     // SIE set by this write while an interrupt is pending and enabled in mie (observed device lines
     // or software bits: a superset of what is takeable, and the same in a recording and its
     // replay): leave for the runner's safe point.
@@ -91,22 +107,15 @@ const COMPILED_STORED = new Set<number>([Csr.sscratch, Csr.sepc, Csr.scause, Csr
 
 /** Compiled access to a COMPILED_STORED CSR: bails below its privilege, else exactly `csr` (a masked write, the old value to rd). */
 function emitStored(g: Emitter, ins: Insn, i: number, pc: bigint, num: number, kind: Kind, immForm: boolean): boolean {
-  const c = g.c;
   const { slot, mask } = CSR_TABLE.get(num)!.stored!;
   const at = HartBlock.CSRS + 8 * slot;
-  g.hb().mem(W.i32_load, 2, HartBlock.PRIV).i32((num >> 8) & 3).op(W.i32_lt_u);
-  g.bailIf(i, pc);
-  g.hb().mem(W.i64_load, 3, at).set(g.T); // T = the old value
-  if (kind === Kind.Write || ins.rs1 !== 0) {
-    if (immForm) c.i64(BigInt(ins.rs1)); else g.readReg(ins.rs1);
-    if (kind === Kind.Set) c.get(g.T).op(W.i64_or);
-    else if (kind === Kind.Clear) c.i64(-1n).op(W.i64_xor).get(g.T).op(W.i64_and);
-    if (mask !== -1n) c.i64(mask).op(W.i64_and).get(g.T).i64(~mask).op(W.i64_and).op(W.i64_or);
-    c.set(g.T2);
+  loadChecked(g, i, pc, (num >> 8) & 3, at); // T = the old value
+  if (writes(ins, kind)) {
+    maskedWrite(g, ins, kind, immForm, mask);
     g.hb().get(g.T2).mem(W.i64_store, 3, at);
   }
   if (ins.rd) {
-    c.get(g.T);
+    g.c.get(g.T);
     g.writeReg(ins.rd);
   }
   return false;
