@@ -82,10 +82,19 @@ function threadCpuMs(): number {
   }
 }
 
+/** This thread's time runnable but waiting for a host core, in ms (/proc schedstat; -1 where there is none). */
+function threadRunQueueMs(): number {
+  try {
+    return Math.round(Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6);
+  } catch {
+    return -1;
+  }
+}
+
 function reportDone(s: ScheduledHart): void {
   // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
   const stats = (s.runner.executor as { stats?: unknown }).stats;
-  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs() })}\n`);
+  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
   parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
 }
 
