@@ -105,6 +105,12 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(r.code, why).toBe(0);
   }, 60 * 60_000);
 
+  /**
+   * The final state hash reads only RAM pages marked written (engine/state-hash.ts); here it also
+   * checks that every unmarked page of the whole Linux machine is still zero.
+   */
+  const CHECK_RAM_WRITTEN = { ...process.env, HINDSIGHT_CHECK_RAM_WRITTEN: '1' };
+
   /** The first parallel recording of the racy init and the racy total it printed (the debugger test uses it). */
   let recorded: { trace: string; total: number } | null = null;
 
@@ -113,7 +119,7 @@ describe('Linux 6.1 under OpenSBI', () => {
     for (const sched of ['parallel', 'serial']) {
       const trace = join(dir, `racy4-${sched}.trace`);
       const r = await hindsight(['record', ...TIER, '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0',
-        '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000 });
+        '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
       const why = r.stdout.slice(-3000) + r.stderr;
       expect(r.stdout, why).toContain('smp: Brought up 1 node, 4 CPUs');
       expect(r.stdout, why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
@@ -123,7 +129,7 @@ describe('Linux 6.1 under OpenSBI', () => {
       recorded ??= { trace, total: Number(racy![1]) };
       expect(r.stdout, why).toContain('reboot: Power down');
       expect(r.code, why).toBe(0);
-      const rep = await hindsight(['replay', ...TIER, '--quiet', '--sched', sched, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000 });
+      const rep = await hindsight(['replay', ...TIER, '--quiet', '--sched', sched, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
       expect(rep.stderr, rep.stderr).toMatch(/console, exit code \(0\) and final state match the recording/);
       expect(rep.code).toBe(0);
     }

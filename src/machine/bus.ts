@@ -1,4 +1,4 @@
-import { CODE_FLAG_BASE, CODE_GEN_BASE, RAM_OFFSET } from '../shm/layout.js';
+import { CODE_FLAG_BASE, CODE_GEN_BASE, RAM_OFFSET, RAM_WRITTEN_BASE } from '../shm/layout.js';
 import { withLock } from '../shm/lock.js';
 import { MmioDevice } from './device.js';
 import { BOOT_ROM_BASE, RAM_BASE } from './memmap.js';
@@ -21,6 +21,8 @@ export class Bus {
   readonly codeGen: Int32Array;
   /** Nonzero once any hart translated code from the page. */
   readonly codeFlag: Uint8Array;
+  /** Nonzero once the page may have been written (shm/layout.ts RAM_WRITTEN_BASE; shared by all threads). */
+  readonly ramWritten: Uint8Array;
   readonly ramEnd: number;
   private readonly devices: MmioDevice[];
   private readonly locks: Int32Array;
@@ -43,6 +45,7 @@ export class Bus {
     this.dv = new DataView(memory);
     this.codeGen = new Int32Array(memory, CODE_GEN_BASE, ramBytes >>> PAGE_SHIFT);
     this.codeFlag = new Uint8Array(memory, CODE_FLAG_BASE, ramBytes >>> PAGE_SHIFT);
+    this.ramWritten = new Uint8Array(memory, RAM_WRITTEN_BASE, ramBytes >>> PAGE_SHIFT);
     this.ramEnd = RAM_BASE + ramBytes;
     this.devices = [...devices].sort((a, b) => a.base - b.base);
     this.locks = new Int32Array(memory);
@@ -77,6 +80,7 @@ export class Bus {
     const last = (pa + size - 1 - RAM_BASE) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
       if (this.codeFlag[p]) Atomics.add(this.codeGen, p, 1);
+      this.ramWritten[p] = 1;
       if (this.dirtyPages) this.dirtyPages[p] = 1;
     }
   }

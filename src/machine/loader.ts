@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type CpuFeatures, DEFAULT_CPU_FEATURES, isaExtensionsFor, isaStringFor } from '../cpu/features.js';
-import { RAM_OFFSET } from '../shm/layout.js';
+import { RAM_OFFSET, RAM_WRITTEN_BASE } from '../shm/layout.js';
 import { InputError } from '../errors.js';
 import { BoardConfig, DiskConfig } from './config.js';
 import { buildVirtDtb } from './dtb.js';
@@ -97,7 +97,7 @@ export function readImageFile(role: string, path: string): Uint8Array {
 }
 
 class RamWriter {
-  constructor(private readonly ram: Uint8Array) {}
+  constructor(private readonly ram: Uint8Array, private readonly written: Uint8Array) {}
 
   place(role: string, path: string, address: number, bytes: Uint8Array, memsz = bytes.length): void {
     const off = address - RAM_BASE;
@@ -107,6 +107,7 @@ class RamWriter {
     }
     this.ram.set(bytes, off);
     this.ram.fill(0, off + bytes.length, off + memsz);
+    if (memsz > 0) this.written.fill(1, Math.floor(off / 4096), Math.floor((off + memsz - 1) / 4096) + 1);
   }
 }
 
@@ -153,7 +154,7 @@ export function buildBootRom(entry: number, dtbAddress: number, kernelEntry: num
 export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): PreparedMachine {
   const readImage = opts.readImage ?? readImageFile;
   const ram = new Uint8Array(memory, RAM_OFFSET, opts.ramBytes);
-  const w = new RamWriter(ram);
+  const w = new RamWriter(ram, new Uint8Array(memory, RAM_WRITTEN_BASE, opts.ramBytes / 4096));
   const images: LoadedImage[] = [];
   let entry: number;
   let kernelEntry = RAM_BASE + KERNEL_OFFSET_WITH_BIOS;

@@ -63,7 +63,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
   });
 }
 
-export function hindsight(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function hindsight(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return run(process.execPath, [CLI, ...args], opts);
 }
 

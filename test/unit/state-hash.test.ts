@@ -2,7 +2,14 @@ import { describe, expect, test } from 'vitest';
 import { Slot } from '../../src/cpu/csr-numbers.js';
 import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import type { Hart } from '../../src/cpu/hart.js';
-import { stateHash } from '../../src/engine/state-hash.js';
+import { createHash } from 'node:crypto';
+import { ramHash, stateHash } from '../../src/engine/state-hash.js';
+import { Executor } from '../../src/exec/executor.js';
+import { JitExecutor } from '../../src/jit/jit-executor.js';
+import type { Board } from '../../src/machine/board.js';
+import { RAM_BASE } from '../../src/machine/memmap.js';
+import { RAM_OFFSET } from '../../src/shm/layout.js';
+import { oneHartMachine } from './fake-machine.js';
 
 /** The parts of a hart the divergence check reads. */
 function hartLike(f: boolean): Hart {
@@ -30,5 +37,44 @@ describe('the divergence check hash', () => {
     expect(stateHash(h)).toBe(base);
     h.x[3] = 5n;
     expect(stateHash(h)).not.toBe(base);
+  });
+});
+
+// Stores to two RAM pages the code did not come from, then `j .`.
+const STORES = [
+  0x400202b7, // lui t0, 0x40020
+  0x00129293, // slli t0, t0, 1 (t0 = 0x80040000)
+  0x0052b423, // sd t0, 8(t0)
+  0x00001337, // lui t1, 1
+  0x00628333, // add t1, t0, t1 (0x80041000)
+  0x0053302f, // amoadd.d zero, t0, (t1)
+  0x0000006f, // j .
+];
+
+function wholeRamHash(board: Board): string {
+  return createHash('sha256').update(new Uint8Array(board.memory, RAM_OFFSET, board.config.ramBytes)).digest('hex');
+}
+
+describe('the final RAM hash', () => {
+  for (const tier of ['reference', 'jit'] as const) {
+    test(`${tier}: stores mark their pages written, so reading only those gives the hash of all RAM`, () => {
+      const { board, hart, memory } = oneHartMachine(STORES);
+      board.bus.ramWritten[0] = 1; // the code, as the loader marks the images it places
+      const exec = tier === 'jit' ? new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true }) : new Executor(hart, hart.bus);
+      const end = BigInt(RAM_BASE + 4 * (STORES.length - 1));
+      for (let k = 0; k < 20 && hart.pc !== end; k++) exec.runBlock(100);
+      expect(hart.pc).toBe(end);
+      expect([...board.bus.ramWritten.subarray(0, 0x42)].flatMap((m, p) => (m ? [p] : []))).toEqual([0, 0x40, 0x41]);
+      expect(ramHash(board, true)).toBe(wholeRamHash(board));
+    });
+  }
+
+  test('a RAM write that does not mark its page is caught by the check (else it would go unhashed)', () => {
+    const { board, view } = oneHartMachine([]);
+    view.setUint32(RAM_OFFSET + 0x5000, 1, true);
+    expect(() => ramHash(board, true)).toThrow(/0x80005000 was written but never marked/);
+    expect(ramHash(board, false)).not.toBe(wholeRamHash(board));
+    board.bus.noteRamWrite(RAM_BASE + 0x5000, 4); // what DMA and the slow store path call
+    expect(ramHash(board, true)).toBe(wholeRamHash(board));
   });
 });
