@@ -31,7 +31,7 @@ import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
 import { blockTails, collectPageBlocks } from './page-blocks.js';
-import { setFlagsFromString } from 'node:v8';
+import '../host/v8-tuning.js';
 import { appendFileSync } from 'node:fs';
 
 /**
@@ -47,25 +47,6 @@ function dumpPage(file: string, bus: Bus, vbase: bigint, ramPage: number, offset
   appendFileSync(file, `${JSON.stringify({ vbase: vbase.toString(), ramPage, offsets, code })}\n`);
 }
 
-/**
- * Compiled pages stay on V8's baseline wasm compiler (Liftoff): its tier-up to TurboFan made
- * everything slower. Measured (2-core host, Node 20): the debugger's first pass over a 4-hart Linux
- * trace (68M instructions) 21.9 s -> 6.6 s, a 1-hart Linux boot 9.3 s -> see docs/BENCHMARKS.md,
- * bench_compute 789 -> 869 MIPS. Our modules are large (~50 KB, a page of blocks behind one
- * dispatcher) and short-lived; optimising them costs more than it ever pays back. The flag is
- * process-wide and read when a module is compiled, so setting it on import covers every thread.
- */
-setFlagsFromString('--liftoff-only');
-
-/**
- * TurboFan inlines less (cumulative inlined bytecode per function 920 -> 300 bytes): each hart's
- * isolate optimizes our interpreter, MMU and code generator on V8's background threads, and on a
- * 1-hart Linux boot those threads used ~1.6 s of CPU (`perf record`, per thread) against the
- * hart's ~2.6 s; with 4 harts on 2 cores that is CPU the harts need. Measured (2-core host,
- * medians of 4 alternating runs): Linux boot -> power-off process CPU 1 hart 3.91 -> 3.64 s,
- * 4 harts 9.37 -> 8.61 s; the reference tier alone 7.48 -> 7.45 s (at 120 bytes it lost 7%).
- */
-setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
 
 if (JIT_TLB_ENTRIES !== TLB_ENTRIES) throw new Error('jit: the TLB mirror must have the MMU TLB\'s slots (Mmu.attachMirror)');
 

@@ -1,0 +1,37 @@
+/**
+ * V8 flags the emulator runs best with, process-wide. Imported first by the CLI (so they hold
+ * before any hart worker starts or any module runs) and by the JIT (for in-process users).
+ */
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Compiled pages stay on V8's baseline wasm compiler (Liftoff): its tier-up to TurboFan made
+ * everything slower. Measured (2-core host, Node 20): the debugger's first pass over a 4-hart Linux
+ * trace (68M instructions) 21.9 s -> 6.6 s, a 1-hart Linux boot 9.3 s -> see docs/BENCHMARKS.md,
+ * bench_compute 789 -> 869 MIPS. Our modules are large (~50 KB, a page of blocks behind one
+ * dispatcher) and short-lived; optimising them costs more than it ever pays back. The flag is
+ * read when a module is compiled.
+ */
+setFlagsFromString('--liftoff-only');
+
+/**
+ * TurboFan inlines less (cumulative inlined bytecode per function 920 -> 300 bytes): each hart's
+ * isolate optimizes our interpreter, MMU and code generator on V8's background threads, and on a
+ * 1-hart Linux boot those threads used ~1.6 s of CPU (`perf record`, per thread) against the
+ * hart's ~2.6 s; with 4 harts on 2 cores that is CPU the harts need. Measured (2-core host,
+ * medians of 4 alternating runs): Linux boot -> power-off process CPU 1 hart 3.91 -> 3.64 s,
+ * 4 harts 9.37 -> 8.61 s; the reference tier alone 7.48 -> 7.45 s (at 120 bytes it lost 7%).
+ */
+setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
+
+/**
+ * TurboFan also optimizes later (a function's interrupt budget 67,584 -> 400,000 bytecode bytes
+ * run): optimized early, our hot functions (runOnce, runBlock, loadN, storeN...) had seen too
+ * little of the guest and were deoptimized and optimized again ("insufficient type feedback"), ~4
+ * times in each hart's isolate at 25-45 ms of background compile each (`--trace-opt
+ * --trace-deopt`: 489 TurboFan compiles, ~2 s, on a 4-hart Linux boot). Measured (2-core host,
+ * 6 alternating runs each, run-queue waits from HINDSIGHT_JIT_STATS): Linux boot -> power-off on 4
+ * harts (2 threads) median 3.23 -> 2.83 s wall, process CPU 5.09 -> 4.37 s; 1 hart 1.96 s either
+ * way, CPU 2.67 -> 2.50 s; the reference tier on bench_compute unchanged.
+ */
+setFlagsFromString('--interrupt-budget=400000');
