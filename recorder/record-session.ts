@@ -147,7 +147,8 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     stopReason: STOP_REASON_NAMES[result.reason],
     icounts: result.icounts,
     ...(serial ? { finalSafePoints: result.finalSafePoints } : {}),
-    finalStateHashes: result.finalStateHashes(),
+    ramHash: 'written' as const,
+    finalStateHashes: result.finalStateHashes('written'),
     wallSeconds: result.wallSeconds,
     consoleBytes,
   };

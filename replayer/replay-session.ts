@@ -88,8 +88,9 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
         if (result.exitCode !== s.exitCode) mismatches.push(`guest exit code ${result.exitCode}, the recording had ${s.exitCode}`);
         if (STOP_REASON_NAMES[result.reason] !== s.stopReason) mismatches.push(`the guest did not ${s.stopReason} as it did in the recording`);
       }
-      if (s && s.finalStateHashes.length === result.finalStateHashes().length) {
-        result.finalStateHashes().forEach((hash, h) => {
+      const hashes = s ? result.finalStateHashes(s.ramHash ?? 'all') : [];
+      if (s && s.finalStateHashes.length === hashes.length) {
+        hashes.forEach((hash, h) => {
           if (hash === s.finalStateHashes[h]) return;
           const ended = result.icounts[h] !== s.icounts[h] ? ` (it ended at icount ${result.icounts[h]}, the recording at ${s.icounts[h]})` : ' (registers or memory)';
           mismatches.push(`final state of hart ${h} differs from the recording${ended}`);

@@ -258,6 +258,22 @@ describe('bad traces and divergence', () => {
     expect(r.stderr).toMatch(/newer/);
   });
 
+  test('replay hashes RAM as the summary\'s ramHash says: a wrong scheme is a final-state mismatch, an unknown one a damaged trace', async () => {
+    const withScheme = (name: string, ramHash: string) => copyOfGood(name, (db) => {
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'summary'").get() as { value: string };
+      const summary = JSON.parse(row.value) as { ramHash?: string };
+      expect(summary.ramHash).toBe('written'); // what recordings store now
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'summary'").run(JSON.stringify({ ...summary, ramHash }));
+    });
+    const whole = await hindsight(['replay', withScheme('ram-all.trace', 'all')]);
+    expect(whole.code, whole.stderr).toBe(3);
+    expect(whole.stderr).toMatch(/final state of hart 0 differs from the recording \(registers or memory\)/);
+    const unknown = await hindsight(['replay', withScheme('ram-bogus.trace', 'some')]);
+    expect(unknown.code).toBe(2);
+    expectOneLine(unknown.stderr);
+    expect(unknown.stderr).toMatch(/summary is incomplete/);
+  });
+
   test('a corrupted event stream is rejected', async () => {
     const p = copyOfGood('corrupt.trace', (db) => {
       const row = db.prepare('SELECT hart, batch, payload FROM events ORDER BY length(payload) DESC LIMIT 1').get() as { hart: number; batch: number; payload: Buffer };

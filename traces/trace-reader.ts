@@ -406,6 +406,7 @@ export class TraceReader {
       typeof s.stopReason !== 'string' ||
       !Array.isArray(s.icounts) ||
       !Array.isArray(s.finalStateHashes) ||
+      (s.ramHash !== undefined && s.ramHash !== 'all' && s.ramHash !== 'written') ||
       (s.finalSafePoints !== undefined && !(Array.isArray(s.finalSafePoints) && s.finalSafePoints.every((n) => Number.isSafeInteger(n) && n >= 0))) ||
       typeof s.wallSeconds !== 'number' ||
       typeof s.consoleBytes !== 'number'

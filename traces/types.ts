@@ -31,8 +31,10 @@ export interface TraceSummary {
    * (on any tier). Absent in older traces.
    */
   finalSafePoints?: number[];
-  /** Hash of each hart's final register state (as text, e.g. hex), indexed by hart. */
+  /** Hash of each hart's final register state and RAM (as text, e.g. hex), indexed by hart. */
   finalStateHashes: string[];
+  /** How those hashes cover RAM (engine/state-hash.ts RamHashScheme); absent: 'all' (older traces). */
+  ramHash?: 'all' | 'written';
   wallSeconds: number;
   consoleBytes: number;
   truncated?: boolean;

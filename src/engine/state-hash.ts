@@ -75,10 +75,37 @@ function checkZero(ram: Uint8Array, first: number, end: number): void {
 }
 
 /**
- * Per-hart fingerprints of the machine's final state: the hart's registers, pc and privilege plus
- * a hash of all of guest RAM, so a replay that differs anywhere in memory differs in every entry.
+ * How the final state hash covers RAM (stored in a trace's summary as `ramHash`):
+ * - `all` (traces without `ramHash`): SHA-256 of the whole RAM (ramHash above).
+ * - `written`: SHA-256 over the nonzero pages among those marked written, each preceded by its
+ *   page number (writtenRamHash). Unmarked pages hold zeros, so it depends on RAM's contents only,
+ *   not on which pages were marked; it reads nothing else and hashes only what the guest used.
  */
-export function finalStateHashes(board: Board): string[] {
-  const ram = ramHash(board);
+export type RamHashScheme = 'all' | 'written';
+
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+export function writtenRamHash(board: Board, checkUnmarked = CHECK_RAM_WRITTEN): string {
+  const written = board.bus.ramWritten;
+  const hash = createHash('sha256');
+  const number = Buffer.alloc(4);
+  for (let p = 0; p < written.length; p++) {
+    if (!written[p] && !checkUnmarked) continue;
+    const page = Buffer.from(board.memory, RAM_OFFSET + p * PAGE_SIZE, PAGE_SIZE);
+    if (page.equals(ZERO_PAGE)) continue;
+    if (!written[p]) checkZero(new Uint8Array(board.memory, RAM_OFFSET, board.config.ramBytes), p, p + 1);
+    number.writeUInt32LE(p);
+    hash.update(number);
+    hash.update(page);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Per-hart fingerprints of the machine's final state: the hart's registers, pc and privilege plus
+ * a hash of guest RAM, so a replay that differs anywhere in memory differs in every entry.
+ */
+export function finalStateHashes(board: Board, scheme: RamHashScheme): string[] {
+  const ram = scheme === 'written' ? writtenRamHash(board) : ramHash(board);
   return board.harts.map((h) => createHash('sha256').update(`${stateHash(h).toString(16)}:${h.icount}:${ram}`).digest('hex').slice(0, 32));
 }

@@ -4,7 +4,7 @@ import { Board } from '../machine/board.js';
 import { BootOptions, PreparedMachine } from '../machine/loader.js';
 import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing, sleepUntilBumped } from '../shm/byte-ring.js';
-import { finalStateHashes } from '../engine/state-hash.js';
+import { RamHashScheme, finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
 import { hartWorker } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
@@ -57,10 +57,10 @@ export interface RunResult {
   /** First divergence (exit 3) or damaged-trace (exit 2) error reported by a hart, if any. */
   divergence: { message: string; exitCode: number } | null;
   /**
-   * Per-hart fingerprints of the final state (engine/state-hash.ts). Computed on demand: hashing all
-   * of guest RAM costs about a second per 128 MiB here, which plain runs need not pay.
+   * Per-hart fingerprints of the final state (engine/state-hash.ts), RAM covered as `scheme` says.
+   * Computed on demand: plain runs need not pay for reading guest RAM.
    */
-  finalStateHashes(): string[];
+  finalStateHashes(scheme: RamHashScheme): string[];
 }
 
 export const STOP_REASON_NAMES: Record<StopReason, string> = {
@@ -152,11 +152,15 @@ export class Coordinator {
     unsubscribe();
 
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    let hashes: string[] | undefined;
+    const hashes = new Map<RamHashScheme, string[]>();
     for (const h of board.harts) h.syncIn();
     const reason = board.control.stopReason;
     const exitCode = fatal ? 1 : board.control.exitCode;
-    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), finalSafePoints: board.harts.map((h) => h.publishedSafePoints()), wallSeconds, fatal, divergence, finalStateHashes: () => (hashes ??= finalStateHashes(board)) };
+    return { exitCode, reason, icounts: board.harts.map((h) => h.icount), finalSafePoints: board.harts.map((h) => h.publishedSafePoints()), wallSeconds, fatal, divergence, finalStateHashes: (scheme: RamHashScheme) => {
+      let h = hashes.get(scheme);
+      if (!h) hashes.set(scheme, h = finalStateHashes(board, scheme));
+      return h;
+    } };
   }
 
   private startWorker(hartIds: number[], hostThreads: number): Worker {

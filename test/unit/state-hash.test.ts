@@ -3,7 +3,7 @@ import { Slot } from '../../src/cpu/csr-numbers.js';
 import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import type { Hart } from '../../src/cpu/hart.js';
 import { createHash } from 'node:crypto';
-import { ramHash, stateHash } from '../../src/engine/state-hash.js';
+import { finalStateHashes, ramHash, stateHash, writtenRamHash } from '../../src/engine/state-hash.js';
 import { Executor } from '../../src/exec/executor.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
 import type { Board } from '../../src/machine/board.js';
@@ -68,6 +68,22 @@ describe('the final RAM hash', () => {
       expect(ramHash(board, true)).toBe(wholeRamHash(board));
     });
   }
+
+  test('the written-pages scheme depends on RAM contents only, not on which pages are marked', () => {
+    const { board, view } = oneHartMachine([]);
+    const before = writtenRamHash(board, true);
+    board.bus.ramWritten[7] = 1; // marked, still zero: no difference
+    expect(writtenRamHash(board, true)).toBe(before);
+    view.setUint32(RAM_OFFSET + 7 * 4096 + 12, 5, true);
+    const one = writtenRamHash(board, true);
+    expect(one).not.toBe(before);
+    view.setUint32(RAM_OFFSET + 7 * 4096 + 12, 0, true);
+    view.setUint32(RAM_OFFSET + 7 * 4096 + 16, 5, true); // same bytes elsewhere in the page
+    expect(writtenRamHash(board, true)).not.toBe(one);
+    expect(finalStateHashes(board, 'written')).not.toEqual(finalStateHashes(board, 'all'));
+    view.setUint32(RAM_OFFSET + 9 * 4096, 1, true); // unmarked and written: the check says so
+    expect(() => writtenRamHash(board, true)).toThrow(/0x80009000 was written but never marked/);
+  });
 
   test('a RAM write that does not mark its page is caught by the check (else it would go unhashed)', () => {
     const { board, view } = oneHartMachine([]);
