@@ -31,7 +31,7 @@ import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
 import { blockTails, collectPageBlocks } from './page-blocks.js';
-import '../host/v8-tuning.js';
+import './v8-tuning.js';
 import { appendFileSync } from 'node:fs';
 
 /**
