@@ -5,7 +5,6 @@
  * thread loads its own and sets the machine up (host/worker-pool.ts): process start to the first
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
-import '../jit/v8-tuning.js';
 import { startHartWorkers } from '../host/worker-pool.js';
 import { defaultThreads } from './default-threads.js';
 
