@@ -8,10 +8,11 @@
 #   linux-source-6.1, gcc-riscv64-linux-gnu, bc, flex, bison, libssl-dev, libelf-dev, cpio
 #                      the Linux test guest (scripts/build-linux-guest.sh builds it once and caches it)
 #   chromium           headless browser that renders `trace timeline` pictures in the tests
+#   gcc, libc6-dev     hindsight's one native module (scripts/build-native.sh: glibc malloc tuning)
 set -euo pipefail
 packages=(qemu-system-misc opensbi u-boot-qemu gdb-multiarch device-tree-compiler
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf chromium
-  linux-source-6.1 gcc-riscv64-linux-gnu bc flex bison libssl-dev libelf-dev cpio make xz-utils)
+  linux-source-6.1 gcc-riscv64-linux-gnu bc flex bison libssl-dev libelf-dev cpio make xz-utils gcc libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
  * thread loads its own and sets the machine up (host/worker-pool.ts): process start to the first
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
+import { tuneHostMalloc } from '../host/malloc-tune.js';
 import { startHartWorkers } from '../host/worker-pool.js';
 import { defaultThreads } from './default-threads.js';
 
@@ -36,5 +37,8 @@ function workersWanted(argv: readonly string[]): number {
   return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
 }
 
-if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv));
+if (['run', 'record', 'replay'].includes(process.argv[2])) {
+  tuneHostMalloc();
+  startHartWorkers(workersWanted(process.argv));
+}
 await (await import('./program.js')).main();
