@@ -37,8 +37,6 @@ function workersWanted(argv: readonly string[]): number {
   return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
 }
 
-if (['run', 'record', 'replay'].includes(process.argv[2])) {
-  tuneHostMalloc();
-  startHartWorkers(workersWanted(process.argv));
-}
+tuneHostMalloc(); // before any worker starts (host/malloc-tune.ts); the debugger's timeline compiles too
+if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv));
 await (await import('./program.js')).main();
