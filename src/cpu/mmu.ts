@@ -251,11 +251,8 @@ export class Mmu {
     if (page < 0) return page;
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
-    if (access === Access.Store && this.bus.isRam(page)) {
-      // Stores through this translation skip the bus: mark the page written now (Bus.ramWritten).
-      this.bus.ramWritten[(page - RAM_BASE) / 4096] = 1;
-      if (this.bus.dirtyPages) this.bus.dirtyPages[(page - RAM_BASE) / 4096] = 1;
-    }
+    // Stores through this translation skip the bus: mark the page written now.
+    if (access === Access.Store && this.bus.isRam(page)) this.bus.markWritten((page - RAM_BASE) / 4096);
     if (this.mirror) this.mirror[this.mirrorEpochWord[access] + 4 * slot] = 0;
     this.tags[access][slot] = key;
     this.epochs[access][slot] = this.epoch;

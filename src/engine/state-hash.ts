@@ -35,8 +35,8 @@ export function stateHash(h: Hart): bigint {
   return hash;
 }
 
-/** Zeros fed to the RAM hash for runs of never-written pages (shm/layout.ts RAM_WRITTEN_BASE). */
-const ZERO_CHUNK = new Uint8Array(1 << 20);
+/** Zeros fed to the whole-RAM hash for runs of never-written pages (made on first use: hart workers import this module too). */
+let zeroChunk: Uint8Array | null = null;
 /**
  * HINDSIGHT_CHECK_RAM_WRITTEN=1: the final hash also reads every page not marked written and fails
  * if one is not zero (a RAM writer that does not mark; tests set it).
@@ -61,7 +61,8 @@ export function ramHash(board: Board, checkUnmarked = CHECK_RAM_WRITTEN): string
       hash.update(ram.subarray(p * PAGE_SIZE, end * PAGE_SIZE));
     } else {
       if (checkUnmarked) checkZero(ram, p, end);
-      for (let bytes = (end - p) * PAGE_SIZE; bytes > 0; bytes -= ZERO_CHUNK.length) hash.update(bytes >= ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, bytes));
+      const zeros = (zeroChunk ??= new Uint8Array(1 << 20));
+      for (let bytes = (end - p) * PAGE_SIZE; bytes > 0; bytes -= zeros.length) hash.update(bytes >= zeros.length ? zeros : zeros.subarray(0, bytes));
     }
     p = end;
   }

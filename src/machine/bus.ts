@@ -80,9 +80,14 @@ export class Bus {
     const last = (pa + size - 1 - RAM_BASE) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
       if (this.codeFlag[p]) Atomics.add(this.codeGen, p, 1);
-      this.ramWritten[p] = 1;
-      if (this.dirtyPages) this.dirtyPages[p] = 1;
+      this.markWritten(p);
     }
+  }
+
+  /** RAM page `p` (index) may be written from now on: the final state hash and the debugger's checkpoints read it. */
+  markWritten(p: number): void {
+    this.ramWritten[p] = 1;
+    if (this.dirtyPages) this.dirtyPages[p] = 1;
   }
 
   findDevice(pa: number): MmioDevice | undefined {

@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { BoardConfig, DiskConfig } from './config.js';
 import { buildVirtDtb } from './dtb.js';
 import { ElfImage, isElf, parseElf } from './elf.js';
+import { PAGE_SHIFT } from './bus.js';
 import { BOOT_ROM_SIZE, KERNEL_OFFSET_WITH_BIOS, RAM_BASE, VIRTIO_COUNT } from './memmap.js';
 
 export interface BootOptions {
@@ -107,7 +108,7 @@ class RamWriter {
     }
     this.ram.set(bytes, off);
     this.ram.fill(0, off + bytes.length, off + memsz);
-    if (memsz > 0) this.written.fill(1, Math.floor(off / 4096), Math.floor((off + memsz - 1) / 4096) + 1);
+    if (memsz > 0) this.written.fill(1, off >>> PAGE_SHIFT, ((off + memsz - 1) >>> PAGE_SHIFT) + 1);
   }
 }
 
@@ -154,7 +155,7 @@ export function buildBootRom(entry: number, dtbAddress: number, kernelEntry: num
 export function prepareMachine(memory: SharedArrayBuffer, opts: BootOptions): PreparedMachine {
   const readImage = opts.readImage ?? readImageFile;
   const ram = new Uint8Array(memory, RAM_OFFSET, opts.ramBytes);
-  const w = new RamWriter(ram, new Uint8Array(memory, RAM_WRITTEN_BASE, opts.ramBytes / 4096));
+  const w = new RamWriter(ram, new Uint8Array(memory, RAM_WRITTEN_BASE, opts.ramBytes >>> PAGE_SHIFT));
   const images: LoadedImage[] = [];
   let entry: number;
   let kernelEntry = RAM_BASE + KERNEL_OFFSET_WITH_BIOS;
