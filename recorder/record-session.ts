@@ -99,8 +99,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
       moveInput();
       state.rings.forEach((ring, hart) => {
         const outputs: OutputMark[] = [];
-        const events = ring.drain(outputs);
-        if (events.length) writer!.appendEvents(hart, events);
+        ring.drainInto(writer!.hartEvents(hart), outputs);
         addOutputRuns(pendingRuns, lastOutputIcount, hart, outputs);
       });
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
-import { encodeBatch, zeroKindCounts, type EncodedBatch, type KindCounts } from './event-codec.js';
+import { BatchEncoder, zeroKindCounts, type EncodedBatch, type KindCounts } from './event-codec.js';
 import { createSchema, META } from './schema.js';
 import { TraceError } from './trace-error.js';
 import type { ConsolePosition, TraceHeader, TraceSummary } from './types.js';
@@ -22,9 +22,8 @@ export const BATCH_EVENTS = 4096;
 export const UNFINISHED_REASON = 'recording did not finish';
 
 interface HartStream {
-  pending: TraceEvent[];
+  enc: BatchEncoder;
   nextBatch: number;
-  lastIcount: number;
 }
 
 interface ReadyBatch {
@@ -124,31 +123,28 @@ export class TraceWriter {
   }
 
   /**
-   * Buffers events of one hart (in stream order, icounts non-decreasing across calls). The
-   * writer keeps the event objects until they are encoded (when a batch fills or at the next
-   * flush), so callers must not mutate them after appending.
+   * Buffers events of one hart (in stream order, icounts non-decreasing across calls), encoded at
+   * once. Throws RangeError on a value the format cannot hold or a decreasing icount.
    */
   appendEvents(hart: number, events: readonly TraceEvent[]): void {
+    const enc = this.hartEvents(hart);
+    for (let i = 0; i < events.length; i++) enc.event(events[i]!);
+  }
+
+  /**
+   * The encoder that buffers one hart's events (the recorder drains its event rings straight into
+   * it); a batch is cut whenever it holds BATCH_EVENTS events. Valid until the writer closes.
+   */
+  hartEvents(hart: number): BatchEncoder {
     this.checkOpen();
     let s = this.harts.get(hart);
     if (s === undefined) {
       if (!Number.isInteger(hart) || hart < 0 || hart > 0xffffffff) throw new RangeError(`bad hart number ${hart}`);
-      s = { pending: [], nextBatch: 0, lastIcount: 0 };
+      const stream: HartStream = { enc: new BatchEncoder(hart, () => this.cut(hart, stream), BATCH_EVENTS), nextBatch: 0 };
+      s = stream;
       this.harts.set(hart, s);
     }
-    let last = s.lastIcount;
-    let pending = s.pending;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const icount = e.icount;
-      if (!(icount >= last)) throw new RangeError(`hart ${hart}: event icount ${icount} after ${last} (must not decrease)`);
-      last = icount;
-      if (pending.push(e) === BATCH_EVENTS) {
-        this.cut(hart, s);
-        pending = s.pending;
-      }
-    }
-    s.lastIcount = last;
+    return s.enc;
   }
 
   /** Buffers console (UART) output bytes. The bytes are copied. */
@@ -238,7 +234,10 @@ export class TraceWriter {
   /** Events appended so far (buffered or written), by kind. */
   eventCounts(): Record<TraceEventKind, number> {
     const counts = { ...this.counts };
-    for (const s of this.harts.values()) for (const e of s.pending) counts[e.kind]++;
+    for (const s of this.harts.values()) {
+      const pending = s.enc.pendingKinds();
+      for (const k of EVENT_KINDS) counts[k] += pending[k];
+    }
     return counts;
   }
 
@@ -247,14 +246,13 @@ export class TraceWriter {
   }
 
   private cut(hart: number, s: HartStream): void {
-    const enc = encodeBatch(hart, s.pending);
+    const enc = s.enc.take();
     for (const k of EVENT_KINDS) this.counts[k] += enc.kinds[k];
     this.ready.push({ hart, batch: s.nextBatch++, enc });
-    s.pending = [];
   }
 
   private commit(extra: () => void): void {
-    for (const [hart, s] of this.harts) if (s.pending.length > 0) this.cut(hart, s);
+    for (const [hart, s] of this.harts) if (s.enc.count > 0) this.cut(hart, s);
     const ready = this.ready;
     const chunks = this.consoleChunks;
     const positions = this.positions;

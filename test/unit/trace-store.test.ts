@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../traces/events.js';
-import { decodeBatch, encodeBatch } from '../../traces/event-codec.js';
+import { BatchEncoder, decodeBatch, encodeBatch } from '../../traces/event-codec.js';
 import { EVENTS_PROTO_DESCRIPTOR } from '../../traces/events-descriptor.js';
 import { SCHEMA_VERSION, migrate } from '../../traces/schema.js';
 import { TraceError } from '../../traces/trace-error.js';
@@ -126,6 +126,64 @@ describe('event batch encoding', () => {
     const two = protobuf.Writer.create().uint32((3 << 3) | 2).fork().uint32((4 << 3) | 2).uint32(0).uint32((5 << 3) | 2).uint32(0).ldelim().finish();
     expect(() => decodeBatch(two)).toThrow(/^has event 0 of two kinds \(irq and time\)/);
     expect(() => decodeBatch(new Uint8Array([0x1a, 0x05, 0x08]))).toThrow(/^does not decode/);
+  });
+
+  it('writes the bytes protobufjs writes for the same events (hand-written encoder vs the library)', () => {
+    // The encoder protobufjs generates from the .proto file, fed the message objects it expects.
+    const u64 = (v: bigint) => ({ low: Number(v & 0xffffffffn) | 0, high: Number(v >> 32n) | 0, unsigned: true });
+    const reference = (hart: number, events: TraceEvent[]) => {
+      let prev = events[0]!.icount;
+      const msgs = events.map((e) => {
+        const icountDelta = e.icount - prev;
+        prev = e.icount;
+        switch (e.kind) {
+          case 'acquire': return { icountDelta, acquire: { resource: e.resource, write: e.write, after: e.after } };
+          case 'release': return { icountDelta, release: { resource: e.resource, seq: e.seq } };
+          case 'irq': return { icountDelta, irq: { lines: e.lines } };
+          case 'time': return { icountDelta, time: { value: u64(e.value) } };
+          case 'input': return { icountDelta, input: { bytes: e.bytes } };
+          case 'check': return { icountDelta, check: { hash: u64(e.hash) } };
+        }
+      });
+      return FullBatch.encode({ hart, baseIcount: events[0]!.icount, events: msgs }).finish();
+    };
+    expect(Buffer.from(encodeBatch(7, ALL_KINDS).payload)).toEqual(Buffer.from(reference(7, ALL_KINDS)));
+    expect(Buffer.from(encodeBatch(0, ALL_KINDS.slice(3)).payload)).toEqual(Buffer.from(reference(0, ALL_KINDS.slice(3))));
+    // Random events with values of every varint length, deltas up to 2^40.
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const big = (bits: number) => Math.floor(rnd() * 2 ** Math.floor(rnd() * bits));
+    const big64 = () => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n | BigInt(Math.floor(rnd() * 2 ** 32))) >> BigInt(Math.floor(rnd() * 64));
+    for (let round = 0; round < 20; round++) {
+      let icount = big(52);
+      const events: TraceEvent[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (rnd() < 0.5) icount += big(40);
+        const k = Math.floor(rnd() * 6);
+        if (k === 0) events.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 4) }, () => ({ hart: big(32), seq: big(53) })) });
+        else if (k === 1) events.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
+        else if (k === 2) events.push({ kind: 'irq', icount, lines: big(32) });
+        else if (k === 3) events.push({ kind: 'time', icount, value: big64() });
+        else if (k === 4) events.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(9) }, () => big(8)) });
+        else events.push({ kind: 'check', icount, hash: big64() });
+      }
+      const hart = big(32);
+      const enc = encodeBatch(hart, events);
+      expect(Buffer.from(enc.payload)).toEqual(Buffer.from(reference(hart, events)));
+      expect(decodeBatch(enc.payload)).toEqual({ hart, events });
+    }
+  });
+
+  it('cuts a batch when it is full and keeps icounts ordered across batches', () => {
+    const batches: ReturnType<BatchEncoder['take']>[] = [];
+    const enc = new BatchEncoder(3, (e) => batches.push(e.take()), 4);
+    for (let i = 0; i < 10; i++) enc.irq(100 + i, i);
+    expect(batches.map((b) => [b.firstIcount, b.lastIcount, b.count])).toEqual([[100, 103, 4], [104, 107, 4]]);
+    expect(enc.count).toBe(2);
+    expect(decodeBatch(batches[1]!.payload).events.map((e) => e.icount)).toEqual([104, 105, 106, 107]);
+    expect(() => enc.irq(50, 0)).toThrow(/icount 50 after 109/);
+    expect(enc.take().count).toBe(2);
+    expect(() => enc.take()).toThrow(RangeError);
   });
 
   it('refuses values the format cannot hold', () => {
