@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
-import { Access } from '../../src/cpu/mmu.js';
+import { Access, Mmu } from '../../src/cpu/mmu.js';
+import { Priv } from '../../src/cpu/csr-numbers.js';
 import { Board } from '../../src/machine/board.js';
 import { CLINT_BASE, RAM_BASE } from '../../src/machine/memmap.js';
 import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
@@ -60,5 +61,49 @@ describe('what a parallel recording makes harts take turns on', () => {
     hart.mmu.forgetResource(hart.mmu.deviceResource); // the device bus: everything
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
+  });
+
+  test('giving a page away drops every virtual alias of it, and only those', () => {
+    // Sv39, 4 KiB pages: va 0x2000 and 0x5000 (TLB slots 2 and 5) both map RAM page 2, va 0x3000 page 3.
+    const { hart, asked } = guardedHart();
+    const bus = hart.mmu['bus' as keyof Mmu] as unknown as Board['bus'];
+    const root = RAM_BASE + 0x10000, l1 = root + 0x1000, l0 = root + 0x2000;
+    const pte = (pa: number, flags: bigint) => (BigInt(pa >>> 12) << 10n) | flags;
+    const LEAF = 0xcfn; // V R W X A D
+    bus.write(root, 8, pte(l1, 1n), 0);
+    bus.write(l1, 8, pte(l0, 1n), 0);
+    for (const [vpn, page] of [[2, 2], [5, 2], [3, 3]]) bus.write(l0 + 8 * vpn, 8, pte(RAM_BASE + page * 0x1000, LEAF), 0);
+    const satp = (8n << 60n) | BigInt(root >>> 12);
+    const mmu = new Mmu({ priv: Priv.S, readMstatus: () => 0n, readSatp: () => satp }, bus);
+    mmu.guard = hart.mmu.guard;
+    const touch = () => {
+      const pas = [mmu.translate(0x2008n, Access.Load), mmu.translate(0x5010n, Access.Load), mmu.translate(0x3000n, Access.Store)];
+      // The walks' reads of the page tables (pages 16-18) ask for rights too; the data pages are the point here.
+      for (let i = asked.length - 1; i >= 0; i--) if (parseInt(asked[i]!, 10) >= 16) asked.splice(i, 1);
+      return pas;
+    };
+    expect(touch()).toEqual([RAM_BASE + 0x2008, RAM_BASE + 0x2010, RAM_BASE + 0x3000]);
+    expect(asked.splice(0)).toEqual(['2r', '2r', '3w']);
+    touch();
+    expect(asked.splice(0)).toEqual([]);
+    mmu.forgetResource(2);
+    touch();
+    expect(asked.splice(0)).toEqual(['2r', '2r']);
+    mmu.forgetResource(3);
+    touch();
+    expect(asked.splice(0)).toEqual(['3w']);
+    mmu.forgetResource(3);
+    mmu.forgetResource(3); // nothing cached: nothing to drop
+    touch();
+    expect(asked.splice(0)).toEqual(['3w']);
+    // Entries restored from a snapshot are dropped as well.
+    const saved = mmu.saveTlb();
+    mmu.flush();
+    mmu.restoreTlb(saved);
+    touch();
+    expect(asked.splice(0)).toEqual([]);
+    mmu.forgetResource(2);
+    touch();
+    expect(asked.splice(0)).toEqual(['2r', '2r']);
   });
 });
