@@ -122,18 +122,26 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     cpu: describeCpuFeatures(coordinator.prepared.config.cpu),
     releaseInvalidates: 'page',
   };
-  writer = TraceWriter.create(opts.tracePath, {
-    toolVersion: VERSION,
-    sched: opts.sched,
-    machine: { ...machine },
-    images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
-  });
-
   const c = coordinator;
   opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });
+  // The hart workers start first: creating the trace (hashing and deflating the images, ~0.1-0.2 s
+  // for a Linux kernel) overlaps their start-up, and their events wait in the rings meanwhile.
+  const running = coordinator.run();
+  try {
+    writer = TraceWriter.create(opts.tracePath, {
+      toolVersion: VERSION,
+      sched: opts.sched,
+      machine: { ...machine },
+      images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
+    });
+  } catch (err) {
+    c.stop(StopReason.Fatal, 1);
+    await running.catch(() => {});
+    throw err;
+  }
   let result: RunResult;
   try {
-    result = await coordinator.run();
+    result = await running;
   } catch (err) {
     writer.markTruncated(`host error: ${(err as Error).message}`, {
       exitCode: 1, stopReason: 'fatal', icounts: [], finalStateHashes: [], wallSeconds: 0, consoleBytes: 0,

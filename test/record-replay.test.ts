@@ -250,6 +250,13 @@ describe('bad traces and divergence', () => {
     return p;
   }
 
+  test('a trace path that cannot be created: one line, exit 2, the harts (already starting) stopped', async () => {
+    const r = await hindsight(['record', '--harts', '2', '-o', join(dir, 'no', 'such', 'dir.trace'), guest('spin_forever')]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/cannot create trace .*dir\.trace/);
+  });
+
   test('a trace from a newer schema version is rejected', async () => {
     const p = copyOfGood('future.trace', (db) => db.prepare("UPDATE meta SET value = '999' WHERE key = 'schema_version'").run());
     const r = await hindsight(['replay', p]);
