@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../traces/events.js';
-import { BatchEncoder, decodeBatch, encodeBatch } from '../../traces/event-codec.js';
+import { BatchEncoder, decodeBatch, decodeCanonical, decodeWithProtobufjs, encodeBatch } from '../../traces/event-codec.js';
 import { EVENTS_PROTO_DESCRIPTOR } from '../../traces/events-descriptor.js';
 import { SCHEMA_VERSION, migrate } from '../../traces/schema.js';
 import { TraceError } from '../../traces/trace-error.js';
@@ -172,6 +172,57 @@ describe('event batch encoding', () => {
       expect(Buffer.from(enc.payload)).toEqual(Buffer.from(reference(hart, events)));
       expect(decodeBatch(enc.payload)).toEqual({ hart, events });
     }
+  });
+
+  it('reads its own bytes directly, and whatever else it accepts exactly as protobufjs does', () => {
+    let seed = 777;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const big = (bits: number) => Math.floor(rnd() * 2 ** Math.floor(rnd() * bits));
+    const big64 = () => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n | BigInt(Math.floor(rnd() * 2 ** 32))) >> BigInt(Math.floor(rnd() * 64));
+    const payloads: Uint8Array[] = [encodeBatch(7, ALL_KINDS).payload, encodeBatch(0, ALL_KINDS.slice(2)).payload];
+    for (let round = 0; round < 10; round++) {
+      let icount = big(50);
+      const events: TraceEvent[] = [];
+      for (let i = 0; i < 40; i++) {
+        if (rnd() < 0.5) icount += big(30);
+        const k = Math.floor(rnd() * 6);
+        if (k === 0) events.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 3) }, () => ({ hart: big(32), seq: big(53) })) });
+        else if (k === 1) events.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
+        else if (k === 2) events.push({ kind: 'irq', icount, lines: big(32) });
+        else if (k === 3) events.push({ kind: 'time', icount, value: big64() });
+        else if (k === 4) events.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(5) }, () => big(8)) });
+        else events.push({ kind: 'check', icount, hash: big64() });
+      }
+      payloads.push(encodeBatch(big(32), events).payload);
+    }
+    for (const p of payloads) {
+      expect(decodeCanonical(p)).not.toBeNull();
+      expect(decodeCanonical(p)).toEqual(decodeWithProtobufjs(p));
+    }
+    // Damaged and re-encoded payloads: the direct reader either declines (protobufjs decides,
+    // and words any error) or agrees with protobufjs exactly.
+    const outcome = (f: () => unknown) => { try { return { ok: f() }; } catch (err) { return { error: (err as Error).message }; } };
+    let declined = 0;
+    let agreed = 0;
+    for (let n = 0; n < 6000; n++) {
+      const base = payloads[Math.floor(rnd() * payloads.length)]!;
+      let m: Uint8Array;
+      const how = Math.floor(rnd() * 4);
+      if (how === 0) m = base.slice(0, Math.floor(rnd() * base.length)); // truncated
+      else if (how === 1) { m = base.slice(); for (let k = 0; k < 1 + big(3); k++) m[Math.floor(rnd() * m.length)] = big(8); } // bytes changed
+      else if (how === 2) { const at = Math.floor(rnd() * base.length); m = Uint8Array.from([...base.subarray(0, at), big(8), ...base.subarray(at)]); } // byte inserted
+      else m = FullBatch.encode(FullBatch.decode(base)).finish(); // protobufjs's own encoding of it
+      const fast = outcome(() => decodeCanonical(m));
+      const slow = outcome(() => decodeWithProtobufjs(m));
+      expect(fast.error).toBeUndefined(); // it declines, never throws
+      if (fast.ok === null) declined++;
+      else {
+        agreed++;
+        expect(slow).toEqual(fast);
+      }
+    }
+    expect(declined).toBeGreaterThan(1000);
+    expect(agreed).toBeGreaterThan(500);
   });
 
   it('cuts a batch when it is full and keeps icounts ordered across batches', () => {
