@@ -590,30 +590,23 @@ class CanonicalReader {
 
   /** A varint below 2^32, in at most 5 bytes. */
   private uint32(): number {
-    const b = this.b;
-    let v = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (this.pos >= b.length) throw NOT_CANONICAL;
-      const byte = b[this.pos++];
-      v += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) {
-        if (v > 0xffffffff) throw NOT_CANONICAL;
-        return v;
-      }
-    }
-    throw NOT_CANONICAL;
+    return this.varint(5, 0xffffffff);
   }
 
-  /** A varint below 2^53. */
+  /** A varint below 2^53, in at most 8 bytes. */
   private safe(): number {
+    return this.varint(8, Number.MAX_SAFE_INTEGER);
+  }
+
+  private varint(maxBytes: number, max: number): number {
     const b = this.b;
     let v = 0;
-    for (let shift = 0; shift < 56; shift += 7) {
+    for (let i = 0; i < maxBytes; i++) {
       if (this.pos >= b.length) throw NOT_CANONICAL;
       const byte = b[this.pos++];
-      v += (byte & 0x7f) * 2 ** shift;
+      v += (byte & 0x7f) * 2 ** (7 * i);
       if (byte < 0x80) {
-        if (!Number.isSafeInteger(v)) throw NOT_CANONICAL;
+        if (v > max) throw NOT_CANONICAL;
         return v;
       }
     }

@@ -56,6 +56,30 @@ const ALL_KINDS: TraceEvent[] = [
   { kind: 'check', icount: 2 ** 52, hash: 0n },
 ];
 
+/** Seeded random events of every kind, with values of every varint length. */
+function randomEvents(seed: number) {
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const big = (bits: number) => Math.floor(rnd() * 2 ** Math.floor(rnd() * bits));
+  const big64 = () => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n | BigInt(Math.floor(rnd() * 2 ** 32))) >> BigInt(Math.floor(rnd() * 64));
+  /** `n` events of one hart, icounts growing by up to 2^deltaBits. */
+  const events = (n: number, deltaBits: number): TraceEvent[] => {
+    let icount = big(50);
+    const out: TraceEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      if (rnd() < 0.5) icount += big(deltaBits);
+      const k = Math.floor(rnd() * 6);
+      if (k === 0) out.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 4) }, () => ({ hart: big(32), seq: big(53) })) });
+      else if (k === 1) out.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
+      else if (k === 2) out.push({ kind: 'irq', icount, lines: big(32) });
+      else if (k === 3) out.push({ kind: 'time', icount, value: big64() });
+      else if (k === 4) out.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(9) }, () => big(8)) });
+      else out.push({ kind: 'check', icount, hash: big64() });
+    }
+    return out;
+  };
+  return { rnd, big, events };
+}
+
 function expectTraceError(f: () => unknown, pattern: RegExp): TraceError {
   let caught: unknown;
   try {
@@ -150,24 +174,10 @@ describe('event batch encoding', () => {
     expect(Buffer.from(encodeBatch(7, ALL_KINDS).payload)).toEqual(Buffer.from(reference(7, ALL_KINDS)));
     expect(Buffer.from(encodeBatch(0, ALL_KINDS.slice(3)).payload)).toEqual(Buffer.from(reference(0, ALL_KINDS.slice(3))));
     // Random events with values of every varint length, deltas up to 2^40.
-    let seed = 12345;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-    const big = (bits: number) => Math.floor(rnd() * 2 ** Math.floor(rnd() * bits));
-    const big64 = () => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n | BigInt(Math.floor(rnd() * 2 ** 32))) >> BigInt(Math.floor(rnd() * 64));
+    const r = randomEvents(12345);
     for (let round = 0; round < 20; round++) {
-      let icount = big(52);
-      const events: TraceEvent[] = [];
-      for (let i = 0; i < 300; i++) {
-        if (rnd() < 0.5) icount += big(40);
-        const k = Math.floor(rnd() * 6);
-        if (k === 0) events.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 4) }, () => ({ hart: big(32), seq: big(53) })) });
-        else if (k === 1) events.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
-        else if (k === 2) events.push({ kind: 'irq', icount, lines: big(32) });
-        else if (k === 3) events.push({ kind: 'time', icount, value: big64() });
-        else if (k === 4) events.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(9) }, () => big(8)) });
-        else events.push({ kind: 'check', icount, hash: big64() });
-      }
-      const hart = big(32);
+      const events = r.events(300, 40);
+      const hart = r.big(32);
       const enc = encodeBatch(hart, events);
       expect(Buffer.from(enc.payload)).toEqual(Buffer.from(reference(hart, events)));
       expect(decodeBatch(enc.payload)).toEqual({ hart, events });
@@ -175,26 +185,10 @@ describe('event batch encoding', () => {
   });
 
   it('reads its own bytes directly, and whatever else it accepts exactly as protobufjs does', () => {
-    let seed = 777;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-    const big = (bits: number) => Math.floor(rnd() * 2 ** Math.floor(rnd() * bits));
-    const big64 = () => (BigInt(Math.floor(rnd() * 2 ** 32)) << 32n | BigInt(Math.floor(rnd() * 2 ** 32))) >> BigInt(Math.floor(rnd() * 64));
+    const r = randomEvents(777);
+    const { rnd, big } = r;
     const payloads: Uint8Array[] = [encodeBatch(7, ALL_KINDS).payload, encodeBatch(0, ALL_KINDS.slice(2)).payload];
-    for (let round = 0; round < 10; round++) {
-      let icount = big(50);
-      const events: TraceEvent[] = [];
-      for (let i = 0; i < 40; i++) {
-        if (rnd() < 0.5) icount += big(30);
-        const k = Math.floor(rnd() * 6);
-        if (k === 0) events.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 3) }, () => ({ hart: big(32), seq: big(53) })) });
-        else if (k === 1) events.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
-        else if (k === 2) events.push({ kind: 'irq', icount, lines: big(32) });
-        else if (k === 3) events.push({ kind: 'time', icount, value: big64() });
-        else if (k === 4) events.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(5) }, () => big(8)) });
-        else events.push({ kind: 'check', icount, hash: big64() });
-      }
-      payloads.push(encodeBatch(big(32), events).payload);
-    }
+    for (let round = 0; round < 10; round++) payloads.push(encodeBatch(big(32), r.events(40, 30)).payload);
     for (const p of payloads) {
       expect(decodeCanonical(p)).not.toBeNull();
       expect(decodeCanonical(p)).toEqual(decodeWithProtobufjs(p));
