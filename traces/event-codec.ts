@@ -1,7 +1,7 @@
 /**
  * Encoding of one hart's events as an `EventBatch` (traces/events.proto): written by BatchEncoder
- * (below), read through protobufjs types built from the embedded descriptor (no file lookup at
- * run time).
+ * and read by decodeCanonical (both below); batches in any other valid encoding are read through
+ * protobufjs types built from the embedded descriptor (no file lookup at run time).
  */
 import protobuf from 'protobufjs/light.js';
 import type { ReleaseRef, TraceEvent, TraceEventKind } from './events.js';
@@ -179,8 +179,7 @@ export function decodeWithProtobufjs(payload: Uint8Array): DecodedEvents {
  * hand rather than through protobufjs: recording encodes ~200k events a second on the thread that
  * also drains the rings and writes SQLite, and protobufjs's encoder wants one object per event and
  * message plus Long conversions for the uint64 fields; that thread's CPU competes with the harts
- * for host cores. protobufjs remains the decoder, and a unit test checks that both encoders write
- * the same bytes.
+ * for host cores. A unit test checks that both encoders write the same bytes.
  */
 const T_BATCH_HART = 0x08;
 const T_BATCH_BASE = 0x10;
@@ -373,8 +372,14 @@ export class BatchEncoder {
     const head = (this.hart ? 1 + varintSize(this.hart) : 0) + (this.first ? 1 + varintSize(this.first) : 0);
     const payload = new Uint8Array(head + this.pos);
     let p = 0;
-    if (this.hart) p = putVarint(payload, putTag(payload, p, T_BATCH_HART), this.hart);
-    if (this.first) p = putVarint(payload, putTag(payload, p, T_BATCH_BASE), this.first);
+    if (this.hart) {
+      payload[p++] = T_BATCH_HART;
+      p = putVarint(payload, p, this.hart);
+    }
+    if (this.first) {
+      payload[p++] = T_BATCH_BASE;
+      p = putVarint(payload, p, this.first);
+    }
     payload.set(this.buf.subarray(0, this.pos), p);
     const batch: EncodedBatch = { payload, firstIcount: this.first, lastIcount: this.last, count: this.n, kinds: this.kinds };
     this.n = 0;
@@ -442,11 +447,6 @@ export class BatchEncoder {
 /** Body length of a ReleaseRef or a Release: two optional varint fields. */
 function refLength(a: number, b: number): number {
   return (a ? 1 + varintSize(a) : 0) + (b ? 1 + varintSize(b) : 0);
-}
-
-function putTag(b: Uint8Array, p: number, tag: number): number {
-  b[p] = tag;
-  return p + 1;
 }
 
 /** Writes the varint of a non-negative integer below 2^53 at p; returns the position after it. */

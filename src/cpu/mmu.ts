@@ -146,7 +146,8 @@ export class Mmu {
       this.pageSlot[base + k] = NO_SLOT;
       const phys = this.phys[k];
       const epochs = this.epochs[k];
-      const [from, to] = only === MANY_SLOTS ? [0, TLB_SIZE] : [only, only + 1];
+      const from = only === MANY_SLOTS ? 0 : only;
+      const to = only === MANY_SLOTS ? TLB_SIZE : only + 1;
       for (let i = from; i < to; i++) {
         if (phys[i] !== pagePa || epochs[i] === 0) continue;
         epochs[i] = 0;
@@ -268,9 +269,9 @@ export class Mmu {
     if (page < 0) return page;
     if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
     const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
-    // Stores through this translation skip the bus: mark the page written now.
     if (this.bus.isRam(page)) {
       const ramPage = (page - RAM_BASE) / 4096;
+      // Stores through this translation skip the bus: mark the page written now.
       if (access === Access.Store) this.bus.markWritten(ramPage);
       const i = 3 * ramPage + access;
       const only = this.pageSlot[i];
