@@ -7,6 +7,7 @@ import { RAM_BASE } from '../machine/memmap.js';
 
 /** A translation block: decoded instructions from one physical page, ending after the first op whose table row says it ends a block. */
 export interface Block {
+  /** The decoder's shared records (isa/decode.ts): never modified; where each sits is in `offsets`. */
   insns: Insn[];
   /** Byte offsets as bigint (pc-relative arithmetic without conversions on the hot path). */
   offsets: bigint[];
@@ -34,6 +35,9 @@ export interface Block {
 }
 
 export const MAX_BLOCK_INSNS = 64;
+
+/** BigInt(k) for every offset a block can have: its offsets and length share these, no BigInt per instruction. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: PAGE_SIZE + 1 }, (_, k) => BigInt(k));
 
 /**
  * PAUSE (Zihintpause), a FENCE hint that any RV64 hart may execute: the guest says it is spinning.
@@ -85,37 +89,37 @@ export function translateBlock(bus: Bus, pa: number, decodeWord: (raw: number) =
     } else {
       insn = decode16(lo);
     }
-    insn.off = off;
     insns.push(insn);
-    offsets.push(BigInt(off));
+    offsets.push(SMALL_BIGINTS[off]);
     off += insn.len;
     if (endsBlock(insn.op) || insn.raw === PAUSE_RAW) break;
   }
-  const spin = spinKind(insns);
+  const spin = spinKind(insns, offsets);
   const plain = spin === Spin.No && insns.every((ins) => jitInline(ins.op));
-  const last = insns[insns.length - 1];
-  const csrEnd = !plain && spin === Spin.No && last !== undefined && opClass(last.op) === OpClass.Csr && insns.every((ins) => ins === last || jitInline(ins.op));
-  return { insns, offsets, bytes: BigInt(off), pa, page, gen, spin, plain, csrEnd };
+  const n = insns.length;
+  const csrEnd = !plain && spin === Spin.No && n > 0 && opClass(insns[n - 1].op) === OpClass.Csr && insns.every((ins, k) => k === n - 1 || jitInline(ins.op));
+  return { insns, offsets, bytes: SMALL_BIGINTS[off], pa, page, gen, spin, plain, csrEnd };
 }
 
 /** Whether (and how) a block spins: see Spin. */
-function spinKind(insns: readonly Insn[]): Spin {
+function spinKind(insns: readonly Insn[], offsets: readonly bigint[]): Spin {
   const n = insns.length;
   if (n === 0) return Spin.No;
   const last = insns[n - 1];
   if (last.raw === PAUSE_RAW) return Spin.Pause;
   const cls = opClass(last.op);
-  if (!((cls === OpClass.Branch || (cls === OpClass.Jump && last.rd === 0)) && last.imm === -BigInt(last.off))) return Spin.No;
+  if (!((cls === OpClass.Branch || (cls === OpClass.Jump && last.rd === 0)) && last.imm === -offsets[n - 1])) return Spin.No;
   // A poll loop: every register read is either never written in the loop or written earlier in
   // the same iteration, so each iteration depends only on memory; and nothing but integer ALU ops
   // and loads (no stores, atomics, CSRs, FP) runs in it.
   let writtenInLoop = 0;
   for (const ins of insns) writtenInLoop |= writes(ins);
   let writtenSoFar = 0;
-  for (const ins of insns) {
+  for (let k = 0; k < n; k++) {
+    const ins = insns[k];
     const def = OP_DEFS[ins.op];
     const c = opClass(ins.op);
-    if (!(c === OpClass.Alu || c === OpClass.Load || c === OpClass.Fence || ins === last) || !INTEGER_EXTS.has(def.ext)) return Spin.No;
+    if (!(c === OpClass.Alu || c === OpClass.Load || c === OpClass.Fence || k === n - 1) || !INTEGER_EXTS.has(def.ext)) return Spin.No;
     if (reads(ins) & writtenInLoop & ~writtenSoFar) return Spin.No;
     writtenSoFar |= writes(ins);
   }
@@ -142,7 +146,6 @@ function writes(ins: Insn): number {
 /** Decodes a single instruction from its two halves (used for instructions straddling a page). */
 export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: number) => Insn = decode32): Block {
   const insn = decodeWord((((hi & 0xffff) << 16) | (lo & 0xffff)) >>> 0);
-  insn.off = 0;
   return { insns: [insn], offsets: [0n], bytes: 4n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false, csrEnd: false };
 }
 

@@ -50,8 +50,6 @@ export interface Insn {
   imm: bigint;
   /** `imm` as a number (every RISC-V immediate fits in 32 bits): the reference executor's BigInt-free ops (exec/fast-ops.ts). */
   immN: number;
-  /** Byte offset of the instruction from the start of its translation block. */
-  off: number;
   /** 2 for compressed encodings, 4 otherwise. */
   len: number;
   /** The raw encoding as fetched (16 or 32 bits), for mtval on illegal instruction. */

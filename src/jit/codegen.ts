@@ -329,7 +329,7 @@ class PageCompiler implements Emitter {
     this.depth = 0;
     this.selfAt = 0;
     const last = insns[n - 1];
-    const lastPc = start + BigInt(last.off);
+    const lastPc = start + block.offsets[n - 1];
     const lastClass = opClass(last.op);
     const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
     if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
@@ -344,7 +344,7 @@ class PageCompiler implements Emitter {
     this.close();
     for (let i = 0; i < n; i++) {
       const ins = insns[i];
-      const pc = start + BigInt(ins.off);
+      const pc = start + block.offsets[i];
       const def = OP_DEFS[ins.op];
       if (def.jit !== JitMode.Inline) {
         if (!def.some?.compiles(ins)) { this.bail(i, pc); return; }

@@ -49,7 +49,7 @@ export function collectPageBlocks(region: PageRegion, entries: Iterable<number>,
 
 /** The block cut short of the first breakpoint after its start (block at page offset `off`). */
 function shortOf(block: Block, off: number, stopOffsets: ReadonlySet<number>): Block {
-  const i = block.insns.findIndex((ins, k) => k > 0 && stopOffsets.has(off + ins.off));
+  const i = block.offsets.findIndex((o, k) => k > 0 && stopOffsets.has(off + Number(o)));
   if (i < 0) return block;
   return { ...block, insns: block.insns.slice(0, i), offsets: block.offsets.slice(0, i), bytes: block.offsets[i] };
 }
@@ -57,7 +57,7 @@ function shortOf(block: Block, off: number, stopOffsets: ReadonlySet<number>): B
 /** In-page control-flow successors that are known statically (for compiling a page's region). */
 function staticSuccessors(block: Block, start: bigint): bigint[] {
   const last = block.insns[block.insns.length - 1];
-  const pc = start + BigInt(last.off);
+  const pc = start + block.offsets[block.insns.length - 1];
   const next = start + block.bytes;
   if (!jitCompiles(last)) return [];
   switch (opClass(last.op)) {
@@ -83,7 +83,7 @@ export function blockTails(blocks: Iterable<[number, Block]>): Map<number, numbe
   for (const [off, block] of blocks) {
     const n = block.insns.length;
     for (let k = 1; k < n; k++) {
-      const at = off + block.insns[k].off;
+      const at = off + Number(block.offsets[k]);
       if (!tails.has(at)) tails.set(at, n - k);
     }
   }

@@ -50,7 +50,7 @@ function immediate(op: Op, next: () => number): number {
 }
 
 function insn(op: Op, rd: number, rs1: number, rs2: number, immN: number): Insn {
-  return { op, rd, rs1, rs2, imm: BigInt(immN), immN, off: 0, len: 4, raw: 0 };
+  return { op, rd, rs1, rs2, imm: BigInt(immN), immN, len: 4, raw: 0 };
 }
 
 const FAST = [...FAST_OPS.keys()].filter((op) => FAST_OPS[op] !== undefined) as Op[];

@@ -89,7 +89,7 @@ describe('instruction table coverage (both tiers)', () => {
     const x = new BigInt64Array(32);
     x[2] = 40n;
     const e = { x } as never;
-    const addi = { op: Op.ADDI, rd: 1, rs1: 2, rs2: 0, imm: 2n, immN: 2, off: 0, len: 4, raw: 0 };
+    const addi = { op: Op.ADDI, rd: 1, rs1: 2, rs2: 0, imm: 2n, immN: 2, len: 4, raw: 0 };
     expect(OP_DEFS[Op.ADDI].exec(e, addi, 0)).toBe(NEXT);
     expect(x[1]).toBe(42n);
   });
