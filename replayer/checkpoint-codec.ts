@@ -7,7 +7,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { PAGE_SIZE } from '../src/machine/bus.js';
 import { TraceEvent } from '../traces/events.js';
 import { SerialReplayPosition } from './serial-replayer.js';
-import { traceProto } from '../traces/event-codec.js';
+import { traceProtoType } from '../traces/proto-types.js';
 import { SchedState } from '../src/engine/serial-scheduler.js';
 import { VERSION } from '../src/version.js';
 import { ReplayerPosition } from './hart-replayer.js';
@@ -22,7 +22,6 @@ import { pageBytes } from './page-codec.js';
  */
 export const CHECKPOINT_FORMAT = 4;
 
-const CheckpointType = traceProto.lookupType('hindsight.trace.Checkpoint');
 
 /** Where a serial trace's hart is in its event stream (SerialReplayer). */
 export type SerialPosition = SerialReplayPosition;
@@ -91,6 +90,7 @@ function encodePosition(p: HartTimelineState['position'], events: TraceEvent[]) 
 
 export function encodeCheckpoint(cp: SavedCheckpoint, previousRegionPages: Uint8Array[] | null, events: TraceEvent[][]): Uint8Array {
   const { state } = cp;
+  const CheckpointType = traceProtoType('hindsight.trace.Checkpoint');
   const message = CheckpointType.create({
     format: CHECKPOINT_FORMAT,
     toolVersion: VERSION,
@@ -232,6 +232,7 @@ function decodeState(t: DecodedTimeline | null, events: TraceEvent[][]): Timelin
 export function decodeCheckpoint(blob: Uint8Array, previousRegionPages: Uint8Array[] | null, shape: SnapshotShape, events: TraceEvent[][]): DecodedCheckpoint {
   let m: DecodedMessage;
   try {
+    const CheckpointType = traceProtoType('hindsight.trace.Checkpoint');
     m = CheckpointType.toObject(CheckpointType.decode(inflateRawSync(blob)), { longs: String, bytes: Uint8Array, defaults: true, arrays: true }) as DecodedMessage;
   } catch (err) {
     return { kind: 'ignored', reason: `a saved checkpoint is damaged (${(err as Error).message})` };

@@ -1,29 +1,11 @@
 /**
  * Encoding of one hart's events as an `EventBatch` (traces/events.proto): written by BatchEncoder
  * and read by decodeCanonical (both below); batches in any other valid encoding are read through
- * protobufjs types built from the embedded descriptor (no file lookup at run time).
+ * protobufjs (traces/proto-types.ts, loaded only then).
  */
-import protobuf from 'protobufjs/light.js';
 import type { ReleaseRef, TraceEvent, TraceEventKind } from './events.js';
-import { EVENTS_PROTO_DESCRIPTOR } from './events-descriptor.js';
+import { traceProtoType } from './proto-types.js';
 
-/**
- * The run-time types drop the `oneof kind` grouping of Event: a oneof does not exist on the wire
- * (its members are ordinary optional fields), and protobufjs's decoder spends most of its time
- * maintaining the oneof (deleting the other members of every decoded event). decodeBatch()
- * instead checks that exactly one member is present.
- */
-function runtimeDescriptor(): protobuf.INamespace {
-  const d = JSON.parse(JSON.stringify(EVENTS_PROTO_DESCRIPTOR)) as {
-    nested: { hindsight: { nested: { trace: { nested: { Event: { oneofs?: unknown } } } } } };
-  };
-  delete d.nested.hindsight.nested.trace.nested.Event.oneofs;
-  return d as protobuf.INamespace;
-}
-/** Every message of events.proto (event batches, debugger checkpoints). */
-export const traceProto = protobuf.Root.fromJSON(runtimeDescriptor());
-const root = traceProto;
-const EventBatchType = root.lookupType('hindsight.trace.EventBatch');
 /** Event's members of `oneof kind`, in field-number order. */
 const KIND_FIELDS = ['acquire', 'release', 'irq', 'time', 'input', 'check'] as const;
 
@@ -120,7 +102,7 @@ export function decodeBatch(payload: Uint8Array): DecodedEvents {
 export function decodeWithProtobufjs(payload: Uint8Array): DecodedEvents {
   let msg: DecodedBatch;
   try {
-    msg = EventBatchType.decode(payload) as unknown as DecodedBatch;
+    msg = traceProtoType('hindsight.trace.EventBatch').decode(payload) as unknown as DecodedBatch;
   } catch (err) {
     throw new Error(`does not decode (${(err as Error).message})`);
   }
