@@ -143,6 +143,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     return insnLimitBudget(h, this.opts.maxInsns, this.control, this.nextCheck - h.icount);
   }
 
+  noteHalted(_h: Hart, halted: boolean): void {
+    this.control.noteHalted(halted);
+  }
+
   readTime(h: Hart): bigint {
     const value = this.clock.mtime();
     this.ring.write({ kind: 'time', icount: h.icount, value });

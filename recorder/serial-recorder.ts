@@ -53,6 +53,10 @@ export class SerialRecorder extends VirtualTimeSupervisor {
     }
   }
 
+  noteHalted(_h: Hart, halted: boolean): void {
+    this.opts.control.noteHalted(halted);
+  }
+
   finish(h: Hart): void {
     h.publishSafePoints(this.safePointsAt(h.icount));
   }

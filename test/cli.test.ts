@@ -28,6 +28,30 @@ describe('hindsight run: exit codes and errors', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  test.each([1, 4])('a guest that halts for good (every hart in wfi with no interrupt enabled, %i hart(s)) stops with exit 1 and says why', async (harts) => {
+    const r = await hindsight(['run', '--harts', String(harts), '--stats', guest('halt_wfi')], { timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('halting\n');
+    expect(r.stderr).toMatch(/^hindsight: the guest halted: no hart can ever continue \(each waits in wfi with no interrupt enabled/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a file that is no program (run as a raw image, it traps to an mtvec of 0 for ever) stops with exit 1 instead of hanging', async () => {
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, Buffer.alloc(256, 0xff)); // 0xffffffff is no instruction: illegal-instruction trap, then mtvec = 0 faults
+    const r = await hindsight(['run', '--harts', '2', junk], { timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/the guest halted: no hart can ever continue/);
+  });
+
+  test('harts parked in a halt loop do not stop a guest whose other hart still works', async () => {
+    // smp_racy_counter's harts beyond the first park in `for (;;) wfi` until the end; hart 0 powers off.
+    const r = await hindsight(['run', '--harts', '4', guest('smp_racy_counter')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/halted/);
+  });
+
   test('--max-insns stops every hart and says so', async () => {
     const r = await hindsight(['run', '--max-insns', '100000', '--stats', guest('spin_forever')]);
     expect(r.code).toBe(124);

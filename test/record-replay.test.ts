@@ -349,6 +349,24 @@ describe('bad traces and divergence', () => {
     }
   });
 
+  test.each(['parallel', 'serial'])('a guest that halts for good is recorded (--sched %s) to its halt and replays exactly, in parallel and serially', async (recordSched) => {
+    for (let i = 0; i < 2; i++) {
+      const trace = join(dir, `halt-${recordSched}-${i}.trace`);
+      const rec = await hindsight(['record', '--sched', recordSched, '--harts', '2', '-o', trace, guest('halt_wfi')], { timeoutMs: 60_000 });
+      expect(rec.code, rec.stderr).toBe(1);
+      expect(rec.stdout).toBe('halting\n');
+      expect(rec.stderr).toMatch(/the guest halted/);
+      for (const sched of ['parallel', 'serial']) {
+        for (let k = 0; k < REPLAYS; k++) {
+          const r = await hindsight(['replay', '--sched', sched, trace], { timeoutMs: 60_000 });
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toBe('halting\n');
+          expect(r.stderr).toMatch(/console and final state match the recording \(which was stopped: halted\)/);
+        }
+      }
+    }
+  });
+
   test('a recording stopped with SIGINT is kept, marked truncated, and replays to its truncation point', async () => {
     const trace = join(dir, 'interrupted.trace');
     const child = spawn(process.execPath, [CLI, 'record', '--harts', '2', '-o', trace, guest('spin_forever')], { stdio: ['ignore', 'pipe', 'pipe'] });

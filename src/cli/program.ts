@@ -43,6 +43,7 @@ function describeStop(result: RunResult, flags: RunFlags): string | null {
     case StopReason.Timeout: return `timeout: the guest was still running after ${flags.timeout} s`;
     case StopReason.InsnLimit: return `stopped: a hart reached --max-insns ${flags.maxInsns}`;
     case StopReason.Interrupted: return 'stopped by the user';
+    case StopReason.Halted: return 'the guest halted: no hart can ever continue (each waits in wfi with no interrupt enabled, or its trap handler faults at once) (exit 1)';
     case StopReason.Reboot: return 'the guest asked for a reboot; stopping';
     default: return null;
   }

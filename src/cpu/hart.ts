@@ -265,6 +265,15 @@ export class Hart {
     this.trapValue = tval;
   }
 
+  /**
+   * The last exception was a machine-mode instruction access fault whose handler is where it
+   * faulted (mtvec points at nothing executable): this hart takes that trap for ever, retiring
+   * nothing (trap entry masks interrupts, and what is not memory never becomes memory).
+   */
+  trapsToItself(): boolean {
+    return this.priv === Priv.M && this.csr[Slot.mcause] === BigInt(Cause.InsnAccessFault) && this.csr[Slot.mepc] === this.pc;
+  }
+
   /** Enters the trap handler for the pending exception, with epc = pc of the faulting instruction. */
   takeTrap(epc: bigint): void {
     this.exceptionsTaken++;

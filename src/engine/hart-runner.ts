@@ -1,5 +1,11 @@
 import { Hart } from '../cpu/hart.js';
 import { BlockExit, Executor } from '../exec/executor.js';
+import { translateBlock } from '../exec/translate.js';
+import { Priv } from '../cpu/csr-numbers.js';
+import { Op } from '../isa/ir.js';
+import { opClass } from '../isa/table.js';
+import { OpClass } from '../isa/op-def.js';
+import { Bus } from '../machine/bus.js';
 import { ChaosPolicy } from './chaos.js';
 import { Clock } from '../shm/clock.js';
 import { MachineControl } from '../shm/control.js';
@@ -36,6 +42,19 @@ const SPIN_NAP_MS = 0.1;
  * many in a row it passes a safe point anyway, so it still answers ownership requests.
  */
 const MAX_EXCEPTIONS_WITHOUT_SAFE_POINT = 1000;
+/**
+ * Halt detection (run and record, whose supervisors take HartSupervisor.noteHalted; not replay, nor
+ * a debugger, which may change registers). A machine-mode hart that executes WFI with no interrupt
+ * enabled (mie = 0) where the code from there on is only WFIs, NOPs and direct jumps back into it
+ * (`halt: wfi; j halt`, and what compilers make of `for (;;) wfi();`) can never leave: WFI wakes
+ * only for an enabled interrupt, the loop reads nothing, and no other agent can write its CSRs.
+ * (Another hart could rewrite the loop's code, but a hart that runs no FENCE.I may keep executing
+ * what it fetched; should this emulator's hart see the change and leave, it counts as running
+ * again.) When every hart is halted the machine stops instead of sleeping for ever
+ * (MachineControl.noteHalted). A hart whose machine-mode trap vector faults itself is halted as
+ * well (Hart.trapsToItself: raw garbage run as a program, mtvec never set).
+ */
+const HALT_LOOP_BLOCKS = 8;
 /** HINDSIGHT_HART_DUMP=SECONDS: every hart prints its pc, privilege and interrupt state that often (diagnosis of stalls). */
 const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
 
@@ -65,6 +84,10 @@ export class RunSupervisor implements HartSupervisor {
 
   readTime(): bigint {
     return this.clockNow();
+  }
+
+  noteHalted(_hart: Hart, halted: boolean): void {
+    this.control.noteHalted(halted);
   }
 }
 
@@ -119,6 +142,14 @@ export class HartRunner {
 
   /** Shared thread: the hart is parked — idle in WFI, or polling in WFI or a spin (host ns it may look again). */
   private parked: 'no' | 'idle' | bigint = 'no';
+
+  /**
+   * Halt detection (see HALT_LOOP_BLOCKS): the icount after the last WFI, whether this hart counts
+   * as halted, and its loop's length (more instructions between two WFIs: it left the loop).
+   */
+  private lastWfiIcount = -1;
+  private halted = false;
+  private haltLoopInsns = 0;
 
   /** `executor`: the execution tier (src/jit/tier.ts); the reference executor by default. `chaos`: --chaos. */
   constructor(private readonly hart: Hart, private readonly supervisor: HartSupervisor, executor?: Executor, private readonly chaos?: ChaosPolicy) {
@@ -180,6 +211,12 @@ export class HartRunner {
       // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's
       // budget: the recorded run had no block boundary (no safe point) here.
       const cut = (budget < natural || exec.cutShort) && exec.cutByBudget;
+      if (this.halted && h.icount - this.lastWfiIcount > this.haltLoopInsns) this.noteHalted(false);
+      else if (!this.halted && h.exceptionsTaken !== exceptionsBefore && sup.noteHalted && h.trapsToItself()) {
+        this.lastWfiIcount = h.icount;
+        this.haltLoopInsns = 0;
+        this.noteHalted(true);
+      }
       if (exec.lastExit === BlockExit.NeedsOwnership) {
         if (this.chaos?.takeYield()) sup.answerRequestsNow?.(h);
         else sup.waitForOwnership?.(h);
@@ -188,6 +225,7 @@ export class HartRunner {
       if (sup.realTime) {
         if (++this.blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
         if (exec.lastExit === BlockExit.Wfi) {
+          if (sup.noteHalted) this.afterWfi();
           if (this.sharesThread) {
             if (this.parkInWfi()) return 'blocked';
           } else this.waitForInterrupt();
@@ -198,8 +236,9 @@ export class HartRunner {
           }
           h.sleep(h.wakeWord(), SPIN_NAP_MS);
         }
-      } else if (exec.lastExit === BlockExit.Wfi && sup.idle?.(h)) {
-        return 'blocked';
+      } else if (exec.lastExit === BlockExit.Wfi) {
+        if (sup.noteHalted) this.afterWfi();
+        if (sup.idle?.(h)) return 'blocked';
       }
       if (probe?.afterBlock?.(h)) {
         this.paused = cut;
@@ -252,6 +291,20 @@ export class HartRunner {
     if (this.napWhenSpinning) return true;
     // Look at the clock only now and then: spinning alone on a core is the fastest way to wait.
     return this.spins % SPINS_BEFORE_NAPS === 0 && Clock.nowNs() - this.spinSinceNs >= BigInt(LONG_SPIN_MS * 1e6);
+  }
+
+  /** Run and record, after a WFI: is the hart in a halt loop now (see HALT_LOOP_BLOCKS)? */
+  private afterWfi(): void {
+    const h = this.hart;
+    this.lastWfiIcount = h.icount;
+    if (this.halted || h.mie() !== 0 || h.priv !== Priv.M) return;
+    this.haltLoopInsns = haltLoopLength(h.bus, h.pc);
+    if (this.haltLoopInsns > 0) this.noteHalted(true);
+  }
+
+  private noteHalted(halted: boolean): void {
+    this.halted = halted;
+    this.supervisor.noteHalted!(this.hart, halted);
   }
 
   /** Shared thread, after a WFI: park the hart (give the thread to the others) unless it can go on. */
@@ -313,4 +366,31 @@ export class HartRunner {
     // The loop goes back through safePoint, which samples the lines and answers requests; if no
     // interrupt is taken the hart simply continues after the WFI (allowed by the spec).
   }
+}
+
+/**
+ * Whether the machine-mode code at `pc` (physical: M-mode fetches are not translated) is a halt
+ * loop: following it from there meets only WFIs, NOPs and direct jumps, and comes back to an
+ * instruction it has already passed. Its length in instructions, or 0.
+ */
+function haltLoopLength(bus: Bus, pc: bigint): number {
+  const seen = new Set<number>();
+  let at = Number(pc);
+  for (let b = 0; b < HALT_LOOP_BLOCKS; b++) {
+    if (!Number.isSafeInteger(at) || !bus.isRam(at)) return 0;
+    const block = translateBlock(bus, at);
+    if (block.insns.length === 0) return 0;
+    let next = at + Number(block.bytes);
+    for (let i = 0; i < block.insns.length; i++) {
+      const ins = block.insns[i];
+      const insAt = at + Number(block.offsets[i]);
+      if (seen.has(insAt)) return seen.size;
+      seen.add(insAt);
+      if (ins.op === Op.WFI || (ins.op === Op.ADDI && ins.rd === 0)) continue;
+      if (opClass(ins.op) === OpClass.Jump && ins.rd === 0 && i === block.insns.length - 1) { next = insAt + Number(ins.imm); continue; }
+      return 0;
+    }
+    at = next;
+  }
+  return 0;
 }

@@ -33,6 +33,11 @@ export interface HartSupervisor {
    * only matter if another hart then writes what that instruction reads, which is rare enough.)
    */
   safePointAfterException?(hart: Hart): void;
+  /**
+   * Halt detection (HartRunner, HALT_LOOPS): the hart entered (`halted`) or left a halt loop; the
+   * machine stops once every hart is in one (MachineControl.noteHalted). Run and record only.
+   */
+  noteHalted?(hart: Hart, halted: boolean): void;
   /** Called when the last instruction was abandoned for want of an ownership right (record only). */
   waitForOwnership?(hart: Hart): void;
   /** --chaos made the hart yield (its last instruction was abandoned): give away what others asked for, tenure or not (record only). */

@@ -71,6 +71,7 @@ export const STOP_REASON_NAMES: Record<StopReason, string> = {
   [StopReason.Timeout]: 'timeout',
   [StopReason.Interrupted]: 'interrupted',
   [StopReason.InsnLimit]: 'insn-limit',
+  [StopReason.Halted]: 'halted',
 };
 
 /**

@@ -21,6 +21,17 @@ export class MachineControl implements HartLines {
     Atomics.store(this.ctrl, Ctrl.ExitCode, 0);
     Atomics.store(this.ctrl, Ctrl.StopReason, StopReason.None);
     Atomics.store(this.ctrl, Ctrl.NumHarts, this.numHarts);
+    Atomics.store(this.ctrl, Ctrl.HaltedHarts, 0);
+  }
+
+  /**
+   * A hart entered (`halted`) or left the halt loop HartRunner detects. When every hart is in it
+   * the guest can never continue (only an interrupt could move a hart, and none is enabled), so
+   * the machine stops with StopReason.Halted and exit code 1.
+   */
+  noteHalted(halted: boolean): void {
+    if (!halted) { Atomics.sub(this.ctrl, Ctrl.HaltedHarts, 1); return; }
+    if (Atomics.add(this.ctrl, Ctrl.HaltedHarts, 1) + 1 === this.numHarts) this.requestStop(StopReason.Halted, 1);
   }
 
   /** Before starting `count` hart workers: each must arrive at the start line before any hart runs. */

@@ -45,6 +45,8 @@ export const Ctrl = {
   CoordinatorSleeping: 7,
   /** Compiled pages the harts have published to each other (jit/jit-share.ts). */
   JitPublished: 10,
+  /** Harts halted for good (HartRunner's halt detection): when all are, the machine stops (StopReason.Halted). */
+  HaltedHarts: 11,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
 } as const;
@@ -57,6 +59,8 @@ export const enum StopReason {
   Timeout = 4,
   Interrupted = 5,
   InsnLimit = 6,
+  /** Every hart sits in `wfi` + a jump back with no interrupt enabled: nothing can ever wake one (HartRunner). */
+  Halted = 7,
 }
 
 export const CONSOLE_BASE = 0x101000;
