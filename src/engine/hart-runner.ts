@@ -373,7 +373,7 @@ export class HartRunner {
  * loop: following it from there meets only WFIs, NOPs and direct jumps, and comes back to an
  * instruction it has already passed. Its length in instructions, or 0.
  */
-function haltLoopLength(bus: Bus, pc: bigint): number {
+export function haltLoopLength(bus: Bus, pc: bigint): number {
   const seen = new Set<number>();
   let at = Number(pc);
   for (let b = 0; b < HALT_LOOP_BLOCKS; b++) {
