@@ -122,6 +122,14 @@ describe('hindsight run: exit codes and errors', () => {
     expectOneLine(r2.stderr);
   });
 
+  test('a kernel that lands on the firmware is refused, as QEMU refuses overlapping images (exit 2)', async () => {
+    // Both ELFs load at 0x80000000: the kernel would silently overwrite the firmware.
+    const r = await hindsight(['run', '--bios', guest('hello'), guest('spin_forever')]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/kernel '.*spin_forever\.elf' \(0x80000000\.\.0x[0-9a-f]+\) overlaps firmware '.*hello\.elf'/);
+  });
+
   test.each([
     [['run', '--bogus', 'x.elf']],
     [['run', '--harts', 'zero', 'x.elf']],

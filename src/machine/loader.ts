@@ -98,14 +98,24 @@ export function readImageFile(role: string, path: string): Uint8Array {
 }
 
 class RamWriter {
+  /** What was placed where: an image that lands on another one is refused, as QEMU refuses overlapping ROM regions. */
+  private readonly placed: { role: string; path: string; start: number; end: number }[] = [];
+
   constructor(private readonly ram: Uint8Array, private readonly written: Uint8Array) {}
 
   place(role: string, path: string, address: number, bytes: Uint8Array, memsz = bytes.length): void {
     const off = address - RAM_BASE;
+    const end = address + memsz;
+    const hex = (a: number) => `0x${a.toString(16)}`;
     if (off < 0 || off + memsz > this.ram.length) {
-      const end = (address + memsz).toString(16);
-      throw new InputError(`${role} '${path}' does not fit in guest RAM (needs 0x${address.toString(16)}..0x${end}; RAM is 0x${RAM_BASE.toString(16)}..0x${(RAM_BASE + this.ram.length).toString(16)})`);
+      throw new InputError(`${role} '${path}' does not fit in guest RAM (needs ${hex(address)}..${hex(end)}; RAM is ${hex(RAM_BASE)}..${hex(RAM_BASE + this.ram.length)})`);
     }
+    // Segments of one ELF may sit side by side; different images may not share a byte.
+    const other = this.placed.find((p) => p.role !== role && address < p.end && p.start < end);
+    if (other) {
+      throw new InputError(`${role} '${path}' (${hex(address)}..${hex(end)}) overlaps ${other.role} '${other.path}' (${hex(other.start)}..${hex(other.end)}) in guest RAM`);
+    }
+    if (memsz > 0) this.placed.push({ role, path, start: address, end });
     this.ram.set(bytes, off);
     this.ram.fill(0, off + bytes.length, off + memsz);
     if (memsz > 0) this.written.fill(1, off >>> PAGE_SHIFT, ((off + memsz - 1) >>> PAGE_SHIFT) + 1);
