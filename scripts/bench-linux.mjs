@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+export const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 const TIMEOUT_S = 600;
 
 function timed(cmd, args) {
@@ -27,7 +27,7 @@ function timed(cmd, args) {
 const median = (xs) => { const s = xs.filter((x) => x !== null).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
 /** Builds (or finds in the cache) the test kernel; its directory holds Image and vmlinux. */
-function linuxImage() {
+export function linuxImage() {
   const r = spawnSync('bash', [path.join(ROOT, 'scripts/build-linux-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 40 * 60_000 });
   if (r.status !== 0) throw new Error(`build-linux-guest.sh failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
   const image = path.join(r.stdout.trim().split('\n').pop() ?? '', 'Image');

@@ -8,17 +8,31 @@
 //
 // A cycle = one recording, then M parallel and M serial replays, each compared with the recording
 // (console bytes, exit code, final state hashes: the replay command's own exit status 0). Exit 1
-// when any replay diverged or any recording failed. Ctrl-C (SIGINT) stops it: the cycles that
+// when any replay diverged or any recording failed; a trace that diverged is kept in --out.
+// `--guests linux,linux-fpinit` soaks the test kernel (scripts/build-linux-guest.sh) under
+// OpenSBI: its racy init, or its FPU init (6 threads switching harts): ~15 s a cycle, so opt-in. Ctrl-C (SIGINT) stops it: the cycles that
 // completed are tabled as usual, exit 130. Without a terminal, a progress line every 10 cycles.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OPENSBI, linuxImage } from './bench-linux.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'smp_sb_litmus', 'disk_dma_race'];
+/** Opt-in Linux guests: the kernel command line of each (the init it runs). */
+const LINUX_GUESTS = { linux: 'console=ttyS0', 'linux-fpinit': 'console=ttyS0 rdinit=/fpinit' };
+
+let kernel = null;
+/** What `record` runs for `guest`: its image and options. */
+function guestArgs(guest, dir) {
+  const append = LINUX_GUESTS[guest];
+  if (append === undefined) return ['--mem', '16M', ...diskArgs(guest, dir), path.join(ROOT, 'test/guests/bin', `${guest}.elf`)];
+  kernel ??= linuxImage();
+  return ['--bios', OPENSBI, '--append', append, kernel];
+}
 
 /** disk_dma_race reads a disk whose sector k holds byte k+1 (written once per soak). */
 const diskImages = new Set();
@@ -50,7 +64,8 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') usage(0);
     else usage(2);
   }
-  for (const g of o.guests) if (!GUESTS.includes(g)) fail(`unknown guest '${g}' (choose from ${GUESTS.join(', ')})`);
+  const known = [...GUESTS, ...Object.keys(LINUX_GUESTS)];
+  for (const g of o.guests) if (!known.includes(g)) fail(`unknown guest '${g}' (choose from ${known.join(', ')})`);
   return o;
 }
 
@@ -94,10 +109,9 @@ function cli(args) {
 }
 
 /** One record -> replays cycle; returns what it saw. */
-async function cycle(dir, guest, harts, n, replays) {
+async function cycle(dir, guest, harts, n, replays, keepDir) {
   const trace = path.join(dir, `${guest}-${harts}-${n}.trace`);
-  const elf = path.join(ROOT, 'test/guests/bin', `${guest}.elf`);
-  const rec = await cli(['record', '--harts', String(harts), '--mem', '16M', '--timeout', '600', ...diskArgs(guest, dir), '-o', trace, elf]);
+  const rec = await cli(['record', '--harts', String(harts), '--timeout', '600', '-o', trace, ...guestArgs(guest, dir)]);
   if (rec.code !== 0) return { recorded: false, problem: `record exit ${rec.code}: ${rec.stderr.trim().split('\n').pop()}` };
   const info = JSON.parse((await cli(['trace', 'info', '--json', trace])).stdout);
   const lost = /info: lost=(\d+)/.exec(rec.stdout)?.[1];
@@ -111,6 +125,13 @@ async function cycle(dir, guest, harts, n, replays) {
         result.problems.push(`${path.basename(trace)} ${sched} replay exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
       }
     }
+  }
+  // A trace that diverged is the evidence: keep it (divergences are rare and timing-dependent).
+  if (result.divergences > 0) {
+    mkdirSync(keepDir, { recursive: true });
+    const kept = path.join(keepDir, `diverged-${Date.now()}-${path.basename(trace)}`);
+    copyFileSync(trace, kept);
+    result.problems.push(`kept ${path.relative(ROOT, kept)}`);
   }
   rmSync(trace, { force: true });
   return result;
@@ -130,7 +151,7 @@ async function main() {
         const worker = async () => {
           while (next < o.cycles && !interrupted) {
             const n = next++;
-            const r = await cycle(dir, guest, harts, n, o.replays);
+            const r = await cycle(dir, guest, harts, n, o.replays, o.out);
             if (interrupted) break; // killed half way: not a result
             row.cycles++;
             if (!r.recorded) {
