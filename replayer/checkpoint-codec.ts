@@ -22,7 +22,6 @@ import { pageBytes } from './page-codec.js';
  */
 export const CHECKPOINT_FORMAT = 4;
 
-
 /** Where a serial trace's hart is in its event stream (SerialReplayer). */
 export type SerialPosition = SerialReplayPosition;
 

@@ -144,10 +144,11 @@ export class HartRunner {
   private parked: 'no' | 'idle' | bigint = 'no';
 
   /**
-   * Halt detection (see HALT_LOOP_BLOCKS): the icount after the last WFI, whether this hart counts
-   * as halted, and its loop's length (more instructions between two WFIs: it left the loop).
+   * Halt detection (see HALT_LOOP_BLOCKS): the icount where the hart was last in its loop (after a
+   * WFI, or after a trap to itself), whether it counts as halted, and its loop's length (more
+   * instructions since then: it left the loop).
    */
-  private lastWfiIcount = -1;
+  private haltSeenIcount = -1;
   private halted = false;
   private haltLoopInsns = 0;
 
@@ -211,9 +212,9 @@ export class HartRunner {
       // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's
       // budget: the recorded run had no block boundary (no safe point) here.
       const cut = (budget < natural || exec.cutShort) && exec.cutByBudget;
-      if (this.halted && h.icount - this.lastWfiIcount > this.haltLoopInsns) this.noteHalted(false);
+      if (this.halted && h.icount - this.haltSeenIcount > this.haltLoopInsns) this.noteHalted(false);
       else if (!this.halted && h.exceptionsTaken !== exceptionsBefore && sup.noteHalted && h.trapsToItself()) {
-        this.lastWfiIcount = h.icount;
+        this.haltSeenIcount = h.icount;
         this.haltLoopInsns = 0;
         this.noteHalted(true);
       }
@@ -296,7 +297,7 @@ export class HartRunner {
   /** Run and record, after a WFI: is the hart in a halt loop now (see HALT_LOOP_BLOCKS)? */
   private afterWfi(): void {
     const h = this.hart;
-    this.lastWfiIcount = h.icount;
+    this.haltSeenIcount = h.icount;
     if (this.halted || h.mie() !== 0 || h.priv !== Priv.M) return;
     this.haltLoopInsns = haltLoopLength(h.bus, h.pc);
     if (this.haltLoopInsns > 0) this.noteHalted(true);
