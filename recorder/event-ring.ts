@@ -11,7 +11,7 @@ import type { TraceEvent } from '../traces/events.js';
  * Variable-length events take extra records: an acquire is followed by one AFTER record per
  * release it names; input bytes travel 16 per INPUT record.
  */
-const enum Rec { Acquire = 1, After, Release, Irq, Time, Input, Check, Output }
+const enum Rec { Acquire = 1, After, Release, Irq, Time, Input, Check, Output, Trap }
 
 /** A console byte the hart transmitted: its offset in the console output, at the hart's icount. */
 export interface OutputMark {
@@ -99,6 +99,7 @@ export class EventRing {
       case 'irq': this.put(Rec.Irq, 0, e.icount, e.lines, 0); break;
       case 'time': this.put64(Rec.Time, e.icount, e.value); break;
       case 'check': this.put64(Rec.Check, e.icount, e.hash); break;
+      case 'trap': this.put(Rec.Trap, 0, e.icount, e.count, 0); break;
       case 'input':
         for (let at = 0; at < e.bytes.length; at += INPUT_CHUNK) {
           const chunk = e.bytes.subarray(at, at + INPUT_CHUNK);
@@ -159,6 +160,7 @@ export class EventRing {
         case Rec.Irq: sink.irq(icount, aLo >>> 0); break;
         case Rec.Time: sink.time(icount, aLo, aHi); break;
         case Rec.Check: sink.check(icount, aLo, aHi); break;
+        case Rec.Trap: sink.trap(icount, aLo >>> 0); break;
         case Rec.Output: outputs?.push({ icount, offset: (aLo >>> 0) + aHi * TWO_32 }); continue;
         case Rec.Input: {
           // Joins the chunks of one input event that are published already.

@@ -4,7 +4,7 @@ import { Clock } from '../src/shm/clock.js';
 import { MachineControl } from '../src/shm/control.js';
 import { HartSupervisor, insnLimitBudget } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
-import { ReleaseRef } from '../traces/events.js';
+import { ReleaseRef, TraceEvent } from '../traces/events.js';
 import { EventRing } from './event-ring.js';
 import { OwnershipTable } from './ownership.js';
 import { RecordingState } from './recording-state.js';
@@ -60,6 +60,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private siblings: HartRecorder[] = [];
   /** Shared thread: the last wait for a right ended without it; give the turn to a sibling. */
   private yieldTurn = false;
+  /** The position (icount, exceptions taken there) of the last `trap` event logged. */
+  private markedIcount = -1;
+  private markedTraps = 0;
 
   constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
     private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
@@ -115,22 +118,44 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
     this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs(), judged: false });
-    this.ring.write({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
+    this.log({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
   }
 
   // --- HartSupervisor ---------------------------------------------------------------------------
   safePoint(h: Hart): void {
     this.answerThreadsRequests(h);
-    if (h.observeLines(h.hardwareMip())) this.ring.write({ kind: 'irq', icount: h.icount, lines: h.lines });
+    if (h.observeLines(h.hardwareMip())) this.log({ kind: 'irq', icount: h.icount, lines: h.lines });
     if (h.id === 0 && this.state.stagedInput.available() > 0) this.injectInput(h);
     if (h.icount >= this.nextCheck) {
-      this.ring.write({ kind: 'check', icount: h.icount, hash: stateHash(h) });
+      this.log({ kind: 'check', icount: h.icount, hash: stateHash(h) });
       this.nextCheck += this.opts.checkInterval;
     }
   }
 
   safePointAfterException(h: Hart): void {
     this.answerThreadsRequests(h);
+  }
+
+  /**
+   * Logs an event at the hart's position. Replay places events by icount, and an exception
+   * retires nothing: what happens after one (a release answered before the handler's first
+   * instruction, that instruction's acquire) shares its icount with what happened before the
+   * trapping instruction. A `trap` event in front says how many exceptions came first, so replay
+   * applies it after the same ones (a release applied before the trapping instruction would let
+   * another hart change what that instruction reads: its page-table walk, its code).
+   */
+  private log(e: TraceEvent): void {
+    this.markTraps();
+    this.ring.write(e);
+  }
+
+  private markTraps(): void {
+    const h = this.hart;
+    const traps = h.trapsHere();
+    if (traps === 0 || (this.markedIcount === h.icount && this.markedTraps === traps)) return;
+    this.markedIcount = h.icount;
+    this.markedTraps = traps;
+    this.ring.write({ kind: 'trap', icount: h.icount, count: traps });
   }
 
   /** Answers what others asked of this hart, and of the parked harts sharing its thread. */
@@ -190,6 +215,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   finish(): void {
     this.waiting = false;
+    this.markTraps(); // stopped right after an exception: replay must take it too
   }
 
   /** Gives away what others asked for (after tenure, unless we are blocked ourselves). */
@@ -210,7 +236,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
         continue;
       }
       this.releaseSeq = seq;
-      this.ring.write({ kind: 'release', icount: h.icount, resource: req.resource, seq });
+      this.log({ kind: 'release', icount: h.icount, resource: req.resource, seq });
       if (req.write) this.acquiredAt.delete(req.resource);
       h.mmu.forgetResource(req.resource); // cached translations carried the right we gave away
       this.control.kick(req.requester);
@@ -255,7 +281,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     }
     if (bytes.length === 0) return;
     const chunk = Uint8Array.from(bytes);
-    this.ring.write({ kind: 'input', icount: h.icount, bytes: chunk });
+    this.log({ kind: 'input', icount: h.icount, bytes: chunk });
     this.uart.receive(chunk);
   }
 }

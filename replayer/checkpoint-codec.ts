@@ -31,6 +31,7 @@ export interface HartTimelineState {
   paused: boolean;
   /** The runner's last block ended in an exception (no safe point before the handler's first instruction). */
   afterException: boolean;
+  /** Exceptions taken at this icount (Hart.trapsHere; older checkpoints: blocks in a row that ended in one). */
   exceptionsInARow: number;
   /** It took an interrupt at this icount and retired nothing since (HartRunner.interruptTakenAt). */
   afterInterrupt: boolean;

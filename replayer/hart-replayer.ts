@@ -76,16 +76,34 @@ export class HartReplayer implements HartSupervisor {
 
   safePoint(h: Hart): void {
     if ((++this.safePoints & 0x3ff) === 0) h.publishIcount(); // for the progress line
+    this.applyEventsHere(h);
+  }
+
+  /** After an exception: the events the recording logged after it, before the handler's first instruction (see the `trap` event). */
+  safePointAfterException(h: Hart): void {
+    this.applyEventsHere(h);
+  }
+
+  /** Applies the events at the hart's position: its icount, and the exceptions it has taken there. */
+  private applyEventsHere(h: Hart): void {
     this.waitingForRelease = false;
+    const traps = h.trapsHere();
     while (this.next && this.next.icount === h.icount) {
-      if (this.nonBlocking && this.next.kind === 'acquire' && !this.releasesDone(this.next)) {
+      if (this.next.kind === 'trap') {
+        if (this.next.count > traps) return; // after the instruction here traps (budget() lets it run)
+        if (this.next.count < traps) this.diverged(`the recording took ${this.next.count} exception(s) here before its next events, this replay took ${traps}`);
+      } else if (this.nonBlocking && this.next.kind === 'acquire' && !this.releasesDone(this.next)) {
         this.waitingForRelease = true;
         return;
+      } else {
+        this.apply(h, this.next);
       }
-      this.apply(h, this.next);
       this.advance();
     }
-    if (this.next && this.next.icount < h.icount) this.diverged(`the trace has a ${this.next.kind} event at icount ${this.next.icount}, which this replay ran past`);
+    if (this.next && this.next.icount < h.icount) {
+      if (this.next.kind === 'trap') this.diverged(`the recording's instruction at icount ${this.next.icount} trapped, this replay's did not`);
+      this.diverged(`the trace has a ${this.next.kind} event at icount ${this.next.icount}, which this replay ran past`);
+    }
   }
 
   blocked(): boolean {
@@ -103,7 +121,10 @@ export class HartReplayer implements HartSupervisor {
   }
 
   budget(h: Hart): number {
-    const stop = this.next ? Math.min(this.next.icount, this.finalIcount) : this.finalIcount;
+    const next = this.next;
+    // The recording took an exception here before its next events: run the instruction that traps.
+    if (next && next.kind === 'trap' && next.icount === h.icount) return 1;
+    const stop = next ? Math.min(next.icount, this.finalIcount) : this.finalIcount;
     return stop - h.icount;
   }
 
@@ -145,6 +166,7 @@ export class HartReplayer implements HartSupervisor {
         break;
       }
       case 'time':
+      case 'trap':
         break;
     }
   }

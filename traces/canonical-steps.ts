@@ -28,16 +28,17 @@ export interface CanonicalSteps {
   hartTurns: number[][];
   /** Global step at the end (= the sum of the final icounts if every hart reached its end). */
   totalSteps: number;
-  /** Per hart, for each of its acquire/release events in stream order, the step it was applied at. */
+  /** Per hart, for each of its acquire, release and trap events in stream order, the step it was applied at. */
   syncSteps: number[][];
   /** False for serial traces (idle harts are not visible in the trace). */
   exact: boolean;
 }
 
-type SyncEvent = Extract<TraceEvent, { kind: 'acquire' | 'release' }>;
+/** Acquires and releases, and the trap events that say which of them come after an exception. */
+export type SyncEvent = Extract<TraceEvent, { kind: 'acquire' | 'release' | 'trap' }>;
 
 /**
- * Simulates the canonical round robin. `sync[h]` holds hart h's acquire and release events in
+ * Simulates the canonical round robin. `sync[h]` holds hart h's acquire, release and trap events in
  * stream order; `finals[h]` where its recording ends. A trace whose acquires wait for releases
  * that never come is reported as the error of a damaged trace would be.
  */
@@ -47,6 +48,8 @@ export function canonicalSteps(sync: SyncEvent[][], finals: number[], quantum: n
   const next = new Array<number>(harts).fill(0);
   const released = new Array<number>(harts).fill(0);
   const finished = new Array<boolean>(harts).fill(false);
+  /** Exceptions each hart has taken at its current icount (see the `trap` event). */
+  const traps = new Array<number>(harts).fill(0);
   const syncSteps = sync.map((evs) => new Array<number>(evs.length).fill(-1));
   const turns: Turn[] = [];
   const hartTurns: number[][] = Array.from({ length: harts }, () => []);
@@ -57,7 +60,9 @@ export function canonicalSteps(sync: SyncEvent[][], finals: number[], quantum: n
     const evs = sync[h] ?? [];
     while (next[h] < evs.length && evs[next[h]].icount === icount[h]) {
       const e = evs[next[h]];
-      if (e.kind === 'acquire') {
+      if (e.kind === 'trap') {
+        if (e.count > traps[h]) return true; // the rest comes after the instruction here traps
+      } else if (e.kind === 'acquire') {
         for (const ref of e.after) if (released[ref.hart] < ref.seq) return false;
       } else {
         released[h] = e.seq;
@@ -80,10 +85,16 @@ export function canonicalSteps(sync: SyncEvent[][], finals: number[], quantum: n
       for (;;) {
         if (!applyEvents(h)) break;
         if (icount[h] >= until) break;
-        if (icount[h] >= finals[h]) { finished[h] = true; break; }
         const evs = sync[h] ?? [];
+        const e = evs[next[h]];
+        if (e?.kind === 'trap' && e.icount === icount[h]) {
+          traps[h] = e.count; // the instruction here traps (retiring nothing) and the handler's first ones too
+          continue;
+        }
+        if (icount[h] >= finals[h]) { finished[h] = true; break; }
         const stop = Math.min(until, finals[h], next[h] < evs.length ? evs[next[h]].icount : Number.POSITIVE_INFINITY);
         step += stop - icount[h];
+        if (stop !== icount[h]) traps[h] = 0;
         icount[h] = stop;
       }
       if (icount[h] > from) {

@@ -7,7 +7,7 @@ import type { ReleaseRef, TraceEvent, TraceEventKind } from './events.js';
 import { traceProtoType } from './proto-types.js';
 
 /** Event's members of `oneof kind`, in field-number order. */
-const KIND_FIELDS = ['acquire', 'release', 'irq', 'time', 'input', 'check'] as const;
+const KIND_FIELDS = ['acquire', 'release', 'irq', 'time', 'input', 'check', 'trap'] as const;
 
 /** Largest number of events a reader accepts in one batch (writers cut at BATCH_EVENTS). */
 export const MAX_BATCH_EVENTS = 65536;
@@ -15,7 +15,7 @@ export const MAX_BATCH_EVENTS = 65536;
 export type KindCounts = Record<TraceEventKind, number>;
 
 export function zeroKindCounts(): KindCounts {
-  return { acquire: 0, release: 0, irq: 0, time: 0, input: 0, check: 0 };
+  return { acquire: 0, release: 0, irq: 0, time: 0, input: 0, check: 0, trap: 0 };
 }
 
 export interface EncodedBatch {
@@ -82,6 +82,7 @@ interface DecodedEvent {
   time?: { value: DecodedLong };
   input?: { bytes: Uint8Array };
   check?: { hash: DecodedLong };
+  trap?: { count: number };
 }
 interface DecodedBatch { hart: number; baseIcount: DecodedLong; events: DecodedEvent[] }
 
@@ -147,6 +148,9 @@ export function decodeWithProtobufjs(payload: Uint8Array): DecodedEvents {
       case 'check':
         events[i] = { kind: 'check', icount, hash: toBigint(m.check!.hash) };
         break;
+      case 'trap':
+        events[i] = { kind: 'trap', icount, count: m.trap!.count };
+        break;
       default:
         throw new Error(`has event ${i} of no kind this hindsight knows (written by a newer one?)`);
     }
@@ -173,6 +177,7 @@ const T_IRQ = 0x22;
 const T_TIME = 0x2a;
 const T_INPUT = 0x32;
 const T_CHECK = 0x3a;
+const T_TRAP = 0x42;
 /** Field 1, 2 and 3 of the kind messages: varint, varint, length-delimited; Check.hash is fixed64. */
 const T_F1 = 0x08;
 const T_F2 = 0x10;
@@ -294,6 +299,12 @@ export class BatchEncoder {
     this.end('check');
   }
 
+  trap(icount: number, count: number): void {
+    this.head(icount, T_TRAP, count ? 1 + varintSize(count) : 0);
+    if (count) this.field(T_F1, count);
+    this.end('trap');
+  }
+
   input(icount: number, bytes: Uint8Array): void {
     const len = bytes.length;
     this.head(icount, T_INPUT, len ? 1 + varintSize(len) + len : 0);
@@ -339,6 +350,10 @@ export class BatchEncoder {
         this.check(e.icount, v.low, v.high);
         break;
       }
+      case 'trap':
+        checkUint(e.count, 'trap count', 0xffffffff);
+        this.trap(e.icount, e.count);
+        break;
       case 'input':
         if (!(e.bytes instanceof Uint8Array)) throw new RangeError('input bytes must be a Uint8Array');
         this.input(e.icount, e.bytes);
@@ -550,6 +565,8 @@ class CanonicalReader {
         this.pos = p + 8;
         return { kind: 'check', icount, hash: (BigInt(hi) << 32n) | BigInt(lo) };
       }
+      case T_TRAP:
+        return { kind: 'trap', icount, count: this.optional(T_F1, end) ? this.uint32() : 0 };
       default:
         throw NOT_CANONICAL;
     }

@@ -35,7 +35,8 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                     "irq",
                     "time",
                     "input",
-                    "check"
+                    "check",
+                    "trap"
                   ]
                 }
               },
@@ -68,6 +69,10 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "check": {
                   "type": "Check",
                   "id": 7
+                },
+                "trap": {
+                  "type": "Trap",
+                  "id": 8
                 }
               }
             },
@@ -140,6 +145,14 @@ export const EVENTS_PROTO_DESCRIPTOR = {
               "fields": {
                 "hash": {
                   "type": "fixed64",
+                  "id": 1
+                }
+              }
+            },
+            "Trap": {
+              "fields": {
+                "count": {
+                  "type": "uint32",
                   "id": 1
                 }
               }

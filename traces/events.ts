@@ -24,7 +24,13 @@ export type TraceEvent =
   /** Before the instruction at icount, the hart fed these console input bytes to the UART. */
   | { kind: 'input'; icount: number; bytes: Uint8Array }
   /** At icount the hash of the hart's registers (x1..x31, pc, privilege) was `hash`: replay compares. */
-  | { kind: 'check'; icount: number; hash: bigint };
+  | { kind: 'check'; icount: number; hash: bigint }
+  /**
+   * At icount the hart had taken `count` exceptions (which retire nothing) since its last retired
+   * instruction; the events after this one at the same icount happened after those exceptions.
+   * Written only before such events (see HartRecorder.log) and where a hart's recording ended.
+   */
+  | { kind: 'trap'; icount: number; count: number };
 
 export type TraceEventKind = TraceEvent['kind'];
-export const EVENT_KINDS: readonly TraceEventKind[] = ['acquire', 'release', 'irq', 'time', 'input', 'check'];
+export const EVENT_KINDS: readonly TraceEventKind[] = ['acquire', 'release', 'irq', 'time', 'input', 'check', 'trap'];

@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 
 /** The version this hindsight writes and the newest it reads. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** The oldest version this hindsight still reads (by migrating an in-memory copy). */
 export const OLDEST_READABLE_VERSION = 1;
 /** SQLite `PRAGMA application_id` of a hindsight trace: ASCII "HSTR" (informative; readers go by `meta`). */
@@ -121,6 +121,14 @@ export const MIGRATIONS: readonly Migration[] = [
       // 'raw': bytes is the image (every image of versions 1 to 3); 'deflate': bytes is the image
       // compressed with raw DEFLATE (RFC 1951). size and sha256 stay those of the image itself.
       db.exec(`ALTER TABLE images ADD COLUMN encoding TEXT NOT NULL DEFAULT 'raw'`);
+    },
+  },
+  {
+    to: 5,
+    description: 'trap events: where events at one icount happened after exceptions taken there (events.proto Trap)',
+    apply(db) {
+      // Older traces have none: their events at an icount all replay before its instruction.
+      db.exec(`ALTER TABLE events ADD COLUMN n_trap INTEGER NOT NULL DEFAULT 0`);
     },
   },
 ];

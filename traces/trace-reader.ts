@@ -79,6 +79,7 @@ interface BatchRow {
   n_time: number;
   n_input: number;
   n_check: number;
+  n_trap: number;
   checksum: string;
 }
 
@@ -214,7 +215,7 @@ export class TraceReader {
     this.checkOpen();
     const rows = this.db
       .prepare(
-        `SELECT batch, first_icount, last_icount, count, n_acquire, n_release, n_irq, n_time, n_input, n_check, checksum
+        `SELECT batch, first_icount, last_icount, count, n_acquire, n_release, n_irq, n_time, n_input, n_check, n_trap, checksum
            FROM events WHERE hart = ? ORDER BY batch`,
       )
       .all(hart) as BatchRow[];
@@ -278,7 +279,7 @@ export class TraceReader {
       .prepare(
         `SELECT hart, COUNT(*) AS batches, SUM(count) AS events, MAX(last_icount) AS last_icount,
                 SUM(n_acquire) AS acquire, SUM(n_release) AS release, SUM(n_irq) AS irq,
-                SUM(n_time) AS time, SUM(n_input) AS input, SUM(n_check) AS "check"
+                SUM(n_time) AS time, SUM(n_input) AS input, SUM(n_check) AS "check", SUM(n_trap) AS trap
            FROM events GROUP BY hart ORDER BY hart`,
       )
       .all() as ({ hart: number; batches: number; events: number; last_icount: number } & Record<TraceEventKind, number>)[];

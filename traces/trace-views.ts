@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TraceEvent } from './events.js';
-import { canonicalSteps, stepAt, type CanonicalSteps } from './canonical-steps.js';
+import { canonicalSteps, stepAt, type CanonicalSteps, type SyncEvent } from './canonical-steps.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { TraceError } from './trace-error.js';
 import type { TraceReader } from './trace-reader.js';
@@ -43,7 +43,7 @@ export const VIEWS: readonly ViewSpec[] = [
       col('seq', 'INTEGER', 'position in that stream (0, 1, ...)'),
       col('icount', 'INTEGER', "the hart's instruction count where it took effect"),
       col('step', 'INTEGER', 'global step there on the canonical timeline (monitor seek STEP)'),
-      col('kind', 'TEXT', 'acquire, release, irq, time, input or check'),
+      col('kind', 'TEXT', 'acquire, release, irq, time, input, check or trap'),
       col('page', 'INTEGER', 'acquire/release: RAM page number (NULL for the device bus)'),
       col('address', 'INTEGER', 'acquire/release: guest physical address of that page'),
       col('bus', 'INTEGER', 'acquire/release: 1 if the resource is the device bus (all MMIO)'),
@@ -53,6 +53,7 @@ export const VIEWS: readonly ViewSpec[] = [
       col('time', 'INTEGER', 'time: the clock value read'),
       col('input', 'TEXT', 'input: the console bytes fed to the UART'),
       col('hash', 'TEXT', 'check: register hash, hex'),
+      col('traps', 'INTEGER', 'trap: exceptions taken at this icount before the events after it'),
     ],
   },
   {
@@ -150,6 +151,11 @@ function int64(v: bigint): number | string {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
+/** The events that place a hart on the canonical timeline (see canonicalSteps). */
+function isSyncEvent(e: TraceEvent): e is SyncEvent {
+  return e.kind === 'acquire' || e.kind === 'release' || e.kind === 'trap';
+}
+
 /** Reads and decodes the whole trace into view rows. Throws TraceError for a damaged trace. */
 export function decodeTrace(reader: TraceReader): DecodedTrace {
   const machine = reader.header.machine as { harts?: number; ramBytes?: number; serialQuantum?: number | null; chaos?: { seed?: number } | null };
@@ -158,7 +164,7 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   const streams: TraceEvent[][] = [];
   for (let h = 0; h < harts; h++) streams.push([...reader.events(h)]);
   const finals = streams.map((evs, h) => reader.summary?.icounts[h] ?? (evs.length ? evs[evs.length - 1].icount : 0));
-  const sync = streams.map((evs) => evs.filter((e): e is Extract<TraceEvent, { kind: 'acquire' | 'release' }> => e.kind === 'acquire' || e.kind === 'release'));
+  const sync = streams.map((evs) => evs.filter(isSyncEvent));
   const serial = reader.header.sched === 'serial';
   let steps: CanonicalSteps;
   try {
@@ -180,18 +186,18 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
     let syncIndex = 0;
     evs.forEach((e) => {
       if (e.kind === 'release') releases[hart].set(e.seq, { icount: e.icount, step: steps.syncSteps[hart][syncIndex] });
-      if (e.kind === 'acquire' || e.kind === 'release') syncIndex++;
+      if (isSyncEvent(e)) syncIndex++;
     });
   });
   streams.forEach((evs, hart) => {
     let syncIndex = 0;
     evs.forEach((e, seq) => {
       let step: number;
-      if (e.kind === 'acquire' || e.kind === 'release') step = steps.syncSteps[hart][syncIndex++];
+      if (isSyncEvent(e)) step = steps.syncSteps[hart][syncIndex++];
       else step = stepAt(steps, hart, e.icount);
       const row: Row = {
         hart, seq, icount: e.icount, step, kind: e.kind, page: null, address: null, bus: null, write: null,
-        release: null, lines: null, time: null, input: null, hash: null,
+        release: null, lines: null, time: null, input: null, hash: null, traps: null,
       };
       switch (e.kind) {
         case 'acquire': {
@@ -210,6 +216,7 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
         case 'irq': row.lines = e.lines; break;
         case 'time': row.time = int64(e.value); break;
         case 'input': row.input = Buffer.from(e.bytes).toString('utf8'); break;
+        case 'trap': row.traps = e.count; break;
         case 'check':
           row.hash = hex64(e.hash);
           checks.push({ hart, icount: e.icount, step, hash: row.hash });

@@ -58,8 +58,8 @@ export class TraceWriter {
   ) {
     this.insertBatch = db.prepare(
       `INSERT INTO events (hart, batch, first_icount, last_icount, count,
-         n_acquire, n_release, n_irq, n_time, n_input, n_check, checksum, payload, encoding)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deflate')`,
+         n_acquire, n_release, n_irq, n_time, n_input, n_check, n_trap, checksum, payload, encoding)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deflate')`,
     );
     this.insertConsole = db.prepare('INSERT INTO console (seq, bytes) VALUES (?, ?)');
     this.insertPosition = db.prepare('INSERT INTO console_positions (byte_offset, hart, icount, count) VALUES (?, ?, ?, ?)');
@@ -270,7 +270,7 @@ export class TraceWriter {
           // 2.62 -> 2.88 MB).
           const stored = deflateRawSync(enc.payload, { level: 1 });
           this.insertBatch.run(hart, batch, enc.firstIcount, enc.lastIcount, enc.count,
-            k.acquire, k.release, k.irq, k.time, k.input, k.check, sha256Hex(stored), stored);
+            k.acquire, k.release, k.irq, k.time, k.input, k.check, k.trap, sha256Hex(stored), stored);
           bytes += stored.length;
         }
         if (chunks.length > 0) {

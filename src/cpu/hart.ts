@@ -93,6 +93,8 @@ export class Hart {
     this.pc = pc;
     this.priv = Priv.M;
     this.icount = 0;
+    this.trapIcount = -1;
+    this.trapsAtIcount = 0;
     Atomics.store(this.words, HartLayout.MIP >> 2, 0);
     this.observedLines = 0;
     this.words[HartLayout.OBSERVED_LINES >> 2] = 0;
@@ -258,6 +260,24 @@ export class Hart {
   // --- traps ------------------------------------------------------------------------------------
   /** Exceptions taken so far (host-side count; see HartSupervisor.noSafePointAfterException). */
   exceptionsTaken = 0;
+  /** The icount of the last exception, and how many were taken at that icount (an exception retires nothing). */
+  private trapIcount = -1;
+  private trapsAtIcount = 0;
+
+  /**
+   * Exceptions taken since the last retired instruction: 0 before an instruction, 1 once it
+   * trapped, 2 if the handler's first instruction trapped too... With the icount this is a
+   * hart's exact position (the `trap` trace event).
+   */
+  trapsHere(): number {
+    return this.icount === this.trapIcount ? this.trapsAtIcount : 0;
+  }
+
+  /** Restores trapsHere() at the current icount (debugger checkpoints). */
+  setTrapsHere(count: number): void {
+    this.trapIcount = count > 0 ? this.icount : -1;
+    this.trapsAtIcount = count;
+  }
 
   /** Records an exception raised by the current instruction; the executor calls takeTrap(). */
   raise(cause: Cause, tval: bigint): void {
@@ -277,6 +297,11 @@ export class Hart {
   /** Enters the trap handler for the pending exception, with epc = pc of the faulting instruction. */
   takeTrap(epc: bigint): void {
     this.exceptionsTaken++;
+    if (this.trapIcount !== this.icount) {
+      this.trapIcount = this.icount;
+      this.trapsAtIcount = 0;
+    }
+    this.trapsAtIcount++;
     const cause = this.trapCause;
     this.trapCause = -1;
     this.enterTrap(BigInt(cause), this.trapValue, epc, false);

@@ -99,8 +99,6 @@ export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
   private nextDumpNs = 0n;
-  /** Blocks in a row that ended in an exception (see HartSupervisor.noSafePointAfterException). */
-  private exceptionsInARow = 0;
   /** The last block ended in an exception: the next one starts without a safe point (kept across slices). */
   private afterException = false;
   /**
@@ -130,13 +128,13 @@ export class HartRunner {
   sharesThread = false;
   /** Where the next safe point may be (besides `paused`): the debugger's checkpoints keep it. */
   get exceptionState(): { afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean } {
-    return { afterException: this.afterException, exceptionsInARow: this.exceptionsInARow, afterInterrupt: this.interruptTakenAt === this.hart.icount };
+    return { afterException: this.afterException, exceptionsInARow: this.hart.trapsHere(), afterInterrupt: this.interruptTakenAt === this.hart.icount };
   }
 
   /** Restores it (after the hart's icount: `afterInterrupt` is relative to it). */
   set exceptionState(s: { afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean }) {
     this.afterException = s.afterException;
-    this.exceptionsInARow = s.exceptionsInARow;
+    this.hart.setTrapsHere(s.exceptionsInARow);
     this.interruptTakenAt = s.afterInterrupt ? this.hart.icount : -1;
   }
 
@@ -173,18 +171,19 @@ export class HartRunner {
     const h = this.hart;
     const sup = this.supervisor;
     const exec = this.executor;
-    let skipSafePoint = this.paused || this.afterException;
+    // Inside a block (a probe or budget cut it short): no stop at all before it goes on.
+    let midBlock = this.paused;
     this.paused = false;
     while (!h.exitRequested) {
       // An interrupt taken at this icount, and nothing retired since: the one kind of stop the
       // handler may still make is the one after an exception's (see interruptTakenAt).
       const afterInterrupt = this.interruptTakenAt === h.icount && sup.noSafePointAfterException === true;
-      if (!skipSafePoint && (this.afterException || afterInterrupt)) {
-        // Only after waiting for a right here (the handler's first instruction needed one), or
-        // after the slice ended right after the interrupt.
+      if (midBlock) {
+        // nothing
+      } else if (this.afterException || afterInterrupt) {
         sup.safePointAfterException?.(h);
         if (sup.blocked?.()) return 'blocked';
-      } else if (!skipSafePoint) {
+      } else {
         if (sup.ended?.(h)) return 'finished';
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
@@ -197,7 +196,7 @@ export class HartRunner {
           this.pollingWfis = 0;
         }
       }
-      skipSafePoint = false;
+      midBlock = false;
       if (h.icount >= until) return 'yield';
       const natural = Math.min(sup.budget(h), until - h.icount);
       if (natural <= 0) return 'finished';
@@ -246,12 +245,11 @@ export class HartRunner {
         return 'paused';
       }
       if (sup.noSafePointAfterException) {
-        if (h.exceptionsTaken === exceptionsBefore) this.exceptionsInARow = 0;
-        else this.exceptionsInARow++;
         // A handler that faults at once for ever (a broken guest) must still reach safe points.
-        this.afterException = this.exceptionsInARow > 0 && this.exceptionsInARow < MAX_EXCEPTIONS_WITHOUT_SAFE_POINT;
+        const traps = h.trapsHere();
+        this.afterException = traps > 0 && traps < MAX_EXCEPTIONS_WITHOUT_SAFE_POINT;
       }
-      skipSafePoint = cut || this.afterException;
+      midBlock = cut;
     }
     return 'finished';
   }

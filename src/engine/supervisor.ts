@@ -26,11 +26,11 @@ export interface HartSupervisor {
    */
   readonly noSafePointAfterException?: boolean;
   /**
-   * With `noSafePointAfterException`: the one kind of stop a hart still makes there, after its
-   * trap handler's first instruction could not get a right. It must answer other harts' requests
-   * (two waiting harts would deadlock otherwise) but observes no interrupt lines, logs nothing
-   * else and takes no interrupt. (Its releases replay before the trapping instruction; they can
-   * only matter if another hart then writes what that instruction reads, which is rare enough.)
+   * With `noSafePointAfterException`: the one kind of stop a hart still makes there, after each
+   * exception (and after its trap handler's first instruction could not get a right). Recording
+   * answers other harts' requests there (two waiting harts would deadlock otherwise) but observes
+   * no interrupt lines and takes no interrupt; what it logs there follows a `trap` event
+   * (Hart.trapsHere), and replay applies it here, after the same exceptions.
    */
   safePointAfterException?(hart: Hart): void;
   /**

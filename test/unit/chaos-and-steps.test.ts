@@ -121,6 +121,26 @@ describe('canonicalSteps (the serial scheduler simulated on the events)', () => 
     expect(icountsAt(c, 2250)).toEqual([2000, 250]);
   });
 
+  test('events after a trap event wait for the turn that runs the trapping instruction', () => {
+    // Hart 0's turn ends at icount 1000, before the instruction there; its release #2 came after
+    // that instruction trapped, so hart 1 (waiting for it) cannot run until hart 0's next turn.
+    const c = canonicalSteps([
+      [
+        { kind: 'release', icount: 1000, resource: 3, seq: 1 },
+        { kind: 'trap', icount: 1000, count: 1 },
+        { kind: 'release', icount: 1000, resource: 4, seq: 2 },
+      ],
+      [{ kind: 'acquire', icount: 0, resource: 4, write: true, after: [{ hart: 0, seq: 2 }] }],
+    ], [3000, 500], 1000, true);
+    expect(c.turns).toEqual([
+      { hart: 0, fromIcount: 0, toIcount: 1000, fromStep: 0 },
+      { hart: 0, fromIcount: 1000, toIcount: 2000, fromStep: 1000 },
+      { hart: 1, fromIcount: 0, toIcount: 500, fromStep: 2000 },
+      { hart: 0, fromIcount: 2000, toIcount: 3000, fromStep: 2500 },
+    ]);
+    expect(c.syncSteps).toEqual([[1000, 1000, 1000], [2000]]);
+  });
+
   test('releases nobody makes are reported', () => {
     expect(() => canonicalSteps([[], [{ kind: 'acquire', icount: 5, resource: 1, write: false, after: [{ hart: 0, seq: 1 }] }]], [10, 10], 1000, true))
       .toThrow(/hart 1 waits at icount 5/);

@@ -19,6 +19,7 @@ const EVENTS: TraceEvent[] = [
   { kind: 'input', icount: 12, bytes: new Uint8Array([0]) },
   { kind: 'check', icount: 2 ** 40, hash: 0xfedcba9876543210n },
   { kind: 'check', icount: 2 ** 52, hash: 1n },
+  { kind: 'trap', icount: 2 ** 52, count: 3 },
 ];
 
 describe('EventRing', () => {

@@ -54,6 +54,8 @@ const ALL_KINDS: TraceEvent[] = [
   { kind: 'input', icount: 13, bytes: new Uint8Array([0, 255, 0x1b]) },
   { kind: 'check', icount: 2 ** 40, hash: 0xfedcba9876543210n },
   { kind: 'check', icount: 2 ** 52, hash: 0n },
+  { kind: 'trap', icount: 2 ** 52, count: 1 },
+  { kind: 'trap', icount: 2 ** 52, count: 0xffffffff },
 ];
 
 /** Seeded random events of every kind, with values of every varint length. */
@@ -67,12 +69,13 @@ function randomEvents(seed: number) {
     const out: TraceEvent[] = [];
     for (let i = 0; i < n; i++) {
       if (rnd() < 0.5) icount += big(deltaBits);
-      const k = Math.floor(rnd() * 6);
+      const k = Math.floor(rnd() * 7);
       if (k === 0) out.push({ kind: 'acquire', icount, resource: big(32), write: rnd() < 0.5, after: Array.from({ length: Math.floor(rnd() * 4) }, () => ({ hart: big(32), seq: big(53) })) });
       else if (k === 1) out.push({ kind: 'release', icount, resource: big(32), seq: big(53) });
       else if (k === 2) out.push({ kind: 'irq', icount, lines: big(32) });
       else if (k === 3) out.push({ kind: 'time', icount, value: big64() });
       else if (k === 4) out.push({ kind: 'input', icount, bytes: Uint8Array.from({ length: 1 + big(9) }, () => big(8)) });
+      else if (k === 5) out.push({ kind: 'trap', icount, count: 1 + big(31) });
       else out.push({ kind: 'check', icount, hash: big64() });
     }
     return out;
@@ -103,7 +106,7 @@ function fileHash(path: string): string {
 function smallTrace(): string {
   const path = tmp();
   const w = TraceWriter.create(path, header());
-  w.appendEvents(0, ALL_KINDS);
+  w.appendEvents(0, ALL_KINDS.filter((e) => e.kind !== 'trap')); // as any version can hold them
   w.appendEvents(1, ALL_KINDS.slice(0, 3));
   w.finish(summary());
   w.close();
@@ -167,6 +170,7 @@ describe('event batch encoding', () => {
           case 'time': return { icountDelta, time: { value: u64(e.value) } };
           case 'input': return { icountDelta, input: { bytes: e.bytes } };
           case 'check': return { icountDelta, check: { hash: u64(e.hash) } };
+          case 'trap': return { icountDelta, trap: { count: e.count } };
         }
       });
       return FullBatch.encode({ hart, baseIcount: events[0]!.icount, events: msgs }).finish();
@@ -252,7 +256,7 @@ describe('TraceWriter + TraceReader', () => {
     w.appendConsole(new Uint8Array(0));
     const h1 = ALL_KINDS.map((e) => ({ ...e, icount: e.icount + 7 }));
     w.appendEvents(1, h1);
-    expect(w.eventCounts()).toEqual({ acquire: 4, release: 2, irq: 5, time: 6, input: 4, check: 4 });
+    expect(w.eventCounts()).toEqual({ acquire: 4, release: 2, irq: 5, time: 6, input: 4, check: 4, trap: 4 });
     w.finish(summary({ consoleBytes: 13, icounts: [2 ** 52, 2 ** 40 + 7, 3] }));
     // Stored bytes: the firmware image deflated (~670 of its 10,000), the events, the console.
     expect(w.bytesWritten()).toBeGreaterThan(500);
@@ -284,7 +288,7 @@ describe('TraceWriter + TraceReader', () => {
     const info = r.info();
     expect(JSON.parse(JSON.stringify(info))).toEqual(info);
     expect(info.events).toBe(2 * ALL_KINDS.length + 1);
-    expect(info.eventsByKind).toEqual({ acquire: 4, release: 2, irq: 5, time: 6, input: 4, check: 4 });
+    expect(info.eventsByKind).toEqual({ acquire: 4, release: 2, irq: 5, time: 6, input: 4, check: 4, trap: 4 });
     expect(info.harts.map((h) => [h.hart, h.icount, h.events, h.batches])).toEqual([
       [0, 2 ** 52, ALL_KINDS.length, 2],
       [1, 2 ** 40 + 7, ALL_KINDS.length, 1],
@@ -298,7 +302,7 @@ describe('TraceWriter + TraceReader', () => {
     expect(info.fileBytes).toBeGreaterThan(FIRMWARE.length);
     const text = formatTraceInfo(info);
     expect(text).toMatch(/status +complete; exit code 0 \(guest powered off\)/);
-    expect(text).toMatch(/hart 1: 1099511627783 instructions, 12 events \(acquire 2, release 1, irq 2, time 3, input 2, check 2\)/);
+    expect(text).toMatch(/hart 1: 1099511627783 instructions, 14 events \(acquire 2, release 1, irq 2, time 3, input 2, check 2, trap 2\)/);
     expect(text).toContain('kernel: /guests/hello.elf at 0x80200000, 8 B');
     const db = new Database(path, { readonly: true });
     expect(info.eventBytes).toBe(db.prepare('SELECT SUM(length(payload)) FROM events').pluck().get());
@@ -506,6 +510,12 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
 
   /** Rewrites a current trace's event batches the way schema versions 1 and 2 stored them (plain protobuf, no encoding column). */
   /** Undoes migration 4: images as they are, no encoding column. */
+  /** Version 4 had no trap events (smallTrace writes none) and so no n_trap column. */
+  function storeEventsAsVersion4(db: Database.Database): void {
+    expect((db.prepare('SELECT SUM(n_trap) AS n FROM events').get() as { n: number }).n).toBe(0);
+    db.exec('ALTER TABLE events DROP COLUMN n_trap');
+  }
+
   function storeImagesAsVersion3(db: Database.Database): void {
     const rows = db.prepare('SELECT sha256, bytes, encoding FROM images').all() as { sha256: string; bytes: Buffer; encoding: string }[];
     db.exec('ALTER TABLE images DROP COLUMN encoding');
@@ -529,6 +539,7 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     const path = smallTrace();
     const expected = readAll(path);
     const db = new Database(path);
+    storeEventsAsVersion4(db);
     storeImagesAsVersion3(db);
     storeEventsAsVersion2(db);
     db.exec('DROP TABLE console_positions');
@@ -546,12 +557,26 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     const path = smallTrace();
     const expected = readAll(path);
     const db = new Database(path);
+    storeEventsAsVersion4(db);
     storeImagesAsVersion3(db);
     storeEventsAsVersion2(db);
     db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run();
     db.close();
     const r = TraceReader.open(path);
     expect([...r.events(0)]).toEqual(expected);
+    r.close();
+  });
+
+  it('a version 4 trace (no trap events) reads the same events', () => {
+    const path = smallTrace();
+    const expected = readAll(path);
+    const db = new Database(path);
+    storeEventsAsVersion4(db);
+    db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.close();
+    const r = TraceReader.open(path);
+    expect([...r.events(0)]).toEqual(expected);
+    expect(r.info().eventsByKind.trap).toBe(0);
     r.close();
   });
 
@@ -562,6 +587,7 @@ describe('TraceReader rejects unusable files with one clear sentence', () => {
     const bytes = images.images.map((i) => Buffer.from(i.bytes));
     images.close();
     const db = new Database(path);
+    storeEventsAsVersion4(db);
     storeImagesAsVersion3(db);
     db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
     db.close();
