@@ -54,8 +54,15 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private waiting = false;
   /** The hart's wake word as it was before it last asked for a right (so a quick answer is not missed). */
   private wakeBeforeAsking = 0;
-  /** Resources this hart asked for and has not yet logged acquiring (a holder may hand them over). */
-  private readonly wanted = new Set<number>();
+  /**
+   * Per resource, the right this hart has logged acquiring and not given away since: 0 none, 1
+   * read, 2 write. A right can reach a hart without a request of its own that is still open: a
+   * holder hands it over while the hart waits, or answers a request the hart made before it got
+   * the right elsewhere (and gave it away again). Its first use logs the acquire, whichever way it
+   * came; a use that logged nothing would replay unordered against the writes before the grant
+   * (seen in a 4-hart Linux recording: `jiffies` read without an acquire, replayed stale).
+   */
+  private readonly logged: Uint8Array;
   /** The recorders of every hart on this host thread (--threads), this one included; empty alone. */
   private siblings: HartRecorder[] = [];
   /** Shared thread: the last wait for a right ended without it; give the turn to a sibling. */
@@ -68,6 +75,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
     this.ownership = state.ownership;
     this.ring = state.rings[hart.id];
+    this.logged = new Uint8Array(hart.mmu.deviceResource + 1);
     this.nextCheck = opts.checkInterval;
     hart.mmu.guard = this;
   }
@@ -98,8 +106,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private tryPermit(resource: number, write: boolean): boolean {
     const me = this.hart.id;
     if (this.ownership.holds(me, resource, write)) {
-      // Handed over by its holder while we waited: this is where we acquire it.
-      if (this.wanted.delete(resource)) this.logAcquire(resource, write, this.ownership.releasesBefore(me, resource));
+      // Handed over or granted (see `logged`): this is where we acquire it.
+      if (this.logged[resource] < (write ? 2 : 1)) this.logAcquire(resource, write, this.ownership.releasesBefore(me, resource));
       return true;
     }
     this.wakeBeforeAsking = this.hart.wakeWord();
@@ -107,16 +115,13 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       this.ownership.post(holder, resource, me, write);
       this.control.kick(holder);
     });
-    if (!after) {
-      this.wanted.add(resource);
-      return false;
-    }
-    this.wanted.delete(resource);
+    if (!after) return false;
     this.logAcquire(resource, write, after);
     return true;
   }
 
   private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
+    if (this.logged[resource] < (write ? 2 : 1)) this.logged[resource] = write ? 2 : 1;
     this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs(), judged: false });
     this.log({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
   }
@@ -231,11 +236,15 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
         continue;
       }
       const seq = this.releaseSeq + 1;
+      const exclusive = this.ownership.holds(h.id, req.resource, true);
       if (!this.ownership.release(h.id, req.resource, req.write, seq, req.requester)) {
         this.control.kick(req.requester); // nothing left to give: let it look again now
         continue;
       }
       this.releaseSeq = seq;
+      // A writer's request takes everything; a reader's leaves an exclusive holder a read right.
+      if (req.write || !exclusive) this.logged[req.resource] = 0;
+      else if (this.logged[req.resource] > 1) this.logged[req.resource] = 1;
       this.log({ kind: 'release', icount: h.icount, resource: req.resource, seq });
       if (req.write) this.acquiredAt.delete(req.resource);
       h.mmu.forgetResource(req.resource); // cached translations carried the right we gave away
