@@ -18,6 +18,23 @@ describe('hindsight run: exit codes and errors', () => {
   beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hindsight-cli-')); });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  test('HINDSIGHT_INSN_TRACE prints one line per instruction of one hart in an icount window, the same from a parallel and a serial replay', async () => {
+    const trace = join(dir, 'insn-trace.trace');
+    const rec = await hindsight(['record', '--harts', '2', '-o', trace, guest('smp_racy_counter')], { timeoutMs: 120_000 });
+    expect(rec.code, rec.stderr).toBe(0);
+    const lines: string[][] = [];
+    for (const sched of ['parallel', 'serial']) {
+      const r = await hindsight(['replay', '--sched', sched, trace], { timeoutMs: 120_000, env: { ...process.env, HINDSIGHT_INSN_TRACE: '1:50000:50199' } });
+      expect(r.stderr).toMatch(/final state match the recording/);
+      expect(r.code).toBe(0);
+      lines.push(r.stderr.split('\n').filter((l) => l.startsWith('insn ')));
+    }
+    expect(lines[0]).toHaveLength(200);
+    expect(lines[0].map((l) => Number(/icount=(\d+)/.exec(l)![1]))).toEqual(Array.from({ length: 200 }, (_, i) => 50000 + i));
+    expect(lines[0][0]).toMatch(/^insn hart=1 icount=50000 pc=0x8[0-9a-f]+ priv=3 xhash=[0-9a-f]+$/);
+    expect(lines[1]).toEqual(lines[0]);
+  });
+
   test('a guest that spins forever ends at --timeout with exit 124', async () => {
     const started = Date.now();
     const r = await hindsight(['run', '--harts', '2', '--timeout', '1', guest('spin_forever')], { timeoutMs: 30_000 });

@@ -57,6 +57,29 @@ const MAX_EXCEPTIONS_WITHOUT_SAFE_POINT = 1000;
 const HALT_LOOP_BLOCKS = 8;
 /** HINDSIGHT_HART_DUMP=SECONDS: every hart prints its pc, privilege and interrupt state that often (diagnosis of stalls). */
 const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
+/**
+ * HINDSIGHT_INSN_TRACE=HART:FROM:TO: that hart runs one instruction per block from icount FROM to
+ * TO and prints each one's icount, pc, privilege and a hash of x1..x31 on stderr (diagnosis of
+ * divergences: diff a parallel replay's lines against a serial replay's, or a replay's against
+ * another recording's tier; the first differing hash is the first instruction that read
+ * something else). Off, it costs one comparison per block.
+ */
+const INSN_TRACE = parseInsnTrace(process.env.HINDSIGHT_INSN_TRACE);
+
+function parseInsnTrace(text: string | undefined): { hart: number; from: number; to: number } | null {
+  if (!text) return null;
+  const [hart, from, to] = text.split(':').map(Number);
+  if (![hart, from, to].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    throw new Error(`HINDSIGHT_INSN_TRACE must be HART:FROM:TO (whole numbers), got '${text}'`);
+  }
+  return { hart, from, to };
+}
+
+function insnTraceLine(h: Hart): string {
+  let hash = 0n;
+  for (let i = 1; i < 32; i++) hash = (hash * 31n + BigInt.asUintN(64, h.x[i])) & 0xffffffffffffn;
+  return `insn hart=${h.id} icount=${h.icount} pc=0x${BigInt.asUintN(64, h.pc).toString(16)} priv=${h.priv} xhash=${hash.toString(16)}\n`;
+}
 
 export type SliceStatus = 'finished' | 'blocked' | 'yield' | 'paused';
 
@@ -205,7 +228,14 @@ export class HartRunner {
         this.paused = true;
         return 'paused';
       }
-      const budget = Math.min(natural, limit);
+      let budget = Math.min(natural, limit);
+      if (INSN_TRACE !== null && h.id === INSN_TRACE.hart && h.icount <= INSN_TRACE.to) {
+        if (h.icount < INSN_TRACE.from) budget = Math.min(budget, INSN_TRACE.from - h.icount);
+        else {
+          budget = 1;
+          process.stderr.write(insnTraceLine(h));
+        }
+      }
       const exceptionsBefore = h.exceptionsTaken;
       exec.runBlock(budget);
       // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's
