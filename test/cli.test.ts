@@ -31,7 +31,7 @@ describe('hindsight run: exit codes and errors', () => {
     }
     expect(lines[0]).toHaveLength(200);
     expect(lines[0].map((l) => Number(/icount=(\d+)/.exec(l)![1]))).toEqual(Array.from({ length: 200 }, (_, i) => 50000 + i));
-    expect(lines[0][0]).toMatch(/^insn hart=1 icount=50000 pc=0x8[0-9a-f]+ priv=3 xhash=[0-9a-f]+$/);
+    expect(lines[0][0]).toMatch(/^insn hart=1 icount=50000 pc=0x8[0-9a-f]+ priv=3 hash=[0-9a-f]+$/);
     expect(lines[1]).toEqual(lines[0]);
   });
 

@@ -7,6 +7,7 @@ import { opClass } from '../isa/table.js';
 import { OpClass } from '../isa/op-def.js';
 import { Bus } from '../machine/bus.js';
 import { ChaosPolicy } from './chaos.js';
+import { stateHash } from './state-hash.js';
 import { Clock } from '../shm/clock.js';
 import { MachineControl } from '../shm/control.js';
 import { HartSupervisor, insnLimitBudget } from './supervisor.js';
@@ -59,7 +60,8 @@ const HALT_LOOP_BLOCKS = 8;
 const DUMP_EVERY_NS = BigInt(Math.round(Number(process.env.HINDSIGHT_HART_DUMP ?? 0) * 1e9));
 /**
  * HINDSIGHT_INSN_TRACE=HART:FROM:TO: that hart runs one instruction per block from icount FROM to
- * TO and prints each one's icount, pc, privilege and a hash of x1..x31 on stderr (diagnosis of
+ * TO and prints each one's icount, pc, privilege and register hash (stateHash, what `check` events
+ * compare) on stderr (diagnosis of
  * divergences: diff a parallel replay's lines against a serial replay's, or a replay's against
  * another recording's tier; the first differing hash is the first instruction that read
  * something else). Off, it costs one comparison per block.
@@ -76,9 +78,7 @@ function parseInsnTrace(text: string | undefined): { hart: number; from: number;
 }
 
 function insnTraceLine(h: Hart): string {
-  let hash = 0n;
-  for (let i = 1; i < 32; i++) hash = (hash * 31n + BigInt.asUintN(64, h.x[i])) & 0xffffffffffffn;
-  return `insn hart=${h.id} icount=${h.icount} pc=0x${BigInt.asUintN(64, h.pc).toString(16)} priv=${h.priv} xhash=${hash.toString(16)}\n`;
+  return `insn hart=${h.id} icount=${h.icount} pc=0x${BigInt.asUintN(64, h.pc).toString(16)} priv=${h.priv} hash=${stateHash(h).toString(16)}\n`;
 }
 
 export type SliceStatus = 'finished' | 'blocked' | 'yield' | 'paused';
@@ -122,7 +122,7 @@ export class HartRunner {
   readonly executor: Executor;
   private blocks = 0;
   private nextDumpNs = 0n;
-  /** The last block ended in an exception: the next one starts without a safe point (kept across slices). */
+  /** The last block ended in an exception: the next stop is safePointAfterException, not a safe point (kept across slices). */
   private afterException = false;
   /**
    * The icount at which a safe point took an interrupt, while no instruction has retired since
@@ -201,12 +201,10 @@ export class HartRunner {
       // An interrupt taken at this icount, and nothing retired since: the one kind of stop the
       // handler may still make is the one after an exception's (see interruptTakenAt).
       const afterInterrupt = this.interruptTakenAt === h.icount && sup.noSafePointAfterException === true;
-      if (midBlock) {
-        // nothing
-      } else if (this.afterException || afterInterrupt) {
+      if (!midBlock && (this.afterException || afterInterrupt)) {
         sup.safePointAfterException?.(h);
         if (sup.blocked?.()) return 'blocked';
-      } else {
+      } else if (!midBlock) {
         if (sup.ended?.(h)) return 'finished';
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
