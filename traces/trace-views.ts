@@ -133,14 +133,34 @@ export const VIEWS: readonly ViewSpec[] = [
   },
 ];
 
-type Row = Record<string, number | string | null>;
+export type Row = Record<string, number | string | null>;
 
 /** Everything the views hold, decoded once. */
 export interface DecodedTrace {
   steps: CanonicalSteps;
   finals: number[];
-  rows: Record<string, Row[]>;
+  /** The small views, in memory. */
+  rows: Record<SmallView, Row[]>;
+  /** Row counts of every view. */
+  counts: Record<string, number>;
+  /**
+   * The rows of a view, in order. `events`, `transfers` and `checks` are produced from the trace
+   * as they are read, not held: a loaded 4-hart Linux recording holds millions of events, and
+   * their rows in memory took `trace sql` past V8's heap limit (4 GB).
+   */
+  view(name: string): Iterable<Row>;
+  /** One read of the trace for all three large views: each event's row, its transfer rows, its check row. */
+  eventRows(): Iterable<EventRows>;
 }
+
+export interface EventRows {
+  row: Row;
+  transfers: Row[];
+  check: Row | null;
+}
+
+type SmallView = 'console' | 'images' | 'harts' | 'summary';
+const STREAMED_VIEWS = new Set(['events', 'transfers', 'checks']);
 
 function hex64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
@@ -156,15 +176,39 @@ function isSyncEvent(e: TraceEvent): e is SyncEvent {
   return e.kind === 'acquire' || e.kind === 'release' || e.kind === 'trap';
 }
 
-/** Reads and decodes the whole trace into view rows. Throws TraceError for a damaged trace. */
+/**
+ * Reads the trace and computes every position's step (holding only the acquire, release and trap
+ * events); the large views are generated from a second read (DecodedTrace.view). Throws
+ * TraceError for a damaged trace.
+ */
 export function decodeTrace(reader: TraceReader): DecodedTrace {
   const machine = reader.header.machine as { harts?: number; ramBytes?: number; serialQuantum?: number | null; chaos?: { seed?: number } | null };
   const harts = Math.max(Number(machine.harts) || 0, ...reader.eventHarts().map((h) => h + 1), reader.summary?.icounts.length ?? 0);
   const ramPages = Math.floor((Number(machine.ramBytes) || 0) / 4096);
-  const streams: TraceEvent[][] = [];
-  for (let h = 0; h < harts; h++) streams.push([...reader.events(h)]);
-  const finals = streams.map((evs, h) => reader.summary?.icounts[h] ?? (evs.length ? evs[evs.length - 1].icount : 0));
-  const sync = streams.map((evs) => evs.filter(isSyncEvent));
+  const sync: SyncEvent[][] = [];
+  const eventCounts: number[] = [];
+  const lastIcounts: number[] = [];
+  let irqs = 0;
+  let checkCount = 0;
+  let transferCount = 0;
+  for (let h = 0; h < harts; h++) {
+    const evs: SyncEvent[] = [];
+    let n = 0;
+    let last = 0;
+    for (const e of reader.events(h)) {
+      n++;
+      last = e.icount;
+      if (isSyncEvent(e)) {
+        evs.push(e);
+        if (e.kind === 'acquire') transferCount += e.after.length;
+      } else if (e.kind === 'irq') irqs++;
+      else if (e.kind === 'check') checkCount++;
+    }
+    sync.push(evs);
+    eventCounts.push(n);
+    lastIcounts.push(last);
+  }
+  const finals = lastIcounts.map((last, h) => reader.summary?.icounts[h] ?? last);
   const serial = reader.header.sched === 'serial';
   let steps: CanonicalSteps;
   try {
@@ -177,54 +221,59 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
     ? { page: null, address: null, bus: 1 }
     : { page: resource, address: RAM_BASE + resource * 4096, bus: 0 });
 
-  const events: Row[] = [];
-  const checks: Row[] = [];
-  const transfers: Row[] = [];
-  /** Per hart, release number -> [icount, step, resource]. */
-  const releases = streams.map(() => new Map<number, { icount: number; step: number }>());
-  streams.forEach((evs, hart) => {
-    let syncIndex = 0;
-    evs.forEach((e) => {
-      if (e.kind === 'release') releases[hart].set(e.seq, { icount: e.icount, step: steps.syncSteps[hart][syncIndex] });
-      if (isSyncEvent(e)) syncIndex++;
-    });
-  });
-  streams.forEach((evs, hart) => {
-    let syncIndex = 0;
-    evs.forEach((e, seq) => {
-      let step: number;
-      if (isSyncEvent(e)) step = steps.syncSteps[hart][syncIndex++];
-      else step = stepAt(steps, hart, e.icount);
-      const row: Row = {
-        hart, seq, icount: e.icount, step, kind: e.kind, page: null, address: null, bus: null, write: null,
-        release: null, lines: null, time: null, input: null, hash: null, traps: null,
-      };
-      switch (e.kind) {
-        case 'acquire': {
-          Object.assign(row, resourceColumns(e.resource), { write: e.write ? 1 : 0 });
-          for (const ref of e.after) {
-            const rel = releases[ref.hart]?.get(ref.seq);
-            transfers.push({
-              ...resourceColumns(e.resource), write: e.write ? 1 : 0,
-              release_hart: ref.hart, release: ref.seq, release_icount: rel?.icount ?? null, release_step: rel?.step ?? null,
-              acquire_hart: hart, acquire_icount: e.icount, acquire_step: step,
-            });
+  /** Per hart, (release number - 1) -> icount and step of that release. */
+  const releaseIcounts: number[][] = sync.map(() => []);
+  const releaseSteps: number[][] = sync.map(() => []);
+  sync.forEach((evs, hart) => evs.forEach((e, i) => {
+    if (e.kind !== 'release') return;
+    releaseIcounts[hart][e.seq - 1] = e.icount;
+    releaseSteps[hart][e.seq - 1] = steps.syncSteps[hart][i];
+  }));
+  const totalEvents = eventCounts.reduce((a, b) => a + b, 0);
+
+  /** Every event's row, with the transfer rows of acquires and the check rows beside it. */
+  function* eventRows(): Generator<EventRows> {
+    for (let hart = 0; hart < harts; hart++) {
+      let syncIndex = 0;
+      let seq = 0;
+      for (const e of reader.events(hart)) {
+        let step: number;
+        if (isSyncEvent(e)) step = steps.syncSteps[hart][syncIndex++];
+        else step = stepAt(steps, hart, e.icount);
+        const row: Row = {
+          hart, seq: seq++, icount: e.icount, step, kind: e.kind, page: null, address: null, bus: null, write: null,
+          release: null, lines: null, time: null, input: null, hash: null, traps: null,
+        };
+        const transfers: Row[] = [];
+        let check: Row | null = null;
+        switch (e.kind) {
+          case 'acquire': {
+            Object.assign(row, resourceColumns(e.resource), { write: e.write ? 1 : 0 });
+            for (const ref of e.after) {
+              const i = ref.seq - 1;
+              transfers.push({
+                ...resourceColumns(e.resource), write: e.write ? 1 : 0,
+                release_hart: ref.hart, release: ref.seq,
+                release_icount: releaseIcounts[ref.hart]?.[i] ?? null, release_step: releaseSteps[ref.hart]?.[i] ?? null,
+                acquire_hart: hart, acquire_icount: e.icount, acquire_step: step,
+              });
+            }
+            break;
           }
-          break;
+          case 'release': Object.assign(row, resourceColumns(e.resource), { release: e.seq }); break;
+          case 'irq': row.lines = e.lines; break;
+          case 'time': row.time = int64(e.value); break;
+          case 'input': row.input = Buffer.from(e.bytes).toString('utf8'); break;
+          case 'trap': row.traps = e.count; break;
+          case 'check':
+            row.hash = hex64(e.hash);
+            check = { hart, icount: e.icount, step, hash: row.hash };
+            break;
         }
-        case 'release': Object.assign(row, resourceColumns(e.resource), { release: e.seq }); break;
-        case 'irq': row.lines = e.lines; break;
-        case 'time': row.time = int64(e.value); break;
-        case 'input': row.input = Buffer.from(e.bytes).toString('utf8'); break;
-        case 'trap': row.traps = e.count; break;
-        case 'check':
-          row.hash = hex64(e.hash);
-          checks.push({ hart, icount: e.icount, step, hash: row.hash });
-          break;
+        yield { row, transfers, check };
       }
-      events.push(row);
-    });
-  });
+    }
+  }
 
   const output = Buffer.from(reader.console());
   const positions = reader.consolePositions();
@@ -238,16 +287,34 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   const info = reader.info();
   const images: Row[] = info.images.map((img, idx) => ({ idx, role: img.role, path: img.path, load_address: img.loadAddress, size: img.size, sha256: img.sha256 }));
   const hartRows: Row[] = finals.map((icount, hart) => ({
-    hart, icount, events: streams[hart].length, final_state_hash: reader.summary?.finalStateHashes[hart] ?? null,
+    hart, icount, events: eventCounts[hart], final_state_hash: reader.summary?.finalStateHashes[hart] ?? null,
   }));
   const summary: Row[] = [{
     sched: reader.header.sched, tool_version: reader.toolVersion, created_at: reader.createdAt, harts,
-    instructions: finals.reduce((a, b) => a + b, 0), events: events.length, complete: info.complete ? 1 : 0,
+    instructions: finals.reduce((a, b) => a + b, 0), events: totalEvents, complete: info.complete ? 1 : 0,
     truncated_reason: reader.truncatedReason, exit_code: reader.summary?.exitCode ?? null, stop_reason: reader.summary?.stopReason ?? null,
     wall_seconds: reader.summary?.wallSeconds ?? null, console_bytes: output.length,
     chaos_seed: typeof machine.chaos?.seed === 'number' ? machine.chaos.seed : null, steps_exact: steps.exact ? 1 : 0,
   }];
-  return { steps, finals, rows: { events, transfers, console: consoleRows, checks, images, harts: hartRows, summary } };
+  const rows: Record<SmallView, Row[]> = { console: consoleRows, images, harts: hartRows, summary };
+  return {
+    steps, finals, rows, eventRows,
+    counts: {
+      events: totalEvents, transfers: transferCount, checks: checkCount, irqs,
+      console: consoleRows.length, images: images.length, harts: hartRows.length, summary: 1,
+    },
+    *view(name: string): Iterable<Row> {
+      if (!STREAMED_VIEWS.has(name)) {
+        yield* rows[name as SmallView] ?? [];
+        return;
+      }
+      for (const { row, transfers, check } of eventRows()) {
+        if (name === 'events') yield row;
+        else if (name === 'transfers') yield* transfers;
+        else if (check) yield check;
+      }
+    },
+  };
 }
 
 function quoteIdent(name: string): string {
@@ -260,12 +327,23 @@ function quoteIdent(name: string): string {
  */
 export function materialiseViews(db: Database.Database, decoded: DecodedTrace, schema: string, prefix: string): void {
   db.transaction(() => {
+    const inserts = new Map<string, Database.Statement>();
     for (const view of VIEWS) {
       const table = `${quoteIdent(schema)}.${quoteIdent(prefix + view.name)}`;
       db.exec(`DROP TABLE IF EXISTS ${table}`);
       db.exec(`CREATE TABLE ${table} (${view.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
-      const insert = db.prepare(`INSERT INTO ${table} VALUES (${view.columns.map((c) => `@${c.name}`).join(', ')})`);
-      for (const row of decoded.rows[view.name] ?? []) insert.run(row);
+      inserts.set(view.name, db.prepare(`INSERT INTO ${table} VALUES (${view.columns.map((c) => `@${c.name}`).join(', ')})`));
+    }
+    for (const [name, insert] of inserts) {
+      if (!STREAMED_VIEWS.has(name)) for (const row of decoded.view(name)) insert.run(row);
+    }
+    const events = inserts.get('events')!;
+    const transfers = inserts.get('transfers')!;
+    const checks = inserts.get('checks')!;
+    for (const { row, transfers: moved, check } of decoded.eventRows()) {
+      events.run(row);
+      for (const t of moved) transfers.run(t);
+      if (check) checks.run(check);
     }
   })();
 }

@@ -6,7 +6,7 @@
  * small whatever the trace's length: at most BINS columns of activity, MAX_ARROWS arrows and
  * MAX_MARKS marks per kind; beyond that, neighbours are merged and the merged count shown.
  */
-import type { DecodedTrace } from '../../traces/trace-views.js';
+import type { DecodedTrace, Row } from '../../traces/trace-views.js';
 
 /** Columns the step axis is cut into for activity and merged marks. */
 const BINS = 1200;
@@ -64,6 +64,9 @@ function binMarks(marks: Mark[], total: number, what: string): (Mark & { count: 
 
 export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): string {
   const { steps, rows, finals } = decoded;
+  const transfers = [...decoded.view('transfers')];
+  const irqEvents: Row[] = [];
+  for (const e of decoded.view('events')) if (e.kind === 'irq') irqEvents.push(e);
   const total = Math.max(1, steps.totalSteps);
   const harts = meta.harts;
   const plotW = WIDTH - LEFT - RIGHT;
@@ -117,7 +120,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
 
   // Hottest pages by transfers.
   const byPage = new Map<string, { label: string; count: number; harts: Set<number> }>();
-  for (const t of rows.transfers) {
+  for (const t of transfers) {
     const key = t.bus === 1 ? 'bus' : String(t.page);
     const label = t.bus === 1 ? 'device bus (MMIO)' : `page ${t.page} (0x${Number(t.address).toString(16)})`;
     const p = byPage.get(key) ?? { label, count: 0, harts: new Set<number>() };
@@ -131,7 +134,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
 
   // Transfers: release (one lane) -> acquire (another lane).
   const arrows: string[] = [];
-  const crossing = rows.transfers.filter((t) => t.release_step !== null && t.release_hart !== t.acquire_hart);
+  const crossing = transfers.filter((t) => t.release_step !== null && t.release_hart !== t.acquire_hart);
   type Arrow = { s0: number; s1: number; from: number; to: number; key: string; count: number; title: string };
   let list: Arrow[] = crossing.map((t) => {
     const key = t.bus === 1 ? 'bus' : String(t.page);
@@ -162,7 +165,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
   svg.push(`<g id="transfers">${arrows.join('')}</g>`);
 
   // Interrupt line changes (top edge of the lane) and console output (bottom edge).
-  const irqs = binMarks(rows.events.filter((e) => e.kind === 'irq').map((e) => ({
+  const irqs = binMarks(irqEvents.map((e) => ({
     step: Number(e.step), hart: Number(e.hart), title: `hart ${e.hart}: interrupt lines 0x${Number(e.lines).toString(16)} from icount ${fmt(Number(e.icount))} (${seek(Number(e.step))})`,
   })), total, 'interrupt line changes');
   svg.push(`<g id="irqs">${irqs.map((m) => `<rect class="irq" data-s="${m.step}" x="${(x(m.step) - 1).toFixed(2)}" y="${laneY(m.hart)}" width="2" height="9"><title>${esc(m.title)}</title></rect>`).join('')}</g>`);
@@ -191,7 +194,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
     `${harts} hart${harts === 1 ? '' : 's'}, ${fmt(total)} global steps (instructions of all harts), ${meta.sched} recording`,
     meta.chaosSeed !== null ? `recorded with --chaos=${meta.chaosSeed}` : null,
     steps.exact ? 'steps are the canonical timeline of `hindsight debug` (exact)' : 'serial trace: steps assume no hart idled in WFI (approximate)',
-    `${fmt(rows.transfers.length)} ownership transfers, ${fmt(rows.events.filter((e) => e.kind === 'irq').length)} interrupt line changes, ${fmt(rows.console.length)} console runs`,
+    `${fmt(transfers.length)} ownership transfers, ${fmt(irqEvents.length)} interrupt line changes, ${fmt(rows.console.length)} console runs`,
   ].filter(Boolean).join(' · ');
 
   return `<!DOCTYPE html>

@@ -138,7 +138,7 @@ export function traceIndexCommand(trace: string): void {
     } finally {
       db.close();
     }
-    const counts = VIEWS.map((v) => `${DECODED_PREFIX}${v.name} ${decoded.rows[v.name]?.length ?? 0}`).join(', ');
+    const counts = VIEWS.map((v) => `${DECODED_PREFIX}${v.name} ${decoded.counts[v.name] ?? 0}`).join(', ');
     process.stderr.write(`hindsight: indexed ${trace}: ${counts} rows\n`);
   } finally {
     reader.close();
