@@ -143,6 +143,17 @@ describe('trace sql, trace index and trace timeline on a recorded lost-update ra
     expect(sha(trace)).toBe(before);
   });
 
+  test('a trace that does not fit the tools\' memory bound: one line and exit 1, never a V8 heap dump', async () => {
+    // The bound is a share of the host's memory; HINDSIGHT_TRACE_TOOL_MB makes this small trace too big.
+    for (const args of [['trace', 'sql', trace, 'SELECT count(*) FROM transfers'], ['trace', 'timeline', trace, '-o', join(dir, 'oom.html')]]) {
+      const r = await hindsight(args, { env: { ...process.env, HINDSIGHT_TRACE_TOOL_MB: '2' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([`hindsight: trace ${args[1]} needs more than the 2 MB of memory it may use for this trace (HINDSIGHT_TRACE_TOOL_MB=N allows N MB)`]);
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(join(dir, 'oom.html'))).toBe(false);
+  });
+
   test('trace index stores the views for any SQLite client; ATTACHed traces compare; the trace still replays', async () => {
     const indexed = join(dir, 'indexed.trace');
     copyFileSync(trace, indexed);

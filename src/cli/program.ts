@@ -274,16 +274,17 @@ export function buildProgram(): Command {
     .argument('[QUERY]', 'one SELECT statement, e.g. "SELECT kind, count(*) FROM events GROUP BY kind"')
     .option('--csv', 'CSV output')
     .option('--json', 'JSON output (an array of objects)')
-    .action(async (...args: Parameters<typeof import('./trace-sql.js').traceSqlCommand>) => (await import('./trace-sql.js')).traceSqlCommand(...args));
+    .action(async (trace: string, query: string | undefined, flags: { csv?: boolean; json?: boolean }) =>
+      (await import('./trace-task.js')).runTraceTask('sql', [trace, query, { csv: flags.csv, json: flags.json }]));
   trace.command('index')
     .description('store the decoded views in the trace as plain tables (decoded_events, ...) for any SQLite client')
     .argument('<TRACE>', 'trace file')
-    .action(async (...args: Parameters<typeof import('./trace-sql.js').traceIndexCommand>) => (await import('./trace-sql.js')).traceIndexCommand(...args));
+    .action(async (trace: string) => (await import('./trace-task.js')).runTraceTask('index', [trace]));
   trace.command('timeline')
     .description('draw the harts of a trace along the global step into one self-contained HTML file')
     .argument('<TRACE>', 'trace file')
     .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
-    .action(async (...args: Parameters<typeof import('./trace-timeline.js').traceTimelineCommand>) => (await import('./trace-timeline.js')).traceTimelineCommand(...args));
+    .action(async (trace: string, flags: { output: string }) => (await import('./trace-task.js')).runTraceTask('timeline', [trace, { output: flags.output }]));
   return program;
 }
 

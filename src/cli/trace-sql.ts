@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import { SCHEMA_VERSION } from '../../traces/schema.js';
 import { TraceError } from '../../traces/trace-error.js';
 import { TraceReader } from '../../traces/trace-reader.js';
+import { processOutput, type TaskOutput } from './trace-task.js';
 import { DECODED_PREFIX, DECODED_VIEWS_FORMAT, DECODED_VIEWS_META_KEY, VIEWS, decodeTrace, materialiseViews } from '../../traces/trace-views.js';
 
 export interface SqlFlags {
@@ -76,13 +77,13 @@ function formatJson(columns: string[], rows: Cell[][]): string {
  * Runs one read-only statement against the trace's views. The trace file is opened read-only; the
  * views live in the connection's TEMP schema (decoded now, or taken from `trace index`'s tables).
  */
-export function traceSqlCommand(trace: string, query: string | undefined, flags: SqlFlags): void {
+export function traceSqlCommand(trace: string, query: string | undefined, flags: SqlFlags, out: TaskOutput = processOutput): void {
   if (flags.csv && flags.json) throw new InputError('choose one of --csv and --json');
   const reader = TraceReader.open(trace); // a usable trace, or one clear TraceError
   let db: Database.Database | null = null;
   try {
     if (query === undefined) {
-      process.stdout.write(`${describeViews()}\n`);
+      out.stdout(`${describeViews()}\n`);
       return;
     }
     db = openTraceDb(trace, true);
@@ -107,7 +108,7 @@ export function traceSqlCommand(trace: string, query: string | undefined, flags:
       throw new InputError(`bad SQL: ${(err as Error).message.split('\n')[0]}`);
     }
     const text = flags.json ? formatJson(columns, rows) : flags.csv ? formatCsv(columns, rows) : formatTable(columns, rows);
-    process.stdout.write(`${text}\n`);
+    out.stdout(`${text}\n`);
   } finally {
     db?.close();
     reader.close();
@@ -118,7 +119,7 @@ export function traceSqlCommand(trace: string, query: string | undefined, flags:
  * Stores the decoded views in the trace as plain tables (`decoded_events`, ...), so that any
  * SQLite client can query them and many traces can be ATTACHed and compared.
  */
-export function traceIndexCommand(trace: string): void {
+export function traceIndexCommand(trace: string, out: TaskOutput = processOutput): void {
   const reader = TraceReader.open(trace);
   try {
     if (reader.schemaVersion !== SCHEMA_VERSION) throw new TraceError(`trace ${trace} is not of schema version ${SCHEMA_VERSION}`);
@@ -139,7 +140,7 @@ export function traceIndexCommand(trace: string): void {
       db.close();
     }
     const counts = VIEWS.map((v) => `${DECODED_PREFIX}${v.name} ${decoded.counts[v.name] ?? 0}`).join(', ');
-    process.stderr.write(`hindsight: indexed ${trace}: ${counts} rows\n`);
+    out.stderr(`hindsight: indexed ${trace}: ${counts} rows\n`);
   } finally {
     reader.close();
   }

@@ -4,8 +4,9 @@ import { InputError } from '../errors.js';
 import { TraceReader } from '../../traces/trace-reader.js';
 import { decodeTrace } from '../../traces/trace-views.js';
 import { renderTimeline } from './timeline-html.js';
+import { processOutput, type TaskOutput } from './trace-task.js';
 
-export function traceTimelineCommand(trace: string, flags: { output: string }): void {
+export function traceTimelineCommand(trace: string, flags: { output: string }, out: TaskOutput = processOutput): void {
   const started = performance.now();
   const reader = TraceReader.open(trace);
   let html: string;
@@ -32,5 +33,5 @@ export function traceTimelineCommand(trace: string, flags: { output: string }): 
   } catch (err) {
     throw new InputError(`cannot write ${flags.output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  process.stderr.write(`hindsight: wrote ${flags.output} (${(html.length / 1024).toFixed(1)} KiB, ${steps.toLocaleString('en')} steps) in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+  out.stderr(`hindsight: wrote ${flags.output} (${(html.length / 1024).toFixed(1)} KiB, ${steps.toLocaleString('en')} steps) in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
 }
