@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TraceEvent } from './events.js';
-import { canonicalSteps, stepAt, type CanonicalSteps, type SyncEvent } from './canonical-steps.js';
+import { SyncTable, canonicalSteps, stepAt, type CanonicalSteps, type SyncEvent } from './canonical-steps.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { TraceError } from './trace-error.js';
 import type { TraceReader } from './trace-reader.js';
@@ -185,26 +185,37 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   const machine = reader.header.machine as { harts?: number; ramBytes?: number; serialQuantum?: number | null; chaos?: { seed?: number } | null };
   const harts = Math.max(Number(machine.harts) || 0, ...reader.eventHarts().map((h) => h + 1), reader.summary?.icounts.length ?? 0);
   const ramPages = Math.floor((Number(machine.ramBytes) || 0) / 4096);
-  const sync: SyncEvent[][] = [];
+  const sync: SyncTable[] = [];
+  /** Per hart, (release number - 1) -> icount of that release, and the release's index among its sync events. */
+  const releaseIcounts: number[][] = [];
+  const releaseSyncIndex: number[][] = [];
   const eventCounts: number[] = [];
   const lastIcounts: number[] = [];
   let irqs = 0;
   let checkCount = 0;
   let transferCount = 0;
   for (let h = 0; h < harts; h++) {
-    const evs: SyncEvent[] = [];
+    const evs = new SyncTable();
+    const icounts: number[] = [];
+    const indexes: number[] = [];
     let n = 0;
     let last = 0;
     for (const e of reader.events(h)) {
       n++;
       last = e.icount;
       if (isSyncEvent(e)) {
-        evs.push(e);
         if (e.kind === 'acquire') transferCount += e.after.length;
+        else if (e.kind === 'release') {
+          icounts[e.seq - 1] = e.icount;
+          indexes[e.seq - 1] = evs.length;
+        }
+        evs.push(e);
       } else if (e.kind === 'irq') irqs++;
       else if (e.kind === 'check') checkCount++;
     }
     sync.push(evs);
+    releaseIcounts.push(icounts);
+    releaseSyncIndex.push(indexes);
     eventCounts.push(n);
     lastIcounts.push(last);
   }
@@ -221,14 +232,8 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
     ? { page: null, address: null, bus: 1 }
     : { page: resource, address: RAM_BASE + resource * 4096, bus: 0 });
 
-  /** Per hart, (release number - 1) -> icount and step of that release. */
-  const releaseIcounts: number[][] = sync.map(() => []);
-  const releaseSteps: number[][] = sync.map(() => []);
-  sync.forEach((evs, hart) => evs.forEach((e, i) => {
-    if (e.kind !== 'release') return;
-    releaseIcounts[hart][e.seq - 1] = e.icount;
-    releaseSteps[hart][e.seq - 1] = steps.syncSteps[hart][i];
-  }));
+  /** Per hart, (release number - 1) -> step of that release. */
+  const releaseSteps = releaseSyncIndex.map((indexes, hart) => indexes.map((i) => steps.syncSteps[hart][i]));
   const totalEvents = eventCounts.reduce((a, b) => a + b, 0);
 
   /** Every event's row, with the transfer rows of acquires and the check rows beside it. */

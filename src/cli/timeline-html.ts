@@ -183,7 +183,7 @@ export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): strin
   // Hover data: the turns (exact) or each hart's icount at bin edges (approximate).
   const embedExact = steps.turns.length <= MAX_EMBEDDED_TURNS;
   const hoverData = embedExact
-    ? { exact: true, turns: steps.turns.map((t) => [t.hart, t.fromIcount, t.toIcount, t.fromStep]) }
+    ? { exact: true, turns: [...steps.turns].map((t) => [t.hart, t.fromIcount, t.toIcount, t.fromStep]) }
     : { exact: false, edges: edgesOf(decoded, harts, total) };
 
   const hotRows = hot.map(([key, p]) => `<tr><td><span class="swatch" style="background:${pageColour.get(key)}"></span>${esc(p.label)}</td><td class="num">${fmt(p.count)}</td><td>${[...p.harts].sort((a, b) => a - b).map((h) => `hart ${h}`).join(', ')}</td></tr>`).join('');
@@ -252,15 +252,16 @@ function edgesOf(decoded: DecodedTrace, harts: number, total: number): number[][
   const out: number[][] = [];
   const { turns } = decoded.steps;
   const icount = new Array<number>(harts).fill(0);
+  const { hart, fromIcount, toIcount, fromStep } = turns;
   let t = 0;
   for (let b = 0; b <= BINS; b++) {
     const step = Math.round((b / BINS) * total);
-    while (t < turns.length && turns[t].fromStep + (turns[t].toIcount - turns[t].fromIcount) <= step) {
-      icount[turns[t].hart] = turns[t].toIcount;
+    while (t < turns.length && fromStep.at(t) + (toIcount.at(t) - fromIcount.at(t)) <= step) {
+      icount[hart.at(t)] = toIcount.at(t);
       t++;
     }
     const row = icount.slice();
-    if (t < turns.length && turns[t].fromStep < step) row[turns[t].hart] = turns[t].fromIcount + (step - turns[t].fromStep);
+    if (t < turns.length && fromStep.at(t) < step) row[hart.at(t)] = fromIcount.at(t) + (step - fromStep.at(t));
     out.push(row);
   }
   return out;

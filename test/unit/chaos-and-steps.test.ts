@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { ChaosPolicy } from '../../src/engine/chaos.js';
-import { canonicalSteps, icountsAt, stepAt } from '../../traces/canonical-steps.js';
+import { SyncTable, canonicalSteps, icountsAt, stepAt, type SyncEvent } from '../../traces/canonical-steps.js';
+
+const tables = (harts: SyncEvent[][]) => harts.map((evs) => SyncTable.of(evs));
 
 describe('ChaosPolicy', () => {
   const tenures = (seed: number, hart: number) => {
@@ -104,18 +106,18 @@ describe('ChaosPolicy.guardAccesses (stalls in check-then-act windows)', () => {
 
 describe('canonicalSteps (the serial scheduler simulated on the events)', () => {
   test('a hart blocked at an acquire runs after the release it waits for; steps follow the round robin', () => {
-    const c = canonicalSteps([
+    const c = canonicalSteps(tables([
       [{ kind: 'release', icount: 1500, resource: 3, seq: 1 }],
       [{ kind: 'acquire', icount: 0, resource: 3, write: true, after: [{ hart: 0, seq: 1 }] }],
-    ], [3000, 500], 1000, true);
-    expect(c.turns).toEqual([
+    ]), [3000, 500], 1000, true);
+    expect([...c.turns]).toEqual([
       { hart: 0, fromIcount: 0, toIcount: 1000, fromStep: 0 },
       { hart: 0, fromIcount: 1000, toIcount: 2000, fromStep: 1000 },
       { hart: 1, fromIcount: 0, toIcount: 500, fromStep: 2000 },
       { hart: 0, fromIcount: 2000, toIcount: 3000, fromStep: 2500 },
     ]);
     expect(c.totalSteps).toBe(3500);
-    expect(c.syncSteps).toEqual([[1500], [2000]]);
+    expect(c.syncSteps.map((x) => [...x])).toEqual([[1500], [2000]]);
     expect(stepAt(c, 1, 250)).toBe(2250);
     expect(stepAt(c, 0, 2000)).toBe(2000);
     expect(icountsAt(c, 2250)).toEqual([2000, 250]);
@@ -124,25 +126,25 @@ describe('canonicalSteps (the serial scheduler simulated on the events)', () => 
   test('events after a trap event wait for the turn that runs the trapping instruction', () => {
     // Hart 0's turn ends at icount 1000, before the instruction there; its release #2 came after
     // that instruction trapped, so hart 1 (waiting for it) cannot run until hart 0's next turn.
-    const c = canonicalSteps([
+    const c = canonicalSteps(tables([
       [
         { kind: 'release', icount: 1000, resource: 3, seq: 1 },
         { kind: 'trap', icount: 1000, count: 1 },
         { kind: 'release', icount: 1000, resource: 4, seq: 2 },
       ],
       [{ kind: 'acquire', icount: 0, resource: 4, write: true, after: [{ hart: 0, seq: 2 }] }],
-    ], [3000, 500], 1000, true);
-    expect(c.turns).toEqual([
+    ]), [3000, 500], 1000, true);
+    expect([...c.turns]).toEqual([
       { hart: 0, fromIcount: 0, toIcount: 1000, fromStep: 0 },
       { hart: 0, fromIcount: 1000, toIcount: 2000, fromStep: 1000 },
       { hart: 1, fromIcount: 0, toIcount: 500, fromStep: 2000 },
       { hart: 0, fromIcount: 2000, toIcount: 3000, fromStep: 2500 },
     ]);
-    expect(c.syncSteps).toEqual([[1000, 1000, 1000], [2000]]);
+    expect(c.syncSteps.map((x) => [...x])).toEqual([[1000, 1000, 1000], [2000]]);
   });
 
   test('releases nobody makes are reported', () => {
-    expect(() => canonicalSteps([[], [{ kind: 'acquire', icount: 5, resource: 1, write: false, after: [{ hart: 0, seq: 1 }] }]], [10, 10], 1000, true))
+    expect(() => canonicalSteps(tables([[], [{ kind: 'acquire', icount: 5, resource: 1, write: false, after: [{ hart: 0, seq: 1 }] }]]), [10, 10], 1000, true))
       .toThrow(/hart 1 waits at icount 5/);
   });
 });
