@@ -144,12 +144,11 @@ export interface DecodedTrace {
   /** Row counts of every view. */
   counts: Record<string, number>;
   /**
-   * The rows of a view, in order. `events`, `transfers` and `checks` are produced from the trace
-   * as they are read, not held: a loaded 4-hart Linux recording holds millions of events, and
-   * their rows in memory took `trace sql` past V8's heap limit (4 GB).
+   * One read of the trace for the three large views (`events`, `transfers`, `checks`): each
+   * event's row, its transfer rows, its check row. Produced as the trace is read, not held: a
+   * loaded 4-hart Linux recording holds millions of events, and their rows in memory took
+   * `trace sql` past V8's heap limit (4 GB).
    */
-  view(name: string): Iterable<Row>;
-  /** One read of the trace for all three large views: each event's row, its transfer rows, its check row. */
   eventRows(): Iterable<EventRows>;
 }
 
@@ -160,7 +159,6 @@ export interface EventRows {
 }
 
 type SmallView = 'console' | 'images' | 'harts' | 'summary';
-const STREAMED_VIEWS = new Set(['events', 'transfers', 'checks']);
 
 function hex64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
@@ -178,7 +176,7 @@ function isSyncEvent(e: TraceEvent): e is SyncEvent {
 
 /**
  * Reads the trace and computes every position's step (holding only the acquire, release and trap
- * events); the large views are generated from a second read (DecodedTrace.view). Throws
+ * events); the large views are generated from a second read (DecodedTrace.eventRows). Throws
  * TraceError for a damaged trace.
  */
 export function decodeTrace(reader: TraceReader): DecodedTrace {
@@ -191,7 +189,6 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   const releaseSyncIndex: number[][] = [];
   const eventCounts: number[] = [];
   const lastIcounts: number[] = [];
-  let irqs = 0;
   let checkCount = 0;
   let transferCount = 0;
   for (let h = 0; h < harts; h++) {
@@ -210,8 +207,7 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
           indexes[e.seq - 1] = evs.length;
         }
         evs.push(e);
-      } else if (e.kind === 'irq') irqs++;
-      else if (e.kind === 'check') checkCount++;
+      } else if (e.kind === 'check') checkCount++;
     }
     sync.push(evs);
     releaseIcounts.push(icounts);
@@ -305,19 +301,8 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   return {
     steps, finals, rows, eventRows,
     counts: {
-      events: totalEvents, transfers: transferCount, checks: checkCount, irqs,
+      events: totalEvents, transfers: transferCount, checks: checkCount,
       console: consoleRows.length, images: images.length, harts: hartRows.length, summary: 1,
-    },
-    *view(name: string): Iterable<Row> {
-      if (!STREAMED_VIEWS.has(name)) {
-        yield* rows[name as SmallView] ?? [];
-        return;
-      }
-      for (const { row, transfers, check } of eventRows()) {
-        if (name === 'events') yield row;
-        else if (name === 'transfers') yield* transfers;
-        else if (check) yield check;
-      }
     },
   };
 }
@@ -339,9 +324,7 @@ export function materialiseViews(db: Database.Database, decoded: DecodedTrace, s
       db.exec(`CREATE TABLE ${table} (${view.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
       inserts.set(view.name, db.prepare(`INSERT INTO ${table} VALUES (${view.columns.map((c) => `@${c.name}`).join(', ')})`));
     }
-    for (const [name, insert] of inserts) {
-      if (!STREAMED_VIEWS.has(name)) for (const row of decoded.view(name)) insert.run(row);
-    }
+    for (const [name, rows] of Object.entries(decoded.rows)) for (const row of rows) inserts.get(name)!.run(row);
     const events = inserts.get('events')!;
     const transfers = inserts.get('transfers')!;
     const checks = inserts.get('checks')!;

@@ -64,9 +64,13 @@ function binMarks(marks: Mark[], total: number, what: string): (Mark & { count: 
 
 export function renderTimeline(decoded: DecodedTrace, meta: TimelineMeta): string {
   const { steps, rows, finals } = decoded;
-  const transfers = [...decoded.view('transfers')];
+  // One pass over the events (each pass decodes every batch of the trace again).
+  const transfers: Row[] = [];
   const irqEvents: Row[] = [];
-  for (const e of decoded.view('events')) if (e.kind === 'irq') irqEvents.push(e);
+  for (const { row, transfers: ts } of decoded.eventRows()) {
+    transfers.push(...ts);
+    if (row.kind === 'irq') irqEvents.push(row);
+  }
   const total = Math.max(1, steps.totalSteps);
   const harts = meta.harts;
   const plotW = WIDTH - LEFT - RIGHT;
