@@ -23,7 +23,15 @@ export async function sleepUntilBumped(ctrl: Int32Array, seen: number, ms: numbe
   Atomics.store(ctrl, Ctrl.CoordinatorSleeping, 1);
   if (Atomics.load(ctrl, Ctrl.ConsoleSeq) === seen) {
     const waited = Atomics.waitAsync(ctrl, Ctrl.ConsoleSeq, seen, ms);
-    if (waited.async) await waited.value;
+    if (waited.async) {
+      // Node does not count a pending waitAsync (nor the task that settles it) as work that keeps
+      // the process alive (nodejs/node#61941): once the hart workers have exited, the process may
+      // end with the coordinator still awaiting, exit status 13 and no message (seen once in 2,000
+      // soak replays). A ref'd timer of the same length keeps it alive and bounds the wait.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([waited.value, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+      clearTimeout(timer);
+    }
   }
   Atomics.store(ctrl, Ctrl.CoordinatorSleeping, 0);
 }
