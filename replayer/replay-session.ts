@@ -32,12 +32,28 @@ export interface ReplayOutcome {
  * waits a whole host time slice.
  */
 const SERIAL_REPLAY_ACQUIRES_PER_MILLION = 50;
+/**
+ * With a core per hart, serial replay pays for every hart's instructions on one thread, parallel
+ * replay for the busiest hart's, plus a cross-thread hand-off per acquire and a worker start per
+ * extra hart. In instructions of one thread (2-core host, quiet, 2 harts, replays alternating):
+ * a hand-off ~700, a worker ~10M. Serial when the other harts' instructions cost less than that:
+ * smp_mp_litmus (72M others, 160K acquires) 1.45 s serial against 1.88 parallel; smp_racy_counter
+ * (1M, 2.8K) 0.47 against 0.60; Linux boot on 2 harts (3.8M, 11.8K) 2.4 against 2.7; the compute
+ * guest bench_parallel (3.5M, 731) 0.49 against 0.53; parallel for smp_sb_litmus (287M, 320K)
+ * 2.6 s against 3.0 serial.
+ */
+const HANDOFF_INSNS = 700;
+const WORKER_START_INSNS = 10_000_000;
 
-/** --sched not given: serial when the harts outnumber the host's cores and share much (above). */
+/** --sched not given: serial when it costs the one thread less than the parallel replay's hand-offs (above). */
 function replaysFasterSerially(reader: TraceReader, harts: number): boolean {
-  if (harts <= availableParallelism()) return false;
   const info = reader.info();
-  return info.instructions > 0 && (info.eventsByKind.acquire * 1e6) / info.instructions > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
+  if (info.instructions === 0 || harts < 2) return false;
+  const acquires = info.eventsByKind.acquire;
+  if (harts > availableParallelism()) return (acquires * 1e6) / info.instructions > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
+  const perHart = info.harts.map((h) => h.icount ?? h.lastEventIcount ?? 0);
+  const others = info.instructions - Math.max(...perHart);
+  return others < acquires * HANDOFF_INSNS + (harts - 1) * WORKER_START_INSNS;
 }
 
 /**
