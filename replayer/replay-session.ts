@@ -45,15 +45,22 @@ const SERIAL_REPLAY_ACQUIRES_PER_MILLION = 50;
 const HANDOFF_INSNS = 700;
 const WORKER_START_INSNS = 10_000_000;
 
-/** --sched not given: serial when it costs the one thread less than the parallel replay's hand-offs (above). */
-function replaysFasterSerially(reader: TraceReader, harts: number): boolean {
-  const info = reader.info();
-  if (info.instructions === 0 || harts < 2) return false;
-  const acquires = info.eventsByKind.acquire;
-  if (harts > availableParallelism()) return (acquires * 1e6) / info.instructions > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
-  const perHart = info.harts.map((h) => h.icount ?? h.lastEventIcount ?? 0);
-  const others = info.instructions - Math.max(...perHart);
+/**
+ * --sched not given: serial when it costs the one thread less than the parallel replay's hand-offs
+ * (above). `perHart`: instructions each hart retired; `cores`: the host's.
+ */
+export function replaysFasterSerially(perHart: number[], acquires: number, cores: number): boolean {
+  const harts = perHart.length;
+  const instructions = perHart.reduce((a, b) => a + b, 0);
+  if (instructions === 0 || harts < 2) return false;
+  if (harts > cores) return (acquires * 1e6) / instructions > SERIAL_REPLAY_ACQUIRES_PER_MILLION;
+  const others = instructions - Math.max(...perHart);
   return others < acquires * HANDOFF_INSNS + (harts - 1) * WORKER_START_INSNS;
+}
+
+function defaultIsSerial(reader: TraceReader): boolean {
+  const info = reader.info();
+  return replaysFasterSerially(info.harts.map((h) => h.icount ?? h.lastEventIcount ?? 0), info.eventsByKind.acquire, availableParallelism());
 }
 
 /**
@@ -70,7 +77,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const finals = setup.finals;
     const traceSched = reader.header.sched;
     // Serial traces have no ownership events: they replay serially.
-    const serial = traceSched === 'serial' || (opts.serial ?? replaysFasterSerially(reader, m.harts));
+    const serial = traceSched === 'serial' || (opts.serial ?? defaultIsSerial(reader));
     const progress = ReplayProgress.create(m.harts);
     const recordedConsole = reader.console();
     const replayed: Uint8Array[] = [];
