@@ -6,6 +6,7 @@
  * host's memory — and exceeding it ends the worker only, so the command says so in one line.
  */
 import os from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { HindsightError } from '../errors.js';
 
@@ -40,6 +41,13 @@ export function traceTaskHeapMb(): number {
 
 /** Runs trace tool `task` with `args` in a bounded worker; its errors come back as HindsightErrors. */
 export async function runTraceTask(task: TraceTaskName, args: unknown[]): Promise<void> {
+  // Node 20 can deadlock when a worker's event loop ends while one of V8's background TurboFan jobs
+  // for it waits for a garbage collection (nodejs/node#54918): the worker thread blocks draining
+  // that job, the job waits for a GC only the worker thread can run. `trace sql` hung so once in
+  // `npm run bench` (gdb: the worker in NodePlatform::DrainTasks, a V8 thread in
+  // CollectionBarrier::AwaitCollectionBackground). Optimizing on the worker's own thread instead
+  // leaves no background job to wait for; set before the worker's isolate exists.
+  setFlagsFromString('--no-concurrent-recompilation');
   const heapMb = traceTaskHeapMb();
   const worker = new Worker(new URL('./trace-task-worker.js', import.meta.url), {
     workerData: { task, args },
