@@ -6,7 +6,8 @@ import { HartSupervisor, insnLimitBudget } from '../src/engine/supervisor.js';
 import { Uart } from '../src/machine/uart.js';
 import { ReleaseRef, TraceEvent } from '../traces/events.js';
 import { EventRing } from './event-ring.js';
-import { OwnershipTable } from './ownership.js';
+import { OwnershipTable, SPLIT_UNDER_YOU } from './ownership.js';
+import { LINE_BYTES } from '../src/cpu/resources.js';
 import { RecordingState } from './recording-state.js';
 import { stateHash } from '../src/engine/state-hash.js';
 
@@ -26,9 +27,23 @@ export interface RecorderOptions {
 /** Console input moves into the UART at most this many bytes per safe point (one input event). */
 const INPUT_CHUNK = 16;
 /** Wall-time bound on tenure: a holder sitting in WFI retires no instructions but must still let go. */
-export const TENURE_MAX_NS = 50_000n;
+export const TENURE_MAX_NS = 50_000;
 /** Highest contention level: tenure / 4^6 (20,000 instructions -> 4, 50 us -> 12 ns). */
 const MAX_CONTENTION_LEVEL = 6;
+/** A page's requests count towards splitting it at this contention level and above (tenure / 16). */
+const SPLIT_LEVEL = 2;
+/**
+ * Contended requests per split decision (splitDue). HINDSIGHT_SPLIT_AFTER=0 never splits (to
+ * compare, as docs/ARCHITECTURE.md does); HINDSIGHT_OWN_STATS=1 prints each hart's waits,
+ * requests and splits when it stops.
+ */
+const SPLIT_AFTER = Number(process.env.HINDSIGHT_SPLIT_AFTER ?? 32);
+const OWN_STATS = process.env.HINDSIGHT_OWN_STATS === '1';
+/** Host time in ns as a double (sub-microsecond resolution; no BigInt on the per-transfer path). */
+function hostNs(): number {
+  return performance.now() * 1e6;
+}
+
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
 /** The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. */
@@ -47,10 +62,23 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private readonly ring: EventRing;
   private releaseSeq = 0;
   private nextCheck: number;
-  /** When (icount, host ns) each held resource was acquired, for tenure; `judged`: its contention level was adjusted. */
-  private readonly acquiredAt = new Map<number, { icount: number; ns: bigint; judged: boolean }>();
-  /** Contention level per resource (0 = none): tenure is divided by 4 per level (see inTenure). */
-  private readonly contention = new Map<number, number>();
+  /*
+   * Per table slot (typed arrays, not Maps: a guest that has touched every page leaves ~32k held
+   * rights, and a Map that full rehashes on nearly every insert after a delete — measured 6 us per
+   * acquire on xv6, a fifth of a hart's time): when the right was acquired (icount, -1 when not
+   * held; host time), whether its contention level was judged since, that level (0 = none: tenure
+   * is divided by 4 per level, see inTenure), and for RAM pages the requests answered at
+   * SPLIT_LEVEL or above.
+   */
+  private readonly acquiredIcount: Float64Array;
+  private readonly acquiredNs: Float64Array;
+  private readonly judged: Uint8Array;
+  private readonly contention: Uint8Array;
+  private readonly contendedAsks: Uint32Array;
+  /** Of those, how many wanted a line this hart never asked the page for (its lines: the masks). */
+  private readonly otherLineAsks: Uint32Array;
+  private readonly myLinesLo: Int32Array;
+  private readonly myLinesHi: Int32Array;
   private waiting = false;
   /** The hart's wake word as it was before it last asked for a right (so a quick answer is not missed). */
   private wakeBeforeAsking = 0;
@@ -70,12 +98,25 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   /** The position (icount, exceptions taken there) of the last `trap` event logged. */
   private markedIcount = -1;
   private markedTraps = 0;
+  /** Pages this hart split into lines. */
+  private splits = 0;
+  /** Waits for rights (and how many of them slept), requests answered (and deferred for tenure). */
+  private readonly stats = { waits: 0, sleeps: 0, asks: 0, deferred: 0 };
 
   constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
     private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
     this.ownership = state.ownership;
     this.ring = state.rings[hart.id];
-    this.logged = new Uint8Array(hart.mmu.deviceResource + 1);
+    const slots = this.ownership.slots;
+    this.logged = new Uint8Array(slots);
+    this.acquiredIcount = new Float64Array(slots).fill(-1);
+    this.acquiredNs = new Float64Array(slots);
+    this.judged = new Uint8Array(slots);
+    this.contention = new Uint8Array(slots);
+    this.contendedAsks = new Uint32Array(slots);
+    this.otherLineAsks = new Uint32Array(slots);
+    this.myLinesLo = new Int32Array(this.ownership.pages);
+    this.myLinesHi = new Int32Array(this.ownership.pages);
     this.nextCheck = opts.checkInterval;
     hart.mmu.guard = this;
   }
@@ -90,10 +131,22 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   // --- AccessGuard ------------------------------------------------------------------------------
-  permit(resource: number, write: boolean): boolean {
-    if (this.tryPermit(resource, write)) return true;
+  /** `resource` as events carry it; inside, table slots (OwnershipTable.slotOf). */
+  permit(resource: number, write: boolean, offset = -1): boolean {
+    const slot = this.ownership.slotOf(resource);
+    if (slot < 0) throw new Error(`recording: a line of RAM page ${resource} that is not split`);
+    const line = offset < 0 ? -1 : Math.floor(offset / LINE_BYTES);
+    if (line >= 0 && slot < this.ownership.pages) {
+      if (line < 32) this.myLinesLo[slot] |= 1 << line;
+      else this.myLinesHi[slot] |= 1 << (line - 32);
+    }
+    if (this.tryPermit(slot, write, line)) return true;
     // Holders parked on this thread answer now, so the retry usually succeeds.
-    return this.serveParkedSiblings() && this.tryPermit(resource, write);
+    return this.serveParkedSiblings() && this.tryPermit(slot, write, line);
+  }
+
+  lineGranular(ramPage: number): boolean {
+    return this.ownership.isSplit(ramPage);
   }
 
   handOffPending(): boolean {
@@ -103,7 +156,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     return false;
   }
 
-  private tryPermit(resource: number, write: boolean): boolean {
+  private tryPermit(resource: number, write: boolean, line: number): boolean {
     const me = this.hart.id;
     if (this.ownership.holds(me, resource, write)) {
       // Handed over or granted (see `logged`): this is where we acquire it.
@@ -112,7 +165,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     }
     this.wakeBeforeAsking = this.hart.wakeWord();
     const after = this.ownership.tryAcquire(me, resource, write, (holder) => {
-      this.ownership.post(holder, resource, me, write);
+      if (holder === SPLIT_UNDER_YOU) { this.control.kick(me); return; } // no wait: retry through the lines
+      this.ownership.post(holder, resource, me, write, line);
       this.control.kick(holder);
     });
     if (!after) return false;
@@ -122,8 +176,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
     if (this.logged[resource] < (write ? 2 : 1)) this.logged[resource] = write ? 2 : 1;
-    this.acquiredAt.set(resource, { icount: this.hart.icount, ns: Clock.nowNs(), judged: false });
-    this.log({ kind: 'acquire', icount: this.hart.icount, resource, write, after });
+    this.acquiredIcount[resource] = this.hart.icount;
+    this.acquiredNs[resource] = hostNs();
+    this.judged[resource] = 0;
+    this.log({ kind: 'acquire', icount: this.hart.icount, resource: this.ownership.resourceOf(resource), write, after });
   }
 
   // --- HartSupervisor ---------------------------------------------------------------------------
@@ -185,6 +241,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   /** The instruction at pc needs a right others hold: answer our own requests while we wait. */
   waitForOwnership(h: Hart): void {
+    this.stats.waits++;
     this.waiting = true;
     const seen = this.wakeBeforeAsking; // a holder that gives us the right kicks us
     const sharing = this.siblings.length > 1;
@@ -192,6 +249,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
       if (sharing && this.serveParkedSiblings()) return;
     }
+    this.stats.sleeps++;
     if (sharing) this.yieldTurn = true; // let a sibling run while another thread's hart holds the right
     else h.sleep(seen, 1);
   }
@@ -219,6 +277,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   finish(): void {
+    if (OWN_STATS) process.stderr.write(`hart ${this.hart.id}: ${JSON.stringify(this.stats)} splits ${this.splits}\n`);
     this.waiting = false;
     this.markTraps(); // stopped right after an exception: replay must take it too
   }
@@ -231,8 +290,14 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       const readerForWriter = req.write && !this.ownership.holds(h.id, req.resource, true);
       const inTenure = this.inTenure(h, req.resource);
       this.judgeContention(h, req.resource, inTenure);
+      if (this.splitDue(req.resource, req.line) && this.trySplit(h, req.resource)) {
+        this.control.kick(req.requester); // nothing to hand over: it retries through the lines
+        continue;
+      }
+      this.stats.asks++;
       if (!ignoreTenure && !readerForWriter && inTenure) {
-        this.ownership.post(h.id, req.resource, req.requester, req.write); // keep it for later
+        this.stats.deferred++;
+        this.ownership.post(h.id, req.resource, req.requester, req.write, req.line); // keep it for later
         continue;
       }
       const seq = this.releaseSeq + 1;
@@ -245,12 +310,53 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       // A writer's request takes everything; a reader's leaves an exclusive holder a read right.
       if (req.write || !exclusive) this.logged[req.resource] = 0;
       else if (this.logged[req.resource] > 1) this.logged[req.resource] = 1;
-      this.log({ kind: 'release', icount: h.icount, resource: req.resource, seq });
-      if (req.write) this.acquiredAt.delete(req.resource);
-      h.mmu.forgetResource(req.resource); // cached translations carried the right we gave away
+      const resource = this.ownership.resourceOf(req.resource);
+      this.log({ kind: 'release', icount: h.icount, resource, seq });
+      if (req.write) this.acquiredIcount[req.resource] = -1;
+      h.mmu.forgetResource(resource); // cached translations carried the right we gave away
       this.control.kick(req.requester);
     }
     this.waiting = false;
+  }
+
+  /**
+   * False sharing shows in the requests for a page that ping-pongs: the lines others ask it for
+   * are lines this hart has not (its own asks, at its TLB misses, mark its lines). After
+   * SPLIT_AFTER contended requests, split when at least 3 in 4 wanted other lines; else count again.
+   * True sharing (a lock word, litmus variables) soon marks the same lines on both sides: splitting
+   * it would only make every access slower (smp_sb_litmus recorded 4x slower so).
+   */
+  private splitDue(slot: number, line: number): boolean {
+    if (slot >= this.ownership.pages || line < 0 || SPLIT_AFTER === 0 || this.contention[slot] < SPLIT_LEVEL) return false;
+    const mine = line < 32 ? (this.myLinesLo[slot] >>> line) & 1 : (this.myLinesHi[slot] >>> (line - 32)) & 1;
+    if (!mine) this.otherLineAsks[slot]++;
+    const asks = ++this.contendedAsks[slot];
+    if (asks < SPLIT_AFTER) return false;
+    const other = this.otherLineAsks[slot];
+    this.contendedAsks[slot] = 0;
+    this.otherLineAsks[slot] = 0;
+    return 4 * other >= 3 * asks;
+  }
+
+  /**
+   * A RAM page others keep asking for lines its holder does not use (splitDue) is split into
+   * lines when this hart holds it alone: harts writing different lines of it (false sharing: xv6's `cpus[]`)
+   * then stop taking turns. The split is a release of the page (its translations are dropped, in
+   * replay too); the requests for it are then refused, and their harts retry through the lines.
+   * Pages holding translated code stay whole (fetches would need every line).
+   */
+  private trySplit(h: Hart, slot: number): boolean {
+    if (slot >= this.ownership.pages || !this.ownership.holds(h.id, slot, true) || h.mmu.holdsCode(slot)) return false;
+    const seq = this.releaseSeq + 1;
+    if (!this.ownership.split(h.id, slot, seq)) return false;
+    this.releaseSeq = seq;
+    this.logged[slot] = 0;
+    this.acquiredIcount[slot] = -1;
+    this.contention[slot] = 0;
+    this.log({ kind: 'release', icount: h.icount, resource: slot, seq });
+    h.mmu.forgetResource(slot);
+    this.splits++;
+    return true;
   }
 
   /**
@@ -261,22 +367,20 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
    * acquisition. Measured in docs/ARCHITECTURE.md (recording).
    */
   private judgeContention(h: Hart, resource: number, inTenure: boolean): void {
-    const since = this.acquiredAt.get(resource);
-    if (!since || since.judged) return;
-    since.judged = true;
-    const level = this.contention.get(resource) ?? 0;
-    if (inTenure && level < MAX_CONTENTION_LEVEL) this.contention.set(resource, level + 1);
-    else if (!inTenure && level > 0 && !this.inTenure(h, resource, 0)) this.contention.set(resource, level - 1);
+    if (this.acquiredIcount[resource] < 0 || this.judged[resource]) return;
+    this.judged[resource] = 1;
+    const level = this.contention[resource];
+    if (inTenure && level < MAX_CONTENTION_LEVEL) this.contention[resource] = level + 1;
+    else if (!inTenure && level > 0 && !this.inTenure(h, resource, 0)) this.contention[resource] = level - 1;
   }
 
   /** Whether `resource` is still in its tenure (at contention `level`, default its own). */
-  private inTenure(h: Hart, resource: number, level = this.contention.get(resource) ?? 0): boolean {
-    const since = this.acquiredAt.get(resource);
-    if (!since) return false;
+  private inTenure(h: Hart, resource: number, level = this.contention[resource]): boolean {
+    const icount = this.acquiredIcount[resource];
+    if (icount < 0) return false;
     const shift = 2 * level;
-    if (h.icount - since.icount >= this.opts.tenure >> shift) return false;
-    const bound = this.opts.tenureNs;
-    return Clock.nowNs() - since.ns < (bound === undefined ? TENURE_MAX_NS : BigInt(bound)) >> BigInt(shift);
+    if (h.icount - icount >= this.opts.tenure >> shift) return false;
+    return hostNs() - this.acquiredNs[resource] < (this.opts.tenureNs ?? TENURE_MAX_NS) / (1 << shift);
   }
 
   /** Hart 0 moves staged console input into the UART at a safe point (it needs the device bus). */

@@ -45,7 +45,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
         checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
         // --chaos draws both bounds of tenure anew every period of its own.
         get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
-        get tenureNs() { return chaos ? chaos.tenure(Number(TENURE_MAX_NS)) : undefined; },
+        get tenureNs() { return chaos ? chaos.tenure(TENURE_MAX_NS) : undefined; },
       });
       if (sharing) {
         group.push(recorder);

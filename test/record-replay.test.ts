@@ -100,6 +100,25 @@ describe.each([
   });
 });
 
+describe('smp_false_sharing: a page every hart writes, each its own lines', () => {
+  // The harts' slots share one page, so page-granular ownership ping-pongs it; the recorders see
+  // the requests want lines their holder never asked for and split the page into 64-byte lines
+  // (recorder/hart-recorder.ts splitDue). The rare shared AMO line stays contended.
+  test.each([2, 4])('on %i harts: the page is split into lines, and each recording replays exactly', { timeout: 600_000 }, async (harts) => {
+    for (let i = 0; i < 2; i++) {
+      const rec = await recordOnce('smp_false_sharing', harts, join(dir, `false-sharing-${harts}-${i}.trace`));
+      expect(rec.console).toContain('smp_false_sharing: PASS');
+      const q = await hindsight(['trace', 'sql', '--json', rec.trace,
+        "select count(*) as n, count(distinct address) as lines from events where kind = 'acquire' and bytes = 64"]);
+      expect(q.code, q.stderr).toBe(0);
+      const [row] = JSON.parse(q.stdout) as { n: number; lines: number }[];
+      // Every hart's two slot lines, and the shared counter's, changed hands by line.
+      expect(row.lines).toBeGreaterThanOrEqual(harts);
+      await expectExactReplay(rec, 1);
+    }
+  });
+});
+
 describe('--sched serial: the single-threaded baseline', () => {
   // irq_at_exit: the other harts are woken by an IPI in the very turn hart 0 powers off, so the
   // recording ends them with the interrupt pending and untaken; replay must stop them there too.

@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 
 /** The version this hindsight writes and the newest it reads. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /** The oldest version this hindsight still reads (by migrating an in-memory copy). */
 export const OLDEST_READABLE_VERSION = 1;
 /** SQLite `PRAGMA application_id` of a hindsight trace: ASCII "HSTR" (informative; readers go by `meta`). */
@@ -129,6 +129,14 @@ export const MIGRATIONS: readonly Migration[] = [
     apply(db) {
       // Older traces have none: their events at an icount all replay before its instruction.
       db.exec(`ALTER TABLE events ADD COLUMN n_trap INTEGER NOT NULL DEFAULT 0`);
+    },
+  },
+  {
+    to: 6,
+    description: 'line resources: acquire/release resource numbers above the device bus name 64-byte lines of pages split for false sharing (src/cpu/resources.ts)',
+    apply() {
+      // Nothing to change: older traces name pages and the bus only. The version keeps an older
+      // hindsight from replaying a line as a page.
     },
   },
 ];

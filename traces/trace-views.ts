@@ -9,6 +9,7 @@ import type { TraceEvent } from './events.js';
 import { SyncTable, canonicalSteps, stepAt, type CanonicalSteps, type SyncEvent } from './canonical-steps.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { TraceError } from './trace-error.js';
+import { LINE_BYTES, describeResource } from '../src/cpu/resources.js';
 import type { TraceReader } from './trace-reader.js';
 
 /** `trace index` stores view V as the table `decoded_V` in the trace. */
@@ -45,8 +46,9 @@ export const VIEWS: readonly ViewSpec[] = [
       col('step', 'INTEGER', 'global step there on the canonical timeline (monitor seek STEP)'),
       col('kind', 'TEXT', 'acquire, release, irq, time, input, check or trap'),
       col('page', 'INTEGER', 'acquire/release: RAM page number (NULL for the device bus)'),
-      col('address', 'INTEGER', 'acquire/release: guest physical address of that page'),
+      col('address', 'INTEGER', 'acquire/release: guest physical address of that page, or of the line'),
       col('bus', 'INTEGER', 'acquire/release: 1 if the resource is the device bus (all MMIO)'),
+      col('bytes', 'INTEGER', 'acquire/release: 4096 for a page, 64 for a line of a page split for false sharing'),
       col('write', 'INTEGER', 'acquire: 1 for write (exclusive) access, 0 for read'),
       col('release', 'INTEGER', "release: the hart's release number"),
       col('lines', 'INTEGER', 'irq: the interrupt lines (mip bits) from here on'),
@@ -60,8 +62,9 @@ export const VIEWS: readonly ViewSpec[] = [
     name: 'transfers', doc: 'ownership transfers: each acquire joined to each release it waited for',
     columns: [
       col('page', 'INTEGER', 'RAM page number (NULL for the device bus)'),
-      col('address', 'INTEGER', 'guest physical address of the page'),
+      col('address', 'INTEGER', 'guest physical address of the page, or of the line'),
       col('bus', 'INTEGER', '1 if the resource is the device bus'),
+      col('bytes', 'INTEGER', '4096 for a page, 64 for a line of a page split for false sharing'),
       col('write', 'INTEGER', '1 if the acquire was for write access'),
       col('release_hart', 'INTEGER', 'hart that gave the page up'),
       col('release', 'INTEGER', "that hart's release number"),
@@ -224,9 +227,13 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
     throw new TraceError(`trace ${reader.path} is damaged: ${(err as Error).message}`);
   }
 
-  const resourceColumns = (resource: number) => (resource >= ramPages
-    ? { page: null, address: null, bus: 1 }
-    : { page: resource, address: RAM_BASE + resource * 4096, bus: 0 });
+  const resourceColumns = (resource: number) => {
+    const r = describeResource(ramPages, resource);
+    if (r === 'bus') return { page: null, address: null, bus: 1, bytes: null };
+    return r.line < 0
+      ? { page: r.page, address: RAM_BASE + r.page * 4096, bus: 0, bytes: 4096 }
+      : { page: r.page, address: RAM_BASE + r.page * 4096 + r.line * LINE_BYTES, bus: 0, bytes: LINE_BYTES };
+  };
 
   /** Per hart, (release number - 1) -> step of that release. */
   const releaseSteps = releaseSyncIndex.map((indexes, hart) => indexes.map((i) => steps.syncSteps[hart][i]));
@@ -242,7 +249,7 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
         if (isSyncEvent(e)) step = steps.syncSteps[hart][syncIndex++];
         else step = stepAt(steps, hart, e.icount);
         const row: Row = {
-          hart, seq: seq++, icount: e.icount, step, kind: e.kind, page: null, address: null, bus: null, write: null,
+          hart, seq: seq++, icount: e.icount, step, kind: e.kind, page: null, address: null, bus: null, bytes: null, write: null,
           release: null, lines: null, time: null, input: null, hash: null, traps: null,
         };
         const transfers: Row[] = [];

@@ -1,6 +1,7 @@
 import { Bus } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { Cause, MSTATUS, Priv } from './csr-numbers.js';
+import { LINE_BYTES, LINES_PER_PAGE, lineResource } from './resources.js';
 
 export const enum Access { Fetch = 0, Load = 1, Store = 2 }
 
@@ -21,8 +22,17 @@ export const NEEDS_OWNERSHIP = -2;
 
 /** Decides whether the hart may touch a resource now (CREW ownership while recording). */
 export interface AccessGuard {
-  /** resource: RAM page index, or `deviceResource` for any MMIO access. */
-  permit(resource: number, write: boolean): boolean;
+  /**
+   * resource: RAM page index, `deviceResource` for any MMIO access, or a line (cpu/resources.ts);
+   * offset: where in a RAM page the access that asks is (its holder learns whether the harts share
+   * the page's bytes or only the page), when known.
+   */
+  permit(resource: number, write: boolean, offset?: number): boolean;
+  /**
+   * The RAM page is owned by 64-byte lines now (split for false sharing): its loads and stores
+   * take their lines' rights where they access memory (Mmu.permitRam), not when translated.
+   */
+  lineGranular?(ramPage: number): boolean;
   /**
    * Another hart waits for this one (or for a hart parked on its thread) to give something up at
    * a safe point: an executor must not run on past block ends then (JitExecutor.runBlock).
@@ -135,7 +145,8 @@ export class Mmu {
    */
   forgetResource(resource: number): void {
     if (resource === this.deviceResource) this.flush();
-    else this.forgetPage(RAM_BASE + resource * 4096);
+    else if (resource < this.deviceResource) this.forgetPage(RAM_BASE + resource * 4096);
+    else this.forgetPage(RAM_BASE + Math.floor((resource - this.deviceResource - 1) / LINES_PER_PAGE) * 4096); // a line
   }
 
   private forgetPage(pagePa: number): void {
@@ -267,8 +278,10 @@ export class Mmu {
     const slot = key & TLB_MASK;
     const page = this.walk(vaddr, access);
     if (page < 0) return page;
-    if (this.guard && !this.guardPage(page, access !== Access.Store)) return NEEDS_OWNERSHIP;
-    const isFast = access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page);
+    // A split page's loads and stores check their lines at the access (permitRam), so never fast.
+    const byLines = access !== Access.Fetch && this.lineGranular(page);
+    if (this.guard && !byLines && !this.guardPage(page, access !== Access.Store, -1, access === Access.Fetch ? -1 : offset)) return NEEDS_OWNERSHIP;
+    const isFast = !byLines && (access === Access.Store ? this.bus.isFastStorePage(page) : this.bus.isRam(page));
     if (this.bus.isRam(page)) {
       const ramPage = (page - RAM_BASE) / 4096;
       // Stores through this translation skip the bus: mark the page written now.
@@ -302,7 +315,7 @@ export class Mmu {
       const pages = dev.dmaPages(pa - dev.base, size, value);
       if (!pages || pages.length === 0) return true;
       let all = true;
-      for (const p of pages) if (!this.guard.permit(p.page, p.write)) all = false; // ask for every missing one at once
+      for (const p of pages) if (!this.permitRamPage(p.page, p.write)) all = false; // ask for every missing one at once
       if (!all) return false;
       const key = pages.map((p) => `${p.page}${p.write ? 'w' : 'r'}`).join(',');
       if (key === previous) return true;
@@ -310,9 +323,57 @@ export class Mmu {
     }
   }
 
-  /** Checks the guard for a physical page; the boot ROM is immutable and needs no right. */
-  private guardPage(page: number, readOnly: boolean): boolean {
-    if (this.bus.isRam(page)) return this.guard!.permit((page - RAM_BASE) / 4096, !readOnly);
+  /** Whether code was ever translated from RAM page `ramPage` (Bus.codeFlag). */
+  holdsCode(ramPage: number): boolean {
+    return this.bus.codeFlag[ramPage] !== 0;
+  }
+
+  /** Recording: is the RAM page at physical `page` owned by lines? */
+  private lineGranular(page: number): boolean {
+    return this.guard?.lineGranular !== undefined && this.bus.isRam(page) && this.guard.lineGranular((page - RAM_BASE) / 4096);
+  }
+
+  /**
+   * Recording: the rights for an access of `size` bytes at `pa` that its translation did not
+   * take (a split page's lines). True when held (or not recording, or not such a page); false
+   * after asking for what is missing: the instruction waits and runs again (NEEDS_OWNERSHIP).
+   */
+  permitRam(pa: number, size: number, write: boolean): boolean {
+    if (!this.guard?.lineGranular || !this.bus.isRam(pa)) return true;
+    const ramPage = Math.floor((pa - RAM_BASE) / 4096);
+    if (!this.guard.lineGranular(ramPage)) return true;
+    const off = pa - RAM_BASE - ramPage * 4096;
+    const last = Math.min(off + size - 1, 4095);
+    let all = true;
+    for (let line = Math.floor(off / LINE_BYTES); line <= Math.floor(last / LINE_BYTES); line++) {
+      if (!this.guard.permit(lineResource(this.deviceResource, ramPage, line), write)) all = false;
+    }
+    // A store the JIT then makes straight into memory (JitExecutor.fill) skips the bus's marking.
+    if (all && write) this.bus.markWritten(ramPage);
+    return all;
+  }
+
+  /** Recording: is the RAM page at physical address `pa` owned by lines (its accesses then check permitRam)? */
+  byLines(pa: number): boolean {
+    return this.lineGranular(pa - (pa % 4096));
+  }
+
+  /** The right to a whole RAM page: its own, or every line's once split (fetches, DMA). */
+  private permitRamPage(ramPage: number, write: boolean, offset = -1): boolean {
+    const guard = this.guard!;
+    if (!guard.lineGranular?.(ramPage)) return guard.permit(ramPage, write, offset);
+    let all = true;
+    for (let line = 0; line < LINES_PER_PAGE; line++) if (!guard.permit(lineResource(this.deviceResource, ramPage, line), write)) all = false;
+    return all;
+  }
+
+  /**
+   * Checks the guard for a physical page (a page-table entry's line when `pteAt` is its address);
+   * the boot ROM is immutable and needs no right.
+   */
+  private guardPage(page: number, readOnly: boolean, pteAt = -1, offset = pteAt >= 0 ? pteAt % 4096 : -1): boolean {
+    if (pteAt >= 0 && this.lineGranular(page)) return this.permitRam(pteAt, 8, !readOnly);
+    if (this.bus.isRam(page)) return this.permitRamPage((page - RAM_BASE) / 4096, !readOnly, offset);
     if (this.bus.isExecutable(page)) return true;
     if (readOnly) {
       const dev = this.bus.findDevice(page);
@@ -366,7 +427,7 @@ export class Mmu {
       const vpn = (vaddr >> BigInt(12 + 9 * level)) & 0x1ffn;
       const pteAddr = Number(table + vpn * 8n);
       for (;;) {
-        if (sideEffects && this.guard && this.bus.isRam(pteAddr) && !this.guardPage(pteAddr - (pteAddr % 4096), true)) return NEEDS_OWNERSHIP;
+        if (sideEffects && this.guard && this.bus.isRam(pteAddr) && !this.guardPage(pteAddr - (pteAddr % 4096), true, pteAddr)) return NEEDS_OWNERSHIP;
         const pte = this.readPte(pteAddr);
         if (pte === null) return this.fail(ACCESS_FAULT[access]);
         if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54n) !== 0n) return this.fail(PAGE_FAULT[access]);
@@ -381,7 +442,7 @@ export class Mmu {
         if (ppn & lowMask) return this.fail(PAGE_FAULT[access]); // misaligned superpage
         const want = PTE_A | (access === Access.Store ? PTE_D : 0n);
         if (sideEffects && (pte & want) !== want) {
-          if (this.guard && !this.guardPage(pteAddr - (pteAddr % 4096), false)) return NEEDS_OWNERSHIP;
+          if (this.guard && !this.guardPage(pteAddr - (pteAddr % 4096), false, pteAddr)) return NEEDS_OWNERSHIP;
           if (!this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
         }
         const vpnLow = (vaddr >> 12n) & lowMask;

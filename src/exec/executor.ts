@@ -395,6 +395,7 @@ export class Executor implements FastInterp {
     }
     let value: bigint | null;
     if ((pa & (PAGE_SIZE - 1)) + size > PAGE_SIZE) value = this.loadCrossing(addr, size);
+    else if (!h.mmu.permitRam(pa, size, false)) { this.translationFailed(NEEDS_OWNERSHIP, addr); return 0n; }
     else value = this.bus.read(pa, size, h.id);
     if (value === null) {
       if (h.trapCause < 0) h.raise(Cause.LoadAccessFault, addr);
@@ -410,6 +411,7 @@ export class Executor implements FastInterp {
       const va = asI(64, addr + BigInt(k));
       const pa = this.h.mmu.translate(va, Access.Load);
       if (pa < 0) { this.translationFailed(pa, va); return null; }
+      if (!this.h.mmu.permitRam(pa, 1, false)) { this.translationFailed(NEEDS_OWNERSHIP, va); return null; }
       const b = this.bus.read(pa, 1, this.h.id);
       if (b === null) { this.h.raise(Cause.LoadAccessFault, va); return null; }
       value = (value << 8n) | b;
@@ -435,7 +437,7 @@ export class Executor implements FastInterp {
       return;
     }
     if ((pa & (PAGE_SIZE - 1)) + size > PAGE_SIZE) { this.storeCrossing(addr, size, value); return; }
-    if (!this.bus.isRam(pa) && !h.mmu.permitDma(pa, size, value)) { this.translationFailed(NEEDS_OWNERSHIP, addr); return; }
+    if (this.bus.isRam(pa) ? !h.mmu.permitRam(pa, size, true) : !h.mmu.permitDma(pa, size, value)) { this.translationFailed(NEEDS_OWNERSHIP, addr); return; }
     if (!this.bus.write(pa, size, value, h.id)) h.raise(Cause.StoreAccessFault, addr);
   }
 
@@ -445,6 +447,7 @@ export class Executor implements FastInterp {
       const va = asI(64, addr + BigInt(k));
       const pa = this.h.mmu.translate(va, Access.Store);
       if (pa < 0) { this.translationFailed(pa, va); return; }
+      if (!this.h.mmu.permitRam(pa, 1, true)) { this.translationFailed(NEEDS_OWNERSHIP, va); return; }
       pas.push(pa);
     }
     for (let k = 0; k < size; k++) {
@@ -465,6 +468,8 @@ export class Executor implements FastInterp {
     const pa = h.mmu.translate(addr, access);
     if (pa < 0) { this.translationFailed(pa, addr); return -1; }
     if (!this.bus.isRam(pa)) { h.raise(ACCESS_FAULT[access], addr); return -1; }
+    // An SC that will fail writes nothing, but asks for the line all the same, as for a page.
+    if (!h.mmu.permitRam(pa, size, !isLr)) { this.translationFailed(NEEDS_OWNERSHIP, addr); return -1; }
     if (reportAccess) this.accessHook?.(addr, pa, size, !isLr, true);
     return pa;
   }

@@ -587,10 +587,14 @@ export class JitExecutor extends Executor {
     const saved = h.icount;
     // A recorder logging an acquire needs the exact position: the chain's earlier pages count too.
     h.icount = this.entryIcount + this.words[(this.cb + JitChain.RETIRED) >> 2] + retired;
-    const pa = h.mmu.translate(va, access, this.fillOut);
+    let pa = h.mmu.translate(va, access, this.fillOut);
+    // A page split into lines while recording never enters the mirror; an access whose lines are
+    // held goes ahead once (its rights are taken here, at its exact position).
+    const once = pa >= 0 && !this.fillOut[0] && (pa & (PAGE_SIZE - 1)) + size <= PAGE_SIZE && h.mmu.byLines(pa);
+    if (once && !h.mmu.permitRam(pa, size, access === Access.Store)) pa = NEEDS_OWNERSHIP;
     h.icount = saved;
     if (pa === NEEDS_OWNERSHIP) { this.ownershipExit = true; return FAILED; }
-    if (pa < 0 || !this.fillOut[0]) return FAILED;
+    if (pa < 0 || (!this.fillOut[0] && !once)) return FAILED;
     const pageOff = pa & (PAGE_SIZE - 1);
     if (pageOff + size > PAGE_SIZE) return FAILED;
     // A watched kind of access to a watched page: the reference runs it and reports it (a write
@@ -598,6 +602,7 @@ export class JitExecutor extends Executor {
     const watched = this.watchedPages && (access === Access.Store ? this.watchedPages.store : this.watchedPages.load);
     if (watched && watched.has((pa - pageOff) / PAGE_SIZE)) return FAILED;
     const memPage = this.sys.ramOffset(pa - pageOff);
+    if (once) return memPage + pageOff;
     const vpn = va >> 12n;
     const slot = Number(vpn & BigInt(JIT_TLB_ENTRIES - 1));
     const entry = this.hb + (access === Access.Store ? HL.JIT_TLB_STORE : HL.JIT_TLB_LOAD) + slot * 16;
