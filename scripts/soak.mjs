@@ -21,7 +21,7 @@ import { OPENSBI, linuxImage } from './bench-linux.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'smp_sb_litmus', 'disk_dma_race'];
+const GUESTS = ['smp_racy_counter', 'smp_broken_lock', 'smp_mp_litmus', 'smp_sb_litmus', 'disk_dma_race', 'smp_false_sharing'];
 /** Opt-in Linux guests: the kernel command line of each (the init it runs). */
 const LINUX_GUESTS = { linux: 'console=ttyS0', 'linux-fpinit': 'console=ttyS0 rdinit=/fpinit' };
 
