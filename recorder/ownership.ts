@@ -7,7 +7,7 @@ export const MAX_RECORDING_HARTS = 31;
 const EXCLUSIVE = 0x80000000 | 0;
 const OWNER_MASK = 0xff;
 const MAILBOX_CAPACITY = 64;
-/** Mailbox words: lock, count, then (resource, requester, write) triples. */
+/** Mailbox words: lock, count, then (resource, requester, write | (line + 1) << 1) triples. */
 const MAILBOX_WORDS = 2 + 3 * MAILBOX_CAPACITY;
 /** At most this many pages are ever split (each adds LINES_PER_PAGE resources). */
 export const SPLIT_SLOTS = 256;
