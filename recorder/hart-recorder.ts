@@ -49,10 +49,43 @@ function hostNs(): number {
   return performance.now() * 1e6;
 }
 
+/**
+ * A recorder's state when its hart moves to another thread (hart migration): plain data, copied
+ * into the recorder the hart's new thread makes for it. Host times are relative to the exporting
+ * thread's `timeOrigin` (each worker's performance.now() counts from its own start).
+ */
+export interface RecorderHandover {
+  releaseSeq: number;
+  nextCheck: number;
+  markedIcount: number;
+  markedTraps: number;
+  splits: number;
+  stats: { waits: number; sleeps: number; asks: number; deferred: number };
+  timeOrigin: number;
+  logged: Uint8Array;
+  acquiredIcount: Float64Array;
+  acquiredNs: Float64Array;
+  judged: Uint8Array;
+  contention: Uint8Array;
+  contendedAsks: Uint32Array;
+  otherLineAsks: Uint32Array;
+  myLinesLo: Int32Array;
+  myLinesHi: Int32Array;
+}
+
+/** What hart migration learns from a recorder: which harts it asked for rights, and how long it waited. */
+export interface WaitMeter {
+  asked(holder: number): void;
+  waited(ns: number): void;
+  acquired(): void;
+}
+
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
 /** The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. */
 const SHARED_THREAD_SPINS = 2000;
+/** With hart migration, waits at one icount that end early before the hart yields its turn anyway. */
+const WAITS_BEFORE_YIELD = 16;
 
 /**
  * Recording, seen from one hart: pins everything nondeterministic to this hart's instruction
@@ -100,30 +133,58 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private siblings: HartRecorder[] = [];
   /** Shared thread: the last wait for a right ended without it; give the turn to a sibling. */
   private yieldTurn = false;
+  /** Waits at one icount in a row (hart migration, see waitForOwnershipOnce). */
+  private waitIcount = -1;
+  private waitsHere = 0;
   /** The position (icount, exceptions taken there) of the last `trap` event logged. */
   private markedIcount = -1;
   private markedTraps = 0;
   /** Pages this hart split into lines. */
   private splits = 0;
   /** Waits for rights (and how many of them slept), requests answered (and deferred for tenure). */
-  private readonly stats = { waits: 0, sleeps: 0, asks: 0, deferred: 0 };
+  private stats = { waits: 0, sleeps: 0, asks: 0, deferred: 0 };
+  /** Hart migration's meter (null when harts stay on their threads). */
+  meter: WaitMeter | null = null;
 
+  /** `from`: the state of the recorder this hart had on another thread (hart migration). */
   constructor(private readonly hart: Hart, private readonly state: RecordingState, private readonly control: MachineControl,
-    private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions) {
+    private readonly clock: Clock, private readonly uart: Uart, private readonly opts: RecorderOptions, from?: RecorderHandover) {
     this.ownership = state.ownership;
     this.ring = state.rings[hart.id];
     const slots = this.ownership.slots;
-    this.logged = new Uint8Array(slots);
-    this.acquiredIcount = new Float64Array(slots).fill(-1);
-    this.acquiredNs = new Float64Array(slots);
-    this.judged = new Uint8Array(slots);
-    this.contention = new Uint8Array(slots);
-    this.contendedAsks = new Uint32Array(slots);
-    this.otherLineAsks = new Uint32Array(slots);
-    this.myLinesLo = new Int32Array(this.ownership.pages);
-    this.myLinesHi = new Int32Array(this.ownership.pages);
+    this.logged = from?.logged ?? new Uint8Array(slots);
+    this.acquiredIcount = from?.acquiredIcount ?? new Float64Array(slots).fill(-1);
+    this.acquiredNs = from?.acquiredNs ?? new Float64Array(slots);
+    this.judged = from?.judged ?? new Uint8Array(slots);
+    this.contention = from?.contention ?? new Uint8Array(slots);
+    this.contendedAsks = from?.contendedAsks ?? new Uint32Array(slots);
+    this.otherLineAsks = from?.otherLineAsks ?? new Uint32Array(slots);
+    this.myLinesLo = from?.myLinesLo ?? new Int32Array(this.ownership.pages);
+    this.myLinesHi = from?.myLinesHi ?? new Int32Array(this.ownership.pages);
     this.nextCheck = opts.checkInterval;
+    if (from) {
+      this.releaseSeq = from.releaseSeq;
+      this.nextCheck = from.nextCheck;
+      this.markedIcount = from.markedIcount;
+      this.markedTraps = from.markedTraps;
+      this.splits = from.splits;
+      this.stats = from.stats;
+      const shiftNs = (from.timeOrigin - performance.timeOrigin) * 1e6; // their clock's times on ours
+      for (let i = 0; i < slots; i++) if (this.acquiredIcount[i] >= 0) this.acquiredNs[i] += shiftNs;
+    }
     hart.mmu.guard = this;
+  }
+
+  /** Everything the hart's recorder on another thread needs to go on where this one stops (hart migration). */
+  handOver(): RecorderHandover {
+    this.siblings.splice(this.siblings.indexOf(this), 1);
+    this.siblings = [];
+    return {
+      releaseSeq: this.releaseSeq, nextCheck: this.nextCheck, markedIcount: this.markedIcount, markedTraps: this.markedTraps,
+      splits: this.splits, stats: this.stats, timeOrigin: performance.timeOrigin,
+      logged: this.logged, acquiredIcount: this.acquiredIcount, acquiredNs: this.acquiredNs, judged: this.judged,
+      contention: this.contention, contendedAsks: this.contendedAsks, otherLineAsks: this.otherLineAsks, myLinesLo: this.myLinesLo, myLinesHi: this.myLinesHi,
+    };
   }
 
   /**
@@ -171,6 +232,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.wakeBeforeAsking = this.hart.wakeWord();
     const after = this.ownership.tryAcquire(me, resource, write, (holder) => {
       if (holder === SPLIT_UNDER_YOU) { this.control.kick(me); return; } // no wait: retry through the lines
+      this.meter?.asked(holder);
       this.ownership.post(holder, resource, me, write, line);
       this.control.kick(holder);
     });
@@ -184,6 +246,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.acquiredIcount[resource] = this.hart.icount;
     this.acquiredNs[resource] = hostNs();
     this.judged[resource] = 0;
+    this.meter?.acquired();
     this.log({ kind: 'acquire', icount: this.hart.icount, resource: this.ownership.resourceOf(resource), write, after });
   }
 
@@ -246,10 +309,32 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   /** The instruction at pc needs a right others hold: answer our own requests while we wait. */
   waitForOwnership(h: Hart): void {
+    const meter = this.meter;
+    const start = meter ? performance.now() : 0;
+    this.waitForOwnershipOnce(h);
+    if (meter) meter.waited((performance.now() - start) * 1e6);
+  }
+
+  private waitForOwnershipOnce(h: Hart): void {
     this.stats.waits++;
     this.waiting = true;
+    // Hart migration: a wait that keeps ending early (kicks meant for other harts of this thread)
+    // must still hand the thread back to its scheduler now and then, where the holder may be
+    // arriving (it was seen spinning here for 10 s while the hart it waited for sat in the channel).
+    if (this.meter !== null) {
+      if (h.icount !== this.waitIcount) {
+        this.waitIcount = h.icount;
+        this.waitsHere = 0;
+      } else if (++this.waitsHere >= WAITS_BEFORE_YIELD) {
+        this.waitsHere = 0;
+        this.yieldTurn = true;
+        return;
+      }
+    }
     const seen = this.wakeBeforeAsking; // a holder that gives us the right kicks us
-    const sharing = this.siblings.length > 1;
+    // With hart migration even a lone hart yields: its thread must get back to its scheduler,
+    // where harts arrive (the holder may be on its way here).
+    const sharing = this.siblings.length > 1 || this.meter !== null;
     for (let i = 0; i < (sharing ? SHARED_THREAD_SPINS : OWNERSHIP_SPINS); i++) {
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
       if (sharing && this.serveParkedSiblings()) return;

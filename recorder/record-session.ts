@@ -11,6 +11,8 @@ import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { recordWorkerMode } from './worker-plugin.js';
 import { RecordingState } from './recording-state.js';
+import { migrationTableBytes } from './hart-migration.js';
+import { randomUUID } from 'node:crypto';
 
 export interface RecordOptions extends RunOptions {
   tracePath: string;
@@ -22,6 +24,8 @@ export interface RecordOptions extends RunOptions {
   tenure: number;
   /** Aborting stops the recording cleanly (SIGINT): the trace is kept, marked truncated. */
   signal?: AbortSignal;
+  /** Parallel recording: harts that keep waiting for each other move onto one thread for a while (`--migrate`, experimental; recorder/hart-migration.ts). */
+  migrate?: boolean;
 }
 
 export interface RecordResult extends RunResult {
@@ -64,6 +68,9 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   if (opts.harts > MAX_RECORDING_HARTS && !serial) throw new InputError(`parallel recording supports at most ${MAX_RECORDING_HARTS} harts (use --sched serial)`);
   const ramPages = opts.ramBytes / 4096;
   const state = RecordingState.create({ harts: opts.harts, ramPages });
+  // --chaos perturbs harts on threads of their own; one hart has nowhere to go.
+  const migration = !serial && !opts.chaos && opts.migrate === true && opts.harts > 1
+    ? { table: new SharedArrayBuffer(migrationTableBytes(opts.harts)), channel: `hindsight-migrate-${randomUUID()}` } : null;
   let writer: TraceWriter | null = null;
   const pendingInput: number[] = [];
   let lastFlush = Date.now();
@@ -83,7 +90,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
 
   coordinator = new Coordinator(opts, io, {
-    workerMode: () => recordWorkerMode({ recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM }),
+    workerMode: () => recordWorkerMode({ recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM, migration }),
     serial,
     input: (bytes) => {
       pendingInput.push(...bytes);

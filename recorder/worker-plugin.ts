@@ -3,7 +3,8 @@ import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { sharedThreadSchedule } from '../src/engine/shared-thread.js';
 import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
-import { HartRecorder, TENURE_MAX_NS } from './hart-recorder.js';
+import { HartRecorder, RecorderHandover, TENURE_MAX_NS } from './hart-recorder.js';
+import { HartMigration } from './hart-migration.js';
 import { RecordingState } from './recording-state.js';
 import { SerialRecorder } from './serial-recorder.js';
 
@@ -16,6 +17,11 @@ export interface RecordWorkerOptions {
   /** `--sched serial`: all harts in one worker over virtual time. */
   serial: boolean;
   quantum: number;
+  /**
+   * Parallel recording: harts move between threads when they keep waiting for each other
+   * (recorder/hart-migration.ts): the shared table and the machine's channel. Null: they stay.
+   */
+  migration: { table: SharedArrayBuffer; channel: string } | null;
 }
 
 /** The worker mode that plugs recording into a hart worker. */
@@ -29,34 +35,38 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   const state = new RecordingState(o.recording, { harts: board.config.harts, ramPages: o.ramPages });
   // Console output positions: each byte's offset, at the writing hart's icount.
   board.onConsoleByte = (id, offset) => state.rings[id].writeOutput(board.harts[id].icount, offset);
-  // Parallel recording with several harts on this thread (--threads): they take turns.
-  const sharing = !o.serial && ctx.hartIds.length > 1;
+  // Parallel recording with several harts on this thread (--threads), or harts that may come here
+  // from other threads: they take turns.
+  const migration = !o.serial && o.migration ? new HartMigration({
+    table: o.migration.table, channel: o.migration.channel, thread: ctx.thread, control: board.control, harts: board.harts,
+    anchors: ctx.threadGroups.map((g) => g[0]),
+    homes: ctx.threadGroups.flatMap((g, thread) => g.map((id) => [id, thread])).sort((a, b) => a[0] - b[0]).map(([, thread]) => thread),
+    arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from)),
+    leave: (slot) => (slot.supervisor as HartRecorder).handOver(),
+  }, ctx.hartIds) : null;
+  const sharing = !o.serial && (ctx.hartIds.length > 1 || migration !== null);
   const group: HartRecorder[] = [];
+  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true }) : null;
   return {
-    supervisor(hart: Hart): HartSupervisor {
-      if (o.serial) {
-        return new SerialRecorder(ctx.virtualClock, board.clint, board.uart, {
-          ring: state.rings[hart.id], stagedInput: state.stagedInput, checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, control: board.control,
-        });
-      }
-      const chaos = ctx.chaos(hart.id);
-      const tenure = o.tenure;
-      const recorder = new HartRecorder(hart, state, board.control, board.clock, board.uart, {
-        checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
-        // --chaos draws both bounds of tenure anew every period of its own.
-        get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
-        get tenureNs() { return chaos ? chaos.tenure(TENURE_MAX_NS) : undefined; },
-      });
-      if (sharing) {
-        group.push(recorder);
-        recorder.shareThreadWith(group);
-      }
-      return recorder;
-    },
+    supervisor,
     // Parallel recording: runs of blocks while no hand-off is pending (HartRecorder.handOffPending);
     // a serial recording counts safe points, as its replay does.
     runsOfBlocks: !o.serial,
-    schedule: sharing ? sharedThreadSchedule(board, ctx.hartIds) : {
+    migrates: migration !== null,
+    schedule: shared ? {
+      ...shared,
+      stalled(live) {
+        if (!migration) return shared.stalled(live);
+        // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
+        const waitingForRight = live.some((s) => s.runner.parkedForNs() === null);
+        const start = performance.now();
+        const next = shared.stalled(live);
+        if (waitingForRight) migration.waited((performance.now() - start) * 1e6);
+        return next;
+      },
+      betweenTurns: migration ? (sched) => migration.betweenTurns(sched) : undefined,
+      awaitHarts: migration ? (sched) => migration.awaitHarts(sched) : undefined,
+    } : {
       policy: new RoundRobin(o.quantum),
       stalled(live) {
         if (skipToNextTimer(live, ctx.virtualClock)) return 'continue';
@@ -66,5 +76,32 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
         return 'continue';
       },
     },
+    close() {
+      if (migration && process.env.HINDSIGHT_OWN_STATS === '1') process.stderr.write(`thread ${ctx.thread} migration: ${JSON.stringify(migration.moves)}\n`);
+      migration?.close();
+    },
   };
+
+  /** A hart's recorder (`from`: its state on the thread it came from, hart migration). */
+  function supervisor(hart: Hart, from?: RecorderHandover): HartSupervisor {
+    if (o.serial) {
+      return new SerialRecorder(ctx.virtualClock, board.clint, board.uart, {
+        ring: state.rings[hart.id], stagedInput: state.stagedInput, checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, control: board.control,
+      });
+    }
+    const chaos = ctx.chaos(hart.id);
+    const tenure = o.tenure;
+    const recorder = new HartRecorder(hart, state, board.control, board.clock, board.uart, {
+      checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
+      // --chaos draws both bounds of tenure anew every period of its own.
+      get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
+      get tenureNs() { return chaos ? chaos.tenure(TENURE_MAX_NS) : undefined; },
+    }, from);
+    recorder.meter = migration;
+    if (sharing) {
+      group.push(recorder);
+      recorder.shareThreadWith(group);
+    }
+    return recorder;
+  }
 }

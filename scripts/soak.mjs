@@ -3,7 +3,7 @@
 // scheduling, and a printed table of cycles, divergences and the spread of outcomes. The long
 // version of what test/record-replay.test.ts checks a few times in `npm test`.
 //
-//   node scripts/soak.mjs [--cycles N] [--replays M] [--harts 2,4] [--guests a,b] [--jobs J] [--out DIR]
+//   node scripts/soak.mjs [--cycles N] [--replays M] [--harts 2,4] [--guests a,b] [--jobs J] [--out DIR] [--record-args 'ARGS']
 //   npm run soak -- --cycles 1000        (1,000 recordings of each guest and hart count)
 //
 // A cycle = one recording, then M parallel and M serial replays, each compared with the recording
@@ -48,7 +48,7 @@ function diskArgs(guest, dir) {
 }
 
 function parseArgs(argv) {
-  const o = { cycles: 20, replays: 1, harts: [2, 4], guests: GUESTS, jobs: Math.max(1, Math.floor(os.availableParallelism() / 2)), out: path.join(ROOT, 'bench-results') };
+  const o = { recordArgs: [], cycles: 20, replays: 1, harts: [2, 4], guests: GUESTS, jobs: Math.max(1, Math.floor(os.availableParallelism() / 2)), out: path.join(ROOT, 'bench-results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -61,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--guests') o.guests = v().split(',');
     else if (a === '--jobs') o.jobs = positive(v(), a);
     else if (a === '--out') o.out = v();
+    else if (a === '--record-args') o.recordArgs = v().split(' ').filter(Boolean); // e.g. '--migrate --threads 4'
     else if (a === '-h' || a === '--help') usage(0);
     else usage(2);
   }
@@ -81,7 +82,7 @@ function fail(message) {
 }
 
 function usage(code) {
-  process.stdout.write('usage: node scripts/soak.mjs [--cycles N] [--replays M] [--harts 2,4] [--guests a,b] [--jobs J] [--out DIR]\n');
+  process.stdout.write('usage: node scripts/soak.mjs [--cycles N] [--replays M] [--harts 2,4] [--guests a,b] [--jobs J] [--out DIR] [--record-args "ARGS"]\n');
   process.exit(code);
 }
 
@@ -109,9 +110,9 @@ function cli(args) {
 }
 
 /** One record -> replays cycle; returns what it saw. */
-async function cycle(dir, guest, harts, n, replays, keepDir) {
+async function cycle(dir, guest, harts, n, replays, keepDir, recordArgs = []) {
   const trace = path.join(dir, `${guest}-${harts}-${n}.trace`);
-  const rec = await cli(['record', '--harts', String(harts), '--timeout', '600', '-o', trace, ...guestArgs(guest, dir)]);
+  const rec = await cli(['record', '--harts', String(harts), '--timeout', '600', ...recordArgs, '-o', trace, ...guestArgs(guest, dir)]);
   if (rec.code !== 0) return { recorded: false, problem: `record exit ${rec.code}: ${rec.stderr.trim().split('\n').pop()}` };
   const info = JSON.parse((await cli(['trace', 'info', '--json', trace])).stdout);
   const lost = /info: lost=(\d+)/.exec(rec.stdout)?.[1];
@@ -151,7 +152,7 @@ async function main() {
         const worker = async () => {
           while (next < o.cycles && !interrupted) {
             const n = next++;
-            const r = await cycle(dir, guest, harts, n, o.replays, o.out);
+            const r = await cycle(dir, guest, harts, n, o.replays, o.out, o.recordArgs);
             if (interrupted) break; // killed half way: not a result
             row.cycles++;
             if (!r.recorded) {

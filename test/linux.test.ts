@@ -163,6 +163,24 @@ describe('Linux 6.1 under OpenSBI', () => {
     process.stderr.write(`linux racy init, 4 harts recorded: racy totals ${racyTotals.join(', ')}\n`);
   }, 60 * 60_000);
 
+  test('--migrate: the racy init recorded on 4 harts while harts move between the 2 host threads (soft TLBs and all), replayed exactly in parallel and serially', async () => {
+    const trace = join(dir, 'racy4-migrate.trace');
+    // Pull at every period with a request across threads (HINDSIGHT_MIGRATE_WAIT_SHARE=0): many moves.
+    const env = { ...CHECK_RAM_WRITTEN, HINDSIGHT_MIGRATE_WAIT_SHARE: '0', HINDSIGHT_OWN_STATS: '1' };
+    const r = await hindsight(['record', ...TIER, '--migrate', '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0',
+      '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env });
+    const why = r.stdout.slice(-3000) + r.stderr;
+    expect(r.code, why).toBe(0);
+    expect(initOutput(r.stdout), why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
+    const moves = [...r.stderr.matchAll(/thread \d+ migration: \{"out":(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(moves, why).toBeGreaterThan(0);
+    for (const sched of ['parallel', 'serial']) {
+      const rep = await hindsight(['replay', ...TIER, '--quiet', '--sched', sched, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
+      expect(rep.stderr, rep.stderr).toMatch(/console, exit code \(0\) and final state match the recording/);
+      expect(rep.code).toBe(0);
+    }
+  }, 30 * 60_000);
+
   test('gdb-multiarch on the 4-hart recording, with vmlinux and /init as symbol files: a kernel breakpoint, S-mode stepi/reverse-stepi, a watch on /init\'s racy counter and reverse-continue to its last write', async () => {
     requireTool('gdb-multiarch', 'gdb-multiarch');
     expect(recorded, 'the recording test above did not run').not.toBeNull();

@@ -122,6 +122,31 @@ describe('smp_false_sharing: a page every hart writes, each its own lines', () =
   });
 });
 
+describe('--migrate: harts that wait for each other move between host threads while recording', () => {
+  // Every period with a request across threads pulls the hart asked most (HINDSIGHT_MIGRATE_WAIT_SHARE=0),
+  // so harts move many times in each recording; a thread per hart, more threads than this host's cores.
+  const env = { ...process.env, HINDSIGHT_MIGRATE_WAIT_SHARE: '0', HINDSIGHT_OWN_STATS: '1' };
+  test.each([['smp_racy_counter', 4], ['smp_mp_litmus', 2]])('%s on %i harts: harts move, and each recording replays exactly (parallel and serial)', { timeout: 600_000 }, async (name, harts) => {
+    const recordings: Recording[] = [];
+    for (let i = 0; i < 2; i++) {
+      const trace = join(dir, `migrate-${name}-${i}.trace`);
+      const r = await hindsight(['record', '--migrate', '--harts', String(harts), '--threads', String(harts), ...GUEST_MEM, '--timeout', '300', '-o', trace, guest(name as string)], { timeoutMs: 600_000, env });
+      expect(r.code, r.stderr).toBe(0);
+      // Each thread says how many harts it sent away and took in (HINDSIGHT_OWN_STATS).
+      const moves = [...r.stderr.matchAll(/thread \d+ migration: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as { out: number; in: number });
+      expect(moves).toHaveLength(harts as number);
+      const out = moves.reduce((n, m) => n + m.out, 0);
+      expect(out).toBeGreaterThan(0);
+      expect(moves.reduce((n, m) => n + m.in, 0)).toBe(out);
+      const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+      expect(info.complete).toBe(true);
+      recordings.push({ trace, console: r.stdout, finalState: info.finalStateHashes.join(',') });
+    }
+    expect(new Set(recordings.map((r) => r.finalState)).size).toBeGreaterThan(1);
+    for (const rec of recordings) await expectExactReplay(rec, 1);
+  });
+});
+
 describe('--sched serial: the single-threaded baseline', () => {
   // irq_at_exit: the other harts are woken by an IPI in the very turn hart 0 powers off, so the
   // recording ends them with the interrupt pending and untaken; replay must stop them there too.

@@ -128,12 +128,13 @@ interface RecordFlags extends RunFlags {
   maxRuns?: number;
   failOnExit?: number[];
   failOn?: RegExp;
+  migrate?: boolean;
 }
 
 async function recordCommand(kernel: string | undefined, flags: RecordFlags): Promise<void> {
   const abort = new AbortController();
   const removeHandlers = onInterrupt(() => abort.abort());
-  const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal };
+  const options = { ...runOptions(kernel, flags), tracePath: flags.output, sched: flags.sched as 'parallel' | 'serial', checkInterval: flags.checkInterval, tenure: flags.tenure, signal: abort.signal, migrate: flags.migrate };
   if (options.threads === undefined) {
     options.threads = defaultThreads(flags);
     if (options.threads !== undefined) process.stderr.write(`hindsight: ${flags.harts} harts on ${options.threads} host threads, as many as the host has cores (--threads ${flags.harts} gives each hart its own)\n`);
@@ -238,6 +239,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread over virtual time').choices(['parallel', 'serial']).default('parallel'))
     .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
+    .option('--migrate', 'experimental: harts that keep waiting for each other\'s memory move onto one host thread for a while (recorder/hart-migration.ts)')
     .option('--until-failure', 'record again and again until a run fails; keep only the failing trace')
     .addOption(new Option('--max-runs <N>', 'with --until-failure: give up after N runs (default 100)').argParser(parseCount))
     .addOption(new Option('--fail-on-exit <CODES>', 'with --until-failure: exit codes that count as failures, e.g. 1,3 (default: any non-zero)').argParser(parseExitCodes))

@@ -114,6 +114,15 @@ export class RunSupervisor implements HartSupervisor {
   }
 }
 
+/** What a runner hands to the next one when its hart moves to another thread (HartRunner.handOver). */
+export interface RunnerHandover {
+  afterException: boolean;
+  exceptionsInARow: number;
+  afterInterrupt: boolean;
+  /** Idle in WFI (the new runner parks it too, instead of running on past the WFI at once). */
+  parked: boolean;
+}
+
 /**
  * Drives one hart: safe point, interrupts, one block, timer poll, WFI sleep; leaves when the
  * machine stops or the supervisor's budget runs out.
@@ -159,6 +168,21 @@ export class HartRunner {
     this.afterException = s.afterException;
     this.hart.setTrapsHere(s.exceptionsInARow);
     this.interruptTakenAt = s.afterInterrupt ? this.hart.icount : -1;
+  }
+
+  /**
+   * Hart migration (recorder/hart-migration.ts): the hart leaves this runner between turns. Null
+   * while it cannot: paused inside a block, or counted as halted (the machine's halt count).
+   */
+  handOver(): RunnerHandover | null {
+    if (this.paused || this.halted) return null;
+    return { ...this.exceptionState, parked: this.parked === 'idle' };
+  }
+
+  /** The hart arrives from another thread's runner (after its state and TLB are in place). */
+  takeOver(s: RunnerHandover): void {
+    this.exceptionState = s;
+    if (s.parked) this.parked = 'idle';
   }
 
   /** Shared thread: the hart is parked — idle in WFI, or polling in WFI or a spin (host ns it may look again). */

@@ -71,6 +71,16 @@ export interface SerialSchedulerOptions {
   stalled(live: ScheduledHart[]): 'continue' | 'wait';
   /** Called once for each hart that finished its run, after its runner's `finish()`. */
   onDone?(slot: ScheduledHart): void;
+  /**
+   * Parallel recording with hart migration (recorder/hart-migration.ts): called after every turn,
+   * when harts may leave this scheduler (`remove`) or join it (`add`).
+   */
+  betweenTurns?(scheduler: SerialScheduler): void;
+  /**
+   * No hart is left to run here: true to keep going (harts may still arrive; the callback waits
+   * for them a while), false to end.
+   */
+  awaitHarts?(scheduler: SerialScheduler): boolean;
 }
 
 /** Why `SerialScheduler.run` returned. */
@@ -91,6 +101,8 @@ export class SerialScheduler {
   readonly slots: ScheduledHart[];
   /** The hart whose turn it is (the one paused, when a probe stopped the run). */
   current = 0;
+  /** Harts added since the round began (they join the next round). */
+  private arrivals: number[] = [];
 
   /** `slots`: the harts this scheduler runs (all of the machine's, or a thread's share with --threads). */
   constructor(readonly board: Board, slots: ScheduledHart[], private readonly opts: SerialSchedulerOptions) {
@@ -113,9 +125,14 @@ export class SerialScheduler {
   runTurns(probe?: RunProbe): ScheduleEnd {
     const st = this.sched;
     for (;;) {
-      if (st.live.length === 0) return 'end';
+      if (st.live.length === 0 && this.arrivals.length === 0) {
+        if (!this.opts.awaitHarts?.(this)) return 'end';
+        if (this.arrivals.length === 0) continue;
+        st.index = st.live.length;
+      }
       if (st.index >= st.live.length) {
-        st.live = this.opts.policy.roundOrder(st.live.filter((id) => !this.finished[id] && !this.harts[id].exitRequested).sort((a, b) => a - b));
+        const ids = this.arrivals.length === 0 ? st.live : [...st.live, ...this.arrivals.splice(0)];
+        st.live = this.opts.policy.roundOrder(ids.filter((id) => this.slots[id] && !this.finished[id] && !this.harts[id].exitRequested).sort((a, b) => a - b));
         st.index = 0;
         const stalled = st.live.length > 0 && !st.moved;
         st.moved = false;
@@ -124,6 +141,10 @@ export class SerialScheduler {
       }
       const id = st.live[st.index];
       const s = this.slots[id];
+      if (!s) { // it left this thread (remove)
+        st.index++;
+        continue;
+      }
       this.current = id;
       st.turn ??= { until: s.hart.icount + this.opts.policy.quantum(id), before: s.hart.icount, releasedBefore: this.opts.releasedCount?.(id) ?? 0 };
       this.board.timeSource = s.hart.timeSource;
@@ -137,7 +158,29 @@ export class SerialScheduler {
       if (status !== 'blocked' || s.hart.icount !== st.turn.before || (this.opts.releasedCount?.(id) ?? 0) !== st.turn.releasedBefore) st.moved = true;
       st.turn = null;
       st.index++;
+      this.opts.betweenTurns?.(this);
     }
+  }
+
+  /** The harts this scheduler runs now, finished ones included. */
+  members(): ScheduledHart[] {
+    return this.slots.filter((s) => s !== undefined);
+  }
+
+  /** A hart joins (hart migration): it runs from the next round on. */
+  add(slot: ScheduledHart): void {
+    const id = slot.hart.id;
+    this.slots[id] = slot;
+    this.harts[id] = slot.hart;
+    this.finished[id] = false;
+    this.arrivals.push(id);
+  }
+
+  /** A hart leaves between turns (hart migration); its turn in this round, if still to come, is skipped. */
+  remove(id: number): void {
+    delete this.slots[id];
+    delete this.harts[id];
+    this.finished[id] = false;
   }
 }
 

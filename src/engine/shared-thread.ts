@@ -1,5 +1,5 @@
 import { Board } from '../machine/board.js';
-import { RoundRobin, ScheduledHart, SerialSchedulerOptions } from './serial-scheduler.js';
+import { RoundRobin, SchedulePolicy, ScheduledHart, SerialSchedulerOptions } from './serial-scheduler.js';
 
 /**
  * `--threads T` below the hart count: several harts take turns on one host thread under host time
@@ -12,16 +12,34 @@ export const SHARED_THREAD_QUANTUM = 20_000;
 const MAX_STALL_SLEEP_MS = 10;
 
 /**
- * The schedule of harts sharing a thread: round robin; when a whole round moved nobody (all parked
+ * Round robin with turns drawn between half and one and a half quanta. A parallel recording's
+ * schedule on a shared thread is not part of its trace, and fixed turns would end at the same
+ * instructions in every recording of a guest that reads no clock: harts taking turns would race
+ * the same way every time, and recording would hide the races they have.
+ */
+class JitteredRoundRobin implements SchedulePolicy {
+  constructor(private readonly turnLength: number) {}
+
+  roundOrder(live: number[]): number[] {
+    return live;
+  }
+
+  quantum(): number {
+    return Math.floor(this.turnLength * (0.5 + Math.random()));
+  }
+}
+
+/**
+ * The schedule of harts sharing a thread: round robin (`jitter`: JitteredRoundRobin); when a whole round moved nobody (all parked
  * in WFI or waiting for rights other threads hold), the thread sleeps on the first hart's wake
  * word — a kick of any of its harts bumps that word too (MachineControl.shareWakeUps) — until the
  * earliest timer or poll of a parked hart.
  */
-export function sharedThreadSchedule(board: Board, hartIds: number[]): Omit<SerialSchedulerOptions, 'onDone'> {
+export function sharedThreadSchedule(board: Board, hartIds: number[], opts: { jitter?: boolean } = {}): Omit<SerialSchedulerOptions, 'onDone'> {
   const leader = board.harts[hartIds[0]];
   for (const id of hartIds) board.control.shareWakeUps(id, leader.id);
   return {
-    policy: new RoundRobin(SHARED_THREAD_QUANTUM),
+    policy: opts.jitter ? new JitteredRoundRobin(SHARED_THREAD_QUANTUM) : new RoundRobin(SHARED_THREAD_QUANTUM),
     stalled(live: ScheduledHart[]) {
       const seen = leader.wakeWord();
       let ns = BigInt(MAX_STALL_SLEEP_MS * 1_000_000);

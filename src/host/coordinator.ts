@@ -121,7 +121,7 @@ export class Coordinator {
     const allHarts = board.harts.map((h) => h.id);
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
     board.control.expectWorkers(groups.length);
-    const workers = groups.map((ids) => this.startWorker(ids, groups.length));
+    const workers = groups.map((_, thread) => this.startWorker(groups, thread));
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -164,10 +164,11 @@ export class Coordinator {
     } };
   }
 
-  private startWorker(hartIds: number[], hostThreads: number): Worker {
+  private startWorker(groups: number[][], thread: number): Worker {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
+    const hartIds = groups[thread];
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
-      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads, jitChannel: this.jitChannel };
+      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups };
     return hartWorker(init);
   }
 

@@ -7,6 +7,8 @@ import { RunSupervisor } from '../engine/hart-runner.js';
 import { attachMachine } from '../engine/machine-factory.js';
 import { scheduleHart } from '../engine/schedule-hart.js';
 import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../engine/serial-scheduler.js';
+import { Hart } from '../cpu/hart.js';
+import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
 import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { JitShare } from '../jit/jit-share.js';
@@ -32,6 +34,9 @@ export interface HartWorkerInit {
   hostThreads: number;
   /** The machine's BroadcastChannel for compiled pages (jit/jit-share.ts). */
   jitChannel: string;
+  /** This worker's index among the machine's host threads, and each thread's harts at the start. */
+  thread: number;
+  threadGroups: number[][];
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -56,7 +61,17 @@ const jitShare = init.tier === 'jit' ? new JitShare({
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
+  thread: init.thread, threadGroups: init.threadGroups, scheduleHart: (hart, supervisor) => placeHart(hart, supervisor, true),
 };
+
+/** A hart on this worker's tier under `supervisor`; `shared`: it takes turns with others on this thread. */
+function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): ScheduledHart {
+  const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
+  // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
+  if (shared) s.runner.sharesThread = s.supervisor.realTime;
+  s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
+  return s;
+}
 
 /** Plain running: host time, device lines sampled at safe points; harts sharing the thread take turns. */
 function plainRun(ctx: WorkerContext): WorkerPlugin {
@@ -99,21 +114,22 @@ function reportDone(s: ScheduledHart): void {
 }
 
 let current = init.hartIds[0];
+/** The harts on this thread now (hart migration moves them between threads). */
+let running = (): Hart[] => init.hartIds.map((id) => board.harts[id]);
 let plugin: WorkerPlugin | null = null;
 try {
   plugin = await loadPlugin(init.mode);
+  const migrates = plugin.migrates === true;
   const slots = init.hartIds.map((id) => {
     const hart = board.harts[id];
     hart.syncIn();
-    return scheduleHart(hart, plugin!.supervisor(hart), init.tier, init.memory, chaos.get(id), { share: jitShare, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
+    return placeHart(hart, plugin!.supervisor(hart), init.hartIds.length > 1 || migrates);
   });
-  // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
-  if (slots.length > 1) for (const s of slots) s.runner.sharesThread = s.supervisor.realTime;
-  for (const s of slots) s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
   board.control.arriveAtStart(); // the machine's harts start together
   // One hart needs no scheduler, unless it runs on virtual time: then an idle WFI must move the
-  // clock to the next timer deadline (the scheduler's stall handling), not end the hart.
-  if (slots.length === 1 && !slots[0].supervisor.virtualTimerDeadline) {
+  // clock to the next timer deadline (the scheduler's stall handling), not end the hart; or harts
+  // may come and go (hart migration).
+  if (slots.length === 1 && !slots[0].supervisor.virtualTimerDeadline && !migrates) {
     const [s] = slots;
     board.timeSource = s.hart.timeSource;
     s.runner.runSlice(Number.POSITIVE_INFINITY);
@@ -121,12 +137,13 @@ try {
     reportDone(s);
   } else {
     const scheduler = new SerialScheduler(board, slots, { ...plugin.schedule, onDone: reportDone });
+    running = () => scheduler.members().map((s) => s.hart);
     try {
       while (scheduler.runTurns() !== 'end');
     } finally {
       current = scheduler.current;
     }
-    for (const s of slots) {
+    for (const s of scheduler.members()) {
       if (scheduler.finished[s.hart.id]) continue;
       current = s.hart.id; // stopped from outside
       s.runner.finish();
@@ -134,7 +151,7 @@ try {
     }
   }
 } catch (err) {
-  for (const h of board.harts) if (init.hartIds.includes(h.id)) h.syncOut();
+  for (const h of running()) h.syncOut();
   if (err instanceof HindsightError) {
     // A replay that left its trace, or a damaged trace: stop everyone and say where.
     board.control.requestStop(StopReason.Fatal, err.exitCode);

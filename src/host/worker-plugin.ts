@@ -1,6 +1,6 @@
 import { Hart } from '../cpu/hart.js';
 import { Board } from '../machine/board.js';
-import { SerialSchedulerOptions } from '../engine/serial-scheduler.js';
+import { ScheduledHart, SerialSchedulerOptions } from '../engine/serial-scheduler.js';
 import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
 import { ChaosPolicy } from '../engine/chaos.js';
@@ -27,6 +27,11 @@ export interface WorkerContext {
   virtualClock: VirtualClock;
   /** --chaos: each hart's policy (null without chaos); a recorder draws its tenure from it. */
   chaos(hartId: number): ChaosPolicy | null;
+  /** Parallel mode: this worker's index among the machine's host threads, and each thread's harts at the start. */
+  thread: number;
+  threadGroups: number[][];
+  /** Puts a hart that arrived from another thread (hart migration) on this worker's tier, as the worker did its own. */
+  scheduleHart(hart: Hart, supervisor: HartSupervisor): ScheduledHart;
 }
 
 export interface WorkerPlugin {
@@ -40,6 +45,12 @@ export interface WorkerPlugin {
    * pending, AccessGuard.handOffPending) and replay; plain runs always have them.
    */
   runsOfBlocks?: boolean;
+  /**
+   * Harts may move between this worker and others (recorder/hart-migration.ts): the worker then
+   * always schedules its harts (even one) as if they shared the thread, and its scheduler's
+   * `awaitHarts` decides when it ends.
+   */
+  migrates?: boolean;
   /** The worker leaves (close files). */
   close?(): void;
 }

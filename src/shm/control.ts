@@ -70,11 +70,16 @@ export class MachineControl implements HartLines {
   }
 
   kick(hart: number): void {
+    this.bump(hart);
+    // One hop only: with hart migration a moved thread anchor's WAKE_ALSO may point back here.
+    const also = Atomics.load(this.words, this.hartWord(hart, HartBlock.WAKE_ALSO));
+    if (also !== 0 && also - 1 !== hart) this.bump(also - 1);
+  }
+
+  private bump(hart: number): void {
     const idx = this.hartWord(hart, HartBlock.WAKE);
     Atomics.add(this.words, idx, 1);
     Atomics.notify(this.words, idx);
-    const also = Atomics.load(this.words, this.hartWord(hart, HartBlock.WAKE_ALSO));
-    if (also !== 0 && also - 1 !== hart) this.kick(also - 1);
   }
 
   /** Harts sharing one host thread: a kick of `hart` also wakes `leader`, the hart the thread sleeps on. */
