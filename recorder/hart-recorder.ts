@@ -177,7 +177,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   /** Everything the hart's recorder on another thread needs to go on where this one stops (hart migration). */
   handOver(): RecorderHandover {
-    this.siblings.splice(this.siblings.indexOf(this), 1);
+    const at = this.siblings.indexOf(this);
+    if (at >= 0) this.siblings.splice(at, 1); // it leaves its thread's group
     this.siblings = [];
     return {
       releaseSeq: this.releaseSeq, nextCheck: this.nextCheck, markedIcount: this.markedIcount, markedTraps: this.markedTraps,
