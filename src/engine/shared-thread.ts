@@ -30,10 +30,11 @@ class JitteredRoundRobin implements SchedulePolicy {
 }
 
 /**
- * The schedule of harts sharing a thread: round robin (`jitter`: JitteredRoundRobin); when a whole round moved nobody (all parked
- * in WFI or waiting for rights other threads hold), the thread sleeps on the first hart's wake
- * word — a kick of any of its harts bumps that word too (MachineControl.shareWakeUps) — until the
- * earliest timer or poll of a parked hart.
+ * The schedule of harts sharing a thread: round robin (`jitter`: JitteredRoundRobin, for
+ * recordings); when a whole round moved nobody (all parked in WFI or waiting for rights other
+ * threads hold), the thread sleeps on the first hart's wake word — a kick of any of its harts
+ * bumps that word too (MachineControl.shareWakeUps) — until the earliest timer or poll of a
+ * parked hart.
  */
 export function sharedThreadSchedule(board: Board, hartIds: number[], opts: { jitter?: boolean } = {}): Omit<SerialSchedulerOptions, 'onDone'> {
   const leader = board.harts[hartIds[0]];
