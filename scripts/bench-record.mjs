@@ -1,6 +1,7 @@
 // Record/replay rows of `npm run bench`: what recording costs and what a trace weighs.
 // For each 2-hart guest: plain run, parallel and serial recording, parallel and serial replay,
-// all timed as whole processes on the same machine, with the trace size and event counts the
+// `record --migrate` (its vs record: against the plain parallel recording), all timed as whole
+// processes on the same machine, with the trace size and event counts the
 // recorder reports. Low sharing = bench_parallel (private data per hart); high sharing =
 // smp_racy_counter, smp_mp_litmus and smp_sb_litmus (harts hammer shared pages).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,6 +51,14 @@ export async function benchRecordReplay({ cli, tiers = ['reference'], guests, ru
           instructions: summary.instructions, traceBytes: summary.traceBytes, bytesPerMInsn: summary.traceBytes / (summary.instructions / 1e6),
           events, eventsPerSecond: events / rec.seconds, transfersPerSecond: transfers / rec.seconds, eventsByKind: summary.events,
         });
+        if (sched === 'parallel') {
+          // Hart migration (record --migrate, experimental): what it costs or saves on this host as it is.
+          const mig = await run(process.execPath, [cli, 'record', '--migrate', '-o', `${trace}.migrate`, ...base, g.elf], 3600);
+          const ms = parseRecordSummary(mig.stderr);
+          if (mig.code !== 0 || !ms) problems.push(`${name}: record --migrate failed (exit ${mig.code})`);
+          else rows.push({ tier, guest: name, sharing: g.sharing, mode: 'record parallel --migrate', seconds: mig.seconds, vsRun: mig.seconds / plain.seconds, vsRecord: mig.seconds / rec.seconds,
+            guestSeconds: ms.seconds, guestVsRun: guestSeconds ? ms.seconds / guestSeconds : null, instructions: ms.instructions, traceBytes: ms.traceBytes, bytesPerMInsn: ms.traceBytes / (ms.instructions / 1e6) });
+        }
         const replayScheds = sched === 'parallel' ? ['parallel', 'serial'] : ['serial'];
         for (const rs of replayScheds) {
           const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', '--sched', rs, trace], 3600);
