@@ -120,6 +120,22 @@ describe('Linux 6.1 under OpenSBI', () => {
   /** Recordings that showed something not yet understood are copied here (outside the test's own directory, which is removed). */
   const KEPT_DIR = join(tmpdir(), 'hindsight-kept');
 
+  /**
+   * Records, and records once more if a secondary CPU missed Linux's 1 s bring-up wait, whose
+   * clock is the host's while recording. Not yet understood; measured 2026-12-03 at 2 and 1 of 20
+   * 4-hart /fpinit recordings on 2 threads (with and without jittered turns), once in ~130 racy
+   * init recordings before. The trace is kept for diagnosis.
+   */
+  async function recordAllCpus(record: () => ReturnType<typeof hindsight>, trace: string, label: string) {
+    const r = await record();
+    if (!/CPU\d+: failed to come online/.test(r.stdout)) return r;
+    const kept = join(KEPT_DIR, `${label}-cpu-missing-${Date.now()}.trace`);
+    mkdirSync(KEPT_DIR, { recursive: true });
+    copyFileSync(trace, kept);
+    process.stderr.write(`linux ${label}: a secondary CPU did not come online while recording (${/hindsight: recorded .*/.exec(r.stderr)?.[0] ?? r.stderr.slice(-300)}); trace kept as ${kept}; recording again\n`);
+    return record();
+  }
+
   /** The first parallel recording of the racy init and the racy total it printed (the debugger test uses it). */
   let recorded: { trace: string; total: number } | null = null;
 
@@ -130,17 +146,7 @@ describe('Linux 6.1 under OpenSBI', () => {
       const trace = join(dir, `racy4-${sched}.trace`);
       const record = () => hindsight(['record', ...TIER, '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0',
         '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
-      let r = await record();
-      // Once in ~130 recordings (one CI run; none in 130 by hand, loaded or quiet) a secondary CPU
-      // missed Linux's 1 s bring-up wait, whose clock is the host's while recording. Not yet
-      // understood: the trace is kept for diagnosis and the recording is made once more.
-      if (/CPU\d+: failed to come online/.test(r.stdout)) {
-        const kept = join(KEPT_DIR, `racy4-cpu-missing-${Date.now()}.trace`);
-        mkdirSync(KEPT_DIR, { recursive: true });
-        copyFileSync(trace, kept);
-        process.stderr.write(`linux racy init: a secondary CPU did not come online while recording (${/hindsight: recorded .*/.exec(r.stderr)?.[0] ?? r.stderr.slice(-300)}); trace kept as ${kept}; recording again\n`);
-        r = await record();
-      }
+      const r = await recordAllCpus(record, trace, 'racy4');
       const why = r.stdout.slice(-3000) + r.stderr;
       expect(r.stdout, why).toContain('smp: Brought up 1 node, 4 CPUs');
       expect(initOutput(r.stdout), why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
@@ -317,8 +323,8 @@ describe('Linux 6.1 under OpenSBI', () => {
     const [fromQemu, rec] = await Promise.all([
       qemu(guest.image, 4, { bios: OPENSBI_FW_JUMP, cpu: 'rv64', extra: ['-append', append], timeoutMs: 120_000 }),
       // In parallel on 2 host threads: ~21 s, where the serial schedule took ~53 s.
-      hindsight(['record', ...TIER, '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', append,
-        '--timeout', String(FP_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (FP_TIMEOUT_S + 60) * 1000 }),
+      recordAllCpus(() => hindsight(['record', ...TIER, '--harts', '4', '--threads', '2', '--bios', OPENSBI_FW_JUMP, '--append', append,
+        '--timeout', String(FP_TIMEOUT_S), '-o', trace, guest.image], { timeoutMs: (FP_TIMEOUT_S + 60) * 1000 }), trace, 'fpinit'),
     ]);
     const why = rec.stdout.slice(-3000) + rec.stderr;
     expect(fromQemu.stdout).toContain('reboot: Power down');
