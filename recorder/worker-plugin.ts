@@ -40,13 +40,14 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   const migration = !o.serial && o.migration ? new HartMigration({
     table: o.migration.table, channel: o.migration.channel, thread: ctx.thread, control: board.control, harts: board.harts,
     anchors: ctx.threadGroups.map((g) => g[0]),
-    homes: ctx.threadGroups.flatMap((g, thread) => g.map((id) => [id, thread])).sort((a, b) => a[0] - b[0]).map(([, thread]) => thread),
+    homes: homeThreads(ctx.threadGroups),
     arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from)),
     leave: (slot) => (slot.supervisor as HartRecorder).handOver(),
   }, ctx.hartIds) : null;
   const sharing = !o.serial && (ctx.hartIds.length > 1 || migration !== null);
   const group: HartRecorder[] = [];
-  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true }) : null;
+  // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
+  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true, sleptWaitingForRight: migration ? (ns) => migration.waited(ns) : undefined }) : null;
   return {
     supervisor,
     // Parallel recording: runs of blocks while no hand-off is pending (HartRecorder.handOffPending);
@@ -55,15 +56,6 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     migrates: migration !== null,
     schedule: shared ? {
       ...shared,
-      stalled(live) {
-        if (!migration) return shared.stalled(live);
-        // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
-        const waitingForRight = live.some((s) => s.runner.parkedForNs() === null);
-        const start = performance.now();
-        const next = shared.stalled(live);
-        if (waitingForRight) migration.waited((performance.now() - start) * 1e6);
-        return next;
-      },
       betweenTurns: migration ? (sched) => migration.betweenTurns(sched) : undefined,
       awaitHarts: migration ? (sched) => migration.awaitHarts(sched) : undefined,
     } : {
@@ -104,4 +96,11 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     }
     return recorder;
   }
+}
+
+/** Each hart's thread at the start, by hart id. */
+function homeThreads(groups: number[][]): number[] {
+  const homes: number[] = [];
+  groups.forEach((ids, thread) => { for (const id of ids) homes[id] = thread; });
+  return homes;
 }

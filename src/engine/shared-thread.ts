@@ -36,7 +36,13 @@ class JitteredRoundRobin implements SchedulePolicy {
  * bumps that word too (MachineControl.shareWakeUps) — until the earliest timer or poll of a
  * parked hart.
  */
-export function sharedThreadSchedule(board: Board, hartIds: number[], opts: { jitter?: boolean } = {}): Omit<SerialSchedulerOptions, 'onDone'> {
+export interface SharedThreadOptions {
+  jitter?: boolean;
+  /** Told how long the thread slept while one of its harts waited for a right (hart migration's meter). */
+  sleptWaitingForRight?(ns: number): void;
+}
+
+export function sharedThreadSchedule(board: Board, hartIds: number[], opts: SharedThreadOptions = {}): Omit<SerialSchedulerOptions, 'onDone'> {
   const leader = board.harts[hartIds[0]];
   for (const id of hartIds) board.control.shareWakeUps(id, leader.id);
   return {
@@ -44,13 +50,19 @@ export function sharedThreadSchedule(board: Board, hartIds: number[], opts: { ji
     stalled(live: ScheduledHart[]) {
       const seen = leader.wakeWord();
       let ns = BigInt(MAX_STALL_SLEEP_MS * 1_000_000);
+      let waitingForRight = false;
       for (const s of live) {
         if (s.hart.exitRequested) return 'continue';
         const parked = s.runner.parkedForNs();
-        if (parked === null) ns = ns < 1_000_000n ? ns : 1_000_000n; // waiting for a right: its holder kicks us
-        else if (parked < ns) ns = parked;
+        if (parked === null) {
+          waitingForRight = true; // its holder kicks us
+          ns = ns < 1_000_000n ? ns : 1_000_000n;
+        } else if (parked < ns) ns = parked;
       }
-      if (ns > 0n) leader.sleep(seen, Number(ns) / 1e6);
+      if (ns <= 0n) return 'continue';
+      const start = waitingForRight && opts.sleptWaitingForRight ? performance.now() : 0;
+      leader.sleep(seen, Number(ns) / 1e6);
+      if (start) opts.sleptWaitingForRight!((performance.now() - start) * 1e6);
       return 'continue';
     },
   };
