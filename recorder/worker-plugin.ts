@@ -26,7 +26,7 @@ export interface RecordWorkerOptions {
 
 /** The worker mode that plugs recording into a hart worker. */
 export function recordWorkerMode(options: RecordWorkerOptions): WorkerMode {
-  return { module: new URL('./worker-plugin.js', import.meta.url).href, options };
+  return { module: 'recorder/worker-plugin.js', options };
 }
 
 /** Recording inside a hart worker: a recorder per hart, console output positions into the rings. */

@@ -24,7 +24,7 @@ export interface ReplayWorkerOptions {
 
 /** The worker mode that plugs replay into a hart worker. */
 export function replayWorkerMode(options: ReplayWorkerOptions): WorkerMode {
-  return { module: new URL('./worker-plugin.js', import.meta.url).href, options };
+  return { module: 'replayer/worker-plugin.js', options };
 }
 
 /** Replay inside a hart worker: each hart follows its own event stream, read from the trace file. */

@@ -83,7 +83,8 @@ function plainRun(ctx: WorkerContext): WorkerPlugin {
 
 async function loadPlugin(mode: WorkerMode): Promise<WorkerPlugin> {
   if (mode.module === null) return plainRun(context);
-  const module = (await import(mode.module)) as { createWorkerPlugin: CreateWorkerPlugin };
+  // This file is src/host/hart-worker.js under the build's root (dist/, or dist/bundle/).
+  const module = (await import(new URL(`../../${mode.module}`, import.meta.url).href)) as { createWorkerPlugin: CreateWorkerPlugin };
   return module.createWorkerPlugin(context, mode.options as never);
 }
 

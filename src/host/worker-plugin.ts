@@ -7,9 +7,12 @@ import { ChaosPolicy } from '../engine/chaos.js';
 
 /**
  * How a hart worker runs its harts: plainly (`module: null`), or under a plug-in — the ES module at
- * `module` (a file URL), whose `createWorkerPlugin(context, options)` makes each hart's supervisor.
- * Recording (recorder/worker-plugin.ts) and replay (replayer/worker-plugin.ts) plug in this way, so
- * the worker knows neither; `options` is plain data (it crosses threads by structured clone).
+ * `module`, whose `createWorkerPlugin(context, options)` makes each hart's supervisor. Recording
+ * (recorder/worker-plugin.ts) and replay (replayer/worker-plugin.ts) plug in this way, so the
+ * worker knows neither; `options` is plain data (it crosses threads by structured clone).
+ * `module` is a path from the build's root (`recorder/worker-plugin.js`), which the worker resolves
+ * against its own: the bundled hart worker (scripts/bundle-worker.mjs) loads the bundled plug-in,
+ * which shares its modules, and never a second copy of them.
  */
 export interface WorkerMode {
   module: string | null;

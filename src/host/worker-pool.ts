@@ -7,9 +7,28 @@
  * its HartWorkerInit; without a started one, the coordinator gets a fresh worker as before.
  * Kept free of other imports so that the CLI entry can load it before anything else.
  */
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
-const HART_WORKER = new URL('./hart-worker.js', import.meta.url);
+/**
+ * The hart worker's entry: the bundle `npm run build` makes (scripts/bundle-worker.mjs), when it
+ * is at least as new as the compiled module it was made from (tsc rewrites every file, so a build
+ * without the bundling step leaves it older and unused), else the compiled modules themselves.
+ * One module instead of ~60 is ready ~40 ms sooner on the 2-core hosts (docs/BENCHMARKS.md).
+ * HINDSIGHT_UNBUNDLED=1 takes the modules (stack traces then name the source files).
+ */
+function hartWorkerEntry(): URL {
+  const modules = new URL('./hart-worker.js', import.meta.url);
+  const bundle = new URL('../../bundle/src/host/hart-worker.js', import.meta.url);
+  if (process.env.HINDSIGHT_UNBUNDLED === '1') return modules;
+  try {
+    return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
+  } catch {
+    return modules; // no bundle (esbuild missing at build time), or running from sources
+  }
+}
+
+const HART_WORKER = hartWorkerEntry();
 
 /** What a started worker is told in workerData: wait for the init message. */
 export const AWAIT_INIT = { awaitInit: true } as const;
