@@ -17,10 +17,8 @@ import { Worker } from 'node:worker_threads';
  * One module instead of ~60 is ready ~40 ms sooner on the 2-core hosts (docs/BENCHMARKS.md).
  * HINDSIGHT_UNBUNDLED=1 takes the modules (stack traces then name the source files).
  */
-function hartWorkerEntry(): URL {
-  const modules = new URL('./hart-worker.js', import.meta.url);
-  const bundle = new URL('../../bundle/src/host/hart-worker.js', import.meta.url);
-  if (process.env.HINDSIGHT_UNBUNDLED === '1') return modules;
+export function hartWorkerEntry(modules: URL, bundle: URL, env = process.env): URL {
+  if (env.HINDSIGHT_UNBUNDLED === '1') return modules;
   try {
     return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
   } catch {
@@ -28,7 +26,7 @@ function hartWorkerEntry(): URL {
   }
 }
 
-const HART_WORKER = hartWorkerEntry();
+const HART_WORKER = hartWorkerEntry(new URL('./hart-worker.js', import.meta.url), new URL('../../bundle/src/host/hart-worker.js', import.meta.url));
 
 /** What a started worker is told in workerData: wait for the init message. */
 export const AWAIT_INIT = { awaitInit: true } as const;

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { hartWorkerEntry } from '../../src/host/worker-pool.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bundle = join(root, 'dist/bundle');
+const cli = join(root, 'dist/src/cli/main.js');
+
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? jsFiles(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []);
+}
+
+describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.ts)', () => {
+  test('the build made it, with both plug-ins, and it imports nothing of ours from outside the bundle', () => {
+    for (const entry of ['src/host/hart-worker.js', 'recorder/worker-plugin.js', 'replayer/worker-plugin.js']) expect(existsSync(join(bundle, entry)), entry).toBe(true);
+    // A relative import leaving dist/bundle would load a second copy of modules the worker has.
+    for (const file of jsFiles(bundle)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+        const target = resolve(dirname(file), m[1]);
+        expect(relative(bundle, target).startsWith('..'), `${relative(root, file)} imports ${m[1]}`).toBe(false);
+        expect(existsSync(target), `${relative(root, file)} imports ${m[1]}`).toBe(true);
+      }
+    }
+    // npm run build made it after tsc: the CLI's workers use it.
+    expect(statSync(join(bundle, 'src/host/hart-worker.js')).mtimeMs).toBeGreaterThanOrEqual(statSync(join(root, 'dist/src/host/hart-worker.js')).mtimeMs);
+  });
+
+  test('the bundle is taken only while it is not older than the modules, and never with HINDSIGHT_UNBUNDLED=1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-bundle-'));
+    const modules = pathToFileURL(join(dir, 'modules.js'));
+    const bundled = pathToFileURL(join(dir, 'bundle.js'));
+    writeFileSync(modules, '');
+    expect(hartWorkerEntry(modules, bundled, {})).toEqual(modules); // no bundle
+    writeFileSync(bundled, '');
+    utimesSync(modules, 1000, 1000);
+    utimesSync(bundled, 2000, 2000);
+    expect(hartWorkerEntry(modules, bundled, {})).toEqual(bundled);
+    expect(hartWorkerEntry(modules, bundled, { HINDSIGHT_UNBUNDLED: '1' })).toEqual(modules);
+    utimesSync(modules, 3000, 3000); // tsc ran again without bundling
+    expect(hartWorkerEntry(modules, bundled, {})).toEqual(modules);
+  });
+
+  test('a recording and its replay give the same results from the bundle and from the modules', () => {
+    const guest = join(root, 'test/guests/bin/smp_racy_counter.elf');
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-bundle-'));
+    const outputs = ['0', '1'].map((unbundled) => {
+      const env = { ...process.env, HINDSIGHT_UNBUNDLED: unbundled };
+      const trace = join(dir, `t${unbundled}.trace`);
+      // One hart: the same instructions on both, so the two recordings print the same.
+      const recorded = execFileSync(process.execPath, [cli, 'record', '-o', trace, guest], { env, encoding: 'utf8' });
+      // Each trace replayed by the other build.
+      const other = { ...process.env, HINDSIGHT_UNBUNDLED: unbundled === '1' ? '0' : '1' };
+      const replayed = execFileSync(process.execPath, [cli, 'replay', '--sched', 'parallel', trace], { env: other, encoding: 'utf8' });
+      expect(replayed).toBe(recorded);
+      return recorded;
+    });
+    expect(outputs[0]).toContain('smp_racy_counter');
+    expect(outputs[1]).toBe(outputs[0]);
+  });
+});
