@@ -2,7 +2,7 @@ import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from
 import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
-import { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
+import type { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
 import { OutputMark } from './event-ring.js';
 import { TraceEventKind } from '../traces/events.js';
 import { RecordedMachine } from '../traces/types.js';
@@ -76,6 +76,8 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   let lastFlush = Date.now();
   let coordinator: Coordinator | null = null;
   let consoleBytes = 0;
+  /** Console output drained before the trace file exists (the writer is created once the harts run). */
+  const earlyConsole: Uint8Array[] = [];
   /** Console output runs not yet handed to the writer (merged across polls until the next flush). */
   const pendingRuns: ConsolePosition[] = [];
   const lastOutputIcount = new Map<number, number>();
@@ -99,7 +101,8 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     },
     console: (bytes) => {
       consoleBytes += bytes.length;
-      writer?.appendConsole(bytes);
+      if (writer) writer.appendConsole(bytes);
+      else earlyConsole.push(bytes.slice());
     },
     poll: () => {
       if (!writer) return;
@@ -131,16 +134,19 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
   const c = coordinator;
   opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });
-  // The hart workers start first: creating the trace (hashing and deflating the images, ~0.1-0.2 s
-  // for a Linux kernel) overlaps their start-up, and their events wait in the rings meanwhile.
+  // The hart workers start first: loading the trace writer (better-sqlite3) and creating the trace
+  // (hashing and deflating the images, ~0.1-0.2 s for a Linux kernel) overlap their start-up and
+  // their first instructions; their events wait in the rings meanwhile, and console output here.
   const running = coordinator.run();
   try {
-    writer = TraceWriter.create(opts.tracePath, {
+    const { TraceWriter: Writer } = await import('../traces/trace-writer.js');
+    writer = Writer.create(opts.tracePath, {
       toolVersion: VERSION,
       sched: opts.sched,
       machine: { ...machine },
       images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
     });
+    for (const bytes of earlyConsole.splice(0)) writer.appendConsole(bytes);
   } catch (err) {
     c.stop(StopReason.Fatal, 1);
     await running.catch(() => {});

@@ -8,6 +8,7 @@
 import { tuneHostMalloc } from '../host/malloc-tune.js';
 import { startHartWorkers } from '../host/worker-pool.js';
 import { defaultThreads } from './default-threads.js';
+import { WORKER_PLUGIN_OF_COMMAND } from './worker-plugins.js';
 
 /** The value of an option in argv (`--opt V` or `--opt=V`), undefined when absent. */
 function optionValue(argv: readonly string[], flag: string): string | undefined {
@@ -38,5 +39,5 @@ function workersWanted(argv: readonly string[]): number {
 }
 
 tuneHostMalloc(); // before any worker starts (host/malloc-tune.ts); the debugger's timeline compiles too
-if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv));
+if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv), WORKER_PLUGIN_OF_COMMAND[process.argv[2]]);
 await (await import('./program.js')).main();

@@ -16,7 +16,7 @@ import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
-import type { AWAIT_INIT } from './worker-pool.js';
+import type { AwaitInit } from './worker-pool.js';
 
 /** Message a hart worker receives at start. */
 export interface HartWorkerInit {
@@ -45,9 +45,21 @@ export type HartWorkerResult =
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
-/** The machine to run: in workerData, or (a worker started ahead, host/worker-pool.ts) the first message. */
+/** A plug-in module (WorkerMode.module, a path from the build's root) of this build. */
+function importPlugin(path: string): Promise<unknown> {
+  // This file is src/host/hart-worker.js under the build's root (dist/, or dist/bundle/).
+  return import(new URL(`../../${path}`, import.meta.url).href);
+}
+
+/**
+ * The machine to run: in workerData, or (a worker started ahead, host/worker-pool.ts) the first
+ * message, while the plug-in the command said it will use loads (loadPlugin then finds it loaded;
+ * a failure to load is reported there).
+ */
 async function receiveInit(): Promise<HartWorkerInit> {
-  if (!(workerData as typeof AWAIT_INIT | null)?.awaitInit) return workerData as HartWorkerInit;
+  const ahead = workerData as AwaitInit | null;
+  if (!ahead?.awaitInit) return workerData as HartWorkerInit;
+  if (ahead.preload) importPlugin(ahead.preload).catch(() => {});
   return new Promise((resolve) => parentPort!.once('message', (init: HartWorkerInit) => resolve(init)));
 }
 
@@ -83,8 +95,7 @@ function plainRun(ctx: WorkerContext): WorkerPlugin {
 
 async function loadPlugin(mode: WorkerMode): Promise<WorkerPlugin> {
   if (mode.module === null) return plainRun(context);
-  // This file is src/host/hart-worker.js under the build's root (dist/, or dist/bundle/).
-  const module = (await import(new URL(`../../${mode.module}`, import.meta.url).href)) as { createWorkerPlugin: CreateWorkerPlugin };
+  const module = (await importPlugin(mode.module)) as { createWorkerPlugin: CreateWorkerPlugin };
   return module.createWorkerPlugin(context, mode.options as never);
 }
 

@@ -28,16 +28,20 @@ export function hartWorkerEntry(modules: URL, bundle: URL, env = process.env): U
 
 const HART_WORKER = hartWorkerEntry(new URL('./hart-worker.js', import.meta.url), new URL('../../bundle/src/host/hart-worker.js', import.meta.url));
 
-/** What a started worker is told in workerData: wait for the init message. */
-export const AWAIT_INIT = { awaitInit: true } as const;
+/**
+ * What a started worker is told in workerData: wait for the init message; meanwhile load the
+ * plug-in the command will use (`preload`, a WorkerMode.module path), if it said which.
+ */
+export interface AwaitInit { awaitInit: true; preload?: string }
 
 interface Started { worker: Worker; failed: boolean }
 const started: Started[] = [];
 
-/** Starts `count` hart workers now, to be handed their machines later (hartWorker). */
-export function startHartWorkers(count: number): void {
+/** Starts `count` hart workers now, to be handed their machines later (hartWorker); they load `preload` (a plug-in) while they wait. */
+export function startHartWorkers(count: number, preload?: string): void {
+  const workerData: AwaitInit = { awaitInit: true, preload };
   for (let i = 0; i < count; i++) {
-    const entry: Started = { worker: new Worker(HART_WORKER, { workerData: AWAIT_INIT }), failed: false };
+    const entry: Started = { worker: new Worker(HART_WORKER, { workerData }), failed: false };
     entry.worker.unref();
     // A worker that failed to load or exited while waiting is not handed out (the error is
     // reported by the fresh worker that replaces it, which fails the same way).

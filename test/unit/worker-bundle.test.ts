@@ -5,6 +5,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { hartWorkerEntry } from '../../src/host/worker-pool.js';
+import { WORKER_PLUGIN_OF_COMMAND } from '../../src/cli/worker-plugins.js';
+import { recordWorkerMode } from '../../recorder/worker-plugin.js';
+import { replayWorkerMode } from '../../replayer/worker-plugin.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bundle = join(root, 'dist/bundle');
@@ -27,6 +30,11 @@ describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.t
     }
     // npm run build made it after tsc: the CLI's workers use it.
     expect(statSync(join(bundle, 'src/host/hart-worker.js')).mtimeMs).toBeGreaterThanOrEqual(statSync(join(root, 'dist/src/host/hart-worker.js')).mtimeMs);
+  });
+
+  test('the CLI preloads the plug-ins that recording and replay name', () => {
+    expect(WORKER_PLUGIN_OF_COMMAND.record).toBe(recordWorkerMode({} as never).module);
+    expect(WORKER_PLUGIN_OF_COMMAND.replay).toBe(replayWorkerMode({} as never).module);
   });
 
   test('the bundle is taken only while it is not older than the modules, and never with HINDSIGHT_UNBUNDLED=1', () => {
