@@ -117,14 +117,14 @@ describe('Linux 6.1 under OpenSBI', () => {
    * checks that every unmarked page of the whole Linux machine is still zero.
    */
   const CHECK_RAM_WRITTEN = { ...process.env, HINDSIGHT_CHECK_RAM_WRITTEN: '1' };
-  /** Recordings that showed something not yet understood are copied here (outside the test's own directory, which is removed). */
+  /** Recordings that hit the firmware race below are copied here (outside the test's own directory, which is removed). */
   const KEPT_DIR = join(tmpdir(), 'hindsight-kept');
 
   /**
-   * Records, and records once more if a secondary CPU missed Linux's 1 s bring-up wait, whose
-   * clock is the host's while recording. Not yet understood; measured 2026-12-03 at 2 and 1 of 20
-   * 4-hart /fpinit recordings on 2 threads (with and without jittered turns), once in ~130 racy
-   * init recordings before. The trace is kept for diagnosis.
+   * Records, and records once more if a secondary CPU did not come online: a race in Debian's
+   * OpenSBI 1.1 (`sbi_hsm_hart_start` publishes START_PENDING before the start address), which a
+   * recording's page hand-offs widen (docs/ARCHITECTURE.md, Not built yet); 1-2 of 20 4-hart
+   * recordings on 2 threads. The trace is kept.
    */
   async function recordAllCpus(record: () => ReturnType<typeof hindsight>, trace: string, label: string) {
     const r = await record();
