@@ -9,9 +9,8 @@ import { RecordedMachine } from '../traces/types.js';
 import { describeCpuFeatures } from '../src/cpu/features.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
-import { recordWorkerMode } from './worker-plugin.js';
+import { recordWorkerMode } from './worker-mode.js';
 import { RecordingState } from './recording-state.js';
-import { migrationTableBytes } from './hart-migration.js';
 import { randomUUID } from 'node:crypto';
 
 export interface RecordOptions extends RunOptions {
@@ -70,7 +69,8 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   const state = RecordingState.create({ harts: opts.harts, ramPages });
   // --chaos perturbs harts on threads of their own; one hart has nowhere to go.
   const migration = !serial && !opts.chaos && opts.migrate === true && opts.harts > 1
-    ? { table: new SharedArrayBuffer(migrationTableBytes(opts.harts)), channel: `hindsight-migrate-${randomUUID()}` } : null;
+    ? { table: new SharedArrayBuffer((await import('./hart-migration.js')).migrationTableBytes(opts.harts)), // loaded only for --migrate
+      channel: `hindsight-migrate-${randomUUID()}` } : null;
   let writer: TraceWriter | null = null;
   const pendingInput: number[] = [];
   let lastFlush = Date.now();

@@ -2,32 +2,12 @@ import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
 import { sharedThreadSchedule } from '../src/engine/shared-thread.js';
-import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
+import { WorkerContext, WorkerPlugin } from '../src/host/worker-plugin.js';
+import type { RecordWorkerOptions } from './worker-mode.js';
 import { HartRecorder, RecorderHandover, TENURE_MAX_NS } from './hart-recorder.js';
 import { HartMigration } from './hart-migration.js';
 import { RecordingState } from './recording-state.js';
 import { SerialRecorder } from './serial-recorder.js';
-
-/** What a recording hart worker is told (plain data). */
-export interface RecordWorkerOptions {
-  recording: SharedArrayBuffer;
-  ramPages: number;
-  checkInterval: number;
-  tenure: number;
-  /** `--sched serial`: all harts in one worker over virtual time. */
-  serial: boolean;
-  quantum: number;
-  /**
-   * Parallel recording: harts move between threads when they keep waiting for each other
-   * (recorder/hart-migration.ts): the shared table and the machine's channel. Null: they stay.
-   */
-  migration: { table: SharedArrayBuffer; channel: string } | null;
-}
-
-/** The worker mode that plugs recording into a hart worker. */
-export function recordWorkerMode(options: RecordWorkerOptions): WorkerMode {
-  return { module: 'recorder/worker-plugin.js', options };
-}
 
 /** Recording inside a hart worker: a recorder per hart, console output positions into the rings. */
 export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): WorkerPlugin {

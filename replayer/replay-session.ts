@@ -6,7 +6,7 @@ import { TraceReader } from '../traces/trace-reader.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
-import { replayWorkerMode } from './worker-plugin.js';
+import { replayWorkerMode } from './worker-mode.js';
 
 export interface ReplayOutcome {
   result: RunResult;

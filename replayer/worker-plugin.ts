@@ -1,31 +1,13 @@
 import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
-import { WorkerContext, WorkerMode, WorkerPlugin } from '../src/host/worker-plugin.js';
+import { WorkerContext, WorkerPlugin } from '../src/host/worker-plugin.js';
+import type { ReplayWorkerOptions } from './worker-mode.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { DivergenceError } from './divergence.js';
-import { HartReplayer, ReleaseInvalidates } from './hart-replayer.js';
+import { HartReplayer } from './hart-replayer.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SerialReplayer } from './serial-replayer.js';
-
-/** What a replaying hart worker is told (plain data). */
-export interface ReplayWorkerOptions {
-  tracePath: string;
-  progress: SharedArrayBuffer;
-  finalIcounts: number[];
-  /** Serial traces: safe points each hart passed at its final icount in the recording (null in older traces). */
-  finalSafePoints: number[] | null;
-  /** How the trace was recorded (serial traces replay on virtual time). */
-  traceSched: 'parallel' | 'serial';
-  quantum: number;
-  /** What a release empties of the hart's TLB (RecordedMachine.releaseInvalidates; 'tlb' in older traces). */
-  releaseInvalidates: ReleaseInvalidates;
-}
-
-/** The worker mode that plugs replay into a hart worker. */
-export function replayWorkerMode(options: ReplayWorkerOptions): WorkerMode {
-  return { module: 'replayer/worker-plugin.js', options };
-}
 
 /** Replay inside a hart worker: each hart follows its own event stream, read from the trace file. */
 export function createWorkerPlugin(ctx: WorkerContext, o: ReplayWorkerOptions): WorkerPlugin {

@@ -6,8 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { hartWorkerEntry } from '../../src/host/worker-pool.js';
 import { WORKER_PLUGIN_OF_COMMAND } from '../../src/cli/worker-plugins.js';
-import { recordWorkerMode } from '../../recorder/worker-plugin.js';
-import { replayWorkerMode } from '../../replayer/worker-plugin.js';
+import { recordWorkerMode } from '../../recorder/worker-mode.js';
+import { replayWorkerMode } from '../../replayer/worker-mode.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bundle = join(root, 'dist/bundle');
