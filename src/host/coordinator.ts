@@ -75,6 +75,15 @@ export const STOP_REASON_NAMES: Record<StopReason, string> = {
 };
 
 /**
+ * After console output the coordinator polls every CONSOLE_POLL_MS for CONSOLE_LINGER_MS instead of
+ * sleeping until woken: a hart that prints wakes a sleeping coordinator with a futex notify per
+ * byte, and the coordinator then woke per byte too (OpenSBI's banner: ~17 ms of the printing hart's
+ * time in notifies, docs/BENCHMARKS.md). Output reaches the terminal at most ~1 ms later.
+ */
+const CONSOLE_LINGER_MS = 20;
+const CONSOLE_POLL_MS = 1;
+
+/**
  * The coordinator (main thread): builds the machine in shared memory, starts one worker thread per
  * hart, moves console bytes between the host and the UART rings, enforces --timeout, and collects
  * the result when every hart has stopped.
@@ -138,13 +147,16 @@ export class Coordinator {
 
     const ctrl = new Int32Array(sharedBuffer(this.memory), CTRL_BASE, 64);
     const idleMs = hooks.pollIntervalMs ?? 1000;
+    let lingerUntil = 0;
     while (!allDone) {
       const seen = Atomics.load(ctrl, Ctrl.ConsoleSeq);
-      this.drainConsole();
+      if (this.drainConsole()) lingerUntil = performance.now() + CONSOLE_LINGER_MS;
       this.flushPendingInput();
       hooks.poll?.();
       if (allDone) break;
-      await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
+      // While output flows, poll without saying we sleep, so the printing hart never notifies us.
+      if (performance.now() < lingerUntil) await new Promise((resolve) => setTimeout(resolve, CONSOLE_POLL_MS));
+      else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
     this.drainConsole();
@@ -172,10 +184,11 @@ export class Coordinator {
     return hartWorker(init);
   }
 
-  private drainConsole(): void {
-    for (;;) {
+  /** Writes out what the harts printed; true if there was anything. */
+  private drainConsole(): boolean {
+    for (let any = false; ; any = true) {
       const bytes = this.out.drain();
-      if (bytes.length === 0) return;
+      if (bytes.length === 0) return any;
       this.hooks.console?.(bytes);
       this.io.write(bytes);
     }
