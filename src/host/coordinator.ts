@@ -78,7 +78,7 @@ export const STOP_REASON_NAMES: Record<StopReason, string> = {
  * After console output the coordinator polls every CONSOLE_POLL_MS for CONSOLE_LINGER_MS instead of
  * sleeping until woken: a hart that prints wakes a sleeping coordinator with a futex notify per
  * byte, and the coordinator then woke per byte too (OpenSBI's banner: ~17 ms of the printing hart's
- * time in notifies, docs/BENCHMARKS.md). Output reaches the terminal at most ~1 ms later.
+ * time in notifies, docs/ARCHITECTURE.md). Output reaches the terminal at most ~1 ms later.
  */
 const CONSOLE_LINGER_MS = 20;
 const CONSOLE_POLL_MS = 1;
