@@ -5,6 +5,7 @@
  * thread loads its own and sets the machine up (host/worker-pool.ts): process start to the first
  * guest instruction. Then program.ts parses the command line and runs the command.
  */
+import { availableParallelism } from 'node:os';
 import { tuneHostMalloc } from '../host/malloc-tune.js';
 import { startHartWorkers } from '../host/worker-pool.js';
 import { defaultThreads } from './default-threads.js';
@@ -23,11 +24,17 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
 /**
  * How many hart workers the command will ask for, as far as a glance at argv tells (program.ts
  * validates the options): one per hart, or per --threads group (the default groups as
- * default-threads.ts says), one with serial scheduling, and one for a replay (its hart count is in
- * the trace). A wrong guess costs an idle worker or a later one.
+ * default-threads.ts says), one with serial scheduling. A replay's hart count is in the trace: one
+ * worker, unless `--sched parallel` says several threads (as many as --threads or the host's cores,
+ * the most a parallel replay groups its harts on). A wrong guess costs an idle worker (~45 ms for a
+ * 1-hart trace) or a later one (a 2-hart parallel replay of bench_parallel took ~80 ms longer).
  */
 function workersWanted(argv: readonly string[]): number {
   const sched = optionValue(argv, '--sched');
+  if (argv[2] === 'replay' && sched === 'parallel') {
+    const n = Number(optionValue(argv, '--threads') ?? availableParallelism());
+    return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
+  }
   if (argv[2] === 'replay' || sched === 'serial') return 1;
   const harts = Number(optionValue(argv, '--harts') ?? 1);
   const threadsFlag = optionValue(argv, '--threads');
