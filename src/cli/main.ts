@@ -26,23 +26,24 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
  * validates the options): one per hart, or per --threads group (the default groups as
  * default-threads.ts says), one with serial scheduling. A replay's hart count is in the trace: one
  * worker, unless `--sched parallel` says several threads (as many as --threads or the host's cores,
- * the most a parallel replay groups its harts on). A wrong guess costs an idle worker (~45 ms for a
- * 1-hart trace) or a later one (a 2-hart parallel replay of bench_parallel took ~80 ms longer).
+ * the most a parallel replay groups its harts on). A wrong guess costs an idle worker (~60 ms for a
+ * 1-hart trace) or a later one (a 2-hart parallel replay of bench_parallel took ~60 ms longer).
  */
 function workersWanted(argv: readonly string[]): number {
+  const n = workersGuessed(argv);
+  return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
+}
+
+function workersGuessed(argv: readonly string[]): number {
   const sched = optionValue(argv, '--sched');
-  if (argv[2] === 'replay' && sched === 'parallel') {
-    const n = Number(optionValue(argv, '--threads') ?? availableParallelism());
-    return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
-  }
+  const threadsFlag = optionValue(argv, '--threads');
+  if (argv[2] === 'replay' && sched === 'parallel') return Number(threadsFlag ?? availableParallelism());
   if (argv[2] === 'replay' || sched === 'serial') return 1;
   const harts = Number(optionValue(argv, '--harts') ?? 1);
-  const threadsFlag = optionValue(argv, '--threads');
   const chaos = argv.slice(3).some((a) => a === '--chaos' || a.startsWith('--chaos=')) ? true : undefined;
   const threads = threadsFlag !== undefined ? Number(threadsFlag)
     : argv.slice(3).some((a) => a === '--gdb' || a.startsWith('--gdb=')) ? 1 : defaultThreads({ harts, sched, chaos }) ?? harts;
-  const n = Math.min(harts, threads);
-  return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 1;
+  return Math.min(harts, threads);
 }
 
 tuneHostMalloc(); // before any worker starts (host/malloc-tune.ts); the debugger's timeline compiles too
