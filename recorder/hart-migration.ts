@@ -154,9 +154,14 @@ export class HartMigration implements WaitMeter {
     this.acquires++;
   }
 
-  /** The machine's acquires so far (each thread adds its own once a period). */
+  /** The machine's acquires so far (each thread adds its own once a period; an Int32 that wraps). */
   private machineAcquires(): number {
     return Atomics.load(this.words, ACQUIRES);
+  }
+
+  /** Acquires since the count was `then`: modulo 2^32, so a recording past 2^31 acquires keeps its rates. */
+  private acquiresSince(then: number): number {
+    return (this.machineAcquires() - then) >>> 0;
   }
 
   // --- between turns ----------------------------------------------------------------------------
@@ -235,10 +240,9 @@ export class HartMigration implements WaitMeter {
       if (Atomics.compareExchange(this.words, LOCK, 0, 1 + hart) !== 0) return;
       const arrived = this.arrived.get(hart);
       const wall = Date.now();
-      const count = this.machineAcquires();
       const f = PER_HART_F64 * hart;
-      if (arrived) this.f64[f + MERGED_RATE] = (count - arrived.count) / Math.max(1, wall - arrived.at);
-      this.f64[f + PUSHED_COUNT] = count;
+      if (arrived) this.f64[f + MERGED_RATE] = this.acquiresSince(arrived.count) / Math.max(1, wall - arrived.at);
+      this.f64[f + PUSHED_COUNT] = this.machineAcquires();
       if (!this.depart(sched, slot, this.s.homes[hart], false)) Atomics.store(this.words, LOCK, 0);
       return;
     }
@@ -321,7 +325,7 @@ export class HartMigration implements WaitMeter {
     const coolWord = this.word(hart, COOL);
     const cool = Atomics.load(this.words, coolWord);
     if (apart < Math.max(HOLD_MIN_MS, cool)) return false;
-    const apartRate = (this.machineAcquires() - this.f64[f + PUSHED_COUNT]) / apart;
+    const apartRate = this.acquiresSince(this.f64[f + PUSHED_COUNT]) / apart;
     if (apartRate > this.f64[f + MERGED_RATE]) {
       Atomics.store(this.words, coolWord, Math.min(2 * Math.max(cool, HOLD_MIN_MS), COOL_MAX_MS));
       Atomics.store(this.words, holdWord, HOLD_MIN_MS);

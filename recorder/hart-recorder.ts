@@ -60,7 +60,7 @@ export interface RecorderHandover {
   markedIcount: number;
   markedTraps: number;
   splits: number;
-  stats: { waits: number; sleeps: number; asks: number; deferred: number };
+  stats: { waits: number; sleeps: number; asks: number; deferred: number; waitUs: number };
   timeOrigin: number;
   logged: Uint8Array;
   acquiredIcount: Float64Array;
@@ -82,7 +82,10 @@ export interface WaitMeter {
 
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */
 const OWNERSHIP_SPINS = 20000;
-/** The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. */
+/**
+ * The same, for a hart sharing its thread: soon after, a sibling gets the thread instead. The
+ * 4-hart Linux recording (2 threads) took as long with 200 or 20 (docs/ARCHITECTURE.md).
+ */
 const SHARED_THREAD_SPINS = 2000;
 /** With hart migration, waits at one icount that end early before the hart yields its turn anyway. */
 const WAITS_BEFORE_YIELD = 16;
@@ -142,7 +145,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   /** Pages this hart split into lines. */
   private splits = 0;
   /** Waits for rights (and how many of them slept), requests answered (and deferred for tenure). */
-  private stats = { waits: 0, sleeps: 0, asks: 0, deferred: 0 };
+  private stats = { waits: 0, sleeps: 0, asks: 0, deferred: 0, waitUs: 0 };
   /** Hart migration's meter (null when harts stay on their threads). */
   meter: WaitMeter | null = null;
 
@@ -311,9 +314,10 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   /** The instruction at pc needs a right others hold: answer our own requests while we wait. */
   waitForOwnership(h: Hart): void {
     const meter = this.meter;
-    const start = meter ? performance.now() : 0;
+    const start = meter || OWN_STATS ? performance.now() : 0;
     this.waitForOwnershipOnce(h);
     if (meter) meter.waited((performance.now() - start) * 1e6);
+    if (OWN_STATS) this.stats.waitUs += Math.round((performance.now() - start) * 1000);
   }
 
   private waitForOwnershipOnce(h: Hart): void {
@@ -404,7 +408,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       const resource = this.ownership.resourceOf(req.resource);
       this.log({ kind: 'release', icount: h.icount, resource, seq });
       if (req.write) this.acquiredIcount[req.resource] = -1;
-      h.mmu.forgetResource(resource); // cached translations carried the right we gave away
+      h.mmu.forgetResource(resource, 'devices'); // cached translations carried the right we gave away (RecordedMachine.releaseInvalidates)
       this.control.kick(req.requester);
     }
     this.waiting = false;
@@ -445,7 +449,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.acquiredIcount[slot] = -1;
     this.contention[slot] = 0;
     this.log({ kind: 'release', icount: h.icount, resource: slot, seq });
-    h.mmu.forgetResource(slot);
+    h.mmu.forgetResource(slot, 'devices');
     this.splits++;
     return true;
   }

@@ -130,7 +130,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     bios: images.some((i) => i.role === 'bios'), kernel: images.some((i) => i.role === 'kernel'), initrd: images.some((i) => i.role === 'initrd'),
     chaos: opts.chaos ? { seed: opts.chaos.seed } : null,
     cpu: describeCpuFeatures(coordinator.prepared.config.cpu),
-    releaseInvalidates: 'page',
+    releaseInvalidates: 'page-or-devices',
   };
   const c = coordinator;
   opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });

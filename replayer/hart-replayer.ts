@@ -23,7 +23,7 @@ export interface ReplayerPosition {
  * hashes. Anything that does not line up is a divergence, reported where it happened.
  */
 /** What a release drops from the releasing hart's TLB: the released page's translations, or all. */
-export type ReleaseInvalidates = 'page' | 'tlb';
+export type ReleaseInvalidates = 'page-or-devices' | 'page' | 'tlb';
 
 export class HartReplayer implements HartSupervisor {
   readonly realTime = false;
@@ -151,7 +151,8 @@ export class HartReplayer implements HartSupervisor {
         // traces: the whole TLB). Translations are guest-visible when page tables change without
         // SFENCE.VMA (Linux leaves stale entries to spurious faults), so replay drops the same
         // ones at the same instruction.
-        if (this.releaseInvalidates === 'page') h.mmu.forgetResource(e.resource);
+        if (this.releaseInvalidates === 'page-or-devices') h.mmu.forgetResource(e.resource, 'devices');
+        else if (this.releaseInvalidates === 'page') h.mmu.forgetResource(e.resource, 'tlb');
         else h.mmu.flush();
         break;
       case 'irq':

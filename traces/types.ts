@@ -76,9 +76,11 @@ export interface RecordedMachine {
    */
   cpu?: string;
   /**
-   * What a hart's release empties of its TLB (parallel traces): 'page', the translations that lead
-   * to the released page (the whole TLB for the device bus); absent in older traces, the whole TLB.
-   * TLB contents are guest-visible, so replay must drop exactly what the recording dropped.
+   * What a hart's release empties of its TLB (parallel traces): 'page-or-devices', the translations
+   * that lead to the released page (for the device bus, those to any page that is not RAM);
+   * 'page' (traces before 2026-12-03), the same but the whole TLB for the device bus; absent in
+   * older traces, the whole TLB. TLB contents are guest-visible, so replay must drop exactly what
+   * the recording dropped.
    */
-  releaseInvalidates?: 'page';
+  releaseInvalidates?: 'page-or-devices' | 'page';
 }

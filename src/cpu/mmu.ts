@@ -141,12 +141,32 @@ export class Mmu {
   /**
    * A recording hart gave away its right to `resource` (an access guard's resource number): drops
    * the cached translations that carried it, of every regime and access kind, with their mirror
-   * copies — those leading to that RAM page, or every one for the device bus.
+   * copies — those leading to that RAM page, or for the device bus those leading to any page
+   * that is not RAM (`bus: 'devices'`; `'tlb'`, what traces recorded before 2026-12-03 did: all).
    */
-  forgetResource(resource: number): void {
-    if (resource === this.deviceResource) this.flush();
-    else if (resource < this.deviceResource) this.forgetPage(RAM_BASE + resource * 4096);
+  forgetResource(resource: number, bus: 'devices' | 'tlb'): void {
+    if (resource === this.deviceResource) {
+      if (bus === 'tlb') this.flush();
+      else this.forgetDevicePages();
+    } else if (resource < this.deviceResource) this.forgetPage(RAM_BASE + resource * 4096);
     else this.forgetPage(RAM_BASE + Math.floor((resource - this.deviceResource - 1) / LINES_PER_PAGE) * 4096); // a line
+  }
+
+  /**
+   * Drops the translations to pages that are not RAM (devices, the boot ROM): the device bus's
+   * right went with them. A whole flush here made the Linux boot's busiest hart refill its TLB
+   * (and, in compiled code, its chain table) at each of ~500 bus hand-offs per 4-hart recording.
+   */
+  private forgetDevicePages(): void {
+    for (let k = 0; k < 3; k++) {
+      const phys = this.phys[k];
+      const epochs = this.epochs[k];
+      for (let i = 0; i < TLB_SIZE; i++) {
+        if (epochs[i] === 0 || this.bus.isRam(phys[i])) continue;
+        epochs[i] = 0;
+        if (this.mirror) this.mirror[this.mirrorEpochWord[k] + 4 * i] = 0;
+      }
+    }
   }
 
   private forgetPage(pagePa: number): void {

@@ -55,10 +55,13 @@ describe('what a parallel recording makes harts take turns on', () => {
     expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
     touch();
     expect(asked.splice(0)).toEqual([]); // all cached
-    hart.mmu.forgetResource(2);
+    hart.mmu.forgetResource(2, 'devices');
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2w']);
-    hart.mmu.forgetResource(hart.mmu.deviceResource); // the device bus: everything
+    hart.mmu.forgetResource(hart.mmu.deviceResource, 'devices'); // the device bus: the device pages
+    touch();
+    expect(asked.splice(0)).toEqual([device]);
+    hart.mmu.forgetResource(hart.mmu.deviceResource, 'tlb'); // as traces before 'page-or-devices': everything
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
   });
@@ -86,14 +89,14 @@ describe('what a parallel recording makes harts take turns on', () => {
     expect(asked.splice(0)).toEqual(['2r', '2r', '3w']);
     touch();
     expect(asked.splice(0)).toEqual([]);
-    mmu.forgetResource(2);
+    mmu.forgetResource(2, 'devices');
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2r']);
-    mmu.forgetResource(3);
+    mmu.forgetResource(3, 'devices');
     touch();
     expect(asked.splice(0)).toEqual(['3w']);
-    mmu.forgetResource(3);
-    mmu.forgetResource(3); // nothing cached: nothing to drop
+    mmu.forgetResource(3, 'devices');
+    mmu.forgetResource(3, 'devices'); // nothing cached: nothing to drop
     touch();
     expect(asked.splice(0)).toEqual(['3w']);
     // Entries restored from a snapshot are dropped as well.
@@ -102,7 +105,7 @@ describe('what a parallel recording makes harts take turns on', () => {
     mmu.restoreTlb(saved);
     touch();
     expect(asked.splice(0)).toEqual([]);
-    mmu.forgetResource(2);
+    mmu.forgetResource(2, 'devices');
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2r']);
   });
