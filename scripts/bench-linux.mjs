@@ -3,7 +3,8 @@
 //   node scripts/bench-linux.mjs [--repeats N] [--harts 1,4] [--tier jit|reference] [--out DIR]  (JSON: DIR/linux-latest.json)
 // The test kernel (scripts/build-linux-guest.sh: Debian's linux-source-6.1, our config fragment
 // and our /init, built once and cached) under Debian's OpenSBI fw_jump. Rows, each the median of
-// N whole-process wall times: qemu-system-riscv64 (MTTCG); hindsight run (its default threads: one
+// N whole-process wall times, taken in N rounds that run every row once each (replay: that round's
+// recording): qemu-system-riscv64 (MTTCG); hindsight run (its default threads: one
 // per hart, at most one per host core) and, with more harts than cores, with --threads HARTS (a
 // thread per hart, for comparison); hindsight record (its default threads, the same rule);
 // replay of that recording. Ratios: against QEMU, and record/run (both with default threads).
@@ -44,36 +45,45 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
   // The kernel's "hrtimer: interrupt took N ns" (a host stall) may land inside the init's line.
   const poweredOff = (r) => r.code === 0 && r.stdout.includes('reboot: Power down') &&
     /hindsight-init: atomic total 400000 of 400000/.test(r.stdout.replace(/hrtimer: interrupt took \d+ ns\r?\n/g, ''));
-  const measure = (harts, what, cmd, args, check) => {
-    log(`linux ${harts} hart(s): ${what} ...`);
-    const runs = [];
+  // Every round runs each row once, in turn (and replays that round's recording), so the host's
+  // drift over the minutes a bench takes moves all rows alike: measured one row after another, the
+  // 1-hart record/run ratio read 1.06x in one bench and 1.58x in the next (alternating runs in
+  // between: 1.2x).
+  const rounds = (harts, specs) => {
+    for (const spec of specs) log(`linux ${harts} hart(s): ${spec.what} ...`);
+    const samples = specs.map(() => []);
     for (let i = 0; i < repeats; i++) {
-      const r = timed(cmd, args);
-      const bad = check(r);
-      if (bad) problems.push(`${what}, ${harts} hart(s): ${bad}`);
-      runs.push(bad ? null : r.seconds);
+      specs.forEach((spec, k) => {
+        const r = timed(spec.cmd, spec.args(i));
+        const bad = spec.check(r);
+        if (bad) problems.push(`${spec.what}, ${harts} hart(s): ${bad}`);
+        samples[k].push(bad ? null : r.seconds);
+      });
     }
-    const row = { harts, what, seconds: median(runs), samples: runs };
-    rows.push(row);
-    return row;
+    return specs.map((spec, k) => {
+      const row = { harts, what: spec.what, seconds: median(samples[k]), samples: samples[k] };
+      rows.push(row);
+      return row;
+    });
   };
   try {
     for (const harts of hartsList) {
       const kernelArgs = ['--bios', OPENSBI, '--append', 'console=ttyS0', '--timeout', String(TIMEOUT_S), image];
       const perHart = harts > os.availableParallelism() ? ['--threads', String(harts)] : [];
-      const trace = path.join(dir, `linux-${harts}.trace`);
+      const trace = (i) => path.join(dir, `linux-${harts}-${i}.trace`);
       const why = (r) => (poweredOff(r) ? null : `exit ${r.code}, no power-off: ${r.stderr.trim().split('\n').pop() ?? ''}`);
-      const q = qemu ? measure(harts, 'qemu', qemu, ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
-        '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'], why) : null;
-      const run = measure(harts, `hindsight/${tier} run`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs], why);
-      const runPerHart = perHart.length ? measure(harts, `hindsight/${tier} run --threads ${harts}`, process.execPath, [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs], why) : null;
-      const rec = measure(harts, `hindsight/${tier} record`, process.execPath,
-        [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace, ...kernelArgs], why);
-      const rep = measure(harts, `hindsight/${tier} replay`, process.execPath, [cli, 'replay', '--tier', tier, '--quiet', trace],
-        (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`));
-      for (const row of [run, runPerHart, rec, rep]) {
-        if (!row) continue;
-        if (q?.seconds && row.seconds) row.vsQemu = row.seconds / q.seconds;
+      const specs = [];
+      if (qemu) specs.push({ key: 'qemu', what: 'qemu', cmd: qemu, check: why, args: () => ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
+        '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'] });
+      specs.push({ key: 'run', what: `hindsight/${tier} run`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs] });
+      if (perHart.length) specs.push({ key: 'runPerHart', what: `hindsight/${tier} run --threads ${harts}`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs] });
+      specs.push({ key: 'rec', what: `hindsight/${tier} record`, cmd: process.execPath, check: why, args: (i) => [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace(i), ...kernelArgs] });
+      specs.push({ key: 'rep', what: `hindsight/${tier} replay`, cmd: process.execPath, args: (i) => [cli, 'replay', '--tier', tier, '--quiet', trace(i)],
+        check: (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`) });
+      const got = Object.fromEntries(rounds(harts, specs).map((row, k) => [specs[k].key, row]));
+      const { qemu: q, run, rec, rep } = got;
+      for (const row of Object.values(got)) {
+        if (row !== q && q?.seconds && row.seconds) row.vsQemu = row.seconds / q.seconds;
       }
       if (run.seconds && rec.seconds) rec.vsRun = rec.seconds / run.seconds;
       if (rec.seconds && rep.seconds) rep.vsRecord = rep.seconds / rec.seconds;
