@@ -20,51 +20,74 @@ function parseRecordSummary(stderr) {
 
 /**
  * Run, record and replay use each tier in `tiers` (`--tier`). `guestVsRun` compares guest wall
- * times (--stats / the recorder's own figure), `vsRun` whole processes.
- * @param {{ cli: string, tiers?: string[], guests: Record<string, {elf: string, args: string[], sharing: string}>, run: Function, log: Function }} ctx
+ * times (--stats / the recorder's own figure), `vsRun` whole processes. Each guest is measured in
+ * `repeats` rounds (one on the reference tier, whose rows are long and only for comparison), each
+ * round running every mode once in turn (replays: that round's traces); a row is the median of its
+ * rounds, so host drift moves all of a guest's rows alike.
+ * @param {{ cli: string, tiers?: string[], repeats?: number, guests: Record<string, {elf: string, args: string[], sharing: string}>, run: Function, log: Function }} ctx
  * @returns {Promise<{rows: object[], problems: string[]}>}
  */
-export async function benchRecordReplay({ cli, tiers = ['reference'], guests, run, log }) {
+export async function benchRecordReplay({ cli, tiers = ['reference'], repeats = 3, guests, run, log }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-rr-'));
   const rows = [];
   const problems = [];
+  const median = (xs) => { const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
   try {
     for (const tier of tiers) for (const [name, g] of Object.entries(guests)) {
       const base = ['--tier', tier, '--harts', '2', '--mem', '128M', ...g.args];
-      log(`record/replay ${name} (${tier}) ...`);
-      const plain = await run(process.execPath, [cli, 'run', '--stats', ...base, g.elf], 3600);
-      if (plain.code !== 0) problems.push(`${name}: run exited ${plain.code}`);
-      const st = STATS.exec(plain.stderr);
-      const guestSeconds = st ? Number(st[2]) : null;
-      const runRow = { tier, guest: name, sharing: g.sharing, mode: 'run', seconds: plain.seconds, guestSeconds };
-      rows.push(runRow);
-      for (const sched of ['parallel', 'serial']) {
-        const trace = path.join(dir, `${name}-${tier}-${sched}.trace`);
-        const rec = await run(process.execPath, [cli, 'record', '--sched', sched, '-o', trace, ...base, g.elf], 3600);
-        const summary = parseRecordSummary(rec.stderr);
-        if (rec.code !== 0 || !summary) { problems.push(`${name}: record --sched ${sched} failed (exit ${rec.code})`); continue; }
-        const events = Object.values(summary.events).reduce((a, b) => a + b, 0);
-        const transfers = summary.events.release ?? 0;
-        rows.push({
-          tier, guest: name, sharing: g.sharing, mode: `record ${sched}`, seconds: rec.seconds, vsRun: rec.seconds / plain.seconds,
-          guestSeconds: summary.seconds, guestVsRun: guestSeconds ? summary.seconds / guestSeconds : null,
-          instructions: summary.instructions, traceBytes: summary.traceBytes, bytesPerMInsn: summary.traceBytes / (summary.instructions / 1e6),
-          events, eventsPerSecond: events / rec.seconds, transfersPerSecond: transfers / rec.seconds, eventsByKind: summary.events,
-        });
-        if (sched === 'parallel') {
-          // Hart migration (record --migrate, experimental): what it costs or saves on this host as it is.
-          const mig = await run(process.execPath, [cli, 'record', '--migrate', '-o', `${trace}.migrate`, ...base, g.elf], 3600);
-          const ms = parseRecordSummary(mig.stderr);
-          if (mig.code !== 0 || !ms) problems.push(`${name}: record --migrate failed (exit ${mig.code})`);
-          else rows.push({ tier, guest: name, sharing: g.sharing, mode: 'record parallel --migrate', seconds: mig.seconds, vsRun: mig.seconds / plain.seconds, vsRecord: mig.seconds / rec.seconds,
-            guestSeconds: ms.seconds, guestVsRun: guestSeconds ? ms.seconds / guestSeconds : null, instructions: ms.instructions, traceBytes: ms.traceBytes, bytesPerMInsn: ms.traceBytes / (ms.instructions / 1e6) });
+      const rounds = tier === 'reference' ? 1 : repeats;
+      log(`record/replay ${name} (${tier}, ${rounds} round${rounds > 1 ? 's' : ''}) ...`);
+      /** Per mode, in the order the rows are printed: each round's {seconds, guestSeconds, summary}. */
+      const samples = new Map();
+      const note = (mode, sample) => { if (!samples.has(mode)) samples.set(mode, []); samples.get(mode).push(sample); };
+      for (let round = 0; round < rounds; round++) {
+        const plain = await run(process.execPath, [cli, 'run', '--stats', ...base, g.elf], 3600);
+        if (plain.code !== 0) problems.push(`${name}: run exited ${plain.code}`);
+        const st = STATS.exec(plain.stderr);
+        note('run', { seconds: plain.seconds, guestSeconds: st ? Number(st[2]) : null });
+        for (const sched of ['parallel', 'serial']) {
+          const trace = path.join(dir, `${name}-${tier}-${sched}-${round}.trace`);
+          const rec = await run(process.execPath, [cli, 'record', '--sched', sched, '-o', trace, ...base, g.elf], 3600);
+          const summary = parseRecordSummary(rec.stderr);
+          if (rec.code !== 0 || !summary) { problems.push(`${name}: record --sched ${sched} failed (exit ${rec.code})`); continue; }
+          note(`record ${sched}`, { seconds: rec.seconds, guestSeconds: summary.seconds, summary });
+          if (sched === 'parallel') {
+            // Hart migration (record --migrate, experimental): what it costs or saves on this host as it is.
+            const mig = await run(process.execPath, [cli, 'record', '--migrate', '-o', `${trace}.migrate`, ...base, g.elf], 3600);
+            const ms = parseRecordSummary(mig.stderr);
+            if (mig.code !== 0 || !ms) problems.push(`${name}: record --migrate failed (exit ${mig.code})`);
+            else note('record parallel --migrate', { seconds: mig.seconds, guestSeconds: ms.seconds, summary: ms });
+          }
+          for (const rs of sched === 'parallel' ? ['parallel', 'serial'] : ['serial']) {
+            const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', '--sched', rs, trace], 3600);
+            if (rep.code !== 0) problems.push(`${name}: replay --sched ${rs} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
+            else note(`replay ${rs} (${sched} trace)`, { seconds: rep.seconds });
+          }
         }
-        const replayScheds = sched === 'parallel' ? ['parallel', 'serial'] : ['serial'];
-        for (const rs of replayScheds) {
-          const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', '--sched', rs, trace], 3600);
-          if (rep.code !== 0) problems.push(`${name}: replay --sched ${rs} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
-          rows.push({ tier, guest: name, sharing: g.sharing, mode: `replay ${rs} (${sched} trace)`, seconds: rep.seconds, vsRun: rep.seconds / plain.seconds, vsRecord: rep.seconds / rec.seconds });
+      }
+      const at = (mode, key) => median((samples.get(mode) ?? []).map((x) => x[key]));
+      const runSeconds = at('run', 'seconds');
+      const runGuest = at('run', 'guestSeconds');
+      for (const [mode, list] of samples) {
+        const seconds = at(mode, 'seconds');
+        const row = { tier, guest: name, sharing: g.sharing, mode, rounds: list.length, seconds, samples: list.map((x) => x.seconds) };
+        if (mode === 'run') row.guestSeconds = runGuest;
+        else row.vsRun = seconds / runSeconds;
+        const recordOf = mode.startsWith('replay') ? `record ${mode.includes('(parallel') ? 'parallel' : 'serial'}` : mode === 'record parallel --migrate' ? 'record parallel' : null;
+        if (recordOf && samples.has(recordOf)) row.vsRecord = seconds / at(recordOf, 'seconds');
+        const summary = list[list.length - 1].summary;
+        if (summary) {
+          row.guestSeconds = at(mode, 'guestSeconds');
+          row.guestVsRun = runGuest ? row.guestSeconds / runGuest : null;
+          row.instructions = summary.instructions;
+          row.traceBytes = summary.traceBytes;
+          row.bytesPerMInsn = summary.traceBytes / (summary.instructions / 1e6);
+          if (mode !== 'record parallel --migrate') {
+            const events = Object.values(summary.events).reduce((a, b) => a + b, 0);
+            Object.assign(row, { events, eventsPerSecond: events / seconds, transfersPerSecond: (summary.events.release ?? 0) / seconds, eventsByKind: summary.events });
+          }
         }
+        rows.push(row);
       }
     }
   } finally {
@@ -84,7 +107,7 @@ export function formatRecordRows(rows) {
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   const lines = table.map((row) => row.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  lines.push('seconds: whole-process wall time (includes ~0.2 s start-up); vs run/record: time ratios on the same guest.');
+  lines.push('seconds: whole-process wall time (includes ~0.2 s start-up), the median of the rounds (each round runs every mode once); vs run/record: time ratios on the same guest.');
   lines.push('guest s: guest wall time (run --stats, the recorder\'s own figure); guest vs run: record/run on that time.');
   return lines;
 }

@@ -434,6 +434,7 @@ async function main() {
   const rr = await benchRecordReplay({
     cli: SNAP.cli,
     tiers: opts.tiers,
+    repeats: opts.quick ? 1 : 3,
     guests: {
       bench_parallel: { elf: E.parallel, args: ['--append', `iters=${opts.quick ? 20 : 200}`], sharing: 'low' },
       smp_racy_counter: { elf: E.racy, args: [], sharing: 'high' },
