@@ -25,23 +25,37 @@ function timeToPrompt(cmd, args, timeoutSeconds = 120) {
 
 const median = (xs) => { const s = xs.filter((x) => x !== null).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
-export async function benchBoot({ cli, tiers, qemu = 'qemu-system-riscv64', repeats = 3, log }) {
-  if (!existsSync(OPENSBI) || !existsSync(UBOOT)) return { rows: [], problems: ['opensbi or u-boot-qemu not installed: boot benchmark skipped'] };
-  const rows = [];
-  const problems = [];
-  const measure = async (name, cmd, args) => {
-    log(`boot to the U-Boot prompt: ${name} ...`);
-    const runs = [];
-    for (let i = 0; i < repeats; i++) runs.push(await timeToPrompt(cmd, args));
+/**
+ * Times every spec once per round, in turn, for `repeats` rounds: the host's drift over the
+ * minutes a bench takes then moves all rows alike (their ratios are what the rows are for).
+ */
+async function inRounds(specs, repeats, time, log, what) {
+  for (const spec of specs) log(`${what}: ${spec.name} ...`);
+  const samples = specs.map(() => []);
+  for (let i = 0; i < repeats; i++) for (let k = 0; k < specs.length; k++) samples[k].push(await time(specs[k].cmd, specs[k].args));
+  return samples;
+}
+
+/** One row per spec (the median of its samples) and their ratio to QEMU's row; failures go to `problems`. */
+function rowsOf(specs, samples, problems, prefix) {
+  const rows = specs.map((spec, k) => {
+    const runs = samples[k];
     const failed = runs.find((r) => r.error);
-    if (failed) problems.push(`${name}: ${failed.error}`);
-    rows.push({ emulator: name, seconds: median(runs.map((r) => r.seconds)), samples: runs.map((r) => r.seconds) });
-  };
-  for (const tier of tiers) await measure(`hindsight/${tier}`, process.execPath, [cli, 'run', '--tier', tier, '--harts', '2', '--bios', OPENSBI, UBOOT]);
-  if (qemu) await measure('qemu', qemu, ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '2', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-bios', OPENSBI, '-kernel', UBOOT]);
+    if (failed) problems.push(`${prefix}${spec.name}: ${failed.error}`);
+    return { emulator: spec.name, seconds: median(runs.map((r) => r.seconds)), samples: runs.map((r) => r.seconds) };
+  });
   const q = rows.find((r) => r.emulator === 'qemu')?.seconds ?? null;
   for (const r of rows) r.vsQemu = q && r.seconds ? r.seconds / q : null;
-  return { rows, problems };
+  return rows;
+}
+
+export async function benchBoot({ cli, tiers, qemu = 'qemu-system-riscv64', repeats = 3, log }) {
+  if (!existsSync(OPENSBI) || !existsSync(UBOOT)) return { rows: [], problems: ['opensbi or u-boot-qemu not installed: boot benchmark skipped'] };
+  const problems = [];
+  const specs = tiers.map((tier) => ({ name: `hindsight/${tier}`, cmd: process.execPath, args: [cli, 'run', '--tier', tier, '--harts', '2', '--bios', OPENSBI, UBOOT] }));
+  if (qemu) specs.push({ name: 'qemu', cmd: qemu, args: ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '2', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-bios', OPENSBI, '-kernel', UBOOT] });
+  const samples = await inRounds(specs, repeats, timeToPrompt, log, 'boot to the U-Boot prompt');
+  return { rows: rowsOf(specs, samples, problems, ''), problems };
 }
 
 export function formatBootRows(rows) {
@@ -63,26 +77,18 @@ function processTime(cmd, args) {
 /**
  * Process start-up: `hindsight run` of hello.elf (a few thousand instructions, so the process is
  * almost all start-up and exit), `node -e 0` (Node's own share of it) and QEMU on the same ELF;
- * medians of `repeats` runs. Start-up to the first guest instruction is about hindsight's time
+ * medians of `repeats` rounds (each runs all three in turn). Start-up to the first guest instruction is about hindsight's time
  * minus the guest's sub-millisecond run. Goal (issue 10): within 150 ms.
  */
 export async function benchStartup({ cli, hello, qemu = 'qemu-system-riscv64', repeats = 7, log }) {
-  const rows = [];
   const problems = [];
-  const measure = async (name, cmd, args) => {
-    log(`process start-up: ${name} ...`);
-    const runs = [];
-    for (let i = 0; i < repeats; i++) runs.push(await processTime(cmd, args));
-    const failed = runs.find((r) => r.error);
-    if (failed) problems.push(`start-up ${name}: ${failed.error}`);
-    rows.push({ emulator: name, seconds: median(runs.map((r) => r.seconds)), samples: runs.map((r) => r.seconds) });
-  };
-  await measure('hindsight run', process.execPath, [cli, 'run', hello]);
-  await measure('node -e 0', process.execPath, ['-e', '0']);
-  if (qemu) await measure('qemu', qemu, ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '1', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'null', '-bios', 'none', '-kernel', hello]);
-  const q = rows.find((r) => r.emulator === 'qemu')?.seconds ?? null;
-  for (const r of rows) r.vsQemu = q && r.seconds ? r.seconds / q : null;
-  return { rows, problems };
+  const specs = [
+    { name: 'hindsight run', cmd: process.execPath, args: [cli, 'run', hello] },
+    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+  ];
+  if (qemu) specs.push({ name: 'qemu', cmd: qemu, args: ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '1', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'null', '-bios', 'none', '-kernel', hello] });
+  const samples = await inRounds(specs, repeats, processTime, log, 'process start-up');
+  return { rows: rowsOf(specs, samples, problems, 'start-up '), problems };
 }
 
 export function formatStartupRows(rows) {
