@@ -218,7 +218,12 @@ async function qemuStartup(opts, elf, smp, cpu = QEMU_CPU) {
  * compared with hindsight's), then iterations scaled up until the net time is >= opts.qemuSeconds,
  * then opts.qemuRepeats timed runs at that count (median).
  */
-async function qemuTimed(opts, elf, smp, iters, expectedStdout, cpu = QEMU_CPU) {
+/**
+ * QEMU's time for `elf` at an iteration count scaled to at least --qemu-seconds, median of
+ * --qemu-repeats samples; `between` (if given) runs before each sample, so the caller's own runs
+ * alternate with QEMU's and host drift moves both alike.
+ */
+async function qemuTimed(opts, elf, smp, iters, expectedStdout, cpu = QEMU_CPU, between = null) {
   const startup = await qemuStartup(opts, elf, smp, cpu);
   const same = await qemu(opts, elf, smp, iters, cpu);
   const check = {
@@ -241,6 +246,7 @@ async function qemuTimed(opts, elf, smp, iters, expectedStdout, cpu = QEMU_CPU) 
   const loads = [];
   if (!failed && qIters === iters && opts.qemuSeconds === 0) { samples.push(same.seconds); loads.push(same.load); }
   while (!failed && samples.length < opts.qemuRepeats) {
+    if (between) await between();
     const r = await qemu(opts, elf, smp, qIters, cpu);
     if (!okRun(r)) { failed = `exit ${r.code} at iters=${qIters}`; break; }
     samples.push(r.seconds);
@@ -312,6 +318,24 @@ async function main() {
   const shortWarning = (row) => { if (!(row.seconds >= 0.2)) row.warnings.push('qemu run too short to time (raise --qemu-seconds)'); };
   const note = (row, what) => { row.problems.push(what); problems.push(`${row.emulator} ${row.guest} harts=${row.harts}: ${what}`); };
 
+  // QEMU is timed with the JIT tier (else the first), its samples alternating with more runs of
+  // that hindsight row (`alternate`): the row then reports the median of all its runs. Taken one
+  // after the other, the two could be minutes apart on a host whose speed moves by 1.5x.
+  const qemuTier = opts.tiers.includes('jit') ? 'jit' : opts.tiers[0];
+  const alternate = (row, elf, harts, iters, tier) => {
+    const runs = [{ seconds: row.seconds, processSeconds: row.processSeconds }];
+    row.samples = runs;
+    return async () => {
+      const r = await hindsight(elf, harts, iters, tier);
+      if (!okRun(r) || !r.stats) { note(row, `hindsight failed on a repeat: exit ${r.code}`); return; }
+      runs.push({ seconds: r.stats.seconds, processSeconds: r.seconds });
+      row.seconds = median(runs.map((x) => x.seconds));
+      row.processSeconds = median(runs.map((x) => x.processSeconds));
+      if (row.instructions) row.mips = row.instructions / row.seconds / 1e6;
+      if (row.units) row.unitsPerSecond = row.units / row.seconds;
+    };
+  };
+
   // ---- (a) one-hart guests: bench_compute (integer) and bench_fp (double-precision n-body)
   const singleHart = async (guest, elf, N, qemuCpu) => {
   const computeRows = [];
@@ -343,9 +367,9 @@ async function main() {
     rows.push(row);
     computeRows.push(row);
 
-    if (haveQemu && !computeQemu) {
-      log(`qemu ${guest} (iters=${N}, then scaled) ...`);
-      const q = await qemuTimed(opts, elf, 1, N, main.stdout, qemuCpu);
+    if (haveQemu && !computeQemu && tier === qemuTier) {
+      log(`qemu ${guest} (iters=${N}, then scaled), alternating with hindsight (${tier}) ...`);
+      const q = await qemuTimed(opts, elf, 1, N, main.stdout, qemuCpu, alternate(row, elf, 1, N, tier));
       const instr = row.instructions !== null && perIter !== null ? row.instructions + (q.iters - N) * perIter : (q.iters === N ? row.instructions : null);
       const qrow = {
         emulator: 'qemu', guest: guest, harts: 1, iters: q.iters,
@@ -395,9 +419,9 @@ async function main() {
     if (!okRun(r) || !r.stats) note(row, `hindsight failed: exit ${r.code}${r.timedOut ? ' (timeout)' : ''} ${r.stderr.trim().split('\n').pop() ?? ''}`);
     rows.push(row);
     par[tier].push(row);
-    if (haveQemu && tier === opts.tiers[0]) {
-      log(`qemu bench_parallel smp=${h} (iters=${P}, then scaled) ...`);
-      const q = await qemuTimed(opts, E.parallel, h, P, r.stdout);
+    if (haveQemu && tier === qemuTier) {
+      log(`qemu bench_parallel smp=${h} (iters=${P}, then scaled), alternating with hindsight (${tier}) ...`);
+      const q = await qemuTimed(opts, E.parallel, h, P, r.stdout, QEMU_CPU, alternate(row, E.parallel, h, P, tier));
       const qrow = {
         emulator: 'qemu', guest: 'bench_parallel', harts: h, iters: q.iters, units: q.iters * h,
         seconds: q.netSeconds, rawSeconds: q.rawSeconds, startupSeconds: q.startup.seconds, samples: q.samples,
