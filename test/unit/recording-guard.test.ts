@@ -6,6 +6,8 @@ import { Board } from '../../src/machine/board.js';
 import { CLINT_BASE, RAM_BASE } from '../../src/machine/memmap.js';
 import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
 import { powerOn } from '../../src/engine/machine-factory.js';
+import { HartReplayer, ReleaseInvalidates } from '../../replayer/hart-replayer.js';
+import { ReplayProgress } from '../../replayer/replay-progress.js';
 
 const RAM_BYTES = 1 << 20;
 
@@ -16,7 +18,7 @@ function guardedHart() {
   const hart = board.harts[0]!;
   const asked: string[] = [];
   hart.mmu.guard = { permit: (resource, write) => { asked.push(`${resource}${write ? 'w' : 'r'}`); return true; } };
-  return { hart, asked, device: `${hart.mmu.deviceResource}w` };
+  return { hart, asked, device: `${hart.mmu.deviceResource}w`, board };
 }
 
 describe('what a parallel recording makes harts take turns on', () => {
@@ -109,4 +111,30 @@ describe('what a parallel recording makes harts take turns on', () => {
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2r']);
   });
+});
+
+describe('what a replayed release of the device bus drops, by the rule the trace was recorded with', () => {
+  const cases: [ReleaseInvalidates, string[]][] = [
+    ['page-or-devices', ['device']], // today's recordings: the device pages only
+    ['page', ['2r', '2w', '3w', 'device']], // recordings before 2026-12-03: the whole TLB for the bus
+    ['tlb', ['2r', '2w', '3w', 'device']], // the oldest: the whole TLB at every release
+  ];
+  for (const [rule, dropped] of cases) {
+    test(rule, () => {
+      const { hart, asked, device, board } = guardedHart();
+      const touch = () => {
+        hart.mmu.translate(BigInt(RAM_BASE + 0x2008), Access.Load);
+        hart.mmu.translate(BigInt(RAM_BASE + 0x2010), Access.Store);
+        hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
+        hart.mmu.translate(BigInt(CLINT_BASE), Access.Store);
+      };
+      touch();
+      asked.splice(0);
+      const replayer = new HartReplayer(hart, [{ kind: 'release', icount: hart.icount, resource: hart.mmu.deviceResource, seq: 1 }], hart.icount + 100,
+        ReplayProgress.create(2), board.uart, false, rule);
+      replayer.safePoint(hart);
+      touch();
+      expect(asked).toEqual(dropped.map((a) => (a === 'device' ? device : a)));
+    });
+  }
 });
