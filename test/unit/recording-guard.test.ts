@@ -21,6 +21,14 @@ function guardedHart() {
   return { hart, asked, device: `${hart.mmu.deviceResource}w`, board };
 }
 
+/** Loads from RAM page 2, stores to pages 2 and 3 and to the CLINT: what the tests below cache and drop. */
+function touchPages(hart: ReturnType<typeof guardedHart>['hart']): void {
+  hart.mmu.translate(BigInt(RAM_BASE + 0x2008), Access.Load);
+  hart.mmu.translate(BigInt(RAM_BASE + 0x2010), Access.Store);
+  hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
+  hart.mmu.translate(BigInt(CLINT_BASE), Access.Store);
+}
+
 describe('what a parallel recording makes harts take turns on', () => {
   test('reading CLINT mtime needs no device right (the value is logged as a clock read)', () => {
     const { hart, asked } = guardedHart();
@@ -47,12 +55,7 @@ describe('what a parallel recording makes harts take turns on', () => {
 
   test('giving a page away drops only its translations (a cached one asks the guard no more)', () => {
     const { hart, asked, device } = guardedHart();
-    const touch = () => {
-      hart.mmu.translate(BigInt(RAM_BASE + 0x2008), Access.Load);
-      hart.mmu.translate(BigInt(RAM_BASE + 0x2010), Access.Store);
-      hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
-      hart.mmu.translate(BigInt(CLINT_BASE), Access.Store);
-    };
+    const touch = () => touchPages(hart);
     touch();
     expect(asked.splice(0)).toEqual(['2r', '2w', '3w', device]);
     touch();
@@ -122,12 +125,7 @@ describe('what a replayed release of the device bus drops, by the rule the trace
   for (const [rule, dropped] of cases) {
     test(rule, () => {
       const { hart, asked, device, board } = guardedHart();
-      const touch = () => {
-        hart.mmu.translate(BigInt(RAM_BASE + 0x2008), Access.Load);
-        hart.mmu.translate(BigInt(RAM_BASE + 0x2010), Access.Store);
-        hart.mmu.translate(BigInt(RAM_BASE + 0x3000), Access.Store);
-        hart.mmu.translate(BigInt(CLINT_BASE), Access.Store);
-      };
+      const touch = () => touchPages(hart);
       touch();
       asked.splice(0);
       const replayer = new HartReplayer(hart, [{ kind: 'release', icount: hart.icount, resource: hart.mmu.deviceResource, seq: 1 }], hart.icount + 100,
