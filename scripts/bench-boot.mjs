@@ -23,7 +23,8 @@ function timeToPrompt(cmd, args, timeoutSeconds = 120) {
   });
 }
 
-const median = (xs) => { const s = xs.filter((x) => x !== null).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
+/** The median of the samples that exist (the lower middle one of an even count); null if none. Shared by the bench-*.mjs rows. */
+export const median = (xs) => { const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
 /**
  * Times every spec once per round, in turn, for `repeats` rounds: the host's drift over the

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { median } from './bench-boot.mjs';
 
 const STATS = /^ {2}total: (\d+) instructions in ([\d.]+) s/m;
 const SUMMARY = /recorded .*\((\d+) total\) in ([\d.]+) s; events: (.*); ([\d.]+) KiB/;
@@ -31,7 +32,6 @@ export async function benchRecordReplay({ cli, tiers = ['reference'], repeats = 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-rr-'));
   const rows = [];
   const problems = [];
-  const median = (xs) => { const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
   try {
     for (const tier of tiers) for (const [name, g] of Object.entries(guests)) {
       const base = ['--tier', tier, '--harts', '2', '--mem', '128M', ...g.args];

@@ -216,12 +216,8 @@ async function qemuStartup(opts, elf, smp, cpu = QEMU_CPU) {
 /**
  * QEMU timing for one guest/smp: a run with hindsight's iteration count (its console output is
  * compared with hindsight's), then iterations scaled up until the net time is >= opts.qemuSeconds,
- * then opts.qemuRepeats timed runs at that count (median).
- */
-/**
- * QEMU's time for `elf` at an iteration count scaled to at least --qemu-seconds, median of
- * --qemu-repeats samples; `between` (if given) runs before each sample, so the caller's own runs
- * alternate with QEMU's and host drift moves both alike.
+ * then opts.qemuRepeats timed runs at that count (median). `between` (if given) runs before each
+ * timed run, so the caller's own runs alternate with QEMU's and host drift moves both alike.
  */
 async function qemuTimed(opts, elf, smp, iters, expectedStdout, cpu = QEMU_CPU, between = null) {
   const startup = await qemuStartup(opts, elf, smp, cpu);
