@@ -70,7 +70,7 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(r.stdout, why).toContain('Linux version 6.1');
     expect(r.stdout, why).toContain('smp: Brought up 1 node, 1 CPU');
     expect(r.stdout, why).toContain('Run /idle as init process');
-    expect(r.stdout, why).toContain('hindsight-idle: sleeping forever');
+    expect(initOutput(r.stdout), why).toContain('hindsight-idle: sleeping forever');
     expect(r.code).toBe(124);
     expect(r.stderr).toMatch(/^hindsight: timeout: the guest was still running after \d+ s\n$/);
     expect(Date.now() - started).toBeLessThan((IDLE_TIMEOUT_S + 50) * 1000);
@@ -297,8 +297,8 @@ describe('Linux 6.1 under OpenSBI', () => {
     child.stderr.on('data', (d: Buffer) => { err += d.toString('latin1'); });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const deadline = Date.now() + RACE_TIMEOUT_S * 1000;
-    while (!out.includes('hindsight-init: starting 4 threads') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(out, err).toContain('hindsight-init: starting 4 threads');
+    while (!initOutput(out).includes('hindsight-init: starting 4 threads') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(initOutput(out), err).toContain('hindsight-init: starting 4 threads');
     child.kill('SIGINT');
     const code = await closed;
     expect(code, err).toBe(130);
@@ -332,7 +332,7 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(threadLines(fromQemu.stdout)).toHaveLength(6);
     expect(rec.stdout, why).toContain('smp: Brought up 1 node, 4 CPUs');
     expect(threadLines(rec.stdout), why).toEqual(threadLines(fromQemu.stdout));
-    const switches = /hindsight-fpinit: context switches (\d+)/.exec(rec.stdout);
+    const switches = /hindsight-fpinit: context switches (\d+)/.exec(initOutput(rec.stdout));
     expect(switches, why).not.toBeNull();
     expect(Number(switches![1])).toBeGreaterThan(0);
     expect(rec.stdout, why).toContain('reboot: Power down');
