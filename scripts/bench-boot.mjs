@@ -27,13 +27,14 @@ function timeToPrompt(cmd, args, timeoutSeconds = 120) {
 export const median = (xs) => { const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
 /**
- * Times every spec once per round, in turn, for `repeats` rounds: the host's drift over the
- * minutes a bench takes then moves all rows alike (their ratios are what the rows are for).
+ * Times every spec once per round, in turn, for `repeats` rounds (`time(spec, round)` gives one
+ * sample): the host's drift over the minutes a bench takes then moves all rows alike (their ratios
+ * are what the rows are for). Shared by the bench-*.mjs rows; returns the samples per spec.
  */
-async function inRounds(specs, repeats, time, log, what) {
+export async function inRounds(specs, repeats, time, log, what) {
   for (const spec of specs) log(`${what}: ${spec.name} ...`);
   const samples = specs.map(() => []);
-  for (let i = 0; i < repeats; i++) for (let k = 0; k < specs.length; k++) samples[k].push(await time(specs[k].cmd, specs[k].args));
+  for (let i = 0; i < repeats; i++) for (let k = 0; k < specs.length; k++) samples[k].push(await time(specs[k], i));
   return samples;
 }
 
@@ -55,7 +56,7 @@ export async function benchBoot({ cli, tiers, qemu = 'qemu-system-riscv64', repe
   const problems = [];
   const specs = tiers.map((tier) => ({ name: `hindsight/${tier}`, cmd: process.execPath, args: [cli, 'run', '--tier', tier, '--harts', '2', '--bios', OPENSBI, UBOOT] }));
   if (qemu) specs.push({ name: 'qemu', cmd: qemu, args: ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '2', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-bios', OPENSBI, '-kernel', UBOOT] });
-  const samples = await inRounds(specs, repeats, timeToPrompt, log, 'boot to the U-Boot prompt');
+  const samples = await inRounds(specs, repeats, (spec) => timeToPrompt(spec.cmd, spec.args), log, 'boot to the U-Boot prompt');
   return { rows: rowsOf(specs, samples, problems, ''), problems };
 }
 
@@ -88,7 +89,7 @@ export async function benchStartup({ cli, hello, qemu = 'qemu-system-riscv64', r
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
   ];
   if (qemu) specs.push({ name: 'qemu', cmd: qemu, args: ['-M', 'virt', '-cpu', QEMU_CPU, '-smp', '1', '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'null', '-bios', 'none', '-kernel', hello] });
-  const samples = await inRounds(specs, repeats, processTime, log, 'process start-up');
+  const samples = await inRounds(specs, repeats, (spec) => processTime(spec.cmd, spec.args), log, 'process start-up');
   return { rows: rowsOf(specs, samples, problems, 'start-up '), problems };
 }
 

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './bench-boot.mjs';
+import { inRounds, median } from './bench-boot.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
@@ -25,7 +25,6 @@ function timed(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, timeout: (TIMEOUT_S + 60) * 1000 });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
-
 
 /** Builds (or finds in the cache) the test kernel; its directory holds Image and vmlinux. */
 export function linuxImage() {
@@ -49,19 +48,15 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
   // drift over the minutes a bench takes moves all rows alike: measured one row after another, the
   // 1-hart record/run ratio read 1.06x in one bench and 1.58x in the next (alternating runs in
   // between: 1.2x).
-  const rounds = (harts, specs) => {
-    for (const spec of specs) log(`linux ${harts} hart(s): ${spec.what} ...`);
-    const samples = specs.map(() => []);
-    for (let i = 0; i < repeats; i++) {
-      specs.forEach((spec, k) => {
-        const r = timed(spec.cmd, spec.args(i));
-        const bad = spec.check(r);
-        if (bad) problems.push(`${spec.what}, ${harts} hart(s): ${bad}`);
-        samples[k].push(bad ? null : r.seconds);
-      });
-    }
+  const rounds = async (harts, specs) => {
+    const samples = await inRounds(specs, repeats, (spec, i) => {
+      const r = timed(spec.cmd, spec.args(i));
+      const bad = spec.check(r);
+      if (bad) problems.push(`${spec.name}, ${harts} hart(s): ${bad}`);
+      return bad ? null : r.seconds;
+    }, log, `linux ${harts} hart(s)`);
     return specs.map((spec, k) => {
-      const row = { harts, what: spec.what, seconds: median(samples[k]), samples: samples[k] };
+      const row = { harts, what: spec.name, seconds: median(samples[k]), samples: samples[k] };
       rows.push(row);
       return row;
     });
@@ -73,14 +68,14 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
       const trace = (i) => path.join(dir, `linux-${harts}-${i}.trace`);
       const why = (r) => (poweredOff(r) ? null : `exit ${r.code}, no power-off: ${r.stderr.trim().split('\n').pop() ?? ''}`);
       const specs = [];
-      if (qemu) specs.push({ key: 'qemu', what: 'qemu', cmd: qemu, check: why, args: () => ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
+      if (qemu) specs.push({ key: 'qemu', name: 'qemu', cmd: qemu, check: why, args: () => ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
         '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'] });
-      specs.push({ key: 'run', what: `hindsight/${tier} run`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs] });
-      if (perHart.length) specs.push({ key: 'runPerHart', what: `hindsight/${tier} run --threads ${harts}`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs] });
-      specs.push({ key: 'rec', what: `hindsight/${tier} record`, cmd: process.execPath, check: why, args: (i) => [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace(i), ...kernelArgs] });
-      specs.push({ key: 'rep', what: `hindsight/${tier} replay`, cmd: process.execPath, args: (i) => [cli, 'replay', '--tier', tier, '--quiet', trace(i)],
+      specs.push({ key: 'run', name: `hindsight/${tier} run`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs] });
+      if (perHart.length) specs.push({ key: 'runPerHart', name: `hindsight/${tier} run --threads ${harts}`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs] });
+      specs.push({ key: 'rec', name: `hindsight/${tier} record`, cmd: process.execPath, check: why, args: (i) => [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace(i), ...kernelArgs] });
+      specs.push({ key: 'rep', name: `hindsight/${tier} replay`, cmd: process.execPath, args: (i) => [cli, 'replay', '--tier', tier, '--quiet', trace(i)],
         check: (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`) });
-      const got = Object.fromEntries(rounds(harts, specs).map((row, k) => [specs[k].key, row]));
+      const got = Object.fromEntries((await rounds(harts, specs)).map((row, k) => [specs[k].key, row]));
       const { qemu: q, run, rec, rep } = got;
       for (const row of Object.values(got)) {
         if (row !== q && q?.seconds && row.seconds) row.vsQemu = row.seconds / q.seconds;
