@@ -8,6 +8,10 @@
 // per hart, at most one per host core) and, with more harts than cores, with --threads HARTS (a
 // thread per hart, for comparison); hindsight record (its default threads, the same rule);
 // replay of that recording. Ratios: against QEMU, and record/run (both with default threads).
+// hindsight keeps a JIT profile and compiled page modules between runs (src/jit/hot-pages.ts,
+// page-module-cache.ts): the bench gives them a cache directory of its own, boots the kernel
+// WARM_BOOTS times into it before the rounds (as a user who has booted this kernel before), and
+// also times a first boot (a fresh empty cache in every round), so both figures are in the table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,10 +23,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 export const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 const TIMEOUT_S = 600;
+/** Boots before the rounds that fill the bench's JIT cache (the third boot's modules cover what the first ones missed). */
+const WARM_BOOTS = 3;
 
-function timed(cmd, args) {
+function timed(cmd, args, env = process.env) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, timeout: (TIMEOUT_S + 60) * 1000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, timeout: (TIMEOUT_S + 60) * 1000, env });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
@@ -48,9 +54,13 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
   // drift over the minutes a bench takes moves all rows alike: measured one row after another, the
   // 1-hart record/run ratio read 1.06x in one bench and 1.58x in the next (alternating runs in
   // between: 1.2x).
+  const warmCache = path.join(dir, 'jit-cache');
+  const cacheEnv = (cache) => ({ ...process.env, HINDSIGHT_CACHE: cache });
   const rounds = async (harts, specs) => {
     const samples = await inRounds(specs, repeats, (spec, i) => {
-      const r = timed(spec.cmd, spec.args(i));
+      const cache = spec.coldCache ? path.join(dir, `jit-cache-cold-${harts}-${i}`) : warmCache;
+      const r = timed(spec.cmd, spec.args(i), cacheEnv(cache));
+      if (spec.coldCache) rmSync(cache, { recursive: true, force: true });
       const bad = spec.check(r);
       if (bad) problems.push(`${spec.name}, ${harts} hart(s): ${bad}`);
       return bad ? null : r.seconds;
@@ -70,11 +80,20 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
       const specs = [];
       if (qemu) specs.push({ key: 'qemu', name: 'qemu', cmd: qemu, check: why, args: () => ['-M', 'virt', '-cpu', 'rv64', '-smp', String(harts), '-m', '128M', '-nographic', '-monitor', 'none', '-serial', 'stdio',
         '-bios', OPENSBI, '-kernel', image, '-append', 'console=ttyS0'] });
-      specs.push({ key: 'run', name: `hindsight/${tier} run`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs] });
+      const runArgs = () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...kernelArgs];
+      specs.push({ key: 'run', name: `hindsight/${tier} run`, cmd: process.execPath, check: why, args: runArgs });
+      if (tier === 'jit') specs.push({ key: 'runCold', name: `hindsight/${tier} run, first boot`, cmd: process.execPath, check: why, args: runArgs, coldCache: true });
       if (perHart.length) specs.push({ key: 'runPerHart', name: `hindsight/${tier} run --threads ${harts}`, cmd: process.execPath, check: why, args: () => [cli, 'run', '--tier', tier, '--harts', String(harts), ...perHart, ...kernelArgs] });
       specs.push({ key: 'rec', name: `hindsight/${tier} record`, cmd: process.execPath, check: why, args: (i) => [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', trace(i), ...kernelArgs] });
       specs.push({ key: 'rep', name: `hindsight/${tier} replay`, cmd: process.execPath, args: (i) => [cli, 'replay', '--tier', tier, '--quiet', trace(i)],
         check: (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`) });
+      if (tier === 'jit') {
+        log(`linux ${harts} hart(s): ${WARM_BOOTS} boots to fill the JIT cache ...`);
+        for (let k = 0; k < WARM_BOOTS; k++) {
+          const bad = why(timed(process.execPath, runArgs(), cacheEnv(warmCache)));
+          if (bad) problems.push(`warm-up boot, ${harts} hart(s): ${bad}`);
+        }
+      }
       const got = Object.fromEntries((await rounds(harts, specs)).map((row, k) => [specs[k].key, row]));
       const { qemu: q, run, rec, rep } = got;
       for (const row of Object.values(got)) {

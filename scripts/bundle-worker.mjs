@@ -33,3 +33,13 @@ await esbuild.build({
   target: 'node20',
   logLevel: 'warning',
 });
+
+// The build's id: what compiled page modules kept between runs are named by (src/jit/page-module-cache.ts),
+// so a cache made by another build of the code generator is never read.
+{
+  const { createHash } = await import('node:crypto');
+  const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const hash = createHash('sha1');
+  for (const f of readdirSync(outdir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort()) hash.update(f).update(readFileSync(`${outdir}/${f}`));
+  writeFileSync(`${outdir}/build-id.txt`, `${hash.digest('hex')}\n`);
+}

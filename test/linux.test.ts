@@ -112,6 +112,33 @@ describe('Linux 6.1 under OpenSBI', () => {
     expect(r.code, why).toBe(0);
   }, 60 * 60_000);
 
+  test('a second boot of the same kernel compiles its hot pages at once, from the profile and the module cache, and runs the same', async () => {
+    // A cache of its own (HINDSIGHT_CACHE), empty at the first boot: src/jit/hot-pages.ts and page-module-cache.ts.
+    const cache = join(dir, 'jit-cache');
+    const boot = async () => {
+      const r = await run(process.execPath, [CLI, 'run', ...TIER, '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0', '--timeout', String(RACE_TIMEOUT_S), guest.image],
+        { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: { ...process.env, HINDSIGHT_JIT_STATS: '1', HINDSIGHT_CACHE: cache } });
+      const why = r.stdout.slice(-3000) + r.stderr;
+      expect(initOutput(r.stdout), why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
+      expect(r.stdout, why).toContain('reboot: Power down');
+      expect(r.code, why).toBe(0);
+      const stats = /^hart 0 jit: (\{.*\})\n/m.exec(r.stderr);
+      expect(stats, why).not.toBeNull();
+      return JSON.parse(stats![1]) as { compiles: number; cachedCompiles: number; referenceInsns: number; misses: number };
+    };
+    const first = await boot();
+    expect(first.cachedCompiles).toBe(0);
+    // Measured: reference-executor instructions 2.37M -> 0.65M, misses 70k -> 11k at the second boot.
+    const second = await boot();
+    expect(second.referenceInsns).toBeLessThan(first.referenceInsns / 2);
+    expect(second.misses).toBeLessThan(first.misses / 2);
+    // The second boot's modules cover the entries its first compiles missed (the first boot's
+    // modules did not): measured 34 of 88 compiles cached at the second boot, 54 of 74 at the third.
+    const third = await boot();
+    expect(third.referenceInsns).toBeLessThan(first.referenceInsns / 2);
+    expect(third.cachedCompiles).toBeGreaterThan(third.compiles / 2);
+  }, 60 * 60_000);
+
   /**
    * The final state hash reads only RAM pages marked written (engine/state-hash.ts); here it also
    * checks that every unmarked page of the whole Linux machine is still zero.

@@ -11,6 +11,8 @@ import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 import { ChaosSettings } from '../engine/chaos.js';
+import { hotPageFile, hotPagesEnabled, loadHotPages, pageModuleDir, saveHotPages } from '../jit/hot-page-store.js';
+import type { HotPageList } from '../jit/hot-pages.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
@@ -99,6 +101,8 @@ export class Coordinator {
   private inputIrqPending = false;
   /** This machine's channel for compiled pages (jit/jit-share.ts): unique, since a process may run several machines. */
   private readonly jitChannel = `hindsight-jit-${randomUUID()}`;
+  /** The JIT's profile file for these images and what it held (jit/hot-page-store.ts); null: not kept. */
+  private readonly hotPages: { file: string; known: HotPageList } | null = null;
 
   constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }) }) {
     const machine = buildMachine(opts);
@@ -108,6 +112,10 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit' && hotPagesEnabled()) {
+      const file = hotPageFile(this.prepared.images);
+      this.hotPages = { file, known: loadHotPages(file) };
+    }
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */
@@ -131,9 +139,11 @@ export class Coordinator {
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
     board.control.expectWorkers(groups.length);
     const workers = groups.map((_, thread) => this.startWorker(groups, thread));
+    const learned: HotPageList = [];
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
-        if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
+        if (msg.kind === 'done' && msg.hotPages) learned.push(...msg.hotPages);
+        else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
         else if (msg.kind === 'fatal') fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
       });
       w.on('error', (err) => {
@@ -159,6 +169,7 @@ export class Coordinator {
       else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
+    if (this.hotPages && learned.length > 0) saveHotPages(this.hotPages.file, this.hotPages.known, learned);
     this.drainConsole();
     hooks.poll?.();
     if (timer) clearTimeout(timer);
@@ -180,7 +191,8 @@ export class Coordinator {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
     const hartIds = groups[thread];
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
-      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups };
+      chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups,
+      hotPages: this.hotPages ? { list: this.hotPages.known, moduleDir: pageModuleDir() } : null };
     return hartWorker(init);
   }
 

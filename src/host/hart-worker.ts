@@ -12,6 +12,8 @@ import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
 import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { JitShare } from '../jit/jit-share.js';
+import { HotPageList, HotPages } from '../jit/hot-pages.js';
+import { PageModuleCache } from '../jit/page-module-cache.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
@@ -37,11 +39,16 @@ export interface HartWorkerInit {
   /** This worker's index among the machine's host threads, and each thread's harts at the start. */
   thread: number;
   threadGroups: number[][];
+  /**
+   * The JIT's profile from earlier runs of these images (jit/hot-pages.ts) and the directory of
+   * compiled page modules (jit/page-module-cache.ts); null: neither is kept.
+   */
+  hotPages: { list: HotPageList; moduleDir: string } | null;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
 export type HartWorkerResult =
-  | { kind: 'done'; hartId: number; icount: number }
+  | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList }
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
@@ -70,6 +77,8 @@ const jitShare = init.tier === 'jit' ? new JitShare({
   published: new Int32Array(sharedBuffer(init.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1),
   heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
 }) : null;
+const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;
+const pageCache = hotPages ? openPageCache(init.hotPages!.moduleDir) : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
@@ -78,11 +87,23 @@ const context: WorkerContext = {
 
 /** A hart on this worker's tier under `supervisor`; `shared`: it takes turns with others on this thread. */
 function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): ScheduledHart {
-  const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
+  const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, hotPages, pageCache, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (shared) s.runner.sharesThread = s.supervisor.realTime;
   s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
   return s;
+}
+
+/**
+ * The page-module cache, for the bundled worker only: its modules are named by the bundle's build
+ * id (scripts/bundle-worker.mjs), which the compiled modules under dist/ do not have.
+ */
+function openPageCache(dir: string): PageModuleCache | null {
+  try {
+    return new PageModuleCache(dir, readFileSync(new URL('../../build-id.txt', import.meta.url), 'utf8').trim());
+  } catch {
+    return null;
+  }
 }
 
 /** Plain running: host time, device lines sampled at safe points; harts sharing the thread take turns. */
@@ -122,7 +143,9 @@ function reportDone(s: ScheduledHart): void {
   // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
   const stats = (s.runner.executor as { stats?: unknown }).stats;
   if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
-  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount } satisfies HartWorkerResult);
+  // The pages this thread compiled, for the profile of later runs (once: harts of a thread share it).
+  const learned = hotPages?.takeLearned();
+  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...(learned?.length ? { hotPages: learned } : {}) } satisfies HartWorkerResult);
 }
 
 let current = init.hartIds[0];

@@ -30,6 +30,8 @@ import { CHAIN_TABLE_IMPORT, compileChainModule } from './chain.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
 import { JitShare } from './jit-share.js';
+import { HotPages, pageKey } from './hot-pages.js';
+import { PageModuleCache } from './page-module-cache.js';
 import { blockTails, collectPageBlocks } from './page-blocks.js';
 import './v8-tuning.js';
 import { appendFileSync } from 'node:fs';
@@ -65,6 +67,10 @@ export interface JitOptions {
   hostFma?: boolean;
   /** The machine's other harts: publish compiled pages to them and adopt theirs (jit-share.ts). */
   share?: JitShare | null;
+  /** Pages compiled in earlier runs of these images (hot-pages.ts): compiled the first time they run. */
+  hotPages?: HotPages | null;
+  /** Compiled page modules of earlier runs (page-module-cache.ts). */
+  pageCache?: PageModuleCache | null;
   /**
    * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
    * (plain runs, parallel recordings and their replays; under an access guard only while it has
@@ -85,6 +91,8 @@ export interface JitStats {
   fills: number;
   wasmInsns: number;
   referenceInsns: number;
+  /** Compiles answered by the page-module cache (no translation or code generation). */
+  cachedCompiles: number;
   misses: number;
   /** Pages taken from other harts' compiles (jit-share.ts) instead of compiling them here. */
   adopted: number;
@@ -120,6 +128,10 @@ interface PageState {
   compiled: Uint8Array;
   recompiles: number;
   failed: boolean;
+  /** An earlier run compiled this page's content (hot-pages.ts): `entries` holds its offsets, compile at once. */
+  primed: boolean;
+  /** The profile key of its content (hot-pages.ts pageKey), -1 until needed. */
+  key: number;
   /** The breakpoints the compiled code stops short of, and their page offsets (no block starts or runs through one). */
   stops: readonly bigint[] | undefined;
   stopOffsets: Set<number>;
@@ -142,6 +154,8 @@ const DEFAULTS: Required<JitOptions> = {
   strict: false,
   hostFma: hostFusedMadd(),
   share: null,
+  hotPages: null,
+  pageCache: null,
   runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
@@ -161,7 +175,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, misses: 0, adopted: 0, chained: 0 };
+  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
   private readonly chainRun: ChainFn;
   private readonly chainTable: WebAssembly.Table;
@@ -352,7 +366,12 @@ export class JitExecutor extends Executor {
     if (page.run && !sameStops(page.stops, stops)) this.compile(page);
     if (!page.run && this.opts.share && !stops) this.adopt(page, off);
     if (!page.run) {
-      if (!page.failed && !midBlock && (page.rejected.size === 0 || !page.rejected.has(off))) {
+      if (page.primed) {
+        // An earlier run compiled this page's content (hot-pages.ts): no warm-up.
+        page.primed = false;
+        if (!page.failed) this.compile(page);
+      }
+      if (!page.run && !page.failed && !midBlock && (page.rejected.size === 0 || !page.rejected.has(off))) {
         noteEntry(page, off);
         // Sharing: the machine's heat (all harts), else this hart's.
         const heat = this.opts.share ? ++this.opts.share.heat[ramPage] : ++page.heat;
@@ -423,7 +442,8 @@ export class JitExecutor extends Executor {
         if (midBlock) {
           tail = page.tails.get(off); // where a budget cut left off: no entry
         } else if (!page.failed && !page.rejected.has(off) && page.compiled[off >> 1] === 0 && !page.stopOffsets.has(off)) {
-          noteEntry(page, off);
+          // A new entry of a compiled page: the profile gets it now, a recompile maybe never (hot-pages.ts).
+          if (noteEntry(page, off) && this.opts.hotPages) this.opts.hotPages.learn(this.keyOf(page), [off]);
           page.heat++;
           if (page.heat >= this.opts.hotness && page.recompiles < MAX_RECOMPILES) this.compile(page);
         }
@@ -466,9 +486,17 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map() };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map() };
     this.pages.set(ramPage, page);
     this.pageIndex[ramPage] = page;
+    const hot = this.opts.hotPages;
+    if (hot && hot.size > 0) {
+      const offsets = hot.offsetsFor(this.keyOf(page));
+      if (offsets) {
+        for (const o of offsets) noteEntry(page, o);
+        page.primed = true;
+      }
+    }
     return page;
   }
 
@@ -479,6 +507,8 @@ export class JitExecutor extends Executor {
     // that block), and blocks end short of one, so compiled code leaves with the pc on it.
     const stops = this.breakpointPages?.get(virtualPage(page.vbase));
     const stopOffsets = new Set((stops ?? []).map((bp) => Number(bp - BigInt.asIntN(64, page.vbase))));
+    const cacheKey = this.opts.pageCache && stopOffsets.size === 0 ? this.pageCacheKey(page) : null;
+    if (cacheKey !== null && this.compileCached(page, cacheKey, t0)) return;
     const found = collectPageBlocks({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, rejected: page.rejected, stopOffsets }, page.entries, this.opts.maxBlocksPerPage, (pa) => this.translationAt(pa));
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed while we looked: next entry resets the page
     page.stops = stops;
@@ -500,10 +530,12 @@ export class JitExecutor extends Executor {
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
       const offsets = [...found.keys()];
       const tails = blockTails(found);
+      if (cacheKey !== null) this.opts.pageCache!.write(cacheKey, { entries: [...page.entries], offsets, tails, bytes });
       this.install(page, module, instance, offsets, tails);
       page.recompiles++;
       this.statsOut.compiles++;
       this.statsOut.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
+      if (stopOffsets.size === 0) this.opts.hotPages?.learn(this.keyOf(page), offsets);
       if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, tails, module });
     } catch (err) {
       if (this.opts.strict) throw err;
@@ -512,6 +544,54 @@ export class JitExecutor extends Executor {
     }
     this.keepRecent(page);
     this.statsOut.compileMicros += (performance.now() - t0) * 1000;
+  }
+
+  /** The page-module cache's name for `page` as it is now: everything but the entries that a module's bytes are made from. */
+  private pageCacheKey(page: PageState): string {
+    const parts = JSON.stringify([this.hart.features, this.opts.hostFma, page.vbase.toString(16), page.ramPage, page.gen, this.opts.maxBlocksPerPage]);
+    const at = this.bus.ramOffset(RAM_BASE + page.ramPage * PAGE_SIZE);
+    return this.opts.pageCache!.key(parts, this.bus.u8.subarray(at, at + PAGE_SIZE));
+  }
+
+  /** Installs the cached module for `key` if there is one (true), as compile would have made it. */
+  private compileCached(page: PageState, key: string, t0: number): boolean {
+    const hit = this.opts.pageCache!.read(key);
+    if (!hit) return false;
+    // It must cover every entry wanted now (those it started from without a block are covered too),
+    // and start no block where this hart found one must not start.
+    const covered = new Set([...hit.entries, ...hit.offsets]);
+    for (const e of page.entries) if (!covered.has(e) && !page.rejected.has(e)) return false;
+    for (const o of hit.offsets) if (page.rejected.has(o)) return false;
+    let module: WebAssembly.Module, instance: WebAssembly.Instance;
+    try {
+      module = new WebAssembly.Module(hit.bytes);
+      instance = new WebAssembly.Instance(module, this.imports);
+    } catch {
+      return false;
+    }
+    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
+    page.stops = undefined;
+    page.stopOffsets = new Set();
+    this.install(page, module, instance, hit.offsets, hit.tails);
+    page.recompiles++;
+    this.statsOut.compiles++;
+    this.statsOut.cachedCompiles++;
+    this.opts.hotPages?.learn(this.keyOf(page), hit.offsets);
+    if (this.opts.share) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets: hit.offsets, tails: hit.tails, module });
+    this.keepRecent(page);
+    this.statsOut.compileMicros += (performance.now() - t0) * 1000;
+    return true;
+  }
+
+  /** The hot-page profile's key of a RAM page's current content (hot-pages.ts). */
+  private contentKey(ramPage: number): number {
+    return pageKey(this.bus.u8, this.bus.ramOffset(RAM_BASE + ramPage * PAGE_SIZE));
+  }
+
+  /** The profile key of a page's content (unchanged while its generation is). */
+  private keyOf(page: PageState): number {
+    if (page.key < 0) page.key = this.contentKey(page.ramPage);
+    return page.key;
   }
 
   /** Refreshes the page's LRU position; evicts the oldest compiled pages over the bound. */
@@ -629,10 +709,12 @@ function chainEntryIndex(vbase: bigint): number {
 const NOTHING_COMPILED = new Uint8Array(PAGE_SIZE / 2);
 
 /** Adds a block start to the page's entries (what its next compile covers). */
-function noteEntry(page: PageState, off: number): void {
-  if (page.seen[off >> 1] !== 0) return;
+/** Adds a block entry to the page's next compile; false if it was known. */
+function noteEntry(page: PageState, off: number): boolean {
+  if (page.seen[off >> 1] !== 0) return false;
   page.seen[off >> 1] = 1;
   page.entries.add(off);
+  return true;
 }
 
 function sameStops(a: readonly bigint[] | undefined, b: readonly bigint[] | undefined): boolean {

@@ -1,0 +1,114 @@
+/**
+ * Where the JIT's profile of hot pages (hot-pages.ts) lives between runs: one small JSON file per
+ * set of boot images under `${HINDSIGHT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/hindsight}/jit-profiles/`,
+ * read by the main thread before the harts start and rewritten (to a temporary file, then renamed)
+ * when a run compiled pages the file did not list. It is a cache: a missing, unreadable or
+ * damaged file is an empty profile, a failed write is dropped silently, and a run never depends
+ * on it for anything but speed. `HINDSIGHT_JIT_PROFILE=0` turns it off.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { HotPageList } from './hot-pages.js';
+
+const FORMAT = 'hindsight-jit-profile-1';
+/** Pages kept per file (a Linux boot compiles ~100) and files kept (the oldest go first). */
+const MAX_PAGES = 4096;
+const MAX_FILES = 64;
+/** Compiled page modules kept (~40-80 KB each; a Linux boot writes ~100). */
+const MAX_MODULES = 2000;
+
+export function hotPagesEnabled(): boolean {
+  return process.env.HINDSIGHT_JIT_PROFILE !== '0';
+}
+
+function cacheDir(): string {
+  return process.env.HINDSIGHT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hindsight');
+}
+
+function profileDir(): string {
+  return path.join(cacheDir(), 'jit-profiles');
+}
+
+/** Where compiled page modules are kept (page-module-cache.ts). */
+export function pageModuleDir(): string {
+  return path.join(cacheDir(), 'jit-pages');
+}
+
+/**
+ * The profile file of a machine booted from these images (disks excluded: their contents change).
+ * Named by a digest of each image's role, length and a sample of its bytes (16 bytes of every
+ * 4 KiB: well under a millisecond for a Linux kernel); two image sets that collide share a file,
+ * which costs compiles, nothing else.
+ */
+export function hotPageFile(images: readonly { role: string; bytes: Uint8Array }[]): string {
+  const h = createHash('sha1');
+  for (const { role, bytes } of images) {
+    if (role.startsWith('disk')) continue;
+    h.update(`${role}:${bytes.length};`);
+    const sample = new Uint8Array(Math.ceil(bytes.length / 4096) * 16);
+    for (let at = 0, k = 0; at < bytes.length; at += 4096, k += 16) sample.set(bytes.subarray(at, at + 16), k);
+    h.update(sample);
+  }
+  return path.join(profileDir(), `${h.digest('hex').slice(0, 24)}.json`);
+}
+
+/** The profile saved at `file`, or an empty one. */
+export function loadHotPages(file: string): HotPageList {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; pages?: unknown };
+    if (data.format !== FORMAT || !Array.isArray(data.pages)) return [];
+    return (data.pages as unknown[]).filter((p): p is [number, number[]] =>
+      Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && Array.isArray(p[1])
+      && (p[1] as unknown[]).every((o) => Number.isInteger(o) && (o as number) >= 0 && (o as number) < 4096 && ((o as number) & 1) === 0));
+  } catch {
+    return [];
+  }
+}
+
+/** Saves `known` plus `learned` at `file` when `learned` adds anything; best effort. */
+export function saveHotPages(file: string, known: HotPageList, learned: HotPageList): void {
+  const merged = new Map<number, Set<number>>();
+  for (const [key, offsets] of known) merged.set(key, new Set(offsets));
+  let added = false;
+  for (const [key, offsets] of learned) {
+    let set = merged.get(key);
+    if (!set) {
+      // Newest last: a full file drops its oldest entries first.
+      merged.set(key, set = new Set());
+    }
+    for (const off of offsets) if (!set.has(off)) { set.add(off); added = true; }
+  }
+  if (!added) return;
+  const pages = [...merged].slice(-MAX_PAGES).map(([key, set]) => [key, [...set].sort((x, y) => x - y)]);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ format: FORMAT, pages }));
+    renameSync(tmp, file);
+    pruneOldest(path.dirname(file), '.json', MAX_FILES);
+    pruneOldest(pageModuleDir(), '.bin', MAX_MODULES);
+  } catch {
+    // A read-only or full cache directory: the next run warms up as if there were no profile.
+  }
+}
+
+/** Deletes the oldest files ending in `ext` in `dir` beyond the newest `keep`. */
+function pruneOldest(dir: string, ext: string, keep: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith(ext));
+  } catch {
+    return;
+  }
+  if (names.length <= keep) return;
+  const files = names.map((f) => {
+    const p = path.join(dir, f);
+    try { return { p, at: statSync(p).mtimeMs }; } catch { return { p, at: 0 }; }
+  });
+  files.sort((x, y) => x.at - y.at);
+  for (const { p } of files.slice(0, files.length - keep)) {
+    try { unlinkSync(p); } catch { /* another process pruned it */ }
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { JitExecutor } from '../../src/jit/jit-executor.js';
+import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
+import { hotPageFile, loadHotPages, pageModuleDir, saveHotPages } from '../../src/jit/hot-page-store.js';
+import { PageModuleCache } from '../../src/jit/page-module-cache.js';
+import { oneHartMachine } from './fake-machine.js';
+
+const ADDI = 0x00128293; // addi t0,t0,1
+const ADDI_T1 = 0x00130313; // addi t1,t1,1
+const BNE_BACK = 0xfe731ee3; // bne t1,t2,-4 (back to the addi t1 before it)
+const LI_T2 = 0x06400393; // li t2,100
+const J_SELF = 0x0000006f; // j .
+
+/** 8 addi t0, then a loop of 100 rounds (addi t1; bne), then j . : three blocks on one page. */
+const PROGRAM = [...Array<number>(8).fill(ADDI), LI_T2, ADDI_T1, BNE_BACK, J_SELF];
+const RETIRED = 8 + 1 + 2 * 100;
+
+function runProgram(opts: ConstructorParameters<typeof JitExecutor>[3]) {
+  const { hart, memory } = oneHartMachine(PROGRAM);
+  const exec = new JitExecutor(hart, hart.bus, memory, { strict: true, ...opts });
+  while (hart.icount < RETIRED) exec.runBlock(RETIRED - hart.icount);
+  return { exec, hart, pc: hart.pc, regs: [...hart.x] };
+}
+
+let dir = '';
+beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-hot-')); });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the JIT\'s profile of hot pages', () => {
+  test('a page key follows the page\'s bytes', () => {
+    const page = new Uint8Array(3 * 4096);
+    page.fill(7, 4096, 8192);
+    const key = pageKey(page, 4096);
+    expect(pageKey(page, 4096)).toBe(key);
+    expect(Number.isSafeInteger(key)).toBe(true);
+    expect(pageKey(page, 0)).not.toBe(key);
+    page[4096 + 4095] ^= 1;
+    expect(pageKey(page, 4096)).not.toBe(key);
+  });
+
+  test('a page an earlier run compiled is compiled the first time it runs, and runs the same', () => {
+    // Without a profile the page stays on the reference executor below the hotness.
+    const cold = runProgram({ hotness: 1_000_000, hotPages: new HotPages([]) });
+    expect(cold.exec.stats.compiles).toBe(0);
+    // A run that compiled the page learns its blocks.
+    const warmUp = runProgram({ hotness: 2, hotPages: new HotPages([]) });
+    expect(warmUp.exec.stats.compiles).toBeGreaterThan(0);
+    const learned = (warmUp.exec as unknown as { opts: { hotPages: HotPages } }).opts.hotPages.takeLearned();
+    expect(learned.length).toBe(1);
+    expect(learned[0][1]).toContain(0);
+    // The next run compiles it at once, far below the hotness, and ends in the same state.
+    const primed = runProgram({ hotness: 1_000_000, hotPages: new HotPages(learned) });
+    expect(primed.exec.stats.compiles).toBe(1);
+    expect(primed.exec.stats.referenceInsns).toBeLessThan(cold.exec.stats.referenceInsns / 4);
+    for (const r of [warmUp, primed]) {
+      expect(r.pc).toBe(cold.pc);
+      expect(r.regs).toEqual(cold.regs);
+    }
+  });
+
+  test('the profile file: saved only when a run adds something, merged, and a damaged one reads as empty', () => {
+    const file = path.join(dir, 'p.json');
+    expect(loadHotPages(file)).toEqual([]);
+    saveHotPages(file, [], []);
+    expect(readdirSync(dir)).toEqual([]);
+    saveHotPages(file, [], [[12345, [0, 8, 4]]]);
+    expect(loadHotPages(file)).toEqual([[12345, [0, 4, 8]]]);
+    const before = readFileSync(file, 'utf8');
+    saveHotPages(file, loadHotPages(file), [[12345, [4]]]);
+    expect(readFileSync(file, 'utf8')).toBe(before); // nothing new: not rewritten
+    saveHotPages(file, loadHotPages(file), [[12345, [16]], [99, [2]]]);
+    expect(loadHotPages(file)).toEqual([[12345, [0, 4, 8, 16]], [99, [2]]]);
+    writeFileSync(file, '{"format":"hindsight-jit-profile-1","pages":[[1,[3]],[2,[4096]],["x",[0]],[5,[6]]]}');
+    expect(loadHotPages(file)).toEqual([[5, [6]]]); // odd and out-of-page offsets, bad keys dropped
+    writeFileSync(file, 'not json');
+    expect(loadHotPages(file)).toEqual([]);
+  });
+
+  test('the profile file is named by the boot images, not by the disks', () => {
+    const kernel = new Uint8Array(10000).fill(1);
+    const a = hotPageFile([{ role: 'kernel', bytes: kernel }]);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }, { role: 'disk', bytes: new Uint8Array(5) }])).toBe(a);
+    const other = kernel.slice();
+    other[4096] = 2;
+    expect(hotPageFile([{ role: 'kernel', bytes: other }])).not.toBe(a);
+    expect(path.dirname(a)).not.toBe(pageModuleDir());
+  });
+});
+
+describe('compiled page modules kept between runs', () => {
+  test('a second run takes the module from the cache and runs the same; a damaged file is a miss', () => {
+    const cache = () => new PageModuleCache(dir, 'test-build');
+    const first = runProgram({ hotness: 2, pageCache: cache() });
+    expect(first.exec.stats.compiles).toBeGreaterThan(0);
+    expect(first.exec.stats.cachedCompiles).toBe(0);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.bin'));
+    expect(files.length).toBe(1); // one per page state: a recompile replaces it
+    const second = runProgram({ hotness: 2, pageCache: cache() });
+    expect(second.exec.stats.cachedCompiles).toBe(second.exec.stats.compiles);
+    expect(second.exec.stats.compiledInsns).toBe(0);
+    expect(second.pc).toBe(first.pc);
+    expect(second.regs).toEqual(first.regs);
+    // Another build never reads these modules.
+    const otherBuild = runProgram({ hotness: 2, pageCache: new PageModuleCache(dir, 'another-build') });
+    expect(otherBuild.exec.stats.cachedCompiles).toBe(0);
+    // A flipped byte in a module: its digest no longer matches, so it is compiled again.
+    for (const f of files) {
+      const bytes = readFileSync(path.join(dir, f));
+      bytes[bytes.length - 3] ^= 0x40;
+      writeFileSync(path.join(dir, f), bytes);
+    }
+    const damaged = runProgram({ hotness: 2, pageCache: cache() });
+    expect(damaged.exec.stats.cachedCompiles).toBe(0);
+    expect(damaged.regs).toEqual(first.regs);
+  });
+
+  test('a profile list survives the trip through a worker message unchanged', () => {
+    const list: HotPageList = [[2 ** 52 - 1, [0, 2, 4094]]];
+    expect(structuredClone(list)).toEqual(list);
+    const hot = new HotPages(list);
+    expect(hot.offsetsFor(2 ** 52 - 1)).toEqual([0, 2, 4094]);
+    expect(hot.size).toBe(1);
+  });
+});
