@@ -6,7 +6,7 @@ import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing, sleepUntilBumped } from '../shm/byte-ring.js';
 import { RamHashScheme, finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
-import { hartWorker } from './worker-pool.js';
+import { hartWorker, hartWorkerBuildId } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
@@ -102,7 +102,7 @@ export class Coordinator {
   /** This machine's channel for compiled pages (jit/jit-share.ts): unique, since a process may run several machines. */
   private readonly jitChannel = `hindsight-jit-${randomUUID()}`;
   /** The JIT's profile file for these images and what it held (jit/hot-page-store.ts); null: not kept. */
-  private readonly hotPages: { file: string; known: HotPageList } | null = null;
+  private readonly hotPages: { file: string; known: HotPageList; buildId: string | null } | null = null;
 
   constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }) }) {
     const machine = buildMachine(opts);
@@ -114,7 +114,7 @@ export class Coordinator {
     this.input = consoleInRing(sab);
     if ((opts.tier ?? DEFAULT_TIER) === 'jit' && hotPagesEnabled()) {
       const file = hotPageFile(this.prepared.images);
-      this.hotPages = { file, known: loadHotPages(file) };
+      this.hotPages = { file, known: loadHotPages(file), buildId: hartWorkerBuildId() };
     }
   }
 
@@ -192,7 +192,7 @@ export class Coordinator {
     const hartIds = groups[thread];
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups,
-      hotPages: this.hotPages ? { list: this.hotPages.known, moduleDir: pageModuleDir() } : null };
+      hotPages: this.hotPages ? { list: this.hotPages.known, moduleDir: pageModuleDir(), buildId: this.hotPages.buildId } : null };
     return hartWorker(init);
   }
 

@@ -43,7 +43,7 @@ export interface HartWorkerInit {
    * The JIT's profile from earlier runs of these images (jit/hot-pages.ts) and the directory of
    * compiled page modules (jit/page-module-cache.ts); null: neither is kept.
    */
-  hotPages: { list: HotPageList; moduleDir: string } | null;
+  hotPages: { list: HotPageList; moduleDir: string; buildId: string | null } | null;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
@@ -78,7 +78,7 @@ const jitShare = init.tier === 'jit' ? new JitShare({
   heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
 }) : null;
 const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;
-const pageCache = hotPages ? openPageCache(init.hotPages!.moduleDir) : null;
+const pageCache = hotPages && init.hotPages!.buildId ? new PageModuleCache(init.hotPages!.moduleDir, init.hotPages!.buildId) : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
@@ -92,18 +92,6 @@ function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): Sch
   if (shared) s.runner.sharesThread = s.supervisor.realTime;
   s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
   return s;
-}
-
-/**
- * The page-module cache, for the bundled worker only: its modules are named by the bundle's build
- * id (scripts/bundle-worker.mjs), which the compiled modules under dist/ do not have.
- */
-function openPageCache(dir: string): PageModuleCache | null {
-  try {
-    return new PageModuleCache(dir, readFileSync(new URL('../../build-id.txt', import.meta.url), 'utf8').trim());
-  } catch {
-    return null;
-  }
 }
 
 /** Plain running: host time, device lines sampled at safe points; harts sharing the thread take turns. */

@@ -7,7 +7,7 @@
  * its HartWorkerInit; without a started one, the coordinator gets a fresh worker as before.
  * Kept free of other imports so that the CLI entry can load it before anything else.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -27,6 +27,19 @@ export function hartWorkerEntry(modules: URL, bundle: URL, env = process.env): U
 }
 
 const HART_WORKER = hartWorkerEntry(new URL('./hart-worker.js', import.meta.url), new URL('../../bundle/src/host/hart-worker.js', import.meta.url));
+
+/**
+ * The id of the build the hart workers run (dist/bundle/build-id.txt, scripts/bundle-worker.mjs),
+ * which names the compiled page modules kept between runs (jit/page-module-cache.ts); null when
+ * they run the compiled modules, which have none.
+ */
+export function hartWorkerBuildId(): string | null {
+  try {
+    return readFileSync(new URL('../../build-id.txt', HART_WORKER), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * What a started worker is told in workerData: wait for the init message; meanwhile load the

@@ -9,7 +9,8 @@
  * offset it rejects, and otherwise compiles and replaces it (jit-executor.ts). A hit skips
  * translation and code generation (~3/4 of a page compile; V8 still compiles the bytes); a Linux
  * boot spent ~230 ms of its hart thread there (docs/ARCHITECTURE.md, the JIT's profile). The
- * content carries a digest of the wasm bytes, checked on every read: a damaged file is a miss.
+ * content carries the build id and a digest of the wasm bytes, both checked on every read: a
+ * damaged file is a miss.
  * Best effort both ways: a failed read or write is a miss or nothing. Used only by the bundled
  * worker (no build id otherwise) and not with HINDSIGHT_JIT_PROFILE=0.
  */
@@ -44,9 +45,9 @@ export class PageModuleCache {
     }
     try {
       const headerBytes = data.readUInt32LE(0);
-      const header = JSON.parse(data.subarray(4, 4 + headerBytes).toString('utf8')) as { entries: number[]; offsets: number[]; tails: [number, number][]; sha1: string };
+      const header = JSON.parse(data.subarray(4, 4 + headerBytes).toString('utf8')) as { build: string; entries: number[]; offsets: number[]; tails: [number, number][]; sha1: string };
       const bytes = data.subarray(4 + headerBytes);
-      if (createHash('sha1').update(bytes).digest('hex') !== header.sha1) return null;
+      if (header.build !== this.buildId || createHash('sha1').update(bytes).digest('hex') !== header.sha1) return null;
       return { entries: header.entries, offsets: header.offsets, tails: new Map(header.tails), bytes: new Uint8Array(bytes) as Uint8Array<ArrayBuffer> };
     } catch {
       return null;
@@ -54,7 +55,7 @@ export class PageModuleCache {
   }
 
   write(key: string, page: CachedPage): void {
-    const header = Buffer.from(JSON.stringify({ entries: page.entries, offsets: page.offsets, tails: [...page.tails], sha1: createHash('sha1').update(page.bytes).digest('hex') }));
+    const header = Buffer.from(JSON.stringify({ build: this.buildId, entries: page.entries, offsets: page.offsets, tails: [...page.tails], sha1: createHash('sha1').update(page.bytes).digest('hex') }));
     const size = Buffer.alloc(4);
     size.writeUInt32LE(header.length, 0);
     try {
