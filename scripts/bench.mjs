@@ -162,7 +162,7 @@ function parseStats(stderr) {
  */
 function snapshot() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-'));
-  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true }); // the worker pool picks the bundle by mtime
   cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   const elf = {};

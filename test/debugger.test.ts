@@ -430,8 +430,12 @@ describe('the timeline is the recording', () => {
       expect(tl.harts[hart].icount).toBe(icount - 1);
       landed.push({ step: tl.step, hart, icount: icount - 1, look: JSON.stringify(finalStateHashes(tl.board, 'written')) });
     }
-    expect(tl.checkpointCount).toBe(2); // one near checkpoint, reused by the later steps
-    expect(landed[0].step - tl.checkpointSteps[1]).toBeLessThan(1_000_000);
+    // Each landing has a checkpoint less than 1M steps before it: the steps back left one near
+    // where they landed and the later ones reused it. Usually one for all six; two when a hart's
+    // previous instruction lies far back (it waited in WFI while the other hart finished: the
+    // trace's shape depends on how fast each hart ran while recording).
+    for (const l of landed) expect(l.step - Math.max(...tl.checkpointSteps.filter((s) => s <= l.step)), `step ${l.step}`).toBeLessThan(1_000_000);
+    expect(tl.checkpointCount).toBeLessThanOrEqual(3);
     const forwards = ReplayTimeline.open(trace, opts);
     for (const l of landed) {
       await forwards.seek(l.step);
