@@ -21,6 +21,7 @@ import { DivergenceError } from './divergence.js';
 import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
+import { JitCache } from '../src/host/jit-cache.js';
 
 /**
  * A checkpoint's page copy costs about as much as running this many instructions (measured: ~4 us
@@ -89,6 +90,8 @@ export class ReplayTimeline {
   ignoredCheckpoints: string | null = null;
   private readonly snapshotShape: SnapshotShape;
   private readonly memory: SharedArrayBuffer;
+  /** The JIT's cache between runs (host/jit-cache.ts): saved when a pass first reaches the trace's end. */
+  private jitCache: ReturnType<JitCache['executorCache']> | null;
 
   private constructor(reader: TraceReader, private readonly opts: TimelineOptions) {
     this.tracePath = reader.path;
@@ -113,11 +116,14 @@ export class ReplayTimeline {
 
     this.clock = new VirtualClock(board.harts);
     this.progressState = this.parallelTrace ? ReplayProgress.create(m.harts) : null;
+    const tier = opts.tier ?? DEFAULT_TIER;
+    this.jitCache = tier === 'jit' ? JitCache.open(machine.prepared.images)?.executorCache() ?? null : null;
+    const jit = this.jitCache ? { hotPages: this.jitCache.hotPages, pageCache: this.jitCache.pageCache } : {};
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace
         ? new HartReplayer(hart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], this.progressState!, board.uart, true, m.releaseInvalidates ?? 'tlb')
         : new SerialReplayer(hart, this.clock, board.clint, board.uart, { [Symbol.iterator]: () => this.eventsFrom(hart.id, 0) }, setup.finals[hart.id], reader.summary?.finalSafePoints?.[hart.id] ?? null);
-      return scheduleHart(hart, supervisor, opts.tier ?? DEFAULT_TIER, machine.memory);
+      return scheduleHart(hart, supervisor, tier, machine.memory, undefined, jit);
     });
     const progress = this.progressState;
     this.engine = new SerialEngine(board, slots, {
@@ -344,6 +350,13 @@ export class ReplayTimeline {
         if (this.step % this.interval === 0 && !this.store.has(this.step)) this.capture(true);
       },
       progress: progress ? { update: (done, total) => progress(what, done, total), end: () => progressEnd?.() } : undefined,
+    }).then((end) => {
+      // The first pass to the end compiled what the trace needs: the next session starts with it.
+      if (this.step === this.endStep && this.jitCache) {
+        this.jitCache.save();
+        this.jitCache = null;
+      }
+      return end;
     });
   }
 

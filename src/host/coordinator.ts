@@ -6,13 +6,13 @@ import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing, sleepUntilBumped } from '../shm/byte-ring.js';
 import { RamHashScheme, finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
-import { hartWorker, hartWorkerBuildId } from './worker-pool.js';
+import { hartWorker } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 import { ChaosSettings } from '../engine/chaos.js';
-import { hotPageFile, hotPagesEnabled, loadHotPages, pageModuleDir, saveHotPages } from '../jit/hot-page-store.js';
 import type { HotPageList } from '../jit/hot-pages.js';
+import { JitCache } from './jit-cache.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
@@ -101,8 +101,8 @@ export class Coordinator {
   private inputIrqPending = false;
   /** This machine's channel for compiled pages (jit/jit-share.ts): unique, since a process may run several machines. */
   private readonly jitChannel = `hindsight-jit-${randomUUID()}`;
-  /** The JIT's profile file for these images and what it held (jit/hot-page-store.ts); null: not kept. */
-  private readonly hotPages: { file: string; known: HotPageList; buildId: string | null } | null = null;
+  /** The JIT's cache between runs of these images (host/jit-cache.ts); null: not kept. */
+  private readonly jitCache: JitCache | null = null;
 
   constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }) }) {
     const machine = buildMachine(opts);
@@ -112,10 +112,7 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
-    if ((opts.tier ?? DEFAULT_TIER) === 'jit' && hotPagesEnabled()) {
-      const file = hotPageFile(this.prepared.images);
-      this.hotPages = { file, known: loadHotPages(file), buildId: hartWorkerBuildId() };
-    }
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images);
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */
@@ -169,7 +166,7 @@ export class Coordinator {
       else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
-    if (this.hotPages && learned.length > 0) saveHotPages(this.hotPages.file, this.hotPages.known, learned);
+    this.jitCache?.save(learned);
     this.drainConsole();
     hooks.poll?.();
     if (timer) clearTimeout(timer);
@@ -192,7 +189,7 @@ export class Coordinator {
     const hartIds = groups[thread];
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups,
-      hotPages: this.hotPages ? { list: this.hotPages.known, moduleDir: pageModuleDir(), buildId: this.hotPages.buildId } : null };
+      hotPages: this.jitCache ? { list: this.jitCache.known, moduleDir: this.jitCache.moduleDir, buildId: this.jitCache.buildId } : null };
     return hartWorker(init);
   }
 
