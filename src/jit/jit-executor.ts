@@ -531,12 +531,8 @@ export class JitExecutor extends Executor {
       const offsets = [...found.keys()];
       const tails = blockTails(found);
       if (cacheKey !== null) this.opts.pageCache!.write(cacheKey, { entries: [...page.entries], offsets, tails, bytes });
-      this.install(page, module, instance, offsets, tails);
-      page.recompiles++;
-      this.statsOut.compiles++;
+      this.installCompiled(page, module, instance, offsets, tails);
       this.statsOut.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
-      if (stopOffsets.size === 0) this.opts.hotPages?.learn(this.keyOf(page), offsets);
-      if (this.opts.share && stopOffsets.size === 0) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, tails, module });
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
@@ -546,11 +542,30 @@ export class JitExecutor extends Executor {
     this.statsOut.compileMicros += (performance.now() - t0) * 1000;
   }
 
+  /**
+   * Runs a page's new module from now on, whether compiled here or kept from an earlier run; one
+   * compiled without breakpoints (page.stopOffsets empty) also goes into the profile and to the
+   * other harts.
+   */
+  private installCompiled(page: PageState, module: WebAssembly.Module, instance: WebAssembly.Instance, offsets: number[], tails: Map<number, number>): void {
+    this.install(page, module, instance, offsets, tails);
+    page.recompiles++;
+    this.statsOut.compiles++;
+    if (page.stopOffsets.size > 0) return;
+    this.opts.hotPages?.learn(this.keyOf(page), offsets);
+    this.opts.share?.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets, tails, module });
+  }
+
   /** The page-module cache's name for `page` as it is now: everything but the entries that a module's bytes are made from. */
   private pageCacheKey(page: PageState): string {
     const parts = JSON.stringify([this.hart.features, this.opts.hostFma, page.vbase.toString(16), page.ramPage, page.gen, this.opts.maxBlocksPerPage]);
-    const at = this.bus.ramOffset(RAM_BASE + page.ramPage * PAGE_SIZE);
+    const at = this.ramPageAt(page.ramPage);
     return this.opts.pageCache!.key(parts, this.bus.u8.subarray(at, at + PAGE_SIZE));
+  }
+
+  /** Where a RAM page's bytes start in `bus.u8`. */
+  private ramPageAt(ramPage: number): number {
+    return this.bus.ramOffset(RAM_BASE + ramPage * PAGE_SIZE);
   }
 
   /** Installs the cached module for `key` if there is one (true), as compile would have made it. */
@@ -572,25 +587,16 @@ export class JitExecutor extends Executor {
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
     page.stops = undefined;
     page.stopOffsets = new Set();
-    this.install(page, module, instance, hit.offsets, hit.tails);
-    page.recompiles++;
-    this.statsOut.compiles++;
+    this.installCompiled(page, module, instance, hit.offsets, hit.tails);
     this.statsOut.cachedCompiles++;
-    this.opts.hotPages?.learn(this.keyOf(page), hit.offsets);
-    if (this.opts.share) this.opts.share.publish({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, offsets: hit.offsets, tails: hit.tails, module });
     this.keepRecent(page);
     this.statsOut.compileMicros += (performance.now() - t0) * 1000;
     return true;
   }
 
-  /** The hot-page profile's key of a RAM page's current content (hot-pages.ts). */
-  private contentKey(ramPage: number): number {
-    return pageKey(this.bus.u8, this.bus.ramOffset(RAM_BASE + ramPage * PAGE_SIZE));
-  }
-
-  /** The profile key of a page's content (unchanged while its generation is). */
+  /** The hot-page profile's key of a page's content (hot-pages.ts; unchanged while its generation is). */
   private keyOf(page: PageState): number {
-    if (page.key < 0) page.key = this.contentKey(page.ramPage);
+    if (page.key < 0) page.key = pageKey(this.bus.u8, this.ramPageAt(page.ramPage));
     return page.key;
   }
 
