@@ -12,6 +12,7 @@ import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 import { ChaosSettings } from '../engine/chaos.js';
 import type { HotPageList } from '../jit/hot-pages.js';
+import type { UsedModule } from '../jit/page-module-cache.js';
 import { JitCache } from './jit-cache.js';
 
 export interface RunOptions extends BootOptions {
@@ -137,10 +138,13 @@ export class Coordinator {
     board.control.expectWorkers(groups.length);
     const workers = groups.map((_, thread) => this.startWorker(groups, thread));
     const learned: HotPageList = [];
+    const modules: UsedModule[] = [];
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
-        if (msg.kind === 'done' && msg.hotPages) learned.push(...msg.hotPages);
-        else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
+        if (msg.kind === 'done') {
+          if (msg.hotPages) learned.push(...msg.hotPages);
+          if (msg.modules) modules.push(...msg.modules);
+        } else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
         else if (msg.kind === 'fatal') fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
       });
       w.on('error', (err) => {
@@ -151,6 +155,8 @@ export class Coordinator {
     })));
     let allDone = false;
     void finished.then(() => { allDone = true; board.control.ringDoorbell(); });
+    // While the workers start and run, this thread compiles the modules the last run used.
+    const precompiled = this.jitCache?.precompile(() => allDone);
 
     const ctrl = new Int32Array(sharedBuffer(this.memory), CTRL_BASE, 64);
     const idleMs = hooks.pollIntervalMs ?? 1000;
@@ -166,7 +172,10 @@ export class Coordinator {
       else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
-    this.jitCache?.save(learned);
+    const pre = await precompiled;
+    if (pre && process.env.HINDSIGHT_JIT_STATS === '1') process.stderr.write(`main thread jit: ${JSON.stringify(pre)}\n`);
+    this.jitCache?.release();
+    this.jitCache?.save(learned, modules);
     this.drainConsole();
     hooks.poll?.();
     if (timer) clearTimeout(timer);

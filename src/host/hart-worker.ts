@@ -13,7 +13,7 @@ import { VirtualClock } from '../engine/virtual-time.js';
 import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
 import { JitShare } from '../jit/jit-share.js';
 import { HotPageList, HotPages } from '../jit/hot-pages.js';
-import { PageModuleCache } from '../jit/page-module-cache.js';
+import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
@@ -48,7 +48,7 @@ export interface HartWorkerInit {
 
 /** Message a hart worker posts when it leaves its loop. */
 export type HartWorkerResult =
-  | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList }
+  | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList; modules?: UsedModule[] }
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
 
@@ -133,7 +133,8 @@ function reportDone(s: ScheduledHart): void {
   if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
   // The pages this thread compiled, for the profile of later runs (once: harts of a thread share it).
   const learned = hotPages?.takeLearned();
-  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...(learned?.length ? { hotPages: learned } : {}) } satisfies HartWorkerResult);
+  const modules = pageCache?.takeUsed();
+  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) } satisfies HartWorkerResult);
 }
 
 let current = init.hartIds[0];

@@ -2,7 +2,7 @@
  * Where the JIT's profile of hot pages (hot-pages.ts) lives between runs: one small JSON file per
  * set of boot images under `${HINDSIGHT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/hindsight}/jit-profiles/`,
  * read by the main thread before the harts start and rewritten (to a temporary file, then renamed)
- * when a run compiled pages the file did not list. It is a cache: a missing, unreadable or
+ * when a run compiled pages the file did not list or used other compiled modules. It is a cache: a missing, unreadable or
  * damaged file is an empty profile, a failed write is dropped silently, and a run never depends
  * on it for anything but speed. `HINDSIGHT_JIT_PROFILE=0` turns it off.
  */
@@ -18,6 +18,8 @@ const MAX_PAGES = 4096;
 const MAX_FILES = 64;
 /** Compiled page modules kept (~40-80 KB each; a Linux boot writes ~100). */
 const MAX_MODULES = 2000;
+/** Module files a profile lists for the main thread to compile ahead (a 4-hart Linux boot uses ~110). */
+const MAX_LISTED_MODULES = 512;
 
 export function hotPagesEnabled(): boolean {
   return process.env.HINDSIGHT_JIT_PROFILE !== '0';
@@ -54,38 +56,56 @@ export function hotPageFile(images: readonly { role: string; bytes: Uint8Array }
   return path.join(profileDir(), `${h.digest('hex').slice(0, 24)}.json`);
 }
 
+/**
+ * What a profile file holds: the hot pages, and the compiled-module files (page-module-cache.ts
+ * keys) the last runs used, in the order the last run first used them, for the main thread to
+ * compile ahead of the harts (host/jit-cache.ts).
+ */
+export interface JitProfile {
+  pages: HotPageList;
+  modules: string[];
+}
+
 /** The profile saved at `file`, or an empty one. */
-export function loadHotPages(file: string): HotPageList {
+export function loadProfile(file: string): JitProfile {
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; pages?: unknown };
-    if (data.format !== FORMAT || !Array.isArray(data.pages)) return [];
-    return (data.pages as unknown[]).filter((p): p is [number, number[]] =>
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; pages?: unknown; modules?: unknown };
+    if (data.format !== FORMAT || !Array.isArray(data.pages)) return { pages: [], modules: [] };
+    const pages = (data.pages as unknown[]).filter((p): p is [number, number[]] =>
       Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && Array.isArray(p[1])
       && (p[1] as unknown[]).every((o) => Number.isInteger(o) && (o as number) >= 0 && (o as number) < 4096 && ((o as number) & 1) === 0));
+    const modules = Array.isArray(data.modules) ? (data.modules as unknown[]).filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k)) : [];
+    return { pages, modules };
   } catch {
-    return [];
+    return { pages: [], modules: [] };
   }
 }
 
-/** Saves `known` plus `learned` at `file` when `learned` adds anything; best effort. */
-export function saveHotPages(file: string, known: HotPageList, learned: HotPageList): void {
+/**
+ * Saves `known` plus what a run learned at `file` when that changes anything; best effort. The
+ * run's modules come first, in its order, then the ones it did not use (a short run, a debugger
+ * session, keeps the longer runs' list behind its own).
+ */
+export function saveProfile(file: string, known: JitProfile, learned: JitProfile): void {
   const merged = new Map<number, Set<number>>();
-  for (const [key, offsets] of known) merged.set(key, new Set(offsets));
-  let added = false;
-  for (const [key, offsets] of learned) {
+  for (const [key, offsets] of known.pages) merged.set(key, new Set(offsets));
+  let changed = false;
+  for (const [key, offsets] of learned.pages) {
     let set = merged.get(key);
     if (!set) {
       // Newest last: a full file drops its oldest entries first.
       merged.set(key, set = new Set());
     }
-    for (const off of offsets) if (!set.has(off)) { set.add(off); added = true; }
+    for (const off of offsets) if (!set.has(off)) { set.add(off); changed = true; }
   }
-  if (!added) return;
+  const modules = [...new Set([...learned.modules, ...known.modules])].slice(0, MAX_LISTED_MODULES);
+  if (modules.length !== known.modules.length || modules.some((k, i) => k !== known.modules[i])) changed = true;
+  if (!changed) return;
   const pages = [...merged].slice(-MAX_PAGES).map(([key, set]) => [key, [...set].sort((x, y) => x - y)]);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ format: FORMAT, pages }));
+    writeFileSync(tmp, JSON.stringify({ format: FORMAT, pages, modules }));
     renameSync(tmp, file);
     pruneOldest(path.dirname(file), '.json', MAX_FILES);
     pruneOldest(pageModuleDir(), '.bin', MAX_MODULES);

@@ -13,6 +13,8 @@
  * damaged file is a miss.
  * Best effort both ways: a failed read or write is a miss or nothing. Used only by the bundled
  * worker (no build id otherwise) and not with HINDSIGHT_JIT_PROFILE=0.
+ * The files a run reads or writes, in the order it first does, go into the profile (`takeUsed`):
+ * the next run's main thread compiles them ahead of its harts (host/jit-cache.ts `precompile`).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -26,8 +28,12 @@ export interface CachedPage {
   bytes: Uint8Array<ArrayBuffer>;
 }
 
+/** A module file a run used: its key and when first (ms since the epoch, to merge threads' lists). */
+export type UsedModule = [key: string, atMs: number];
+
 export class PageModuleCache {
   private madeDir = false;
+  private readonly used = new Map<string, number>();
 
   constructor(private readonly dir: string, private readonly buildId: string) {}
 
@@ -48,10 +54,22 @@ export class PageModuleCache {
       const header = JSON.parse(data.subarray(4, 4 + headerBytes).toString('utf8')) as { build: string; entries: number[]; offsets: number[]; tails: [number, number][]; sha1: string };
       const bytes = data.subarray(4 + headerBytes);
       if (header.build !== this.buildId || createHash('sha1').update(bytes).digest('hex') !== header.sha1) return null;
+      this.noteUsed(key);
       return { entries: header.entries, offsets: header.offsets, tails: new Map(header.tails), bytes: new Uint8Array(bytes) as Uint8Array<ArrayBuffer> };
     } catch {
       return null;
     }
+  }
+
+  /** The files read or written since the last call, first use first. */
+  takeUsed(): UsedModule[] {
+    const out = [...this.used];
+    this.used.clear();
+    return out;
+  }
+
+  private noteUsed(key: string): void {
+    if (!this.used.has(key)) this.used.set(key, performance.timeOrigin + performance.now());
   }
 
   write(key: string, page: CachedPage): void {
@@ -65,6 +83,7 @@ export class PageModuleCache {
       const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       writeFileSync(tmp, Buffer.concat([size, header, page.bytes]));
       renameSync(tmp, file);
+      this.noteUsed(key);
     } catch {
       // A read-only or full cache: the next run compiles this page again.
     }

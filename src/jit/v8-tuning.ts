@@ -36,3 +36,14 @@ setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
  * way, CPU 2.67 -> 2.50 s; the reference tier on bench_compute unchanged.
  */
 setFlagsFromString('--interrupt-budget=400000');
+
+/**
+ * Wasm compiles eagerly: `new WebAssembly.Module` compiles every function then, not at its first
+ * call (V8's default in Node 20 is lazy). A page module is three functions, all of which run, so a
+ * hart pays the same either way (1-hart Linux boot, 6 alternating runs: 1,189 ms lazy, 1,227 ms
+ * eager, within noise), but the main thread's compile ahead (host/jit-cache.ts `precompile`) only
+ * saves the harts anything when it leaves machine code behind: lazily, it only decoded the bytes,
+ * and each hart's first call still compiled the function on the hart's thread (~240 ms of a warm
+ * boot's ~950 ms hart CPU in `perf record`, under `wasm::CompileLazy`).
+ */
+setFlagsFromString('--no-wasm-lazy-compilation');

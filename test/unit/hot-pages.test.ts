@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
 import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
-import { hotPageFile, loadHotPages, pageModuleDir, saveHotPages } from '../../src/jit/hot-page-store.js';
+import { hotPageFile, loadProfile, pageModuleDir, saveProfile } from '../../src/jit/hot-page-store.js';
+import { JitCache } from '../../src/host/jit-cache.js';
 import { PageModuleCache } from '../../src/jit/page-module-cache.js';
 import { oneHartMachine } from './fake-machine.js';
 
@@ -63,20 +64,34 @@ describe('the JIT\'s profile of hot pages', () => {
 
   test('the profile file: saved only when a run adds something, merged, and a damaged one reads as empty', () => {
     const file = path.join(dir, 'p.json');
-    expect(loadHotPages(file)).toEqual([]);
-    saveHotPages(file, [], []);
+    const pages = (list: HotPageList) => ({ pages: list, modules: [] });
+    expect(loadProfile(file)).toEqual(pages([]));
+    saveProfile(file, pages([]), pages([]));
     expect(readdirSync(dir)).toEqual([]);
-    saveHotPages(file, [], [[12345, [0, 8, 4]]]);
-    expect(loadHotPages(file)).toEqual([[12345, [0, 4, 8]]]);
+    saveProfile(file, pages([]), pages([[12345, [0, 8, 4]]]));
+    expect(loadProfile(file).pages).toEqual([[12345, [0, 4, 8]]]);
     const before = readFileSync(file, 'utf8');
-    saveHotPages(file, loadHotPages(file), [[12345, [4]]]);
+    saveProfile(file, loadProfile(file), pages([[12345, [4]]]));
     expect(readFileSync(file, 'utf8')).toBe(before); // nothing new: not rewritten
-    saveHotPages(file, loadHotPages(file), [[12345, [16]], [99, [2]]]);
-    expect(loadHotPages(file)).toEqual([[12345, [0, 4, 8, 16]], [99, [2]]]);
-    writeFileSync(file, '{"format":"hindsight-jit-profile-1","pages":[[1,[3]],[2,[4096]],["x",[0]],[5,[6]]]}');
-    expect(loadHotPages(file)).toEqual([[5, [6]]]); // odd and out-of-page offsets, bad keys dropped
+    saveProfile(file, loadProfile(file), pages([[12345, [16]], [99, [2]]]));
+    expect(loadProfile(file).pages).toEqual([[12345, [0, 4, 8, 16]], [99, [2]]]);
+    writeFileSync(file, '{"format":"hindsight-jit-profile-1","pages":[[1,[3]],[2,[4096]],["x",[0]],[5,[6]]],"modules":["ab",7,"' + 'c'.repeat(40) + '"]}');
+    expect(loadProfile(file)).toEqual({ pages: [[5, [6]]], modules: ['c'.repeat(40)] }); // odd and out-of-page offsets, bad keys dropped
     writeFileSync(file, 'not json');
-    expect(loadHotPages(file)).toEqual([]);
+    expect(loadProfile(file)).toEqual(pages([]));
+  });
+
+  test('the profile lists the modules the last run used, in its order, before older ones', () => {
+    const file = path.join(dir, 'p.json');
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(40));
+    saveProfile(file, loadProfile(file), { pages: [], modules: [a, b] });
+    expect(loadProfile(file).modules).toEqual([a, b]);
+    const before = readFileSync(file, 'utf8');
+    saveProfile(file, loadProfile(file), { pages: [], modules: [a, b] });
+    saveProfile(file, loadProfile(file), { pages: [], modules: [] }); // a run that used none keeps the list
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    saveProfile(file, loadProfile(file), { pages: [], modules: [c, b] });
+    expect(loadProfile(file).modules).toEqual([c, b, a]);
   });
 
   test('the profile file is named by the boot images, not by the disks', () => {
@@ -115,6 +130,52 @@ describe('compiled page modules kept between runs', () => {
     const damaged = runProgram({ hotness: 2, pageCache: cache() });
     expect(damaged.exec.stats.cachedCompiles).toBe(0);
     expect(damaged.regs).toEqual(first.regs);
+  });
+
+  test('each instruction of a page is compiled once, however many blocks start inside another', () => {
+    // Offset 36 (the loop head) starts a block inside the one at 0: that one now ends there (it
+    // compiled 9 + 2 of the loop's instructions twice before). `j .` is a spin the reference runs.
+    const r = runProgram({ hotness: 2 });
+    expect(r.exec.stats.compiles).toBe(1);
+    expect(r.exec.stats.compiledInsns).toBe(PROGRAM.length - 1);
+    const reference = runProgram({ hotness: 1_000_000 });
+    expect(reference.exec.stats.compiles).toBe(0);
+    expect(r.pc).toBe(reference.pc);
+    expect(r.regs).toEqual(reference.regs);
+  });
+
+  test('the modules a run used are listed in order, and compiled ahead of the harts by the next one', async () => {
+    const saved = process.env.HINDSIGHT_CACHE;
+    process.env.HINDSIGHT_CACHE = dir;
+    try {
+      const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
+      const first = JitCache.open(images, 'test-build')!;
+      const run = first.executorCache();
+      runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
+      run.save();
+      const modules = loadProfile(hotPageFile(images)).modules;
+      expect(modules.length).toBe(1);
+      expect(readdirSync(pageModuleDir())).toEqual([`${modules[0]}.bin`]);
+      // The next run's main thread compiles it; a stop at once compiles nothing.
+      expect(await JitCache.open(images, 'test-build')!.precompile(() => true)).toMatchObject({ precompiled: 0, unusable: 0 });
+      const next = JitCache.open(images, 'test-build')!;
+      expect(await next.precompile(() => false)).toMatchObject({ precompiled: 1, unusable: 0 });
+      next.release();
+      // A module the run then reads is listed again (its key, not a second one).
+      const again = next.executorCache();
+      const second = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache });
+      expect(second.exec.stats.cachedCompiles).toBe(1);
+      expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(modules);
+      // A damaged file is skipped.
+      const bin = path.join(pageModuleDir(), `${modules[0]}.bin`);
+      const bytes = readFileSync(bin);
+      bytes[bytes.length - 1] ^= 1;
+      writeFileSync(bin, bytes);
+      expect(await JitCache.open(images, 'test-build')!.precompile(() => false)).toMatchObject({ precompiled: 0, unusable: 1 });
+    } finally {
+      if (saved === undefined) delete process.env.HINDSIGHT_CACHE;
+      else process.env.HINDSIGHT_CACHE = saved;
+    }
   });
 
   test('a profile list survives the trip through a worker message unchanged', () => {
