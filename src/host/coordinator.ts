@@ -14,6 +14,7 @@ import { ChaosSettings } from '../engine/chaos.js';
 import type { HotPageList } from '../jit/hot-pages.js';
 import type { UsedModule } from '../jit/page-module-cache.js';
 import { JitCache } from './jit-cache.js';
+import { CompileService, compileServiceEnabled } from './compile-service.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
@@ -136,12 +137,15 @@ export class Coordinator {
     const allHarts = board.harts.map((h) => h.id);
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
     board.control.expectWorkers(groups.length);
-    const workers = groups.map((_, thread) => this.startWorker(groups, thread));
+    // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
+    const compiler = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new CompileService(this.jitCache?.listed.length ?? 0, this.jitCache?.ahead() ?? null) : null;
+    const workers = groups.map((_, thread) => this.startWorker(groups, thread, compiler?.board ?? null));
     const learned: HotPageList = [];
     const modules: UsedModule[] = [];
     const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
-        if (msg.kind === 'done') {
+        if (msg.kind === 'compile') compiler?.request(msg.ticket, msg.bytes);
+        else if (msg.kind === 'done') {
           if (msg.hotPages) learned.push(...msg.hotPages);
           if (msg.modules) modules.push(...msg.modules);
         } else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -155,8 +159,7 @@ export class Coordinator {
     })));
     let allDone = false;
     void finished.then(() => { allDone = true; board.control.ringDoorbell(); });
-    // While the workers start and run, this thread compiles the modules the last run used.
-    const precompiled = this.jitCache?.precompile(() => allDone);
+    const served = compiler?.serve();
 
     const ctrl = new Int32Array(sharedBuffer(this.memory), CTRL_BASE, 64);
     const idleMs = hooks.pollIntervalMs ?? 1000;
@@ -172,10 +175,10 @@ export class Coordinator {
       else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
-    const pre = await precompiled;
-    if (pre && process.env.HINDSIGHT_JIT_STATS === '1') process.stderr.write(`main thread jit: ${JSON.stringify(pre)}\n`);
-    this.jitCache?.release();
-    this.jitCache?.save(learned, modules);
+    compiler?.close();
+    const compiled = await served;
+    if (compiled && process.env.HINDSIGHT_JIT_STATS === '1') process.stderr.write(`main thread jit: ${JSON.stringify(compiled)}\n`);
+    this.jitCache?.save(learned, modules, [...compiler?.unusable ?? []].map((ticket) => this.jitCache!.listed[ticket - 1]));
     this.drainConsole();
     hooks.poll?.();
     if (timer) clearTimeout(timer);
@@ -193,12 +196,13 @@ export class Coordinator {
     } };
   }
 
-  private startWorker(groups: number[][], thread: number): Worker {
+  private startWorker(groups: number[][], thread: number, compileBoard: Int32Array | null): Worker {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
     const hartIds = groups[thread];
     const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups,
-      hotPages: this.jitCache ? { list: this.jitCache.known, moduleDir: this.jitCache.moduleDir, buildId: this.jitCache.buildId } : null };
+      hotPages: this.jitCache ? { list: this.jitCache.known, moduleDir: this.jitCache.moduleDir, buildId: this.jitCache.buildId } : null,
+      compiling: compileBoard ? { board: compileBoard, listed: this.jitCache?.listed ?? [] } : null };
     return hartWorker(init);
   }
 

@@ -14,6 +14,7 @@ import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../sh
 import { JitShare } from '../jit/jit-share.js';
 import { HotPageList, HotPages } from '../jit/hot-pages.js';
 import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
+import { RemoteCompiler } from '../jit/remote-compile.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
@@ -44,10 +45,16 @@ export interface HartWorkerInit {
    * compiled page modules (jit/page-module-cache.ts); null: neither is kept.
    */
   hotPages: { list: HotPageList; moduleDir: string; buildId: string | null } | null;
+  /**
+   * The board of page modules the main thread compiles for the harts, and the module keys it
+   * compiles ahead (jit/remote-compile.ts); null: compile here.
+   */
+  compiling: { board: Int32Array; listed: readonly string[] } | null;
 }
 
 /** Message a hart worker posts when it leaves its loop. */
 export type HartWorkerResult =
+  | { kind: 'compile'; ticket: number; bytes: Uint8Array<ArrayBuffer> }
   | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList; modules?: UsedModule[] }
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string };
@@ -79,6 +86,9 @@ const jitShare = init.tier === 'jit' ? new JitShare({
 }) : null;
 const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;
 const pageCache = hotPages && init.hotPages!.buildId ? new PageModuleCache(init.hotPages!.moduleDir, init.hotPages!.buildId) : null;
+const compiler = init.tier === 'jit' && init.compiling
+  ? new RemoteCompiler(init.compiling.board, init.compiling.listed, (ticket, bytes) => parentPort!.postMessage({ kind: 'compile', ticket, bytes } satisfies HartWorkerResult))
+  : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
@@ -87,7 +97,7 @@ const context: WorkerContext = {
 
 /** A hart on this worker's tier under `supervisor`; `shared`: it takes turns with others on this thread. */
 function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): ScheduledHart {
-  const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, hotPages, pageCache, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
+  const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, hotPages, pageCache, compiler, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (shared) s.runner.sharesThread = s.supervisor.realTime;
   s.runner.napWhenSpinning = init.hostThreads > availableParallelism();

@@ -1,7 +1,7 @@
 /**
  * The JIT's cache between runs (jit/hot-pages.ts, jit/page-module-cache.ts) as a run opens it: the
  * profile saved for these images, the directory and build id of the compiled modules, a save of
- * what the run learned, and the compile ahead of the harts (`precompile`). The coordinator hands it
+ * what the run learned, and the modules to compile ahead of the harts (`ahead`). The coordinator hands it
  * to its hart workers (host/coordinator.ts); the debugger's timeline, whose executors run on its
  * own thread, uses it directly (`executorCache`). Null when the cache is off (HINDSIGHT_JIT_PROFILE=0).
  */
@@ -10,17 +10,7 @@ import { HotPageList, HotPages } from '../jit/hot-pages.js';
 import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { hartWorkerBuildId } from './worker-pool.js';
 
-/** What `precompile` did: modules compiled, listed files it could not use, its thread's time. */
-export interface PrecompileStats {
-  precompiled: number;
-  unusable: number;
-  precompileMs: number;
-}
-
 export class JitCache {
-  /** Modules `precompile` compiled, held so V8 keeps their code until the run ends (`release`). */
-  private held: WebAssembly.Module[] = [];
-
   private constructor(private readonly file: string, private readonly profile: JitProfile, readonly moduleDir: string, readonly buildId: string | null) {}
 
   /** `buildId`: whose compiled modules to use (the hart workers' bundle's; none: not kept). */
@@ -30,6 +20,11 @@ export class JitCache {
     return new JitCache(file, loadProfile(file), pageModuleDir(), buildId);
   }
 
+  /** The module files the last runs used, first used first (the tickets of compile-service.ts). */
+  get listed(): readonly string[] {
+    return this.buildId ? this.profile.modules : [];
+  }
+
   /** The hot pages of earlier runs. */
   get known(): HotPageList {
     return this.profile.pages;
@@ -37,56 +32,23 @@ export class JitCache {
 
   /**
    * The profile plus what this run learned, into the file (when that changes it). `modules` are
-   * the threads' lists of module files used, merged into the order they were first used.
+   * the threads' lists of module files used, merged into the order they were first used;
+   * `unusable` listed files the main thread could not read (gone, or another build's) leave the list.
    */
-  save(learned: HotPageList, modules: UsedModule[] = []): void {
+  save(learned: HotPageList, modules: UsedModule[] = [], unusable: readonly string[] = []): void {
     const order = [...modules].sort((a, b) => a[1] - b[1]).map(([key]) => key);
-    saveProfile(this.file, this.profile, { pages: learned, modules: order });
+    saveProfile(this.file, this.profile, { pages: learned, modules: order }, new Set(unusable));
   }
 
   /**
-   * Compiles the module files the profile lists, on this thread, in the order the last run first
-   * used them, while the harts run; stops once `stop()` is true. V8 keeps one compiled module per
-   * distinct bytes in a process (its native-module cache) for as long as one is alive, so a hart's
-   * `new WebAssembly.Module` of the same bytes finds the code compiled, or waits for this compile,
-   * instead of compiling on the hart's thread (~3-5 ms a page; docs/ARCHITECTURE.md, the JIT's
-   * profile). Yields to the event loop between modules, so the console keeps flowing. Compiling
-   * changes no guest state: a listed file that no hart asks for costs this thread's time only.
+   * The bytes of the module files the profile lists, in the order the last run first used them
+   * (null for a file that cannot be used: gone, damaged, another build's), for the main thread to
+   * compile ahead of the harts (host/compile-service.ts).
    */
-  async precompile(stop: () => boolean): Promise<PrecompileStats> {
-    const stats: PrecompileStats = { precompiled: 0, unusable: 0, precompileMs: 0 };
-    // HINDSIGHT_JIT_PRECOMPILE=0: the harts compile every module themselves (to measure this against).
-    if (!this.buildId || this.profile.modules.length === 0 || process.env.HINDSIGHT_JIT_PRECOMPILE === '0') return stats;
-    // The workers' V8 flags (wasm compiled eagerly by Liftoff, relaxed SIMD where the host FMA is
-    // used): process-wide and already set by them, set again here so this thread cannot compile first
-    // under other ones. Loaded now, not at start-up, where loading node:v8 delayed the workers.
-    await import('../jit/v8-tuning.js');
-    (await import('../jit/host-fma.js')).hostFusedMadd();
+  *ahead(): Generator<Uint8Array<ArrayBuffer> | null> {
+    if (!this.buildId) return;
     const cache = new PageModuleCache(this.moduleDir, this.buildId);
-    for (const key of this.profile.modules) {
-      if (stop()) break;
-      const t0 = performance.now();
-      const hit = cache.read(key);
-      try {
-        if (hit) {
-          this.held.push(new WebAssembly.Module(hit.bytes));
-          stats.precompiled++;
-        } else {
-          stats.unusable++;
-        }
-      } catch {
-        stats.unusable++;
-      }
-      stats.precompileMs += performance.now() - t0;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    stats.precompileMs = Math.round(stats.precompileMs);
-    return stats;
-  }
-
-  /** Lets V8 drop the modules `precompile` compiled. */
-  release(): void {
-    this.held = [];
+    for (const key of this.listed) yield cache.read(key)?.bytes ?? null;
   }
 
   /** JIT options for executors on this thread, sharing one profile; `save` writes what they learned. */

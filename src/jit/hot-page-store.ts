@@ -84,9 +84,9 @@ export function loadProfile(file: string): JitProfile {
 /**
  * Saves `known` plus what a run learned at `file` when that changes anything; best effort. The
  * run's modules come first, in its order, then the ones it did not use (a short run, a debugger
- * session, keeps the longer runs' list behind its own).
+ * session, keeps the longer runs' list behind its own) but for those found `unusable`.
  */
-export function saveProfile(file: string, known: JitProfile, learned: JitProfile): void {
+export function saveProfile(file: string, known: JitProfile, learned: JitProfile, unusable: ReadonlySet<string> = new Set()): void {
   const merged = new Map<number, Set<number>>();
   for (const [key, offsets] of known.pages) merged.set(key, new Set(offsets));
   let changed = false;
@@ -98,7 +98,7 @@ export function saveProfile(file: string, known: JitProfile, learned: JitProfile
     }
     for (const off of offsets) if (!set.has(off)) { set.add(off); changed = true; }
   }
-  const modules = [...new Set([...learned.modules, ...known.modules])].slice(0, MAX_LISTED_MODULES);
+  const modules = [...new Set([...learned.modules, ...known.modules.filter((key) => !unusable.has(key))])].slice(0, MAX_LISTED_MODULES);
   if (modules.length !== known.modules.length || modules.some((k, i) => k !== known.modules[i])) changed = true;
   if (!changed) return;
   const pages = [...merged].slice(-MAX_PAGES).map(([key, set]) => [key, [...set].sort((x, y) => x - y)]);

@@ -29,6 +29,7 @@ import { RAM_BASE } from '../machine/memmap.js';
 import { CHAIN_TABLE_IMPORT, compileChainModule } from './chain.js';
 import { JitExit, PageBlock, compilePageModule } from './codegen.js';
 import { hostFusedMadd } from './host-fma.js';
+import { RemoteCompiler, TicketState } from './remote-compile.js';
 import { JitShare } from './jit-share.js';
 import { HotPages, pageKey } from './hot-pages.js';
 import { PageModuleCache } from './page-module-cache.js';
@@ -71,6 +72,8 @@ export interface JitOptions {
   hotPages?: HotPages | null;
   /** Compiled page modules of earlier runs (page-module-cache.ts). */
   pageCache?: PageModuleCache | null;
+  /** Another thread that compiles page modules for this one (remote-compile.ts); null: compile here. */
+  compiler?: RemoteCompiler | null;
   /**
    * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
    * (plain runs, parallel recordings and their replays; under an access guard only while it has
@@ -98,6 +101,8 @@ export interface JitStats {
   adopted: number;
   /** Page calls the chain dispatcher made without returning to JS (chain.ts); not in wasmCalls. */
   chained: number;
+  /** Compiles whose module another thread compiled (remote-compile.ts); in `compiles` too. */
+  compiledElsewhere: number;
 }
 
 type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number) => number;
@@ -143,6 +148,19 @@ interface PageState {
   slot: number;
   /** Instructions left to the end of the compiled block, by mid-block offset (page-blocks.ts blockTails). */
   tails: Map<number, number>;
+  /** A module another thread is compiling for this page (remote-compile.ts), installed once done. */
+  pending: PendingModule | null;
+}
+
+/** A compile handed to another thread: what installing it takes. */
+interface PendingModule {
+  ticket: number;
+  bytes: Uint8Array<ArrayBuffer>;
+  offsets: number[];
+  tails: Map<number, number>;
+  /** From the page-module cache (counted as a cached compile), else made here. */
+  cached: boolean;
+  compiledInsns: number;
 }
 
 const DEFAULTS: Required<JitOptions> = {
@@ -156,6 +174,7 @@ const DEFAULTS: Required<JitOptions> = {
   share: null,
   hotPages: null,
   pageCache: null,
+  compiler: null,
   runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
@@ -175,7 +194,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0 };
+  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
   private readonly chainRun: ChainFn;
   private readonly chainTable: WebAssembly.Table;
@@ -361,6 +380,7 @@ export class JitExecutor extends Executor {
     // 2^53 (not a canonical Sv39/Sv48 address) NaN, which matches nothing: slow, never wrong.
     const n = Number(h.pc);
     const page = this.pageFor(ramPage, n >= -Number.MAX_SAFE_INTEGER && n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / PAGE_SIZE) : NaN, off);
+    if (page.pending) this.finishPending(page);
     // Breakpoints on this page: compiled code must leave before each (it was compiled for others).
     const stops = this.breakpointPages?.get(virtualPage(h.pc));
     if (page.run && !sameStops(page.stops, stops)) this.compile(page);
@@ -486,7 +506,7 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map() };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), pending: null };
     this.pages.set(ramPage, page);
     this.pageIndex[ramPage] = page;
     const hot = this.opts.hotPages;
@@ -502,6 +522,7 @@ export class JitExecutor extends Executor {
 
   /** Translates the page's known entries plus their in-page static successors, and compiles them. */
   private compile(page: PageState): void {
+    if (page.pending) return; // another thread is compiling it; installed at an entry (finishPending)
     const t0 = performance.now();
     // Breakpoints: no compiled block starts at one (entering there misses, and the reference runs
     // that block), and blocks end short of one, so compiled code leaves with the pc on it.
@@ -524,15 +545,20 @@ export class JitExecutor extends Executor {
       const t1 = performance.now();
       const bytes = compilePageModule({ features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
       const t2 = performance.now();
+      const offsets = [...found.keys()];
+      const tails = blockTails(found);
+      if (cacheKey !== null) this.opts.pageCache!.write(cacheKey, { entries: [...page.entries], offsets, tails, bytes });
+      const compiledInsns = blocks.reduce((s, b) => s + b.block.insns.length, 0);
+      if (stopOffsets.size === 0 && this.submit(page, { bytes, offsets, tails, cached: false, compiledInsns }, null)) {
+        this.statsOut.compileMicros += (performance.now() - t0) * 1000;
+        return;
+      }
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, this.imports);
       const t3 = performance.now();
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
-      const offsets = [...found.keys()];
-      const tails = blockTails(found);
-      if (cacheKey !== null) this.opts.pageCache!.write(cacheKey, { entries: [...page.entries], offsets, tails, bytes });
       this.installCompiled(page, module, instance, offsets, tails);
-      this.statsOut.compiledInsns += blocks.reduce((s, b) => s + b.block.insns.length, 0);
+      this.statsOut.compiledInsns += compiledInsns;
     } catch (err) {
       if (this.opts.strict) throw err;
       page.failed = true;
@@ -577,6 +603,10 @@ export class JitExecutor extends Executor {
     const covered = new Set([...hit.entries, ...hit.offsets]);
     for (const e of page.entries) if (!covered.has(e) && !page.rejected.has(e)) return false;
     for (const o of hit.offsets) if (page.rejected.has(o)) return false;
+    if (this.submit(page, { bytes: hit.bytes, offsets: hit.offsets, tails: hit.tails, cached: true, compiledInsns: 0 }, key)) {
+      this.statsOut.compileMicros += (performance.now() - t0) * 1000;
+      return true;
+    }
     let module: WebAssembly.Module, instance: WebAssembly.Instance;
     try {
       module = new WebAssembly.Module(hit.bytes);
@@ -592,6 +622,49 @@ export class JitExecutor extends Executor {
     this.keepRecent(page);
     this.statsOut.compileMicros += (performance.now() - t0) * 1000;
     return true;
+  }
+
+  /**
+   * Hands the module's bytes to the thread that compiles for this one (remote-compile.ts): the page
+   * keeps running what it runs now (its old module, or the reference executor) until the ticket is
+   * done. False when there is no such thread, its board is full, or it compiled these bytes ahead
+   * (`cacheKey`: the module-cache file they were read from): compile here.
+   */
+  private submit(page: PageState, pending: Omit<PendingModule, 'ticket'>, cacheKey: string | null): boolean {
+    const compiler = this.opts.compiler;
+    if (!compiler) return false;
+    const ticket = compiler.submit(pending.bytes, cacheKey);
+    if (ticket < 0) return false; // Submitted.Ready (compiled ahead: here at once) or HereNow
+    page.pending = { ticket, ...pending };
+    page.stops = undefined;
+    page.stopOffsets = new Set();
+    return true;
+  }
+
+  /** Installs the page's pending module once the other thread compiled it (V8 then has its code: this takes ~0.1 ms). */
+  private finishPending(page: PageState): void {
+    const pending = page.pending!;
+    const state = this.opts.compiler!.state(pending.ticket);
+    if (state === TicketState.Pending) return;
+    const t0 = performance.now();
+    page.pending = null;
+    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed meanwhile: the next entry resets the page
+    let module: WebAssembly.Module, instance: WebAssembly.Instance;
+    try {
+      if (state === TicketState.Failed) throw new Error('jit: the page module did not compile on the compiling thread');
+      module = new WebAssembly.Module(pending.bytes);
+      instance = new WebAssembly.Instance(module, this.imports);
+    } catch (err) {
+      if (this.opts.strict) throw err;
+      if (!page.run) page.failed = true;
+      return;
+    }
+    this.installCompiled(page, module, instance, pending.offsets, pending.tails);
+    this.statsOut.compiledElsewhere++;
+    this.statsOut.compiledInsns += pending.compiledInsns;
+    if (pending.cached) this.statsOut.cachedCompiles++;
+    this.keepRecent(page);
+    this.statsOut.compileMicros += (performance.now() - t0) * 1000;
   }
 
   /** The hot-page profile's key of a page's content (hot-pages.ts; unchanged while its generation is). */

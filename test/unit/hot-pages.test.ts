@@ -6,6 +6,8 @@ import { JitExecutor } from '../../src/jit/jit-executor.js';
 import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
 import { hotPageFile, loadProfile, pageModuleDir, saveProfile } from '../../src/jit/hot-page-store.js';
 import { JitCache } from '../../src/host/jit-cache.js';
+import { CompileService } from '../../src/host/compile-service.js';
+import { RemoteCompiler, TicketState } from '../../src/jit/remote-compile.js';
 import { PageModuleCache } from '../../src/jit/page-module-cache.js';
 import { oneHartMachine } from './fake-machine.js';
 
@@ -27,6 +29,11 @@ function runProgram(opts: ConstructorParameters<typeof JitExecutor>[3]) {
 }
 
 let dir = '';
+/** Turns the event loop until `done()` (the compile service runs on it). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  expect(done()).toBe(true);
+}
 beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-hot-')); });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -144,38 +151,83 @@ describe('compiled page modules kept between runs', () => {
     expect(r.regs).toEqual(reference.regs);
   });
 
-  test('the modules a run used are listed in order, and compiled ahead of the harts by the next one', async () => {
+  test('the modules a run used are listed in order, and the main thread compiles them ahead for the next one', async () => {
     const saved = process.env.HINDSIGHT_CACHE;
     process.env.HINDSIGHT_CACHE = dir;
     try {
       const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
       const first = JitCache.open(images, 'test-build')!;
+      expect(first.listed).toEqual([]);
       const run = first.executorCache();
       runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
       run.save();
       const modules = loadProfile(hotPageFile(images)).modules;
       expect(modules.length).toBe(1);
       expect(readdirSync(pageModuleDir())).toEqual([`${modules[0]}.bin`]);
-      // The next run's main thread compiles it; a stop at once compiles nothing.
-      expect(await JitCache.open(images, 'test-build')!.precompile(() => true)).toMatchObject({ precompiled: 0, unusable: 0 });
+      // The next run's service compiles it and marks its ticket (1) done.
       const next = JitCache.open(images, 'test-build')!;
-      expect(await next.precompile(() => false)).toMatchObject({ precompiled: 1, unusable: 0 });
-      next.release();
+      expect(next.listed).toEqual(modules);
+      const service = new CompileService(next.listed.length, next.ahead());
+      const served = service.serve();
+      await until(() => Atomics.load(service.board, 1) === TicketState.Done);
+      service.close();
+      expect(await served).toMatchObject({ precompiled: 1, unusable: 0, served: 0 });
       // A module the run then reads is listed again (its key, not a second one).
       const again = next.executorCache();
       const second = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache });
       expect(second.exec.stats.cachedCompiles).toBe(1);
       expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(modules);
-      // A damaged file is skipped.
+      // A damaged file is skipped, its ticket left for a hart to ask for, and the list drops it.
       const bin = path.join(pageModuleDir(), `${modules[0]}.bin`);
       const bytes = readFileSync(bin);
       bytes[bytes.length - 1] ^= 1;
       writeFileSync(bin, bytes);
-      expect(await JitCache.open(images, 'test-build')!.precompile(() => false)).toMatchObject({ precompiled: 0, unusable: 1 });
+      const third = JitCache.open(images, 'test-build')!;
+      const broken = new CompileService(third.listed.length, third.ahead());
+      const servedBroken = broken.serve();
+      await until(() => broken.unusable.size === 1);
+      broken.close();
+      expect(await servedBroken).toMatchObject({ precompiled: 0, unusable: 1 });
+      expect(Atomics.load(broken.board, 1)).toBe(TicketState.Pending);
+      third.save([], [], [...broken.unusable].map((t) => third.listed[t - 1]));
+      expect(loadProfile(hotPageFile(images)).modules).toEqual([]);
     } finally {
       if (saved === undefined) delete process.env.HINDSIGHT_CACHE;
       else process.env.HINDSIGHT_CACHE = saved;
     }
+  });
+
+  test('a page compiled on another thread runs from its next entry, the same as compiled here', async () => {
+    const service = new CompileService(0, null);
+    const served = service.serve();
+    const posted: number[] = [];
+    const compiler = new RemoteCompiler(service.board, [], (ticket, bytes) => { posted.push(ticket); service.request(ticket, bytes); });
+    // The program runs on the reference executor while the ticket is pending (no event loop turn
+    // inside runProgram), so give it a second program run after the service answered.
+    const { hart, memory } = oneHartMachine(PROGRAM);
+    const exec = new JitExecutor(hart, hart.bus, memory, { strict: true, hotness: 2, compiler });
+    while (hart.icount < 50) exec.runBlock(50 - hart.icount);
+    expect(posted).toEqual([1]);
+    expect(exec.stats.compiledElsewhere).toBe(0);
+    await until(() => compiler.state(1) === TicketState.Done);
+    while (hart.icount < RETIRED) exec.runBlock(RETIRED - hart.icount);
+    expect(exec.stats.compiledElsewhere).toBe(1);
+    expect(exec.stats.wasmInsns).toBeGreaterThan(0);
+    const here = runProgram({ hotness: 2 });
+    expect(hart.pc).toBe(here.pc);
+    expect([...hart.x]).toEqual(here.regs);
+    // Bytes that do not compile there fail the ticket: the page stays on the reference executor.
+    const bad = new RemoteCompiler(service.board, [], (ticket) => service.request(ticket, new Uint8Array([0, 1, 2])));
+    const m2 = oneHartMachine(PROGRAM);
+    const exec2 = new JitExecutor(m2.hart, m2.hart.bus, m2.memory, { hotness: 2, compiler: bad });
+    while (m2.hart.icount < 50) exec2.runBlock(50 - m2.hart.icount);
+    await until(() => bad.state(2) === TicketState.Failed);
+    while (m2.hart.icount < RETIRED) exec2.runBlock(RETIRED - m2.hart.icount);
+    expect(exec2.stats.compiledElsewhere).toBe(0);
+    expect(exec2.stats.wasmInsns).toBe(0);
+    expect([...m2.hart.x]).toEqual(here.regs);
+    service.close();
+    expect(await served).toMatchObject({ served: 2, failed: 1 });
   });
 
   test('a profile list survives the trip through a worker message unchanged', () => {
