@@ -607,6 +607,7 @@ export class JitExecutor extends Executor {
       this.statsOut.compileMicros += (performance.now() - t0) * 1000;
       return true;
     }
+    const t1 = performance.now();
     let module: WebAssembly.Module, instance: WebAssembly.Instance;
     try {
       module = new WebAssembly.Module(hit.bytes);
@@ -614,6 +615,7 @@ export class JitExecutor extends Executor {
     } catch {
       return false;
     }
+    if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} from the cache: read ${((t1 - t0) * 1000).toFixed(0)} us, wasm ${((performance.now() - t1) * 1000).toFixed(0)} us (${hit.bytes.length} B)\n`);
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
     page.stops = undefined;
     page.stopOffsets = new Set();
