@@ -150,6 +150,7 @@ export class Coordinator {
           if (msg.modules) modules.push(...msg.modules);
         } else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
         else if (msg.kind === 'fatal') fatal ??= `hart ${msg.hartId}: ${msg.message}${process.env.HINDSIGHT_DEBUG ? `\n${msg.stack}` : ''}`;
+        else if (msg.kind === 'closed') resolve(); // its thread's teardown need not hold up saving and reporting
       });
       w.on('error', (err) => {
         fatal ??= `hart ${id} worker failed: ${err.message}`;

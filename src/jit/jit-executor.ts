@@ -163,6 +163,14 @@ interface PendingModule {
   compiledInsns: number;
 }
 
+interface Instantiated { module: WebAssembly.Module; instance: WebAssembly.Instance }
+
+/** The page's next module is made without breakpoints (a kept one, another thread's or another hart's). */
+function forgetStops(page: PageState): void {
+  page.stops = undefined;
+  page.stopOffsets = new Set();
+}
+
 const DEFAULTS: Required<JitOptions> = {
   // HINDSIGHT_JIT_HOTNESS: a tuning aid for benchmarks (docs/ARCHITECTURE.md, the JIT's hotness).
   hotness: Number(process.env.HINDSIGHT_JIT_HOTNESS) > 0 ? Number(process.env.HINDSIGHT_JIT_HOTNESS) : 3000,
@@ -553,8 +561,7 @@ export class JitExecutor extends Executor {
         this.statsOut.compileMicros += (performance.now() - t0) * 1000;
         return;
       }
-      const module = new WebAssembly.Module(bytes);
-      const instance = new WebAssembly.Instance(module, this.imports);
+      const { module, instance } = this.instantiate(bytes);
       const t3 = performance.now();
       if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
       this.installCompiled(page, module, instance, offsets, tails);
@@ -608,22 +615,34 @@ export class JitExecutor extends Executor {
       return true;
     }
     const t1 = performance.now();
-    let module: WebAssembly.Module, instance: WebAssembly.Instance;
+    let made: Instantiated;
     try {
-      module = new WebAssembly.Module(hit.bytes);
-      instance = new WebAssembly.Instance(module, this.imports);
+      made = this.instantiate(hit.bytes);
     } catch {
       return false;
     }
     if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} from the cache: read ${((t1 - t0) * 1000).toFixed(0)} us, wasm ${((performance.now() - t1) * 1000).toFixed(0)} us (${hit.bytes.length} B)\n`);
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
-    page.stops = undefined;
-    page.stopOffsets = new Set();
-    this.installCompiled(page, module, instance, hit.offsets, hit.tails);
     this.statsOut.cachedCompiles++;
+    this.installMade(page, made, hit.offsets, hit.tails, t0);
+    return true;
+  }
+
+  /** `bytes` compiled (V8 reuses the code when this process compiled them before) and instantiated for this hart. */
+  private instantiate(bytes: Uint8Array<ArrayBuffer>): Instantiated {
+    const module = new WebAssembly.Module(bytes);
+    return { module, instance: new WebAssembly.Instance(module, this.imports) };
+  }
+
+  /**
+   * Runs the page from a module made without breakpoints elsewhere than in compile (kept from an
+   * earlier run, or compiled by another thread), as compile would have installed it.
+   */
+  private installMade(page: PageState, made: Instantiated, offsets: number[], tails: Map<number, number>, t0: number): void {
+    forgetStops(page);
+    this.installCompiled(page, made.module, made.instance, offsets, tails);
     this.keepRecent(page);
     this.statsOut.compileMicros += (performance.now() - t0) * 1000;
-    return true;
   }
 
   /**
@@ -638,8 +657,7 @@ export class JitExecutor extends Executor {
     const ticket = compiler.submit(pending.bytes, cacheKey);
     if (ticket < 0) return false; // Submitted.Ready (compiled ahead: here at once) or HereNow
     page.pending = { ticket, ...pending };
-    page.stops = undefined;
-    page.stopOffsets = new Set();
+    forgetStops(page);
     return true;
   }
 
@@ -651,22 +669,19 @@ export class JitExecutor extends Executor {
     const t0 = performance.now();
     page.pending = null;
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed meanwhile: the next entry resets the page
-    let module: WebAssembly.Module, instance: WebAssembly.Instance;
+    let made: Instantiated;
     try {
       if (state === TicketState.Failed) throw new Error('jit: the page module did not compile on the compiling thread');
-      module = new WebAssembly.Module(pending.bytes);
-      instance = new WebAssembly.Instance(module, this.imports);
+      made = this.instantiate(pending.bytes);
     } catch (err) {
       if (this.opts.strict) throw err;
       if (!page.run) page.failed = true;
       return;
     }
-    this.installCompiled(page, module, instance, pending.offsets, pending.tails);
     this.statsOut.compiledElsewhere++;
     this.statsOut.compiledInsns += pending.compiledInsns;
     if (pending.cached) this.statsOut.cachedCompiles++;
-    this.keepRecent(page);
-    this.statsOut.compileMicros += (performance.now() - t0) * 1000;
+    this.installMade(page, made, pending.offsets, pending.tails, t0);
   }
 
   /** The hot-page profile's key of a page's content (hot-pages.ts; unchanged while its generation is). */
@@ -715,8 +730,7 @@ export class JitExecutor extends Executor {
       if (this.opts.strict) throw err;
       return false;
     }
-    page.stops = undefined;
-    page.stopOffsets = new Set();
+    forgetStops(page);
     this.install(page, shared.module, instance, shared.offsets, shared.tails);
     this.statsOut.adopted++;
     this.keepRecent(page);
