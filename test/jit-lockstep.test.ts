@@ -34,6 +34,22 @@ describe('JIT and reference executor in lockstep (state compared after every JIT
     if (['isa_rv64i', 'isa_fencei', 'mmu_sv39', 'mmu_sv48', 'priv_traps'].includes(name)) expect(r.jitStats.chained).toBeGreaterThan(0);
   });
 
+  // The hot tier (codegen.ts regsInLocals: guest registers in wasm locals, stored back by the exit
+  // tail) on every page from its first compile: every exit path must leave the registers in the hart block.
+  test.each(GUESTS)('%s: every page in the hot tier (registers in wasm locals)', async (name, append) => {
+    const r = await lockstep(guest(name), append, { maxInsns: 50_000_000, jit: { hotness: 1, hotTierSlices: 0 } });
+    expect(r.divergence).toBeNull();
+    expect(r.console).toBe(r.referenceConsole);
+    expect(r.jitStats.wasmInsns).toBeGreaterThan(0);
+  });
+
+  test('bench_compute: pages go to the hot tier while they run (recompiled mid-run, in lockstep)', async () => {
+    const r = await lockstep(guest('bench_compute'), 'iters=3', { maxInsns: 20_000_000, jit: { hotness: 1, hotTierSlices: 4 } });
+    expect(r.divergence).toBeNull();
+    expect(r.console).toBe(r.referenceConsole);
+    expect(r.jitStats.hotTier).toBeGreaterThan(0);
+  });
+
   test.each(GUESTS.filter(([n]) => ['isa_rv64i', 'mmu_sv39', 'priv_traps', 'bench_compute', 'isa_zb'].includes(n)))(
     '%s: default hotness, small budgets (exact stops inside compiled code)', async (name, append) => {
       const r = await lockstep(guest(name), append, { maxInsns: 20_000_000, budget: 37 });

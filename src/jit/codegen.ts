@@ -67,6 +67,11 @@ export interface PageSpec {
   gen: number;
   /** Sorted by offset, unique, each non-empty. */
   blocks: PageBlock[];
+  /**
+   * Keep the guest registers the page uses in wasm locals: loaded when `run` starts, the written
+   * ones stored by the exit tail (the hot tier, for pages where a hart spends long stretches).
+   */
+  regsInLocals?: boolean;
 }
 
 const asI = BigInt.asIntN;
@@ -119,6 +124,12 @@ class PageCompiler implements Emitter {
   private selfAt = 0;
   /** The block's code ended by falling through into the next block's code (no branch needed). */
   private fellThrough = false;
+  /** regsInLocals: the local of each guest register used so far (-1: none yet), and which are written. */
+  private readonly regLocal = new Int32Array(32).fill(-1);
+  private readonly regWritten = new Uint8Array(32);
+  private regLocals = 0;
+  /** The first local index after the fixed ones (set by compile once it knows whether the page has FP ops). */
+  private regLocalBase = 0;
 
   constructor(private readonly spec: PageSpec) {
     this.features = spec.features ?? DEFAULT_CPU_FEATURES;
@@ -140,6 +151,7 @@ class PageCompiler implements Emitter {
         if (ext === 'F' || ext === 'D') hasFp = true;
       }
     }
+    this.regLocalBase = 6 + (hasFp ? FP_LOCALS : BASE_LOCALS).length;
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
@@ -167,6 +179,7 @@ class PageCompiler implements Emitter {
     c.get(L_RET).i32(2).op(W.i32_shr_u).i32(0x1fff).op(W.i32_and).op(W.i64_extend_i32_u).i64(asI(64, this.spec.vbase)).op(W.i64_add).set(L_PC);
     c.get(L_RETIRED).get(L_RET).i32(15).op(W.i32_shr_u).op(W.i32_add).i32(2).op(W.i32_shl).get(L_RET).i32(3).op(W.i32_and).op(W.i32_or).set(L_RET);
     c.end(); // $exit: the common tail
+    for (let r = 1; r < 32; r++) if (this.regWritten[r]) c.get(P_HB).get(this.regLocal[r]).mem(W.i64_store, 3, HL.X + 8 * r);
     c.get(P_HB).get(L_PC).mem(W.i64_store, 3, HL.PC);
     c.get(L_RET).ret();
     c.end(); // loop
@@ -182,7 +195,7 @@ class PageCompiler implements Emitter {
       funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }, { module: 'env', name: FP_IMPORT, type: 4 }],
       memory: { module: 'env', name: 'mem', min: 0, max: 65536, shared: true },
       funcs: [
-        { type: 1, locals: hasFp ? FP_LOCALS : BASE_LOCALS, body: c },
+        { type: 1, locals: [...hasFp ? FP_LOCALS : BASE_LOCALS, ...Array<ValType>(this.regLocals).fill(ValType.I64)], body: this.withRegisterLoads(c) },
         { type: 2, locals: [], body: this.lookupBody() },
         { type: 3, locals: Array<ValType>(7).fill(ValType.I64), body: mulhuBody() },
       ],
@@ -236,13 +249,32 @@ class PageCompiler implements Emitter {
 
   readReg(r: number): void {
     if (r === 0) this.c.i64(0n);
+    else if (this.spec.regsInLocals) this.c.get(this.localOf(r));
     else this.c.get(P_HB).mem(W.i64_load, 3, HL.X + 8 * r);
   }
 
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
     if (r === 0) this.c.op(W.drop);
+    else if (this.spec.regsInLocals) { this.c.set(this.localOf(r)); this.regWritten[r] = 1; }
     else this.c.set(L_W).get(P_HB).get(L_W).mem(W.i64_store, 3, HL.X + 8 * r);
+  }
+
+  private localOf(r: number): number {
+    if (this.regLocal[r] < 0) this.regLocal[r] = this.regLocalBase + this.regLocals++;
+    return this.regLocal[r];
+  }
+
+  /**
+   * `run`'s body with the registers it keeps in locals loaded first (every one it uses: a register
+   * it only writes on some paths is stored back by the exit tail on all of them).
+   */
+  private withRegisterLoads(body: Code): Code {
+    if (this.regLocals === 0) return body;
+    const c = new Code();
+    for (let r = 1; r < 32; r++) if (this.regLocal[r] >= 0) c.get(P_HB).mem(W.i64_load, 3, HL.X + 8 * r).set(this.regLocal[r]);
+    c.bytes.append(body.bytes);
+    return c;
   }
 
   // --- exits ------------------------------------------------------------------------------------

@@ -75,6 +75,11 @@ export interface JitOptions {
   /** Another thread that compiles page modules for this one (remote-compile.ts); null: compile here. */
   compiler?: RemoteCompiler | null;
   /**
+   * Whole wasm slices (sliceInsns) a page's calls run before its module is made again with the
+   * guest registers in wasm locals (codegen.ts regsInLocals; 0: every page from its first compile).
+   */
+  hotTierSlices?: number;
+  /**
    * Runs of blocks per call (runBlock): the supervisor needs no safe point between plain blocks
    * (plain runs, parallel recordings and their replays; under an access guard only while it has
    * no hand-off pending).
@@ -103,6 +108,8 @@ export interface JitStats {
   chained: number;
   /** Compiles whose module another thread compiled (remote-compile.ts); in `compiles` too. */
   compiledElsewhere: number;
+  /** Pages made again in the hot tier (registers in wasm locals, JitOptions.hotTierSlices). */
+  hotTier: number;
 }
 
 type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number) => number;
@@ -148,6 +155,9 @@ interface PageState {
   slot: number;
   /** Instructions left to the end of the compiled block, by mid-block offset (page-blocks.ts blockTails). */
   tails: Map<number, number>;
+  /** Calls entered here that ran a whole slice (the hot tier's trigger), and whether the page is in that tier. */
+  fullSlices: number;
+  hotTier: boolean;
   /** A module another thread is compiling for this page (remote-compile.ts), installed once done. */
   pending: PendingModule | null;
 }
@@ -183,6 +193,8 @@ const DEFAULTS: Required<JitOptions> = {
   hotPages: null,
   pageCache: null,
   compiler: null,
+  // HINDSIGHT_JIT_HOT_TIER: a tuning aid for benchmarks (docs/ARCHITECTURE.md, the hot tier).
+  hotTierSlices: process.env.HINDSIGHT_JIT_HOT_TIER !== undefined && Number(process.env.HINDSIGHT_JIT_HOT_TIER) >= 0 ? Number(process.env.HINDSIGHT_JIT_HOT_TIER) : 64,
   runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
@@ -202,7 +214,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0 };
+  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0, hotTier: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
   private readonly chainRun: ChainFn;
   private readonly chainTable: WebAssembly.Table;
@@ -433,6 +445,13 @@ export class JitExecutor extends Executor {
     if (r !== JitExit.Miss) this.statsOut.wasmCalls++;
     const retired = r >>> 2;
     const reason = (r & 3) as JitExit;
+    // A call that ran its whole slice from here: the hart spends long stretches in this page (or in
+    // pages it chains to); after hotTierSlices of them the page is made again in the hot tier.
+    if (retired >= slice && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed) {
+      page.hotTier = true;
+      this.statsOut.hotTier++;
+      this.compile(page);
+    }
     if (this.checkIcount && h.icount !== this.entryIcount) throw new Error(`jit: icount moved during a wasm call (${this.entryIcount} -> ${h.icount})`);
     h.icount = this.entryIcount + retired;
     this.statsOut.wasmInsns += retired;
@@ -514,7 +533,7 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), pending: null };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), pending: null, fullSlices: 0, hotTier: this.opts.hotTierSlices === 0 };
     this.pages.set(ramPage, page);
     this.pageIndex[ramPage] = page;
     const hot = this.opts.hotPages;
@@ -551,7 +570,7 @@ export class JitExecutor extends Executor {
     try {
       if (JIT_DUMP) dumpPage(JIT_DUMP, this.sys, page.vbase, page.ramPage, [...found.keys()]);
       const t1 = performance.now();
-      const bytes = compilePageModule({ features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks });
+      const bytes = compilePageModule({ features: this.hart.features, hostFma: this.opts.hostFma, vbase: page.vbase, ramPage: page.ramPage, gen: page.gen, blocks, regsInLocals: page.hotTier });
       const t2 = performance.now();
       const offsets = [...found.keys()];
       const tails = blockTails(found);
@@ -591,7 +610,7 @@ export class JitExecutor extends Executor {
 
   /** The page-module cache's name for `page` as it is now: everything but the entries that a module's bytes are made from. */
   private pageCacheKey(page: PageState): string {
-    const parts = JSON.stringify([this.hart.features, this.opts.hostFma, page.vbase.toString(16), page.ramPage, page.gen, this.opts.maxBlocksPerPage]);
+    const parts = JSON.stringify([this.hart.features, this.opts.hostFma, page.vbase.toString(16), page.ramPage, page.gen, this.opts.maxBlocksPerPage, page.hotTier]);
     const at = this.ramPageAt(page.ramPage);
     return this.opts.pageCache!.key(parts, this.bus.u8.subarray(at, at + PAGE_SIZE));
   }
