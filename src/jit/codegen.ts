@@ -128,8 +128,16 @@ class PageCompiler implements Emitter {
   private readonly regLocal = new Int32Array(32).fill(-1);
   private readonly regWritten = new Uint8Array(32);
   private regLocals = 0;
+  /** The first translation cache's tag local (i64; its add local, i32, follows). */
+  private siteBase = 0;
   /** The first local index after the fixed ones (set by compile once it knows whether the page has FP ops). */
   private regLocalBase = 0;
+  /** The block being generated loops to itself and the page is in the hot tier: its memory ops get translation caches. */
+  private cachingSites = false;
+  /** Translation caches handed out in the block being generated. */
+  private blockSites = 0;
+  /** Translation-cache locals of the page: SITES_PER_BLOCK pairs in the hot tier, else none. */
+  private sites = 0;
 
   constructor(private readonly spec: PageSpec) {
     this.features = spec.features ?? DEFAULT_CPU_FEATURES;
@@ -151,7 +159,9 @@ class PageCompiler implements Emitter {
         if (ext === 'F' || ext === 'D') hasFp = true;
       }
     }
-    this.regLocalBase = 6 + (hasFp ? FP_LOCALS : BASE_LOCALS).length;
+    this.sites = this.spec.regsInLocals ? SITES_PER_BLOCK : 0;
+    this.siteBase = 6 + (hasFp ? FP_LOCALS : BASE_LOCALS).length;
+    this.regLocalBase = this.siteBase + 2 * this.sites;
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
@@ -195,7 +205,7 @@ class PageCompiler implements Emitter {
       funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }, { module: 'env', name: FP_IMPORT, type: 4 }],
       memory: { module: 'env', name: 'mem', min: 0, max: 65536, shared: true },
       funcs: [
-        { type: 1, locals: [...hasFp ? FP_LOCALS : BASE_LOCALS, ...Array<ValType>(this.regLocals).fill(ValType.I64)], body: this.withRegisterLoads(c) },
+        { type: 1, locals: [...hasFp ? FP_LOCALS : BASE_LOCALS, ...siteLocals(this.sites), ...Array<ValType>(this.regLocals).fill(ValType.I64)], body: this.withRegisterLoads(c) },
         { type: 2, locals: [], body: this.lookupBody() },
         { type: 3, locals: Array<ValType>(7).fill(ValType.I64), body: mulhuBody() },
       ],
@@ -364,7 +374,11 @@ class PageCompiler implements Emitter {
     const lastPc = start + block.offsets[n - 1];
     const lastClass = opClass(last.op);
     const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
+    // Its translation caches hold only what this block's loop saw: emptied on the way in.
+    if (selfLoop && this.spec.regsInLocals) this.resetSites(c);
     if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
+    this.cachingSites = selfLoop && this.spec.regsInLocals === true;
+    this.blockSites = 0;
     c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
     this.open('if');
     this.exit(start, 0, JitExit.Budget);
@@ -447,22 +461,44 @@ class PageCompiler implements Emitter {
   private translate(i: number, pc: bigint, store: boolean, size: number, checkAlign: boolean): void {
     const c = this.c;
     const tlb = store ? HL.JIT_TLB_STORE : HL.JIT_TLB_LOAD;
+    // A translation cache (the memory ops of a hot-tier self-loop): this site's last mirror hit, in
+    // two locals. It is good while the mirror still holds that entry, which during a call only a
+    // fill can change (the MMU clears mirror slots as it refills them): a fill in the loop empties
+    // the loop's caches, and entering the block does (other blocks' fills, other blocks' use of the locals).
+    const site = this.cachingSites && this.blockSites < this.sites ? this.siteBase + 2 * this.blockSites++ : -1;
+    const mask = BigInt.asIntN(64, ~0xfffn | BigInt(checkAlign && size > 1 ? size - 1 : 0));
+    if (site >= 0) {
+      c.get(L_VA).i64(mask).op(W.i64_and).get(site).op(W.i64_eq);
+      c.if_(ValType.I32);
+      this.depth++;
+      c.get(site + 1).get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
+      c.else_();
+    }
     c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(255).op(W.i32_and).i32(4).op(W.i32_shl).get(P_HB).op(W.i32_add).tee(L_E);
     c.mem(W.i64_load, 3, tlb).get(L_VA).i64(12n).op(W.i64_shr_s).op(W.i64_eq);
     c.get(L_E).mem(W.i32_load, 2, tlb + 8).get(P_EPOCH).op(W.i32_eq).op(W.i32_and);
     if (checkAlign && size > 1) c.get(L_VA).op(W.i32_wrap_i64).i32(size - 1).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
     c.if_(ValType.I32);
     this.depth++;
-    c.get(L_E).mem(W.i32_load, 2, tlb + 12).get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
+    c.get(L_E).mem(W.i32_load, 2, tlb + 12);
+    if (site >= 0) c.tee(site + 1).get(L_VA).i64(~0xfffn).op(W.i64_and).set(site);
+    c.get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
     c.else_();
     c.get(L_VA).i32((store ? 2 : 1) | (size << 2)).get(L_RETIRED).i32(i).op(W.i32_add).call(F_FILL).tee(L_M);
+    if (this.cachingSites) this.resetSites(c);
     c.i32(0).op(W.i32_lt_s);
     this.open('if');
     this.bail(i, pc);
     this.close();
     c.get(L_M);
     this.close();
+    if (site >= 0) this.close();
     c.set(L_M);
+  }
+
+  /** Empties the translation caches (a tag of -1 matches no masked address). */
+  private resetSites(c: Code): void {
+    for (let k = 0; k < this.sites; k++) c.i64(-1n).set(this.siteBase + 2 * k);
   }
 
   private address(ins: Insn): void {
@@ -574,4 +610,13 @@ export function emittedBytes(def: OpDef, ins: Insn): number {
 /** Encodes the wasm module for one guest page. */
 export function compilePageModule(spec: PageSpec): Uint8Array<ArrayBuffer> {
   return new PageCompiler(spec).compile();
+}
+
+/** Translation caches a hot-tier self-loop block may have (memory ops beyond them look up the mirror). */
+const SITES_PER_BLOCK = 8;
+
+function siteLocals(n: number): ValType[] {
+  const out: ValType[] = [];
+  for (let k = 0; k < n; k++) out.push(ValType.I64, ValType.I32);
+  return out;
 }
