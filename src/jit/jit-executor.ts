@@ -445,9 +445,10 @@ export class JitExecutor extends Executor {
     if (r !== JitExit.Miss) this.statsOut.wasmCalls++;
     const retired = r >>> 2;
     const reason = (r & 3) as JitExit;
-    // A call that ran its whole slice from here: the hart spends long stretches in this page (or in
+    // A call that ran a whole slice from here: the hart spends long stretches in this page (or in
     // pages it chains to); after hotTierSlices of them the page is made again in the hot tier.
-    if (retired >= slice && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed) {
+    // (Only full-size slices: a replay's budgets, cut at its events, are often tiny.)
+    if (retired >= this.opts.sliceInsns && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed) {
       page.hotTier = true;
       this.statsOut.hotTier++;
       this.compile(page);
