@@ -448,7 +448,7 @@ export class JitExecutor extends Executor {
     // A call that ran a whole slice from here: the hart spends long stretches in this page (or in
     // pages it chains to); after hotTierSlices of them the page is made again in the hot tier.
     // (Only full-size slices: a replay's budgets, cut at its events, are often tiny.)
-    if (retired >= this.opts.sliceInsns && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed) {
+    if (retired >= this.opts.sliceInsns && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed && !page.pending) {
       page.hotTier = true;
       this.statsOut.hotTier++;
       this.compile(page);
