@@ -374,11 +374,11 @@ class PageCompiler implements Emitter {
     const lastPc = start + block.offsets[n - 1];
     const lastClass = opClass(last.op);
     const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
-    // Its translation caches hold only what this block's loop saw: emptied on the way in.
-    if (selfLoop && this.spec.regsInLocals) this.resetSites(c);
-    if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
     this.cachingSites = selfLoop && this.spec.regsInLocals === true;
     this.blockSites = 0;
+    // Its translation caches hold only what this block's loop saw: emptied on the way in.
+    if (this.cachingSites) this.resetSites(c);
+    if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
     c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
     this.open('if');
     this.exit(start, 0, JitExit.Budget);
@@ -466,8 +466,8 @@ class PageCompiler implements Emitter {
     // fill can change (the MMU clears mirror slots as it refills them): a fill in the loop empties
     // the loop's caches, and entering the block does (other blocks' fills, other blocks' use of the locals).
     const site = this.cachingSites && this.blockSites < this.sites ? this.siteBase + 2 * this.blockSites++ : -1;
-    const mask = BigInt.asIntN(64, ~0xfffn | BigInt(checkAlign && size > 1 ? size - 1 : 0));
     if (site >= 0) {
+      const mask = BigInt.asIntN(64, ~0xfffn | BigInt(checkAlign && size > 1 ? size - 1 : 0));
       c.get(L_VA).i64(mask).op(W.i64_and).get(site).op(W.i64_eq);
       c.if_(ValType.I32);
       this.depth++;
