@@ -115,11 +115,16 @@ class PageCompiler implements Emitter {
   readonly hostFma: boolean;
   private readonly vpn: bigint;
   private readonly index = new Map<number, number>();
-  private readonly n: number;
   /** Index of the block being generated. */
   private k = 0;
+  /** Labels open around the current block's code, outermost first (the ones inside it count in depth). */
+  private readonly labels: Label[] = [];
   /** Labels open inside the current block's code. */
   private depth = 0;
+  /** Blocks that start a loop region (entering one goes through its dispatch, which reads L_IDX). */
+  private readonly regionStarts = new Set<number>();
+  /** The hot tier's translation caches are handed out per scope: a top-level loop region, or else a self-loop block. */
+  private inCacheScope = false;
   /** depth value right after the block's self-loop label was opened (0: none). */
   private selfAt = 0;
   /** The block's code ended by falling through into the next block's code (no branch needed). */
@@ -134,22 +139,24 @@ class PageCompiler implements Emitter {
   private regLocalBase = 0;
   /** The block being generated loops to itself and the page is in the hot tier: its memory ops get translation caches. */
   private cachingSites = false;
-  /** Translation caches handed out in the block being generated. */
+  /** Translation caches handed out in the block being generated, of blockSiteCount from blockSiteBase. */
   private blockSites = 0;
-  /** Translation-cache locals of the page: SITES_PER_BLOCK pairs in the hot tier, else none. */
+  private blockSiteBase = 0;
+  private blockSiteCount = 0;
+  /** Caches the current cache scope has handed out to its blocks so far. */
+  private scopeSitesUsed = 0;
+  /** Translation-cache locals of the page: SITES_PER_SCOPE pairs in the hot tier, else none. */
   private sites = 0;
 
   constructor(private readonly spec: PageSpec) {
     this.features = spec.features ?? DEFAULT_CPU_FEATURES;
     this.hostFma = spec.hostFma ?? hostFusedMadd();
     this.vpn = spec.vbase >> 12n;
-    this.n = spec.blocks.length;
     spec.blocks.forEach((b, i) => this.index.set(b.off, i));
   }
 
   compile(): Uint8Array<ArrayBuffer> {
     const blocks = this.spec.blocks;
-    const n = this.n;
     const c = this.c;
     let hasFp = false;
     for (const { block } of blocks) {
@@ -159,24 +166,18 @@ class PageCompiler implements Emitter {
         if (ext === 'F' || ext === 'D') hasFp = true;
       }
     }
-    this.sites = this.spec.regsInLocals ? SITES_PER_BLOCK : 0;
+    this.sites = this.spec.regsInLocals ? SITES_PER_SCOPE : 0;
     this.siteBase = 6 + (hasFp ? FP_LOCALS : BASE_LOCALS).length;
     this.regLocalBase = this.siteBase + 2 * this.sites;
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
+    const root = loopRegions(blocks, this.spec.vbase);
     c.loop().block().block().block(); // $dispatch, $exit, $compact, $flagCheck
-    for (let k = 0; k < n; k++) c.block();
-    c.get(L_IDX).brTable(blocks.map((_, k) => k), n);
-    for (let k = 0; k < n; k++) {
-      c.end();
-      this.k = k;
-      this.fellThrough = false;
-      this.genBlock(blocks[k]);
-      if (!this.fellThrough) c.op(W.unreachable);
-      if (this.selfAt) this.close(); // the block's self-loop
-      if (this.depth !== 0) throw new Error(`jit: unbalanced labels in block ${k}`);
-    }
+    this.labels.push({ kind: 'loop', region: root }, { kind: 'exit' }, { kind: 'compact' }, { kind: 'flagCheck' });
+    for (let k = root.first; k <= root.last; k++) if (k > 0 && regionStartsAt(root, k)) this.regionStarts.add(k);
+    this.genRegion(root, true);
+    this.labels.length = 0;
     // $flagCheck: a store of this call hit a code page; block L_IDX is next and L_RET holds the
     // compact exit to its start: leave if this page's code changed, else dispatch to it.
     c.end();
@@ -245,12 +246,56 @@ class PageCompiler implements Emitter {
     this.depth--;
   }
 
-  // Labels around block k's code, innermost first: the case blocks of k+1..n-1, $flagCheck,
-  // $compact, $exit, then the dispatch loop.
-  private get flagCheckDepth(): number { return this.n - 1 - this.k + this.depth; }
-  private get compactDepth(): number { return this.n - this.k + this.depth; }
-  private get exitDepth(): number { return this.n + 1 - this.k + this.depth; }
-  private get dispatchDepth(): number { return this.n + 2 - this.k + this.depth; }
+  // Labels around the current block's code (this.labels), innermost first: the case labels of the
+  // items after it in its region, that region's loop, and so on out to the root region's case
+  // labels, $flagCheck, $compact, $exit and the root loop ($dispatch).
+  private depthOf(at: number): number { return this.labels.length - 1 - at + this.depth; }
+  private depthOfKind(kind: 'exit' | 'compact' | 'flagCheck'): number {
+    return this.depthOf(this.labels.findIndex((l) => l.kind === kind));
+  }
+  private get flagCheckDepth(): number { return this.depthOfKind('flagCheck'); }
+  private get compactDepth(): number { return this.depthOfKind('compact'); }
+  private get exitDepth(): number { return this.depthOfKind('exit'); }
+  private get dispatchDepth(): number { return this.depthOf(0); }
+
+  /**
+   * A loop region's code: `loop { block* { dispatch } item 0 } item 1 ... }`. Its dispatch goes
+   * straight to item 0 when L_IDX is the region's first block (every back edge to the loop head),
+   * else by br_table to the item holding block L_IDX; an item is a block or a nested region. The
+   * root region is the whole page, its loop $dispatch opened by compile.
+   */
+  private genRegion(r: Region, isRoot = false): void {
+    const c = this.c;
+    // The outermost loops whose memory ops all fit in the translation caches are cache scopes.
+    let scope = false;
+    if (!isRoot && this.sites > 0 && !this.inCacheScope) {
+      const ops = memOpsIn(this.spec.blocks, r.first, r.last);
+      scope = ops > 0 && ops <= this.sites;
+    }
+    if (scope) { this.inCacheScope = true; this.scopeSitesUsed = 0; this.resetSites(c); }
+    if (!isRoot) { c.loop(); this.labels.push({ kind: 'loop', region: r }); }
+    const items = regionItems(r);
+    for (let i = items.length - 1; i >= 0; i--) { c.block(); this.labels.push({ kind: 'case', item: items[i] }); }
+    if (!isRoot) c.get(L_IDX).i32(r.first).op(W.i32_eq).brIf(0).get(L_IDX).i32(r.first).op(W.i32_sub);
+    else c.get(L_IDX);
+    const depths: number[] = [];
+    items.forEach((it, i) => { for (let b = it.first; b <= it.last; b++) depths.push(i); });
+    c.brTable(depths, 0);
+    for (const it of items) {
+      c.end();
+      this.labels.pop();
+      if (it.children) { this.genRegion({ first: it.first, last: it.last, children: it.children }); continue; }
+      const k = it.first;
+      this.k = k;
+      this.fellThrough = false;
+      this.genBlock(this.spec.blocks[k]);
+      if (!this.fellThrough) c.op(W.unreachable);
+      if (this.selfAt) this.close(); // the block's self-loop
+      if (this.depth !== 0) throw new Error(`jit: unbalanced labels in block ${k}`);
+    }
+    if (!isRoot) { c.end(); this.labels.pop(); }
+    if (scope) this.inCacheScope = false;
+  }
 
   // --- registers --------------------------------------------------------------------------------
   hb(): Code {
@@ -343,12 +388,30 @@ class PageCompiler implements Emitter {
   private goto(target: bigint): void {
     const c = this.c;
     target = asI(64, target);
-    const k = (target >> 12n) === this.vpn ? this.index.get(Number(target & 0xfffn)) : undefined;
-    if (k === undefined) { this.exit(target, 0, JitExit.Normal); return; }
-    if (k <= this.k) this.asyncCheck(target); // backward: a possible loop
-    if (k === this.k + 1 && this.depth === (this.selfAt ? 1 : 0)) this.fellThrough = true; // its code comes next
-    else if (k === this.k && this.selfAt) c.br(this.depth - this.selfAt);
-    else c.i32(k).set(L_IDX).br(this.dispatchDepth);
+    const t = (target >> 12n) === this.vpn ? this.index.get(Number(target & 0xfffn)) : undefined;
+    if (t === undefined) { this.exit(target, 0, JitExit.Normal); return; }
+    if (t === this.k && this.selfAt) { this.asyncCheck(target); c.br(this.depth - this.selfAt); return; }
+    if (t === this.k + 1 && this.depth === (this.selfAt ? 1 : 0)) { // its code (or its region's loop) comes next
+      if (this.regionStarts.has(t)) c.i32(t).set(L_IDX);
+      this.fellThrough = true;
+      return;
+    }
+    // The innermost label that leads to block t: forward, the case label of the item holding it
+    // (its code starts where the label ends); backward, the loop of the innermost region holding it.
+    for (let at = this.labels.length - 1; at >= 0; at--) {
+      const l = this.labels[at];
+      if (l.kind === 'case' && t >= l.item.first && t <= l.item.last) {
+        if (l.item.children) c.i32(t).set(L_IDX);
+        c.br(this.depthOf(at));
+        return;
+      }
+      if (l.kind === 'loop' && t >= l.region.first && t <= l.region.last) {
+        this.asyncCheck(target); // backward: a loop
+        c.i32(t).set(L_IDX).br(this.depthOf(at));
+        return;
+      }
+    }
+    throw new Error(`jit: no label leads to block ${t}`);
   }
 
   /** Whether `target` starts the block whose code follows the current one's. */
@@ -374,10 +437,15 @@ class PageCompiler implements Emitter {
     const lastPc = start + block.offsets[n - 1];
     const lastClass = opClass(last.op);
     const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
-    this.cachingSites = selfLoop && this.spec.regsInLocals === true;
+    // A self-loop outside any loop region is a cache scope of its own: its translation caches hold
+    // only what this block's loop saw, emptied on the way in.
+    this.cachingSites = this.inCacheScope || (selfLoop && this.spec.regsInLocals === true);
     this.blockSites = 0;
-    // Its translation caches hold only what this block's loop saw: emptied on the way in.
-    if (this.cachingSites) this.resetSites(c);
+    if (this.inCacheScope) {
+      this.blockSiteBase = this.scopeSitesUsed;
+      this.blockSiteCount = memOpsIn(this.spec.blocks, this.k, this.k);
+      this.scopeSitesUsed += this.blockSiteCount;
+    } else if (this.cachingSites) { this.blockSiteBase = 0; this.blockSiteCount = this.sites; this.resetSites(c); }
     if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
     c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
     this.open('if');
@@ -465,7 +533,7 @@ class PageCompiler implements Emitter {
     // two locals. It is good while the mirror still holds that entry, which during a call only a
     // fill can change (the MMU clears mirror slots as it refills them): a fill in the loop empties
     // the loop's caches, and entering the block does (other blocks' fills, other blocks' use of the locals).
-    const site = this.cachingSites && this.blockSites < this.sites ? this.siteBase + 2 * this.blockSites++ : -1;
+    const site = this.cachingSites && this.blockSites < this.blockSiteCount ? this.siteBase + 2 * (this.blockSiteBase + this.blockSites++) : -1;
     if (site >= 0) {
       const mask = BigInt.asIntN(64, ~0xfffn | BigInt(checkAlign && size > 1 ? size - 1 : 0));
       c.get(L_VA).i64(mask).op(W.i64_and).get(site).op(W.i64_eq);
@@ -612,8 +680,92 @@ export function compilePageModule(spec: PageSpec): Uint8Array<ArrayBuffer> {
   return new PageCompiler(spec).compile();
 }
 
-/** Translation caches a hot-tier self-loop block may have (memory ops beyond them look up the mirror). */
-const SITES_PER_BLOCK = 8;
+/** Translation caches of a hot-tier cache scope (memory ops beyond them look up the mirror). */
+const SITES_PER_SCOPE = 12;
+
+/**
+ * A loop region: blocks first..last (indices into the page's sorted blocks) with a back edge to
+ * `first`, compiled as a wasm loop so that the back edge is a branch, not a trip through the
+ * page's br_table. Regions nest or are disjoint (overlapping back-edge spans are merged).
+ */
+interface Region { first: number; last: number; children: Region[] }
+/** An item of a region: one block (no children) or a nested region. */
+type Item = { first: number; last: number; children?: Region[] };
+type Label =
+  | { kind: 'loop'; region: Region }
+  | { kind: 'case'; item: Item }
+  | { kind: 'exit' | 'compact' | 'flagCheck' };
+
+/** The page's loop regions (its root spans every block): one per backward direct branch or jump inside the page. */
+function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
+  const index = new Map<number, number>();
+  blocks.forEach((b, i) => index.set(b.off, i));
+  let spans: Array<[number, number]> = [];
+  blocks.forEach((pb, k) => {
+    const t = directTarget(pb, vbase, index);
+    if (t !== undefined && t < k) spans.push([t, k]);
+  });
+  // Merge spans that overlap without nesting, until they form a tree.
+  for (let merged = true; merged;) {
+    merged = false;
+    for (let i = 0; i < spans.length && !merged; i++) {
+      for (let j = 0; j < spans.length && !merged; j++) {
+        const [a, b] = spans[i], [c2, d] = spans[j];
+        if (i !== j && a < c2 && c2 <= b && b < d) { spans[i] = [a, d]; spans.splice(j, 1); merged = true; }
+      }
+    }
+  }
+  spans = [...new Map(spans.map((s) => [`${s[0]},${s[1]}`, s])).values()];
+  // Outer spans first (a span before any it contains), so each one finds its parent already placed.
+  spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  const root: Region = { first: 0, last: blocks.length - 1, children: [] };
+  for (const [first, last] of spans) {
+    let parent = root;
+    for (;;) {
+      const inner = parent.children.find((r) => r.first <= first && last <= r.last);
+      if (!inner) break;
+      parent = inner;
+    }
+    parent.children.push({ first, last, children: [] });
+  }
+  return root;
+}
+
+/** The index of the block a block's final direct branch or jump targets, if inside the page. */
+function directTarget({ off, block }: PageBlock, vbase: bigint, index: Map<number, number>): number | undefined {
+  const last = block.insns[block.insns.length - 1];
+  const cls = opClass(last.op);
+  if (cls !== OpClass.Jump && cls !== OpClass.Branch) return undefined;
+  const target = asI(64, vbase + BigInt(off) + block.offsets[block.insns.length - 1] + last.imm);
+  return (target >> 12n) === (vbase >> 12n) ? index.get(Number(target & 0xfffn)) : undefined;
+}
+
+/** Memory ops (translation sites) in blocks first..last. */
+function memOpsIn(blocks: PageBlock[], first: number, last: number): number {
+  let count = 0;
+  for (let b = first; b <= last; b++) {
+    for (const ins of blocks[b].block.insns) {
+      const cls = opClass(ins.op);
+      if (cls === OpClass.Load || cls === OpClass.Store || cls === OpClass.Amo || cls === OpClass.Lr || cls === OpClass.Sc) count++;
+    }
+  }
+  return count;
+}
+
+/** A region's items in block order: its nested regions and the blocks outside them. */
+function regionItems(r: Region): Item[] {
+  const items: Item[] = [];
+  for (let b = r.first; b <= r.last;) {
+    const child = r.children.find((x) => x.first === b);
+    if (child) { items.push(child); b = child.last + 1; } else { items.push({ first: b, last: b }); b++; }
+  }
+  return items;
+}
+
+/** Whether some region below r starts at block k. */
+function regionStartsAt(r: Region, k: number): boolean {
+  return r.children.some((x) => x.first === k || (x.first <= k && k <= x.last && regionStartsAt(x, k)));
+}
 
 function siteLocals(n: number): ValType[] {
   const out: ValType[] = [];
