@@ -2,11 +2,12 @@ import { Bus } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 import { Cause, MSTATUS, Priv } from './csr-numbers.js';
 import { LINE_BYTES, LINES_PER_PAGE, lineResource } from './resources.js';
+import { JIT_TLB_ENTRIES } from '../shm/layout.js';
 
 export const enum Access { Fetch = 0, Load = 1, Store = 2 }
 
 /** Entries per access kind. */
-export const TLB_ENTRIES = 256;
+export const TLB_ENTRIES = JIT_TLB_ENTRIES;
 const TLB_SIZE = TLB_ENTRIES;
 const TLB_MASK = TLB_SIZE - 1;
 const MAX_EXACT = Number.MAX_SAFE_INTEGER;

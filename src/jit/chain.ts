@@ -8,7 +8,7 @@
  * changes, each costing a generic JS-to-wasm wrapper, a JS fetch translation and the executor's
  * bookkeeping (docs/ARCHITECTURE.md, "cross-page chaining").
  *
- * The chain table (layout.ts JitChain) is a fetch-TLB mirror: entry vpn & 255 holds a virtual page,
+ * The chain table (layout.ts JitChain) is a fetch-TLB mirror: entry vpn mod JIT_TLB_ENTRIES holds a virtual page,
  * the MMU epoch it was translated under and the table slot of the module compiled for its RAM page.
  * JS enters an entry only right after the MMU translated that fetch (so the MMU's fetch TLB holds
  * it), the MMU clears the entry when it refills that TLB slot (Mmu.attachMirror), and entries of
@@ -21,7 +21,7 @@
  * page's reason; a miss in a chained page (its module lacks the block) becomes a normal exit at
  * that pc, so JS deals with it as with any new entry.
  */
-import { CODE_GEN_BASE, HartBlock as HL, JitChain } from '../shm/layout.js';
+import { CODE_GEN_BASE, HartBlock as HL, JIT_TLB_ENTRIES, JitChain } from '../shm/layout.js';
 import { JitExit } from './codegen.js';
 import { Code, ValType, W, encodeModule } from './wasm-emitter.js';
 
@@ -56,7 +56,7 @@ export function compileChainModule(): Uint8Array<ArrayBuffer> {
   c.if_().get(L_TOTAL).i32(2).op(W.i32_shl).ret().end();
   // The chain entry of the new pc's virtual page: tag and epoch must match.
   c.get(P_HB).mem(W.i64_load, 3, HL.PC).set(L_PC);
-  c.get(L_PC).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(255).op(W.i32_and).i32(4).op(W.i32_shl).get(P_CB).op(W.i32_add).tee(L_E);
+  c.get(L_PC).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(JIT_TLB_ENTRIES - 1).op(W.i32_and).i32(4).op(W.i32_shl).get(P_CB).op(W.i32_add).tee(L_E);
   c.mem(W.i64_load, 3, JitChain.ENTRIES).get(L_PC).i64(12n).op(W.i64_shr_s).op(W.i64_ne);
   c.get(L_E).mem(W.i32_load, 2, JitChain.ENTRIES + 8).get(P_EPOCH).op(W.i32_ne).op(W.i32_or);
   c.if_().get(L_TOTAL).i32(2).op(W.i32_shl).ret().end();

@@ -23,7 +23,7 @@
  * at run time a local that is not cached in a host register is a stack-slot load anyway.
  */
 import { type CpuFeatures, DEFAULT_CPU_FEATURES } from '../cpu/features.js';
-import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, RAM_OFFSET } from '../shm/layout.js';
+import { CODE_FLAG_BASE, CODE_GEN_BASE, HartBlock as HL, JIT_TLB_ENTRIES, RAM_OFFSET } from '../shm/layout.js';
 import { Block, Spin } from '../exec/translate.js';
 import { Insn } from '../isa/ir.js';
 import { Emitter, JitMode, OpClass, OpDef } from '../isa/op-def.js';
@@ -542,7 +542,7 @@ class PageCompiler implements Emitter {
       c.get(site + 1).get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
       c.else_();
     }
-    c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(255).op(W.i32_and).i32(4).op(W.i32_shl).get(P_HB).op(W.i32_add).tee(L_E);
+    c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(JIT_TLB_ENTRIES - 1).op(W.i32_and).i32(4).op(W.i32_shl).get(P_HB).op(W.i32_add).tee(L_E);
     c.mem(W.i64_load, 3, tlb).get(L_VA).i64(12n).op(W.i64_shr_s).op(W.i64_eq);
     c.get(L_E).mem(W.i32_load, 2, tlb + 8).get(P_EPOCH).op(W.i32_eq).op(W.i32_and);
     if (checkAlign && size > 1) c.get(L_VA).op(W.i32_wrap_i64).i32(size - 1).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);

@@ -2,9 +2,9 @@
  * Layout of the one shared WebAssembly.Memory every thread maps.
  *
  *   0x0000_0000  hart state blocks, HART_BLOCK_BYTES each (MAX_HARTS of them)
- *   0x0010_0000  machine control block (run state, exit code, time epoch, ...)
- *   0x0010_1000  console rings (guest -> host output, host -> guest input)
- *   0x0012_0000  device state regions (one per MMIO device, see DEVICE_REGIONS)
+ *   0x0040_0000  machine control block (run state, exit code, time epoch, ...)
+ *   0x0040_1000  console rings (guest -> host output, host -> guest input)
+ *   0x0042_0000  device state regions (one per MMIO device, see DEVICE_REGIONS)
  *   0x0080_0000  per-RAM-page tables (code-page generation counters, code-page flags, heat), JIT chain tables
  *   0x0100_0000  guest RAM (physical RAM_BASE maps here)
  *
@@ -12,10 +12,16 @@
  * offset here is part of the contract between execution tiers: change it only here.
  */
 export const MAX_HARTS = 64;
-export const HART_BLOCK_BYTES = 0x4000;
+/**
+ * Entries of each soft TLB (per access kind; src/cpu/mmu.ts) and of the JIT's mirrors of them.
+ * 1,024: bench_compute's working set (~300 pages) thrashed 256 direct-mapped entries, one
+ * fill (a call out of wasm) per ~5,000 instructions (docs/ARCHITECTURE.md).
+ */
+export const JIT_TLB_ENTRIES = 1024;
+export const HART_BLOCK_BYTES = 0x10000;
 export const HARTS_BASE = 0;
 
-export const CTRL_BASE = 0x100000;
+export const CTRL_BASE = HARTS_BASE + MAX_HARTS * HART_BLOCK_BYTES;
 export const CTRL_BYTES = 0x1000;
 /** Int32 word indices inside the control block. */
 export const Ctrl = {
@@ -63,13 +69,13 @@ export const enum StopReason {
   Halted = 7,
 }
 
-export const CONSOLE_BASE = 0x101000;
+export const CONSOLE_BASE = CTRL_BASE + 0x1000;
 export const CONSOLE_RING_BYTES = 0x8000; // power of two
 /** Each ring: Int32 head (bytes ever written) at +0, Int32 tail (bytes ever read) at +4, data at +64. */
 export const CONSOLE_OUT = CONSOLE_BASE;
 export const CONSOLE_IN = CONSOLE_BASE + 64 + CONSOLE_RING_BYTES;
 
-export const DEVICE_BASE = 0x120000;
+export const DEVICE_BASE = CTRL_BASE + 0x20000;
 /** Byte offset and size of each device's state region. The first Int32 of every region is its lock. */
 export const DEVICE_REGIONS = {
   uart0: { offset: DEVICE_BASE, size: 0x1000 },
@@ -95,16 +101,16 @@ export const CODE_HEAT_BASE = PAGE_TABLES_BASE + 0x280000;
  * a TLB restore). Entry tables rebuild themselves from JS entries.
  */
 export const JIT_CHAIN_BASE = PAGE_TABLES_BASE + 0x480000;
-export const JIT_CHAIN_STRIDE = 0x4000;
+export const JIT_CHAIN_STRIDE = 0x8000;
 export const JitChain = {
   /** JIT_TLB_ENTRIES entries of 16 bytes: Int64 tag (vaddr >> 12), Int32 MMU epoch, Int32 table slot (a fetch TLB mirror). */
   ENTRIES: 0,
   /** JIT_CHAIN_SLOTS slots of 8 bytes: Int32 RAM page, Int32 code generation of the module in that table slot. */
-  SLOTS: 0x1000,
+  SLOTS: 16 * JIT_TLB_ENTRIES,
   /** Int32: instructions the current chain retired before the page call now running (fill's icount). */
-  RETIRED: 0x2000,
+  RETIRED: 16 * JIT_TLB_ENTRIES + 0x1000,
   /** Int32: page calls made by the dispatcher itself (statistics). */
-  CHAINED: 0x2004,
+  CHAINED: 16 * JIT_TLB_ENTRIES + 0x1004,
 } as const;
 export const JIT_CHAIN_SLOTS = 512;
 
@@ -172,15 +178,18 @@ export const HartBlock = {
    * Int32 addend at +12 (memory index = low 32 bits of vaddr + addend). Only RAM pages the fast
    * path may touch are entered; a stale epoch means empty.
    */
-  JIT_TLB_LOAD: 0x1000,
-  JIT_TLB_STORE: 0x2000,
+  JIT_TLB_LOAD: 0x4000,
+  JIT_TLB_STORE: 0x4000 + 16 * JIT_TLB_ENTRIES,
   /** f0..f31 (F/D), raw bits, Int64 each; singles NaN-boxed as the ISA stores them */
   F: 0x3000,
   /** Int32: the JIT's FP call-out reports here whether the op must trap instead (src/jit/) */
   FP_STATUS: 0x3100,
 } as const;
 
-export const JIT_TLB_ENTRIES = 256;
+
+if (HartBlock.JIT_TLB_STORE + 16 * JIT_TLB_ENTRIES > HART_BLOCK_BYTES || JitChain.CHAINED + 4 > JIT_CHAIN_STRIDE || DEVICE_BASE + 0x20000 > PAGE_TABLES_BASE) {
+  throw new Error('layout: a hart block, JIT chain block or the device regions outgrew their space');
+}
 
 export function hartBase(hart: number): number {
   return HARTS_BASE + hart * HART_BLOCK_BYTES;
