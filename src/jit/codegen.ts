@@ -82,7 +82,7 @@ const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
 // access is relative to it, so a page compiles to the same bytes on every hart and V8 compiles
 // those bytes once per process (its native module cache; docs/ARCHITECTURE.md, "one compile per page").
 const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4, P_HB = 5;
-const L_RETIRED = 6, L_IDX = 7, L_M = 8, L_E = 9, L_C = 10, L_C2 = 11, L_RET = 12, L_FLAG = 13;
+const L_BUDGET0 = 6, L_IDX = 7, L_M = 8, L_E = 9, L_C = 10, L_C2 = 11, L_RET = 12, L_FLAG = 13;
 const L_VA = 14, L_T = 15, L_T2 = 16, L_PC = 17, L_EXPECT = 18, L_W = 19;
 /**
  * i32 facts about the FP state, read once at entry of a page that has FP ops (Emitter.fpOn etc.).
@@ -169,6 +169,7 @@ class PageCompiler implements Emitter {
     this.sites = this.spec.regsInLocals ? SITES_PER_SCOPE : 0;
     this.siteBase = 6 + (hasFp ? FP_LOCALS : BASE_LOCALS).length;
     this.regLocalBase = this.siteBase + 2 * this.sites;
+    c.get(P_BUDGET).set(L_BUDGET0);
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
@@ -188,7 +189,8 @@ class PageCompiler implements Emitter {
     // $compact: L_RET = reason | page offset of the pc << 2 | extra retired << 15 (compactExit).
     c.end();
     c.get(L_RET).i32(2).op(W.i32_shr_u).i32(0x1fff).op(W.i32_and).op(W.i64_extend_i32_u).i64(asI(64, this.spec.vbase)).op(W.i64_add).set(L_PC);
-    c.get(L_RETIRED).get(L_RET).i32(15).op(W.i32_shr_u).op(W.i32_add).i32(2).op(W.i32_shl).get(L_RET).i32(3).op(W.i32_and).op(W.i32_or).set(L_RET);
+    this.retired();
+    c.get(L_RET).i32(15).op(W.i32_shr_u).op(W.i32_add).i32(2).op(W.i32_shl).get(L_RET).i32(3).op(W.i32_and).op(W.i32_or).set(L_RET);
     c.end(); // $exit: the common tail
     for (let r = 1; r < 32; r++) if (this.regWritten[r]) c.get(P_HB).get(this.regLocal[r]).mem(W.i64_store, 3, HL.X + 8 * r);
     c.get(P_HB).get(L_PC).mem(W.i64_store, 3, HL.PC);
@@ -348,7 +350,7 @@ class PageCompiler implements Emitter {
     }
     if (pc === null) c.get(L_T); else c.i64(asI(64, pc));
     c.set(L_PC);
-    c.get(L_RETIRED);
+    this.retired();
     if (extraRetired) c.i32(extraRetired).op(W.i32_add);
     c.i32(2).op(W.i32_shl);
     if (reason) c.i32(reason).op(W.i32_or);
@@ -419,8 +421,12 @@ class PageCompiler implements Emitter {
     return (target >> 12n) === this.vpn && this.index.get(Number(target & 0xfffn)) === this.k + 1;
   }
 
+  /** Pushes the instructions this call retired so far: only the budget is counted down as blocks run. */
+  private retired(): void {
+    this.c.get(L_BUDGET0).get(P_BUDGET).op(W.i32_sub);
+  }
+
   private advance(n: number): void {
-    this.c.get(L_RETIRED).i32(n).op(W.i32_add).set(L_RETIRED);
     this.c.get(P_BUDGET).i32(n).op(W.i32_sub).set(P_BUDGET);
   }
 
@@ -552,7 +558,9 @@ class PageCompiler implements Emitter {
     if (site >= 0) c.tee(site + 1).get(L_VA).i64(~0xfffn).op(W.i64_and).set(site);
     c.get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
     c.else_();
-    c.get(L_VA).i32((store ? 2 : 1) | (size << 2)).get(L_RETIRED).i32(i).op(W.i32_add).call(F_FILL).tee(L_M);
+    c.get(L_VA).i32((store ? 2 : 1) | (size << 2));
+    this.retired();
+    c.i32(i).op(W.i32_add).call(F_FILL).tee(L_M);
     if (this.cachingSites) this.resetSites(c);
     c.i32(0).op(W.i32_lt_s);
     this.open('if');
