@@ -171,8 +171,12 @@ export interface Emitter {
   readonly M: number;
   /** Pushes the physical address of memory index M (i64). */
   physOfM(): void;
-  /** Bumps the code generation of M's page when it holds translated code (after an atomic write). */
-  noteWrite(): void;
+  /**
+   * Bumps the code generation of M's page when it holds translated code, and leaves after
+   * instruction i (at pc) when that changed the code being run: the last code of a writing
+   * instruction (ins: it, for its length).
+   */
+  noteWrite(ins: Insn, i: number, pc: bigint): void;
   /** The extensions of the hart the code is compiled for. */
   readonly features: Readonly<CpuFeatures>;
   /**

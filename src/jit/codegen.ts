@@ -9,8 +9,9 @@
  * path cannot do leave the function with the pc stored in the hart block and a reason; the JS side
  * (jit-executor.ts) then runs the reference executor, which owns those semantics.
  *
- * Checks (the role of QEMU's icount_decr): at every block entry, remaining budget >= the block's length
- * and, after this call's own store hit a code page, the page's code generation; at every backward
+ * Checks (the role of QEMU's icount_decr): at every block entry, remaining budget >= the block's length;
+ * after a store of this call that hit a code page, the page's code generation (leaving right after
+ * that instruction if it changed); at every backward
  * or indirect transfer inside the page also no exit request, no kick (wake word), no device-line
  * change since the call started and no code change by anyone (a forward chain inside one page is
  * bounded, so these are seen within a bounded number of blocks).
@@ -82,18 +83,18 @@ const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
 // access is relative to it, so a page compiles to the same bytes on every hart and V8 compiles
 // those bytes once per process (its native module cache; docs/ARCHITECTURE.md, "one compile per page").
 const P_OFF = 0, P_BUDGET = 1, P_MIP = 2, P_EPOCH = 3, P_WAKE = 4, P_HB = 5;
-const L_BUDGET0 = 6, L_IDX = 7, L_M = 8, L_E = 9, L_C = 10, L_C2 = 11, L_RET = 12, L_FLAG = 13;
-const L_VA = 14, L_T = 15, L_T2 = 16, L_PC = 17, L_EXPECT = 18, L_W = 19;
+const L_BUDGET0 = 6, L_IDX = 7, L_M = 8, L_E = 9, L_C = 10, L_C2 = 11, L_RET = 12;
+const L_VA = 13, L_T = 14, L_T2 = 15, L_PC = 16, L_EXPECT = 17, L_W = 18;
 /**
  * i32 facts about the FP state, read once at entry of a page that has FP ops (Emitter.fpOn etc.).
  * Nothing the compiled code does inline can turn FS Off, change frm, clear fflags or make FS
  * clean again (only CSR writes and traps can, and those leave wasm), so "FS on" and "frm = RNE"
  * hold for the whole call, and "FS Dirty" / "NX set" once true stay true.
  */
-const L_FP_ON = 20, L_FP_RNE = 21, L_FP_DIRTY = 22, L_FP_NX = 23;
+const L_FP_ON = 19, L_FP_RNE = 20, L_FP_DIRTY = 21, L_FP_NX = 22;
 /** f64 scratch locals for the floating-point emitters (Emitter.F). The FP locals are declared only on pages with FP ops. */
-const L_F0 = 24, F_LOCALS = 16;
-const BASE_LOCALS: ValType[] = [...Array<ValType>(8).fill(ValType.I32), ...Array<ValType>(6).fill(ValType.I64)];
+const L_F0 = 23, F_LOCALS = 16;
+const BASE_LOCALS: ValType[] = [...Array<ValType>(7).fill(ValType.I32), ...Array<ValType>(6).fill(ValType.I64)];
 const FP_LOCALS: ValType[] = [...BASE_LOCALS, ...Array<ValType>(4).fill(ValType.I32), ...Array<ValType>(F_LOCALS).fill(ValType.F64)];
 
 class PageCompiler implements Emitter {
@@ -174,18 +175,11 @@ class PageCompiler implements Emitter {
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
     const root = loopRegions(blocks, this.spec.vbase);
-    c.loop().block().block().block(); // $dispatch, $exit, $compact, $flagCheck
-    this.labels.push({ kind: 'loop', region: root }, { kind: 'exit' }, { kind: 'compact' }, { kind: 'flagCheck' });
+    c.loop().block().block(); // $dispatch, $exit, $compact
+    this.labels.push({ kind: 'loop', region: root }, { kind: 'exit' }, { kind: 'compact' });
     for (let k = root.first; k <= root.last; k++) if (k > 0 && regionStartsAt(root, k)) this.regionStarts.add(k);
     this.genRegion(root, true);
     this.labels.length = 0;
-    // $flagCheck: a store of this call hit a code page; block L_IDX is next and L_RET holds the
-    // compact exit to its start: leave if this page's code changed, else dispatch to it.
-    c.end();
-    c.i32(0).set(L_FLAG);
-    this.genChanged();
-    c.brIf(0);
-    c.br(2);
     // $compact: L_RET = reason | page offset of the pc << 2 | extra retired << 15 (compactExit).
     c.end();
     c.get(L_RET).i32(2).op(W.i32_shr_u).i32(0x1fff).op(W.i32_and).op(W.i64_extend_i32_u).i64(asI(64, this.spec.vbase)).op(W.i64_add).set(L_PC);
@@ -250,12 +244,11 @@ class PageCompiler implements Emitter {
 
   // Labels around the current block's code (this.labels), innermost first: the case labels of the
   // items after it in its region, that region's loop, and so on out to the root region's case
-  // labels, $flagCheck, $compact, $exit and the root loop ($dispatch).
+  // labels, $compact, $exit and the root loop ($dispatch).
   private depthOf(at: number): number { return this.labels.length - 1 - at + this.depth; }
-  private depthOfKind(kind: 'exit' | 'compact' | 'flagCheck'): number {
+  private depthOfKind(kind: 'exit' | 'compact'): number {
     return this.depthOf(this.labels.findIndex((l) => l.kind === kind));
   }
-  private get flagCheckDepth(): number { return this.depthOfKind('flagCheck'); }
   private get compactDepth(): number { return this.depthOfKind('compact'); }
   private get exitDepth(): number { return this.depthOfKind('exit'); }
   private get dispatchDepth(): number { return this.depthOf(0); }
@@ -457,11 +450,6 @@ class PageCompiler implements Emitter {
     this.open('if');
     this.exit(start, 0, JitExit.Budget);
     this.close();
-    // A store of this call hit a code page: is it ours? ($flagCheck, then back here or out.)
-    c.get(L_FLAG);
-    this.open('if');
-    c.i32(this.k).set(L_IDX).i32(this.compactExit(start, 0, JitExit.Normal)).set(L_RET).br(this.flagCheckDepth);
-    this.close();
     for (let i = 0; i < n; i++) {
       const ins = insns[i];
       const pc = start + block.offsets[i];
@@ -604,7 +592,7 @@ class PageCompiler implements Emitter {
     this.c.get(L_M);
     value();
     this.c.mem(op, 0, 0);
-    this.noteWrite();
+    this.noteWrite(ins, i, pc);
   }
 
   openIf(): void { this.open('if'); }
@@ -627,11 +615,21 @@ class PageCompiler implements Emitter {
     c.get(L_T);
   }
 
-  /** Bumps the code generation of the page at L_M when it holds translated code (Bus.noteRamWrite). */
-  noteWrite(): void {
+  /**
+   * Bumps the code generation of the page at L_M when it holds translated code (Bus.noteRamWrite)
+   * and then, if this page's code changed (a store into itself), leaves after the instruction.
+   * Only a code-page store pays for the check (it used to be a flag tested at every block entry).
+   */
+  noteWrite(ins: Insn, i: number, pc: bigint): void {
     const c = this.c;
     c.get(L_M).i32(RAM_OFFSET).op(W.i32_sub).i32(12).op(W.i32_shr_u).tee(L_C).mem(W.i32_load8_u, 0, CODE_FLAG_BASE);
-    c.if_().get(L_C).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop).i32(1).set(L_FLAG).end();
+    this.open('if');
+    c.get(L_C).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop);
+    this.genChanged();
+    this.open('if');
+    this.exit(pc + BigInt(ins.len), i + 1, JitExit.Normal);
+    this.close();
+    this.close();
   }
 
   /** Physical address of L_M as an i64 (for the reservation). */
@@ -702,7 +700,7 @@ type Item = { first: number; last: number; children?: Region[] };
 type Label =
   | { kind: 'loop'; region: Region }
   | { kind: 'case'; item: Item }
-  | { kind: 'exit' | 'compact' | 'flagCheck' };
+  | { kind: 'exit' | 'compact' };
 
 /** The page's loop regions (its root spans every block): one per backward direct branch or jump inside the page. */
 function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
@@ -713,17 +711,24 @@ function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
     const t = directTarget(pb, vbase, index);
     if (t !== undefined && t < k) spans.push([t, k]);
   });
-  // Merge spans that overlap without nesting, until they form a tree.
-  for (let merged = true; merged;) {
-    merged = false;
-    for (let i = 0; i < spans.length && !merged; i++) {
-      for (let j = 0; j < spans.length && !merged; j++) {
-        const [a, b] = spans[i], [c2, d] = spans[j];
-        if (i !== j && a < c2 && c2 <= b && b < d) { spans[i] = [a, d]; spans.splice(j, 1); merged = true; }
-      }
-    }
-  }
+  // Merge spans that overlap without nesting (one sweep in start order, a stack of the open
+  // ones), so that they form a tree.
   spans = [...new Map(spans.map((s) => [`${s[0]},${s[1]}`, s])).values()];
+  spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  const done: Array<[number, number]> = [];
+  const open: Array<[number, number]> = [];
+  for (const [first, last] of spans) {
+    let s = first;
+    while (open.length > 0) {
+      const top = open[open.length - 1];
+      if (top[1] < s) { done.push(open.pop()!); continue; } // ended before: final
+      if (top[1] >= last) break; // holds this one
+      open.pop(); // crosses it: this one grows to hold it
+      s = top[0];
+    }
+    open.push([s, last]);
+  }
+  spans = [...new Map([...done, ...open].map((s) => [`${s[0]},${s[1]}`, s])).values()]; // a merge can remake a span
   // Outer spans first (a span before any it contains), so each one finds its parent already placed.
   spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
   const root: Region = { first: 0, last: blocks.length - 1, children: [] };

@@ -109,11 +109,11 @@ function emitSc(size: 4 | 8): EmitFn {
         .get(T2).atomic(A.i64_rmw_cmpxchg, 3, 0).get(T).op(W.i64_eq).set(C2);
     }
     c.end();
-    c.get(C2).if_();
-    g.noteWrite();
-    c.end();
     c.get(C2).op(W.i32_eqz).op(W.i64_extend_i32_u);
     g.writeReg(ins.rd);
+    c.get(C2).if_();
+    g.noteWrite(ins, i, pc);
+    c.end();
     return false;
   };
 }
@@ -124,9 +124,9 @@ function amoEmit(size: 4 | 8, body: (g: Emitter) => void): EmitFn {
     g.readReg(ins.rs2); g.c.set(g.T2);
     g.atomicTarget(ins, i, pc, size, false);
     body(g);
-    g.noteWrite();
     g.c.get(g.T);
     g.writeReg(ins.rd);
+    g.noteWrite(ins, i, pc);
     return false;
   };
 }
