@@ -72,6 +72,14 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     ? { table: new SharedArrayBuffer((await import('./hart-migration.js')).migrationTableBytes(opts.harts)), // loaded only for --migrate
       channel: `hindsight-migrate-${randomUUID()}` } : null;
   let writer: TraceWriter | null = null;
+  /** Moves the harts' events into the trace (the rings keep them until the writer exists). */
+  const drainRings = (): void => {
+    state.rings.forEach((ring, hart) => {
+      const outputs: OutputMark[] = [];
+      ring.drainInto(writer!.hartEvents(hart), outputs);
+      addOutputRuns(pendingRuns, lastOutputIcount, hart, outputs);
+    });
+  };
   const pendingInput: number[] = [];
   let lastFlush = Date.now();
   let coordinator: Coordinator | null = null;
@@ -107,11 +115,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     poll: () => {
       if (!writer) return;
       moveInput();
-      state.rings.forEach((ring, hart) => {
-        const outputs: OutputMark[] = [];
-        ring.drainInto(writer!.hartEvents(hart), outputs);
-        addOutputRuns(pendingRuns, lastOutputIcount, hart, outputs);
-      });
+      drainRings();
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
         writer.appendConsolePositions(pendingRuns.splice(0));
         writer.flush();
@@ -139,6 +143,9 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   // their first instructions; their events wait in the rings meanwhile, and console output here.
   const running = coordinator.run();
   try {
+    // HINDSIGHT_TEST_WRITER_DELAY_MS: a test aid, a guest that ends before the writer exists.
+    const delayMs = Number(process.env.HINDSIGHT_TEST_WRITER_DELAY_MS ?? 0);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const { TraceWriter: Writer } = await import('../traces/trace-writer.js');
     writer = Writer.create(opts.tracePath, {
       toolVersion: VERSION,
@@ -174,6 +181,10 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
   const w = writer as TraceWriter;
+  // A guest that stops before the writer exists (a halt within ~0.1 s) left all its events in
+  // the rings: the coordinator's polls found no writer. Lost, they made a parallel trace with no
+  // ordering at all, whose replays diverged.
+  drainRings();
   w.appendConsolePositions(pendingRuns.splice(0));
   if (truncated) w.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
   else w.finish(summary);
