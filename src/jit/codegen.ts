@@ -144,6 +144,9 @@ class PageCompiler implements Emitter {
   private blockSites = 0;
   private blockSiteBase = 0;
   private blockSiteCount = 0;
+  /** The base register of the memory access being generated, and the cache each (kind, base) of the block uses (a store's key is -1 - base). */
+  private addressBase = 0;
+  private readonly siteOfBase = new Map<number, number>();
   /** Caches the current cache scope has handed out to its blocks so far. */
   private scopeSitesUsed = 0;
   /** Translation-cache locals of the page: SITES_PER_SCOPE pairs in the hot tier, else none. */
@@ -306,6 +309,8 @@ class PageCompiler implements Emitter {
 
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
+    this.siteOfBase.delete(r);
+    this.siteOfBase.delete(-1 - r);
     if (r === 0) this.c.op(W.drop);
     else if (this.spec.regsInLocals) { this.c.set(this.localOf(r)); this.regWritten[r] = 1; }
     else this.c.set(L_W).get(P_HB).get(L_W).mem(W.i64_store, 3, HL.X + 8 * r);
@@ -446,6 +451,7 @@ class PageCompiler implements Emitter {
     // only what this block's loop saw, emptied on the way in.
     this.cachingSites = this.inCacheScope || (selfLoop && this.spec.regsInLocals === true);
     this.blockSites = 0;
+    this.siteOfBase.clear();
     if (this.inCacheScope) {
       this.blockSiteBase = this.scopeSitesUsed;
       this.blockSiteCount = memOpsIn(this.spec.blocks, this.k, this.k);
@@ -533,7 +539,14 @@ class PageCompiler implements Emitter {
     // two locals. It is good while the mirror still holds that entry, which during a call only a
     // fill can change (the MMU clears mirror slots as it refills them): a fill in the loop empties
     // the loop's caches, and entering the block does (other blocks' fills, other blocks' use of the locals).
-    const site = this.cachingSites && this.blockSites < this.blockSiteCount ? this.siteBase + 2 * (this.blockSiteBase + this.blockSites++) : -1;
+    // Accesses of one kind off the same base register (unchanged in between) in a block share a
+    // cache: list walks load a node's fields, one page, through one translation.
+    const baseKey = store ? -1 - this.addressBase : this.addressBase;
+    let site = this.cachingSites ? this.siteOfBase.get(baseKey) ?? -1 : -1;
+    if (site < 0 && this.cachingSites && this.blockSites < this.blockSiteCount) {
+      site = this.siteBase + 2 * (this.blockSiteBase + this.blockSites++);
+      this.siteOfBase.set(baseKey, site);
+    }
     if (site >= 0) {
       const mask = BigInt.asIntN(64, ~0xfffn | BigInt(checkAlign && size > 1 ? size - 1 : 0));
       c.get(L_VA).i64(mask).op(W.i64_and).get(site).op(W.i64_eq);
@@ -572,6 +585,7 @@ class PageCompiler implements Emitter {
   }
 
   private address(ins: Insn): void {
+    this.addressBase = ins.rs1;
     this.readReg(ins.rs1);
     if (ins.imm !== 0n) this.c.i64(ins.imm).op(W.i64_add);
     this.c.set(L_VA);
@@ -645,6 +659,7 @@ class PageCompiler implements Emitter {
 
   atomicTarget(ins: Insn, i: number, pc: bigint, size: number, isLr: boolean): void {
     const c = this.c;
+    this.addressBase = ins.rs1;
     this.readReg(ins.rs1);
     c.set(L_VA);
     // Misaligned: the reference raises the exception.
