@@ -178,10 +178,11 @@ class PageCompiler implements Emitter {
     c.get(P_OFF).call(F_LOOKUP).tee(L_IDX).i32(0).op(W.i32_lt_s).if_().i32(JitExit.Miss).ret().end();
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
-    const root = loopRegions(blocks, this.spec.vbase);
+    const root = loopRegions(blocks, this.spec.vbase, this.index);
     c.loop().block().block(); // $dispatch, $exit, $compact
     this.labels.push({ kind: 'loop', region: root }, { kind: 'exit' }, { kind: 'compact' });
-    for (let k = root.first; k <= root.last; k++) if (k > 0 && regionStartsAt(root, k)) this.regionStarts.add(k);
+    const noteStarts = (r: Region): void => r.children.forEach((x) => { this.regionStarts.add(x.first); noteStarts(x); });
+    noteStarts(root);
     this.genRegion(root, true);
     this.labels.length = 0;
     // $compact: L_RET = reason | page offset of the pc << 2 | extra retired << 15 (compactExit).
@@ -283,7 +284,7 @@ class PageCompiler implements Emitter {
     for (const it of items) {
       c.end();
       this.labels.pop();
-      if (it.children) { this.genRegion({ first: it.first, last: it.last, children: it.children }); continue; }
+      if (it.children) { this.genRegion(it); continue; }
       const k = it.first;
       this.k = k;
       this.fellThrough = false;
@@ -443,10 +444,7 @@ class PageCompiler implements Emitter {
     const start = this.spec.vbase + BigInt(pb.off);
     this.depth = 0;
     this.selfAt = 0;
-    const last = insns[n - 1];
-    const lastPc = start + block.offsets[n - 1];
-    const lastClass = opClass(last.op);
-    const selfLoop = (lastClass === OpClass.Jump || lastClass === OpClass.Branch) && asI(64, lastPc + last.imm) === start;
+    const selfLoop = directTarget(pb, this.spec.vbase, this.index) === this.k;
     // A self-loop outside any loop region is a cache scope of its own: its translation caches hold
     // only what this block's loop saw, emptied on the way in.
     this.cachingSites = this.inCacheScope || (selfLoop && this.spec.regsInLocals === true);
@@ -726,16 +724,14 @@ const SITES_PER_SCOPE = 12;
  */
 interface Region { first: number; last: number; children: Region[] }
 /** An item of a region: one block (no children) or a nested region. */
-type Item = { first: number; last: number; children?: Region[] };
+type Item = Region | { first: number; last: number; children?: undefined };
 type Label =
   | { kind: 'loop'; region: Region }
   | { kind: 'case'; item: Item }
   | { kind: 'exit' | 'compact' };
 
 /** The page's loop regions (its root spans every block): one per backward direct branch or jump inside the page. */
-function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
-  const index = new Map<number, number>();
-  blocks.forEach((b, i) => index.set(b.off, i));
+function loopRegions(blocks: PageBlock[], vbase: bigint, index: Map<number, number>): Region {
   let spans: Array<[number, number]> = [];
   blocks.forEach((pb, k) => {
     const t = directTarget(pb, vbase, index);
@@ -743,7 +739,6 @@ function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
   });
   // Merge spans that overlap without nesting (one sweep in start order, a stack of the open
   // ones), so that they form a tree.
-  spans = [...new Map(spans.map((s) => [`${s[0]},${s[1]}`, s])).values()];
   spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
   const done: Array<[number, number]> = [];
   const open: Array<[number, number]> = [];
@@ -758,7 +753,7 @@ function loopRegions(blocks: PageBlock[], vbase: bigint): Region {
     }
     open.push([s, last]);
   }
-  spans = [...new Map([...done, ...open].map((s) => [`${s[0]},${s[1]}`, s])).values()]; // a merge can remake a span
+  spans = [...new Map([...done, ...open].map((s) => [`${s[0]},${s[1]}`, s])).values()]; // repeats, and spans a merge remade
   // Outer spans first (a span before any it contains), so each one finds its parent already placed.
   spans.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
   const root: Region = { first: 0, last: blocks.length - 1, children: [] };
@@ -803,11 +798,6 @@ function regionItems(r: Region): Item[] {
     if (child) { items.push(child); b = child.last + 1; } else { items.push({ first: b, last: b }); b++; }
   }
   return items;
-}
-
-/** Whether some region below r starts at block k. */
-function regionStartsAt(r: Region, k: number): boolean {
-  return r.children.some((x) => x.first === k || (x.first <= k && k <= x.last && regionStartsAt(x, k)));
 }
 
 function siteLocals(n: number): ValType[] {
