@@ -34,6 +34,8 @@ export interface RecordResult extends RunResult {
 }
 
 const FLUSH_INTERVAL_MS = 100;
+/** A test aid: the polls leave the rings alone, so only the drain after the run moves events. */
+const FINAL_DRAIN_ONLY = process.env.HINDSIGHT_TEST_FINAL_DRAIN_ONLY === '1';
 
 /** Bytes printed in one burst are at most this many instructions apart (a UART store loop). */
 const OUTPUT_BURST_GAP = 256;
@@ -72,7 +74,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     ? { table: new SharedArrayBuffer((await import('./hart-migration.js')).migrationTableBytes(opts.harts)), // loaded only for --migrate
       channel: `hindsight-migrate-${randomUUID()}` } : null;
   let writer: TraceWriter | null = null;
-  /** Moves the harts' events into the trace (the rings keep them until the writer exists). */
+  /** Moves the harts' events into the trace. */
   const drainRings = (): void => {
     state.rings.forEach((ring, hart) => {
       const outputs: OutputMark[] = [];
@@ -84,8 +86,6 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   let lastFlush = Date.now();
   let coordinator: Coordinator | null = null;
   let consoleBytes = 0;
-  /** Console output drained before the trace file exists (the writer is created once the harts run). */
-  const earlyConsole: Uint8Array[] = [];
   /** Console output runs not yet handed to the writer (merged across polls until the next flush). */
   const pendingRuns: ConsolePosition[] = [];
   const lastOutputIcount = new Map<number, number>();
@@ -109,16 +109,14 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     },
     console: (bytes) => {
       consoleBytes += bytes.length;
-      if (writer) writer.appendConsole(bytes);
-      else earlyConsole.push(bytes.slice());
+      writer!.appendConsole(bytes);
     },
     poll: () => {
-      if (!writer) return;
       moveInput();
-      drainRings();
+      if (!FINAL_DRAIN_ONLY) drainRings();
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
-        writer.appendConsolePositions(pendingRuns.splice(0));
-        writer.flush();
+        writer!.appendConsolePositions(pendingRuns.splice(0));
+        writer!.flush();
         lastFlush = Date.now();
       }
     },
@@ -138,27 +136,18 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
   const c = coordinator;
   opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });
-  // The hart workers start first: loading the trace writer (better-sqlite3) and creating the trace
-  // (hashing and deflating the images, ~0.1-0.2 s for a Linux kernel) overlap their start-up and
-  // their first instructions; their events wait in the rings meanwhile, and console output here.
+  // The trace exists before the harts start. Created while they ran (to overlap its ~25 ms, or
+  // ~75 ms with a Linux kernel's images to hash and deflate, with their start-up), it held up the
+  // main thread's page compiles the harts were waiting for: bench_parallel's recording took 0.124
+  // s of guest time against 0.113 s this way, with whole processes as long (docs/ARCHITECTURE.md).
+  const { TraceWriter: Writer } = await import('../traces/trace-writer.js');
+  writer = Writer.create(opts.tracePath, {
+    toolVersion: VERSION,
+    sched: opts.sched,
+    machine: { ...machine },
+    images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
+  });
   const running = coordinator.run();
-  try {
-    // HINDSIGHT_TEST_WRITER_DELAY_MS: a test aid, a guest that ends before the writer exists.
-    const delayMs = Number(process.env.HINDSIGHT_TEST_WRITER_DELAY_MS ?? 0);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const { TraceWriter: Writer } = await import('../traces/trace-writer.js');
-    writer = Writer.create(opts.tracePath, {
-      toolVersion: VERSION,
-      sched: opts.sched,
-      machine: { ...machine },
-      images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
-    });
-    for (const bytes of earlyConsole.splice(0)) writer.appendConsole(bytes);
-  } catch (err) {
-    c.stop(StopReason.Fatal, 1);
-    await running.catch(() => {});
-    throw err;
-  }
   let result: RunResult;
   try {
     result = await running;
@@ -181,9 +170,9 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
   const w = writer as TraceWriter;
-  // A guest that stops before the writer exists (a halt within ~0.1 s) left all its events in
-  // the rings: the coordinator's polls found no writer. Lost, they made a parallel trace with no
-  // ordering at all, whose replays diverged.
+  // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
+  // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
+  // at all, whose replays diverged.
   drainRings();
   w.appendConsolePositions(pendingRuns.splice(0));
   if (truncated) w.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);

@@ -399,16 +399,16 @@ describe('bad traces and divergence', () => {
   test.each(['parallel', 'serial'])('a guest that halts for good is recorded (--sched %s) to its halt and replays exactly, in parallel and serially', async (recordSched) => {
     for (let i = 0; i < 2; i++) {
       const trace = join(dir, `halt-${recordSched}-${i}.trace`);
-      // The second recording creates its trace only after the guest halted (a test aid).
-      const env = i === 1 ? { ...process.env, HINDSIGHT_TEST_WRITER_DELAY_MS: '1500' } : undefined;
+      // The second recording moves events into the trace only after the run (a test aid).
+      const env = i === 1 ? { ...process.env, HINDSIGHT_TEST_FINAL_DRAIN_ONLY: '1' } : undefined;
       const rec = await hindsight(['record', '--sched', recordSched, '--harts', '2', '-o', trace, guest('halt_wfi')], { timeoutMs: 60_000, env });
       expect(rec.code, rec.stderr).toBe(1);
       expect(rec.stdout).toBe('halting\n');
       expect(rec.stderr).toMatch(/the guest halted/);
       // Hart 1 reads the flag hart 0 wrote (crt.S boot_released): a parallel trace must order
-      // that. When the guest halted before the trace writer existed (it does in ~0.1 s), the
-      // events left in the rings used to be dropped (a trace with no events, whose parallel
-      // replays diverged).
+      // that. When the guest halted before the rings were drained (it does in ~0.1 s), the
+      // events left in them used to be dropped (a trace with no events, whose parallel replays
+      // diverged).
       if (recordSched === 'parallel') expect(rec.stderr).toMatch(/events: acquire [1-9]/);
       for (const sched of ['parallel', 'serial']) {
         for (let k = 0; k < REPLAYS; k++) {

@@ -158,7 +158,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   const total = result.icounts.reduce((a, b) => a + b, 0);
   const events = EVENT_KINDS.map((k) => `${k} ${result.eventsByKind[k]}`).join(', ');
   process.stderr.write(`hindsight: recorded ${flags.output}${result.truncated ? ' (truncated)' : ''}: ` +
-    `${result.icounts.map((n, h) => `hart ${h} ${n}`).join(', ')} instructions (${total} total) in ${result.wallSeconds.toFixed(2)} s; ` +
+    `${result.icounts.map((n, h) => `hart ${h} ${n}`).join(', ')} instructions (${total} total) in ${result.wallSeconds.toFixed(3)} s; ` +
     `events: ${events}; ${(result.traceBytes / 1024).toFixed(1)} KiB\n`);
   if (flags.stats) printStats(result);
   process.exitCode = exitCodeOf(result);
