@@ -22,6 +22,8 @@ export interface RecorderOptions {
   /** The wall-time bound on tenure, ns (default TENURE_MAX_NS; --chaos varies it with the tenure). */
   tenureNs?: number;
   maxInsns: number;
+  /** The machine's harts run on more host threads than the host has cores (`--threads`). */
+  oversubscribed?: boolean;
 }
 
 /** Console input moves into the UART at most this many bytes per safe point (one input event). */
@@ -87,6 +89,12 @@ const OWNERSHIP_SPINS = 20000;
  * 4-hart Linux recording (2 threads) took as long with 200 or 20 (docs/ARCHITECTURE.md).
  */
 const SHARED_THREAD_SPINS = 2000;
+/**
+ * The same, when the harts' threads outnumber the host's cores (`--threads`, `--chaos`): the holder
+ * may be waiting for the very core this hart spins on. 4-hart recordings on 2 cores: Linux with
+ * `--threads 4` 12-27 s -> 6-10 s, smp_racy_counter with `--chaos` 1.2-1.7 s -> 0.26-0.75 s.
+ */
+const OVERSUBSCRIBED_SPINS = 200;
 /** With hart migration, waits at one icount that end early before the hart yields its turn anyway. */
 const WAITS_BEFORE_YIELD = 16;
 
@@ -340,7 +348,8 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     // With hart migration even a lone hart yields: its thread must get back to its scheduler,
     // where harts arrive (the holder may be on its way here).
     const sharing = this.siblings.length > 1 || this.meter !== null;
-    for (let i = 0; i < (sharing ? SHARED_THREAD_SPINS : OWNERSHIP_SPINS); i++) {
+    const spins = sharing ? SHARED_THREAD_SPINS : this.opts.oversubscribed ? OVERSUBSCRIBED_SPINS : OWNERSHIP_SPINS;
+    for (let i = 0; i < spins; i++) {
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
       if (sharing && this.serveParkedSiblings()) return;
     }

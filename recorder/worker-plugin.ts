@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
@@ -64,7 +65,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     const chaos = ctx.chaos(hart.id);
     const tenure = o.tenure;
     const recorder = new HartRecorder(hart, state, board.control, board.clock, board.uart, {
-      checkInterval: o.checkInterval, maxInsns: ctx.maxInsns,
+      checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, oversubscribed: ctx.threadGroups.length > availableParallelism(),
       // --chaos draws both bounds of tenure anew every period of its own.
       get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
       get tenureNs() { return chaos ? chaos.tenure(TENURE_MAX_NS) : undefined; },
