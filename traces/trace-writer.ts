@@ -11,6 +11,7 @@ import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
 import { BatchEncoder, zeroKindCounts, type EncodedBatch, type KindCounts } from './event-codec.js';
 import { createSchema, META } from './schema.js';
 import { TraceError } from './trace-error.js';
+import { deflatedImage } from './image-cache.js';
 import type { ConsolePosition, TraceHeader, TraceSummary } from './types.js';
 
 export type { ConsolePosition, TraceHeader, TraceImage, TraceSummary } from './types.js';
@@ -106,7 +107,7 @@ export class TraceWriter {
           // 2.19 -> 1.00 MB, most of a Linux boot's trace (its events take ~33 KB).
           if (!stored.has(r.sha256)) {
             stored.add(r.sha256);
-            const deflated = deflateRawSync(r.bytes);
+            const deflated = deflatedImage(r.bytes, r.sha256);
             const [bytes, encoding] = deflated.length < r.bytes.length ? [deflated, 'deflate'] : [r.bytes, 'raw'];
             putImage.run(r.sha256, r.bytes.length, bytes, encoding);
             writer.written += bytes.length;

@@ -7,10 +7,10 @@
  * on it for anything but speed. `HINDSIGHT_JIT_PROFILE=0` turns it off.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HotPageList } from './hot-pages.js';
+import { hindsightCacheDir, pruneOldest } from '../host/cache-dir.js';
 
 const FORMAT = 'hindsight-jit-profile-1';
 /** Pages kept per file (a Linux boot compiles ~100) and files kept (the oldest go first). */
@@ -25,17 +25,13 @@ export function hotPagesEnabled(): boolean {
   return process.env.HINDSIGHT_JIT_PROFILE !== '0';
 }
 
-function cacheDir(): string {
-  return process.env.HINDSIGHT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hindsight');
-}
-
 function profileDir(): string {
-  return path.join(cacheDir(), 'jit-profiles');
+  return path.join(hindsightCacheDir(), 'jit-profiles');
 }
 
 /** Where compiled page modules are kept (page-module-cache.ts). */
 export function pageModuleDir(): string {
-  return path.join(cacheDir(), 'jit-pages');
+  return path.join(hindsightCacheDir(), 'jit-pages');
 }
 
 /**
@@ -111,24 +107,5 @@ export function saveProfile(file: string, known: JitProfile, learned: JitProfile
     pruneOldest(pageModuleDir(), '.bin', MAX_MODULES);
   } catch {
     // A read-only or full cache directory: the next run warms up as if there were no profile.
-  }
-}
-
-/** Deletes the oldest files ending in `ext` in `dir` beyond the newest `keep`. */
-function pruneOldest(dir: string, ext: string, keep: number): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((f) => f.endsWith(ext));
-  } catch {
-    return;
-  }
-  if (names.length <= keep) return;
-  const files = names.map((f) => {
-    const p = path.join(dir, f);
-    try { return { p, at: statSync(p).mtimeMs }; } catch { return { p, at: 0 }; }
-  });
-  files.sort((x, y) => x.at - y.at);
-  for (const { p } of files.slice(0, files.length - keep)) {
-    try { unlinkSync(p); } catch { /* another process pruned it */ }
   }
 }

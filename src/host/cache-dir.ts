@@ -1,0 +1,31 @@
+/**
+ * hindsight's cache directory, `${HINDSIGHT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/hindsight}`: the
+ * JIT's profiles and page modules (jit/hot-page-store.ts), the deflated boot images a trace
+ * stores (traces/image-cache.ts). Everything in it only saves time; any of it may go missing.
+ */
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+export function hindsightCacheDir(): string {
+  return process.env.HINDSIGHT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hindsight');
+}
+
+/** Deletes the oldest files ending in `ext` in `dir` beyond the newest `keep`. */
+export function pruneOldest(dir: string, ext: string, keep: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith(ext));
+  } catch {
+    return;
+  }
+  if (names.length <= keep) return;
+  const files = names.map((f) => {
+    const p = path.join(dir, f);
+    try { return { p, at: statSync(p).mtimeMs }; } catch { return { p, at: 0 }; }
+  });
+  files.sort((x, y) => x.at - y.at);
+  for (const { p } of files.slice(0, files.length - keep)) {
+    try { unlinkSync(p); } catch { /* another process pruned it */ }
+  }
+}
