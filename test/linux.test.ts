@@ -177,6 +177,27 @@ describe('Linux 6.1 under OpenSBI', () => {
     return record();
   }
 
+  test('a 1-hart parallel recording takes no ownership rights (no acquire events) and replays exactly, twice in parallel and twice serially, each of 2 recordings', async () => {
+    for (let i = 0; i < 2; i++) {
+      const trace = join(dir, `one-hart-${i}.trace`);
+      const r = await hindsight(['record', ...TIER, '--harts', '1', '--bios', OPENSBI_FW_JUMP, '--append', 'console=ttyS0', '--timeout', String(RACE_TIMEOUT_S), '-o', trace, guest.image],
+        { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
+      const why = r.stdout.slice(-3000) + r.stderr;
+      expect(initOutput(r.stdout), why).toMatch(new RegExp(`hindsight-init: atomic total ${TOTAL} of ${TOTAL}\\r?\\n`));
+      expect(r.code, why).toBe(0);
+      const reader = TraceReader.open(trace);
+      const events = reader.info().eventsByKind;
+      reader.close();
+      expect(events.acquire + events.release, why).toBe(0);
+      expect(events.time, why).toBeGreaterThan(0); // the kernel reads the clock: those are logged
+      for (const sched of ['parallel', 'serial', 'parallel', 'serial']) {
+        const rep = await hindsight(['replay', ...TIER, '--quiet', '--sched', sched, trace], { timeoutMs: (RACE_TIMEOUT_S + 60) * 1000, env: CHECK_RAM_WRITTEN });
+        expect(rep.stderr, rep.stderr).toMatch(/console, exit code \(0\) and final state match the recording/);
+        expect(rep.code).toBe(0);
+      }
+    }
+  }, 60 * 60_000);
+
   /** The first parallel recording of the racy init and the racy total it printed (the debugger test uses it). */
   let recorded: { trace: string; total: number } | null = null;
 

@@ -1,6 +1,6 @@
 /**
  * The deflated bytes of the boot images a trace stores, kept between recordings in hindsight's
- * cache directory (`images/`, src/host/cache-dir.ts) under the image's SHA-256. Deflating the test
+ * cache directory (`images/`, src/cache-dir.ts) under the image's SHA-256. Deflating the test
  * kernel's 2.2 MB Image took ~40 ms of the main thread before every recording's harts could start;
  * reading it back, inflating it and comparing it with the image takes ~9 ms. The comparison means
  * a damaged or foreign file is never stored in a trace: it is deflated again and replaced.
@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { hindsightCacheDir, pruneOldest } from '../src/host/cache-dir.js';
+import { hindsightCacheDir, pruneOldest } from '../src/cache-dir.js';
 
 /** Smaller images deflate in about a millisecond: not worth a file. */
 const MIN_CACHED_BYTES = 64 * 1024;

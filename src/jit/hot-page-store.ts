@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HotPageList } from './hot-pages.js';
-import { hindsightCacheDir, pruneOldest } from '../host/cache-dir.js';
+import { hindsightCacheDir, pruneOldest } from '../cache-dir.js';
 
 const FORMAT = 'hindsight-jit-profile-1';
 /** Pages kept per file (a Linux boot compiles ~100) and files kept (the oldest go first). */
