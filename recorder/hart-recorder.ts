@@ -22,7 +22,7 @@ export interface RecorderOptions {
   /** The wall-time bound on tenure, ns (default TENURE_MAX_NS; --chaos varies it with the tenure). */
   tenureNs?: number;
   maxInsns: number;
-  /** The machine's harts run on more host threads than the host has cores (`--threads`). */
+  /** The machine's harts run on more host threads than the host has cores (`--threads`, `--chaos`). */
   oversubscribed?: boolean;
 }
 
