@@ -2,7 +2,7 @@ import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from
 import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
-import type { ConsolePosition, TraceWriter } from '../traces/trace-writer.js';
+import type { ConsolePosition } from '../traces/trace-writer.js';
 import { OutputMark } from './event-ring.js';
 import { TraceEventKind } from '../traces/events.js';
 import { RecordedMachine } from '../traces/types.js';
@@ -73,12 +73,11 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   const migration = !serial && !opts.chaos && opts.migrate === true && opts.harts > 1
     ? { table: new SharedArrayBuffer((await import('./hart-migration.js')).migrationTableBytes(opts.harts)), // loaded only for --migrate
       channel: `hindsight-migrate-${randomUUID()}` } : null;
-  let writer: TraceWriter | null = null;
-  /** Moves the harts' events into the trace. */
+  /** Moves the harts' events into the trace (`writer`, created before the harts start). */
   const drainRings = (): void => {
     state.rings.forEach((ring, hart) => {
       const outputs: OutputMark[] = [];
-      ring.drainInto(writer!.hartEvents(hart), outputs);
+      ring.drainInto(writer.hartEvents(hart), outputs);
       addOutputRuns(pendingRuns, lastOutputIcount, hart, outputs);
     });
   };
@@ -109,14 +108,14 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     },
     console: (bytes) => {
       consoleBytes += bytes.length;
-      writer!.appendConsole(bytes);
+      writer.appendConsole(bytes);
     },
     poll: () => {
       moveInput();
       if (!FINAL_DRAIN_ONLY) drainRings();
       if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) {
-        writer!.appendConsolePositions(pendingRuns.splice(0));
-        writer!.flush();
+        writer.appendConsolePositions(pendingRuns.splice(0));
+        writer.flush();
         lastFlush = Date.now();
       }
     },
@@ -141,7 +140,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   // main thread's page compiles the harts were waiting for: bench_parallel's recording took 0.124
   // s of guest time against 0.113 s this way, with whole processes as long (docs/ARCHITECTURE.md).
   const { TraceWriter: Writer } = await import('../traces/trace-writer.js');
-  writer = Writer.create(opts.tracePath, {
+  const writer = Writer.create(opts.tracePath, {
     toolVersion: VERSION,
     sched: opts.sched,
     machine: { ...machine },
@@ -169,15 +168,14 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     consoleBytes,
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
-  const w = writer as TraceWriter;
   // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
   // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
   // at all, whose replays diverged.
   drainRings();
-  w.appendConsolePositions(pendingRuns.splice(0));
-  if (truncated) w.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
-  else w.finish(summary);
-  const out: RecordResult = { ...result, traceBytes: w.bytesWritten(), eventsByKind: w.eventCounts(), truncated };
-  w.close();
+  writer.appendConsolePositions(pendingRuns.splice(0));
+  if (truncated) writer.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
+  else writer.finish(summary);
+  const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind: writer.eventCounts(), truncated };
+  writer.close();
   return out;
 }

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
@@ -65,7 +64,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     const chaos = ctx.chaos(hart.id);
     const tenure = o.tenure;
     const recorder = new HartRecorder(hart, state, board.control, board.clock, board.uart, {
-      checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, oversubscribed: ctx.threadGroups.length > availableParallelism(),
+      checkInterval: o.checkInterval, maxInsns: ctx.maxInsns, oversubscribed: ctx.oversubscribed,
       // --chaos draws both bounds of tenure anew every period of its own.
       get tenure() { return chaos ? chaos.tenure(tenure) : tenure; },
       get tenureNs() { return chaos ? chaos.tenure(TENURE_MAX_NS) : undefined; },

@@ -34,7 +34,7 @@ const PAGE_COPY_STEPS: Record<Tier, number> = { jit: 1500, reference: 80 };
  * issue one `bs` per instruction), and each would otherwise re-run up to a whole interval again.
  * About 1.5 ms of re-running on either tier.
  */
-const NEAR_CHECKPOINT_STEPS: Record<Tier, number> = { jit: 500_000, reference: 30_000 };
+export const NEAR_CHECKPOINT_STEPS: Record<Tier, number> = { jit: 500_000, reference: 30_000 };
 /** Share of the running time automatic captures may cost before the interval widens. */
 const CAPTURE_SHARE = 0.25;
 /** Widening stops at this multiple of the configured interval (reverse-stepi re-runs up to one interval). */

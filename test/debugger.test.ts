@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MachineView } from '../gdbstub/machine-view.js';
-import { ReplayTimeline } from '../replayer/timeline.js';
+import { NEAR_CHECKPOINT_STEPS, ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
 import { VERSION } from '../src/version.js';
 import { finalStateHashes } from '../src/engine/state-hash.js';
@@ -461,7 +461,7 @@ describe('the timeline is the recording', () => {
     // NEAR_CHECKPOINT_STEPS before where it starts: the first one, and after each landing that
     // jumped that far back (how many there are depends on the recording's timing).
     for (const l of landed) expect(l.step - Math.max(...tl.checkpointSteps.filter((s) => s <= l.step)), `step ${l.step}`).toBeLessThan(1_000_000);
-    const far = tier === 'jit' ? 1_000_000 : 60_000;
+    const far = 2 * NEAR_CHECKPOINT_STEPS[tier];
     const farJumps = landed.filter((l, i) => (i === 0 ? tl.endStep : landed[i - 1].step) - l.step > far).length;
     expect(tl.checkpointCount, JSON.stringify({ landed: landed.map((l) => l.step), checkpoints: tl.checkpointSteps })).toBeLessThanOrEqual(2 + farJumps);
     const forwards = ReplayTimeline.open(trace, opts);

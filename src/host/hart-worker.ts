@@ -93,6 +93,7 @@ const compiler = init.tier === 'jit' && init.compiling
   : null;
 const chaos = new Map(init.chaos ? init.hartIds.map((id) => [id, new ChaosPolicy(init.chaos!, id)]) : []);
 const context: WorkerContext = {
+  oversubscribed: init.hostThreads > availableParallelism(),
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
   thread: init.thread, threadGroups: init.threadGroups, scheduleHart: (hart, supervisor) => placeHart(hart, supervisor, true),
 };
@@ -102,7 +103,7 @@ function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): Sch
   const s = scheduleHart(hart, supervisor, init.tier, init.memory, chaos.get(hart.id), { share: jitShare, hotPages, pageCache, compiler, runsOfBlocks: init.mode.module === null || plugin!.runsOfBlocks === true });
   // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
   if (shared) s.runner.sharesThread = s.supervisor.realTime;
-  s.runner.napWhenSpinning = init.hostThreads > availableParallelism();
+  s.runner.napWhenSpinning = context.oversubscribed;
   return s;
 }
 

@@ -33,6 +33,8 @@ export interface WorkerContext {
   /** Parallel mode: this worker's index among the machine's host threads, and each thread's harts at the start. */
   thread: number;
   threadGroups: number[][];
+  /** The machine's harts run on more host threads than the host has cores. */
+  oversubscribed: boolean;
   /** Puts a hart that arrived from another thread (hart migration) on this worker's tier, as the worker did its own. */
   scheduleHart(hart: Hart, supervisor: HartSupervisor): ScheduledHart;
 }

@@ -186,7 +186,6 @@ export const HartBlock = {
   FP_STATUS: 0x3100,
 } as const;
 
-
 if (HartBlock.JIT_TLB_STORE + 16 * JIT_TLB_ENTRIES > HART_BLOCK_BYTES || JitChain.CHAINED + 4 > JIT_CHAIN_STRIDE || DEVICE_BASE + 0x20000 > PAGE_TABLES_BASE) {
   throw new Error('layout: a hart block, JIT chain block or the device regions outgrew their space');
 }
