@@ -10,7 +10,12 @@ import { RecorderHandover, WaitMeter } from './hart-recorder.js';
 /*
  * Hart migration while recording in parallel: harts that keep waiting for each other's rights
  * move onto one host thread, where a parked sibling's rights go at once (no thread hand-off, no
- * tenure), and go back to their own thread after a while. Recording only: a parallel trace is
+ * tenure), and go back to their own thread after a while. Two policies:
+ * - 'collapse' (the default when harts outnumber threads): while the machine's threads spend a
+ *   good share of their time waiting for each other, every hart gathers on thread 0; after a hold
+ *   they spread back, and a hold that ends in ping-pong again doubles.
+ * - 'pairs' (`record --migrate`): a thread pulls the hart its harts keep waiting for.
+ * Recording only: a parallel trace is
  * replayed from its events whatever thread ran which hart, and a hart moves with everything
  * guest-visible (registers in shared memory, its soft TLB, its position after exceptions), so
  * the trace cannot tell a moved hart from one that stayed.
@@ -34,15 +39,44 @@ const HOLD_MAX_MS = 5_000;
 const COOL_MAX_MS = 30_000;
 /** A pull the hart's thread has not answered in this long is withdrawn (the hart could not leave: halted, or mid-block). */
 const PULL_TIMEOUT_MS = 100;
-/** HINDSIGHT_MIGRATE_LOG=1: every pull, move and adoption on stderr (debugging aid). */
-const LOG = process.env.HINDSIGHT_MIGRATE_LOG === '1';
+/** HINDSIGHT_MIGRATE_LOG=1: every pull, move and adoption on stderr (debugging aid); 2: every thread's period too. */
+const LOG = process.env.HINDSIGHT_MIGRATE_LOG === '1' || process.env.HINDSIGHT_MIGRATE_LOG === '2';
+const LOG_PERIODS = process.env.HINDSIGHT_MIGRATE_LOG === '2';
 function note(text: string): void {
   writeSync(2, `migrate ${(performance.timeOrigin + performance.now()).toFixed(3)} ${text}\n`); // synchronous: a worker stuck in its loop never flushes process.stderr
 }
 /** Longest sleep of a thread left without harts (an arriving hart's kick ends it sooner). */
 const EMPTY_THREAD_SLEEP_MS = 5;
+/**
+ * Collapse: the harts gather on thread 0 when the threads' shares of a period spent waiting for
+ * rights held on other threads add up to this much per thread beyond the first
+ * (HINDSIGHT_COLLAPSE_WAIT_SHARE; 0: at the first period, as tests do).
+ */
+export const COLLAPSE_WAIT_SHARE = Number(process.env.HINDSIGHT_COLLAPSE_WAIT_SHARE ?? 0.3);
+/**
+ * Gathered harts stay COLLAPSE_HOLD_MIN_MS at least; twice as long (up to COLLAPSE_HOLD_MAX_MS)
+ * when the machine waited enough to gather again within a hold of spreading.
+ */
+const COLLAPSE_HOLD_MIN_MS = 100;
+const COLLAPSE_HOLD_MAX_MS = 3_200;
+/**
+ * After the hold they spread once, SPREAD_VOTES periods in a row, at least two harts each took
+ * BUSY_SHARE of a fair share of the period in turns (running or spinning, not parked in WFI:
+ * only then could another thread pay), and they asked each other for rights fewer times than would cost
+ * SPREAD_ASK_SHARE of the period apart, at ASK_COST_MS per request across threads (the 4-hart
+ * Linux boot's transfers cost ~30-80 us of waiting each). Harts that spin on each other's pages stay
+ * together; one period of two busy harts is often one spinning on the other.
+ */
+const BUSY_SHARE = 0.5;
+const ASK_COST_MS = 0.1;
+const SPREAD_ASK_SHARE = 0.3;
+const SPREAD_VOTES = 2;
 
-/** Int32 words of the shared table: the one-move-at-a-time lock, the machine's acquires so far, then per hart THREAD, PULL, HOLD, COOL. */
+/**
+ * Int32 words of the shared table: the one-move-at-a-time lock, the machine's acquires so far,
+ * then per hart THREAD, PULL, HOLD, COOL, then per thread the share of its last period it waited
+ * for rights held on other threads (per mille), then per thread its doorbell.
+ */
 const LOCK = 0;
 const ACQUIRES = 1;
 const HEADER = 4;
@@ -58,10 +92,17 @@ const PUSHED_COUNT = 1;
 const MERGED_RATE = 2;
 const PER_HART_F64 = 3;
 
-/** Bytes of the shared table (a SharedArrayBuffer of its own, zeroed). */
-export function migrationTableBytes(harts: number): number {
-  return 4 * (HEADER + PER_HART * harts) + 8 * PER_HART_F64 * harts;
+function wordCount(harts: number, threads: number): number {
+  return HEADER + PER_HART * harts + 2 * threads;
 }
+
+/** Bytes of the shared table (a SharedArrayBuffer of its own, zeroed). */
+export function migrationTableBytes(harts: number, threads: number): number {
+  return 4 * wordCount(harts, threads) + 8 * PER_HART_F64 * harts;
+}
+
+/** 'collapse': all harts gather on one thread while they wait for each other; 'pairs' (`--migrate`): one hart at a time. */
+export type MigrationPolicy = 'collapse' | 'pairs';
 
 /** What travels with a hart (structured clone on the machine's migration channel). */
 interface Move {
@@ -78,6 +119,7 @@ interface Move {
 export interface MigrationSetup {
   table: SharedArrayBuffer;
   channel: string;
+  policy: MigrationPolicy;
   /** This worker's thread index and every thread's first hart (the hart whose wake word the thread sleeps on). */
   thread: number;
   anchors: number[];
@@ -102,25 +144,38 @@ export class HartMigration implements WaitMeter {
   /** Per guest: Date.now() and the machine's acquires when it arrived. */
   private readonly arrived = new Map<number, { at: number; count: number }>();
   private waitNs = 0;
-  private periodStart = performance.now();
+  /** Per hart: host ms of its turns here this period (collapse's measure of harts that want a core). */
+  private readonly turnMs: Float64Array;
+  /** performance.now() at which the current turn (or the sleep before it) began. */
+  private mark = performance.now();
+  private periodStart = this.mark;
   /** The pull this thread has made and not seen answered: [hart, since ms], or null. */
   private pending: [number, number] | null = null;
   /** Harts pulled here, and the performance.now() at which each may go home. */
   private readonly guests = new Map<number, number>();
   /** Moves out and in, and pulls withdrawn (HINDSIGHT_OWN_STATS). */
   readonly moves = { out: 0, in: 0, withdrawn: 0 };
+  /** Thread 0 under 'collapse': where the machine is, and since when (performance.now()). */
+  private collapse: 'apart' | 'gathering' | 'together' | 'spreading' = 'apart';
+  private collapseSince = 0;
+  private collapseHoldMs = COLLAPSE_HOLD_MIN_MS;
+  /** Periods in a row, together, in which spreading looked worth it. */
+  private spreadVotes = 0;
+  /** When the harts last finished spreading (performance.now(); -Infinity: never). */
+  private spreadAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly s: MigrationSetup, ownHarts: number[]) {
     const harts = s.harts.length;
-    this.words = new Int32Array(s.table, 0, HEADER + PER_HART * harts);
-    this.f64 = new Float64Array(s.table, 4 * (HEADER + PER_HART * harts), PER_HART_F64 * harts);
+    const words = wordCount(harts, s.anchors.length);
+    this.words = new Int32Array(s.table, 0, words);
+    this.f64 = new Float64Array(s.table, 4 * words, PER_HART_F64 * harts);
     this.channel = new BroadcastChannel(s.channel);
     this.asks = new Int32Array(harts);
+    this.turnMs = new Float64Array(harts);
     for (const h of ownHarts) {
       Atomics.store(this.words, this.word(h, THREAD), s.thread + 1);
       Atomics.store(this.words, this.word(h, HOLD), HOLD_MIN_MS);
-    }
-  }
+    }  }
 
   close(): void {
     this.channel.close();
@@ -128,6 +183,19 @@ export class HartMigration implements WaitMeter {
 
   private word(hart: number, field: number): number {
     return HEADER + PER_HART * hart + field;
+  }
+
+  /** The word holding `thread`'s share of its last period spent waiting (per mille). */
+  private waitWord(thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + thread;
+  }
+
+  /**
+   * The word a thread without harts sleeps on, bumped by every hart sent to it. Not its first
+   * hart's wake word: that hart may run elsewhere, kicked thousands of times a second.
+   */
+  private doorbell(thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + this.s.anchors.length + thread;
   }
 
   private threadOf(hart: number): number {
@@ -154,6 +222,12 @@ export class HartMigration implements WaitMeter {
     this.acquires++;
   }
 
+  /** The thread slept between turns (SharedThreadOptions.slept): waiting, while a hart here waits for a right. */
+  slept(ns: number, waitingForRight: boolean): void {
+    if (waitingForRight) this.waitNs += ns;
+    this.mark = performance.now();
+  }
+
   /** The machine's acquires so far (each thread adds its own once a period; an Int32 that wraps). */
   private machineAcquires(): number {
     return Atomics.load(this.words, ACQUIRES);
@@ -167,6 +241,8 @@ export class HartMigration implements WaitMeter {
   // --- between turns ----------------------------------------------------------------------------
   /** Takes in arrivals, lets harts other threads pulled go, and once a period weighs the waits. */
   betweenTurns(sched: SerialScheduler): void {
+    const now = performance.now();
+    this.turnMs[sched.current] += now - this.mark;
     this.takeArrivals(sched);
     const me = this.s.thread;
     for (const slot of sched.members()) {
@@ -174,19 +250,20 @@ export class HartMigration implements WaitMeter {
       const pull = Atomics.load(this.words, this.word(id, PULL)) - 1;
       if (pull >= 0 && pull !== me && !sched.finished[id]) this.depart(sched, slot, pull, true);
     }
-    const now = performance.now();
     if (now - this.periodStart >= MIGRATION_PERIOD_MS) this.decide(sched, now);
+    this.mark = performance.now();
   }
 
   /** No hart left here: true (after waiting a little for one) unless the machine stops and none is on its way. */
   awaitHarts(sched: SerialScheduler): boolean {
+    Atomics.store(this.words, this.waitWord(this.s.thread), 0); // no hart here waits
     if (this.takeArrivals(sched)) return true;
     if (this.s.control.stopping && !this.expecting()) return false;
     if (LOG && this.s.control.stopping) note(`thread ${this.s.thread} waits for a hart on its way: ${[...this.words.subarray(HEADER)].join(',')}`);
-    const me = this.s.thread;
-    const anchor = this.s.harts[this.s.anchors[me]];
-    const seen = anchor.wakeWord();
-    if (!this.takeArrivals(sched)) anchor.sleep(seen, EMPTY_THREAD_SLEEP_MS);
+    const bell = this.doorbell(this.s.thread);
+    const seen = Atomics.load(this.words, bell);
+    if (!this.takeArrivals(sched)) Atomics.wait(this.words, bell, seen, EMPTY_THREAD_SLEEP_MS);
+    this.mark = performance.now();
     return true;
   }
 
@@ -194,8 +271,14 @@ export class HartMigration implements WaitMeter {
     const me = this.s.thread;
     const period = now - this.periodStart;
     const waited = this.waitNs / 1e6;
+    const live = sched.members().filter((slot) => !sched.finished[slot.hart.id]);
+    let busy = 0;
+    for (const slot of live) if (this.turnMs[slot.hart.id] >= (BUSY_SHARE * period) / live.length) busy++;
     this.periodStart = now;
     this.waitNs = 0;
+    if (LOG_PERIODS) note(`thread ${me} period ${period.toFixed(1)} ms waited ${(waited / period).toFixed(2)} turns ${Array.from(this.turnMs, (ms) => (ms / period).toFixed(2)).join(' ')} asks ${this.asks.join(' ')}`);
+    this.turnMs.fill(0);
+    Atomics.store(this.words, this.waitWord(me), Math.round(1000 * Math.min(1, waited / period)));
     const asks = this.asks.slice();
     this.asks.fill(0);
     Atomics.add(this.words, ACQUIRES, this.acquires);
@@ -211,6 +294,10 @@ export class HartMigration implements WaitMeter {
       }
       return;
     }
+    if (this.s.policy === 'collapse') {
+      if (me === 0) this.steerCollapse(sched, now, period, asks, busy);
+      return;
+    }
     // Pull: the hart most asked for, when waiting for other threads took a large share of the period.
     if (waited >= PULL_WAIT_SHARE * period) {
       let best = -1;
@@ -218,13 +305,7 @@ export class HartMigration implements WaitMeter {
         const t = this.threadOf(h);
         if (asks[h] > 0 && t >= 0 && t !== me && (best < 0 || asks[h] > asks[best])) best = h;
       }
-      if (best >= 0 && this.worthPulling(best) && Atomics.compareExchange(this.words, LOCK, 0, 1 + best) === 0) {
-        Atomics.store(this.words, this.word(best, PULL), me + 1);
-        this.pending = [best, now];
-        if (LOG) note(`thread ${me} pulls hart ${best} from thread ${this.threadOf(best)}`);
-        this.s.control.kick(best);
-        return;
-      }
+      if (best >= 0 && this.worthPulling(best) && this.pull(best, now)) return;
     }
     // Home: a guest whose hold is over, while this thread has other harts that want to run;
     // what the machine moved meanwhile decides whether it comes back (worthPulling).
@@ -248,6 +329,71 @@ export class HartMigration implements WaitMeter {
     }
   }
 
+  /**
+   * Thread 0 under 'collapse', once a period (no pull pending): gathers every hart here when the
+   * threads' waits add up to COLLAPSE_WAIT_SHARE, one move a period; after the hold, once `busy`
+   * harts (at least two) want a core, sends them home the same way.
+   */
+  private steerCollapse(sched: SerialScheduler, now: number, period: number, asks: Int32Array, busy: number): void {
+    const me = this.s.thread;
+    if (this.collapse === 'apart') {
+      let waits = 0;
+      for (let t = 0; t < this.s.anchors.length; t++) waits += Atomics.load(this.words, this.waitWord(t)) / 1000;
+      if (waits < COLLAPSE_WAIT_SHARE * (this.s.anchors.length - 1)) return;
+      // Waiting again within a hold of spreading: the ping-pong goes on, stay together longer.
+      this.collapseHoldMs = now - this.spreadAt < this.collapseHoldMs ? Math.min(2 * this.collapseHoldMs, COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
+      if (LOG) note(`thread ${me} gathers the harts (threads waited ${waits.toFixed(2)} of a period; hold ${this.collapseHoldMs} ms)`);
+      this.gather();
+      return;
+    }
+    if (this.collapse === 'gathering') {
+      if (!this.s.harts.some((_, h) => this.threadOf(h) !== me)) {
+        this.collapse = 'together';
+        this.collapseSince = now;
+      }
+      return;
+    }
+    if (this.collapse === 'together') {
+      const asked = asks.reduce((a, b) => a + b, 0);
+      this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 || asked * ASK_COST_MS >= SPREAD_ASK_SHARE * period ? 0 : this.spreadVotes + 1;
+      if (this.spreadVotes < SPREAD_VOTES) return;
+      this.spreadVotes = 0;
+      this.collapse = 'spreading';
+      if (LOG) note(`thread ${me} spreads the harts (${busy} busy, ${asked} asks)`);
+    }
+    // Spreading: every guest home at once (a hart that cannot leave yet goes at a later period).
+    let left = 0;
+    for (const slot of sched.members()) {
+      const id = slot.hart.id;
+      if (this.s.homes[id] !== me && !sched.finished[id] && !this.depart(sched, slot, this.s.homes[id], false)) left++;
+    }
+    if (left > 0) return;
+    this.collapse = 'apart';
+    this.spreadAt = now;
+  }
+
+  /** Thread 0 under 'collapse': asks every other thread for its harts (they leave between their turns). */
+  private gather(): void {
+    const me = this.s.thread;
+    this.collapse = 'gathering';
+    for (let h = 0; h < this.s.harts.length; h++) {
+      if (this.s.homes[h] === me) continue;
+      Atomics.store(this.words, this.word(h, PULL), me + 1);
+      this.s.control.kick(h);
+    }
+  }
+
+  /** Asks `hart`'s thread to send it here (one move at a time machine-wide); false if another move is under way. */
+  private pull(hart: number, now: number): boolean {
+    const me = this.s.thread;
+    if (Atomics.compareExchange(this.words, LOCK, 0, 1 + hart) !== 0) return false;
+    Atomics.store(this.words, this.word(hart, PULL), me + 1);
+    this.pending = [hart, now];
+    if (LOG) note(`thread ${me} pulls hart ${hart} from thread ${this.threadOf(hart)}`);
+    this.s.control.kick(hart);
+    return true;
+  }
+
   /** Hands `slot` to thread `to` (a pull answered, or a push home); false when the hart cannot leave now. */
   private depart(sched: SerialScheduler, slot: ScheduledHart, to: number, pulled: boolean): boolean {
     const id = slot.hart.id;
@@ -261,6 +407,7 @@ export class HartMigration implements WaitMeter {
     const move: Move = { to, hart: id, runner, recorder: this.s.leave(slot), tlb: hart.mmu.saveTlb(), lines: hart.lines, pulled };
     sched.remove(id);
     this.guests.delete(id);
+    if (sched.members().length === 0) Atomics.store(this.words, this.waitWord(this.s.thread), 0); // no hart here waits
     Atomics.store(this.words, this.word(id, THREAD), -(to + 1));
     if (this.s.control.stopping) {
       // The machine began to stop: thread `to` may already have looked for harts on their way
@@ -272,6 +419,8 @@ export class HartMigration implements WaitMeter {
     if (LOG) note(`thread ${this.s.thread} sends hart ${id} to thread ${to} (${pulled ? 'pulled' : 'home'})`);
     this.moves.out++;
     this.s.control.kick(this.s.anchors[to]);
+    Atomics.add(this.words, this.doorbell(to), 1);
+    Atomics.notify(this.words, this.doorbell(to));
     return true;
   }
 

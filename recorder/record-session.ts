@@ -9,7 +9,7 @@ import { RecordedMachine } from '../traces/types.js';
 import { describeCpuFeatures } from '../src/cpu/features.js';
 import { MAX_RECORDING_HARTS } from './ownership.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
-import { recordWorkerMode } from './worker-mode.js';
+import { recordWorkerMode, RecordWorkerOptions } from './worker-mode.js';
 import { RecordingState } from './recording-state.js';
 import { randomUUID } from 'node:crypto';
 
@@ -58,6 +58,20 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
 
 
 /**
+ * How harts move between the recording's threads (recorder/hart-migration.ts): `--migrate`, one
+ * hart at a time; harts outnumbering threads, all together while they wait for each other
+ * (HINDSIGHT_COLLAPSE=0: not at all); otherwise none. --chaos perturbs harts on threads of their own; one hart has nowhere to go.
+ */
+async function migrationFor(opts: RecordOptions, serial: boolean): Promise<RecordWorkerOptions['migration']> {
+  if (serial || opts.chaos || opts.harts < 2) return null;
+  const threads = Math.min(opts.threads ?? opts.harts, opts.harts);
+  const policy = opts.migrate === true ? 'pairs' : threads > 1 && threads < opts.harts && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
+  if (policy === null) return null;
+  const { migrationTableBytes } = await import('./hart-migration.js'); // loaded only when harts may move
+  return { table: new SharedArrayBuffer(migrationTableBytes(opts.harts, threads)), channel: `hindsight-migrate-${randomUUID()}`, policy };
+}
+
+/**
  * Runs a machine exactly like `run`, with every hart recording into its event ring, and writes
  * the trace: the header and images first, then event batches and console output flushed every
  * 100 ms in one transaction each (so an interrupted recording is still a valid trace), then the
@@ -69,10 +83,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   if (opts.harts > MAX_RECORDING_HARTS && !serial) throw new InputError(`parallel recording supports at most ${MAX_RECORDING_HARTS} harts (use --sched serial)`);
   const ramPages = opts.ramBytes / 4096;
   const state = RecordingState.create({ harts: opts.harts, ramPages });
-  // --chaos perturbs harts on threads of their own; one hart has nowhere to go.
-  const migration = !serial && !opts.chaos && opts.migrate === true && opts.harts > 1
-    ? { table: new SharedArrayBuffer((await import('./hart-migration.js')).migrationTableBytes(opts.harts)), // loaded only for --migrate
-      channel: `hindsight-migrate-${randomUUID()}` } : null;
+  const migration = await migrationFor(opts, serial);
   /** Moves the harts' events into the trace (`writer`, created before the harts start). */
   const drainRings = (): void => {
     state.rings.forEach((ring, hart) => {

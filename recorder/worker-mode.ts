@@ -3,6 +3,7 @@
  * (recorder/worker-plugin.ts), so the main thread does not load the worker side's modules.
  */
 import type { WorkerMode } from '../src/host/worker-plugin.js';
+import type { MigrationPolicy } from './hart-migration.js';
 
 /** What a recording hart worker is told (plain data). */
 export interface RecordWorkerOptions {
@@ -14,10 +15,10 @@ export interface RecordWorkerOptions {
   serial: boolean;
   quantum: number;
   /**
-   * Parallel recording: harts move between threads when they keep waiting for each other
-   * (recorder/hart-migration.ts): the shared table and the machine's channel. Null: they stay.
+   * Parallel recording: harts move between threads (recorder/hart-migration.ts): the shared
+   * table, the machine's channel and the policy. Null: they stay.
    */
-  migration: { table: SharedArrayBuffer; channel: string } | null;
+  migration: { table: SharedArrayBuffer; channel: string; policy: MigrationPolicy } | null;
 }
 
 /** The worker mode that plugs recording into a hart worker. */

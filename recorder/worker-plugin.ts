@@ -18,7 +18,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   // Parallel recording with several harts on this thread (--threads), or harts that may come here
   // from other threads: they take turns.
   const migration = !o.serial && o.migration ? new HartMigration({
-    table: o.migration.table, channel: o.migration.channel, thread: ctx.thread, control: board.control, harts: board.harts,
+    table: o.migration.table, channel: o.migration.channel, policy: o.migration.policy, thread: ctx.thread, control: board.control, harts: board.harts,
     anchors: ctx.threadGroups.map((g) => g[0]),
     homes: homeThreads(ctx.threadGroups),
     arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from)),
@@ -27,7 +27,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   const sharing = !o.serial && (ctx.hartIds.length > 1 || migration !== null);
   const group: HartRecorder[] = [];
   // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
-  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true, sleptWaitingForRight: migration ? (ns) => migration.waited(ns) : undefined }) : null;
+  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true, slept: migration ? (ns, waiting) => migration.slept(ns, waiting) : undefined }) : null;
   return {
     supervisor,
     // Parallel recording: runs of blocks while no hand-off is pending (HartRecorder.handOffPending);

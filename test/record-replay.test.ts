@@ -147,6 +147,30 @@ describe('--migrate: harts that wait for each other move between host threads wh
   });
 });
 
+describe('collapse: with more harts than threads, harts that wait for each other gather on one thread while recording', () => {
+  // HINDSIGHT_COLLAPSE_WAIT_SHARE=0 gathers the harts on thread 0 at the first period. The racy
+  // counter's harts keep asking each other for its page, so they stay together; bench_parallel's
+  // compute apart, so they spread after the hold (and gather again at the next period).
+  const env = { ...process.env, HINDSIGHT_COLLAPSE_WAIT_SHARE: '0', HINDSIGHT_OWN_STATS: '1', HINDSIGHT_MIGRATE_LOG: '1' };
+  test.each([['smp_racy_counter', []], ['bench_parallel', ['--append', 'iters=300']]])('%s on 4 harts, 2 threads: the harts gather (and spread), and each recording replays exactly (parallel and serial)', { timeout: 600_000 }, async (name, args) => {
+    for (let i = 0; i < 2; i++) {
+      const trace = join(dir, `collapse-${name}-${i}.trace`);
+      const r = await hindsight(['record', '--harts', '4', '--threads', '2', '--mem', '128M', '--timeout', '300', ...(args as string[]), '-o', trace, guest(name as string)], { timeoutMs: 600_000, env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/thread 0 gathers the harts/);
+      if (name === 'bench_parallel') expect(r.stderr).toMatch(/thread 0 spreads the harts/);
+      const moves = [...r.stderr.matchAll(/thread \d+ migration: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as { out: number; in: number });
+      expect(moves).toHaveLength(2);
+      const out = moves.reduce((n, m) => n + m.out, 0);
+      expect(out).toBeGreaterThanOrEqual(2); // harts 2 and 3 came to thread 0
+      expect(moves.reduce((n, m) => n + m.in, 0)).toBe(out);
+      const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+      expect(info.complete).toBe(true);
+      await expectExactReplay({ trace, console: r.stdout, finalState: info.finalStateHashes.join(',') }, 1);
+    }
+  });
+});
+
 describe('--sched serial: the single-threaded baseline', () => {
   // irq_at_exit: the other harts are woken by an IPI in the very turn hart 0 powers off, so the
   // recording ends them with the interrupt pending and untaken; replay must stop them there too.

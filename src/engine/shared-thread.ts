@@ -38,8 +38,8 @@ class JitteredRoundRobin implements SchedulePolicy {
  */
 export interface SharedThreadOptions {
   jitter?: boolean;
-  /** Told how long the thread slept while one of its harts waited for a right (hart migration's meter). */
-  sleptWaitingForRight?(ns: number): void;
+  /** Told how long the thread slept, and whether one of its harts waited for a right meanwhile (hart migration's meter). */
+  slept?(ns: number, waitingForRight: boolean): void;
 }
 
 export function sharedThreadSchedule(board: Board, hartIds: number[], opts: SharedThreadOptions = {}): Omit<SerialSchedulerOptions, 'onDone'> {
@@ -60,9 +60,9 @@ export function sharedThreadSchedule(board: Board, hartIds: number[], opts: Shar
         } else if (parked < ns) ns = parked;
       }
       if (ns <= 0n) return 'continue';
-      const start = waitingForRight && opts.sleptWaitingForRight ? performance.now() : 0;
+      const start = opts.slept ? performance.now() : 0;
       leader.sleep(seen, Number(ns) / 1e6);
-      if (start) opts.sleptWaitingForRight!((performance.now() - start) * 1e6);
+      opts.slept?.((performance.now() - start) * 1e6, waitingForRight);
       return 'continue';
     },
   };
