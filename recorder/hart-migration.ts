@@ -15,10 +15,9 @@ import { RecorderHandover, WaitMeter } from './hart-recorder.js';
  *   good share of their time waiting for each other, every hart gathers on thread 0; after a hold
  *   they spread back, and a hold that ends in ping-pong again doubles.
  * - 'pairs' (`record --migrate`): a thread pulls the hart its harts keep waiting for.
- * Recording only: a parallel trace is
- * replayed from its events whatever thread ran which hart, and a hart moves with everything
- * guest-visible (registers in shared memory, its soft TLB, its position after exceptions), so
- * the trace cannot tell a moved hart from one that stayed.
+ * Recording only: a parallel trace is replayed from its events whatever thread ran which hart,
+ * and a hart moves with everything guest-visible (registers in shared memory, its soft TLB, its
+ * position after exceptions), so the trace cannot tell a moved hart from one that stayed.
  */
 
 /** How often a thread weighs its waits (host ms). */
@@ -45,7 +44,7 @@ const LOG_PERIODS = process.env.HINDSIGHT_MIGRATE_LOG === '2';
 function note(text: string): void {
   writeSync(2, `migrate ${(performance.timeOrigin + performance.now()).toFixed(3)} ${text}\n`); // synchronous: a worker stuck in its loop never flushes process.stderr
 }
-/** Longest sleep of a thread left without harts (an arriving hart's kick ends it sooner). */
+/** Longest sleep of a thread left without harts (an arriving hart's doorbell ends it sooner). */
 const EMPTY_THREAD_SLEEP_MS = 5;
 /**
  * Collapse: the harts gather on thread 0 when the threads' shares of a period spent waiting for
@@ -62,10 +61,10 @@ const COLLAPSE_HOLD_MAX_MS = 3_200;
 /**
  * After the hold they spread once, SPREAD_VOTES periods in a row, at least two harts each took
  * BUSY_SHARE of a fair share of the period in turns (running or spinning, not parked in WFI:
- * only then could another thread pay), and they asked each other for rights fewer times than would cost
- * SPREAD_ASK_SHARE of the period apart, at ASK_COST_MS per request across threads (the 4-hart
- * Linux boot's transfers cost ~30-80 us of waiting each). Harts that spin on each other's pages stay
- * together; one period of two busy harts is often one spinning on the other.
+ * only then could another thread pay), and they asked each other for rights fewer times than
+ * would cost SPREAD_ASK_SHARE of the period apart, at ASK_COST_MS per request across threads (the
+ * 4-hart Linux boot's transfers cost ~30-80 us of waiting each). Harts that spin on each other's
+ * pages stay together; one period of two busy harts is often one spinning on the other.
  */
 const BUSY_SHARE = 0.5;
 const ASK_COST_MS = 0.1;
@@ -175,7 +174,8 @@ export class HartMigration implements WaitMeter {
     for (const h of ownHarts) {
       Atomics.store(this.words, this.word(h, THREAD), s.thread + 1);
       Atomics.store(this.words, this.word(h, HOLD), HOLD_MIN_MS);
-    }  }
+    }
+  }
 
   close(): void {
     this.channel.close();
@@ -454,7 +454,8 @@ export class HartMigration implements WaitMeter {
     Atomics.store(this.words, LOCK, 0);
     if (moved) this.moves.in++;
     if (LOG) note(`thread ${me} takes hart ${move.hart}${moved ? '' : ' back (stopping)'}`);
-    if (!move.pulled || this.s.homes[move.hart] === me) return; // pulled back home: not a guest here
+    // Pulled back home: not a guest here. (Under 'collapse' thread 0 sends its guests home itself.)
+    if (!move.pulled || this.s.homes[move.hart] === me || this.s.policy === 'collapse') return;
     this.guests.set(move.hart, performance.now() + Atomics.load(this.words, this.word(move.hart, HOLD)));
     this.arrived.set(move.hart, { at: Date.now(), count: this.machineAcquires() });
   }
