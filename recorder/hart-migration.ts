@@ -330,9 +330,9 @@ export class HartMigration implements WaitMeter {
   }
 
   /**
-   * Thread 0 under 'collapse', once a period (no pull pending): gathers every hart here when the
-   * threads' waits add up to COLLAPSE_WAIT_SHARE, one move a period; after the hold, once `busy`
-   * harts (at least two) want a core, sends them home the same way.
+   * Thread 0 under 'collapse', once a period: asks for every other hart at once when the threads'
+   * waits add up (COLLAPSE_WAIT_SHARE); after the hold, once at least two of them want a core
+   * (`busy`) and they barely ask each other for rights, sends them all home.
    */
   private steerCollapse(sched: SerialScheduler, now: number, period: number, asks: Int32Array, busy: number): void {
     const me = this.s.thread;
