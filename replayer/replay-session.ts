@@ -44,14 +44,17 @@ const SERIAL_REPLAY_ACQUIRES_PER_MILLION = 50;
 /**
  * With a core per hart, serial replay pays for every hart's instructions on one thread, parallel
  * replay for the busiest hart's, plus a cross-thread hand-off per acquire and a worker start per
- * extra hart. In instructions of one thread (2-core host, quiet, 2 harts, replays alternating):
- * a hand-off ~700, a worker ~10M. Serial when the other harts' instructions cost less than that:
- * smp_mp_litmus (72M others, 160K acquires) 1.45 s serial against 1.88 parallel; smp_racy_counter
- * (1M, 2.8K) 0.47 against 0.60; Linux boot on 2 harts (3.8M, 11.8K) 2.4 against 2.7; the compute
- * guest bench_parallel (3.5M, 731) 0.49 against 0.53; parallel for smp_sb_litmus (287M, 320K)
- * 2.6 s against 3.0 serial.
+ * extra hart. In instructions of one thread: a hand-off ~1,000, a worker ~10M. Serial when the
+ * other harts' instructions cost less than that. Measured 2026-12-04 (2-core host, 2 harts,
+ * whole-process medians of 3 alternating replays, serial turns of PARALLEL_TRACE_QUANTUM; others,
+ * acquires: serial against parallel): smp_mp_litmus (67M, 160K) 1.22 s against 1.61 s;
+ * smp_sb_litmus (312M, 320K) 1.99 against 2.20; Linux boot (22M, 13.5K) 1.33 against 1.71;
+ * smp_racy_counter (1.0M, 1.7K) 0.25 against 0.29; bench_parallel iters=7 (2.7M, 608) 0.21
+ * against 0.25; parallel for bench_parallel iters=200 (51M, 606) 0.39 against 0.45 serial and
+ * iters=1600 (403M, 698) 0.95 against 1.57. (With 1,000-instruction serial turns a hand-off was
+ * worth ~700 and smp_sb_litmus replayed faster in parallel.)
  */
-const HANDOFF_INSNS = 700;
+const HANDOFF_INSNS = 1000;
 const WORKER_START_INSNS = 10_000_000;
 
 /**

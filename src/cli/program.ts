@@ -248,7 +248,7 @@ export function buildProgram(): Command {
   program.command('replay')
     .description('replay a trace and check it reproduces the recording exactly (exit 3 if not)')
     .argument('<TRACE>', 'trace file written by `hindsight record`')
-    .addOption(new Option('--sched <MODE>', 'parallel: each hart on its own thread (with more harts than host cores, harts grouped on as many threads as cores); serial: all harts on one thread in a canonical order (default: parallel, or serial for a trace whose harts outnumber the host\'s cores and share much, which replays faster so)').choices(['parallel', 'serial']))
+    .addOption(new Option('--sched <MODE>', 'parallel: each hart on its own thread (with more harts than host cores, harts grouped on as many threads as cores); serial: all harts on one thread in a canonical order (default: whichever is expected to be faster: serial when handing pages between threads would cost more than running the other harts\' instructions on one thread)').choices(['parallel', 'serial']))
     .option('--quiet', 'do not print the replayed console output')
     .addOption(new Option('--tier <TIER>', 'execution tier of the replay (any tier replays any trace)').choices([...TIERS]).default(DEFAULT_TIER))
     .action(replayCommand);

@@ -5,12 +5,13 @@ import { replaysFasterSerially } from '../../replayer/replay-session.js';
 // events, and which replay was faster.
 describe("replay's default scheduling (replaysFasterSerially)", () => {
   test('a core per hart: serial where hand-offs cost more than the other harts\' instructions', () => {
-    expect(replaysFasterSerially([72_700_000, 72_600_000], 160_189, 2)).toBe(true); // smp_mp_litmus: 1.45 s serial, 1.88 s parallel
-    expect(replaysFasterSerially([1_010_000, 1_005_000], 2_802, 2)).toBe(true); // smp_racy_counter: 0.47 / 0.60
-    expect(replaysFasterSerially([39_978_425, 3_828_598], 11_791, 2)).toBe(true); // Linux boot, 2 harts: 2.4 / 2.7
-    expect(replaysFasterSerially([3_485_983, 3_465_247], 731, 2)).toBe(true); // bench_parallel, short: 0.49 / 0.53
-    expect(replaysFasterSerially([288_000_000, 287_400_000], 320_121, 2)).toBe(false); // smp_sb_litmus: 3.0 / 2.6
-    expect(replaysFasterSerially([400_000_000, 400_000_000], 700, 2)).toBe(false); // long compute, little sharing
+    expect(replaysFasterSerially([164_991_990, 66_676_190], 160_161, 2)).toBe(true); // smp_mp_litmus: 1.22 s serial, 1.61 s parallel
+    expect(replaysFasterSerially([312_204_498, 425_876_684], 320_146, 2)).toBe(true); // smp_sb_litmus: 1.99 / 2.20
+    expect(replaysFasterSerially([1_007_282, 1_006_576], 1_661, 2)).toBe(true); // smp_racy_counter: 0.25 / 0.29
+    expect(replaysFasterSerially([23_023_505, 22_129_821], 13_511, 2)).toBe(true); // Linux boot, 2 harts: 1.33 / 1.71
+    expect(replaysFasterSerially([2_716_739, 2_706_023], 608, 2)).toBe(true); // bench_parallel iters=7: 0.21 / 0.25
+    expect(replaysFasterSerially([51_456_390, 51_232_274], 606, 2)).toBe(false); // bench_parallel iters=200: 0.45 / 0.39
+    expect(replaysFasterSerially([405_017_715, 403_222_076], 698, 2)).toBe(false); // bench_parallel iters=1600: 1.57 / 0.95
   });
 
   test('more harts than cores: serial above 50 acquires per million instructions', () => {
