@@ -407,7 +407,6 @@ export class HartMigration implements WaitMeter {
     const move: Move = { to, hart: id, runner, recorder: this.s.leave(slot), tlb: hart.mmu.saveTlb(), lines: hart.lines, pulled };
     sched.remove(id);
     this.guests.delete(id);
-    if (sched.members().length === 0) Atomics.store(this.words, this.waitWord(this.s.thread), 0); // no hart here waits
     Atomics.store(this.words, this.word(id, THREAD), -(to + 1));
     if (this.s.control.stopping) {
       // The machine began to stop: thread `to` may already have looked for harts on their way

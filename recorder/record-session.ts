@@ -1,4 +1,4 @@
-import { ConsoleIo, Coordinator, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/host/coordinator.js';
+import { ConsoleIo, Coordinator, hostThreadCount, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/host/coordinator.js';
 import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
@@ -60,11 +60,12 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
 /**
  * How harts move between the recording's threads (recorder/hart-migration.ts): `--migrate`, one
  * hart at a time; harts outnumbering threads, all together while they wait for each other
- * (HINDSIGHT_COLLAPSE=0: not at all); otherwise none. --chaos perturbs harts on threads of their own; one hart has nowhere to go.
+ * (HINDSIGHT_COLLAPSE=0: not at all); otherwise none. --chaos perturbs harts on threads of their
+ * own; one hart has nowhere to go.
  */
 async function migrationFor(opts: RecordOptions, serial: boolean): Promise<RecordWorkerOptions['migration']> {
   if (serial || opts.chaos || opts.harts < 2) return null;
-  const threads = Math.min(opts.threads ?? opts.harts, opts.harts);
+  const threads = hostThreadCount(opts.harts, opts.threads); // as the coordinator groups them
   const policy = opts.migrate === true ? 'pairs' : threads > 1 && threads < opts.harts && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
   if (policy === null) return null;
   const { migrationTableBytes } = await import('./hart-migration.js'); // loaded only when harts may move

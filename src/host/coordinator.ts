@@ -235,9 +235,14 @@ export class Coordinator {
   }
 }
 
+/** How many host threads `harts` parallel harts run on, given `--threads` (default: one each). */
+export function hostThreadCount(harts: number, threads = harts): number {
+  return Math.max(1, Math.min(threads, harts));
+}
+
 /** Harts split over `threads` host threads in contiguous groups (hart 0, the boot hart, first). */
 export function hartGroups(harts: number[], threads = harts.length): number[][] {
-  const n = Math.max(1, Math.min(threads, harts.length));
+  const n = hostThreadCount(harts.length, threads);
   const groups: number[][] = Array.from({ length: n }, () => []);
   harts.forEach((id, i) => groups[Math.floor((i * n) / harts.length)].push(id));
   return groups;
