@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HotPageList } from './hot-pages.js';
+import { MAX_PAGE_BLOCKS } from './page-blocks.js';
 import { hindsightCacheDir, pruneOldest } from '../cache-dir.js';
 
 const FORMAT = 'hindsight-jit-profile-1';
@@ -20,6 +21,19 @@ const MAX_FILES = 64;
 const MAX_MODULES = 2000;
 /** Module files a profile lists for the main thread to compile ahead (a 4-hart Linux boot uses ~110). */
 const MAX_LISTED_MODULES = 512;
+/**
+ * Block offsets kept per page: the executor compiles at most this many blocks of a page
+ * (JitOptions.maxBlocksPerPage), so a page listing more is already compiled short of some of the
+ * blocks it runs. Offsets only ever accumulate (a union over runs), and entries that are not block
+ * starts of the code's usual flow (where some run resumed inside straight-line code) each bring a
+ * misaligned chain of blocks with them: on a cache used by many runs (tests, recordings, replays,
+ * debugger sessions of one Linux image) pages reached 728 and 892 offsets, the blake2s page of a
+ * 4-hart boot missed three entries in every round of its loop (hart 0: 69,000 misses, 1.57M
+ * reference-executor instructions, against ~5,000-13,000 and ~0.1-0.5M from a fresh cache), and
+ * the boot ran 1,249 ms (median of 7) against 1,153 ms on a fresh, warmed cache. Such a page is
+ * dropped and learned again from its next compile.
+ */
+const MAX_OFFSETS_PER_PAGE = MAX_PAGE_BLOCKS;
 
 export function hotPagesEnabled(): boolean {
   return process.env.HINDSIGHT_JIT_PROFILE !== '0';
@@ -69,6 +83,7 @@ export function loadProfile(file: string): JitProfile {
     if (data.format !== FORMAT || !Array.isArray(data.pages)) return { pages: [], modules: [] };
     const pages = (data.pages as unknown[]).filter((p): p is [number, number[]] =>
       Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && Array.isArray(p[1])
+      && p[1].length <= MAX_OFFSETS_PER_PAGE
       && (p[1] as unknown[]).every((o) => Number.isInteger(o) && (o as number) >= 0 && (o as number) < 4096 && ((o as number) & 1) === 0));
     const modules = Array.isArray(data.modules) ? (data.modules as unknown[]).filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k)) : [];
     return { pages, modules };
@@ -93,6 +108,12 @@ export function saveProfile(file: string, known: JitProfile, learned: JitProfile
       merged.set(key, set = new Set());
     }
     for (const off of offsets) if (!set.has(off)) { set.add(off); changed = true; }
+    // Over the bound (above): this run's offsets alone if they fit, else nothing for this page.
+    if (set.size > MAX_OFFSETS_PER_PAGE) {
+      const own = new Set(offsets);
+      if (own.size <= MAX_OFFSETS_PER_PAGE) merged.set(key, own);
+      else merged.delete(key);
+    }
   }
   const modules = [...new Set([...learned.modules, ...known.modules.filter((key) => !unusable.has(key))])].slice(0, MAX_LISTED_MODULES);
   if (modules.length !== known.modules.length || modules.some((k, i) => k !== known.modules[i])) changed = true;

@@ -33,7 +33,7 @@ import { RemoteCompiler, TicketState } from './remote-compile.js';
 import { JitShare } from './jit-share.js';
 import { HotPages, pageKey } from './hot-pages.js';
 import { PageModuleCache } from './page-module-cache.js';
-import { blockTails, collectPageBlocks } from './page-blocks.js';
+import { blockTails, collectPageBlocks, MAX_PAGE_BLOCKS } from './page-blocks.js';
 import './v8-tuning.js';
 import { appendFileSync } from 'node:fs';
 
@@ -155,6 +155,8 @@ interface PageState {
   slot: number;
   /** Instructions left to the end of the compiled block, by mid-block offset (page-blocks.ts blockTails). */
   tails: Map<number, number>;
+  /** Times the hart entered the compiled page inside a block, by offset (MID_BLOCK_ENTRIES_BEFORE_ENTRY). */
+  midEntries: Map<number, number>;
   /** Calls entered here that ran a whole slice (the hot tier's trigger), and whether the page is in that tier. */
   fullSlices: number;
   hotTier: boolean;
@@ -186,7 +188,7 @@ const DEFAULTS: Required<JitOptions> = {
   hotness: Number(process.env.HINDSIGHT_JIT_HOTNESS) > 0 ? Number(process.env.HINDSIGHT_JIT_HOTNESS) : 3000,
   maxPages: 256,
   sliceInsns: 8192,
-  maxBlocksPerPage: 512,
+  maxBlocksPerPage: MAX_PAGE_BLOCKS,
   strict: false,
   hostFma: hostFusedMadd(),
   share: null,
@@ -198,6 +200,15 @@ const DEFAULTS: Required<JitOptions> = {
   runsOfBlocks: false,
 };
 const MAX_RECOMPILES = 32;
+/**
+ * Entering a compiled page inside one of its blocks (where a reference-executor block that began
+ * off the usual block starts ended, or a trap returned) runs that block's rest on the reference
+ * executor (blockTails), which comes back to a block start, instead of making the offset an entry;
+ * only an offset entered so this many times becomes one. As entries, they were compiled as new
+ * blocks each with its own misaligned chain through straight-line code, and went into the profile
+ * (a 4-hart Linux boot added 10-20 a run on a warm cache; docs/ARCHITECTURE.md).
+ */
+const MID_BLOCK_ENTRIES_BEFORE_ENTRY = 64;
 const FAILED = -1;
 
 export class JitExecutor extends Executor {
@@ -489,6 +500,9 @@ export class JitExecutor extends Executor {
         if (this.opts.share && !stops && !midBlock && !page.rejected.has(off) && this.adopt(page, off)) break;
         if (midBlock) {
           tail = page.tails.get(off); // where a budget cut left off: no entry
+        } else if (page.tails.has(off) && (page.midEntries.get(off) ?? 0) < MID_BLOCK_ENTRIES_BEFORE_ENTRY) {
+          page.midEntries.set(off, (page.midEntries.get(off) ?? 0) + 1);
+          tail = page.tails.get(off);
         } else if (!page.failed && !page.rejected.has(off) && page.compiled[off >> 1] === 0 && !page.stopOffsets.has(off)) {
           // A new entry of a compiled page: the profile gets it now, a recompile maybe never (hot-pages.ts).
           if (noteEntry(page, off) && this.opts.hotPages) this.opts.hotPages.learn(this.keyOf(page), [off]);
@@ -534,7 +548,7 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), pending: null, fullSlices: 0, hotTier: this.opts.hotTierSlices === 0 };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), midEntries: new Map(), pending: null, fullSlices: 0, hotTier: this.opts.hotTierSlices === 0 };
     this.pages.set(ramPage, page);
     this.pageIndex[ramPage] = page;
     const hot = this.opts.hotPages;

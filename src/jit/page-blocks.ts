@@ -8,6 +8,9 @@ import { jitCompiles, opClass } from '../isa/table.js';
 import { PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
+/** The most blocks a page module holds (JitOptions.maxBlocksPerPage's default). */
+export const MAX_PAGE_BLOCKS = 512;
+
 export interface PageRegion {
   ramPage: number;
   vbase: bigint;

@@ -88,6 +88,19 @@ describe('the JIT\'s profile of hot pages', () => {
     expect(loadProfile(file)).toEqual(pages([]));
   });
 
+  test('a page never lists more offsets than a module holds blocks: over that, the run\'s own offsets or nothing', () => {
+    const file = path.join(dir, 'p.json');
+    const evens = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + 2 * k);
+    saveProfile(file, loadProfile(file), { pages: [[1, evens(0, 500)], [2, evens(0, 10)], [3, evens(0, 400)]], modules: [] });
+    expect(loadProfile(file).pages.map(([key, offs]) => [key, offs.length])).toEqual([[1, 500], [2, 10], [3, 400]]);
+    // Page 1 would grow to 520: this run's 20 offsets replace it. Page 3's run alone lists 600: dropped.
+    saveProfile(file, loadProfile(file), { pages: [[1, evens(1000, 20)], [3, evens(0, 600)]], modules: [] });
+    expect(loadProfile(file).pages).toEqual([[1, evens(1000, 20)], [2, evens(0, 10)]]);
+    // A file written before the bound (or by hand) loses its oversized pages when read.
+    writeFileSync(file, JSON.stringify({ format: 'hindsight-jit-profile-1', pages: [[7, evens(0, 513)], [8, [4]]], modules: [] }));
+    expect(loadProfile(file).pages).toEqual([[8, [4]]]);
+  });
+
   test('the profile lists the modules the last run used, in its order, before older ones', () => {
     const file = path.join(dir, 'p.json');
     const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(40));

@@ -30,6 +30,31 @@ describe('resuming inside a compiled block', () => {
     expect(hart.icount).toBe(21 * 151);
   });
 
+  test('entered inside a compiled block (a trap returning there), the reference runs to the block\'s end; only a much-used such offset becomes an entry', () => {
+    const words = [...Array<number>(150).fill(ADDI), J_SELF];
+    const { hart, memory } = oneHartMachine(words);
+    const exec = new JitExecutor(hart, hart.bus, memory, { hotness: 1, strict: true });
+    expect(exec.runBlock(1000)).toBe(151);
+    expect(exec.stats.compiles).toBe(1);
+    const inside = 10; // the 11th instruction of the compiled block at offset 0
+    for (let round = 0; round < 64; round++) {
+      hart.pc = BigInt(RAM_BASE + 4 * inside);
+      expect(exec.runBlock(1000)).toBe(64 - inside); // to the compiled block's end, not 64 on
+      expect(hart.pc).toBe(BigInt(RAM_BASE + 256));
+      expect(exec.runBlock(1000)).toBe(87);
+    }
+    expect(exec.stats.compiles).toBe(1); // no entry, no recompile
+    // The 65th time it is an entry: noted, and (hotness 1) compiled as a block start.
+    hart.pc = BigInt(RAM_BASE + 4 * inside);
+    expect(exec.runBlock(1000)).toBe(64); // this time a reference block from there
+    expect(exec.stats.compiles).toBe(2);
+    hart.pc = BigInt(RAM_BASE + 4 * inside);
+    const missesBefore = exec.stats.misses;
+    expect(exec.runBlock(1000)).toBe(141); // all compiled from there: the blocks chain to the j .
+    expect(exec.stats.misses).toBe(missesBefore);
+    expect(hart.icount).toBe(151 + 64 * 141 + 64 + 141);
+  });
+
   test('after a bail, the reference runs the bailing instruction and the rest of its block, then compiled code goes on', () => {
     const words = [LUI_UART, ...Array<number>(149).fill(ADDI), J_SELF];
     words[20] = LBU_LSR;
