@@ -144,6 +144,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     chaos: opts.chaos ? { seed: opts.chaos.seed } : null,
     cpu: describeCpuFeatures(coordinator.prepared.config.cpu),
     releaseInvalidates: 'page-or-devices',
+    sfence: coordinator.prepared.config.cpu.sfenceByAddress === false ? undefined : 'address',
   };
   const c = coordinator;
   opts.signal?.addEventListener('abort', () => c.stop(StopReason.Interrupted, 130), { once: true });

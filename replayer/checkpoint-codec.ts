@@ -121,6 +121,7 @@ function encodeTlb(t: TlbState) {
     epoch: t.epoch, lastEpoch: t.lastEpoch, regime: t.regime,
     regimes: t.regimeEpochs.map(([key, epoch]) => ({ key, epoch })),
     tags: bytesOf(t.tags), epochs: bytesOf(t.epochs), phys: bytesOf(t.phys), fast: bytesOf(t.fast),
+    levels: t.levels ? bytesOf(t.levels) : new Uint8Array(0),
   };
 }
 
@@ -129,7 +130,7 @@ function encodeTlb(t: TlbState) {
 /* The decoded shapes: toObject with longs as decimal strings and every default filled in. */
 interface DecodedPage { index: number; data: Uint8Array }
 interface DecodedPosition { consumed: string; next: string; replayer: { pendingTimes: number; waitingForRelease: boolean } | null; safePointsHere: string }
-interface DecodedTlb { epoch: number; lastEpoch: number; regime: number; regimes: { key: number; epoch: number }[]; tags: Uint8Array; epochs: Uint8Array; phys: Uint8Array; fast: Uint8Array }
+interface DecodedTlb { epoch: number; lastEpoch: number; regime: number; regimes: { key: number; epoch: number }[]; tags: Uint8Array; epochs: Uint8Array; phys: Uint8Array; fast: Uint8Array; levels: Uint8Array }
 interface DecodedHart {
   paused: boolean; finished: boolean; lines: number; icount: string; position: DecodedPosition | null;
   afterException: boolean; exceptionsInARow: number; afterInterrupt: boolean; tlb: DecodedTlb | null;
@@ -196,6 +197,7 @@ function decodeTlb(t: DecodedTlb | null, hart: number): TlbState {
     epochs: typed(t.epochs, Int32Array, n, 'epochs', hart),
     phys: typed(t.phys, Float64Array, n, 'addresses', hart),
     fast: typed(t.fast, Uint8Array, n, 'flags', hart),
+    levels: t.levels.length === 0 ? new Uint8Array(n) : typed(t.levels, Uint8Array, n, 'levels', hart),
   };
 }
 

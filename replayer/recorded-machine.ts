@@ -32,7 +32,7 @@ export function recordedSetup(reader: TraceReader, tracePath: string): RecordedS
   const options: RunOptions = {
     harts: machine.harts, ramBytes: machine.ramBytes, append: machine.append,
     bios: machine.bios ? pathOf('bios') : null, kernel: machine.kernel ? pathOf('kernel') : null, initrd: machine.initrd ? pathOf('initrd') : null,
-    cpu, isaExtensionsInDtb: machine.cpu !== undefined,
+    cpu: { ...cpu, sfenceByAddress: machine.sfence === 'address' }, isaExtensionsInDtb: machine.cpu !== undefined,
     disks: recordedDisks(machine, pathOf), diskWritable: false, timeoutSeconds: null, maxInsns: Number.POSITIVE_INFINITY,
     readImage: (role) => {
       const disk = /^disk image(?: (\d+))?$/.exec(role);

@@ -361,6 +361,10 @@ export const EVENTS_PROTO_DESCRIPTOR = {
                 "fast": {
                   "type": "bytes",
                   "id": 8
+                },
+                "levels": {
+                  "type": "bytes",
+                  "id": 9
                 }
               }
             },

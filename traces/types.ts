@@ -83,4 +83,9 @@ export interface RecordedMachine {
    * the recording dropped.
    */
   releaseInvalidates?: 'page-or-devices' | 'page';
+  /**
+   * What SFENCE.VMA with an address empties of the TLB: 'address', the translations of that
+   * address (Mmu.flushAddress); absent in traces recorded before 2026-12-04, everything.
+   */
+  sfence?: 'address';
 }

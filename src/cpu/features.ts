@@ -20,6 +20,13 @@ export interface CpuFeatures {
    * runner takes as "this hart waits for another" (exec/translate.ts, Spin).
    */
   zihintpause: boolean;
+  /**
+   * Not an extension and no `--cpu` switch: whether SFENCE.VMA with an address drops only that
+   * address's translations (Mmu.flushAddress; true when absent) or the whole TLB, as hindsight did
+   * before 2026-12-04. TLB contents are guest-visible (A/D updates, stale translations), so a
+   * trace replays with what it was recorded with (RecordedMachine.sfence).
+   */
+  sfenceByAddress?: boolean;
 }
 
 /** What a machine implements when `--cpu` is not given. F/D and the bit-manipulation and Sstc

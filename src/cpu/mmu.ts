@@ -61,6 +61,11 @@ export interface TlbState {
   epochs: Int32Array;
   phys: Float64Array;
   fast: Uint8Array;
+  /**
+   * The leaf level each entry came from (0: a 4 KiB page, 1: 2 MiB, 2: 1 GiB, 3: 512 GiB), which an
+   * SFENCE.VMA of one address needs (flushAddress). Absent from checkpoints made before it: zeros.
+   */
+  levels?: Uint8Array;
 }
 
 /** What the MMU needs to know about its hart. */
@@ -77,7 +82,8 @@ export interface TranslationContext {
  * (MPRV/MPP), SUM and MXR. Each regime has its own epoch and an entry is valid only under the
  * epoch it was filled with, so a trap, an xRET or an sstatus write (Linux toggles SIE around every
  * spinlock) only switches epochs: entries of the regime it returns to are still there. satp
- * writes, SFENCE.VMA and state restores flush every regime (fresh epochs, never reused).
+ * writes, SFENCE.VMA without an address and state restores flush every regime (fresh epochs,
+ * never reused); SFENCE.VMA of an address drops the entries that translate it (flushAddress).
  */
 export class Mmu {
   private epoch = 1;
@@ -90,6 +96,10 @@ export class Mmu {
   private readonly phys: Float64Array[] = [new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE), new Float64Array(TLB_SIZE)];
   /** 1 when the page is RAM that the fast path may touch directly. */
   private readonly fast: Uint8Array[] = [new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE)];
+  /** The leaf level of each entry's mapping (TlbState.levels). */
+  private readonly levels: Uint8Array[] = [new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE), new Uint8Array(TLB_SIZE)];
+  /** The leaf level of the last successful walk (0 for an untranslated address). */
+  private walkLevel = 0;
   /** Set by translate() on failure: the exception cause; tval is the faulting address. */
   faultCause = -1;
   /** Set while recording. */
@@ -129,6 +139,39 @@ export class Mmu {
     if (!this.mirror) return;
     const base = this.mirrorEpochWord[access];
     for (let i = 0; i < TLB_SIZE; i++) this.mirror[base + 4 * i] = 0;
+  }
+
+  /**
+   * SFENCE.VMA with an address: drops every entry, of every regime and access kind, whose mapping
+   * covers `vaddr` — its own 4 KiB page's entries, and the entries of any superpage holding it
+   * (cached per 4 KiB page, each knowing its leaf level). Others stay, as in QEMU
+   * (tlb_flush_page) and hardware: Linux sets fixmap and kernel mappings one page at a time with
+   * such fences (~270 on a boot), and each flush of everything cost a refill of every
+   * translation the code after it used (~76 us a fence). ASIDs are not tagged (a satp write
+   * flushes everything), so an ASID operand only narrows what must go: dropping it for every
+   * ASID is allowed.
+   */
+  flushAddress(vaddr: bigint): void {
+    const n = Number(vaddr);
+    const key = n >= -MAX_EXACT && n <= MAX_EXACT ? Math.floor(n / 4096) : Number(vaddr >> 12n);
+    const slot = key & TLB_MASK;
+    for (let k = 0; k < 3; k++) {
+      const tags = this.tags[k];
+      const epochs = this.epochs[k];
+      const levels = this.levels[k];
+      if (tags[slot] === key && epochs[slot] !== 0) this.dropEntry(k, slot);
+      for (let i = 0; i < TLB_SIZE; i++) {
+        const level = levels[i];
+        if (level === 0 || epochs[i] === 0) continue;
+        const span = 2 ** (9 * level);
+        if (Math.floor(tags[i] / span) === Math.floor(key / span)) this.dropEntry(k, i);
+      }
+    }
+  }
+
+  private dropEntry(access: Access, slot: number): void {
+    this.epochs[access][slot] = 0;
+    if (this.mirror) this.mirror[this.mirrorEpochWord[access] + 4 * slot] = 0;
   }
 
   /** Empties the TLBs of every regime (satp write, SFENCE.VMA, privilege or state set from outside). */
@@ -192,11 +235,13 @@ export class Mmu {
     const joinF = (a: Float64Array[]) => { const out = new Float64Array(3 * TLB_SIZE); a.forEach((x, k) => out.set(x, k * TLB_SIZE)); return out; };
     const epochs = new Int32Array(3 * TLB_SIZE);
     const fast = new Uint8Array(3 * TLB_SIZE);
+    const levels = new Uint8Array(3 * TLB_SIZE);
     for (let k = 0; k < 3; k++) {
       epochs.set(this.epochs[k], k * TLB_SIZE);
       fast.set(this.fast[k], k * TLB_SIZE);
+      levels.set(this.levels[k], k * TLB_SIZE);
     }
-    return { epoch: this.epoch, lastEpoch: this.lastEpoch, regime: this.regime, regimeEpochs: [...this.regimeEpochs], tags: joinF(this.tags), epochs, phys: joinF(this.phys), fast };
+    return { epoch: this.epoch, lastEpoch: this.lastEpoch, regime: this.regime, regimeEpochs: [...this.regimeEpochs], tags: joinF(this.tags), epochs, phys: joinF(this.phys), fast, levels };
   }
 
   /** Puts back a saved TLB (after the hart's privilege and CSRs are restored). */
@@ -215,6 +260,8 @@ export class Mmu {
       this.epochs[k].set(s.epochs.subarray(...range));
       this.phys[k].set(s.phys.subarray(...range));
       this.fast[k].set(s.fast.subarray(...range));
+      if (s.levels && s.levels.length === 3 * TLB_SIZE) this.levels[k].set(s.levels.subarray(...range));
+      else this.levels[k].fill(0);
     }
     this.pageSlot.fill(MANY_SLOTS);
     for (const page of this.cachedStorePages()) if (this.bus.isRam(page)) this.bus.ramWritten[(page - RAM_BASE) / 4096] = 1;
@@ -316,6 +363,7 @@ export class Mmu {
     this.epochs[access][slot] = this.epoch;
     this.phys[access][slot] = page;
     this.fast[access][slot] = isFast ? 1 : 0;
+    this.levels[access][slot] = this.walkLevel;
     if (fastOut) fastOut[0] = isFast ? 1 : 0;
     return page + offset;
   }
@@ -436,6 +484,7 @@ export class Mmu {
     if (priv === Priv.M || mode === 0) {
       const pa = BigInt.asUintN(64, vaddr);
       if (pa >> 56n) return this.fail(ACCESS_FAULT[access]);
+      this.walkLevel = 0;
       return Number(pa & ~0xfffn);
     }
     const levels = mode === 8 ? 3 : 4;
@@ -467,6 +516,7 @@ export class Mmu {
           if (!this.updatePte(pteAddr, pte, pte | want)) continue; // raced: walk this level again
         }
         const vpnLow = (vaddr >> 12n) & lowMask;
+        this.walkLevel = level;
         return Number(((ppn | vpnLow) << 12n));
       }
     }

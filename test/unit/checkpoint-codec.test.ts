@@ -32,13 +32,14 @@ function tlb(seed: number): TlbState {
   const n = 3 * TLB_ENTRIES;
   const t: TlbState = {
     epoch: 7 + seed, lastEpoch: 9 + seed, regime: 5, regimeEpochs: [[5, 7 + seed], [1 | (1 << 2), 9 + seed]],
-    tags: new Float64Array(n), epochs: new Int32Array(n), phys: new Float64Array(n), fast: new Uint8Array(n),
+    tags: new Float64Array(n), epochs: new Int32Array(n), phys: new Float64Array(n), fast: new Uint8Array(n), levels: new Uint8Array(n),
   };
   for (const i of [0, 17, TLB_ENTRIES + 3, 2 * TLB_ENTRIES + 255]) {
     t.tags[i] = -(2 ** 26) + i * 3 + seed; // kernel addresses have negative page numbers
     t.epochs[i] = 7 + seed;
     t.phys[i] = 0x8020_0000 + i * PAGE;
     t.fast[i] = i % 2;
+    t.levels![i] = i % 3;
   }
   return t;
 }
@@ -72,6 +73,14 @@ describe('checkpoint codec (Checkpoint / TimelineState messages)', () => {
     // The pending event is the very object of the stream, not a copy.
     const pos = decoded.checkpoint.state.harts[0].position;
     expect(pos.next).toBe(EVENTS[0][3]);
+  });
+
+  it('reads a checkpoint made before TLB entries kept their leaf levels as all 4 KiB entries', () => {
+    const cp = checkpoint();
+    for (const h of cp.state.harts) delete h.tlb.levels;
+    const decoded = decodeCheckpoint(encodeCheckpoint(cp, null, EVENTS), null, SHAPE, EVENTS);
+    if (decoded.kind !== 'checkpoint') throw new Error(decoded.kind);
+    for (const h of decoded.checkpoint.state.harts) expect(h.tlb.levels).toEqual(new Uint8Array(3 * TLB_ENTRIES));
   });
 
   it('stores only the region pages that changed since the previous checkpoint', () => {

@@ -21,7 +21,8 @@ export const PRIV: readonly OpDef[] = [
   }),
   row(Op.SFENCE_VMA, 'sfence.vma', 'Priv', enc(0x12000073, 0xfe007fff, Fmt.R), system, (e, a, i) => {
     if (e.hart.sfenceTraps()) return trap(e, i, Cause.IllegalInsn, BigInt(a.raw >>> 0));
-    e.hart.mmu.flush();
+    if (a.rs1 !== 0 && e.hart.features.sfenceByAddress !== false) e.hart.mmu.flushAddress(e.x[a.rs1]);
+    else e.hart.mmu.flush();
     return e.endAfter(i);
   }),
 ];
