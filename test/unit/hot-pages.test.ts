@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
 import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
 import { hotPageFile, loadProfile, pageModuleDir, saveProfile } from '../../src/jit/hot-page-store.js';
+import { pruneOldest } from '../../src/cache-dir.js';
 import { JitCache } from '../../src/host/jit-cache.js';
 import { CompileService } from '../../src/host/compile-service.js';
 import { RemoteCompiler, TicketState } from '../../src/jit/remote-compile.js';
@@ -112,6 +113,21 @@ describe('the JIT\'s profile of hot pages', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
     saveProfile(file, loadProfile(file), { pages: [], modules: [c, b] });
     expect(loadProfile(file).modules).toEqual([c, b, a]);
+  });
+
+  test('a full cache directory is pruned with slack: down to 4/5 of the bound, oldest first, then left alone', () => {
+    const names = Array.from({ length: 11 }, (_, k) => `m${k}.bin`);
+    names.forEach((name, k) => {
+      writeFileSync(path.join(dir, name), 'x');
+      utimesSync(path.join(dir, name), 1_000_000 + k, 1_000_000 + k); // m0 oldest
+    });
+    writeFileSync(path.join(dir, 'other.json'), '{}');
+    pruneOldest(dir, '.bin', 10);
+    expect(readdirSync(dir).sort()).toEqual(['m10.bin', 'm3.bin', 'm4.bin', 'm5.bin', 'm6.bin', 'm7.bin', 'm8.bin', 'm9.bin', 'other.json']);
+    writeFileSync(path.join(dir, 'm11.bin'), 'x');
+    writeFileSync(path.join(dir, 'm12.bin'), 'x');
+    pruneOldest(dir, '.bin', 10); // 10 files: within the bound, nothing goes
+    expect(readdirSync(dir).filter((f) => f.endsWith('.bin')).length).toBe(10);
   });
 
   test('the profile file is named by the boot images, not by the disks', () => {
