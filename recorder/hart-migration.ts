@@ -11,7 +11,7 @@ import { RecorderHandover, WaitMeter } from './hart-recorder.js';
  * Hart migration while recording in parallel: harts that keep waiting for each other's rights
  * move onto one host thread, where a parked sibling's rights go at once (no thread hand-off, no
  * tenure), and go back to their own thread after a while. Two policies:
- * - 'collapse' (the default when harts outnumber threads): while the machine's threads spend a
+ * - 'collapse' (the default with more than one thread): while the machine's threads spend a
  *   good share of their time waiting for each other, every hart gathers on thread 0; after a hold
  *   they spread back, and a hold that ends in ping-pong again doubles.
  * - 'pairs' (`record --migrate`): a thread pulls the hart its harts keep waiting for.
@@ -52,6 +52,13 @@ const EMPTY_THREAD_SLEEP_MS = 5;
  * (HINDSIGHT_COLLAPSE_WAIT_SHARE; 0: at the first period, as tests do).
  */
 export const COLLAPSE_WAIT_SHARE = Number(process.env.HINDSIGHT_COLLAPSE_WAIT_SHARE ?? 0.3);
+/**
+ * Periods in a row the waits must call for it before the harts gather (one when tests gather at
+ * once). A start-up that shares for a moment (bench_parallel's first 20 ms on 2 harts: ~25 asks
+ * a hart) gathered and computed on one thread for the whole hold: 2 of 5 recordings took 0.23 s
+ * against 0.12 s.
+ */
+const GATHER_VOTES = COLLAPSE_WAIT_SHARE === 0 ? 1 : 2;
 /**
  * Gathered harts stay COLLAPSE_HOLD_MIN_MS at least; twice as long (up to COLLAPSE_HOLD_MAX_MS)
  * when the machine waited enough to gather again within a hold of spreading.
@@ -158,6 +165,8 @@ export class HartMigration implements WaitMeter {
   private collapse: 'apart' | 'gathering' | 'together' | 'spreading' = 'apart';
   private collapseSince = 0;
   private collapseHoldMs = COLLAPSE_HOLD_MIN_MS;
+  /** Periods in a row whose waits called for gathering (GATHER_VOTES). */
+  private gatherVotes = 0;
   /** Periods in a row, together, in which spreading looked worth it. */
   private spreadVotes = 0;
   /** When the harts last finished spreading (performance.now(); -Infinity: never). */
@@ -339,7 +348,12 @@ export class HartMigration implements WaitMeter {
     if (this.collapse === 'apart') {
       let waits = 0;
       for (let t = 0; t < this.s.anchors.length; t++) waits += Atomics.load(this.words, this.waitWord(t)) / 1000;
-      if (waits < COLLAPSE_WAIT_SHARE * (this.s.anchors.length - 1)) return;
+      if (waits < COLLAPSE_WAIT_SHARE * (this.s.anchors.length - 1)) {
+        this.gatherVotes = 0;
+        return;
+      }
+      if (++this.gatherVotes < GATHER_VOTES) return;
+      this.gatherVotes = 0;
       // Waiting again within a hold of spreading: the ping-pong goes on, stay together longer.
       this.collapseHoldMs = now - this.spreadAt < this.collapseHoldMs ? Math.min(2 * this.collapseHoldMs, COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
       if (LOG) note(`thread ${me} gathers the harts (threads waited ${waits.toFixed(2)} of a period; hold ${this.collapseHoldMs} ms)`);

@@ -211,6 +211,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.siblings = group;
   }
 
+  /** Rights this hart asked for that parked harts of its thread then gave up (the shared thread's turn length follows them). */
+  siblingHandOffs = 0;
+
   // --- AccessGuard ------------------------------------------------------------------------------
   /** `resource` as events carry it; inside, table slots (OwnershipTable.slotOf). */
   permit(resource: number, write: boolean, offset = -1): boolean {
@@ -223,7 +226,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     }
     if (this.tryPermit(slot, write, line)) return true;
     // Holders parked on this thread answer now, so the retry usually succeeds.
-    return this.serveParkedSiblings() && this.tryPermit(slot, write, line);
+    if (!this.serveParkedSiblings()) return false;
+    this.siblingHandOffs++;
+    return this.tryPermit(slot, write, line);
   }
 
   lineGranular(ramPage: number): boolean {

@@ -59,14 +59,18 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
 
 /**
  * How harts move between the recording's threads (recorder/hart-migration.ts): `--migrate`, one
- * hart at a time; harts outnumbering threads, all together while they wait for each other
- * (HINDSIGHT_COLLAPSE=0: not at all); otherwise none. --chaos perturbs harts on threads of their
- * own; one hart has nowhere to go.
+ * hart at a time; otherwise, with more than one thread, all together while they wait for each
+ * other (collapse; HINDSIGHT_COLLAPSE=0: not at all). --chaos perturbs harts on threads of their
+ * own; one hart, or one thread, has nowhere to go. Collapse also runs with a thread per hart since
+ * a gathered thread's turns shorten while its harts hand rights to each other
+ * (engine/shared-thread.ts ADAPTIVE_TURNS): smp_sb_litmus on 2 harts recorded in 1.03 s of guest
+ * time against 1.75 s, smp_mp_litmus 0.78 against 1.12 s (medians of 3); before, spinning harts
+ * burnt whole turns on a shared thread and gathering them was slower.
  */
 async function migrationFor(opts: RecordOptions, serial: boolean): Promise<RecordWorkerOptions['migration']> {
   if (serial || opts.chaos || opts.harts < 2) return null;
   const threads = hostThreadCount(opts.harts, opts.threads); // as the coordinator groups them
-  const policy = opts.migrate === true ? 'pairs' : threads > 1 && threads < opts.harts && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
+  const policy = opts.migrate === true ? 'pairs' : threads > 1 && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
   if (policy === null) return null;
   const { migrationTableBytes } = await import('./hart-migration.js'); // loaded only when harts may move
   return { table: new SharedArrayBuffer(migrationTableBytes(opts.harts, threads)), channel: `hindsight-migrate-${randomUUID()}`, policy };

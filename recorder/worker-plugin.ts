@@ -27,7 +27,11 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   const sharing = !o.serial && (ctx.hartIds.length > 1 || migration !== null);
   const group: HartRecorder[] = [];
   // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
-  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, { jitter: true, slept: migration ? (ns, waiting) => migration.slept(ns, waiting) : undefined }) : null;
+  const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, {
+    jitter: true,
+    slept: migration ? (ns, waiting) => migration.slept(ns, waiting) : undefined,
+    handOffs: process.env.HINDSIGHT_ADAPTIVE_TURNS === '0' ? undefined : () => group.reduce((n, r) => n + r.siblingHandOffs, 0),
+  }) : null;
   return {
     supervisor,
     // Parallel recording: runs of blocks while no hand-off is pending (HartRecorder.handOffPending);

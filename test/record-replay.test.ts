@@ -172,6 +172,21 @@ describe('collapse: with more harts than threads, harts that wait for each other
   });
 });
 
+describe('turns on a shared thread shorten while its harts hand rights to each other', () => {
+  test('smp_sb_litmus on 2 harts on one thread retires no more than it must, and replays exactly', { timeout: 300_000 }, async () => {
+    // Each of its 40,000 rounds waits for the other hart: with 20,000-instruction turns each hart
+    // spun through the rest of its turn (1.6 billion instructions); the work itself is ~80M.
+    const trace = join(dir, 'adaptive-turns.trace');
+    const r = await hindsight(['record', '--harts', '2', '--threads', '1', '-o', trace, guest('smp_sb_litmus')], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const total = Number(/\((\d+) total\)/.exec(r.stderr)?.[1]);
+    expect(total).toBeGreaterThan(70_000_000);
+    expect(total).toBeLessThan(300_000_000);
+    const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
+    await expectExactReplay({ trace, console: r.stdout, finalState: info.finalStateHashes.join(',') }, 1);
+  });
+});
+
 describe('--sched serial: the single-threaded baseline', () => {
   // irq_at_exit: the other harts are woken by an IPI in the very turn hart 0 powers off, so the
   // recording ends them with the interrupt pending and untaken; replay must stop them there too.
