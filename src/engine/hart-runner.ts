@@ -323,7 +323,7 @@ export class HartRunner {
     const h = this.hart;
     if (this.nextDumpNs !== 0n) {
       const hex = (v: bigint | number) => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
-      process.stderr.write(`hart-dump at_ms=${(Date.now() % 1e7).toString().padStart(7, "0")} hart=${h.id} icount=${h.icount} pc=${hex(h.pc)} priv=${h.priv} lines=${hex(h.hardwareMip())} mip=${hex(h.mip())} ` +
+      process.stderr.write(`hart-dump at_ms=${(Date.now() % 1e7).toString().padStart(7, '0')} hart=${h.id} icount=${h.icount} pc=${hex(h.pc)} priv=${h.priv} lines=${hex(h.hardwareMip())} mip=${hex(h.mip())} ` +
         `mie=${hex(h.mie())} mstatus=${hex(h.readMstatus())} ra=${hex(h.x[1])} sp=${hex(h.x[2])} timer_in_ms=${Number(h.timerDeadlineNs() - now) / 1e6} blocks=${this.blocks}\n`);
     }
     this.nextDumpNs = now + DUMP_EVERY_NS;

@@ -20,6 +20,8 @@ const MAX_STALL_SLEEP_MS = 10;
 class JitteredRoundRobin implements SchedulePolicy {
   private turnLength: number;
   private lastHandOffs = 0;
+  /** The round has one hart: nobody to take turns with (LONE_TURN). */
+  private alone = false;
 
   constructor(private readonly maxTurn: number, private readonly handOffs?: () => number) {
     this.turnLength = maxTurn;
@@ -29,9 +31,6 @@ class JitteredRoundRobin implements SchedulePolicy {
     this.alone = live.length === 1;
     return live;
   }
-
-  /** The round has one hart: nobody to take turns with (LONE_TURN). */
-  private alone = false;
 
   /**
    * With `handOffs` (rights the thread's harts took from each other so far): a turn in which that
