@@ -56,6 +56,8 @@ export interface TimelineOptions {
    * serial engine makes the JIT run block by block where it must (breakpoint pages, watchpoints).
    */
   tier?: Tier;
+  /** How near a step back leaves a checkpoint to where it lands (default NEAR_CHECKPOINT_STEPS of the tier). */
+  nearCheckpointSteps?: number;
 }
 
 /**
@@ -289,13 +291,22 @@ export class ReplayTimeline {
     const cp = this.store.atOrBefore(here - 1, (c) => c.state.harts[hart].icount <= n - 1)!;
     this.restore(cp);
     const stepHart = { hart, icount: n - 1 };
-    const near = NEAR_CHECKPOINT_STEPS[this.opts.tier ?? DEFAULT_TIER];
+    const near = this.opts.nearCheckpointSteps ?? NEAR_CHECKPOINT_STEPS[this.opts.tier ?? DEFAULT_TIER];
+    const spec = (target: number): RunSpec => ({ target, stepHart, detect: false, ignoreBreakpointsAt: -1 });
     let end: RunEnd = { kind: 'target' };
     if (here - cp.step > 2 * near) {
-      end = await this.run({ target: here - near, stepHart, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
+      end = await this.run(spec(here - near), interrupt, 'stepping back');
+      if (end.kind === 'step' && this.step - cp.step > 2 * near) {
+        // The hart's previous instruction lay further back than `near` (it waited while the others
+        // ran): run again to leave a checkpoint near it, or the next step back re-runs all this.
+        // Running twice, once, costs less than capturing every `near` steps on the way.
+        const landing = this.step;
+        this.restore(cp);
+        end = await this.run(spec(landing - near), interrupt, 'stepping back');
+      }
       if (end.kind === 'target') this.checkpointHere();
     }
-    if (end.kind === 'target') end = await this.run({ target: here, stepHart, detect: false, ignoreBreakpointsAt: -1 }, interrupt, 'stepping back');
+    if (end.kind === 'target') end = await this.run(spec(here), interrupt, 'stepping back');
     if (end.kind === 'interrupted') {
       await this.seek(here);
       return end;

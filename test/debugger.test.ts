@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MachineView } from '../gdbstub/machine-view.js';
-import { NEAR_CHECKPOINT_STEPS, ReplayTimeline } from '../replayer/timeline.js';
+import { ReplayTimeline } from '../replayer/timeline.js';
 import { parseElf } from '../src/machine/elf.js';
 import { VERSION } from '../src/version.js';
 import { finalStateHashes } from '../src/engine/state-hash.js';
@@ -436,34 +436,45 @@ describe('the timeline is the recording', () => {
 
   test.each(['reference', 'jit'] as const)('stepping back one instruction at a time far from any checkpoint (%s tier) leaves one near the landing place, and every step lands exactly where a seek does', async (tier) => {
     // ~3.2M steps with a checkpoint only at step 0: the first step back re-runs the whole trace
-    // and leaves a checkpoint shortly before where it lands; the next steps start from there.
+    // and leaves a checkpoint shortly before where it lands; the next steps start from there
+    // unless their hart's previous instruction lies before it.
     const trace = join(dir, `stepback-${tier}.trace`);
     const rec = await hindsight(['record', '--harts', '2', '--append', 'iters=6', '-o', trace, guest('bench_parallel')]);
     expect(rec.code, rec.stderr).toBe(0);
-    const opts = { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 256 << 20, tier };
+    // Checkpoints this near make the six steps back (alternating harts) land before where a step
+    // back starts its last stretch, which only a trailing checkpoint covers.
+    const near = 300;
+    const opts = { checkpointInterval: Number.MAX_SAFE_INTEGER, checkpointBytes: 256 << 20, tier, nearCheckpointSteps: near };
     const tl = ReplayTimeline.open(trace, opts);
     expect((await tl.seek(tl.endStep)).kind).toBe('end');
     expect(tl.endStep).toBeGreaterThan(3_000_000);
     expect(tl.checkpointCount).toBe(1);
     const landed: { step: number; hart: number; icount: number; look: string }[] = [];
+    let trailed = 0;
     for (let i = 0; i < 6; i++) {
       const hart = i % 2;
       const icount = tl.harts[hart].icount;
+      const here = tl.step;
+      const before = [...tl.checkpointSteps];
       expect((await tl.stepBackward(hart))?.kind).toMatch(/^(step|target)$/);
       expect(tl.harts[hart].icount).toBe(icount - 1);
-      landed.push({ step: tl.step, hart, icount: icount - 1, look: JSON.stringify(finalStateHashes(tl.board, 'written')) });
+      const step = tl.step;
+      landed.push({ step, hart, icount: icount - 1, look: JSON.stringify(finalStateHashes(tl.board, 'written')) });
+      // A step back re-runs from the newest checkpoint at or before where it lands. When that is
+      // more than twice `near` back, it leaves exactly one
+      // checkpoint, at most that far before the landing (the hart's previous instruction may lie
+      // far back: it waited in WFI while the other hart ran); otherwise it leaves none.
+      const from = Math.max(...before.filter((s) => s <= step));
+      const what = JSON.stringify({ i, here, step, from, before, after: tl.checkpointSteps });
+      if (here - from > 2 * near) {
+        if (step < here - near) trailed++;
+        expect(tl.checkpointCount, what).toBe(before.length + 1);
+        expect(step - Math.max(...tl.checkpointSteps.filter((s) => s <= step)), what).toBeLessThanOrEqual(near);
+      } else {
+        expect(tl.checkpointCount, what).toBe(before.length);
+      }
     }
-    // Each landing has a checkpoint less than 1M steps before it: the steps back left one near
-    // where they landed and the later ones reused it. Usually one for all six; two when a hart's
-    // previous instruction lies far back (it waited in WFI while the other hart finished: the
-    // trace's shape depends on how fast each hart ran while recording).
-    // A step back leaves a checkpoint only when none is within twice replayer/timeline.ts's
-    // NEAR_CHECKPOINT_STEPS before where it starts: the first one, and after each landing that
-    // jumped that far back (how many there are depends on the recording's timing).
-    for (const l of landed) expect(l.step - Math.max(...tl.checkpointSteps.filter((s) => s <= l.step)), `step ${l.step}`).toBeLessThan(1_000_000);
-    const far = 2 * NEAR_CHECKPOINT_STEPS[tier];
-    const farJumps = landed.filter((l, i) => (i === 0 ? tl.endStep : landed[i - 1].step) - l.step > far).length;
-    expect(tl.checkpointCount, JSON.stringify({ landed: landed.map((l) => l.step), checkpoints: tl.checkpointSteps })).toBeLessThanOrEqual(2 + farJumps);
+    expect(trailed, 'steps back that landed before their last stretch').toBeGreaterThan(0);
     const forwards = ReplayTimeline.open(trace, opts);
     for (const l of landed) {
       await forwards.seek(l.step);
