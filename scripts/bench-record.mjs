@@ -58,10 +58,14 @@ export async function benchRecordReplay({ cli, tiers = ['reference'], repeats = 
             if (mig.code !== 0 || !ms) problems.push(`${name}: record --migrate failed (exit ${mig.code})`);
             else note('record parallel --migrate', { seconds: mig.seconds, guestSeconds: ms.seconds, summary: ms });
           }
-          for (const rs of sched === 'parallel' ? ['parallel', 'serial'] : ['serial']) {
-            const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', '--sched', rs, trace], 3600);
-            if (rep.code !== 0) problems.push(`${name}: replay --sched ${rs} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
-            else note(`replay ${rs} (${sched} trace)`, { seconds: rep.seconds });
+          // 'default': no --sched, what a user gets (replay-session.ts picks serial for a parallel
+          // trace when cross-thread hand-offs would cost more than running its harts on one thread).
+          for (const rs of sched === 'parallel' ? ['default', 'parallel', 'serial'] : ['serial']) {
+            const schedArgs = rs === 'default' ? [] : ['--sched', rs];
+            const rep = await run(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', ...schedArgs, trace], 3600);
+            const chose = /replayed .* \((serial|parallel)/.exec(rep.stderr)?.[1];
+            if (rep.code !== 0) problems.push(`${name}: replay ${schedArgs.join(' ') || '(default)'} of a ${sched} trace exited ${rep.code}: ${rep.stderr.trim()}`);
+            else note(rs === 'default' ? `replay default=${chose ?? '?'} (${sched} trace)` : `replay ${rs} (${sched} trace)`, { seconds: rep.seconds });
           }
         }
       }
