@@ -19,8 +19,16 @@ const MAX_PAGES = 4096;
 const MAX_FILES = 64;
 /** Compiled page modules kept (~40-80 KB each; a Linux boot writes ~100). */
 const MAX_MODULES = 2000;
-/** Module files a profile lists for the main thread to compile ahead (a 4-hart Linux boot uses ~110). */
+/** Module files a profile lists for the main thread to compile ahead (a 4-hart Linux boot uses ~130). */
 const MAX_LISTED_MODULES = 512;
+/**
+ * A listed module stays listed until this many runs in a row did not use it. Each module the main
+ * thread compiles ahead costs it ~1.6 ms, and on the 2-core host it competes with the harts for a
+ * core. Listed for good (as before), a much-used 4-hart Linux profile listed 300 modules of which
+ * a boot used 131 (1 hart: 164 and 82): user pages land on other frames each run (other keys), and
+ * rarer paths' modules pile up. The last three runs' keep the variants a boot keeps coming back to.
+ */
+const MODULE_IDLE_RUNS = 3;
 /**
  * Block offsets kept per page: the executor compiles at most this many blocks of a page
  * (JitOptions.maxBlocksPerPage), so a page listing more is already compiled short of some of the
@@ -74,28 +82,40 @@ export function hotPageFile(images: readonly { role: string; bytes: Uint8Array }
 export interface JitProfile {
   pages: HotPageList;
   modules: string[];
+  /** Per listed module: how many runs in a row since one used it (0: the last run did; absent: all 0). */
+  moduleIdle?: number[];
 }
 
 /** The profile saved at `file`, or an empty one. */
 export function loadProfile(file: string): JitProfile {
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; pages?: unknown; modules?: unknown };
-    if (data.format !== FORMAT || !Array.isArray(data.pages)) return { pages: [], modules: [] };
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; pages?: unknown; modules?: unknown; moduleIdle?: unknown };
+    if (data.format !== FORMAT || !Array.isArray(data.pages)) return { pages: [], modules: [], moduleIdle: [] };
     const pages = (data.pages as unknown[]).filter((p): p is [number, number[]] =>
       Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && Array.isArray(p[1])
       && p[1].length <= MAX_OFFSETS_PER_PAGE
       && (p[1] as unknown[]).every((o) => Number.isInteger(o) && (o as number) >= 0 && (o as number) < 4096 && ((o as number) & 1) === 0));
-    const modules = Array.isArray(data.modules) ? (data.modules as unknown[]).filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k)) : [];
-    return { pages, modules };
+    const listed = Array.isArray(data.modules) ? data.modules as unknown[] : [];
+    const idle = Array.isArray(data.moduleIdle) && data.moduleIdle.length === listed.length ? data.moduleIdle as unknown[] : listed.map(() => 0);
+    const modules: string[] = [];
+    const moduleIdle: number[] = [];
+    listed.forEach((k, i) => {
+      if (typeof k !== 'string' || !/^[0-9a-f]{40}$/.test(k)) return;
+      modules.push(k);
+      const n = idle[i];
+      moduleIdle.push(Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0);
+    });
+    return { pages, modules, moduleIdle };
   } catch {
-    return { pages: [], modules: [] };
+    return { pages: [], modules: [], moduleIdle: [] };
   }
 }
 
 /**
  * Saves `known` plus what a run learned at `file` when that changes anything; best effort. The
  * run's modules come first, in its order, then the ones it did not use (a short run, a debugger
- * session, keeps the longer runs' list behind its own) but for those found `unusable`.
+ * session, keeps the longer runs' list behind its own) but for those found `unusable` and those
+ * no run used for MODULE_IDLE_RUNS runs.
  */
 export function saveProfile(file: string, known: JitProfile, learned: JitProfile, unusable: ReadonlySet<string> = new Set()): void {
   const merged = new Map<number, Set<number>>();
@@ -115,14 +135,23 @@ export function saveProfile(file: string, known: JitProfile, learned: JitProfile
       else merged.delete(key);
     }
   }
-  const modules = [...new Set([...learned.modules, ...known.modules.filter((key) => !unusable.has(key))])].slice(0, MAX_LISTED_MODULES);
-  if (modules.length !== known.modules.length || modules.some((k, i) => k !== known.modules[i])) changed = true;
+  // A run that used no module (the reference tier, a run too short to compile) ages none.
+  const idle = new Map<string, number>();
+  const aging = learned.modules.length > 0 ? 1 : 0;
+  known.modules.forEach((key, i) => {
+    const n = (known.moduleIdle?.[i] ?? 0) + aging;
+    if (!unusable.has(key) && n < MODULE_IDLE_RUNS) idle.set(key, n);
+  });
+  for (const key of learned.modules) idle.delete(key);
+  const modules = [...new Set([...learned.modules, ...idle.keys()])].slice(0, MAX_LISTED_MODULES);
+  const moduleIdle = modules.map((key) => idle.get(key) ?? 0);
+  if (modules.length !== known.modules.length || modules.some((k, i) => k !== known.modules[i] || moduleIdle[i] !== (known.moduleIdle?.[i] ?? 0))) changed = true;
   if (!changed) return;
   const pages = [...merged].slice(-MAX_PAGES).map(([key, set]) => [key, [...set].sort((x, y) => x - y)]);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ format: FORMAT, pages, modules }));
+    writeFileSync(tmp, JSON.stringify({ format: FORMAT, pages, modules, moduleIdle }));
     renameSync(tmp, file);
     pruneOldest(path.dirname(file), '.json', MAX_FILES);
     pruneOldest(pageModuleDir(), '.bin', MAX_MODULES);

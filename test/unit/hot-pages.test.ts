@@ -73,7 +73,7 @@ describe('the JIT\'s profile of hot pages', () => {
   test('the profile file: saved only when a run adds something, merged, and a damaged one reads as empty', () => {
     const file = path.join(dir, 'p.json');
     const pages = (list: HotPageList) => ({ pages: list, modules: [] });
-    expect(loadProfile(file)).toEqual(pages([]));
+    expect(loadProfile(file)).toEqual({ ...pages([]), moduleIdle: [] });
     saveProfile(file, pages([]), pages([]));
     expect(readdirSync(dir)).toEqual([]);
     saveProfile(file, pages([]), pages([[12345, [0, 8, 4]]]));
@@ -84,9 +84,9 @@ describe('the JIT\'s profile of hot pages', () => {
     saveProfile(file, loadProfile(file), pages([[12345, [16]], [99, [2]]]));
     expect(loadProfile(file).pages).toEqual([[12345, [0, 4, 8, 16]], [99, [2]]]);
     writeFileSync(file, '{"format":"hindsight-jit-profile-1","pages":[[1,[3]],[2,[4096]],["x",[0]],[5,[6]]],"modules":["ab",7,"' + 'c'.repeat(40) + '"]}');
-    expect(loadProfile(file)).toEqual({ pages: [[5, [6]]], modules: ['c'.repeat(40)] }); // odd and out-of-page offsets, bad keys dropped
+    expect(loadProfile(file)).toEqual({ pages: [[5, [6]]], modules: ['c'.repeat(40)], moduleIdle: [0] }); // odd and out-of-page offsets, bad keys dropped
     writeFileSync(file, 'not json');
-    expect(loadProfile(file)).toEqual(pages([]));
+    expect(loadProfile(file)).toEqual({ ...pages([]), moduleIdle: [] });
   });
 
   test('a page never lists more offsets than a module holds blocks: over that, the run\'s own offsets or nothing', () => {
@@ -113,6 +113,23 @@ describe('the JIT\'s profile of hot pages', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
     saveProfile(file, loadProfile(file), { pages: [], modules: [c, b] });
     expect(loadProfile(file).modules).toEqual([c, b, a]);
+  });
+
+  test('a listed module no run used for three runs in a row leaves the list (the main thread stops compiling it ahead)', () => {
+    const file = path.join(dir, 'p.json');
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(40));
+    saveProfile(file, loadProfile(file), { pages: [], modules: [a, b, c] });
+    saveProfile(file, loadProfile(file), { pages: [], modules: [b] });
+    expect(loadProfile(file)).toMatchObject({ modules: [b, a, c], moduleIdle: [0, 1, 1] });
+    saveProfile(file, loadProfile(file), { pages: [], modules: [c] });
+    expect(loadProfile(file)).toMatchObject({ modules: [c, b, a], moduleIdle: [0, 1, 2] });
+    saveProfile(file, loadProfile(file), { pages: [], modules: [] }); // used none: ages none
+    expect(loadProfile(file)).toMatchObject({ modules: [c, b, a], moduleIdle: [0, 1, 2] });
+    saveProfile(file, loadProfile(file), { pages: [], modules: [c] });
+    expect(loadProfile(file)).toMatchObject({ modules: [c, b], moduleIdle: [0, 2] });
+    // A file from before the ages: every module counts as used by the last run.
+    writeFileSync(file, JSON.stringify({ format: 'hindsight-jit-profile-1', pages: [], modules: [a, b] }));
+    expect(loadProfile(file)).toMatchObject({ modules: [a, b], moduleIdle: [0, 0] });
   });
 
   test('a full cache directory is pruned with slack: down to 4/5 of the bound, oldest first, then left alone', () => {
