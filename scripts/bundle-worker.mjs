@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Bundles the hart worker and its two plug-ins (recording, replay) into dist/bundle/ with esbuild,
+// and the CLI's main thread into dist/bundle/cli/ (see the end of this file),
 // as the last step of `npm run build`: the worker thread then loads a few modules instead of ~60,
 // which is where most of its start-up went (src/host/worker-pool.ts picks the bundle while it is
 // not older than the compiled modules). The plug-ins are entry points of the same build, so code
@@ -7,7 +8,8 @@
 // under dist/bundle/ mirrors dist/ (outbase), which is how the worker finds a plug-in
 // (src/host/worker-plugin.ts). Not minified: stack traces of emulator bugs stay readable.
 // Without esbuild the build goes on and hindsight runs the compiled modules, only slower to start.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -38,8 +40,37 @@ await esbuild.build({
 // so a cache made by another build of the code generator is never read.
 {
   const { createHash } = await import('node:crypto');
-  const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { readdirSync, writeFileSync } = await import('node:fs');
   const hash = createHash('sha1');
   for (const f of readdirSync(outdir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort()) hash.update(f).update(readFileSync(`${outdir}/${f}`));
   writeFileSync(`${outdir}/build-id.txt`, `${hash.digest('hex')}\n`);
 }
+
+// The CLI (src/cli/cli.ts, loaded by the launcher src/cli/main.ts) into dist/bundle/cli/: its main
+// thread loaded ~80 modules, ~40 ms of a Linux boot's start-up on the 2-core hosts
+// (docs/BENCHMARKS.md). Split into chunks, so that the code behind the CLI's dynamic imports
+// (program.ts, each command's modules) still loads only when asked for, after the entry has started
+// the hart workers. Every file lands in that one directory, so each module's `import.meta.url` can
+// be made its compiled file's URL again: the modules find files beside them (the hart worker, the
+// native module, protobufjs) as they do unbundled. Not part of the build id (the workers' code).
+await esbuild.build({
+  entryPoints: [`${dist}src/cli/cli.js`],
+  outdir: `${outdir}/cli`,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  packages: 'external',
+  target: 'node20',
+  logLevel: 'warning',
+  plugins: [{
+    name: 'compiled-import-meta-url',
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const own = relative(`${outdir}/cli`, args.path);
+        return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(own)}, import.meta.url).href`), loader: 'js' };
+      });
+    },
+  }],
+});

@@ -1,32 +1,18 @@
 /**
  * Hart worker threads started before they are needed. A worker spends most of its start-up
  * (~100-150 ms on the 2-core hosts) loading Node's internals and our modules; the CLI starts one
- * as its very first step (src/cli/main.ts), so that loading overlaps the main thread's own module
+ * as its very first step (src/cli/cli.ts), so that loading overlaps the main thread's own module
  * loading, option parsing and machine set-up, and hands it its machine when the coordinator asks
  * for a worker. A started worker waits (unref'd: it never keeps the process alive) for one message,
  * its HartWorkerInit; without a started one, the coordinator gets a fresh worker as before.
- * Kept free of other imports so that the CLI entry can load it before anything else.
+ * Kept free of other imports (but bundle-entry.ts) so that the CLI entry can load it before anything else.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { bundleEntry } from './bundle-entry.js';
 
-/**
- * The hart worker's entry: the bundle `npm run build` makes (scripts/bundle-worker.mjs), when it
- * is at least as new as the compiled module it was made from (tsc rewrites every file, so a build
- * without the bundling step leaves it older and unused), else the compiled modules themselves.
- * One module instead of ~60 is ready ~40 ms sooner on the 2-core hosts (docs/BENCHMARKS.md).
- * HINDSIGHT_UNBUNDLED=1 takes the modules (stack traces then name the source files).
- */
-export function hartWorkerEntry(modules: URL, bundle: URL, env = process.env): URL {
-  if (env.HINDSIGHT_UNBUNDLED === '1') return modules;
-  try {
-    return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
-  } catch {
-    return modules; // no bundle (esbuild missing at build time), or running from sources
-  }
-}
-
-const HART_WORKER = hartWorkerEntry(new URL('./hart-worker.js', import.meta.url), new URL('../../bundle/src/host/hart-worker.js', import.meta.url));
+/** The hart worker's entry: the bundle while it is current (host/bundle-entry.ts). One module instead of ~60 is ready ~40 ms sooner on the 2-core hosts (docs/BENCHMARKS.md). */
+const HART_WORKER = bundleEntry(new URL('./hart-worker.js', import.meta.url), new URL('../../bundle/src/host/hart-worker.js', import.meta.url));
 
 /**
  * The id of the build the hart workers run (dist/bundle/build-id.txt, scripts/bundle-worker.mjs),

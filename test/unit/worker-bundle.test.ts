@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { hartWorkerEntry } from '../../src/host/worker-pool.js';
+import { bundleEntry } from '../../src/host/bundle-entry.js';
 import { WORKER_PLUGIN_OF_COMMAND } from '../../src/cli/worker-plugins.js';
 import { recordWorkerMode } from '../../recorder/worker-mode.js';
 import { replayWorkerMode } from '../../replayer/worker-mode.js';
@@ -32,6 +32,24 @@ describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.t
     expect(statSync(join(bundle, 'src/host/hart-worker.js')).mtimeMs).toBeGreaterThanOrEqual(statSync(join(root, 'dist/src/host/hart-worker.js')).mtimeMs);
   });
 
+  test('the CLI runs from its bundle (dist/bundle/cli/), and from the modules with HINDSIGHT_UNBUNDLED=1', () => {
+    expect(statSync(join(bundle, 'cli/cli.js')).mtimeMs).toBeGreaterThanOrEqual(statSync(join(root, 'dist/src/cli/cli.js')).mtimeMs);
+    // Node 20's ESM loader names each module it loads under NODE_DEBUG=esm ("Storing file:///...").
+    const loaded = (unbundled: string): string[] => {
+      const r = spawnSync(process.execPath, [cli, 'run', join(root, 'test/guests/bin/hello.elf')], { env: { ...process.env, HINDSIGHT_UNBUNDLED: unbundled, NODE_DEBUG: 'esm' }, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('hello from hart 0');
+      return [...new Set([...r.stderr.matchAll(/Storing (file:\/\/\S+)/g)].map((m) => relative(join(root, 'dist'), fileURLToPath(m[1]))))];
+    };
+    const bundled = loaded('0');
+    // Of our compiled modules only the launcher's (the rest is bundles, and node_modules).
+    expect(bundled.filter((f) => !f.startsWith('bundle/') && !f.startsWith('../')).sort()).toEqual(['src/cli/main.js', 'src/host/bundle-entry.js']);
+    expect(bundled).toContain('bundle/cli/cli.js');
+    const modules = loaded('1');
+    expect(modules).toContain('src/cli/program.js');
+    expect(modules.some((f) => f.startsWith('bundle/'))).toBe(false);
+  });
+
   test('the CLI preloads the plug-ins that recording and replay name', () => {
     expect(WORKER_PLUGIN_OF_COMMAND.record).toBe(recordWorkerMode({} as never).module);
     expect(WORKER_PLUGIN_OF_COMMAND.replay).toBe(replayWorkerMode({} as never).module);
@@ -42,14 +60,14 @@ describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.t
     const modules = pathToFileURL(join(dir, 'modules.js'));
     const bundled = pathToFileURL(join(dir, 'bundle.js'));
     writeFileSync(modules, '');
-    expect(hartWorkerEntry(modules, bundled, {})).toEqual(modules); // no bundle
+    expect(bundleEntry(modules, bundled, {})).toEqual(modules); // no bundle
     writeFileSync(bundled, '');
     utimesSync(modules, 1000, 1000);
     utimesSync(bundled, 2000, 2000);
-    expect(hartWorkerEntry(modules, bundled, {})).toEqual(bundled);
-    expect(hartWorkerEntry(modules, bundled, { HINDSIGHT_UNBUNDLED: '1' })).toEqual(modules);
+    expect(bundleEntry(modules, bundled, {})).toEqual(bundled);
+    expect(bundleEntry(modules, bundled, { HINDSIGHT_UNBUNDLED: '1' })).toEqual(modules);
     utimesSync(modules, 3000, 3000); // tsc ran again without bundling
-    expect(hartWorkerEntry(modules, bundled, {})).toEqual(modules);
+    expect(bundleEntry(modules, bundled, {})).toEqual(modules);
   });
 
   test('a recording and its replay give the same results from the bundle and from the modules', () => {
