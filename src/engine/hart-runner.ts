@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Hart } from '../cpu/hart.js';
 import { BlockExit, Executor } from '../exec/executor.js';
 import { translateBlock } from '../exec/translate.js';
@@ -323,7 +324,9 @@ export class HartRunner {
     const h = this.hart;
     if (this.nextDumpNs !== 0n) {
       const hex = (v: bigint | number) => '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
-      process.stderr.write(`hart-dump at_ms=${(Date.now() % 1e7).toString().padStart(7, '0')} hart=${h.id} icount=${h.icount} pc=${hex(h.pc)} priv=${h.priv} lines=${hex(h.hardwareMip())} mip=${hex(h.mip())} ` +
+      // Straight to fd 2: a worker's process.stderr goes through the main thread, and a busy hart's
+      // lines were lost at exit.
+      writeSync(2, `hart-dump at_ms=${(Date.now() % 1e7).toString().padStart(7, '0')} hart=${h.id} icount=${h.icount} pc=${hex(h.pc)} priv=${h.priv} lines=${hex(h.hardwareMip())} mip=${hex(h.mip())} ` +
         `mie=${hex(h.mie())} mstatus=${hex(h.readMstatus())} ra=${hex(h.x[1])} sp=${hex(h.x[2])} timer_in_ms=${Number(h.timerDeadlineNs() - now) / 1e6} blocks=${this.blocks}\n`);
     }
     this.nextDumpNs = now + DUMP_EVERY_NS;
