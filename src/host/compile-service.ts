@@ -6,7 +6,15 @@
  * are held until the run ends, which keeps their machine code in V8's per-process cache for the
  * harts to take. `HINDSIGHT_JIT_PRECOMPILE=0` turns it off (every hart compiles on its own thread).
  */
+import type { ListedModule } from '../jit/jit-share.js';
+import type { CachedPage } from '../jit/page-module-cache.js';
 import { TicketState, newCompileBoard } from '../jit/remote-compile.js';
+
+/** A listed module file as the main thread read it (host/jit-cache.ts `ahead`). */
+export interface AheadModule {
+  key: string;
+  page: CachedPage;
+}
 
 /** What the service did, for HINDSIGHT_JIT_STATS. */
 export interface CompileServiceStats {
@@ -35,10 +43,11 @@ export class CompileService {
   private readonly stats: CompileServiceStats = { served: 0, failed: 0, precompiled: 0, unusable: 0, compileMs: 0 };
 
   /**
-   * `ahead`: the bytes of the listed modules (tickets 1..listed, null: a file that could not be
-   * read), compiled in that order when no hart is waiting.
+   * `ahead`: the listed module files (tickets 1..listed, null: a file that could not be read),
+   * compiled in that order when no hart is waiting; `compiledAhead` hands each module compiled so
+   * to the harts (jit/jit-share.ts ListedModulePoster).
    */
-  constructor(listed: number, private readonly ahead: Iterator<Uint8Array<ArrayBuffer> | null> | null) {
+  constructor(listed: number, private readonly ahead: Iterator<AheadModule | null> | null, private readonly compiledAhead?: (listed: ListedModule) => void) {
     this.board = newCompileBoard(listed);
   }
 
@@ -77,9 +86,11 @@ export class CompileService {
         aheadTicket++;
         if (next.done) {
           ahead = null;
-        } else if (next.value && this.compile(next.value)) {
+        } else if (next.value && this.compile(next.value.page.bytes)) {
           this.stats.precompiled++;
           Atomics.store(this.board, aheadTicket, TicketState.Done);
+          const { key, page } = next.value;
+          this.compiledAhead?.({ key, entries: page.entries, offsets: page.offsets, tails: page.tails, module: this.held[this.held.length - 1] });
         } else {
           this.stats.unusable++; // its ticket stays pending: a hart that has the bytes asks for it
           this.unusable.add(aheadTicket);

@@ -15,6 +15,7 @@ import type { HotPageList } from '../jit/hot-pages.js';
 import type { UsedModule } from '../jit/page-module-cache.js';
 import { JitCache } from './jit-cache.js';
 import { CompileService, compileServiceEnabled } from './compile-service.js';
+import { ListedModulePoster } from '../jit/jit-share.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
@@ -138,7 +139,9 @@ export class Coordinator {
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads);
     board.control.expectWorkers(groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
-    const compiler = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new CompileService(this.jitCache?.listed.length ?? 0, this.jitCache?.ahead() ?? null) : null;
+    // What it compiles ahead goes to the harts by key with its header (jit/jit-share.ts): no second read of those files.
+    const poster = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new ListedModulePoster({ channel: this.jitChannel, published: new Int32Array(sharedBuffer(this.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1) }) : null;
+    const compiler = poster ? new CompileService(this.jitCache?.listed.length ?? 0, this.jitCache?.ahead() ?? null, (listed) => poster.post(listed)) : null;
     const workers = groups.map((_, thread) => this.startWorker(groups, thread, compiler?.board ?? null));
     const learned: HotPageList = [];
     const modules: UsedModule[] = [];
@@ -178,6 +181,7 @@ export class Coordinator {
     await finished;
     compiler?.close();
     const compiled = await served;
+    poster?.close();
     if (compiled && process.env.HINDSIGHT_JIT_STATS === '1') process.stderr.write(`main thread jit: ${JSON.stringify(compiled)}\n`);
     this.jitCache?.save(learned, modules, [...compiler?.unusable ?? []].map((ticket) => this.jitCache!.listed[ticket - 1]));
     this.drainConsole();

@@ -8,6 +8,7 @@
 import { hotPageFile, hotPagesEnabled, loadProfile, pageModuleDir, saveProfile, type JitProfile } from '../jit/hot-page-store.js';
 import { HotPageList, HotPages } from '../jit/hot-pages.js';
 import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
+import type { AheadModule } from './compile-service.js';
 import { hartWorkerBuildId } from './worker-pool.js';
 
 export class JitCache {
@@ -41,14 +42,17 @@ export class JitCache {
   }
 
   /**
-   * The bytes of the module files the profile lists, in the order the last run first used them
-   * (null for a file that cannot be used: gone, damaged, another build's), for the main thread to
-   * compile ahead of the harts (host/compile-service.ts).
+   * The module files the profile lists, in the order the last run first used them (null for a
+   * file that cannot be used: gone, damaged, another build's), for the main thread to compile ahead
+   * of the harts (host/compile-service.ts).
    */
-  *ahead(): Generator<Uint8Array<ArrayBuffer> | null> {
+  *ahead(): Generator<AheadModule | null> {
     if (!this.buildId) return;
     const cache = new PageModuleCache(this.moduleDir, this.buildId);
-    for (const key of this.listed) yield cache.read(key)?.bytes ?? null;
+    for (const key of this.listed) {
+      const page = cache.read(key);
+      yield page ? { key, page } : null;
+    }
   }
 
   /** JIT options for executors on this thread, sharing one profile; `save` writes what they learned. */

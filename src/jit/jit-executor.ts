@@ -108,8 +108,22 @@ export interface JitStats {
   chained: number;
   /** Compiles whose module another thread compiled (remote-compile.ts); in `compiles` too. */
   compiledElsewhere: number;
+  /** Cached compiles that took the module the main thread compiled ahead, file not read (jit-share.ts ListedModule). */
+  fromMainThread: number;
   /** Pages made again in the hot tier (registers in wasm locals, JitOptions.hotTierSlices). */
   hotTier: number;
+}
+
+/**
+ * Whether a module made from `made.entries` serves `page` now: it covers every entry wanted (those
+ * it started from without a block are covered too) and starts no block where this hart found one
+ * must not start.
+ */
+function fits(page: PageState, made: { entries: readonly number[]; offsets: readonly number[] }): boolean {
+  const covered = new Set([...made.entries, ...made.offsets]);
+  for (const e of page.entries) if (!covered.has(e) && !page.rejected.has(e)) return false;
+  for (const o of made.offsets) if (page.rejected.has(o)) return false;
+  return true;
 }
 
 type RunFn = (off: number, budget: number, mip: number, epoch: number, wake: number, hartBlock: number) => number;
@@ -225,7 +239,7 @@ export class JitExecutor extends Executor {
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
   private ownershipExit = false;
-  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0, hotTier: 0 };
+  private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0, fromMainThread: 0, hotTier: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
   private readonly chainRun: ChainFn;
   private readonly chainTable: WebAssembly.Table;
@@ -637,13 +651,24 @@ export class JitExecutor extends Executor {
 
   /** Installs the cached module for `key` if there is one (true), as compile would have made it. */
   private compileCached(page: PageState, key: string, t0: number): boolean {
+    // The main thread compiled this file ahead (jit-share.ts ListedModule): its module, no read.
+    const listed = this.opts.share?.listedModule(key);
+    if (listed && fits(page, listed)) {
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(listed.module, this.imports);
+      } catch {
+        return false;
+      }
+      if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
+      this.opts.pageCache!.noteUsed(key);
+      this.statsOut.cachedCompiles++;
+      this.statsOut.fromMainThread++;
+      this.installMade(page, { module: listed.module, instance }, listed.offsets, listed.tails, t0);
+      return true;
+    }
     const hit = this.opts.pageCache!.read(key);
-    if (!hit) return false;
-    // It must cover every entry wanted now (those it started from without a block are covered too),
-    // and start no block where this hart found one must not start.
-    const covered = new Set([...hit.entries, ...hit.offsets]);
-    for (const e of page.entries) if (!covered.has(e) && !page.rejected.has(e)) return false;
-    for (const o of hit.offsets) if (page.rejected.has(o)) return false;
+    if (!hit || !fits(page, hit)) return false;
     if (this.submit(page, { bytes: hit.bytes, offsets: hit.offsets, tails: hit.tails, cached: true, compiledInsns: 0 }, key)) {
       this.statsOut.compileMicros += (performance.now() - t0) * 1000;
       return true;

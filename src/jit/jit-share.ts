@@ -13,6 +13,11 @@
  * The harts poll, never wait: their loops are synchronous, so messages are taken with
  * receiveMessageOnPort, and only after the machine's publish counter (a shared Int32, bumped after
  * each post) moved.
+ *
+ * The main thread posts on the same channel the module files of the last runs it compiled ahead
+ * (host/compile-service.ts), by their page-module-cache key (ListedModulePoster): a hart that
+ * wants one of those files installs the main thread's module, header included, without reading the
+ * file again (jit-executor.ts compileCached; ~0.3 ms a module on the hart's thread).
  */
 import { BroadcastChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 
@@ -27,6 +32,18 @@ export interface SharedPage {
   tails: Map<number, number>;
   module: WebAssembly.Module;
 }
+
+/** A module file the main thread compiled ahead: its page-module-cache key, header and module. */
+export interface ListedModule {
+  key: string;
+  entries: number[];
+  offsets: number[];
+  tails: Map<number, number>;
+  module: WebAssembly.Module;
+}
+
+/** What travels on a machine's channel. */
+type ShareMessage = { page: SharedPage } | { listed: ListedModule };
 
 /** Where a machine's harts meet: the channel name and the publish counter (created by the coordinator). */
 export interface JitShareSpec {
@@ -44,6 +61,7 @@ export interface JitShareSpec {
 export class JitShare {
   private readonly channel: BroadcastChannel;
   private readonly pages = new Map<number, SharedPage>();
+  private readonly listed = new Map<string, ListedModule>();
   private seen = 0;
   /** Bumped whenever a drain brought something new: pages remember the version they last looked at. */
   version = 0;
@@ -53,6 +71,9 @@ export class JitShare {
   constructor(private readonly spec: JitShareSpec) {
     this.heat = spec.heat;
     this.channel = new BroadcastChannel(spec.channel);
+    // Messages the thread's event loop gets to first (when it turns: before the harts run, or
+    // between a test's steps) would be dropped without a listener: they are kept the same way.
+    this.channel.onmessage = (event) => { this.take((event as { data: unknown }).data as ShareMessage); };
     this.channel.unref();
   }
 
@@ -69,19 +90,50 @@ export class JitShare {
     let got = false;
     // Node takes a BroadcastChannel here too (its documentation; @types/node says MessagePort only).
     const port = this.channel as unknown as MessagePort;
-    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      const page = m.message as SharedPage;
-      this.pages.set(page.ramPage, page);
-      got = true;
-    }
-    if (got) this.version++;
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) got = this.take(m.message as ShareMessage) || got;
     return got;
+  }
+
+  /** Keeps a message; true for a page (adopt looks again then). */
+  private take(message: ShareMessage): boolean {
+    if ('listed' in message) {
+      this.listed.set(message.listed.key, message.listed); // looked up by key (listedModule), not by page
+      return false;
+    }
+    this.pages.set(message.page.ramPage, message.page);
+    this.version++;
+    return true;
   }
 
   publish(page: SharedPage): void {
     this.pages.set(page.ramPage, page);
     this.version++;
-    this.channel.postMessage(page);
+    this.channel.postMessage({ page } satisfies ShareMessage);
+    Atomics.add(this.spec.published, 0, 1);
+  }
+
+  /** The main thread's module for the module file `key`, if it compiled that one ahead. */
+  listedModule(key: string): ListedModule | undefined {
+    this.refresh();
+    return this.listed.get(key);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+/** The main thread's side: posts the modules it compiled ahead to the machine's harts. */
+export class ListedModulePoster {
+  private readonly channel: BroadcastChannel;
+
+  constructor(private readonly spec: Pick<JitShareSpec, 'channel' | 'published'>) {
+    this.channel = new BroadcastChannel(spec.channel);
+    this.channel.unref();
+  }
+
+  post(listed: ListedModule): void {
+    this.channel.postMessage({ listed } satisfies ShareMessage);
     Atomics.add(this.spec.published, 0, 1);
   }
 

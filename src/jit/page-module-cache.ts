@@ -68,7 +68,8 @@ export class PageModuleCache {
     return out;
   }
 
-  private noteUsed(key: string): void {
+  /** `key`'s file was used without reading it (the main thread's module of it: jit-share.ts). */
+  noteUsed(key: string): void {
     if (!this.used.has(key)) this.used.set(key, performance.timeOrigin + performance.now());
   }
 

@@ -10,6 +10,8 @@ import { JitCache } from '../../src/host/jit-cache.js';
 import { CompileService } from '../../src/host/compile-service.js';
 import { RemoteCompiler, TicketState } from '../../src/jit/remote-compile.js';
 import { PageModuleCache } from '../../src/jit/page-module-cache.js';
+import { JitShare, ListedModulePoster } from '../../src/jit/jit-share.js';
+import { randomUUID } from 'node:crypto';
 import { oneHartMachine } from './fake-machine.js';
 
 const ADDI = 0x00128293; // addi t0,t0,1
@@ -195,6 +197,46 @@ describe('compiled page modules kept between runs', () => {
     expect(reference.exec.stats.compiles).toBe(0);
     expect(r.pc).toBe(reference.pc);
     expect(r.regs).toEqual(reference.regs);
+  });
+
+  test('a module the main thread compiled ahead reaches the hart with its header: the hart does not read its file', async () => {
+    const saved = process.env.HINDSIGHT_CACHE;
+    process.env.HINDSIGHT_CACHE = dir;
+    try {
+      const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
+      const first = JitCache.open(images, 'test-build')!;
+      const run = first.executorCache();
+      const reference = runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
+      run.save();
+      const next = JitCache.open(images, 'test-build')!;
+      expect(next.listed.length).toBe(1);
+      // The coordinator's wiring (host/coordinator.ts): the service hands each module it compiled ahead to the machine's channel.
+      const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
+      const share = new JitShare(spec);
+      const poster = new ListedModulePoster(spec);
+      const handed: string[] = [];
+      const service = new CompileService(next.listed.length, next.ahead(), (listed) => { handed.push(listed.key); poster.post(listed); });
+      const served = service.serve();
+      await until(() => Atomics.load(service.board, 1) === TicketState.Done);
+      service.close();
+      expect(await served).toMatchObject({ precompiled: 1 });
+      expect(handed).toEqual(next.listed);
+      poster.post({ key: "zz", entries: [], offsets: [], tails: new Map(), module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+      // Its file is gone now: only the main thread's module can answer the hart.
+      rmSync(path.join(pageModuleDir(), `${next.listed[0]}.bin`));
+      const again = next.executorCache();
+      const r = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache, share });
+      expect(r.exec.stats).toMatchObject({ cachedCompiles: 1, fromMainThread: 1, compiles: 1 });
+      expect(r.pc).toBe(reference.pc);
+      expect(r.regs).toEqual(reference.regs);
+      // Still listed for the next run (the profile's aging counts it as used).
+      expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(next.listed);
+      share.close();
+      poster.close();
+    } finally {
+      if (saved === undefined) delete process.env.HINDSIGHT_CACHE;
+      else process.env.HINDSIGHT_CACHE = saved;
+    }
   });
 
   test('the modules a run used are listed in order, and the main thread compiles them ahead for the next one', async () => {
