@@ -40,6 +40,13 @@ const LONG_SPIN_MS = 2;
 /** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
 const SPIN_NAP_MS = 0.1;
 /**
+ * A hart spinning on a shared thread ends its turn after this many spin blocks in a row: the
+ * sibling it waits for gets the thread then, not after the spin's turn or its 2 ms
+ * (LONG_SPIN_MS). Linux's ticket spinlocks passed between two harts of one thread about once per
+ * 2.5 ms (the kernel's slob_lock, 50 ms stretches in a 4-hart boot, `HINDSIGHT_HART_DUMP`).
+ */
+const SHARED_SPINS_BEFORE_YIELD = 8;
+/**
  * A hart whose trap handler itself faults before retiring anything loops in exceptions; after this
  * many in a row it passes a safe point anyway, so it still answers ownership requests.
  */
@@ -282,12 +289,17 @@ export class HartRunner {
           if (this.sharesThread) {
             if (this.parkInWfi()) return 'blocked';
           } else this.waitForInterrupt();
-        } else if (exec.lastExit === BlockExit.Spin && this.spinning()) {
+        } else if (exec.lastExit === BlockExit.Spin) {
+          const nap = this.spinning();
           if (this.sharesThread) {
-            this.parkPolling(SPIN_NAP_MS);
-            return 'blocked';
-          }
-          h.sleep(h.wakeWord(), SPIN_NAP_MS);
+            if (nap) {
+              this.parkPolling(SPIN_NAP_MS);
+              return 'blocked';
+            }
+            // What it waits for may be a sibling's to give: a ticket lock passed between harts of
+            // this thread (SHARED_SPINS_BEFORE_YIELD).
+            if (this.spins % SHARED_SPINS_BEFORE_YIELD === 0) return 'yield';
+          } else if (nap) h.sleep(h.wakeWord(), SPIN_NAP_MS);
         }
       } else if (exec.lastExit === BlockExit.Wfi) {
         if (sup.noteHalted) this.afterWfi();
