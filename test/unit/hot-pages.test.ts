@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
 import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
 import { hotPageFile, loadProfile, pageModuleDir, saveProfile } from '../../src/jit/hot-page-store.js';
@@ -38,7 +38,10 @@ async function until(done: () => boolean): Promise<void> {
   expect(done()).toBe(true);
 }
 beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-hot-')); });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.unstubAllEnvs();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('the JIT\'s profile of hot pages', () => {
   test('a page key follows the page\'s bytes', () => {
@@ -200,89 +203,77 @@ describe('compiled page modules kept between runs', () => {
   });
 
   test('a module the main thread compiled ahead reaches the hart with its header: the hart does not read its file', async () => {
-    const saved = process.env.HINDSIGHT_CACHE;
-    process.env.HINDSIGHT_CACHE = dir;
-    try {
-      const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-      const first = JitCache.open(images, 'test-build')!;
-      const run = first.executorCache();
-      const reference = runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
-      run.save();
-      const next = JitCache.open(images, 'test-build')!;
-      expect(next.listed.length).toBe(1);
-      // The coordinator's wiring (host/coordinator.ts): the service hands each module it compiled ahead to the machine's channel.
-      const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
-      const share = new JitShare(spec);
-      const poster = new ListedModulePoster(spec);
-      const handed: string[] = [];
-      const service = new CompileService(next.listed.length, next.ahead(), (listed) => { handed.push(listed.key); poster.post(listed); });
-      const served = service.serve();
-      await until(() => Atomics.load(service.board, 1) === TicketState.Done);
-      service.close();
-      expect(await served).toMatchObject({ precompiled: 1 });
-      expect(handed).toEqual(next.listed);
-      poster.post({ key: "zz", entries: [], offsets: [], tails: new Map(), module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
-      // Its file is gone now: only the main thread's module can answer the hart.
-      rmSync(path.join(pageModuleDir(), `${next.listed[0]}.bin`));
-      const again = next.executorCache();
-      const r = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache, share });
-      expect(r.exec.stats).toMatchObject({ cachedCompiles: 1, fromMainThread: 1, compiles: 1 });
-      expect(r.pc).toBe(reference.pc);
-      expect(r.regs).toEqual(reference.regs);
-      // Still listed for the next run (the profile's aging counts it as used).
-      expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(next.listed);
-      share.close();
-      poster.close();
-    } finally {
-      if (saved === undefined) delete process.env.HINDSIGHT_CACHE;
-      else process.env.HINDSIGHT_CACHE = saved;
-    }
+    vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
+    const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
+    const first = JitCache.open(images, 'test-build')!;
+    const run = first.executorCache();
+    const reference = runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
+    run.save();
+    const next = JitCache.open(images, 'test-build')!;
+    expect(next.listed.length).toBe(1);
+    // The coordinator's wiring (host/coordinator.ts): the service hands each module it compiled ahead to the machine's channel.
+    const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
+    const share = new JitShare(spec);
+    const poster = new ListedModulePoster(spec);
+    const handed: string[] = [];
+    const service = new CompileService(next.listed.length, next.ahead(), (listed) => { handed.push(listed.key); poster.post(listed); });
+    const served = service.serve();
+    await until(() => Atomics.load(service.board, 1) === TicketState.Done);
+    service.close();
+    expect(await served).toMatchObject({ precompiled: 1 });
+    expect(handed).toEqual(next.listed);
+    poster.post({ key: "zz", entries: [], offsets: [], tails: new Map(), module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+    // Its file is gone now: only the main thread's module can answer the hart.
+    rmSync(path.join(pageModuleDir(), `${next.listed[0]}.bin`));
+    const again = next.executorCache();
+    const r = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache, share });
+    expect(r.exec.stats).toMatchObject({ cachedCompiles: 1, fromMainThread: 1, compiles: 1 });
+    expect(r.pc).toBe(reference.pc);
+    expect(r.regs).toEqual(reference.regs);
+    // Still listed for the next run (the profile's aging counts it as used).
+    expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(next.listed);
+    share.close();
+    poster.close();
   });
 
   test('the modules a run used are listed in order, and the main thread compiles them ahead for the next one', async () => {
-    const saved = process.env.HINDSIGHT_CACHE;
-    process.env.HINDSIGHT_CACHE = dir;
-    try {
-      const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-      const first = JitCache.open(images, 'test-build')!;
-      expect(first.listed).toEqual([]);
-      const run = first.executorCache();
-      runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
-      run.save();
-      const modules = loadProfile(hotPageFile(images)).modules;
-      expect(modules.length).toBe(1);
-      expect(readdirSync(pageModuleDir())).toEqual([`${modules[0]}.bin`]);
-      // The next run's service compiles it and marks its ticket (1) done.
-      const next = JitCache.open(images, 'test-build')!;
-      expect(next.listed).toEqual(modules);
-      const service = new CompileService(next.listed.length, next.ahead());
-      const served = service.serve();
-      await until(() => Atomics.load(service.board, 1) === TicketState.Done);
-      service.close();
-      expect(await served).toMatchObject({ precompiled: 1, unusable: 0, served: 0 });
-      // A module the run then reads is listed again (its key, not a second one).
-      const again = next.executorCache();
-      const second = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache });
-      expect(second.exec.stats.cachedCompiles).toBe(1);
-      expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(modules);
-      // A damaged file is skipped, its ticket left for a hart to ask for, and the list drops it.
-      const bin = path.join(pageModuleDir(), `${modules[0]}.bin`);
-      const bytes = readFileSync(bin);
-      bytes[bytes.length - 1] ^= 1;
-      writeFileSync(bin, bytes);
-      const third = JitCache.open(images, 'test-build')!;
-      const broken = new CompileService(third.listed.length, third.ahead());
-      const servedBroken = broken.serve();
-      await until(() => broken.unusable.size === 1);
-      broken.close();
-      expect(await servedBroken).toMatchObject({ precompiled: 0, unusable: 1 });
-      expect(Atomics.load(broken.board, 1)).toBe(TicketState.Pending);
-      third.save([], [], [...broken.unusable].map((t) => third.listed[t - 1]));
-      expect(loadProfile(hotPageFile(images)).modules).toEqual([]);
-    } finally {
-      if (saved === undefined) delete process.env.HINDSIGHT_CACHE;
-      else process.env.HINDSIGHT_CACHE = saved;
-    }
+    vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
+    const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
+    const first = JitCache.open(images, 'test-build')!;
+    expect(first.listed).toEqual([]);
+    const run = first.executorCache();
+    runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
+    run.save();
+    const modules = loadProfile(hotPageFile(images)).modules;
+    expect(modules.length).toBe(1);
+    expect(readdirSync(pageModuleDir())).toEqual([`${modules[0]}.bin`]);
+    // The next run's service compiles it and marks its ticket (1) done.
+    const next = JitCache.open(images, 'test-build')!;
+    expect(next.listed).toEqual(modules);
+    const service = new CompileService(next.listed.length, next.ahead());
+    const served = service.serve();
+    await until(() => Atomics.load(service.board, 1) === TicketState.Done);
+    service.close();
+    expect(await served).toMatchObject({ precompiled: 1, unusable: 0, served: 0 });
+    // A module the run then reads is listed again (its key, not a second one).
+    const again = next.executorCache();
+    const second = runProgram({ hotness: 2, hotPages: again.hotPages, pageCache: again.pageCache });
+    expect(second.exec.stats.cachedCompiles).toBe(1);
+    expect(again.pageCache!.takeUsed().map(([key]) => key)).toEqual(modules);
+    // A damaged file is skipped, its ticket left for a hart to ask for, and the list drops it.
+    const bin = path.join(pageModuleDir(), `${modules[0]}.bin`);
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(bin, bytes);
+    const third = JitCache.open(images, 'test-build')!;
+    const broken = new CompileService(third.listed.length, third.ahead());
+    const servedBroken = broken.serve();
+    await until(() => broken.unusable.size === 1);
+    broken.close();
+    expect(await servedBroken).toMatchObject({ precompiled: 0, unusable: 1 });
+    expect(Atomics.load(broken.board, 1)).toBe(TicketState.Pending);
+    third.save([], [], [...broken.unusable].map((t) => third.listed[t - 1]));
+    expect(loadProfile(hotPageFile(images)).modules).toEqual([]);
   });
 
   test('a page compiled on another thread runs from its next entry, the same as compiled here', async () => {
