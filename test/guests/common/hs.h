@@ -36,4 +36,19 @@ uint64_t hs_checksum_add(uint64_t sum, uint64_t v);
 /* Each C guest defines this; it runs on every hart. Returning from hart 0 exits with its value. */
 int guest_main(uint64_t hartid, const void *dtb);
 extern volatile uint64_t tohost;
+/* The start and end of a multi-hart guest (static inline: guests that do not use them are unchanged).
+   hs_start_together: every hart counts itself in at *started and waits, up to ~5 s of mtime, for
+   all n.  hs_await_all (hart 0): waits up to ~60 s for n harts counted in at *arrived, else fails. */
+static inline void hs_start_together(volatile uint32_t *started, int n) {
+  __asm__ volatile("amoadd.w zero, %1, (%0)" :: "r"(started), "r"(1) : "memory");
+  uint64_t end = mmio_r64(CLINT_MTIME) + 50000000;
+  while (*started < (uint32_t)n && mmio_r64(CLINT_MTIME) < end) {}
+}
+static inline void hs_await_all(volatile uint32_t *arrived, int n) {
+  uint64_t end = mmio_r64(CLINT_MTIME) + 600000000;
+  while (*arrived < (uint32_t)n && mmio_r64(CLINT_MTIME) < end) {}
+  if (*arrived != (uint32_t)n) hs_fail("not all harts arrived");
+  __asm__ volatile("fence rw, rw" ::: "memory");
+}
+
 #endif

@@ -12,16 +12,12 @@ static volatile uint32_t turn;
 static volatile uint64_t counter;
 static volatile uint32_t started, arrived;
 
-static uint64_t mtime(void) { return mmio_r64(CLINT_MTIME); }
-
 int guest_main(uint64_t hartid, const void *dtb) {
   int n = hs_num_harts(dtb);
   if (hartid >= 8) for (;;) __asm__ volatile("wfi");
   if (n > 8) n = 8;
   if (hartid == 0) hs_puts("smp_pause_handoff: start\n");
-  __asm__ volatile("amoadd.w zero, %1, (%0)" :: "r"(&started), "r"(1) : "memory");
-  uint64_t end = mtime() + 50000000;
-  while (started < (uint32_t)n && mtime() < end) {}
+  hs_start_together(&started, n);
   for (uint32_t r = 0; r < ROUNDS; r++) {
     uint32_t mine = r * (uint32_t)n + (uint32_t)hartid;
     while (turn != mine) __asm__ volatile(".4byte 0x0100000f"); /* pause (Zihintpause; the toolchain's -march lacks it) */
@@ -31,10 +27,7 @@ int guest_main(uint64_t hartid, const void *dtb) {
   }
   __asm__ volatile("amoadd.w.aqrl zero, %1, (%0)" :: "r"(&arrived), "r"(1) : "memory");
   if (hartid != 0) for (;;) __asm__ volatile("wfi");
-  end = mtime() + 600000000;
-  while (arrived < (uint32_t)n && mtime() < end) {}
-  if (arrived != (uint32_t)n) hs_fail("not all harts arrived");
-  __asm__ volatile("fence rw, rw" ::: "memory");
+  hs_await_all(&arrived, n);
   hs_puts("info: harts=");
   hs_putdec(n);
   hs_puts(" counter=");
