@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HotPageList } from './hot-pages.js';
-import { MAX_PAGE_BLOCKS } from './page-blocks.js';
+import { MAX_PAGE_BLOCKS } from './page-limits.js';
 import { hindsightCacheDir, pruneOldest } from '../cache-dir.js';
 
 const FORMAT = 'hindsight-jit-profile-1';

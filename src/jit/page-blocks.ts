@@ -8,8 +8,7 @@ import { jitCompiles, opClass } from '../isa/table.js';
 import { PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
 
-/** The most blocks a page module holds (JitOptions.maxBlocksPerPage's default). */
-export const MAX_PAGE_BLOCKS = 512;
+export { MAX_PAGE_BLOCKS } from './page-limits.js';
 
 export interface PageRegion {
   ramPage: number;
