@@ -50,6 +50,28 @@ describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.t
     expect(modules.some((f) => f.startsWith('bundle/'))).toBe(false);
   });
 
+  test('the main thread of run, record and replay loads neither the executors nor the instruction tables (static imports)', () => {
+    // docs/ARCHITECTURE.md, start-up: only hart workers, the debugger's timeline and the live debug
+    // target load them (the debug command imports them dynamically). A constant imported from the
+    // wrong module once pulled the tables and softfloat into every command's main thread.
+    const dist = join(root, 'dist');
+    const reachable = (entry: string): Set<string> => {
+      const seen = new Set([entry]);
+      for (const f of seen) {
+        for (const m of readFileSync(join(dist, f), 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gm)) {
+          const target = relative(dist, resolve(dirname(join(dist, f)), m[1]));
+          if (existsSync(join(dist, target))) seen.add(target);
+        }
+      }
+      return seen;
+    };
+    for (const entry of ['src/cli/program.js', 'recorder/record-session.js', 'replayer/replay-session.js']) {
+      const loaded = reachable(entry);
+      expect(loaded.size, entry).toBeGreaterThan(10);
+      for (const heavy of ['src/isa/table.js', 'src/isa/softfloat.js', 'src/exec/executor.js', 'src/jit/jit-executor.js', 'src/engine/schedule-hart.js']) expect(loaded.has(heavy), `${entry} reaches ${heavy}`).toBe(false);
+    }
+  });
+
   test('the CLI preloads the plug-ins that recording and replay name', () => {
     expect(WORKER_PLUGIN_OF_COMMAND.record).toBe(recordWorkerMode({} as never).module);
     expect(WORKER_PLUGIN_OF_COMMAND.replay).toBe(replayWorkerMode({} as never).module);
