@@ -77,20 +77,21 @@ export class CompileService {
     while (!this.closed) {
       const request = this.requests.shift();
       if (request) {
-        const ok = this.compile(request.bytes);
+        const ok = this.compile(request.bytes) !== null;
         this.stats.served++;
         if (!ok) this.stats.failed++;
         Atomics.store(this.board, request.ticket, ok ? TicketState.Done : TicketState.Failed);
       } else if (ahead) {
         const next = ahead.next();
         aheadTicket++;
+        const file = next.done ? null : next.value;
+        const module = file ? this.compile(file.page.bytes) : null;
         if (next.done) {
           ahead = null;
-        } else if (next.value && this.compile(next.value.page.bytes)) {
+        } else if (file && module) {
           this.stats.precompiled++;
           Atomics.store(this.board, aheadTicket, TicketState.Done);
-          const { key, page } = next.value;
-          this.compiledAhead?.({ key, entries: page.entries, offsets: page.offsets, tails: page.tails, module: this.held[this.held.length - 1] });
+          this.compiledAhead?.({ key: file.key, entries: file.page.entries, offsets: file.page.offsets, tails: file.page.tails, module });
         } else {
           this.stats.unusable++; // its ticket stays pending: a hart that has the bytes asks for it
           this.unusable.add(aheadTicket);
@@ -106,13 +107,15 @@ export class CompileService {
     return this.stats;
   }
 
-  private compile(bytes: Uint8Array<ArrayBuffer>): boolean {
+  /** The module of `bytes`, held until the run ends; null when they do not compile. */
+  private compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | null {
     const t0 = performance.now();
     try {
-      this.held.push(new WebAssembly.Module(bytes));
-      return true;
+      const module = new WebAssembly.Module(bytes);
+      this.held.push(module);
+      return module;
     } catch {
-      return false;
+      return null;
     } finally {
       this.stats.compileMs += performance.now() - t0;
     }

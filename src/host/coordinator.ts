@@ -8,7 +8,7 @@ import { RamHashScheme, finalStateHashes } from '../engine/state-hash.js';
 import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
 import { hartWorker } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
-import { CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
+import { CTRL_BASE, Ctrl, StopReason, jitPublishedCounter, sharedBuffer } from '../shm/layout.js';
 import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 import { ChaosSettings } from '../engine/chaos.js';
 import type { HotPageList } from '../jit/hot-pages.js';
@@ -140,7 +140,7 @@ export class Coordinator {
     board.control.expectWorkers(groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
     // What it compiles ahead goes to the harts by key with its header (jit/jit-share.ts): no second read of those files.
-    const poster = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new ListedModulePoster({ channel: this.jitChannel, published: new Int32Array(sharedBuffer(this.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1) }) : null;
+    const poster = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new ListedModulePoster({ channel: this.jitChannel, published: jitPublishedCounter(this.memory) }) : null;
     const compiler = poster ? new CompileService(this.jitCache?.listed.length ?? 0, this.jitCache?.ahead() ?? null, (listed) => poster.post(listed)) : null;
     const workers = groups.map((_, thread) => this.startWorker(groups, thread, compiler?.board ?? null));
     const learned: HotPageList = [];

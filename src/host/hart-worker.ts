@@ -10,7 +10,7 @@ import { RoundRobin, SERIAL_QUANTUM, ScheduledHart, SerialScheduler } from '../e
 import { Hart } from '../cpu/hart.js';
 import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
-import { CODE_HEAT_BASE, CTRL_BASE, Ctrl, StopReason, sharedBuffer } from '../shm/layout.js';
+import { CODE_HEAT_BASE, StopReason, jitPublishedCounter, sharedBuffer } from '../shm/layout.js';
 import { JitShare } from '../jit/jit-share.js';
 import { HotPageList, HotPages } from '../jit/hot-pages.js';
 import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
@@ -83,7 +83,7 @@ const init = await receiveInit();
 const board = attachMachine(init.memory, init.config);
 const jitShare = init.tier === 'jit' ? new JitShare({
   channel: init.jitChannel,
-  published: new Int32Array(sharedBuffer(init.memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1),
+  published: jitPublishedCounter(init.memory),
   heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
 }) : null;
 const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;

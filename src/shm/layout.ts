@@ -209,3 +209,8 @@ export function createSharedMemory(ramBytes: number): WebAssembly.Memory {
 export function sharedBuffer(memory: WebAssembly.Memory): SharedArrayBuffer {
   return memory.buffer as unknown as SharedArrayBuffer;
 }
+
+/** The machine's count of posts on its jit-share channel (Ctrl.JitPublished), as jit/jit-share.ts takes it. */
+export function jitPublishedCounter(memory: WebAssembly.Memory): Int32Array {
+  return new Int32Array(sharedBuffer(memory), CTRL_BASE + 4 * Ctrl.JitPublished, 1);
+}
