@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Hart } from '../src/cpu/hart.js';
 import { AccessGuard } from '../src/cpu/mmu.js';
 import { Clock } from '../src/shm/clock.js';
@@ -389,7 +390,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   finish(): void {
-    if (OWN_STATS) process.stderr.write(`hart ${this.hart.id}: ${JSON.stringify(this.stats)} splits ${this.splits}\n`);
+    if (OWN_STATS) writeSync(2, `hart ${this.hart.id}: ${JSON.stringify(this.stats)} splits ${this.splits}\n`);
     this.waiting = false;
     this.markTraps(); // stopped right after an exception: replay must take it too
   }

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Hart } from '../src/cpu/hart.js';
 import { RoundRobin, skipToNextTimer } from '../src/engine/serial-scheduler.js';
 import { HartSupervisor } from '../src/engine/supervisor.js';
@@ -53,7 +54,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
       },
     },
     close() {
-      if (migration && process.env.HINDSIGHT_OWN_STATS === '1') process.stderr.write(`thread ${ctx.thread} migration: ${JSON.stringify(migration.moves)}\n`);
+      if (migration && process.env.HINDSIGHT_OWN_STATS === '1') writeSync(2, `thread ${ctx.thread} migration: ${JSON.stringify(migration.moves)}\n`);
       migration?.close();
     },
   };

@@ -263,7 +263,7 @@ export class HartRunner {
         if (h.icount < INSN_TRACE.from) budget = Math.min(budget, INSN_TRACE.from - h.icount);
         else {
           budget = 1;
-          process.stderr.write(insnTraceLine(h));
+          writeSync(2, insnTraceLine(h));
         }
       }
       const exceptionsBefore = h.exceptionsTaken;

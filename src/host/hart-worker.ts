@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BoardConfig } from '../machine/config.js';
@@ -143,7 +143,7 @@ function threadRunQueueMs(): number {
 function reportDone(s: ScheduledHart): void {
   // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
   const stats = (s.runner.executor as { stats?: unknown }).stats;
-  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) process.stderr.write(`hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
+  if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
   // The pages this thread compiled, for the profile of later runs (once: harts of a thread share it).
   const learned = hotPages?.takeLearned();
   const modules = pageCache?.takeUsed();

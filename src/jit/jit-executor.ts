@@ -35,7 +35,7 @@ import { HotPages, pageKey } from './hot-pages.js';
 import { PageModuleCache } from './page-module-cache.js';
 import { blockTails, collectPageBlocks, MAX_PAGE_BLOCKS } from './page-blocks.js';
 import './v8-tuning.js';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 
 /**
  * HINDSIGHT_JIT_DUMP=FILE: every page compile appends a line (vbase, RAM page, its 4 KiB of code,
@@ -611,7 +611,7 @@ export class JitExecutor extends Executor {
       }
       const { module, instance } = this.instantiate(bytes);
       const t3 = performance.now();
-      if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
+      if (process.env.HINDSIGHT_JIT_TRACE) writeSync(2, `jit: page ${page.vbase.toString(16)} ${blocks.length} blocks: translate ${((t1 - t0) * 1000).toFixed(0)} us, codegen ${((t2 - t1) * 1000).toFixed(0)} us (${bytes.length} B), wasm ${((t3 - t2) * 1000).toFixed(0)} us\n`);
       this.installCompiled(page, module, instance, offsets, tails);
       this.statsOut.compiledInsns += compiledInsns;
     } catch (err) {
@@ -680,7 +680,7 @@ export class JitExecutor extends Executor {
     } catch {
       return false;
     }
-    if (process.env.HINDSIGHT_JIT_TRACE) process.stderr.write(`jit: page ${page.vbase.toString(16)} from the cache: read ${((t1 - t0) * 1000).toFixed(0)} us, wasm ${((performance.now() - t1) * 1000).toFixed(0)} us (${hit.bytes.length} B)\n`);
+    if (process.env.HINDSIGHT_JIT_TRACE) writeSync(2, `jit: page ${page.vbase.toString(16)} from the cache: read ${((t1 - t0) * 1000).toFixed(0)} us, wasm ${((performance.now() - t1) * 1000).toFixed(0)} us (${hit.bytes.length} B)\n`);
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
     this.statsOut.cachedCompiles++;
     this.installMade(page, made, hit.offsets, hit.tails, t0);
