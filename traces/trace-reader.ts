@@ -7,7 +7,8 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './sqlite.js';
 import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
 import { decodeBatch, zeroKindCounts } from './event-codec.js';
 import { META, MIGRATIONS, OLDEST_READABLE_VERSION, REQUIRED_TABLES, SCHEMA_VERSION, migrate } from './schema.js';
@@ -162,7 +163,7 @@ export class TraceReader {
 
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = openDatabase(path, { readonly: true, fileMustExist: true });
     } catch (err) {
       throw new TraceError(`cannot open trace ${path}: ${(err as Error).message}`);
     }
@@ -176,7 +177,7 @@ export class TraceReader {
       }
       if (version < SCHEMA_VERSION) {
         // Migrate an in-memory copy; the file stays as it is.
-        const copy = new Database(db.serialize());
+        const copy = openDatabase(db.serialize());
         db.close();
         db = copy;
         migrate(db, version, MIGRATIONS);
@@ -410,7 +411,8 @@ export class TraceReader {
       (s.ramHash !== undefined && s.ramHash !== 'all' && s.ramHash !== 'written') ||
       (s.finalSafePoints !== undefined && !(Array.isArray(s.finalSafePoints) && s.finalSafePoints.every((n) => Number.isSafeInteger(n) && n >= 0))) ||
       typeof s.wallSeconds !== 'number' ||
-      typeof s.consoleBytes !== 'number'
+      typeof s.consoleBytes !== 'number' ||
+      (s.acquires !== undefined && !(Number.isSafeInteger(s.acquires) && (s.acquires as number) >= 0))
     ) {
       this.damaged('its summary is incomplete');
     }
@@ -509,7 +511,7 @@ export function formatTraceInfo(info: TraceInfo): string {
  */
 export function saveCheckpoints(path: string, checkpoints: { icounts: number[]; blob: Uint8Array }[]): void {
   TraceReader.open(path).close(); // a usable trace, or a clear TraceError
-  const db = new Database(path, { fileMustExist: true });
+  const db = openDatabase(path, { fileMustExist: true });
   try {
     const version = readSchemaVersion(db, path);
     if (version !== SCHEMA_VERSION) throw new TraceError(`trace ${path} has the older schema version ${version}; checkpoints are only saved into traces of version ${SCHEMA_VERSION}`);

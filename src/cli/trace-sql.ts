@@ -2,7 +2,8 @@
  * `hindsight trace sql TRACE [QUERY]` and `hindsight trace index TRACE`: SQL over the decoded
  * views of a trace (traces/trace-views.ts; documented in traces/README.md).
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../../traces/sqlite.js';
 import { InputError } from '../errors.js';
 import { SCHEMA_VERSION } from '../../traces/schema.js';
 import { TraceError } from '../../traces/trace-error.js';
@@ -19,7 +20,7 @@ type Cell = unknown;
 
 function openTraceDb(path: string, readonly: boolean): Database.Database {
   try {
-    return new Database(path, { readonly, fileMustExist: true });
+    return openDatabase(path, { readonly, fileMustExist: true });
   } catch (err) {
     throw new TraceError(`cannot open trace ${path}: ${(err as Error).message}`);
   }
