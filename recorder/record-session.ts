@@ -174,6 +174,11 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     writer.close();
     throw err;
   }
+  // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
+  // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
+  // at all, whose replays diverged.
+  drainRings();
+  writer.appendConsolePositions(pendingRuns.splice(0));
   const summary = {
     exitCode: result.exitCode,
     stopReason: STOP_REASON_NAMES[result.reason],
@@ -183,13 +188,9 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     finalStateHashes: result.finalStateHashes('written'),
     wallSeconds: result.wallSeconds,
     consoleBytes,
+    acquires: writer.eventCounts().acquire,
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
-  // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
-  // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
-  // at all, whose replays diverged.
-  drainRings();
-  writer.appendConsolePositions(pendingRuns.splice(0));
   if (truncated) writer.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
   else writer.finish(summary);
   const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind: writer.eventCounts(), truncated };

@@ -38,15 +38,19 @@ async function recordOnce(name: string, harts: number, trace: string, sched = 'p
   expect(r.stderr).toMatch(/recorded .* instructions/);
   const info = JSON.parse((await hindsight(['trace', 'info', '--json', trace])).stdout);
   expect(info.complete).toBe(true);
-  await expectConsolePositions(trace, r.stdout.length);
+  await expectConsolePositions(trace, r.stdout.length, info.eventsByKind.acquire);
   return { trace, console: r.stdout, finalState: info.finalStateHashes.join(',') };
 }
 
-/** The trace says which hart wrote every console byte, at which icount, in output order. */
-async function expectConsolePositions(trace: string, consoleBytes: number): Promise<void> {
+/**
+ * The trace says which hart wrote every console byte, at which icount, in output order; and its
+ * summary counts the acquire events it holds (what a default replay decides its threads by).
+ */
+async function expectConsolePositions(trace: string, consoleBytes: number, acquires: number): Promise<void> {
   const { TraceReader } = await import('../traces/trace-reader.js');
   const reader = TraceReader.open(trace);
   try {
+    expect(reader.summary?.acquires).toBe(acquires);
     const runs = reader.consolePositions();
     let next = 0;
     for (const run of runs) {

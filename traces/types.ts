@@ -37,6 +37,11 @@ export interface TraceSummary {
   ramHash?: 'all' | 'written';
   wallSeconds: number;
   consoleBytes: number;
+  /**
+   * Acquire events of all harts: with icounts, what a replay without --sched decides by
+   * (replayer/replay-plan.ts), without counting the events. Absent in older traces.
+   */
+  acquires?: number;
   truncated?: boolean;
   truncatedReason?: string;
 }

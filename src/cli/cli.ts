@@ -25,8 +25,9 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
  * validates the options): one per hart, or per --threads group (the default groups as
  * default-threads.ts says), one with serial scheduling. A replay's hart count is in the trace: one
  * worker, unless `--sched parallel` says several threads (as many as --threads or the host's cores,
- * the most a parallel replay groups its harts on). A wrong guess costs an idle worker (~60 ms for a
- * 1-hart trace) or a later one (a 2-hart parallel replay of bench_parallel took ~60 ms longer).
+ * the most a parallel replay groups its harts on); without --sched, the trace's meta rows say
+ * whether more follow (below). A wrong guess costs an idle worker (~60 ms for a 1-hart trace) or a
+ * later one (a 2-hart parallel replay of bench_parallel took ~60 ms longer).
  */
 function workersWanted(argv: readonly string[]): number {
   const n = workersGuessed(argv);
@@ -45,6 +46,30 @@ function workersGuessed(argv: readonly string[]): number {
   return Math.min(harts, threads);
 }
 
+/** The replay command's trace argument: its first operand (options with a value skip it). */
+function replayTraceArg(argv: readonly string[]): string | undefined {
+  for (let i = 3; i < argv.length; i++) {
+    if (argv[i] === '--') return argv[i + 1];
+    if (['--sched', '--tier', '--threads'].includes(argv[i])) i++;
+    else if (!argv[i].startsWith('-')) return argv[i];
+  }
+  return undefined;
+}
+
 tuneHostMalloc(); // before any worker starts (host/malloc-tune.ts); the debugger's timeline compiles too
-if (['run', 'record', 'replay'].includes(process.argv[2])) startHartWorkers(workersWanted(process.argv), WORKER_PLUGIN_OF_COMMAND[process.argv[2]]);
+const command = process.argv[2];
+if (['run', 'record', 'replay'].includes(command)) {
+  const wanted = workersWanted(process.argv);
+  startHartWorkers(wanted, WORKER_PLUGIN_OF_COMMAND[command]);
+  // A replay without --sched: its first worker is on its way; the trace's meta rows say whether
+  // the replay will want more (a parallel one, a thread per hart). Started now rather than when
+  // the replay asks, ~100 ms later, a 2-hart bench_parallel replay no longer waits for its
+  // second worker's start-up (docs/BENCHMARKS.md).
+  const trace = command === 'replay' && optionValue(process.argv, '--sched') === undefined ? replayTraceArg(process.argv) : undefined;
+  if (trace !== undefined) {
+    const { replayWorkersGuessed } = await import('../../replayer/replay-plan.js');
+    const more = Math.min(replayWorkersGuessed(trace), 8) - wanted;
+    if (more > 0) startHartWorkers(more, WORKER_PLUGIN_OF_COMMAND[command]);
+  }
+}
 await (await import('./program.js')).main();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { replaysFasterSerially } from '../../replayer/replay-session.js';
+import { replaysFasterSerially } from '../../replayer/replay-plan.js';
 
 // The traces measured in replayer/replay-session.ts (2-core host): per-hart instructions, acquire
 // events, and which replay was faster.
