@@ -115,7 +115,7 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
-    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images);
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, this.prepared.config.harts);
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */

@@ -14,10 +14,10 @@ import { hartWorkerBuildId } from './worker-pool.js';
 export class JitCache {
   private constructor(private readonly file: string, private readonly profile: JitProfile, readonly moduleDir: string, readonly buildId: string | null) {}
 
-  /** `buildId`: whose compiled modules to use (the hart workers' bundle's; none: not kept). */
-  static open(images: readonly { role: string; bytes: Uint8Array }[], buildId = hartWorkerBuildId()): JitCache | null {
+  /** A machine of `harts` harts; `buildId`: whose compiled modules to use (the hart workers' bundle's; none: not kept). */
+  static open(images: readonly { role: string; bytes: Uint8Array }[], harts: number, buildId = hartWorkerBuildId()): JitCache | null {
     if (!hotPagesEnabled()) return null;
-    const file = hotPageFile(images);
+    const file = hotPageFile(images, harts);
     return new JitCache(file, loadProfile(file), pageModuleDir(), buildId);
   }
 

@@ -585,7 +585,13 @@ export class JitExecutor extends Executor {
     const stops = this.breakpointPages?.get(virtualPage(page.vbase));
     const stopOffsets = new Set((stops ?? []).map((bp) => Number(bp - BigInt.asIntN(64, page.vbase))));
     const cacheKey = this.opts.pageCache && stopOffsets.size === 0 ? this.pageCacheKey(page) : null;
-    if (cacheKey !== null && this.compileCached(page, cacheKey, t0)) return;
+    const cached = cacheKey !== null ? this.compileCached(page, cacheKey, t0) : null;
+    if (cached === true) return;
+    // A module kept for this page content that misses some of this run's entries (another machine
+    // shape's run made it: a 4-hart boot's entry sets are not a 1-hart boot's): compile its entries
+    // too, so the file written next serves both. Without, alternating 1- and 4-hart boots rewrote
+    // each other's files and each boot compiled those pages again (~4 pages, ~45 ms of the hart).
+    if (cached) for (const e of cached) if (!page.rejected.has(e)) noteEntry(page, e);
     const found = collectPageBlocks({ ramPage: page.ramPage, vbase: page.vbase, gen: page.gen, rejected: page.rejected, stopOffsets }, page.entries, this.opts.maxBlocksPerPage, (pa) => this.translationAt(pa));
     if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return; // changed while we looked: next entry resets the page
     page.stops = stops;
@@ -649,8 +655,8 @@ export class JitExecutor extends Executor {
     return this.bus.ramOffset(RAM_BASE + ramPage * PAGE_SIZE);
   }
 
-  /** Installs the cached module for `key` if there is one (true), as compile would have made it. */
-  private compileCached(page: PageState, key: string, t0: number): boolean {
+  /** Installs the cached module for `key` if there is one that covers the page's entries (true), as compile would have made it; else the entries of a kept module that does not (compile adds them), or null. */
+  private compileCached(page: PageState, key: string, t0: number): true | readonly number[] | null {
     // The main thread compiled this file ahead (jit-share.ts ListedModule): its module, no read.
     const listed = this.opts.share?.listedModule(key);
     if (listed && fits(page, listed)) {
@@ -658,9 +664,9 @@ export class JitExecutor extends Executor {
       try {
         instance = new WebAssembly.Instance(listed.module, this.imports);
       } catch {
-        return false;
+        return null;
       }
-      if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
+      if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return null; // changed meanwhile: compile sees it
       this.opts.pageCache!.noteUsed(key);
       this.statsOut.cachedCompiles++;
       this.statsOut.fromMainThread++;
@@ -668,7 +674,8 @@ export class JitExecutor extends Executor {
       return true;
     }
     const hit = this.opts.pageCache!.read(key);
-    if (!hit || !fits(page, hit)) return false;
+    if (!hit) return null;
+    if (!fits(page, hit)) return hit.entries;
     if (this.submit(page, { bytes: hit.bytes, offsets: hit.offsets, tails: hit.tails, cached: true, compiledInsns: 0 }, key)) {
       this.statsOut.compileMicros += (performance.now() - t0) * 1000;
       return true;
@@ -678,10 +685,10 @@ export class JitExecutor extends Executor {
     try {
       made = this.instantiate(hit.bytes);
     } catch {
-      return false;
+      return null;
     }
     if (process.env.HINDSIGHT_JIT_TRACE) writeSync(2, `jit: page ${page.vbase.toString(16)} from the cache: read ${((t1 - t0) * 1000).toFixed(0)} us, wasm ${((performance.now() - t1) * 1000).toFixed(0)} us (${hit.bytes.length} B)\n`);
-    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return false; // changed meanwhile: compile sees it
+    if (Atomics.load(this.sys.codeGen, page.ramPage) !== page.gen) return null; // changed meanwhile: compile sees it
     this.statsOut.cachedCompiles++;
     this.installMade(page, made, hit.offsets, hit.tails, t0);
     return true;

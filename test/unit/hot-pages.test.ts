@@ -164,13 +164,14 @@ describe('the JIT\'s profile of hot pages', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.bin')).length).toBe(8);
   });
 
-  test('the profile file is named by the boot images, not by the disks', () => {
+  test('the profile file is named by the boot images and the hart count, not by the disks', () => {
     const kernel = new Uint8Array(10000).fill(1);
-    const a = hotPageFile([{ role: 'kernel', bytes: kernel }]);
-    expect(hotPageFile([{ role: 'kernel', bytes: kernel }, { role: 'disk', bytes: new Uint8Array(5) }])).toBe(a);
+    const a = hotPageFile([{ role: 'kernel', bytes: kernel }], 1);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }, { role: 'disk', bytes: new Uint8Array(5) }], 1)).toBe(a);
     const other = kernel.slice();
     other[4096] = 2;
-    expect(hotPageFile([{ role: 'kernel', bytes: other }])).not.toBe(a);
+    expect(hotPageFile([{ role: 'kernel', bytes: other }], 1)).not.toBe(a);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }], 4)).not.toBe(a);
     expect(path.dirname(a)).not.toBe(pageModuleDir());
   });
 });
@@ -202,6 +203,32 @@ describe('compiled page modules kept between runs', () => {
     expect(damaged.regs).toEqual(first.regs);
   });
 
+  test('a kept module that misses some of a run\'s entries is compiled again with both entry sets, so runs of either kind then take it', () => {
+    // Two kinds of run prime the same page content with different entries (a 1- and a 4-hart boot
+    // of one kernel): each used to rewrite the other's file with its own entries, and missed it.
+    const key = (() => {
+      const warmUp = runProgram({ hotness: 2, hotPages: new HotPages([]) });
+      return (warmUp.exec as unknown as { opts: { hotPages: HotPages } }).opts.hotPages.takeLearned()[0][0];
+    })();
+    const cache = () => new PageModuleCache(dir, 'test-build');
+    const primedAt = (offsets: number[]) => runProgram({ hotness: 1_000_000, hotPages: new HotPages([[key, offsets]]), pageCache: cache() });
+    const a = primedAt([0]);
+    expect(a.exec.stats).toMatchObject({ compiles: 1, cachedCompiles: 0 });
+    const b = primedAt([8]); // an entry a's module does not cover (the 3rd ADDI)
+    expect(b.exec.stats.cachedCompiles).toBe(0);
+    const [file] = readdirSync(dir).filter((f) => f.endsWith('.bin'));
+    const entries = (cache().read(file.replace(/\.bin$/, ''))!).entries;
+    expect(entries).toEqual(expect.arrayContaining([0, 8]));
+    for (const offsets of [[0], [8], [0, 8]]) {
+      const again = primedAt(offsets);
+      expect(again.exec.stats.cachedCompiles).toBe(again.exec.stats.compiles);
+      expect(again.exec.stats.compiledInsns).toBe(0);
+      expect(again.pc).toBe(a.pc);
+      expect(again.regs).toEqual(a.regs);
+    }
+    expect(b.regs).toEqual(a.regs);
+  });
+
   test('each instruction of a page is compiled once, however many blocks start inside another', () => {
     // Offset 36 (the loop head) starts a block inside the one at 0: that one now ends there (it
     // compiled 9 + 2 of the loop's instructions twice before). `j .` is a spin the reference runs.
@@ -217,11 +244,11 @@ describe('compiled page modules kept between runs', () => {
   test('a module the main thread compiled ahead reaches the hart with its header: the hart does not read its file', async () => {
     vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
     const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-    const first = JitCache.open(images, 'test-build')!;
+    const first = JitCache.open(images, 1, 'test-build')!;
     const run = first.executorCache();
     const reference = runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
     run.save();
-    const next = JitCache.open(images, 'test-build')!;
+    const next = JitCache.open(images, 1, 'test-build')!;
     expect(next.listed.length).toBe(1);
     // The coordinator's wiring (host/coordinator.ts): the service hands each module it compiled ahead to the machine's channel.
     const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
@@ -251,16 +278,16 @@ describe('compiled page modules kept between runs', () => {
   test('the modules a run used are listed in order, and the main thread compiles them ahead for the next one', async () => {
     vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
     const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-    const first = JitCache.open(images, 'test-build')!;
+    const first = JitCache.open(images, 1, 'test-build')!;
     expect(first.listed).toEqual([]);
     const run = first.executorCache();
     runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
     run.save();
-    const modules = loadProfile(hotPageFile(images)).modules;
+    const modules = loadProfile(hotPageFile(images, 1)).modules;
     expect(modules.length).toBe(1);
     expect(readdirSync(pageModuleDir()).filter((f) => f.endsWith('.bin'))).toEqual([`${modules[0]}.bin`]);
     // The next run's service compiles it and marks its ticket (1) done.
-    const next = JitCache.open(images, 'test-build')!;
+    const next = JitCache.open(images, 1, 'test-build')!;
     expect(next.listed).toEqual(modules);
     const service = new CompileService(next.listed.length, next.ahead());
     const served = service.serve();
@@ -277,7 +304,7 @@ describe('compiled page modules kept between runs', () => {
     const bytes = readFileSync(bin);
     bytes[bytes.length - 1] ^= 1;
     writeFileSync(bin, bytes);
-    const third = JitCache.open(images, 'test-build')!;
+    const third = JitCache.open(images, 1, 'test-build')!;
     const broken = new CompileService(third.listed.length, third.ahead());
     const servedBroken = broken.serve();
     await until(() => broken.unusable.size === 1);
@@ -285,7 +312,7 @@ describe('compiled page modules kept between runs', () => {
     expect(await servedBroken).toMatchObject({ precompiled: 0, unusable: 1 });
     expect(Atomics.load(broken.board, 1)).toBe(TicketState.Pending);
     third.save([], [], [...broken.unusable].map((t) => third.listed[t - 1]));
-    expect(loadProfile(hotPageFile(images)).modules).toEqual([]);
+    expect(loadProfile(hotPageFile(images, 1)).modules).toEqual([]);
   });
 
   test('a page compiled on another thread runs from its next entry, the same as compiled here', async () => {
