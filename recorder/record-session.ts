@@ -117,6 +117,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   coordinator = new Coordinator(opts, io, {
     workerMode: () => recordWorkerMode({ recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM, migration }),
     serial,
+    command: 'record',
     input: (bytes) => {
       pendingInput.push(...bytes);
       moveInput();

@@ -66,6 +66,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     const coordinator = new Coordinator({ ...setup.options, tier: opts.tier, threads }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
       workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: traceSched === 'parallel' ? PARALLEL_TRACE_QUANTUM : m.serialQuantum ?? SERIAL_QUANTUM, releaseInvalidates: m.releaseInvalidates ?? 'tlb' }),
       serial,
+      command: 'replay',
       input: () => true,
       console: (bytes) => { replayed.push(bytes.slice()); },
       poll: () => opts.progress?.(coordinator.board.harts.reduce((n, h) => n + h.publishedIcount(), 0), total),

@@ -21,7 +21,7 @@ import { DivergenceError } from './divergence.js';
 import { HartReplayer, ReplayerPosition } from './hart-replayer.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
-import { JitCache } from '../src/host/jit-cache.js';
+import { JitCache, profileShape } from '../src/host/jit-cache.js';
 
 /**
  * A checkpoint's page copy costs about as much as running this many instructions (measured: ~4 us
@@ -119,7 +119,7 @@ export class ReplayTimeline {
     this.clock = new VirtualClock(board.harts);
     this.progressState = this.parallelTrace ? ReplayProgress.create(m.harts) : null;
     const tier = opts.tier ?? DEFAULT_TIER;
-    this.jitCache = tier === 'jit' ? JitCache.open(machine.prepared.images, m.harts)?.executorCache() ?? null : null;
+    this.jitCache = tier === 'jit' ? JitCache.open(machine.prepared.images, profileShape(m.harts, 'debug'))?.executorCache() ?? null : null;
     const jit = this.jitCache ? { hotPages: this.jitCache.hotPages, pageCache: this.jitCache.pageCache } : {};
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace

@@ -13,7 +13,7 @@ import { DEFAULT_TIER, Tier } from '../jit/tier.js';
 import { ChaosSettings } from '../engine/chaos.js';
 import type { HotPageList } from '../jit/hot-pages.js';
 import type { UsedModule } from '../jit/page-module-cache.js';
-import { JitCache } from './jit-cache.js';
+import { JitCache, profileShape } from './jit-cache.js';
 import { CompileService, compileServiceEnabled } from './compile-service.js';
 import { ListedModulePoster } from '../jit/jit-share.js';
 
@@ -49,6 +49,8 @@ export interface SessionHooks {
   pollIntervalMs?: number;
   /** Serial scheduling: one worker runs every hart. */
   serial?: boolean;
+  /** The command, for the JIT's profile (host/jit-cache.ts profileShape; default `run`). */
+  command?: 'record' | 'replay';
 }
 
 export interface RunResult {
@@ -115,7 +117,7 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
-    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, this.prepared.config.harts);
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, profileShape(this.prepared.config.harts, hooks.command ?? 'run'));
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */

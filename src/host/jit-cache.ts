@@ -11,13 +11,23 @@ import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import type { AheadModule } from './compile-service.js';
 import { hartWorkerBuildId } from './worker-pool.js';
 
+/**
+ * How a machine runs, as far as the JIT's profile is concerned (hot-page-store.ts hotPageFile):
+ * its hart count and the command (`run`, `record`, `replay`, `debug`). A replay, serial or
+ * parallel, repeats its recording's execution; runs and recordings differ from each other only
+ * where timing does.
+ */
+export function profileShape(harts: number, command: 'run' | 'record' | 'replay' | 'debug'): string {
+  return `${harts} harts, ${command}`;
+}
+
 export class JitCache {
   private constructor(private readonly file: string, private readonly profile: JitProfile, readonly moduleDir: string, readonly buildId: string | null) {}
 
-  /** A machine of `harts` harts; `buildId`: whose compiled modules to use (the hart workers' bundle's; none: not kept). */
-  static open(images: readonly { role: string; bytes: Uint8Array }[], harts: number, buildId = hartWorkerBuildId()): JitCache | null {
+  /** `shape`: profileShape(); `buildId`: whose compiled modules to use (the hart workers' bundle's; none: not kept). */
+  static open(images: readonly { role: string; bytes: Uint8Array }[], shape: string, buildId = hartWorkerBuildId()): JitCache | null {
     if (!hotPagesEnabled()) return null;
-    const file = hotPageFile(images, harts);
+    const file = hotPageFile(images, shape);
     return new JitCache(file, loadProfile(file), pageModuleDir(), buildId);
   }
 

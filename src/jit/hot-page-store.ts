@@ -57,18 +57,20 @@ export function pageModuleDir(): string {
 }
 
 /**
- * The profile file of a machine of `harts` harts booted from these images (disks excluded: their
- * contents change). Named by a digest of the hart count and each image's role, length and a sample
- * of its bytes (16 bytes of every 4 KiB: well under a millisecond for a Linux kernel); two image
- * sets that collide share a file, which costs compiles, nothing else. The hart count is in the
- * name because the entries a run learns depend on it: alternating 1- and 4-hart boots of the test
- * kernel shared one profile, and each 1-hart boot then primed ~20 pages with the 4-hart boot's
- * entry sets, missed those modules in the cache and compiled them on the hart (compile time 30 ->
- * 195 ms, boot 699 -> 829 ms; docs/BENCHMARKS.md).
+ * The profile file of a machine booted from these images (disks excluded: their contents change)
+ * and run in one `shape` (host/jit-cache.ts `profileShape`: hart count and command). Named by a
+ * digest of the shape and each image's role, length and a sample of its bytes (16 bytes of every
+ * 4 KiB: well under a millisecond for a Linux kernel); two image sets that collide share a file,
+ * which costs compiles, nothing else. The shape is in the name because what a run learns depends
+ * on it (docs/BENCHMARKS.md): alternating 1- and 4-hart boots of the test kernel shared one
+ * profile, and each 1-hart boot then primed ~20 pages with the 4-hart boot's entry sets (compile
+ * time 30 -> 195 ms, boot 699 -> 829 ms); a replay's kernel puts user pages on the frames of its
+ * recording, so after a replay a plain run compiled ahead both runs' modules (4 harts: 213 of
+ * which it used 110, ~1,220 ms against ~1,090).
  */
-export function hotPageFile(images: readonly { role: string; bytes: Uint8Array }[], harts: number): string {
+export function hotPageFile(images: readonly { role: string; bytes: Uint8Array }[], shape: string): string {
   const h = createHash('sha1');
-  h.update(`harts:${harts};`);
+  h.update(`shape:${shape};`);
   for (const { role, bytes } of images) {
     if (role.startsWith('disk')) continue;
     h.update(`${role}:${bytes.length};`);

@@ -6,7 +6,7 @@ import { JitExecutor } from '../../src/jit/jit-executor.js';
 import { HotPageList, HotPages, pageKey } from '../../src/jit/hot-pages.js';
 import { hotPageFile, loadProfile, pageModuleDir, saveProfile } from '../../src/jit/hot-page-store.js';
 import { pruneOldest } from '../../src/cache-dir.js';
-import { JitCache } from '../../src/host/jit-cache.js';
+import { JitCache, profileShape } from '../../src/host/jit-cache.js';
 import { CompileService } from '../../src/host/compile-service.js';
 import { RemoteCompiler, TicketState } from '../../src/jit/remote-compile.js';
 import { PageModuleCache } from '../../src/jit/page-module-cache.js';
@@ -164,14 +164,16 @@ describe('the JIT\'s profile of hot pages', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.bin')).length).toBe(8);
   });
 
-  test('the profile file is named by the boot images and the hart count, not by the disks', () => {
+  test('the profile file is named by the boot images and the machine\'s shape (harts, command), not by the disks', () => {
     const kernel = new Uint8Array(10000).fill(1);
-    const a = hotPageFile([{ role: 'kernel', bytes: kernel }], 1);
-    expect(hotPageFile([{ role: 'kernel', bytes: kernel }, { role: 'disk', bytes: new Uint8Array(5) }], 1)).toBe(a);
+    const shape = profileShape(1, 'run');
+    const a = hotPageFile([{ role: 'kernel', bytes: kernel }], shape);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }, { role: 'disk', bytes: new Uint8Array(5) }], shape)).toBe(a);
     const other = kernel.slice();
     other[4096] = 2;
-    expect(hotPageFile([{ role: 'kernel', bytes: other }], 1)).not.toBe(a);
-    expect(hotPageFile([{ role: 'kernel', bytes: kernel }], 4)).not.toBe(a);
+    expect(hotPageFile([{ role: 'kernel', bytes: other }], shape)).not.toBe(a);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }], profileShape(4, 'run'))).not.toBe(a);
+    expect(hotPageFile([{ role: 'kernel', bytes: kernel }], profileShape(1, 'replay'))).not.toBe(a);
     expect(path.dirname(a)).not.toBe(pageModuleDir());
   });
 });
@@ -244,11 +246,11 @@ describe('compiled page modules kept between runs', () => {
   test('a module the main thread compiled ahead reaches the hart with its header: the hart does not read its file', async () => {
     vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
     const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-    const first = JitCache.open(images, 1, 'test-build')!;
+    const first = JitCache.open(images, '1 harts, run', 'test-build')!;
     const run = first.executorCache();
     const reference = runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
     run.save();
-    const next = JitCache.open(images, 1, 'test-build')!;
+    const next = JitCache.open(images, '1 harts, run', 'test-build')!;
     expect(next.listed.length).toBe(1);
     // The coordinator's wiring (host/coordinator.ts): the service hands each module it compiled ahead to the machine's channel.
     const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
@@ -278,16 +280,16 @@ describe('compiled page modules kept between runs', () => {
   test('the modules a run used are listed in order, and the main thread compiles them ahead for the next one', async () => {
     vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
     const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
-    const first = JitCache.open(images, 1, 'test-build')!;
+    const first = JitCache.open(images, '1 harts, run', 'test-build')!;
     expect(first.listed).toEqual([]);
     const run = first.executorCache();
     runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
     run.save();
-    const modules = loadProfile(hotPageFile(images, 1)).modules;
+    const modules = loadProfile(hotPageFile(images, '1 harts, run')).modules;
     expect(modules.length).toBe(1);
     expect(readdirSync(pageModuleDir()).filter((f) => f.endsWith('.bin'))).toEqual([`${modules[0]}.bin`]);
     // The next run's service compiles it and marks its ticket (1) done.
-    const next = JitCache.open(images, 1, 'test-build')!;
+    const next = JitCache.open(images, '1 harts, run', 'test-build')!;
     expect(next.listed).toEqual(modules);
     const service = new CompileService(next.listed.length, next.ahead());
     const served = service.serve();
@@ -304,7 +306,7 @@ describe('compiled page modules kept between runs', () => {
     const bytes = readFileSync(bin);
     bytes[bytes.length - 1] ^= 1;
     writeFileSync(bin, bytes);
-    const third = JitCache.open(images, 1, 'test-build')!;
+    const third = JitCache.open(images, '1 harts, run', 'test-build')!;
     const broken = new CompileService(third.listed.length, third.ahead());
     const servedBroken = broken.serve();
     await until(() => broken.unusable.size === 1);
@@ -312,7 +314,7 @@ describe('compiled page modules kept between runs', () => {
     expect(await servedBroken).toMatchObject({ precompiled: 0, unusable: 1 });
     expect(Atomics.load(broken.board, 1)).toBe(TicketState.Pending);
     third.save([], [], [...broken.unusable].map((t) => third.listed[t - 1]));
-    expect(loadProfile(hotPageFile(images, 1)).modules).toEqual([]);
+    expect(loadProfile(hotPageFile(images, '1 harts, run')).modules).toEqual([]);
   });
 
   test('a page compiled on another thread runs from its next entry, the same as compiled here', async () => {
