@@ -88,11 +88,17 @@ export async function benchLinux({ cli = CLI, qemu = 'qemu-system-riscv64', hart
       specs.push({ key: 'rep', name: `hindsight/${tier} replay`, cmd: process.execPath, args: (i) => [cli, 'replay', '--tier', tier, '--quiet', trace(i)],
         check: (r) => (r.code === 0 && /final state match the recording/.test(r.stderr) ? null : `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`) });
       if (tier === 'jit') {
-        log(`linux ${harts} hart(s): ${WARM_BOOTS} boots to fill the JIT cache ...`);
+        log(`linux ${harts} hart(s): ${WARM_BOOTS} boots, a recording and two replays to fill the JIT cache ...`);
         for (let k = 0; k < WARM_BOOTS; k++) {
           const bad = why(timed(process.execPath, runArgs(), cacheEnv(warmCache)));
           if (bad) problems.push(`warm-up boot, ${harts} hart(s): ${bad}`);
         }
+        // Recording and replay keep JIT profiles of their own (host/jit-cache.ts profileShape):
+        // warm those too, as a user who records and replays the kernel again has them.
+        const warmTrace = path.join(dir, `linux-${harts}-warm.trace`);
+        const recBad = why(timed(process.execPath, [cli, 'record', '--tier', tier, '--harts', String(harts), '-o', warmTrace, ...kernelArgs], cacheEnv(warmCache)));
+        if (recBad) problems.push(`warm-up recording, ${harts} hart(s): ${recBad}`);
+        else for (let k = 0; k < 2; k++) timed(process.execPath, [cli, 'replay', '--tier', tier, '--quiet', warmTrace], cacheEnv(warmCache));
       }
       const got = Object.fromEntries((await rounds(harts, specs)).map((row, k) => [specs[k].key, row]));
       const { qemu: q, run, rec, rep } = got;
