@@ -119,7 +119,7 @@ export class ReplayTimeline {
     this.clock = new VirtualClock(board.harts);
     this.progressState = this.parallelTrace ? ReplayProgress.create(m.harts) : null;
     const tier = opts.tier ?? DEFAULT_TIER;
-    this.jitCache = tier === 'jit' ? JitCache.open(machine.prepared.images, profileShape(m.harts, 'debug'))?.executorCache() ?? null : null;
+    this.jitCache = tier === 'jit' ? JitCache.open(machine.prepared.images, [profileShape(m.harts, 'debug'), profileShape(m.harts, 'replay'), profileShape(m.harts, 'run')])?.executorCache() ?? null : null;
     const jit = this.jitCache ? { hotPages: this.jitCache.hotPages, pageCache: this.jitCache.pageCache } : {};
     const slots = board.harts.map((hart) => {
       const supervisor = this.parallelTrace

@@ -117,7 +117,7 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
-    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, profileShape(this.prepared.config.harts, hooks.command ?? 'run'));
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, [profileShape(this.prepared.config.harts, hooks.command ?? 'run'), profileShape(this.prepared.config.harts, 'run')]);
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */

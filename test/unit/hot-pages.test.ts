@@ -317,6 +317,33 @@ describe('compiled page modules kept between runs', () => {
     expect(loadProfile(hotPageFile(images, '1 harts, run')).modules).toEqual([]);
   });
 
+  test('a shape\'s first run starts from another shape\'s profile of the same images, and keeps its own once it learns something else', () => {
+    vi.stubEnv('HINDSIGHT_CACHE', dir); // undone after each test
+    const images = [{ role: 'kernel', bytes: new Uint8Array(PROGRAM.length * 4) }];
+    const runs = JitCache.open(images, profileShape(1, 'run'), 'test-build')!;
+    const run = runs.executorCache();
+    runProgram({ hotness: 2, hotPages: run.hotPages, pageCache: run.pageCache });
+    run.save();
+    const runModules = loadProfile(hotPageFile(images, profileShape(1, 'run'))).modules;
+    expect(runModules.length).toBe(1);
+    // A first recording: no profile of its own yet, so the runs' list and pages.
+    const shapes = [profileShape(1, 'record'), profileShape(1, 'run')];
+    const recording = JitCache.open(images, shapes, 'test-build')!;
+    expect(recording.listed).toEqual(runModules);
+    expect(recording.known.length).toBeGreaterThan(0);
+    const rec = recording.executorCache();
+    const primed = runProgram({ hotness: 1_000_000, hotPages: rec.hotPages, pageCache: rec.pageCache });
+    expect(primed.exec.stats.cachedCompiles).toBe(1); // compiled at once, from the runs' module
+    const runsFile = readFileSync(hotPageFile(images, profileShape(1, 'run')), 'utf8');
+    recording.save([[12345, [4]]], rec.pageCache!.takeUsed()); // it learned something the runs did not: saved under its own shape
+    expect(loadProfile(hotPageFile(images, profileShape(1, 'record'))).modules).toEqual(runModules);
+    expect(readFileSync(hotPageFile(images, profileShape(1, 'run')), 'utf8')).toBe(runsFile);
+    expect(JitCache.open(images, shapes, 'test-build')!.known).toEqual(expect.arrayContaining([[12345, [4]]]));
+    // Other shapes start empty.
+    expect(JitCache.open(images, profileShape(1, 'replay'), 'test-build')!.listed).toEqual([]);
+    expect(JitCache.open(images, [profileShape(2, 'record'), profileShape(2, 'run')], 'test-build')!.listed).toEqual([]);
+  });
+
   test('a page compiled on another thread runs from its next entry, the same as compiled here', async () => {
     const service = new CompileService(0, null);
     const served = service.serve();
