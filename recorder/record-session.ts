@@ -180,6 +180,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   // at all, whose replays diverged.
   drainRings();
   writer.appendConsolePositions(pendingRuns.splice(0));
+  const eventsByKind = writer.eventCounts();
   const summary = {
     exitCode: result.exitCode,
     stopReason: STOP_REASON_NAMES[result.reason],
@@ -189,12 +190,12 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     finalStateHashes: result.finalStateHashes('written'),
     wallSeconds: result.wallSeconds,
     consoleBytes,
-    acquires: writer.eventCounts().acquire,
+    acquires: eventsByKind.acquire,
   };
   const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
   if (truncated) writer.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
   else writer.finish(summary);
-  const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind: writer.eventCounts(), truncated };
+  const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind, truncated };
   writer.close();
   return out;
 }

@@ -47,6 +47,17 @@ export function replaysFasterSerially(perHart: number[], acquires: number, cores
 }
 
 /**
+ * replaysFasterSerially from a recording's summary (its final icounts and acquire count);
+ * undefined when the summary does not say (older traces have no acquire count).
+ */
+export function serialBySummary(summary: { icounts?: unknown; acquires?: unknown } | null, harts: number, cores = availableParallelism()): boolean | undefined {
+  const icounts = summary?.icounts;
+  const acquires = summary?.acquires;
+  if (!Array.isArray(icounts) || icounts.length !== harts || !icounts.every((n) => typeof n === 'number') || typeof acquires !== 'number') return undefined;
+  return replaysFasterSerially(icounts as number[], acquires, cores);
+}
+
+/**
  * The hart workers a replay of `tracePath` without --sched will use, from its header and summary
  * (harts, recorded scheduling, instructions and acquires per hart): one for a serial replay, else a
  * thread per hart up to the host's cores. 1 whenever the trace does not say (an older trace without
@@ -62,11 +73,8 @@ export function replayWorkersGuessed(tracePath: string): number {
       const summary = JSON.parse(meta.get(META.summary) ?? 'null') as { icounts?: unknown; acquires?: unknown } | null;
       const harts = header?.machine?.harts;
       if (header?.sched !== 'parallel' || typeof harts !== 'number' || !Number.isInteger(harts) || harts < 2) return 1;
-      const icounts = summary?.icounts;
-      const acquires = summary?.acquires;
-      if (!Array.isArray(icounts) || icounts.length !== harts || !icounts.every((n) => typeof n === 'number') || typeof acquires !== 'number') return 1;
       const cores = availableParallelism();
-      return replaysFasterSerially(icounts as number[], acquires, cores) ? 1 : Math.min(harts, cores);
+      return serialBySummary(summary, harts, cores) === false ? Math.min(harts, cores) : 1;
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
 import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
 import { replayWorkerMode } from './worker-mode.js';
-import { replaysFasterSerially } from './replay-plan.js';
+import { replaysFasterSerially, serialBySummary } from './replay-plan.js';
 
 /**
  * Turn length of a serial replay of a parallel trace. Its events say where harts wait for each
@@ -35,8 +35,8 @@ export interface ReplayOutcome {
 
 function defaultIsSerial(reader: TraceReader, harts: number): boolean {
   if (harts < 2) return false; // no need to count a whole trace's events (~0.2 s on a 300 MB one)
-  const summary = reader.summary;
-  if (summary?.acquires !== undefined) return replaysFasterSerially(summary.icounts, summary.acquires, availableParallelism());
+  const bySummary = serialBySummary(reader.summary, harts);
+  if (bySummary !== undefined) return bySummary;
   const info = reader.info(); // older traces: count the events
   return replaysFasterSerially(info.harts.map((h) => h.icount ?? h.lastEventIcount ?? 0), info.eventsByKind.acquire, availableParallelism());
 }

@@ -37,6 +37,7 @@ export class JitCache {
     let profile = loadProfile(file);
     for (const seed of seeds) {
       if (profile.pages.length > 0 || profile.modules.length > 0) break;
+      if (seed === own) continue; // a run's own shape is its seed too: read once
       profile = loadProfile(hotPageFile(images, seed));
     }
     return new JitCache(file, profile, pageModuleDir(), buildId);

@@ -659,7 +659,8 @@ export class JitExecutor extends Executor {
   private compileCached(page: PageState, key: string, t0: number): true | readonly number[] | null {
     // The main thread compiled this file ahead (jit-share.ts ListedModule): its module, no read.
     const listed = this.opts.share?.listedModule(key);
-    if (listed && fits(page, listed)) {
+    if (listed && !fits(page, listed)) return listed.entries; // its file holds the same module: no read
+    if (listed) {
       let instance: WebAssembly.Instance;
       try {
         instance = new WebAssembly.Instance(listed.module, this.imports);
