@@ -69,8 +69,13 @@ export class Clint implements MmioDevice {
     if (offset >= MSIP_BASE && offset < MSIP_BASE + 4 * harts && width === 4) {
       const hart = (offset - MSIP_BASE) >> 2;
       const level = (value & 1n) === 1n;
+      const wasSet = this.msip[hart] === 1;
       this.msip[hart] = level ? 1 : 0;
       this.env.harts.setPending(hart, 1 << Irq.MSIP, level);
+      // Setting a bit already set changes no line, so setPending does not wake the hart; but the
+      // write is the sender's "look now": a hart polling in WFI with this IPI pending and masked
+      // (OpenSBI's HSM wait, whose start sets the state and then sends the IPI) stops napping.
+      if (level && wasSet) this.env.harts.kick(hart);
       return;
     }
     if (offset >= MTIMECMP_BASE && offset < MTIMECMP_BASE + 8 * harts) {
