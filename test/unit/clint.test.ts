@@ -1,24 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { MIP } from '../../src/cpu/csr-numbers.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
-import { Board } from '../../src/machine/board.js';
 import { CLINT_BASE } from '../../src/machine/memmap.js';
-import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
-
-const RAM_BYTES = 1 << 20;
-
-function twoHarts(): Board {
-  const board = new Board(sharedBuffer(createSharedMemory(RAM_BYTES)), { harts: 2, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  return board;
-}
+import { poweredBoard } from './fake-machine.js';
 
 describe('CLINT software interrupts', () => {
   // OpenSBI's secondary harts wait for their HSM start in WFI with MSIP already pending (masked),
   // napping between polls (engine/hart-runner.ts); the start's IPI must still wake them at once.
   test('every write of 1 to a hart\'s MSIP kicks that hart, also when the bit is already set; a write of 0 clears it without a kick', () => {
-    const board = twoHarts();
+    const board = poweredBoard(2);
     const target = board.harts[1]!;
     const other = board.harts[0]!;
     const msip1 = CLINT_BASE + 4;

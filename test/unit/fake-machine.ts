@@ -46,12 +46,18 @@ export function fakeEnv(numHarts = 2, ramBytes = 1 << 20): DeviceEnv & { harts: 
   };
 }
 
+/** A real board with `harts` harts and `ramBytes` of RAM (no images), powered on. */
+export function poweredBoard(harts: number, ramBytes = 1 << 20, memory: WebAssembly.Memory = createSharedMemory(ramBytes)): Board {
+  const board = new Board(sharedBuffer(memory), { harts, ramBytes, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  return board;
+}
+
 /** One M-mode hart of a real board (1 MiB of RAM) with `words` at RAM_BASE and its pc there: for executor tests. */
 export function oneHartMachine(words: readonly number[]) {
   const memory = createSharedMemory(1 << 20);
   const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
+  const board = poweredBoard(1, 1 << 20, memory);
   const view = new DataView(buffer);
   words.forEach((w, i) => view.setUint32(RAM_OFFSET + 4 * i, w, true));
   const hart = board.harts[0]!;

@@ -1,8 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
-import { Board } from '../../src/machine/board.js';
-import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
+import { poweredBoard } from './fake-machine.js';
 import { HartRecorder } from '../../recorder/hart-recorder.js';
 import { RecordingState } from '../../recorder/recording-state.js';
 import { BatchEncoder, decodeBatch } from '../../traces/event-codec.js';
@@ -13,8 +10,7 @@ const PAGE = 5;
 
 /** Two harts of a real board, each with the recorder a parallel recording gives it (no tenure). */
 function recordedPair() {
-  const board = new Board(sharedBuffer(createSharedMemory(RAM_BYTES)), { harts: 2, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
+  const board = poweredBoard(2, RAM_BYTES);
   const state = RecordingState.create({ harts: 2, ramPages: RAM_BYTES / 4096 });
   const recorders = board.harts.map((h) => new HartRecorder(h, state, board.control, board.clock, board.uart, { checkInterval: 1e12, tenure: 0, maxInsns: Number.MAX_SAFE_INTEGER }));
   const events = (hart: number): TraceEvent[] => {

@@ -1,11 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { Access, Mmu } from '../../src/cpu/mmu.js';
 import { Priv } from '../../src/cpu/csr-numbers.js';
 import { Board } from '../../src/machine/board.js';
 import { CLINT_BASE, RAM_BASE } from '../../src/machine/memmap.js';
-import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
+import { poweredBoard } from './fake-machine.js';
 import { HartReplayer, ReleaseInvalidates } from '../../replayer/hart-replayer.js';
 import { ReplayProgress } from '../../replayer/replay-progress.js';
 
@@ -13,8 +11,7 @@ const RAM_BYTES = 1 << 20;
 
 /** Hart 0 of a 2-hart board whose MMU asks a recording guard that logs and grants every right. */
 function guardedHart() {
-  const board = new Board(sharedBuffer(createSharedMemory(RAM_BYTES)), { harts: 2, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
+  const board = poweredBoard(2, RAM_BYTES);
   const hart = board.harts[0]!;
   const asked: string[] = [];
   hart.mmu.guard = { permit: (resource, write) => { asked.push(`${resource}${write ? 'w' : 'r'}`); return true; } };

@@ -1,11 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { Access, Mmu } from '../../src/cpu/mmu.js';
 import { Priv } from '../../src/cpu/csr-numbers.js';
-import { Board } from '../../src/machine/board.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
-import { createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
+import { poweredBoard } from './fake-machine.js';
 
 const RAM_BYTES = 4 << 20;
 const LEAF = 0xcfn; // V R W X A D
@@ -18,8 +15,7 @@ const pte = (pa: number, flags: bigint) => (BigInt(pa >>> 12) << 10n) | flags;
  * `remap` points those mappings elsewhere (RAM pages 5 and 6, megapage at RAM_BASE) without a fence.
  */
 function machine() {
-  const board = new Board(sharedBuffer(createSharedMemory(RAM_BYTES)), { harts: 1, ramBytes: RAM_BYTES, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
+  const board = poweredBoard(1, RAM_BYTES);
   const bus = board.bus;
   const root = RAM_BASE + 0x10000, l1 = root + 0x1000, l0 = root + 0x2000, l1b = root + 0x3000;
   bus.write(root, 8, pte(l1, 1n), 0); // va 0 .. 1 GiB
