@@ -51,6 +51,8 @@ export interface SessionHooks {
   serial?: boolean;
   /** The command, for the JIT's profile (host/jit-cache.ts profileShape; default `run`). */
   command?: 'record' | 'replay';
+  /** How harts share fewer threads than there are harts (hartGroups; default 'contiguous'). */
+  groupLayout?: HartGroupLayout;
 }
 
 export interface RunResult {
@@ -109,13 +111,8 @@ export class Coordinator {
   /** The JIT's cache between runs of these images (host/jit-cache.ts); null: not kept. */
   private readonly jitCache: JitCache | null = null;
 
-  /** A plain run (no session hooks): its harts share threads interleaved (hartGroups). */
-  private readonly plain: boolean;
-  private readonly hooks: SessionHooks;
-
-  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, hooks?: SessionHooks) {
-    this.plain = hooks === undefined;
-    this.hooks = hooks ?? { workerMode: () => ({ module: null }) };
+  /** Without hooks: a plain run, whose harts share threads interleaved (hartGroups). */
+  constructor(private readonly opts: RunOptions, private readonly io: ConsoleIo, private readonly hooks: SessionHooks = { workerMode: () => ({ module: null }), groupLayout: 'interleaved' }) {
     const machine = buildMachine(opts);
     this.memory = machine.memory;
     this.prepared = machine.prepared;
@@ -123,7 +120,7 @@ export class Coordinator {
     const sab = machine.buffer;
     this.out = consoleOutRing(sab);
     this.input = consoleInRing(sab);
-    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, [profileShape(this.prepared.config.harts, this.hooks.command ?? 'run'), profileShape(this.prepared.config.harts, 'run')]);
+    if ((opts.tier ?? DEFAULT_TIER) === 'jit') this.jitCache = JitCache.open(this.prepared.images, [profileShape(this.prepared.config.harts, hooks.command ?? 'run'), profileShape(this.prepared.config.harts, 'run')]);
   }
 
   /** Stops the machine from outside (SIGINT, Ctrl-A X). */
@@ -144,7 +141,7 @@ export class Coordinator {
     let fatal: string | null = null;
     let divergence: RunResult['divergence'] = null;
     const allHarts = board.harts.map((h) => h.id);
-    const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads, this.plain ? 'interleaved' : 'contiguous');
+    const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads, hooks.groupLayout);
     board.control.expectWorkers(groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
     // What it compiles ahead goes to the harts by key with its header (jit/jit-share.ts): no second read of those files.
@@ -252,6 +249,8 @@ export function hostThreadCount(harts: number, threads = harts): number {
   return Math.max(1, Math.min(threads, harts));
 }
 
+export type HartGroupLayout = 'contiguous' | 'interleaved';
+
 /**
  * Harts split over `threads` host threads, hart 0 (the boot hart of bare-metal guests) on thread 0.
  * Neighbouring harts often work as pairs (hart 0 and 1 of a 2-hart test run on `--harts 4`).
@@ -265,7 +264,7 @@ export function hostThreadCount(harts: number, threads = harts): number {
  * reference tier more than 30 s against 0.35-0.41 s. The 4-hart Linux boot, whose boot hart is
  * whichever wins OpenSBI's lottery, ran as fast either way (949 against 963 ms, medians of 15).
  */
-export function hartGroups(harts: number[], threads = harts.length, layout: 'contiguous' | 'interleaved' = 'contiguous'): number[][] {
+export function hartGroups(harts: number[], threads = harts.length, layout: HartGroupLayout = 'contiguous'): number[][] {
   const n = hostThreadCount(harts.length, threads);
   const groups: number[][] = Array.from({ length: n }, () => []);
   if (layout === 'interleaved') harts.forEach((id, i) => groups[i % n].push(id));
