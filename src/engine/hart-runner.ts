@@ -47,7 +47,7 @@ const POLLING_WFIS_PER_DOUBLING = 8;
 const SPINS_BEFORE_NAPS = 32;
 const SPIN_GAP_INSNS = 64;
 const LONG_SPIN_MS = 2;
-/** The nap: short, since the hart also wakes when kicked (IPI, interrupt line, ownership request). */
+/** The nap: short. A hart with a thread of its own also wakes when kicked; on a shared thread the nap runs out (see parkedWake). */
 const SPIN_NAP_MS = 0.1;
 /**
  * A hart spinning on a shared thread ends its turn after this many spin blocks in a row: the
@@ -205,6 +205,13 @@ export class HartRunner {
 
   /** Shared thread: the hart is parked — idle in WFI, or polling in WFI or a spin (host ns it may look again). */
   private parked: 'no' | 'idle' | bigint = 'no';
+  /**
+   * The hart's wake word when it was parked polling in WFI: a kick since (an IPI, an interrupt
+   * line, an ownership request) ends the nap early, as it ends a nap in Hart.sleep on a thread of
+   * its own. Null for a spin's nap, which only its deadline ends: what a spin waits for is memory,
+   * and while recording, a spinner kicked to give up its page would ask for it back at once.
+   */
+  private parkedWake: number | null = null;
 
   /**
    * Halt detection (see HALT_LOOP_BLOCKS): the icount where the hart was last in its loop (after a
@@ -303,7 +310,7 @@ export class HartRunner {
           const nap = this.spinning();
           if (this.sharesThread) {
             if (nap) {
-              this.parkPolling(SPIN_NAP_MS);
+              this.parkPolling(SPIN_NAP_MS, false);
               return 'blocked';
             }
             // What it waits for may be a sibling's to give: a ticket lock passed between harts of
@@ -390,7 +397,7 @@ export class HartRunner {
     if (h.exitRequested) return false;
     if (h.wakeable()) {
       if (++this.pollingWfis < POLLING_WFIS_BEFORE_NAPS) return false;
-      this.parkPolling(this.pollingNapMs());
+      this.parkPolling(this.pollingNapMs(), true);
       return true;
     }
     this.pollingWfis = 0;
@@ -404,9 +411,10 @@ export class HartRunner {
     return Math.min(POLLING_WFI_NAP_MAX_MS, POLLING_WFI_NAP_MS * 2 ** Math.floor(doublings));
   }
 
-  /** Shared thread: park the hart for `ms` of host time (a polling WFI or a spin). */
-  private parkPolling(ms: number): void {
+  /** Shared thread: park the hart for `ms` of host time (a polling WFI or a spin), or until kicked (`kickable`). */
+  private parkPolling(ms: number, kickable: boolean): void {
     this.parked = Clock.nowNs() + BigInt(Math.round(ms * 1e6));
+    this.parkedWake = kickable ? this.hart.wakeWord() : null;
   }
 
   /** Shared thread, at a safe point of a parked hart: true while nothing has come to wake it. */
@@ -415,7 +423,10 @@ export class HartRunner {
     const now = Clock.nowNs();
     this.pollTimer();
     const parked = this.parked;
-    const still = !h.exitRequested && (parked === 'idle' ? !h.wakeable() : now < (parked as bigint));
+    // A nap in a polling WFI also ends at a kick: the HSM start of an OpenSBI secondary polling on a
+    // shared thread waited out the nap (up to POLLING_WFI_NAP_MAX_MS), though its IPI kicks it.
+    const still = !h.exitRequested && (parked === 'idle' ? !h.wakeable()
+      : now < (parked as bigint) && (this.parkedWake === null || h.wakeWord() === this.parkedWake));
     if (!still) this.parked = 'no';
     return still;
   }

@@ -76,3 +76,75 @@ describe('engine/hart-runner.ts: safe points at one icount', () => {
     expect(hart.pc).toBe(BigInt(M_HANDLER));
   });
 });
+
+const WFI = 0x10500073;
+const JUMP_BACK = 0xffdff06f; // j .-4
+
+/** A hart in M-mode polling in WFI: MSIP pending and enabled in mie, mstatus.MIE off, so each WFI returns at once. */
+function pollingHart(): { hart: Hart; board: Board } {
+  const memory = createSharedMemory(1 << 20);
+  const buffer = sharedBuffer(memory);
+  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
+  powerOn(board);
+  const view = new DataView(buffer);
+  view.setUint32(RAM_OFFSET, WFI, true);
+  view.setUint32(RAM_OFFSET + 4, JUMP_BACK >>> 0, true);
+  const hart = board.harts[0]!;
+  hart.pc = BigInt(RAM_BASE);
+  hart.csr[Slot.mie] = BigInt(MIP.MSIP);
+  hart.refreshInterruptMirrors();
+  hart.setHardwareMip(MIP.MSIP, true);
+  return { hart, board };
+}
+
+/** A plain run's supervisor as far as WFI goes: real time, lines sampled at safe points. */
+const plainLike: HartSupervisor = {
+  realTime: true,
+  safePoint: (h) => { h.observeLines(h.hardwareMip()); },
+  budget: () => 1_000_000_000,
+  readTime: () => 0n,
+};
+
+describe('engine/hart-runner.ts: naps on a shared thread', () => {
+  test('a hart polling in WFI naps between polls, and a kick (an IPI, as OpenSBI\'s HSM start sends) ends the nap at once', () => {
+    // Conclusive only when the kick comes before the nap would have ended anyway (0.2 ms): tried again if the host was slower.
+    for (let attempt = 1; ; attempt++) {
+      const { hart, board } = pollingHart();
+      const runner = new HartRunner(hart, plainLike);
+      runner.sharesThread = true;
+      expect(runner.runSlice(1e9)).toBe('blocked'); // POLLING_WFIS_BEFORE_NAPS polls, then a nap
+      const parkedAt = process.hrtime.bigint();
+      const nap = runner.parkedForNs()!;
+      expect(nap).toBeGreaterThan(0n);
+      const icount = hart.icount;
+      board.control.kick(0);
+      runner.runSlice(icount + 2);
+      if (process.hrtime.bigint() - parkedAt >= nap) {
+        if (attempt < 10) continue;
+        throw new Error('the host never ran this test within a nap');
+      }
+      expect(hart.icount, 'the kicked hart polled again').toBe(icount + 2);
+      break;
+    }
+  });
+
+  test('without a kick the nap holds: the hart does not poll again before it ends', () => {
+    for (let attempt = 1; ; attempt++) {
+      const { hart } = pollingHart();
+      const runner = new HartRunner(hart, plainLike);
+      runner.sharesThread = true;
+      expect(runner.runSlice(1e9)).toBe('blocked');
+      const parkedAt = process.hrtime.bigint();
+      const nap = runner.parkedForNs()!;
+      const icount = hart.icount;
+      const status = runner.runSlice(icount + 2);
+      if (process.hrtime.bigint() - parkedAt >= nap) {
+        if (attempt < 10) continue;
+        throw new Error('the host never ran this test within a nap');
+      }
+      expect(status).toBe('blocked');
+      expect(hart.icount).toBe(icount);
+      break;
+    }
+  });
+});
