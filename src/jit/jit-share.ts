@@ -42,8 +42,39 @@ export interface ListedModule {
   module: WebAssembly.Module;
 }
 
-/** What travels on a machine's channel. */
-type ShareMessage = { page: SharedPage } | { listed: ListedModule };
+/**
+ * What travels on a machine's channel: the pages' block offsets and tails as Int32Arrays, which a
+ * structured clone copies as bytes. As an array and a Map (~150 offsets, ~200 tails a page) they
+ * took ~45 us of the ~52 us the receiving thread spent on each message (the module itself ~6 us),
+ * and a hart waking on a thread that had run little (the first secondary of a 4-hart Linux boot)
+ * received ~100 modules at once: ~11 ms of its bring-up, with the boot hart waiting (`node
+ * --cpu-prof`, 2026-12-05). Decoded when a hart first asks for the page or file.
+ */
+type WirePage = Omit<SharedPage, 'offsets' | 'tails'> & { offsets: Int32Array; tails: Int32Array };
+type WireListed = Omit<ListedModule, 'entries' | 'offsets' | 'tails'> & { entries: Int32Array; offsets: Int32Array; tails: Int32Array };
+type ShareMessage = { page: WirePage } | { listed: WireListed };
+
+/** A Map of offsets to instructions left as [offset, count, offset, count, ...]. */
+function tailsToWire(tails: Map<number, number>): Int32Array {
+  const out = new Int32Array(2 * tails.size);
+  let i = 0;
+  for (const [off, n] of tails) { out[i++] = off; out[i++] = n; }
+  return out;
+}
+
+function tailsFromWire(wire: Int32Array): Map<number, number> {
+  const tails = new Map<number, number>();
+  for (let i = 0; i < wire.length; i += 2) tails.set(wire[i], wire[i + 1]);
+  return tails;
+}
+
+function pageFromWire(w: WirePage): SharedPage {
+  return { ramPage: w.ramPage, vbase: w.vbase, gen: w.gen, offsets: Array.from(w.offsets), tails: tailsFromWire(w.tails), module: w.module };
+}
+
+function listedFromWire(w: WireListed): ListedModule {
+  return { key: w.key, entries: Array.from(w.entries), offsets: Array.from(w.offsets), tails: tailsFromWire(w.tails), module: w.module };
+}
 
 /** Where a machine's harts meet: the channel name and the publish counter (created by the coordinator). */
 export interface JitShareSpec {
@@ -60,8 +91,9 @@ export interface JitShareSpec {
 
 export class JitShare {
   private readonly channel: BroadcastChannel;
-  private readonly pages = new Map<number, SharedPage>();
-  private readonly listed = new Map<string, ListedModule>();
+  /** By RAM page: what this thread published, or another thread's message, decoded at the first get. */
+  private readonly pages = new Map<number, SharedPage | WirePage>();
+  private readonly listed = new Map<string, ListedModule | WireListed>();
   private seen = 0;
   /** Bumped whenever a drain brought something new: pages remember the version they last looked at. */
   version = 0;
@@ -79,7 +111,11 @@ export class JitShare {
 
   /** The latest module published for a RAM page (by any hart, this thread's included). */
   get(ramPage: number): SharedPage | undefined {
-    return this.pages.get(ramPage);
+    const page = this.pages.get(ramPage);
+    if (page === undefined || Array.isArray(page.offsets)) return page as SharedPage | undefined;
+    const decoded = pageFromWire(page as WirePage);
+    this.pages.set(ramPage, decoded);
+    return decoded;
   }
 
   /** Takes in what other threads published since the last look; true when something came. */
@@ -108,14 +144,18 @@ export class JitShare {
   publish(page: SharedPage): void {
     this.pages.set(page.ramPage, page);
     this.version++;
-    this.channel.postMessage({ page } satisfies ShareMessage);
+    this.channel.postMessage({ page: { ...page, offsets: Int32Array.from(page.offsets), tails: tailsToWire(page.tails) } } satisfies ShareMessage);
     Atomics.add(this.spec.published, 0, 1);
   }
 
   /** The main thread's module for the module file `key`, if it compiled that one ahead. */
   listedModule(key: string): ListedModule | undefined {
     this.refresh();
-    return this.listed.get(key);
+    const listed = this.listed.get(key);
+    if (listed === undefined || Array.isArray(listed.offsets)) return listed as ListedModule | undefined;
+    const decoded = listedFromWire(listed as WireListed);
+    this.listed.set(key, decoded);
+    return decoded;
   }
 
   close(): void {
@@ -133,7 +173,8 @@ export class ListedModulePoster {
   }
 
   post(listed: ListedModule): void {
-    this.channel.postMessage({ listed } satisfies ShareMessage);
+    const wire: WireListed = { key: listed.key, entries: Int32Array.from(listed.entries), offsets: Int32Array.from(listed.offsets), tails: tailsToWire(listed.tails), module: listed.module };
+    this.channel.postMessage({ listed: wire } satisfies ShareMessage);
     Atomics.add(this.spec.published, 0, 1);
   }
 

@@ -385,3 +385,25 @@ describe('compiled page modules kept between runs', () => {
     expect(hot.size).toBe(1);
   });
 });
+
+describe('jit/jit-share.ts: pages and module files on the machine\'s channel', () => {
+  test('what one thread publishes reaches another whole: offsets, tails and entries as they were sent', async () => {
+    const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
+    const sender = new JitShare(spec);
+    const receiver = new JitShare(spec);
+    const poster = new ListedModulePoster(spec);
+    const module = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    const tails = new Map([[6, 3], [4094, 1], [0, 2047]]);
+    sender.publish({ ramPage: 7, vbase: -(1n << 31n) + 0x7000n, gen: 3, offsets: [0, 2, 4094], tails, module });
+    poster.post({ key: 'k1', entries: [0, 8], offsets: [0, 8, 12], tails: new Map([[10, 1]]), module });
+    // The channel delivers asynchronously; the harts poll with receiveMessageOnPort.
+    await until(() => receiver.listedModule('k1') !== undefined);
+    expect(receiver.get(7)).toEqual({ ramPage: 7, vbase: -(1n << 31n) + 0x7000n, gen: 3, offsets: [0, 2, 4094], tails, module: expect.any(WebAssembly.Module) });
+    expect(receiver.get(7)!.tails).toBeInstanceOf(Map);
+    expect(receiver.listedModule('k1')).toEqual({ key: 'k1', entries: [0, 8], offsets: [0, 8, 12], tails: new Map([[10, 1]]), module: expect.any(WebAssembly.Module) });
+    expect(sender.get(7)!.offsets).toEqual([0, 2, 4094]); // the publisher keeps its own
+    sender.close();
+    receiver.close();
+    poster.close();
+  });
+});
