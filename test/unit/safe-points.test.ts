@@ -1,13 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import { MIP, MSTATUS, Priv, Slot } from '../../src/cpu/csr-numbers.js';
 import { Hart } from '../../src/cpu/hart.js';
 import { HartRunner } from '../../src/engine/hart-runner.js';
 import { HartSupervisor } from '../../src/engine/supervisor.js';
-import { powerOn } from '../../src/engine/machine-factory.js';
-import { Board } from '../../src/machine/board.js';
+import type { Board } from '../../src/machine/board.js';
 import { RAM_BASE } from '../../src/machine/memmap.js';
-import { RAM_OFFSET, createSharedMemory, sharedBuffer } from '../../src/shm/layout.js';
+import { RAM_OFFSET } from '../../src/shm/layout.js';
+import { poweredBoard } from './fake-machine.js';
 
 const NOP = 0x00000013;
 const S_HANDLER = RAM_BASE + 0x100;
@@ -15,11 +14,8 @@ const M_HANDLER = RAM_BASE + 0x200;
 
 /** A hart in S-mode running NOPs, SEIP delegated and enabled, MSIP enabled (an M-level line). */
 function sModeHart(): Hart {
-  const memory = createSharedMemory(1 << 20);
-  const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  const view = new DataView(buffer);
+  const board = poweredBoard(1, 1 << 20);
+  const view = new DataView(board.memory);
   for (let i = 0; i < 0x400; i += 4) view.setUint32(RAM_OFFSET + i, NOP, true);
   const hart = board.harts[0]!;
   hart.pc = BigInt(RAM_BASE);
@@ -82,11 +78,8 @@ const JUMP_BACK = 0xffdff06f; // j .-4
 
 /** A hart in M-mode polling in WFI: MSIP pending and enabled in mie, mstatus.MIE off, so each WFI returns at once. */
 function pollingHart(): { hart: Hart; board: Board } {
-  const memory = createSharedMemory(1 << 20);
-  const buffer = sharedBuffer(memory);
-  const board = new Board(buffer, { harts: 1, ramBytes: 1 << 20, rom: new Uint8Array(0x100), tohost: null, fromhost: null, disks: [], cpu: DEFAULT_CPU_FEATURES });
-  powerOn(board);
-  const view = new DataView(buffer);
+  const board = poweredBoard(1, 1 << 20);
+  const view = new DataView(board.memory);
   view.setUint32(RAM_OFFSET, WFI, true);
   view.setUint32(RAM_OFFSET + 4, JUMP_BACK >>> 0, true);
   const hart = board.harts[0]!;
@@ -105,46 +98,41 @@ const plainLike: HartSupervisor = {
   readTime: () => 0n,
 };
 
+/**
+ * A polling hart on a shared thread, run until it naps, then (kicked or not) given two more
+ * instructions: its slice's status and the instructions it ran. Null when the host took longer
+ * than the nap (0.2 ms), which then ended anyway: the caller tries again.
+ */
+function afterNap(kick: boolean): { status: string; ran: number } | null {
+  const { hart, board } = pollingHart();
+  const runner = new HartRunner(hart, plainLike);
+  runner.sharesThread = true;
+  expect(runner.runSlice(1e9)).toBe('blocked'); // POLLING_WFIS_BEFORE_NAPS polls, then a nap
+  const parkedAt = process.hrtime.bigint();
+  const nap = runner.parkedForNs()!;
+  expect(nap).toBeGreaterThan(0n);
+  const icount = hart.icount;
+  if (kick) board.control.kick(0);
+  const status = runner.runSlice(icount + 2);
+  return process.hrtime.bigint() - parkedAt < nap ? { status, ran: hart.icount - icount } : null;
+}
+
+function withinANap(kick: boolean): { status: string; ran: number } {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const r = afterNap(kick);
+    if (r) return r;
+  }
+  throw new Error('the host never ran this test within a nap');
+}
+
 describe('engine/hart-runner.ts: naps on a shared thread', () => {
   test('a hart polling in WFI naps between polls, and a kick (an IPI, as OpenSBI\'s HSM start sends) ends the nap at once', () => {
-    // Conclusive only when the kick comes before the nap would have ended anyway (0.2 ms): tried again if the host was slower.
-    for (let attempt = 1; ; attempt++) {
-      const { hart, board } = pollingHart();
-      const runner = new HartRunner(hart, plainLike);
-      runner.sharesThread = true;
-      expect(runner.runSlice(1e9)).toBe('blocked'); // POLLING_WFIS_BEFORE_NAPS polls, then a nap
-      const parkedAt = process.hrtime.bigint();
-      const nap = runner.parkedForNs()!;
-      expect(nap).toBeGreaterThan(0n);
-      const icount = hart.icount;
-      board.control.kick(0);
-      runner.runSlice(icount + 2);
-      if (process.hrtime.bigint() - parkedAt >= nap) {
-        if (attempt < 10) continue;
-        throw new Error('the host never ran this test within a nap');
-      }
-      expect(hart.icount, 'the kicked hart polled again').toBe(icount + 2);
-      break;
-    }
+    expect(withinANap(true).ran, 'the kicked hart polled again').toBe(2);
   });
 
   test('without a kick the nap holds: the hart does not poll again before it ends', () => {
-    for (let attempt = 1; ; attempt++) {
-      const { hart } = pollingHart();
-      const runner = new HartRunner(hart, plainLike);
-      runner.sharesThread = true;
-      expect(runner.runSlice(1e9)).toBe('blocked');
-      const parkedAt = process.hrtime.bigint();
-      const nap = runner.parkedForNs()!;
-      const icount = hart.icount;
-      const status = runner.runSlice(icount + 2);
-      if (process.hrtime.bigint() - parkedAt >= nap) {
-        if (attempt < 10) continue;
-        throw new Error('the host never ran this test within a nap');
-      }
-      expect(status).toBe('blocked');
-      expect(hart.icount).toBe(icount);
-      break;
-    }
+    const r = withinANap(false);
+    expect(r.status).toBe('blocked');
+    expect(r.ran).toBe(0);
   });
 });
