@@ -11,6 +11,7 @@ import { OwnershipTable, SPLIT_UNDER_YOU } from './ownership.js';
 import { LINE_BYTES } from '../src/cpu/resources.js';
 import { RecordingState } from './recording-state.js';
 import { stateHash } from '../src/engine/state-hash.js';
+import type { WaitMeter } from '../src/engine/hart-migration.js';
 
 export interface RecorderOptions {
   /** A register-hash check event every this many instructions. */
@@ -74,13 +75,6 @@ export interface RecorderHandover {
   otherLineAsks: Uint32Array;
   myLinesLo: Int32Array;
   myLinesHi: Int32Array;
-}
-
-/** What hart migration learns from a recorder: which harts it asked for rights, and how long it waited. */
-export interface WaitMeter {
-  asked(holder: number): void;
-  waited(ns: number): void;
-  acquired(): void;
 }
 
 /** Spins before a hart that waits for a right goes to sleep (thread handoffs cost ~50 us asleep). */

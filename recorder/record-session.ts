@@ -23,7 +23,7 @@ export interface RecordOptions extends RunOptions {
   tenure: number;
   /** Aborting stops the recording cleanly (SIGINT): the trace is kept, marked truncated. */
   signal?: AbortSignal;
-  /** Parallel recording: harts that keep waiting for each other move onto one thread for a while (`--migrate`, experimental; recorder/hart-migration.ts). */
+  /** Parallel recording: harts that keep waiting for each other move onto one thread for a while (`--migrate`, experimental; engine/hart-migration.ts). */
   migrate?: boolean;
 }
 
@@ -58,7 +58,7 @@ function addOutputRuns(runs: ConsolePosition[], lastIcount: Map<number, number>,
 
 
 /**
- * How harts move between the recording's threads (recorder/hart-migration.ts): `--migrate`, one
+ * How harts move between the recording's threads (engine/hart-migration.ts): `--migrate`, one
  * hart at a time; otherwise, with more than one thread, all together while they wait for each
  * other (collapse; HINDSIGHT_COLLAPSE=0: not at all). --chaos perturbs harts on threads of their
  * own; one hart, or one thread, has nowhere to go. Collapse also runs with a thread per hart since
@@ -72,7 +72,7 @@ async function migrationFor(opts: RecordOptions, serial: boolean): Promise<Recor
   const threads = hostThreadCount(opts.harts, opts.threads); // as the coordinator groups them
   const policy = opts.migrate === true ? 'pairs' : threads > 1 && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
   if (policy === null) return null;
-  const { migrationTableBytes } = await import('./hart-migration.js'); // loaded only when harts may move
+  const { migrationTableBytes } = await import('../src/engine/hart-migration.js'); // loaded only when harts may move
   return { table: new SharedArrayBuffer(migrationTableBytes(opts.harts, threads)), channel: `hindsight-migrate-${randomUUID()}`, policy };
 }
 

@@ -3,7 +3,7 @@
  * (recorder/worker-plugin.ts), so the main thread does not load the worker side's modules.
  */
 import type { WorkerMode } from '../src/host/worker-plugin.js';
-import type { MigrationPolicy } from './hart-migration.js';
+import type { MigrationPolicy } from '../src/engine/hart-migration.js';
 
 /** What a recording hart worker is told (plain data). */
 export interface RecordWorkerOptions {
@@ -15,7 +15,7 @@ export interface RecordWorkerOptions {
   serial: boolean;
   quantum: number;
   /**
-   * Parallel recording: harts move between threads (recorder/hart-migration.ts): the shared
+   * Parallel recording: harts move between threads (engine/hart-migration.ts): the shared
    * table, the machine's channel and the policy. Null: they stay.
    */
   migration: { table: SharedArrayBuffer; channel: string; policy: MigrationPolicy } | null;

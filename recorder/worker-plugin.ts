@@ -6,7 +6,7 @@ import { sharedThreadSchedule } from '../src/engine/shared-thread.js';
 import { WorkerContext, WorkerPlugin } from '../src/host/worker-plugin.js';
 import type { RecordWorkerOptions } from './worker-mode.js';
 import { HartRecorder, RecorderHandover, TENURE_MAX_NS } from './hart-recorder.js';
-import { HartMigration } from './hart-migration.js';
+import { HartMigration, homeThreads } from '../src/engine/hart-migration.js';
 import { RecordingState } from './recording-state.js';
 import { SerialRecorder } from './serial-recorder.js';
 
@@ -22,9 +22,10 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     table: o.migration.table, channel: o.migration.channel, policy: o.migration.policy, thread: ctx.thread, control: board.control, harts: board.harts,
     anchors: ctx.threadGroups.map((g) => g[0]),
     homes: homeThreads(ctx.threadGroups),
-    arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from)),
+    own: ctx.hartIds,
+    arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from as RecorderHandover)),
     leave: (slot) => (slot.supervisor as HartRecorder).handOver(),
-  }, ctx.hartIds) : null;
+  }) : null;
   const sharing = !o.serial && (ctx.hartIds.length > 1 || migration !== null);
   const group: HartRecorder[] = [];
   // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
@@ -81,11 +82,4 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     }
     return recorder;
   }
-}
-
-/** Each hart's thread at the start, by hart id. */
-function homeThreads(groups: number[][]): number[] {
-  const homes: number[] = [];
-  groups.forEach((ids, thread) => { for (const id of ids) homes[id] = thread; });
-  return homes;
 }

@@ -62,6 +62,33 @@ describe('--threads: harts taking turns on fewer host threads', () => {
     expect(total, r.stderr).toBeLessThan(600_000_000);
   });
 
+  // engine/hart-migration.ts 'balance': a plain run with fewer threads than harts starts them all
+  // on thread 0 and starts the other threads only when two harts keep a core busy; then the harts
+  // go to their own threads (HINDSIGHT_MIGRATE_LOG=1 prints each step).
+  test('a plain run balances its harts: busy ones spread to a thread started for them, and compute what they compute together', async () => {
+    const args = ['run', '--harts', '4', '--timeout', '120', '--append', 'iters=1500', guest('bench_parallel')];
+    const spread = await hindsight([...args.slice(0, 3), '--threads', '2', ...args.slice(3)], { env: { ...process.env, HINDSIGHT_MIGRATE_LOG: '1' } });
+    expect(spread.code, spread.stderr).toBe(0);
+    const log = spread.stderr.split('\n').map((line) => line.replace(/^migrate [\d.]+ /, ''));
+    expect(log).toContain('thread 0 listens (balance; harts 0,1,2,3)');
+    const steps = ['thread 0 starts the other threads', 'thread 1 listens (balance; harts none)', 'thread 0 spreads the harts (4 busy)', 'thread 1 takes hart 1', 'thread 1 takes hart 3'];
+    expect(steps.map((step) => log.indexOf(step)).every((at, i, all) => at >= 0 && (i === 0 || at > all[i - 1])), spread.stderr).toBe(true);
+    const together = await hindsight([...args.slice(0, 3), '--threads', '1', ...args.slice(3)]);
+    expect(together.code, together.stderr).toBe(0);
+    expect(spread.stdout).toBe(together.stdout); // every hart's checksum
+    expect(spread.stdout).toContain('bench_parallel: harts=4 iters=1500');
+  });
+
+  test('a plain run whose other harts idle in WFI never starts its second thread', async () => {
+    const r = await hindsight(['run', '--harts', '4', '--threads', '2', '--stats', '--timeout', '120', '--append', 'iters=1500', guest('bench_compute')], { env: { ...process.env, HINDSIGHT_MIGRATE_LOG: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('bench_compute: iters=1500 checksum=');
+    expect(r.stderr).toContain('thread 0 listens (balance; harts 0,1,2,3)');
+    expect(r.stderr).not.toContain('thread 1 listens');
+    expect(r.stderr).not.toContain('starts the other threads');
+    expect(Number(/hart 0: (\d+) instructions/.exec(r.stderr)?.[1]), r.stderr).toBeGreaterThan(300_000_000); // long enough to have weighed many periods
+  });
+
   // engine/hart-runner.ts SHARED_SPINS_BEFORE_YIELD: a hart waiting in a pause loop for a sibling
   // of its thread ends its turn after a few spins. Measured (2,000 rounds, --stats): 2 harts 187k
   // instructions (~47 a hand-off), 4 harts ~372k; spinning on until a nap it was 481k and 970k.

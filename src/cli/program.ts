@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
-import { Coordinator, RunResult } from '../host/coordinator.js';
+import { Coordinator, RunOptions, RunResult } from '../host/coordinator.js';
 import { EVENT_KINDS } from '../../traces/events.js';
 import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
-import { defaultThreads } from './default-threads.js';
+import { balancesHarts, defaultThreads } from './default-threads.js';
 import { ttyProgress } from './progress.js';
 import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
@@ -56,7 +56,7 @@ function printStats(result: RunResult): void {
   process.stderr.write(`hindsight stats:\n${lines.join('\n')}\n`);
 }
 
-function runOptions(kernel: string | undefined, flags: RunFlags) {
+function runOptions(kernel: string | undefined, flags: RunFlags): RunOptions {
   return {
     harts: flags.harts,
     ramBytes: flags.mem,
@@ -107,6 +107,7 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
   }
   const options = runOptions(kernel, flags);
   options.threads ??= defaultThreads(flags);
+  options.balance = balancesHarts(options.harts, Math.min(options.harts, options.threads ?? options.harts), flags.chaos);
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
@@ -243,7 +244,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--sched <MODE>', 'parallel: a thread per hart; serial: all harts on one thread over virtual time').choices(['parallel', 'serial']).default('parallel'))
     .addOption(new Option('--check-interval <N>', 'log a register hash every N instructions per hart').argParser(parseCount).default(1_000_000))
     .addOption(new Option('--tenure <N>', 'instructions a hart keeps a page before giving it to another hart').argParser(parseCount).default(20_000))
-    .option('--migrate', 'experimental: harts that keep waiting for each other\'s memory move onto one host thread for a while (recorder/hart-migration.ts)')
+    .option('--migrate', 'experimental: harts that keep waiting for each other\'s memory move onto one host thread for a while (engine/hart-migration.ts)')
     .option('--until-failure', 'record again and again until a run fails; keep only the failing trace')
     .addOption(new Option('--max-runs <N>', 'with --until-failure: give up after N runs (default 100)').argParser(parseCount))
     .addOption(new Option('--fail-on-exit <CODES>', 'with --until-failure: exit codes that count as failures, e.g. 1,3 (default: any non-zero)').argParser(parseExitCodes))

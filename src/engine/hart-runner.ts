@@ -167,6 +167,11 @@ export class HartRunner {
   private spins = 0;
   private lastSpinIcount = 0;
   private spinSinceNs = 0n;
+  /**
+   * The last slice ended with the hart waiting (parked, or spinning on a shared thread) rather
+   * than out of instructions: hart migration's 'balance' counts only the others as wanting a core.
+   */
+  endedWaiting = false;
   /** Harts outnumber the host's cores: a spinning hart naps at once (see SPINS_BEFORE_NAPS). */
   napWhenSpinning = false;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
@@ -189,7 +194,7 @@ export class HartRunner {
   }
 
   /**
-   * Hart migration (recorder/hart-migration.ts): the hart leaves this runner between turns. Null
+   * Hart migration (engine/hart-migration.ts): the hart leaves this runner between turns. Null
    * while it cannot: paused inside a block, or counted as halted (the machine's halt count).
    */
   handOver(): RunnerHandover | null {
@@ -246,6 +251,7 @@ export class HartRunner {
     // Inside a block (a probe or budget cut it short): no stop at all before it goes on.
     let midBlock = this.paused;
     this.paused = false;
+    this.endedWaiting = false;
     while (!h.exitRequested) {
       // An interrupt taken at this icount, and nothing retired since: the one kind of stop the
       // handler may still make is the one after an exception's (see interruptTakenAt).
@@ -258,7 +264,7 @@ export class HartRunner {
         sup.safePoint(h);
         if (sup.blocked?.()) return 'blocked';
         this.chaos?.safePoint(h.icount);
-        if (this.parked !== 'no' && this.stillParked()) return 'blocked';
+        if (this.parked !== 'no' && this.stillParked()) return this.waited('blocked');
         const irq = h.pendingInterrupt();
         if (irq >= 0) {
           h.takeInterrupt(irq);
@@ -304,18 +310,18 @@ export class HartRunner {
         if (exec.lastExit === BlockExit.Wfi) {
           if (sup.noteHalted) this.afterWfi();
           if (this.sharesThread) {
-            if (this.parkInWfi()) return 'blocked';
+            if (this.parkInWfi()) return this.waited('blocked');
           } else this.waitForInterrupt();
         } else if (exec.lastExit === BlockExit.Spin) {
           const nap = this.spinning();
           if (this.sharesThread) {
             if (nap) {
               this.parkPolling(SPIN_NAP_MS, false);
-              return 'blocked';
+              return this.waited('blocked');
             }
             // What it waits for may be a sibling's to give: a ticket lock passed between harts of
             // this thread (SHARED_SPINS_BEFORE_YIELD).
-            if (this.spins % SHARED_SPINS_BEFORE_YIELD === 0) return 'yield';
+            if (this.spins % SHARED_SPINS_BEFORE_YIELD === 0) return this.waited('yield');
           } else if (nap) h.sleep(h.wakeWord(), SPIN_NAP_MS);
         }
       } else if (exec.lastExit === BlockExit.Wfi) {
@@ -334,6 +340,12 @@ export class HartRunner {
       midBlock = cut;
     }
     return 'finished';
+  }
+
+  /** The slice ends because the hart waits: parked in WFI, napping, or yielding its shared thread in a spin. */
+  private waited(status: SliceStatus): SliceStatus {
+    this.endedWaiting = true;
+    return status;
   }
 
   /** Writes the hart's state back and lets the supervisor check the end. */

@@ -72,7 +72,7 @@ export interface SerialSchedulerOptions {
   /** Called once for each hart that finished its run, after its runner's `finish()`. */
   onDone?(slot: ScheduledHart): void;
   /**
-   * Parallel recording with hart migration (recorder/hart-migration.ts): called after every turn,
+   * Parallel recording with hart migration (engine/hart-migration.ts): called after every turn,
    * when harts may leave this scheduler (`remove`) or join it (`add`).
    */
   betweenTurns?(scheduler: SerialScheduler): void;

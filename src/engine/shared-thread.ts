@@ -78,10 +78,12 @@ export interface SharedThreadOptions {
   slept?(ns: number, waitingForRight: boolean): void;
   /** Recordings: rights the thread's harts took from each other so far (turns then shorten, ADAPTIVE_TURNS). */
   handOffs?(): number;
+  /** The hart whose wake word the thread sleeps on (default the first of `hartIds`; hart migration: the thread's anchor, as a thread may start with no harts). */
+  leader?: number;
 }
 
 export function sharedThreadSchedule(board: Board, hartIds: number[], opts: SharedThreadOptions = {}): Omit<SerialSchedulerOptions, 'onDone'> {
-  const leader = board.harts[hartIds[0]];
+  const leader = board.harts[opts.leader ?? hartIds[0]];
   for (const id of hartIds) board.control.shareWakeUps(id, leader.id);
   return {
     policy: opts.jitter ? new JitteredRoundRobin(SHARED_THREAD_QUANTUM, opts.handOffs) : new RoundRobin(SHARED_THREAD_QUANTUM),

@@ -15,7 +15,8 @@ import type { HotPageList } from '../jit/hot-pages.js';
 import type { UsedModule } from '../jit/page-module-cache.js';
 import { JitCache, profileShape } from './jit-cache.js';
 import { CompileService, compileServiceEnabled } from './compile-service.js';
-import { ListedModulePoster } from '../jit/jit-share.js';
+import { JitBacklog, ListedModulePoster } from '../jit/jit-share.js';
+import { migrationTableBytes } from '../engine/hart-migration.js';
 
 export interface RunOptions extends BootOptions {
   timeoutSeconds: number | null;
@@ -26,6 +27,12 @@ export interface RunOptions extends BootOptions {
   chaos?: ChaosSettings | null;
   /** --threads: host threads for parallel harts (default one per hart); fewer makes harts share them. */
   threads?: number;
+  /**
+   * Plain runs with fewer threads than harts (cli/default-threads.ts balancesHarts): every hart
+   * starts on thread 0, and the other threads start only once the harts spread to them
+   * (engine/hart-migration.ts 'balance'). Sessions (record, replay) never set it.
+   */
+  balance?: boolean;
 }
 
 /** Where the guest console goes and comes from. */
@@ -142,18 +149,32 @@ export class Coordinator {
     let divergence: RunResult['divergence'] = null;
     const allHarts = board.harts.map((h) => h.id);
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads, hooks.groupLayout);
-    board.control.expectWorkers(groups.length);
+    // Balancing, every hart starts on thread 0 and the other threads start when they spread
+    // (the worker asks, 'spawn'); `groups` are where the harts go then.
+    const balance = opts.balance && !hooks.serial && groups.length > 1 && allHarts.length > groups.length
+      ? { table: new SharedArrayBuffer(migrationTableBytes(allHarts.length, groups.length)), channel: `hindsight-balance-${randomUUID()}` }
+      : null;
+    const backlog = balance && (opts.tier ?? DEFAULT_TIER) === 'jit' ? new JitBacklog(this.jitChannel) : null;
+    board.control.expectWorkers(balance ? 1 : groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
     // What it compiles ahead goes to the harts by key with its header (jit/jit-share.ts): no second read of those files.
     const poster = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new ListedModulePoster({ channel: this.jitChannel, published: jitPublishedCounter(this.memory) }) : null;
     const compiler = poster ? new CompileService(this.jitCache?.listed.length ?? 0, this.jitCache?.ahead() ?? null, (listed) => poster.post(listed)) : null;
-    const workers = groups.map((_, thread) => this.startWorker(groups, thread, compiler?.board ?? null));
     const learned: HotPageList = [];
     const modules: UsedModule[] = [];
-    const finished = Promise.all(workers.map((w, id) => new Promise<void>((resolve) => {
+    const closed: Promise<void>[] = [];
+    let spawned = false;
+    const watch = (w: Worker, id: number): void => void closed.push(new Promise<void>((resolve) => {
       w.on('message', (msg: HartWorkerResult) => {
         if (msg.kind === 'compile') compiler?.request(msg.ticket, msg.bytes);
-        else if (msg.kind === 'done') {
+        else if (msg.kind === 'spawn') {
+          if (spawned || board.control.stopping) return;
+          spawned = true;
+          const jitBacklog = backlog?.messages();
+          backlog?.close();
+          for (let thread = 1; thread < groups.length; thread++) watch(this.startWorker(groups, [], thread, compiler?.board ?? null, balance, jitBacklog), thread);
+        }
+        else if (msg.kind === 'done' || msg.kind === 'learned') {
           if (msg.hotPages) learned.push(...msg.hotPages);
           if (msg.modules) modules.push(...msg.modules);
         } else if (msg.kind === 'divergence') divergence ??= { message: msg.message, exitCode: msg.exitCode };
@@ -165,7 +186,16 @@ export class Coordinator {
         board.control.requestStop(StopReason.Fatal, 1);
       });
       w.on('exit', () => resolve());
-    })));
+    }));
+    if (balance) watch(this.startWorker(groups, allHarts, 0, compiler?.board ?? null, balance), 0);
+    else groups.forEach((_, thread) => watch(this.startWorker(groups, groups[thread], thread, compiler?.board ?? null, null), thread));
+    // Every worker closed, those started late included.
+    const finished = (async () => {
+      for (let n = 0; n !== closed.length;) {
+        n = closed.length;
+        await Promise.all(closed);
+      }
+    })();
     let allDone = false;
     void finished.then(() => { allDone = true; board.control.ringDoorbell(); });
     const served = compiler?.serve();
@@ -184,6 +214,7 @@ export class Coordinator {
       else await sleepUntilBumped(ctrl, seen, this.pendingInput.length || this.inputIrqPending ? 5 : idleMs);
     }
     await finished;
+    backlog?.close();
     compiler?.close();
     const compiled = await served;
     poster?.close();
@@ -206,10 +237,10 @@ export class Coordinator {
     } };
   }
 
-  private startWorker(groups: number[][], thread: number, compileBoard: Int32Array | null): Worker {
+  /** `hartIds`: the harts it starts with (`groups[thread]`, unless they move: HartWorkerInit.balance). */
+  private startWorker(groups: number[][], hartIds: number[], thread: number, compileBoard: Int32Array | null, balance: HartWorkerInit['balance'], jitBacklog?: HartWorkerInit['jitBacklog']): Worker {
     // One worker per hart in parallel mode, or per group of harts sharing a thread (--threads).
-    const hartIds = groups[thread];
-    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(hartIds[0]), tier: this.opts.tier ?? DEFAULT_TIER,
+    const init: HartWorkerInit = { memory: this.memory, config: this.prepared.config, hartIds, maxInsns: this.opts.maxInsns, mode: this.hooks.workerMode(groups[thread][0]), tier: this.opts.tier ?? DEFAULT_TIER, balance, jitBacklog,
       chaos: hartIds.length === 1 ? this.opts.chaos ?? null : null, hostThreads: groups.length, jitChannel: this.jitChannel, thread, threadGroups: groups,
       hotPages: this.jitCache ? { list: this.jitCache.known, moduleDir: this.jitCache.moduleDir, buildId: this.jitCache.buildId } : null,
       compiling: compileBoard ? { board: compileBoard, listed: this.jitCache?.listed ?? [] } : null };

@@ -11,13 +11,14 @@ import { Hart } from '../cpu/hart.js';
 import { HartSupervisor } from '../engine/supervisor.js';
 import { VirtualClock } from '../engine/virtual-time.js';
 import { CODE_HEAT_BASE, StopReason, jitPublishedCounter, sharedBuffer } from '../shm/layout.js';
-import { JitShare } from '../jit/jit-share.js';
+import { JitShare, type ShareMessage } from '../jit/jit-share.js';
 import { HotPageList, HotPages } from '../jit/hot-pages.js';
 import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { RemoteCompiler } from '../jit/remote-compile.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
+import { HartMigration, homeThreads } from '../engine/hart-migration.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
 import type { AwaitInit } from './worker-pool.js';
 
@@ -50,12 +51,23 @@ export interface HartWorkerInit {
    * compiles ahead (jit/remote-compile.ts); null: compile here.
    */
   compiling: { board: Int32Array; listed: readonly string[] } | null;
+  /**
+   * A plain run whose harts share threads: they move between threads (engine/hart-migration.ts
+   * 'balance'); `hartIds` are this thread's harts at the start, `threadGroups` each thread's own.
+   */
+  balance?: { table: SharedArrayBuffer; channel: string } | null;
+  /** A thread started late (balance): what the machine's JIT channel carried before (JitBacklog). */
+  jitBacklog?: ShareMessage[];
 }
 
 /** Message a hart worker posts when it leaves its loop. */
 export type HartWorkerResult =
   | { kind: 'compile'; ticket: number; bytes: Uint8Array<ArrayBuffer> }
   | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList; modules?: UsedModule[] }
+  /** Thread 0 of a balanced run: its harts spread, start the machine's other threads. */
+  | { kind: 'spawn' }
+  /** What this thread's JIT learned after its last hart's 'done' (its harts moved away, hart migration). */
+  | { kind: 'learned'; hotPages?: HotPageList; modules?: UsedModule[] }
   | { kind: 'divergence'; hartId: number; message: string; exitCode: number }
   | { kind: 'fatal'; hartId: number; message: string; stack?: string }
   /** The last message: everything the worker had to write is written (its thread's teardown takes ~20-40 ms more). */
@@ -85,7 +97,7 @@ const jitShare = init.tier === 'jit' ? new JitShare({
   channel: init.jitChannel,
   published: jitPublishedCounter(init.memory),
   heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
-}) : null;
+}, init.jitBacklog) : null;
 const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;
 const pageCache = hotPages && init.hotPages!.buildId ? new PageModuleCache(init.hotPages!.moduleDir, init.hotPages!.buildId) : null;
 const compiler = init.tier === 'jit' && init.compiling
@@ -107,10 +119,28 @@ function placeHart(hart: Hart, supervisor: HartSupervisor, shared: boolean): Sch
   return s;
 }
 
-/** Plain running: host time, device lines sampled at safe points; harts sharing the thread take turns. */
+/**
+ * Plain running: host time, device lines sampled at safe points; harts sharing the thread take
+ * turns, and with `balance` move between the machine's threads (engine/hart-migration.ts).
+ */
 function plainRun(ctx: WorkerContext): WorkerPlugin {
+  const supervisor = (): RunSupervisor => new RunSupervisor(ctx.board.control, () => ctx.board.clock.mtime(), ctx.maxInsns);
+  const balance = init.balance ? new HartMigration({
+    table: init.balance.table, channel: init.balance.channel, policy: 'balance', thread: ctx.thread, control: ctx.board.control, harts: ctx.board.harts,
+    anchors: ctx.threadGroups.map((g) => g[0]), homes: homeThreads(ctx.threadGroups), own: ctx.hartIds,
+    arrive: (hart) => ctx.scheduleHart(hart, supervisor()),
+    leave: () => null,
+    spawn: () => parentPort!.postMessage({ kind: 'spawn' } satisfies HartWorkerResult),
+  }) : null;
+  if (balance) {
+    const shared = sharedThreadSchedule(ctx.board, ctx.hartIds, { leader: ctx.threadGroups[ctx.thread][0], slept: (ns, waiting) => balance.slept(ns, waiting) });
+    return {
+      supervisor, migrates: true, close: () => balance.close(),
+      schedule: { ...shared, betweenTurns: (sched) => balance.betweenTurns(sched), awaitHarts: (sched) => balance.awaitHarts(sched) },
+    };
+  }
   return {
-    supervisor: () => new RunSupervisor(ctx.board.control, () => ctx.board.clock.mtime(), ctx.maxInsns),
+    supervisor,
     schedule: ctx.hartIds.length > 1 ? sharedThreadSchedule(ctx.board, ctx.hartIds) : { policy: new RoundRobin(SERIAL_QUANTUM), stalled: () => 'continue' },
   };
 }
@@ -150,7 +180,7 @@ function reportDone(s: ScheduledHart): void {
   parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) } satisfies HartWorkerResult);
 }
 
-let current = init.hartIds[0];
+let current = init.hartIds[0] ?? init.threadGroups[init.thread]?.[0] ?? 0;
 /** The harts on this thread now (hart migration moves them between threads). */
 let running = (): Hart[] => init.hartIds.map((id) => board.harts[id]);
 let plugin: WorkerPlugin | null = null;
@@ -186,6 +216,11 @@ try {
       s.runner.finish();
       reportDone(s);
     }
+    if (process.env.HINDSIGHT_JIT_STATS === '1' && scheduler.members().length === 0) writeSync(2, `thread ${init.thread} (no harts at the end): ${JSON.stringify({ threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
+    // Pages this thread compiled for harts that finished elsewhere.
+    const learned = hotPages?.takeLearned();
+    const modules = pageCache?.takeUsed();
+    if (learned?.length || modules?.length) parentPort!.postMessage({ kind: 'learned', ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) } satisfies HartWorkerResult);
   }
 } catch (err) {
   for (const h of running()) h.syncOut();

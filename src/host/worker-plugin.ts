@@ -51,7 +51,7 @@ export interface WorkerPlugin {
    */
   runsOfBlocks?: boolean;
   /**
-   * Harts may move between this worker and others (recorder/hart-migration.ts): the worker then
+   * Harts may move between this worker and others (engine/hart-migration.ts): the worker then
    * always schedules its harts (even one) as if they shared the thread, and its scheduler's
    * `awaitHarts` decides when it ends.
    */

@@ -52,7 +52,7 @@ export interface ListedModule {
  */
 type WirePage = Omit<SharedPage, 'offsets' | 'tails'> & { offsets: Int32Array; tails: Int32Array };
 type WireListed = Omit<ListedModule, 'entries' | 'offsets' | 'tails'> & { entries: Int32Array; offsets: Int32Array; tails: Int32Array };
-type ShareMessage = { page: WirePage } | { listed: WireListed };
+export type ShareMessage = { page: WirePage } | { listed: WireListed };
 
 /** A Map of offsets to instructions left as [offset, count, offset, count, ...]. */
 function tailsToWire(tails: Map<number, number>): Int32Array {
@@ -100,9 +100,11 @@ export class JitShare {
 
   readonly heat: Int32Array;
 
-  constructor(private readonly spec: JitShareSpec) {
+  /** `backlog`: what the channel carried before this thread joined (a thread started late, JitBacklog). */
+  constructor(private readonly spec: JitShareSpec, backlog: readonly ShareMessage[] = []) {
     this.heat = spec.heat;
     this.channel = new BroadcastChannel(spec.channel);
+    for (const message of backlog) this.take(message);
     // Messages the thread's event loop gets to first (when it turns: before the harts run, or
     // between a test's steps) would be dropped without a listener: they are kept the same way.
     this.channel.onmessage = (event) => { this.take((event as { data: unknown }).data as ShareMessage); };
@@ -156,6 +158,36 @@ export class JitShare {
     const decoded = listedFromWire(listed as WireListed);
     this.listed.set(key, decoded);
     return decoded;
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+/**
+ * The main thread's copy of what the channel carried (the latest module per page, every listed
+ * module), for a hart thread started late (a balanced run's threads start when its harts spread,
+ * engine/hart-migration.ts): it begins with what the others compiled instead of compiling it again.
+ * A message still on its way when the thread starts may be missed: that page is compiled again.
+ */
+export class JitBacklog {
+  private readonly channel: BroadcastChannel;
+  private readonly pages = new Map<number, ShareMessage>();
+  private readonly listed = new Map<string, ShareMessage>();
+
+  constructor(channel: string) {
+    this.channel = new BroadcastChannel(channel);
+    this.channel.onmessage = (event) => {
+      const message = (event as { data: unknown }).data as ShareMessage;
+      if ('listed' in message) this.listed.set(message.listed.key, message);
+      else this.pages.set(message.page.ramPage, message);
+    };
+    this.channel.unref();
+  }
+
+  messages(): ShareMessage[] {
+    return [...this.listed.values(), ...this.pages.values()];
   }
 
   close(): void {

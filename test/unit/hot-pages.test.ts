@@ -10,7 +10,7 @@ import { JitCache, profileShape } from '../../src/host/jit-cache.js';
 import { CompileService } from '../../src/host/compile-service.js';
 import { RemoteCompiler, TicketState } from '../../src/jit/remote-compile.js';
 import { PageModuleCache } from '../../src/jit/page-module-cache.js';
-import { JitShare, ListedModulePoster } from '../../src/jit/jit-share.js';
+import { JitBacklog, JitShare, ListedModulePoster } from '../../src/jit/jit-share.js';
 import { randomUUID } from 'node:crypto';
 import { oneHartMachine } from './fake-machine.js';
 
@@ -405,5 +405,24 @@ describe('jit/jit-share.ts: pages and module files on the machine\'s channel', (
     sender.close();
     receiver.close();
     poster.close();
+  });
+
+  test('a thread started late begins with what the channel carried before it (JitBacklog): the latest module of each page, every listed file', async () => {
+    const spec = { channel: `hindsight-test-${randomUUID()}`, published: new Int32Array(new SharedArrayBuffer(4)), heat: new Int32Array(new SharedArrayBuffer(4 << 16)) };
+    const backlog = new JitBacklog(spec.channel);
+    const early = new JitShare(spec);
+    const poster = new ListedModulePoster(spec);
+    const module = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    early.publish({ ramPage: 7, vbase: 0x7000n, gen: 1, offsets: [0], tails: new Map(), module });
+    early.publish({ ramPage: 7, vbase: 0x7000n, gen: 2, offsets: [0, 4], tails: new Map([[2, 1]]), module }); // compiled again: the later one counts
+    early.publish({ ramPage: 9, vbase: 0x9000n, gen: 1, offsets: [8], tails: new Map(), module });
+    poster.post({ key: 'k1', entries: [0], offsets: [0], tails: new Map(), module });
+    await until(() => backlog.messages().length === 3);
+    const late = new JitShare(spec, backlog.messages());
+    expect(late.get(7)).toEqual({ ramPage: 7, vbase: 0x7000n, gen: 2, offsets: [0, 4], tails: new Map([[2, 1]]), module: expect.any(WebAssembly.Module) });
+    expect(late.get(9)?.offsets).toEqual([8]);
+    expect(late.listedModule('k1')?.entries).toEqual([0]);
+    expect(late.get(8)).toBeUndefined();
+    for (const c of [backlog, early, poster, late]) c.close();
   });
 });

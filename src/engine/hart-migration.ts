@@ -1,24 +1,33 @@
 import { writeSync } from 'node:fs';
 import { BroadcastChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { Hart } from '../src/cpu/hart.js';
-import { TlbState } from '../src/cpu/mmu.js';
-import { RunnerHandover } from '../src/engine/hart-runner.js';
-import { ScheduledHart, SerialScheduler } from '../src/engine/serial-scheduler.js';
-import { MachineControl } from '../src/shm/control.js';
-import { RecorderHandover, WaitMeter } from './hart-recorder.js';
+import { Hart } from '../cpu/hart.js';
+import { TlbState } from '../cpu/mmu.js';
+import { RunnerHandover } from './hart-runner.js';
+import { ScheduledHart, SerialScheduler } from './serial-scheduler.js';
+import { MachineControl } from '../shm/control.js';
 
 /*
- * Hart migration while recording in parallel: harts that keep waiting for each other's rights
- * move onto one host thread, where a parked sibling's rights go at once (no thread hand-off, no
- * tenure), and go back to their own thread after a while. Two policies:
- * - 'collapse' (the default with more than one thread): while the machine's threads spend a
- *   good share of their time waiting for each other, every hart gathers on thread 0; after a hold
- *   they spread back, and a hold that ends in ping-pong again doubles.
+ * Hart migration: harts move between a machine's host threads at run time. Three policies:
+ * - 'balance' (a plain run whose harts share threads): every hart starts on thread 0, and they
+ *   spread to their own threads once at least two of them keep a core busy; once at most one
+ *   does for a while, they gather again. Idle harts then cost no second isolate its warm-up, and
+ *   an IPI between them is a turn, not a thread wake-up.
+ * - 'collapse' (parallel recordings on more than one thread): harts that keep waiting for each
+ *   other's rights gather on thread 0, where a parked sibling's rights go at once (no thread
+ *   hand-off, no tenure); after a hold they spread back, and a hold that ends in ping-pong again
+ *   doubles.
  * - 'pairs' (`record --migrate`): a thread pulls the hart its harts keep waiting for.
- * Recording only: a parallel trace is replayed from its events whatever thread ran which hart,
- * and a hart moves with everything guest-visible (registers in shared memory, its soft TLB, its
- * position after exceptions), so the trace cannot tell a moved hart from one that stayed.
+ * A parallel trace is replayed from its events whatever thread ran which hart, and a hart moves
+ * with everything guest-visible (registers in shared memory, its soft TLB, its position after
+ * exceptions), so the trace cannot tell a moved hart from one that stayed.
  */
+
+/** What hart migration learns from a recorder: which harts it asked for rights, and how long it waited. */
+export interface WaitMeter {
+  asked(holder: number): void;
+  waited(ns: number): void;
+  acquired(): void;
+}
 
 /** How often a thread weighs its waits (host ms). */
 export const MIGRATION_PERIOD_MS = 20;
@@ -77,6 +86,20 @@ const BUSY_SHARE = 0.5;
 const ASK_COST_MS = 0.1;
 const SPREAD_ASK_SHARE = 0.3;
 const SPREAD_VOTES = 2;
+/**
+ * 'balance': gathered harts spread once, SPREAD_VOTES periods in a row, their thread was busy for
+ * BALANCE_FULL of the period and at least two of them each ran BALANCE_BUSY of it in turns that did
+ * not end waiting (parked in WFI, a spin): the machine wants more than one core. Spread harts
+ * gather once at most one hart in the machine ran that much for BALANCE_IDLE_VOTES periods in a
+ * row. Linux's secondaries coming up one at a time took 0.2-0.3 of a period beside the boot hart's
+ * 0.3-0.4 on a thread that slept the rest; its racy init's threads 0.15-0.6 each of a full thread.
+ */
+const BALANCE_FULL = 0.8;
+const BALANCE_BUSY = 0.15;
+const BALANCE_IDLE_VOTES = 5;
+const BALANCE_SPREAD_VOTES = 5;
+/** Votes after which thread 0 starts the other threads, when they start late (MigrationSetup.spawn). */
+const BALANCE_SPAWN_VOTES = 1;
 
 /**
  * Int32 words of the shared table: the one-move-at-a-time lock, the machine's acquires so far,
@@ -99,7 +122,7 @@ const MERGED_RATE = 2;
 const PER_HART_F64 = 3;
 
 function wordCount(harts: number, threads: number): number {
-  return HEADER + PER_HART * harts + 2 * threads;
+  return HEADER + PER_HART * harts + 4 * threads;
 }
 
 /** Bytes of the shared table (a SharedArrayBuffer of its own, zeroed). */
@@ -107,15 +130,26 @@ export function migrationTableBytes(harts: number, threads: number): number {
   return 4 * wordCount(harts, threads) + 8 * PER_HART_F64 * harts;
 }
 
-/** 'collapse': all harts gather on one thread while they wait for each other; 'pairs' (`--migrate`): one hart at a time. */
-export type MigrationPolicy = 'collapse' | 'pairs';
+/**
+ * 'balance': plain runs, the harts together while at most one of them is busy; 'collapse': all
+ * harts gather on one thread while they wait for each other; 'pairs' (`--migrate`): one hart at a time.
+ */
+export type MigrationPolicy = 'balance' | 'collapse' | 'pairs';
+
+/** Each hart's own thread, by hart id, given each thread's harts. */
+export function homeThreads(groups: number[][]): number[] {
+  const homes: number[] = [];
+  groups.forEach((ids, thread) => { for (const id of ids) homes[id] = thread; });
+  return homes;
+}
 
 /** What travels with a hart (structured clone on the machine's migration channel). */
 interface Move {
   to: number;
   hart: number;
   runner: RunnerHandover;
-  recorder: RecorderHandover;
+  /** What the hart's supervisor hands on (a recorder's bookkeeping; nothing for a plain run). */
+  supervisor: unknown;
   tlb: TlbState;
   lines: number;
   /** Pulled (stays for its hold), or pushed home. */
@@ -131,12 +165,16 @@ export interface MigrationSetup {
   anchors: number[];
   /** Each hart's own thread (where it goes back to). */
   homes: number[];
+  /** The harts this thread runs at the start ('balance': all on thread 0). */
+  own: number[];
+  /** 'balance', thread 0: starts the machine's other threads (started late, when the harts first spread); absent when they run from the start. */
+  spawn?(): void;
   control: MachineControl;
   harts: Hart[];
-  /** Builds the scheduled hart of an arriving hart around its recorder's state (the plug-in's supervisor, the worker's tier). */
-  arrive(hart: Hart, recorder: RecorderHandover): ScheduledHart;
-  /** A hart left this thread (its recorder leaves the thread's group). */
-  leave(slot: ScheduledHart): RecorderHandover;
+  /** Builds the scheduled hart of an arriving hart around its supervisor's state (the plug-in's supervisor, the worker's tier). */
+  arrive(hart: Hart, supervisor: unknown): ScheduledHart;
+  /** A hart left this thread: what its supervisor hands on (a recorder leaves the thread's group). */
+  leave(slot: ScheduledHart): unknown;
 }
 
 /** One thread's side of hart migration: its meter, its decisions, and the moves in and out. */
@@ -161,29 +199,36 @@ export class HartMigration implements WaitMeter {
   private readonly guests = new Map<number, number>();
   /** Moves out and in, and pulls withdrawn (HINDSIGHT_OWN_STATS). */
   readonly moves = { out: 0, in: 0, withdrawn: 0 };
-  /** Thread 0 under 'collapse': where the machine is, and since when (performance.now()). */
-  private collapse: 'apart' | 'gathering' | 'together' | 'spreading' = 'apart';
+  /** Thread 0 under 'collapse' or 'balance': where the machine is, and since when (performance.now()). */
+  private collapse: 'apart' | 'gathering' | 'together' | 'spreading';
+  /** 'balance': the other threads were asked to start (MigrationSetup.spawn). */
+  private spawnAsked = false;
   private collapseSince = 0;
-  private collapseHoldMs = COLLAPSE_HOLD_MIN_MS;
-  /** Periods in a row whose waits called for gathering (GATHER_VOTES). */
+  private collapseHoldMs: number;
+  /** Periods in a row whose waits (or, balancing, whose idle harts) called for gathering. */
   private gatherVotes = 0;
   /** Periods in a row, together, in which spreading looked worth it. */
   private spreadVotes = 0;
   /** When the harts last finished spreading (performance.now(); -Infinity: never). */
   private spreadAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly s: MigrationSetup, ownHarts: number[]) {
+  constructor(private readonly s: MigrationSetup) {
     const harts = s.harts.length;
+    // Balancing, the harts start together on thread 0 and may spread at once.
+    this.collapse = s.policy === 'balance' ? 'together' : 'apart';
+    this.collapseHoldMs = s.policy === 'balance' ? 0 : COLLAPSE_HOLD_MIN_MS;
     const words = wordCount(harts, s.anchors.length);
     this.words = new Int32Array(s.table, 0, words);
     this.f64 = new Float64Array(s.table, 4 * words, PER_HART_F64 * harts);
     this.channel = new BroadcastChannel(s.channel);
     this.asks = new Int32Array(harts);
     this.turnMs = new Float64Array(harts);
-    for (const h of ownHarts) {
+    for (const h of s.own) {
       Atomics.store(this.words, this.word(h, THREAD), s.thread + 1);
       Atomics.store(this.words, this.word(h, HOLD), HOLD_MIN_MS);
     }
+    Atomics.store(this.words, this.readyWord(s.thread), 1); // its channel listens: harts may come
+    if (LOG) note(`thread ${s.thread} listens (${s.policy}; harts ${s.own.join(',') || 'none'})`);
   }
 
   close(): void {
@@ -197,6 +242,21 @@ export class HartMigration implements WaitMeter {
   /** The word holding `thread`'s share of its last period spent waiting (per mille). */
   private waitWord(thread: number): number {
     return HEADER + PER_HART * this.s.harts.length + thread;
+  }
+
+  /** 1 once `thread` listens on the migration channel (a thread started late may not yet). */
+  private readyWord(thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + 3 * this.s.anchors.length + thread;
+  }
+
+  private allThreadsReady(): boolean {
+    for (let t = 0; t < this.s.anchors.length; t++) if (Atomics.load(this.words, this.readyWord(t)) === 0) return false;
+    return true;
+  }
+
+  /** The word holding how many of `thread`'s harts were busy in its last period ('balance'). */
+  private busyWord(thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + 2 * this.s.anchors.length + thread;
   }
 
   /**
@@ -251,7 +311,8 @@ export class HartMigration implements WaitMeter {
   /** Takes in arrivals, lets harts other threads pulled go, and once a period weighs the waits. */
   betweenTurns(sched: SerialScheduler): void {
     const now = performance.now();
-    this.turnMs[sched.current] += now - this.mark;
+    // Balancing, a turn that ended waiting (WFI, a spin) is no sign the hart wants a core of its own.
+    if (this.s.policy !== 'balance' || !sched.slots[sched.current]?.runner.endedWaiting) this.turnMs[sched.current] += now - this.mark;
     this.takeArrivals(sched);
     const me = this.s.thread;
     for (const slot of sched.members()) {
@@ -266,6 +327,7 @@ export class HartMigration implements WaitMeter {
   /** No hart left here: true (after waiting a little for one) unless the machine stops and none is on its way. */
   awaitHarts(sched: SerialScheduler): boolean {
     Atomics.store(this.words, this.waitWord(this.s.thread), 0); // no hart here waits
+    Atomics.store(this.words, this.busyWord(this.s.thread), 0); // nor runs
     if (this.takeArrivals(sched)) return true;
     if (this.s.control.stopping && !this.expecting()) return false;
     if (LOG && this.s.control.stopping) note(`thread ${this.s.thread} waits for a hart on its way: ${[...this.words.subarray(HEADER)].join(',')}`);
@@ -282,12 +344,19 @@ export class HartMigration implements WaitMeter {
     const waited = this.waitNs / 1e6;
     const live = sched.members().filter((slot) => !sched.finished[slot.hart.id]);
     let busy = 0;
-    for (const slot of live) if (this.turnMs[slot.hart.id] >= (BUSY_SHARE * period) / live.length) busy++;
+    let full = 0;
+    if (this.s.policy === 'balance') {
+      for (const slot of live) {
+        full += this.turnMs[slot.hart.id] / period;
+        if (this.turnMs[slot.hart.id] >= BALANCE_BUSY * period) busy++;
+      }
+    } else for (const slot of live) if (this.turnMs[slot.hart.id] >= (BUSY_SHARE * period) / live.length) busy++;
     this.periodStart = now;
     this.waitNs = 0;
     if (LOG_PERIODS) note(`thread ${me} period ${period.toFixed(1)} ms waited ${(waited / period).toFixed(2)} turns ${Array.from(this.turnMs, (ms) => (ms / period).toFixed(2)).join(' ')} asks ${this.asks.join(' ')}`);
     this.turnMs.fill(0);
     Atomics.store(this.words, this.waitWord(me), Math.round(1000 * Math.min(1, waited / period)));
+    Atomics.store(this.words, this.busyWord(me), busy);
     const asks = this.asks.slice();
     this.asks.fill(0);
     Atomics.add(this.words, ACQUIRES, this.acquires);
@@ -305,6 +374,10 @@ export class HartMigration implements WaitMeter {
     }
     if (this.s.policy === 'collapse') {
       if (me === 0) this.steerCollapse(sched, now, period, asks, busy);
+      return;
+    }
+    if (this.s.policy === 'balance') {
+      if (me === 0) this.steerBalance(sched, now, full >= BALANCE_FULL ? busy : 0);
       return;
     }
     // Pull: the hart most asked for, when waiting for other threads took a large share of the period.
@@ -375,7 +448,57 @@ export class HartMigration implements WaitMeter {
       this.collapse = 'spreading';
       if (LOG) note(`thread ${me} spreads the harts (${busy} busy, ${asked} asks)`);
     }
-    // Spreading: every guest home at once (a hart that cannot leave yet goes at a later period).
+    this.spreadHome(sched, now);
+  }
+
+  /**
+   * Thread 0 under 'balance', once a period: together, sends the harts home once at least two of
+   * them want a core (`busy`, on this thread, 0 when it was not full) two periods in a row, after
+   * the hold; apart, asks for them all again once at most one hart in the machine was busy for
+   * BALANCE_IDLE_VOTES periods.
+   */
+  private steerBalance(sched: SerialScheduler, now: number, busy: number): void {
+    const me = this.s.thread;
+    if (this.collapse === 'apart') {
+      let machineBusy = 0;
+      for (let t = 0; t < this.s.anchors.length; t++) machineBusy += Atomics.load(this.words, this.busyWord(t));
+      this.gatherVotes = machineBusy <= 1 ? this.gatherVotes + 1 : 0;
+      if (this.gatherVotes < BALANCE_IDLE_VOTES) return;
+      this.gatherVotes = 0;
+      // Idle again within a hold of spreading: stay together longer next time.
+      this.collapseHoldMs = now - this.spreadAt < Math.max(this.collapseHoldMs, COLLAPSE_HOLD_MIN_MS) ? Math.min(2 * Math.max(this.collapseHoldMs, COLLAPSE_HOLD_MIN_MS), COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
+      if (LOG) note(`thread ${me} gathers the idle harts (hold ${this.collapseHoldMs} ms)`);
+      this.gather();
+      return;
+    }
+    if (this.collapse === 'gathering') {
+      if (!this.s.harts.some((_, h) => this.threadOf(h) !== me)) {
+        this.collapse = 'together';
+        this.collapseSince = now;
+      }
+      return;
+    }
+    if (this.collapse === 'together') {
+      this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 ? 0 : this.spreadVotes + 1;
+      // The other threads start a little ahead of the first spread (~100 ms of a core each, on
+      // the way to a spread that may not come), since a message on a channel nobody listens on
+      // yet is lost: the harts go only once every thread listens.
+      if (this.spreadVotes >= BALANCE_SPAWN_VOTES && !this.spawnAsked && this.s.spawn) {
+        this.spawnAsked = true;
+        if (LOG) note(`thread ${me} starts the other threads`);
+        this.s.spawn();
+      }
+      if (this.spreadVotes < BALANCE_SPREAD_VOTES || !this.allThreadsReady()) return;
+      this.spreadVotes = 0;
+      this.collapse = 'spreading';
+      if (LOG) note(`thread ${me} spreads the harts (${busy} busy)`);
+    }
+    this.spreadHome(sched, now);
+  }
+
+  /** Spreading: every guest home at once (a hart that cannot leave yet goes at a later period). */
+  private spreadHome(sched: SerialScheduler, now: number): void {
+    const me = this.s.thread;
     let left = 0;
     for (const slot of sched.members()) {
       const id = slot.hart.id;
@@ -386,7 +509,7 @@ export class HartMigration implements WaitMeter {
     this.spreadAt = now;
   }
 
-  /** Thread 0 under 'collapse': asks every other thread for its harts (they leave between their turns). */
+  /** Thread 0 under 'collapse' or 'balance': asks every other thread for its harts (they leave between their turns). */
   private gather(): void {
     const me = this.s.thread;
     this.collapse = 'gathering';
@@ -418,7 +541,7 @@ export class HartMigration implements WaitMeter {
     if (!pulled) this.f64[PER_HART_F64 * id + PUSHED_AT] = Date.now();
     const hart = slot.hart;
     hart.syncOut();
-    const move: Move = { to, hart: id, runner, recorder: this.s.leave(slot), tlb: hart.mmu.saveTlb(), lines: hart.lines, pulled };
+    const move: Move = { to, hart: id, runner, supervisor: this.s.leave(slot), tlb: hart.mmu.saveTlb(), lines: hart.lines, pulled };
     sched.remove(id);
     this.guests.delete(id);
     Atomics.store(this.words, this.word(id, THREAD), -(to + 1));
@@ -457,7 +580,7 @@ export class HartMigration implements WaitMeter {
     const me = this.s.thread;
     const hart = this.s.harts[move.hart];
     hart.syncIn();
-    const slot = this.s.arrive(hart, move.recorder);
+    const slot = this.s.arrive(hart, move.supervisor);
     hart.mmu.restoreTlb(move.tlb);
     hart.observeLines(move.lines);
     slot.runner.takeOver(move.runner);
@@ -468,7 +591,7 @@ export class HartMigration implements WaitMeter {
     if (moved) this.moves.in++;
     if (LOG) note(`thread ${me} takes hart ${move.hart}${moved ? '' : ' back (stopping)'}`);
     // Pulled back home: not a guest here. (Under 'collapse' thread 0 sends its guests home itself.)
-    if (!move.pulled || this.s.homes[move.hart] === me || this.s.policy === 'collapse') return;
+    if (!move.pulled || this.s.homes[move.hart] === me || this.s.policy !== 'pairs') return;
     this.guests.set(move.hart, performance.now() + Atomics.load(this.words, this.word(move.hart, HOLD)));
     this.arrived.set(move.hart, { at: Date.now(), count: this.machineAcquires() });
   }
