@@ -1,3 +1,4 @@
+import { startsTogether } from '../src/engine/start-together.js';
 import { ConsoleIo, Coordinator, hostThreadCount, RunOptions, RunResult, STOP_REASON_NAMES } from '../src/host/coordinator.js';
 import { StopReason } from '../src/shm/layout.js';
 import { InputError } from '../src/errors.js';
@@ -73,7 +74,10 @@ async function migrationFor(opts: RecordOptions, serial: boolean): Promise<Recor
   const policy = opts.migrate === true ? 'pairs' : threads > 1 && process.env.HINDSIGHT_COLLAPSE !== '0' ? 'collapse' : null;
   if (policy === null) return null;
   const { migrationTableBytes } = await import('../src/engine/hart-migration.js'); // loaded only when harts may move
-  return { table: new SharedArrayBuffer(migrationTableBytes(opts.harts, threads)), channel: `hindsight-migrate-${randomUUID()}`, policy };
+  // Gathered from the start (the 4-hart Linux boot gathered within ~150 ms and stayed so), the
+  // other threads start when the harts first spread.
+  const together = policy === 'collapse' && startsTogether(opts.harts, threads);
+  return { table: new SharedArrayBuffer(migrationTableBytes(opts.harts, threads)), channel: `hindsight-migrate-${randomUUID()}`, policy, together };
 }
 
 /**
@@ -117,6 +121,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   coordinator = new Coordinator(opts, io, {
     workerMode: () => recordWorkerMode({ recording: state.buffer, ramPages, checkInterval: opts.checkInterval, tenure: opts.tenure, serial, quantum: SERIAL_QUANTUM, migration }),
     serial,
+    startTogether: migration?.together === true,
     command: 'record',
     input: (bytes) => {
       pendingInput.push(...bytes);

@@ -16,9 +16,10 @@ export interface RecordWorkerOptions {
   quantum: number;
   /**
    * Parallel recording: harts move between threads (engine/hart-migration.ts): the shared
-   * table, the machine's channel and the policy. Null: they stay.
+   * table, the machine's channel and the policy; `together`: every hart starts on thread 0, the
+   * other threads once they spread (engine/start-together.ts). Null: they stay.
    */
-  migration: { table: SharedArrayBuffer; channel: string; policy: MigrationPolicy } | null;
+  migration: { table: SharedArrayBuffer; channel: string; policy: MigrationPolicy; together: boolean } | null;
 }
 
 /** The worker mode that plugs recording into a hart worker. */

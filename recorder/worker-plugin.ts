@@ -23,6 +23,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
     anchors: ctx.threadGroups.map((g) => g[0]),
     homes: homeThreads(ctx.threadGroups),
     own: ctx.hartIds,
+    startTogether: o.migration.together, spawn: ctx.spawnThreads,
     arrive: (hart, from) => ctx.scheduleHart(hart, supervisor(hart, from as RecorderHandover)),
     leave: (slot) => (slot.supervisor as HartRecorder).handOver(),
   }) : null;
@@ -31,6 +32,7 @@ export function createWorkerPlugin(ctx: WorkerContext, o: RecordWorkerOptions): 
   // Time asleep while a hart here waits for a right counts as waiting (the migration's meter).
   const shared = sharing ? sharedThreadSchedule(board, ctx.hartIds, {
     jitter: true,
+    leader: ctx.threadGroups[ctx.thread][0], // (a thread started late has no harts yet)
     slept: migration ? (ns, waiting) => migration.slept(ns, waiting) : undefined,
     handOffs: process.env.HINDSIGHT_ADAPTIVE_TURNS === '0' ? undefined : () => group.reduce((n, r) => n + r.siblingHandOffs, 0),
   }) : null;

@@ -155,7 +155,9 @@ describe('collapse: with more harts than threads, harts that wait for each other
   // HINDSIGHT_COLLAPSE_WAIT_SHARE=0 gathers the harts on thread 0 at the first period. The racy
   // counter's harts keep asking each other for its page, so they stay together; bench_parallel's
   // compute apart, so they spread after the hold (and gather again at the next period).
-  const env = { ...process.env, HINDSIGHT_COLLAPSE_WAIT_SHARE: '0', HINDSIGHT_OWN_STATS: '1', HINDSIGHT_MIGRATE_LOG: '1' };
+  // HINDSIGHT_BALANCE=0: the harts start on their own threads, not gathered on thread 0
+  // (engine/start-together.ts, whose path test/smp.test.ts covers), so that they move to gather.
+  const env = { ...process.env, HINDSIGHT_COLLAPSE_WAIT_SHARE: '0', HINDSIGHT_OWN_STATS: '1', HINDSIGHT_MIGRATE_LOG: '1', HINDSIGHT_BALANCE: '0' };
   // 3 harts on 2 threads: threads of unequal groups (harts 0 and 2, hart 1), the lone one emptied.
   test.each([['smp_racy_counter', 4, []], ['bench_parallel', 4, ['--append', 'iters=300']], ['smp_racy_counter', 3, []]])('%s on %i harts, 2 threads: the harts gather (and spread), and each recording replays exactly (parallel and serial)', { timeout: 600_000 }, async (name, harts, args) => {
     for (let i = 0; i < 2; i++) {

@@ -79,6 +79,27 @@ describe('--threads: harts taking turns on fewer host threads', () => {
     expect(spread.stdout).toContain('bench_parallel: harts=4 iters=1500');
   });
 
+  // engine/start-together.ts: a parallel recording gathers its harts on thread 0 from the start
+  // (collapse) and starts its second thread when they spread.
+  test('a recording on fewer threads than harts starts them together; harts computing apart spread to a thread started for them, and the trace replays exactly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hindsight-together-'));
+    try {
+      const trace = join(dir, 't.trace');
+      const rec = await hindsight(['record', '--harts', '4', '--threads', '2', '--timeout', '120', '-o', trace, '--append', 'iters=1000', guest('bench_parallel')], { env: { ...process.env, HINDSIGHT_MIGRATE_LOG: '1' } });
+      expect(rec.code, rec.stderr).toBe(0);
+      const log = rec.stderr.split('\n').map((line) => line.replace(/^migrate [\d.]+ /, ''));
+      const steps = ['thread 0 listens (collapse; harts 0,1,2,3)', 'thread 0 starts the other threads', 'thread 1 listens (collapse; harts none)', 'thread 1 takes hart 2', 'thread 1 takes hart 3'];
+      expect(steps.map((step) => log.indexOf(step)).every((at, i, all) => at >= 0 && (i === 0 || at > all[i - 1])), rec.stderr).toBe(true);
+      for (const sched of ['parallel', 'serial']) {
+        const rep = await hindsight(['replay', '--sched', sched, trace]);
+        expect(rep.code, rep.stderr).toBe(0);
+        expect(rep.stdout).toBe(rec.stdout);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a plain run whose other harts idle in WFI never starts its second thread', async () => {
     const r = await hindsight(['run', '--harts', '4', '--threads', '2', '--stats', '--timeout', '120', '--append', 'iters=1500', guest('bench_compute')], { env: { ...process.env, HINDSIGHT_MIGRATE_LOG: '1' } });
     expect(r.code, r.stderr).toBe(0);

@@ -7,7 +7,8 @@
 import { availableParallelism } from 'node:os';
 import { tuneHostMalloc } from '../host/malloc-tune.js';
 import { startHartWorkers } from '../host/worker-pool.js';
-import { balancesHarts, defaultThreads } from './default-threads.js';
+import { defaultThreads } from './default-threads.js';
+import { startsTogether } from '../engine/start-together.js';
 import { WORKER_PLUGIN_OF_COMMAND } from './worker-plugins.js';
 
 /** The value of an option in argv (`--opt V` or `--opt=V`), undefined when absent. */
@@ -43,8 +44,10 @@ function workersGuessed(argv: readonly string[]): number {
   const chaos = argv.slice(3).some((a) => a === '--chaos' || a.startsWith('--chaos=')) ? true : undefined;
   const threads = threadsFlag !== undefined ? Number(threadsFlag)
     : argv.slice(3).some((a) => a === '--gdb' || a.startsWith('--gdb=')) ? 1 : defaultThreads({ harts, sched, chaos }) ?? harts;
-  // A balanced run starts its other threads only when its harts spread.
-  if (argv[2] === 'run' && balancesHarts(harts, Math.min(harts, threads), chaos)) return 1;
+  // A run, or a recording whose harts gather (not --migrate), starting its harts together starts
+  // its other threads only when they spread.
+  const gathers = argv[2] === 'run' || (process.env.HINDSIGHT_COLLAPSE !== '0' && !argv.slice(3).includes('--migrate'));
+  if (gathers && chaos === undefined && startsTogether(harts, Math.min(harts, threads))) return 1;
   return Math.min(harts, threads);
 }
 

@@ -22,15 +22,6 @@ export interface ThreadFlags {
   chaos?: unknown;
 }
 
-/**
- * A plain run of `harts` on `threads` host threads (fewer) balances them (engine/hart-migration.ts
- * 'balance'): every hart starts on the first thread, and the others start only when harts spread
- * to them. HINDSIGHT_BALANCE=0: each hart stays on its thread, all threads from the start.
- */
-export function balancesHarts(harts: number, threads: number, chaos?: unknown): boolean {
-  return process.env.HINDSIGHT_BALANCE !== '0' && chaos === undefined && threads > 1 && harts > threads;
-}
-
 export function defaultThreads(flags: ThreadFlags): number | undefined {
   const cores = availableParallelism();
   if (flags.threads !== undefined || (flags.sched ?? 'parallel') !== 'parallel' || flags.chaos !== undefined || flags.harts <= cores) return undefined;

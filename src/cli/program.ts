@@ -6,7 +6,8 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
-import { balancesHarts, defaultThreads } from './default-threads.js';
+import { defaultThreads } from './default-threads.js';
+import { startsTogether } from '../engine/start-together.js';
 import { ttyProgress } from './progress.js';
 import { collectDisk, parseChaosSeed, parseCpu, parseCount, parseExitCodes, parseHarts, parseThreads, parseMemorySize, parsePort, parsePositiveNumber, parseRegex } from './options.js';
 import type { DebugFlags } from './debug-command.js';
@@ -107,7 +108,7 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
   }
   const options = runOptions(kernel, flags);
   options.threads ??= defaultThreads(flags);
-  options.balance = balancesHarts(options.harts, Math.min(options.harts, options.threads ?? options.harts), flags.chaos);
+  options.balance = flags.chaos === undefined && startsTogether(options.harts, Math.min(options.harts, options.threads ?? options.harts));
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));

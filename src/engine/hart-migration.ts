@@ -167,8 +167,12 @@ export interface MigrationSetup {
   homes: number[];
   /** The harts this thread runs at the start ('balance': all on thread 0). */
   own: number[];
-  /** 'balance', thread 0: starts the machine's other threads (started late, when the harts first spread); absent when they run from the start. */
-  spawn?(): void;
+  /**
+   * Every hart starts on thread 0 ('balance' always; 'collapse' as engine/start-together.ts says),
+   * and thread 0 asks for the other threads (`spawn`) when the harts first want to spread.
+   */
+  startTogether: boolean;
+  spawn(): void;
   control: MachineControl;
   harts: Hart[];
   /** Builds the scheduled hart of an arriving hart around its supervisor's state (the plug-in's supervisor, the worker's tier). */
@@ -214,8 +218,8 @@ export class HartMigration implements WaitMeter {
 
   constructor(private readonly s: MigrationSetup) {
     const harts = s.harts.length;
-    // Balancing, the harts start together on thread 0 and may spread at once.
-    this.collapse = s.policy === 'balance' ? 'together' : 'apart';
+    // Harts that start together on thread 0 may spread at once when balancing, after a hold when recording.
+    this.collapse = s.startTogether ? 'together' : 'apart';
     this.collapseHoldMs = s.policy === 'balance' ? 0 : COLLAPSE_HOLD_MIN_MS;
     const words = wordCount(harts, s.anchors.length);
     this.words = new Int32Array(s.table, 0, words);
@@ -311,8 +315,9 @@ export class HartMigration implements WaitMeter {
   /** Takes in arrivals, lets harts other threads pulled go, and once a period weighs the waits. */
   betweenTurns(sched: SerialScheduler): void {
     const now = performance.now();
-    // Balancing, a turn that ended waiting (WFI, a spin) is no sign the hart wants a core of its own.
-    if (this.s.policy !== 'balance' || !sched.slots[sched.current]?.runner.endedWaiting) this.turnMs[sched.current] += now - this.mark;
+    // Harts that started together: a turn that ended waiting (WFI, a spin) is no sign the hart
+    // wants a core of its own (OpenSBI's secondaries spin for the boot hart, then idle in WFI).
+    if (!this.s.startTogether || !sched.slots[sched.current]?.runner.endedWaiting) this.turnMs[sched.current] += now - this.mark;
     this.takeArrivals(sched);
     const me = this.s.thread;
     for (const slot of sched.members()) {
@@ -443,7 +448,8 @@ export class HartMigration implements WaitMeter {
     if (this.collapse === 'together') {
       const asked = asks.reduce((a, b) => a + b, 0);
       this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 || asked * ASK_COST_MS >= SPREAD_ASK_SHARE * period ? 0 : this.spreadVotes + 1;
-      if (this.spreadVotes < SPREAD_VOTES) return;
+      this.spawnAhead(SPREAD_VOTES);
+      if (this.spreadVotes < SPREAD_VOTES || !this.allThreadsReady()) return;
       this.spreadVotes = 0;
       this.collapse = 'spreading';
       if (LOG) note(`thread ${me} spreads the harts (${busy} busy, ${asked} asks)`);
@@ -480,20 +486,26 @@ export class HartMigration implements WaitMeter {
     }
     if (this.collapse === 'together') {
       this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 ? 0 : this.spreadVotes + 1;
-      // The other threads start a little ahead of the first spread (~100 ms of a core each, on
-      // the way to a spread that may not come), since a message on a channel nobody listens on
-      // yet is lost: the harts go only once every thread listens.
-      if (this.spreadVotes >= BALANCE_SPAWN_VOTES && !this.spawnAsked && this.s.spawn) {
-        this.spawnAsked = true;
-        if (LOG) note(`thread ${me} starts the other threads`);
-        this.s.spawn();
-      }
+      this.spawnAhead(BALANCE_SPAWN_VOTES);
       if (this.spreadVotes < BALANCE_SPREAD_VOTES || !this.allThreadsReady()) return;
       this.spreadVotes = 0;
       this.collapse = 'spreading';
       if (LOG) note(`thread ${me} spreads the harts (${busy} busy)`);
     }
     this.spreadHome(sched, now);
+  }
+
+  /**
+   * Harts that started together: the other threads start once the harts have voted `votes`
+   * periods in a row to spread (~100 ms of a core each, on the way to a spread that may not
+   * come), since a message on a channel nobody listens on yet is lost: the harts go only once
+   * every thread listens.
+   */
+  private spawnAhead(votes: number): void {
+    if (this.spawnAsked || this.spreadVotes < votes || !this.s.startTogether) return;
+    this.spawnAsked = true;
+    if (LOG) note(`thread ${this.s.thread} starts the other threads`);
+    this.s.spawn();
   }
 
   /** Spreading: every guest home at once (a hart that cannot leave yet goes at a later period). */

@@ -28,8 +28,8 @@ export interface RunOptions extends BootOptions {
   /** --threads: host threads for parallel harts (default one per hart); fewer makes harts share them. */
   threads?: number;
   /**
-   * Plain runs with fewer threads than harts (cli/default-threads.ts balancesHarts): every hart
-   * starts on thread 0, and the other threads start only once the harts spread to them
+   * Plain runs with fewer threads than harts (engine/start-together.ts): every hart starts on
+   * thread 0, and the other threads start only once the harts spread to them
    * (engine/hart-migration.ts 'balance'). Sessions (record, replay) never set it.
    */
   balance?: boolean;
@@ -60,6 +60,11 @@ export interface SessionHooks {
   command?: 'record' | 'replay';
   /** How harts share fewer threads than there are harts (hartGroups; default 'contiguous'). */
   groupLayout?: HartGroupLayout;
+  /**
+   * Every hart starts on thread 0, and the other threads start when its worker asks ('spawn'):
+   * the session's plug-in moves the harts (a recording's collapse, engine/start-together.ts).
+   */
+  startTogether?: boolean;
 }
 
 export interface RunResult {
@@ -154,8 +159,9 @@ export class Coordinator {
     const balance = opts.balance && !hooks.serial && groups.length > 1 && allHarts.length > groups.length
       ? { table: new SharedArrayBuffer(migrationTableBytes(allHarts.length, groups.length)), channel: `hindsight-balance-${randomUUID()}` }
       : null;
-    const backlog = balance && (opts.tier ?? DEFAULT_TIER) === 'jit' ? new JitBacklog(this.jitChannel) : null;
-    board.control.expectWorkers(balance ? 1 : groups.length);
+    const together = (balance !== null || hooks.startTogether === true) && !hooks.serial && groups.length > 1;
+    const backlog = together && (opts.tier ?? DEFAULT_TIER) === 'jit' ? new JitBacklog(this.jitChannel) : null;
+    board.control.expectWorkers(together ? 1 : groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).
     // What it compiles ahead goes to the harts by key with its header (jit/jit-share.ts): no second read of those files.
     const poster = (opts.tier ?? DEFAULT_TIER) === 'jit' && compileServiceEnabled() ? new ListedModulePoster({ channel: this.jitChannel, published: jitPublishedCounter(this.memory) }) : null;
@@ -187,7 +193,7 @@ export class Coordinator {
       });
       w.on('exit', () => resolve());
     }));
-    if (balance) watch(this.startWorker(groups, allHarts, 0, compiler?.board ?? null, balance), 0);
+    if (together) watch(this.startWorker(groups, allHarts, 0, compiler?.board ?? null, balance), 0);
     else groups.forEach((_, thread) => watch(this.startWorker(groups, groups[thread], thread, compiler?.board ?? null, null), thread));
     // Every worker closed, those started late included.
     const finished = (async () => {

@@ -64,7 +64,7 @@ export interface HartWorkerInit {
 export type HartWorkerResult =
   | { kind: 'compile'; ticket: number; bytes: Uint8Array<ArrayBuffer> }
   | { kind: 'done'; hartId: number; icount: number; hotPages?: HotPageList; modules?: UsedModule[] }
-  /** Thread 0 of a balanced run: its harts spread, start the machine's other threads. */
+  /** Thread 0 of harts that started together (engine/start-together.ts): start the machine's other threads. */
   | { kind: 'spawn' }
   /** What this thread's JIT learned after its last hart's 'done' (its harts moved away, hart migration). */
   | { kind: 'learned'; hotPages?: HotPageList; modules?: UsedModule[] }
@@ -108,6 +108,7 @@ const context: WorkerContext = {
   oversubscribed: init.hostThreads > availableParallelism(),
   board, hartIds: init.hartIds, maxInsns: init.maxInsns, virtualClock: new VirtualClock(board.harts), chaos: (id) => chaos.get(id) ?? null,
   thread: init.thread, threadGroups: init.threadGroups, scheduleHart: (hart, supervisor) => placeHart(hart, supervisor, true),
+  spawnThreads: () => parentPort!.postMessage({ kind: 'spawn' } satisfies HartWorkerResult),
 };
 
 /** A hart on this worker's tier under `supervisor`; `shared`: it takes turns with others on this thread. */
@@ -130,7 +131,7 @@ function plainRun(ctx: WorkerContext): WorkerPlugin {
     anchors: ctx.threadGroups.map((g) => g[0]), homes: homeThreads(ctx.threadGroups), own: ctx.hartIds,
     arrive: (hart) => ctx.scheduleHart(hart, supervisor()),
     leave: () => null,
-    spawn: () => parentPort!.postMessage({ kind: 'spawn' } satisfies HartWorkerResult),
+    startTogether: true, spawn: ctx.spawnThreads,
   }) : null;
   if (balance) {
     const shared = sharedThreadSchedule(ctx.board, ctx.hartIds, { leader: ctx.threadGroups[ctx.thread][0], slept: (ns, waiting) => balance.slept(ns, waiting) });

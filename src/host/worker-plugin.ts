@@ -37,6 +37,8 @@ export interface WorkerContext {
   oversubscribed: boolean;
   /** Puts a hart that arrived from another thread (hart migration) on this worker's tier, as the worker did its own. */
   scheduleHart(hart: Hart, supervisor: HartSupervisor): ScheduledHart;
+  /** Harts that started together (engine/start-together.ts): asks the coordinator to start the machine's other threads. */
+  spawnThreads(): void;
 }
 
 export interface WorkerPlugin {
