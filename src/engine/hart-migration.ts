@@ -422,58 +422,47 @@ export class HartMigration implements WaitMeter {
    * (`busy`) and they barely ask each other for rights, sends them all home.
    */
   private steerCollapse(sched: SerialScheduler, now: number, period: number, asks: Int32Array, busy: number): void {
-    const me = this.s.thread;
-    if (this.collapse === 'apart') {
-      let waits = 0;
-      for (let t = 0; t < this.s.anchors.length; t++) waits += Atomics.load(this.words, this.waitWord(t)) / 1000;
-      if (waits < COLLAPSE_WAIT_SHARE * (this.s.anchors.length - 1)) {
-        this.gatherVotes = 0;
-        return;
-      }
-      if (++this.gatherVotes < GATHER_VOTES) return;
-      this.gatherVotes = 0;
-      // Waiting again within a hold of spreading: the ping-pong goes on, stay together longer.
-      this.collapseHoldMs = now - this.spreadAt < this.collapseHoldMs ? Math.min(2 * this.collapseHoldMs, COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
-      if (LOG) note(`thread ${me} gathers the harts (threads waited ${waits.toFixed(2)} of a period; hold ${this.collapseHoldMs} ms)`);
-      this.gather();
-      return;
-    }
-    if (this.collapse === 'gathering') {
-      if (!this.s.harts.some((_, h) => this.threadOf(h) !== me)) {
-        this.collapse = 'together';
-        this.collapseSince = now;
-      }
-      return;
-    }
-    if (this.collapse === 'together') {
-      const asked = asks.reduce((a, b) => a + b, 0);
-      this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 || asked * ASK_COST_MS >= SPREAD_ASK_SHARE * period ? 0 : this.spreadVotes + 1;
-      this.spawnAhead(SPREAD_VOTES);
-      if (this.spreadVotes < SPREAD_VOTES || !this.allThreadsReady()) return;
-      this.spreadVotes = 0;
-      this.collapse = 'spreading';
-      if (LOG) note(`thread ${me} spreads the harts (${busy} busy, ${asked} asks)`);
-    }
-    this.spreadHome(sched, now);
+    let waits = 0;
+    for (let t = 0; t < this.s.anchors.length; t++) waits += Atomics.load(this.words, this.waitWord(t)) / 1000;
+    const asked = asks.reduce((a, b) => a + b, 0);
+    this.steer(sched, now, {
+      gather: waits >= COLLAPSE_WAIT_SHARE * (this.s.anchors.length - 1), gatherVotes: GATHER_VOTES,
+      gatherNote: `gathers the harts (threads waited ${waits.toFixed(2)} of a period; `,
+      spread: busy >= 2 && asked * ASK_COST_MS < SPREAD_ASK_SHARE * period, spawnVotes: SPREAD_VOTES, spreadVotes: SPREAD_VOTES,
+      spreadNote: `spreads the harts (${busy} busy, ${asked} asks)`,
+    });
   }
 
   /**
    * Thread 0 under 'balance', once a period: together, sends the harts home once at least two of
-   * them want a core (`busy`, on this thread, 0 when it was not full) two periods in a row, after
-   * the hold; apart, asks for them all again once at most one hart in the machine was busy for
-   * BALANCE_IDLE_VOTES periods.
+   * them want a core (`busy`, on this thread, 0 when it was not full) BALANCE_SPREAD_VOTES periods
+   * in a row, after the hold; apart, asks for them all again once at most one hart in the machine
+   * was busy for BALANCE_IDLE_VOTES periods.
    */
   private steerBalance(sched: SerialScheduler, now: number, busy: number): void {
+    let machineBusy = 0;
+    for (let t = 0; t < this.s.anchors.length; t++) machineBusy += Atomics.load(this.words, this.busyWord(t));
+    this.steer(sched, now, {
+      gather: machineBusy <= 1, gatherVotes: BALANCE_IDLE_VOTES, gatherNote: 'gathers the idle harts (',
+      spread: busy >= 2, spawnVotes: BALANCE_SPAWN_VOTES, spreadVotes: BALANCE_SPREAD_VOTES, spreadNote: `spreads the harts (${busy} busy)`,
+    });
+  }
+
+  /**
+   * Thread 0's steering under 'collapse' and 'balance' (they differ in what votes for what):
+   * apart, gathers after `gatherVotes` periods in a row voted so; together, after the hold, sends
+   * the harts home after `spreadVotes` such periods, once every thread listens.
+   */
+  private steer(sched: SerialScheduler, now: number, v: { gather: boolean; gatherVotes: number; gatherNote: string; spread: boolean; spawnVotes: number; spreadVotes: number; spreadNote: string }): void {
     const me = this.s.thread;
     if (this.collapse === 'apart') {
-      let machineBusy = 0;
-      for (let t = 0; t < this.s.anchors.length; t++) machineBusy += Atomics.load(this.words, this.busyWord(t));
-      this.gatherVotes = machineBusy <= 1 ? this.gatherVotes + 1 : 0;
-      if (this.gatherVotes < BALANCE_IDLE_VOTES) return;
+      this.gatherVotes = v.gather ? this.gatherVotes + 1 : 0;
+      if (this.gatherVotes < v.gatherVotes) return;
       this.gatherVotes = 0;
-      // Idle again within a hold of spreading: stay together longer next time.
-      this.collapseHoldMs = now - this.spreadAt < Math.max(this.collapseHoldMs, COLLAPSE_HOLD_MIN_MS) ? Math.min(2 * Math.max(this.collapseHoldMs, COLLAPSE_HOLD_MIN_MS), COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
-      if (LOG) note(`thread ${me} gathers the idle harts (hold ${this.collapseHoldMs} ms)`);
+      // Gathering again within a hold of spreading: the ping-pong goes on, stay together longer.
+      const hold = Math.max(this.collapseHoldMs, COLLAPSE_HOLD_MIN_MS);
+      this.collapseHoldMs = now - this.spreadAt < hold ? Math.min(2 * hold, COLLAPSE_HOLD_MAX_MS) : COLLAPSE_HOLD_MIN_MS;
+      if (LOG) note(`thread ${me} ${v.gatherNote}hold ${this.collapseHoldMs} ms)`);
       this.gather();
       return;
     }
@@ -485,12 +474,12 @@ export class HartMigration implements WaitMeter {
       return;
     }
     if (this.collapse === 'together') {
-      this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || busy < 2 ? 0 : this.spreadVotes + 1;
-      this.spawnAhead(BALANCE_SPAWN_VOTES);
-      if (this.spreadVotes < BALANCE_SPREAD_VOTES || !this.allThreadsReady()) return;
+      this.spreadVotes = now - this.collapseSince < this.collapseHoldMs || !v.spread ? 0 : this.spreadVotes + 1;
+      this.spawnAhead(v.spawnVotes);
+      if (this.spreadVotes < v.spreadVotes || !this.allThreadsReady()) return;
       this.spreadVotes = 0;
       this.collapse = 'spreading';
-      if (LOG) note(`thread ${me} spreads the harts (${busy} busy)`);
+      if (LOG) note(`thread ${me} ${v.spreadNote}`);
     }
     this.spreadHome(sched, now);
   }
