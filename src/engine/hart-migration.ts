@@ -12,8 +12,9 @@ import { MachineControl } from '../shm/control.js';
  *   spread to their own threads once at least two of them keep a core busy; once at most one
  *   does for a while, they gather again. Idle harts then cost no second isolate its warm-up, and
  *   an IPI between them is a turn, not a thread wake-up.
- * - 'collapse' (parallel recordings on more than one thread): harts that keep waiting for each
- *   other's rights gather on thread 0, where a parked sibling's rights go at once (no thread
+ * - 'collapse' (parallel recordings on more than one thread; with more harts than threads they
+ *   start gathered, engine/start-together.ts): harts that keep waiting for each other's rights
+ *   gather on thread 0, where a parked sibling's rights go at once (no thread
  *   hand-off, no tenure); after a hold they spread back, and a hold that ends in ping-pong again
  *   doubles.
  * - 'pairs' (`record --migrate`): a thread pulls the hart its harts keep waiting for.
@@ -87,7 +88,7 @@ const ASK_COST_MS = 0.1;
 const SPREAD_ASK_SHARE = 0.3;
 const SPREAD_VOTES = 2;
 /**
- * 'balance': gathered harts spread once, SPREAD_VOTES periods in a row, their thread was busy for
+ * 'balance': gathered harts spread once, BALANCE_SPREAD_VOTES periods in a row, their thread was busy for
  * BALANCE_FULL of the period and at least two of them each ran BALANCE_BUSY of it in turns that did
  * not end waiting (parked in WFI, a spin): the machine wants more than one core. Spread harts
  * gather once at most one hart in the machine ran that much for BALANCE_IDLE_VOTES periods in a
@@ -98,13 +99,15 @@ const BALANCE_FULL = 0.8;
 const BALANCE_BUSY = 0.15;
 const BALANCE_IDLE_VOTES = 5;
 const BALANCE_SPREAD_VOTES = 5;
-/** Votes after which thread 0 starts the other threads, when they start late (MigrationSetup.spawn). */
+/** Votes after which thread 0 starts the other threads, which start late (MigrationSetup.spawn). */
 const BALANCE_SPAWN_VOTES = 1;
 
 /**
  * Int32 words of the shared table: the one-move-at-a-time lock, the machine's acquires so far,
  * then per hart THREAD, PULL, HOLD, COOL, then per thread the share of its last period it waited
- * for rights held on other threads (per mille), then per thread its doorbell.
+ * for rights held on other threads (per mille), then per thread its doorbell, then per thread
+ * how many of its harts were busy in its last period ('balance'), then per thread 1 once it
+ * listens on the migration channel.
  */
 const LOCK = 0;
 const ACQUIRES = 1;
