@@ -47,7 +47,7 @@ function workersGuessed(argv: readonly string[]): number {
   // A run, or a recording whose harts gather (not --migrate), starting its harts together starts
   // its other threads only when they spread.
   const gathers = argv[2] === 'run' || (process.env.HINDSIGHT_COLLAPSE !== '0' && !argv.slice(3).includes('--migrate'));
-  if (gathers && chaos === undefined && startsTogether(harts, Math.min(harts, threads))) return 1;
+  if (gathers && startsTogether(harts, Math.min(harts, threads))) return 1;
   return Math.min(harts, threads);
 }
 

@@ -108,7 +108,7 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
   }
   const options = runOptions(kernel, flags);
   options.threads ??= defaultThreads(flags);
-  options.balance = flags.chaos === undefined && startsTogether(options.harts, Math.min(options.harts, options.threads ?? options.harts));
+  options.balance = startsTogether(options.harts, Math.min(options.harts, options.threads ?? options.harts)); // (never with --chaos: a thread per hart)
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));

@@ -156,10 +156,10 @@ export class Coordinator {
     const groups = hooks.serial ? [allHarts] : hartGroups(allHarts, opts.threads, hooks.groupLayout);
     // Balancing, every hart starts on thread 0 and the other threads start when they spread
     // (the worker asks, 'spawn'); `groups` are where the harts go then.
-    const balance = opts.balance && !hooks.serial && groups.length > 1 && allHarts.length > groups.length
+    const balance = opts.balance
       ? { table: new SharedArrayBuffer(migrationTableBytes(allHarts.length, groups.length)), channel: `hindsight-balance-${randomUUID()}` }
       : null;
-    const together = (balance !== null || hooks.startTogether === true) && !hooks.serial && groups.length > 1;
+    const together = balance !== null || hooks.startTogether === true;
     const backlog = together && (opts.tier ?? DEFAULT_TIER) === 'jit' ? new JitBacklog(this.jitChannel) : null;
     board.control.expectWorkers(together ? 1 : groups.length);
     // While the workers start and run, this thread compiles page modules for them (compile-service.ts).

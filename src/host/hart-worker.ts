@@ -175,10 +175,14 @@ function reportDone(s: ScheduledHart): void {
   // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
   const stats = (s.runner.executor as { stats?: unknown }).stats;
   if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
-  // The pages this thread compiled, for the profile of later runs (once: harts of a thread share it).
+  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...takeLearned() } satisfies HartWorkerResult);
+}
+
+/** The pages this thread compiled since it last said, for the profile of later runs (once: harts of a thread share it). */
+function takeLearned(): { hotPages?: HotPageList; modules?: UsedModule[] } {
   const learned = hotPages?.takeLearned();
   const modules = pageCache?.takeUsed();
-  parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) } satisfies HartWorkerResult);
+  return { ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) };
 }
 
 let current = init.hartIds[0] ?? init.threadGroups[init.thread]?.[0] ?? 0;
@@ -219,9 +223,8 @@ try {
     }
     if (process.env.HINDSIGHT_JIT_STATS === '1' && scheduler.members().length === 0) writeSync(2, `thread ${init.thread} (no harts at the end): ${JSON.stringify({ threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
     // Pages this thread compiled for harts that finished elsewhere.
-    const learned = hotPages?.takeLearned();
-    const modules = pageCache?.takeUsed();
-    if (learned?.length || modules?.length) parentPort!.postMessage({ kind: 'learned', ...(learned?.length ? { hotPages: learned } : {}), ...(modules?.length ? { modules } : {}) } satisfies HartWorkerResult);
+    const learned = takeLearned();
+    if (learned.hotPages || learned.modules) parentPort!.postMessage({ kind: 'learned', ...learned } satisfies HartWorkerResult);
   }
 } catch (err) {
   for (const h of running()) h.syncOut();
