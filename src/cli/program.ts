@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { StopReason } from '../shm/layout.js';
 import { HindsightError, InputError } from '../errors.js';
 import { hostConsole } from './console.js';
+import { exitNow } from '../host/malloc-tune.js';
 import { defaultThreads } from './default-threads.js';
 import { startsTogether } from '../engine/start-together.js';
 import { ttyProgress } from './progress.js';
@@ -118,10 +119,11 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
   const note = describeStop(result, flags);
   if (note) process.stderr.write(`hindsight: ${note}\n`);
   if (flags.stats) printStats(result);
-  // Exit now, not once the hart workers' isolates have wound down (~20-40 ms after a 4-hart Linux
-  // boot): everything is out by now (stdout and stderr are synchronous on Linux; the JIT's profile
-  // was saved, and its module files are written whole before they are renamed into place).
-  process.exit(exitCodeOf(result));
+  // Exit now, not once the hart workers' isolates and node have wound down (~20-40 ms after a
+  // 4-hart Linux boot, exitNow): everything is out by now (stdout and stderr are synchronous on
+  // Linux; the JIT's profile was saved, and its module files are written whole before they are
+  // renamed into place).
+  exitNow(exitCodeOf(result));
 }
 
 interface RecordFlags extends RunFlags {
@@ -168,7 +170,7 @@ async function recordCommand(kernel: string | undefined, flags: RecordFlags): Pr
   if (flags.stats) printStats(result);
   // As run does: the trace is closed (better-sqlite3 writes synchronously) and the output is out,
   // so the hart workers' isolates need not wind down first (~20-40 ms).
-  process.exit(exitCodeOf(result));
+  exitNow(exitCodeOf(result));
 }
 
 async function replayCommand(trace: string, flags: { sched?: string; quiet?: boolean; tier: Tier }): Promise<void> {
@@ -194,7 +196,7 @@ async function replayCommand(trace: string, flags: { sched?: string; quiet?: boo
     ? `console, exit code (${result.exitCode}) and final state match the recording`
     : `console and final state match the recording (which was stopped: ${outcome.recordedStopReason ?? 'unfinished'})`;
   process.stderr.write(`hindsight: replayed ${trace}${trunc} (${outcome.sched}): ${total} instructions on ${result.icounts.length} hart(s)${outcome.threads ? ` on ${outcome.threads} host threads` : ''} in ${result.wallSeconds.toFixed(2)} s; ${matched}\n`);
-  process.exit(0); // as run and record: not after the hart workers' teardown
+  exitNow(0); // as run and record: not after the hart workers' teardown
 }
 
 async function traceInfoCommand(trace: string, flags: { json?: boolean }): Promise<void> {

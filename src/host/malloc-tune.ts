@@ -18,11 +18,33 @@ import { createRequire } from 'node:module';
 const TRIM_THRESHOLD = 256 << 20;
 const TOP_PAD = 64 << 20;
 
-export function tuneHostMalloc(): boolean {
+interface NativeTuning {
+  tune(trim: number, pad: number): boolean;
+  quit?(code: number): never;
+}
+
+function nativeTuning(): NativeTuning | null {
   try {
-    const native = createRequire(import.meta.url)('../native/malloc-tune.node') as { tune(trim: number, pad: number): boolean };
-    return native.tune(TRIM_THRESHOLD, TOP_PAD);
+    return createRequire(import.meta.url)('../native/malloc-tune.node') as NativeTuning;
   } catch {
-    return false;
+    return null;
   }
+}
+
+export function tuneHostMalloc(): boolean {
+  return nativeTuning()?.tune(TRIM_THRESHOLD, TOP_PAD) ?? false;
+}
+
+/**
+ * Ends the process with `code` at once, once a command is done: everything is out (stdout and
+ * stderr are synchronous on Linux, traces closed, the JIT's files written whole before they are
+ * renamed into place) and the hart workers have closed. process.exit still winds node down
+ * (isolates, heaps, compiled code: ~30 ms after a 1-hart Linux boot, 1,025 -> 996 ms median of
+ * 15 alternating runs); the native module's _exit does not. Only with no terminal on any of the
+ * standard streams: node's exit puts a terminal's modes and file flags back as it found them.
+ */
+export function exitNow(code: number): never {
+  const tty = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;
+  if (!tty) nativeTuning()?.quit?.(code);
+  process.exit(code);
 }
