@@ -97,6 +97,7 @@ const jitShare = init.tier === 'jit' ? new JitShare({
   channel: init.jitChannel,
   published: jitPublishedCounter(init.memory),
   heat: new Int32Array(sharedBuffer(init.memory), CODE_HEAT_BASE, init.config.ramBytes >>> 12),
+  solo: init.hostThreads === 1,
 }, init.jitBacklog) : null;
 const hotPages = init.tier === 'jit' && init.hotPages ? new HotPages(init.hotPages.list) : null;
 const pageCache = hotPages && init.hotPages!.buildId ? new PageModuleCache(init.hotPages!.moduleDir, init.hotPages!.buildId) : null;

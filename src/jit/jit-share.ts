@@ -87,6 +87,12 @@ export interface JitShareSpec {
    * Plain (racy) increments: a lost count only delays a compile a little.
    */
   heat: Int32Array;
+  /**
+   * The machine's only hart thread, for good (one host thread, none started later): what it
+   * compiles stays on it, unposted (posting a module took ~0.2 ms of the hart, ~15 ms of a 1-hart
+   * Linux boot). The main thread's listed modules still come.
+   */
+  solo?: boolean;
 }
 
 export class JitShare {
@@ -146,6 +152,7 @@ export class JitShare {
   publish(page: SharedPage): void {
     this.pages.set(page.ramPage, page);
     this.version++;
+    if (this.spec.solo) return;
     this.channel.postMessage({ page: { ...page, offsets: Int32Array.from(page.offsets), tails: tailsToWire(page.tails) } } satisfies ShareMessage);
     Atomics.add(this.spec.published, 0, 1);
   }
