@@ -40,8 +40,10 @@ export function tuneHostMalloc(): boolean {
  * stderr are synchronous on Linux, traces closed, the JIT's files written whole before they are
  * renamed into place) and the hart workers have closed. process.exit still winds node down
  * (isolates, heaps, compiled code: ~30 ms after a 1-hart Linux boot, 1,025 -> 996 ms median of
- * 15 alternating runs); the native module's _exit does not. Only with no terminal on any of the
- * standard streams: node's exit puts a terminal's modes and file flags back as it found them.
+ * 15 alternating runs); the native module's _exit does not, after putting the standard streams'
+ * file status flags back as node's exit does (it makes a pipe non-blocking; the module noted them
+ * when tuneHostMalloc first loaded it, before any stream was opened). Only with no terminal on any
+ * of the standard streams: node's exit also puts a terminal's modes back.
  */
 export function exitNow(code: number): never {
   const tty = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;

@@ -94,8 +94,8 @@ export function readImageFile(role: string, path: string): Uint8Array {
     throw new InputError(`cannot read ${role} '${path}': ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
   }
   if (size === 0) throw new InputError(`${role} '${path}' is empty`);
-  // A plain view of the Buffer readFileSync made (its own memory, as it is this large), not a copy:
-  // a kernel Image's 2.2 MB copied cost ~5 ms of start-up, faulting fresh pages in (~10 us each here).
+  // A plain view of the Buffer readFileSync made, not a copy: copying a kernel Image's 2.2 MB cost
+  // ~5 ms of start-up, faulting fresh pages in (~10 us each here).
   const bytes = readFileSync(path);
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -10,8 +10,11 @@
  * both.
  *
  * quit(code): _exit(code), without node's own teardown (src/host/malloc-tune.ts exitNow: ~30 ms
- * after a Linux boot, freeing the isolates' heaps and compiled code page by page).
+ * after a Linux boot, freeing the isolates' heaps and compiled code page by page). As node's exit
+ * does, it first puts back the file status flags stdin, stdout and stderr had when the module
+ * loaded (node makes a pipe non-blocking, and a shell sharing that pipe would then fail to read).
  */
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -35,15 +38,22 @@ static napi_value tune(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* The standard streams' file status flags when the module loaded (-1: not open). */
+static int stdio_flags[3] = { -1, -1, -1 };
+
 static napi_value quit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t code = 1;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) napi_get_value_int32(env, argv[0], &code);
+  for (int fd = 0; fd < 3; fd++) {
+    if (stdio_flags[fd] != -1 && fcntl(fd, F_GETFL) != stdio_flags[fd]) fcntl(fd, F_SETFL, stdio_flags[fd]);
+  }
   _exit(code);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  for (int fd = 0; fd < 3; fd++) stdio_flags[fd] = fcntl(fd, F_GETFL);
   napi_value fn;
   if (napi_create_function(env, "tune", NAPI_AUTO_LENGTH, tune, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "tune", fn);

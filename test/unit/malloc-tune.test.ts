@@ -28,4 +28,22 @@ describe('host tuning (src/native/malloc-tune.c)', () => {
     expect(r.stdout.length).toBe(200000 + '\nlast line\n'.length);
     expect(r.stdout).not.toContain('node wound down');
   });
+
+  // Node makes a stdin pipe non-blocking; its exit puts the flags back, and exitNow must too: the
+  // next reader of a pipe it shared (a shell script's next command) would get EAGAIN otherwise.
+  test.runIf(process.platform === 'linux')('exitNow leaves a shared stdin pipe blocking, as node\'s exit does', () => {
+    const built = fileURLToPath(new URL('../../dist/src/host/malloc-tune.js', import.meta.url));
+    const first = `import { tuneHostMalloc, exitNow } from ${JSON.stringify(built)};
+      tuneHostMalloc(); // loads the module first, as the CLI does
+      process.stdin.on('data', () => {});
+      setTimeout(() => exitNow(0), 100);`;
+    const next = `const b = Buffer.alloc(64); try { console.log('read ' + require('fs').readSync(0, b)); } catch (e) { console.log(e.code); }`;
+    const script = `(sleep 1; echo later) | { ${JSON.stringify(process.execPath)} --input-type=module -e ${shellQuote(first)}; ${JSON.stringify(process.execPath)} -e ${shellQuote(next)}; }`;
+    const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('read 6');
+  });
 });
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
