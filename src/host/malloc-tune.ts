@@ -43,10 +43,17 @@ export function tuneHostMalloc(): boolean {
  * 15 alternating runs); the native module's _exit does not, after putting the standard streams'
  * file status flags back as node's exit does (it makes a pipe non-blocking; the module noted them
  * when tuneHostMalloc first loaded it, before any stream was opened). Only with no terminal on any
- * of the standard streams: node's exit also puts a terminal's modes back.
+ * of the standard streams (node's exit also puts a terminal's modes back), and not while node
+ * profiles or collects coverage, which it writes out as it exits.
  */
 export function exitNow(code: number): never {
   const tty = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;
-  if (!tty) nativeTuning()?.quit?.(code);
+  if (!tty && !profiling()) nativeTuning()?.quit?.(code);
   process.exit(code);
+}
+
+/** Node writes CPU and heap profiles (--cpu-prof, --heap-prof, --prof) and V8 coverage (NODE_V8_COVERAGE) as it exits. */
+function profiling(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return process.env.NODE_V8_COVERAGE !== undefined || flags.some((f) => /^--(cpu-prof|heap-prof|prof)\b/.test(f));
 }

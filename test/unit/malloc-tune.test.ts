@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
@@ -41,6 +44,23 @@ describe('host tuning (src/native/malloc-tune.c)', () => {
     const script = `(sleep 1; echo later) | { ${JSON.stringify(process.execPath)} --input-type=module -e ${shellQuote(first)}; ${JSON.stringify(process.execPath)} -e ${shellQuote(next)}; }`;
     const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('read 6');
+  });
+});
+
+describe('exitNow under node --cpu-prof', () => {
+  // Node writes the profile as it exits: with _exit there would be none (profiling the CLI is how
+  // docs/BENCHMARKS.md's breakdowns were made).
+  test.runIf(process.platform === 'linux')('lets node exit, so the profile is written', () => {
+    const built = fileURLToPath(new URL('../../dist/src/host/malloc-tune.js', import.meta.url));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-exitnow-'));
+    try {
+      const script = `import { exitNow } from ${JSON.stringify(built)}; exitNow(5);`;
+      const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      expect(r.status).toBe(5);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
