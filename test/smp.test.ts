@@ -69,9 +69,11 @@ describe('--threads: harts taking turns on fewer host threads', () => {
     const args = ['run', '--harts', '4', '--timeout', '120', '--append', 'iters=1500', guest('bench_parallel')];
     const spread = await hindsight([...args.slice(0, 3), '--threads', '2', ...args.slice(3)], { env: { ...process.env, HINDSIGHT_MIGRATE_LOG: '1' } });
     expect(spread.code, spread.stderr).toBe(0);
-    const log = spread.stderr.split('\n').map((line) => line.replace(/^migrate [\d.]+ /, ''));
+    // How many harts were busy in the period that spread them is timing: 3 when one had just ended
+    // a turn waiting (a CI run saw that), else 4.
+    const log = spread.stderr.split('\n').map((line) => line.replace(/^migrate [\d.]+ /, '').replace(/\(\d busy\)$/, '(N busy)'));
     expect(log).toContain('thread 0 listens (balance; harts 0,1,2,3)');
-    const steps = ['thread 0 starts the other threads', 'thread 1 listens (balance; harts none)', 'thread 0 spreads the harts (4 busy)', 'thread 1 takes hart 1', 'thread 1 takes hart 3'];
+    const steps = ['thread 0 starts the other threads', 'thread 1 listens (balance; harts none)', 'thread 0 spreads the harts (N busy)', 'thread 1 takes hart 1', 'thread 1 takes hart 3'];
     expect(steps.map((step) => log.indexOf(step)).every((at, i, all) => at >= 0 && (i === 0 || at > all[i - 1])), spread.stderr).toBe(true);
     const together = await hindsight([...args.slice(0, 3), '--threads', '1', ...args.slice(3)]);
     expect(together.code, together.stderr).toBe(0);
