@@ -268,9 +268,13 @@ async function main() {
   // A guest whose source changed since its ELF was built. In a git checkout that is a source edited
   // since the last commit (ELFs are committed rebuilt with their sources) and not rebuilt after:
   // a fresh clone's checkout times say nothing (its sources were often newer than their ELFs).
+  const editedFiles = new Map();
   const edited = (file) => {
-    const r = spawnSync('git', ['status', '--porcelain', '--', file], { cwd: ROOT, encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() !== '' : null;
+    if (!editedFiles.has(file)) {
+      const r = spawnSync('git', ['status', '--porcelain', '--', file], { cwd: ROOT, encoding: 'utf8' });
+      editedFiles.set(file, r.status === 0 ? r.stdout.trim() !== '' : null);
+    }
+    return editedFiles.get(file);
   };
   // (bench_parallel.c and bench_fp.c #include bench_compute.c, as test/guests/Makefile says.)
   for (const [g, sources] of [['bench_compute', ['bench_compute']], ['bench_parallel', ['bench_parallel', 'bench_compute']], ['bench_fp', ['bench_fp', 'bench_compute']]]) {

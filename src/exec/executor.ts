@@ -7,7 +7,7 @@ import { ExecFn, NEXT } from '../isa/op-def.js';
 import { OP_DEFS } from '../isa/table.js';
 import { Bus, PAGE_SIZE } from '../machine/bus.js';
 import { RAM_BASE } from '../machine/memmap.js';
-import { Block, Spin, straddlingInsnBlock, translateBlock } from './translate.js';
+import { Block, Spin, readHalf, straddlingInsnBlock, translateBlock } from './translate.js';
 import { FAST_OPS, FastInterp, effectiveAddress } from './fast-ops.js';
 
 const asI = BigInt.asIntN;
@@ -217,7 +217,7 @@ export class Executor implements FastInterp {
     // to this code is seen at a later block at the latest, as it would be a moment later anyway.
     if (cached && (cached.page < 0 || this.bus.codeGen[cached.page] === cached.gen)) return cached;
     // A 32-bit instruction in the page's last two bytes: no block to translate here.
-    if ((pa & (PAGE_SIZE - 1)) === PAGE_SIZE - 2 && this.bus.isRam(pa) && (this.u16[(pa + this.ramDelta) >> 1] & 3) === 3) return this.fetchStraddling(pa);
+    if ((pa & (PAGE_SIZE - 1)) === PAGE_SIZE - 2 && (readHalf(this.bus, pa) & 3) === 3) return this.fetchStraddling(pa);
     const block = translateBlock(this.bus, pa, this.decodeWord);
     if (block.insns.length > 0) {
       this.cache.set(key, block);
@@ -246,13 +246,12 @@ export class Executor implements FastInterp {
   /** A 32-bit instruction whose upper half lies on the next (virtual) page. */
   private fetchStraddling(pa: number): Block | null {
     const h = this.h;
-    const lo = this.bus.isRam(pa) ? this.u16[(pa + this.ramDelta) >> 1] : Number(this.bus.read(pa, 2, h.id) ?? -1n);
+    const lo = readHalf(this.bus, pa);
     if (lo < 0) { h.raise(Cause.InsnAccessFault, h.pc); return null; }
     const nextVa = asI(64, h.pc + 2n);
     const pa2 = h.mmu.translate(nextVa, Access.Fetch);
     if (pa2 < 0) { this.translationFailed(pa2, nextVa); return null; }
-    if (!this.bus.isExecutable(pa2)) { h.raise(Cause.InsnAccessFault, nextVa); return null; }
-    const hi = this.bus.isRam(pa2) ? this.u16[(pa2 + this.ramDelta) >> 1] : Number(this.bus.read(pa2, 2, h.id) ?? -1n);
+    const hi = readHalf(this.bus, pa2); // -1 where not executable too
     if (hi < 0) { h.raise(Cause.InsnAccessFault, nextVa); return null; }
     // Both halves read now: a kept block is exact for these bytes whatever wrote them since.
     const raw = ((hi << 16) | lo) >>> 0;

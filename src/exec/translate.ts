@@ -149,7 +149,8 @@ export function straddlingInsnBlock(lo: number, hi: number, decodeWord: (raw: nu
   return { insns: [insn], offsets: [0n], bytes: 4n, pa: -1, page: -1, gen: 0, spin: Spin.No, plain: false, csrEnd: false };
 }
 
-function readHalf(bus: Bus, pa: number): number {
+/** The halfword of code at `pa`, or -1 where nothing executable is (or its read fails). */
+export function readHalf(bus: Bus, pa: number): number {
   if (bus.isRam(pa)) return bus.u8[bus.ramOffset(pa)] | (bus.u8[bus.ramOffset(pa) + 1] << 8);
   if (!bus.isExecutable(pa)) return -1;
   const v = bus.read(pa, 2, -1);
