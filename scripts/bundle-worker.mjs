@@ -53,6 +53,13 @@ await esbuild.build({
 // the hart workers. Every file lands in that one directory, so each module's `import.meta.url` can
 // be made its compiled file's URL again: the modules find files beside them (the hart worker, the
 // native module, protobufjs) as they do unbundled. Not part of the build id (the workers' code).
+// Two packages are bundled in too: commander, which every command loads (15 -> 8 ms of the main
+// thread), and better-sqlite3's JavaScript, which every trace command loads (8 -> 2.5 ms; its
+// addon is still loaded from node_modules by path, traces/sqlite.ts). Their CommonJS `require`s of
+// Node's modules need a `require` in each chunk (the banner). protobufjs stays outside: it is
+// loaded only when a batch is not in our canonical encoding (traces/proto-types.ts), as is
+// `bindings`, better-sqlite3's fallback addon lookup.
+const BUNDLED_PACKAGES = new Set(['commander', 'better-sqlite3']);
 await esbuild.build({
   entryPoints: [`${dist}src/cli/cli.js`],
   outdir: `${outdir}/cli`,
@@ -60,10 +67,18 @@ await esbuild.build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  packages: 'external',
   target: 'node20',
   logLevel: 'warning',
+  banner: { js: "import { createRequire as __hindsightCreateRequire } from 'node:module';\nconst require = __hindsightCreateRequire(import.meta.url);" },
   plugins: [{
+    name: 'bundle-only-some-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+        return BUNDLED_PACKAGES.has(name) ? undefined : { path: args.path, external: true };
+      });
+    },
+  }, {
     name: 'compiled-import-meta-url',
     setup(build) {
       build.onLoad({ filter: /\.js$/ }, (args) => {
