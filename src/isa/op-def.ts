@@ -144,6 +144,11 @@ export interface Emitter {
   readReg(r: number): void;
   /** Pops an i64 into x[r] (dropped for x0). */
   writeReg(r: number): void;
+  /**
+   * Stores into x[r] the i64 that `value` pushes (dropped for x0): the same as `value(); writeReg(r)`
+   * in fewer bytes, since the store's address goes on the stack before the value, not after it.
+   */
+  writeRegWith(r: number, value: () => void): void;
   /** Pushes the high 64 bits of the unsigned product of the two i64 on the stack. */
   mulhu(): void;
   /** The whole block retired: continue at the constant `target` (linked inside the page when possible). */

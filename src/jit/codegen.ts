@@ -77,8 +77,9 @@ export interface PageSpec {
 
 const asI = BigInt.asIntN;
 
-// Function indices: the imported fill and fp, then run, lookup, mulhu.
-const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4;
+// Function indices: the imported fill and fp, then run, lookup, mulhu, and the out-of-line parts
+// of two checks that rarely go further than their first test (codeWriteBody, asyncBody).
+const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4, F_CODE_WRITE = 5, F_ASYNC = 6;
 // Locals of run: 6 i32 params, then these. P_HB is the hart block's address: every hart-state
 // access is relative to it, so a page compiles to the same bytes on every hart and V8 compiles
 // those bytes once per process (its native module cache; docs/ARCHITECTURE.md, "one compile per page").
@@ -203,6 +204,7 @@ class PageCompiler implements Emitter {
         { params: [ValType.I32], results: [ValType.I32] },
         { params: [ValType.I64, ValType.I64], results: [ValType.I64] },
         { params: [ValType.I32, ValType.I64], results: [ValType.I64] },
+        { params: [ValType.I32, ValType.I64, ValType.I32], results: [ValType.I32] },
       ],
       funcImports: [{ module: 'env', name: FILL_IMPORT, type: 0 }, { module: 'env', name: FP_IMPORT, type: 4 }],
       memory: { module: 'env', name: 'mem', min: 0, max: 65536, shared: true },
@@ -210,6 +212,8 @@ class PageCompiler implements Emitter {
         { type: 1, locals: [...hasFp ? FP_LOCALS : BASE_LOCALS, ...siteLocals(this.sites), ...Array<ValType>(this.regLocals).fill(ValType.I64)], body: this.withRegisterLoads(c) },
         { type: 2, locals: [], body: this.lookupBody() },
         { type: 3, locals: Array<ValType>(7).fill(ValType.I64), body: mulhuBody() },
+        { type: 2, locals: [], body: this.codeWriteBody() },
+        { type: 5, locals: [], body: this.asyncBody() },
       ],
       exports: [{ name: 'run', func: F_RUN }],
     });
@@ -233,6 +237,34 @@ class PageCompiler implements Emitter {
     };
     emit(0, offs.length);
     c.i32(-1);
+    return c;
+  }
+
+  /**
+   * $codeWrite(page): a store hit code page `page` (its codeFlag is set): bumps its code generation
+   * (Bus.noteRamWrite) and returns whether this page's code changed since it was compiled. Out of
+   * line: stores test the flag inline, but few hit code, and the rest of the check was ~25 of the
+   * ~60 bytes each store site took (module size is what Liftoff's compile time follows).
+   */
+  private codeWriteBody(): Code {
+    const c = new Code();
+    c.get(0).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop);
+    this.genChangedInto(c);
+    return c;
+  }
+
+  /**
+   * $async(hb, expect, mip): whether to leave for the runner: an exit request or kick (the wake
+   * word differs from `expect`), a device-line change (MIP differs from `mip`, its value when the
+   * call started) or a code change of this page. Out of line, since it runs once per
+   * ASYNC_CHECK_INSNS retired at most.
+   */
+  private asyncBody(): Code {
+    const c = new Code();
+    c.get(0).mem(W.i64_load, 3, HL.EXIT_REQ).get(1).op(W.i64_ne);
+    c.get(0).mem(W.i32_load, 2, HL.MIP).get(2).op(W.i32_ne).op(W.i32_or);
+    this.genChangedInto(c);
+    c.op(W.i32_or);
     return c;
   }
 
@@ -308,6 +340,15 @@ class PageCompiler implements Emitter {
     else this.c.get(P_HB).mem(W.i64_load, 3, HL.X + 8 * r);
   }
 
+  writeRegWith(r: number, value: () => void): void {
+    if (r === 0 || this.spec.regsInLocals) { value(); this.writeReg(r); return; }
+    this.c.get(P_HB);
+    value();
+    this.siteOfBase.delete(r);
+    this.siteOfBase.delete(-1 - r);
+    this.c.mem(W.i64_store, 3, HL.X + 8 * r);
+  }
+
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
     this.siteOfBase.delete(r);
@@ -377,18 +418,15 @@ class PageCompiler implements Emitter {
     c.get(P_BUDGET).get(L_NEXT_CHECK).op(W.i32_lt_s);
     this.open('if');
     c.get(P_BUDGET).i32(ASYNC_CHECK_INSNS).op(W.i32_sub).set(L_NEXT_CHECK);
-    c.get(P_HB).mem(W.i64_load, 3, HL.EXIT_REQ).get(L_EXPECT).op(W.i64_ne);
-    c.get(P_HB).mem(W.i32_load, 2, HL.MIP).get(P_MIP).op(W.i32_ne).op(W.i32_or);
-    this.genChanged();
-    c.op(W.i32_or);
+    c.get(P_HB).get(L_EXPECT).get(P_MIP).call(F_ASYNC);
     this.open('if');
     this.exit(pc, 0, JitExit.Normal);
     this.close();
     this.close();
   }
 
-  private genChanged(): void {
-    this.c.i32(0).mem(W.i32_load, 2, CODE_GEN_BASE + 4 * this.spec.ramPage).i32(this.spec.gen).op(W.i32_ne);
+  private genChangedInto(c: Code): void {
+    c.i32(0).mem(W.i32_load, 2, CODE_GEN_BASE + 4 * this.spec.ramPage).i32(this.spec.gen).op(W.i32_ne);
   }
 
   /** After retired/budget were advanced: continue at `target`. */
@@ -553,7 +591,8 @@ class PageCompiler implements Emitter {
       c.get(site + 1).get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
       c.else_();
     }
-    c.get(L_VA).i64(12n).op(W.i64_shr_u).op(W.i32_wrap_i64).i32(JIT_TLB_ENTRIES - 1).op(W.i32_and).i32(4).op(W.i32_shl).get(P_HB).op(W.i32_add).tee(L_E);
+    // The entry's offset, ((va >> 12) mod entries) * 16, from the low 32 bits of va: fewer bytes than on the i64.
+    c.get(L_VA).op(W.i32_wrap_i64).i32(8).op(W.i32_shr_u).i32((JIT_TLB_ENTRIES - 1) << 4).op(W.i32_and).get(P_HB).op(W.i32_add).tee(L_E);
     c.mem(W.i64_load, 3, tlb).get(L_VA).i64(12n).op(W.i64_shr_s).op(W.i64_eq);
     c.get(L_E).mem(W.i32_load, 2, tlb + 8).get(P_EPOCH).op(W.i32_eq).op(W.i32_and);
     if (checkAlign && size > 1) c.get(L_VA).op(W.i32_wrap_i64).i32(size - 1).op(W.i32_and).op(W.i32_eqz).op(W.i32_and);
@@ -590,8 +629,7 @@ class PageCompiler implements Emitter {
   }
 
   load(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
-    this.loadValue(ins, i, pc, size, op);
-    this.writeReg(ins.rd);
+    this.writeRegWith(ins.rd, () => this.loadValue(ins, i, pc, size, op));
   }
 
   loadValue(ins: Insn, i: number, pc: bigint, size: number, op: W): void {
@@ -642,8 +680,7 @@ class PageCompiler implements Emitter {
     const c = this.c;
     c.get(L_M).i32(RAM_OFFSET).op(W.i32_sub).i32(12).op(W.i32_shr_u).tee(L_C).mem(W.i32_load8_u, 0, CODE_FLAG_BASE);
     this.open('if');
-    c.get(L_C).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop);
-    this.genChanged();
+    c.get(L_C).call(F_CODE_WRITE);
     this.open('if');
     this.exit(pc + BigInt(ins.len), i + 1, JitExit.Normal);
     this.close();

@@ -66,8 +66,7 @@ export function alu(op: Op, name: string, ext: Ext, encoding: Encoding, exec: Ex
     cls: OpClass.Alu,
     emit: (g, ins) => {
       if (ins.rd === 0) return false; // nothing architecturally visible happens
-      emit(g, ins);
-      g.writeReg(ins.rd);
+      g.writeRegWith(ins.rd, () => emit(g, ins));
       return false;
     },
   }, exec);
