@@ -77,6 +77,9 @@ export interface PageSpec {
 
 const asI = BigInt.asIntN;
 
+// The code-page check addresses codeFlag and codeGen by memory index >> 12 (PageCompiler.noteWrite).
+if (RAM_OFFSET % 4096 !== 0 || CODE_FLAG_BASE < RAM_OFFSET / 4096 || CODE_GEN_BASE < 4 * (RAM_OFFSET / 4096)) throw new Error('jit: RAM_OFFSET must be page-aligned, below the code tables');
+
 // Function indices: the imported fill and fp, then run, lookup, mulhu, and the out-of-line parts
 // of two checks that rarely go further than their first test (codeWriteBody, asyncBody).
 const F_FILL = 0, F_FP = 1, F_RUN = 2, F_LOOKUP = 3, F_MULHU = 4, F_CODE_WRITE = 5, F_ASYNC = 6;
@@ -180,14 +183,14 @@ class PageCompiler implements Emitter {
     c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
     if (hasFp) emitFpStateEntry(this);
     const root = loopRegions(blocks, this.spec.vbase, this.index);
-    c.loop().block().block(); // $dispatch, $exit, $compact
+    c.loop().block().block(ValType.I32); // $dispatch, $exit, $compact (which its branches bring their exit code to)
     this.labels.push({ kind: 'loop', region: root }, { kind: 'exit' }, { kind: 'compact' });
     const noteStarts = (r: Region): void => r.children.forEach((x) => { this.regionStarts.add(x.first); noteStarts(x); });
     noteStarts(root);
     this.genRegion(root, true);
     this.labels.length = 0;
     // $compact: L_RET = reason | page offset of the pc << 2 | extra retired << 15 (compactExit).
-    c.end();
+    c.op(W.unreachable).end().set(L_RET);
     c.get(L_RET).i32(2).op(W.i32_shr_u).i32(0x1fff).op(W.i32_and).op(W.i64_extend_i32_u).i64(asI(64, this.spec.vbase)).op(W.i64_add).set(L_PC);
     this.retired();
     c.get(L_RET).i32(15).op(W.i32_shr_u).op(W.i32_add).i32(2).op(W.i32_shl).get(L_RET).i32(3).op(W.i32_and).op(W.i32_or).set(L_RET);
@@ -241,14 +244,14 @@ class PageCompiler implements Emitter {
   }
 
   /**
-   * $codeWrite(page): a store hit code page `page` (its codeFlag is set): bumps its code generation
+   * $codeWrite(m >> 12): a store at memory index m hit a code page (its codeFlag is set): bumps its code generation
    * (Bus.noteRamWrite) and returns whether this page's code changed since it was compiled. Out of
    * line: stores test the flag inline, but few hit code, and the rest of the check was ~25 of the
    * ~60 bytes each store site took (module size is what Liftoff's compile time follows).
    */
   private codeWriteBody(): Code {
     const c = new Code();
-    c.get(0).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE).op(W.drop);
+    c.get(0).i32(2).op(W.i32_shl).i32(1).atomic(A.i32_rmw_add, 2, CODE_GEN_BASE - 4 * (RAM_OFFSET / 4096)).op(W.drop);
     this.genChangedInto(c);
     return c;
   }
@@ -386,7 +389,7 @@ class PageCompiler implements Emitter {
     const c = this.c;
     const code = pc === null ? -1 : this.compactExit(pc, extraRetired, reason);
     if (code >= 0) {
-      c.i32(code).set(L_RET).br(this.compactDepth);
+      c.i32(code).br(this.compactDepth);
       return;
     }
     if (pc === null) c.get(L_T); else c.i64(asI(64, pc));
@@ -494,10 +497,16 @@ class PageCompiler implements Emitter {
       this.scopeSitesUsed += this.blockSiteCount;
     } else if (this.cachingSites) { this.blockSiteBase = 0; this.blockSiteCount = this.sites; this.resetSites(c); }
     if (selfLoop) { this.open('loop'); this.selfAt = this.depth; }
-    c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
-    this.open('if');
-    this.exit(start, 0, JitExit.Budget);
-    this.close();
+    const budgetExit = this.compactExit(start, 0, JitExit.Budget);
+    if (budgetExit >= 0) {
+      // The exit code goes on the stack first: br_if takes it to $compact, else it is dropped.
+      c.i32(budgetExit).get(P_BUDGET).i32(n).op(W.i32_lt_s).brIf(this.compactDepth).op(W.drop);
+    } else {
+      c.get(P_BUDGET).i32(n).op(W.i32_lt_s);
+      this.open('if');
+      this.exit(start, 0, JitExit.Budget);
+      this.close();
+    }
     for (let i = 0; i < n; i++) {
       const ins = insns[i];
       const pc = start + block.offsets[i];
@@ -678,7 +687,8 @@ class PageCompiler implements Emitter {
    */
   noteWrite(ins: Insn, i: number, pc: bigint): void {
     const c = this.c;
-    c.get(L_M).i32(RAM_OFFSET).op(W.i32_sub).i32(12).op(W.i32_shr_u).tee(L_C).mem(W.i32_load8_u, 0, CODE_FLAG_BASE);
+    // L_C = M >> 12: the flag's address is CODE_FLAG_BASE + (M - RAM_OFFSET) / 4096 (RAM_OFFSET is page-aligned).
+    c.get(L_M).i32(12).op(W.i32_shr_u).tee(L_C).mem(W.i32_load8_u, 0, CODE_FLAG_BASE - RAM_OFFSET / 4096);
     this.open('if');
     c.get(L_C).call(F_CODE_WRITE);
     this.open('if');
