@@ -38,8 +38,6 @@ export function compileChainModule(): Uint8Array<ArrayBuffer> {
   const c = new Code();
   c.get(P_WAKE).op(W.i64_extend_i32_u).i64(32n).op(W.i64_shl).set(L_EXPECT);
   c.loop();
-  // fill() adds this to a page's own retired count: the recorder needs the exact icount.
-  c.get(P_CB).get(L_TOTAL).mem(W.i32_store, 2, JitChain.RETIRED);
   c.get(P_OFF).get(P_BUDGET).get(P_MIP).get(P_EPOCH).get(P_WAKE).get(P_HB).get(P_SLOT).callIndirect(0).set(L_R);
   c.get(L_R).i32(2).op(W.i32_shr_u).tee(L_N).get(L_TOTAL).op(W.i32_add).set(L_TOTAL);
   // Any exit but a normal one that retired something ends the chain.

@@ -46,7 +46,12 @@ export const enum JitExit {
   Miss = 3,
 }
 
-/** `fill(va, kind, retired)`: kind = access (1 load, 2 store) | size << 2. Returns a memory index or -1. */
+/**
+ * `fill(va, kind, budget)`: kind = access (1 load, 2 store) | size << 2 | i << 6, where i is the
+ * accessing instruction's index in its block; budget is run's budget local then (the JS side knows
+ * what run started with, so it works out the instructions retired before the access: fewer bytes
+ * at each site than passing that count). Returns a memory index or -1.
+ */
 export const FILL_IMPORT = 'fill';
 /**
  * `fp(raw, xrs1)`: runs a floating-point op's interpreter semantics (the exact software arithmetic)
@@ -611,9 +616,7 @@ class PageCompiler implements Emitter {
     if (site >= 0) c.tee(site + 1).get(L_VA).i64(~0xfffn).op(W.i64_and).set(site);
     c.get(L_VA).op(W.i32_wrap_i64).op(W.i32_add);
     c.else_();
-    c.get(L_VA).i32((store ? 2 : 1) | (size << 2));
-    this.retired();
-    c.i32(i).op(W.i32_add).call(F_FILL).tee(L_M);
+    c.get(L_VA).i32((store ? 2 : 1) | (size << 2) | (i << 6)).get(P_BUDGET).call(F_FILL).tee(L_M);
     if (this.cachingSites) this.resetSites(c);
     c.i32(0).op(W.i32_lt_s);
     this.open('if');

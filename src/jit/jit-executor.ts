@@ -238,6 +238,8 @@ export class JitExecutor extends Executor {
   private readonly imports: WebAssembly.Imports;
   /** icount when the current wasm call started (fill sets hart.icount from it for the recorder). */
   private entryIcount = 0;
+  /** The budget the current wasm call started with (fill works out positions from it). */
+  private slice = 0;
   private ownershipExit = false;
   private readonly statsOut: JitStats = { runs: 0, compiles: 0, compileMicros: 0, compiledInsns: 0, evictions: 0, invalidations: 0, wasmCalls: 0, fills: 0, wasmInsns: 0, referenceInsns: 0, cachedCompiles: 0, misses: 0, adopted: 0, chained: 0, compiledElsewhere: 0, fromMainThread: 0, hotTier: 0 };
   /** The chain dispatcher and its table of page `run` functions (chain.ts). */
@@ -280,7 +282,7 @@ export class JitExecutor extends Executor {
     this.imports = {
       env: {
         mem: memory,
-        fill: (va: bigint, kind: number, retired: number) => this.fill(va, kind, retired),
+        fill: (va: bigint, kind: number, budget: number) => this.fill(va, kind, budget),
         fp: (raw: number, xrs1: bigint) => this.fpCallout(raw, xrs1),
       },
     };
@@ -446,6 +448,7 @@ export class JitExecutor extends Executor {
     }
     const slice = budget < this.opts.sliceInsns ? budget : this.opts.sliceInsns;
     this.entryIcount = h.icount;
+    this.slice = slice;
     this.ownershipExit = false;
     const epoch = h.mmu.flushEpoch;
     // Compiled CSR accesses check the privilege here (traps and xRETs, which change it, leave wasm).
@@ -464,7 +467,6 @@ export class JitExecutor extends Executor {
       this.words[(entry + 12) >> 2] = page.slot;
       r = this.chainRun(off, slice, h.hardwareMip(), epoch, h.wakeWord(), this.hb, page.slot, this.cb);
     } else {
-      this.words[(this.cb + JitChain.RETIRED) >> 2] = 0;
       r = page.run(off, slice, h.hardwareMip(), epoch, h.wakeWord(), this.hb);
     }
     if (r !== JitExit.Miss) this.statsOut.wasmCalls++;
@@ -821,14 +823,17 @@ export class JitExecutor extends Executor {
    * or -1 when the access must run on the reference executor (fault, MMIO, watched page, page
    * crossing, missing ownership right).
    */
-  private fill(va: bigint, kind: number, retired: number): number {
+  private fill(va: bigint, kind: number, budget: number): number {
     const h = this.hart;
     this.statsOut.fills++;
     const access = (kind & 3) as Access;
-    const size = kind >> 2;
+    const size = (kind >> 2) & 15;
     const saved = h.icount;
     // A recorder logging an acquire needs the exact position: the chain's earlier pages count too.
-    h.icount = this.entryIcount + this.words[(this.cb + JitChain.RETIRED) >> 2] + retired;
+    // The page's run started with the slice less what those pages retired (chain.ts), and its
+    // budget local counts down by whole blocks, so the access's block began at entry + slice - budget
+    // (the chain's pages included) and the access is its instruction kind >> 6.
+    h.icount = this.entryIcount + this.slice - budget + (kind >> 6);
     let pa = h.mmu.translate(va, access, this.fillOut);
     // A page split into lines while recording never enters the mirror; an access whose lines are
     // held goes ahead once (its rights are taken here, at its exact position).

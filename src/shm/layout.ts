@@ -107,8 +107,6 @@ export const JitChain = {
   ENTRIES: 0,
   /** JIT_CHAIN_SLOTS slots of 8 bytes: Int32 RAM page, Int32 code generation of the module in that table slot. */
   SLOTS: 16 * JIT_TLB_ENTRIES,
-  /** Int32: instructions the current chain retired before the page call now running (fill's icount). */
-  RETIRED: 16 * JIT_TLB_ENTRIES + 0x1000,
   /** Int32: page calls made by the dispatcher itself (statistics). */
   CHAINED: 16 * JIT_TLB_ENTRIES + 0x1004,
 } as const;
