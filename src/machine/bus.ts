@@ -21,7 +21,7 @@ export class Bus {
   readonly codeGen: Int32Array;
   /** Nonzero once any hart translated code from the page. */
   readonly codeFlag: Uint8Array;
-  /** Nonzero once the page may have been written (shm/layout.ts RAM_WRITTEN_BASE; shared by all threads). */
+  /** 1 once the page may have been written, else 0 (shm/layout.ts RAM_WRITTEN_BASE; shared by all threads; state-hash.ts looks for 1s). */
   readonly ramWritten: Uint8Array;
   readonly ramEnd: number;
   private readonly devices: MmioDevice[];
