@@ -14,9 +14,14 @@ import { MAX_PAGE_BLOCKS } from './page-limits.js';
 import { hindsightCacheDir, pruneOldest } from '../cache-dir.js';
 
 const FORMAT = 'hindsight-jit-profile-1';
-/** Pages kept per file (a Linux boot compiles ~100) and files kept (the oldest go first). */
+/**
+ * Pages kept per file (a Linux boot compiles ~100) and files kept (the oldest go first). A profile
+ * is one per (images, hart count, command) and mostly under 2 KB (a Linux boot's ~100 KB); an `npm
+ * test` and an `npm run bench` wrote ~60 into the same cache within 20 minutes, and with 64 kept the
+ * kernel's profile was gone: its next boot ran as a first boot (1-hart Linux ~1.4 s, not ~1.0 s).
+ */
 const MAX_PAGES = 4096;
-const MAX_FILES = 64;
+const MAX_FILES = 256;
 /** Compiled page modules kept (~40-80 KB each; a Linux boot writes ~100). */
 const MAX_MODULES = 2000;
 /** Module files a profile lists for the main thread to compile ahead (a 4-hart Linux boot uses ~130). */
