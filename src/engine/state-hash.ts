@@ -90,9 +90,10 @@ export function writtenRamHash(board: Board, checkUnmarked = CHECK_RAM_WRITTEN):
   const written = board.bus.ramWritten;
   const hash = createHash('sha256');
   const number = Buffer.alloc(4);
-  // Without the check, from one marked page to the next (indexOf scans natively: the loop over
-  // every page of a 128 MiB machine was most of the time when a guest wrote a few hundred).
-  for (let p = checkUnmarked ? 0 : written.indexOf(1); p >= 0 && p < written.length; p = checkUnmarked ? p + 1 : written.indexOf(1, p + 1)) {
+  // From one marked page to the next (indexOf scans natively: a JS loop over every page of a 128
+  // MiB machine was most of the time when a guest wrote a few hundred); the check visits them all.
+  const next = (from: number): number => (checkUnmarked ? (from < written.length ? from : -1) : written.indexOf(1, from));
+  for (let p = next(0); p >= 0; p = next(p + 1)) {
     const page = Buffer.from(board.memory, RAM_OFFSET + p * PAGE_SIZE, PAGE_SIZE);
     if (page.equals(ZERO_PAGE)) continue;
     if (!written[p]) checkZero(new Uint8Array(board.memory, RAM_OFFSET, board.config.ramBytes), p, p + 1);
