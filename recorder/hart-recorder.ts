@@ -10,6 +10,7 @@ import { EventRing } from './event-ring.js';
 import { OwnershipTable, SPLIT_UNDER_YOU } from './ownership.js';
 import { LINE_BYTES } from '../src/cpu/resources.js';
 import { RecordingState } from './recording-state.js';
+import { freshSharedBuffer } from '../src/shm/layout.js';
 import { stateHash } from '../src/engine/state-hash.js';
 import type { WaitMeter } from '../src/engine/hart-migration.js';
 
@@ -53,10 +54,40 @@ function hostNs(): number {
   return performance.now() * 1e6;
 }
 
+type RecorderTables = Pick<RecorderHandover, 'logged' | 'acquiredIcount' | 'acquiredNs' | 'judged' | 'contention' | 'contendedAsks' | 'otherLineAsks' | 'myLinesLo' | 'myLinesHi'>;
+
 /**
- * A recorder's state when its hart moves to another thread (hart migration): plain data, copied
- * into the recorder the hart's new thread makes for it. Host times are relative to the exporting
- * thread's `timeOrigin` (each worker's performance.now() counts from its own start).
+ * A new recorder's per-slot and per-page tables, carved from one fresh buffer (freshSharedBuffer):
+ * as nine typed arrays from the heap they took 3-8 ms of each recording worker's start. Only
+ * the recorder's own thread uses them; a hand-over (hart migration) passes them on.
+ */
+function recorderTables(slots: number, pages: number): RecorderTables {
+  const buffer = freshSharedBuffer(slots * (8 + 8 + 4 + 4 + 1 + 1 + 1) + pages * (4 + 4));
+  let at = 0;
+  const take = <T extends ArrayBufferView>(Kind: { new (b: SharedArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, length: number): T => {
+    const view = new Kind(buffer, at, length);
+    at += Kind.BYTES_PER_ELEMENT * length;
+    return view;
+  };
+  // Widest elements first, so every view is aligned.
+  return {
+    acquiredIcount: take(Float64Array, slots).fill(-1),
+    acquiredNs: take(Float64Array, slots),
+    contendedAsks: take(Uint32Array, slots),
+    otherLineAsks: take(Uint32Array, slots),
+    myLinesLo: take(Int32Array, pages),
+    myLinesHi: take(Int32Array, pages),
+    logged: take(Uint8Array, slots),
+    judged: take(Uint8Array, slots),
+    contention: take(Uint8Array, slots),
+  };
+}
+
+/**
+ * A recorder's state when its hart moves to another thread (hart migration): plain data taken
+ * over by the recorder the hart's new thread makes for it (the tables' views share their buffer,
+ * which the old thread no longer touches). Host times are relative to the exporting thread's
+ * `timeOrigin` (each worker's performance.now() counts from its own start).
  */
 export interface RecorderHandover {
   releaseSeq: number;
@@ -158,15 +189,16 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     this.ownership = state.ownership;
     this.ring = state.rings[hart.id];
     const slots = this.ownership.slots;
-    this.logged = from?.logged ?? new Uint8Array(slots);
-    this.acquiredIcount = from?.acquiredIcount ?? new Float64Array(slots).fill(-1);
-    this.acquiredNs = from?.acquiredNs ?? new Float64Array(slots);
-    this.judged = from?.judged ?? new Uint8Array(slots);
-    this.contention = from?.contention ?? new Uint8Array(slots);
-    this.contendedAsks = from?.contendedAsks ?? new Uint32Array(slots);
-    this.otherLineAsks = from?.otherLineAsks ?? new Uint32Array(slots);
-    this.myLinesLo = from?.myLinesLo ?? new Int32Array(this.ownership.pages);
-    this.myLinesHi = from?.myLinesHi ?? new Int32Array(this.ownership.pages);
+    const tables = from ?? recorderTables(slots, this.ownership.pages);
+    this.logged = tables.logged;
+    this.acquiredIcount = tables.acquiredIcount;
+    this.acquiredNs = tables.acquiredNs;
+    this.judged = tables.judged;
+    this.contention = tables.contention;
+    this.contendedAsks = tables.contendedAsks;
+    this.otherLineAsks = tables.otherLineAsks;
+    this.myLinesLo = tables.myLinesLo;
+    this.myLinesHi = tables.myLinesHi;
     this.nextCheck = opts.checkInterval;
     if (from) {
       this.releaseSeq = from.releaseSeq;

@@ -1,4 +1,5 @@
 import { ByteRing } from '../src/shm/byte-ring.js';
+import { freshSharedBuffer } from '../src/shm/layout.js';
 import { EventRing, eventRingBytes } from './event-ring.js';
 import { OwnershipTable, ownershipBytes } from './ownership.js';
 
@@ -38,6 +39,6 @@ export class RecordingState {
   static create(layout: RecordingLayout): RecordingState {
     const bytes = INPUT_RING_SPACE + layout.harts * eventRingBytes(EVENT_RING_RECORDS) +
       ownershipBytes({ resources: layout.ramPages + 1, harts: layout.harts });
-    return new RecordingState(new SharedArrayBuffer(Math.ceil(bytes / 8) * 8), layout);
+    return new RecordingState(freshSharedBuffer(bytes), layout);
   }
 }

@@ -203,6 +203,17 @@ export function createSharedMemory(ramBytes: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
+/**
+ * A zero-filled SharedArrayBuffer of at least `bytes` bytes (rounded up to 64 KiB) on fresh pages.
+ * `new SharedArrayBuffer` takes calloc's memory, which glibc memsets from its heap once its mmap
+ * threshold has risen after large frees: a recording's 2.8 MB of tables took 7-19 ms to allocate
+ * that way in the CLI, 0.1-0.2 ms as wasm memory, whose pages the kernel zeroes when first touched.
+ */
+export function freshSharedBuffer(bytes: number): SharedArrayBuffer {
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+  return sharedBuffer(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }));
+}
+
 /** The SharedArrayBuffer behind a shared memory (typed as ArrayBuffer by the DOM lib). */
 export function sharedBuffer(memory: WebAssembly.Memory): SharedArrayBuffer {
   return memory.buffer as unknown as SharedArrayBuffer;
