@@ -205,9 +205,10 @@ export function createSharedMemory(ramBytes: number): WebAssembly.Memory {
 
 /**
  * A zero-filled SharedArrayBuffer of at least `bytes` bytes (rounded up to 64 KiB) on fresh pages.
- * `new SharedArrayBuffer` takes calloc's memory, which glibc memsets from its heap once its mmap
- * threshold has risen after large frees: a recording's 2.8 MB of tables took 7-19 ms to allocate
- * that way in the CLI, 0.1-0.2 ms as wasm memory, whose pages the kernel zeroes when first touched.
+ * `new SharedArrayBuffer` takes calloc's memory; served from free heap memory rather than a fresh
+ * mapping (as in a process that has run a while), glibc zeroes it with memset, faulting in every
+ * page: a recording's 2.8 MB of tables took 7-19 ms to allocate that way in the CLI, 0.1-0.2 ms
+ * as wasm memory, whose pages the kernel zeroes only when first touched.
  */
 export function freshSharedBuffer(bytes: number): SharedArrayBuffer {
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
