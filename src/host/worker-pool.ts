@@ -34,15 +34,16 @@ export function hartWorkerBuildId(): string | null {
 export interface AwaitInit { awaitInit: true; preload?: string }
 
 /**
- * Each hart worker's young generation: 6 MB (semi-spaces of 2 MB) instead of V8's 48. A hart's
- * garbage is short-lived (decoded blocks, closures, numbers between JS and wasm), and the large
- * young generation mostly cost fresh pages: page faults cost ~10 us on these hosts, and a 1-hart
- * Linux boot took ~32,000 of them, ~6,500 fewer this way. Measured (2-core host, alternating runs,
- * medians): Linux boot -> power-off on 1 hart 1,090 -> 990 ms (CPU 1,630 -> 1,520 ms, 11 runs),
- * on 4 harts 1,710 -> 1,490 ms (11 runs; at a quieter moment 1,340 -> 1,380, 9 runs); 3 MB was
- * as good on 1 hart but lost 4% on the reference tier's bench_compute (2.30 -> 2.40 s), 6 MB not.
+ * Each hart worker's young generation: 24 MB (semi-spaces of 8 MB) instead of V8's 48. A short run
+ * mostly paid for the large one in fresh pages as V8 grew it (a host page fault costs ~10 us here).
+ * Measured (2-core host, alternating runs, medians): Linux boot -> power-off on 1 hart 1,260 ->
+ * 1,050 ms (CPU 1,890 -> 1,660 ms, 9 runs), on 4 harts 1,560 -> 1,450 ms (7 runs); xv6's
+ * `usertests -q` on 1 hart unchanged (105.1 against 105.5 s, 126.1 against 112.5 s). 6 MB (~6,500
+ * of a Linux boot's ~32,000 faults fewer) was faster still on Linux but slowed usertests 96-99 ->
+ * 117-124 s: a long-running OS guest keeps more young objects alive, and a small young generation
+ * copied and promoted them over and over.
  */
-const HART_WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
+const HART_WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
 
 interface Started { worker: Worker; failed: boolean }
 const started: Started[] = [];
