@@ -352,18 +352,22 @@ class PageCompiler implements Emitter {
     if (r === 0 || this.spec.regsInLocals) { value(); this.writeReg(r); return; }
     this.c.get(P_HB);
     value();
-    this.siteOfBase.delete(r);
-    this.siteOfBase.delete(-1 - r);
+    this.forgetSitesOfBase(r);
     this.c.mem(W.i64_store, 3, HL.X + 8 * r);
   }
 
   /** Consumes the i64 on the stack. */
   writeReg(r: number): void {
-    this.siteOfBase.delete(r);
-    this.siteOfBase.delete(-1 - r);
+    this.forgetSitesOfBase(r);
     if (r === 0) this.c.op(W.drop);
     else if (this.spec.regsInLocals) { this.c.set(this.localOf(r)); this.regWritten[r] = 1; }
     else this.c.set(L_W).get(P_HB).get(L_W).mem(W.i64_store, 3, HL.X + 8 * r);
+  }
+
+  /** x[r] changes: the block's translation caches keyed by it as a base (load and store) no longer apply. */
+  private forgetSitesOfBase(r: number): void {
+    this.siteOfBase.delete(r);
+    this.siteOfBase.delete(-1 - r);
   }
 
   private localOf(r: number): number {
