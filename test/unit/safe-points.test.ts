@@ -109,12 +109,14 @@ function afterNap(kick: boolean): { status: string; ran: number } | null {
   runner.sharesThread = true;
   expect(runner.runSlice(1e9)).toBe('blocked'); // POLLING_WFIS_BEFORE_NAPS polls, then a nap
   const parkedAt = process.hrtime.bigint();
-  const nap = runner.parkedForNs()!;
-  expect(nap).toBeGreaterThan(0n);
+  const nap = runner.parkedForNs();
+  expect(nap, 'the hart is parked').not.toBeNull();
+  // A nap already over when we look: the host took longer than the nap, as below; try again.
+  if (nap! <= 0n) return null;
   const icount = hart.icount;
   if (kick) board.control.kick(0);
   const status = runner.runSlice(icount + 2);
-  return process.hrtime.bigint() - parkedAt < nap ? { status, ran: hart.icount - icount } : null;
+  return process.hrtime.bigint() - parkedAt < nap! ? { status, ran: hart.icount - icount } : null;
 }
 
 function withinANap(kick: boolean): { status: string; ran: number } {
