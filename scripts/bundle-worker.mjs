@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// Bundles the hart worker and its two plug-ins (recording, replay) into dist/bundle/ with esbuild,
-// and the CLI's main thread into dist/bundle/cli/ (see the end of this file),
-// as the last step of `npm run build`: the worker thread then loads a few modules instead of ~60,
-// which is where most of its start-up went (src/host/worker-pool.ts picks the bundle while it is
-// not older than the compiled modules). The plug-ins are entry points of the same build, so code
-// they share with the worker lands in common chunks and is loaded once per thread; the layout
-// under dist/bundle/ mirrors dist/ (outbase), which is how the worker finds a plug-in
-// (src/host/worker-plugin.ts). Not minified: stack traces of emulator bugs stay readable.
+// Bundles the hart worker and its two plug-ins (recording, replay) into one CommonJS file in
+// dist/bundle/ with esbuild, beside the loader that compiles it with V8's code cache, and the CLI's
+// main thread into dist/bundle/cli/ (see the end of this file), as the last step of `npm run build`:
+// the worker thread then loads one file, mostly already compiled, instead of ~60 modules, which is
+// where most of its start-up went (src/host/worker-pool.ts picks the bundle while it is not older
+// than the compiled modules; src/host/hart-worker-loader.ts). Not minified: stack traces of
+// emulator bugs stay readable.
 // Without esbuild the build goes on and hindsight runs the compiled modules, only slower to start.
 import { readFileSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -23,18 +22,28 @@ try {
   process.stderr.write('bundle-worker: esbuild is not installed; hart workers load the compiled modules (slower start-up)\n');
   process.exit(0);
 }
-await esbuild.build({
-  entryPoints: ['src/host/hart-worker.js', 'recorder/worker-plugin.js', 'replayer/worker-plugin.js'].map((f) => `${dist}${f}`),
-  outbase: dist,
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  packages: 'external', // node_modules (better-sqlite3, protobufjs) load as they do unbundled
-  target: 'node20',
-  logLevel: 'warning',
-});
+// The hart worker: one CommonJS file with both plug-ins (dist/bundle/hart-worker.cjs, entry
+// cli/hart-worker-bundled.ts), which its loader (dist/bundle/hart-worker-loader.cjs,
+// host/hart-worker-loader.ts) compiles with V8's code cache: Node 20 has no compile cache for ES
+// modules. `import.meta.url` becomes the file's own URL (the banner): the bundled modules use it only
+// to find packages, which resolve the same from dist/bundle/.
+const COMMONJS_IMPORT_META = {
+  format: 'cjs',
+  define: { 'import.meta.url': '__hindsightModuleUrl' },
+  banner: { js: 'const __hindsightModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+};
+for (const [entry, outfile] of [['src/cli/hart-worker-bundled.js', 'hart-worker.cjs'], ['src/host/hart-worker-loader.js', 'hart-worker-loader.cjs']]) {
+  await esbuild.build({
+    entryPoints: [`${dist}${entry}`],
+    outfile: `${outdir}/${outfile}`,
+    bundle: true,
+    platform: 'node',
+    packages: 'external', // node_modules (better-sqlite3, protobufjs) load as they do unbundled
+    target: 'node20',
+    logLevel: 'warning',
+    ...COMMONJS_IMPORT_META,
+  });
+}
 
 // The build's id: what compiled page modules kept between runs are named by (src/jit/page-module-cache.ts),
 // so a cache made by another build of the code generator is never read.
@@ -42,7 +51,7 @@ await esbuild.build({
   const { createHash } = await import('node:crypto');
   const { readdirSync, writeFileSync } = await import('node:fs');
   const hash = createHash('sha1');
-  for (const f of readdirSync(outdir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort()) hash.update(f).update(readFileSync(`${outdir}/${f}`));
+  for (const f of readdirSync(outdir, { recursive: true }).map(String).filter((f) => /\.c?js$/.test(f)).sort()) hash.update(f).update(readFileSync(`${outdir}/${f}`));
   writeFileSync(`${outdir}/build-id.txt`, `${hash.digest('hex')}\n`);
 }
 

@@ -90,7 +90,7 @@ export type ScheduleEnd = 'paused' | 'stalled' | 'end';
  * Serial scheduling: every hart on one thread, one turn at a time; a hart blocked on another, or
  * idle in WFI, gives its turn away. Resumable at any instruction: a probe may pause the hart whose
  * turn it is, and the next `runTurns` continues that same turn. Used by serial recording, serial replay
- * (host/hart-worker.ts), and the debugger's timeline and live target (serial-engine.ts), so all of
+ * (host/hart-worker-run.ts), and the debugger's timeline and live target (serial-engine.ts), so all of
  * them interleave harts identically.
  */
 export class SerialScheduler {

@@ -5,7 +5,7 @@ import { BootOptions, PreparedMachine } from '../machine/loader.js';
 import { buildMachine, powerOn } from '../engine/machine-factory.js';
 import { ByteRing, consoleInRing, consoleOutRing, sleepUntilBumped } from '../shm/byte-ring.js';
 import { RamHashScheme, finalStateHashes } from '../engine/state-hash.js';
-import { HartWorkerInit, HartWorkerResult } from './hart-worker.js';
+import { HartWorkerInit, HartWorkerResult } from './hart-worker-run.js';
 import { hartWorker } from './worker-pool.js';
 import { WorkerMode } from './worker-plugin.js';
 import { CTRL_BASE, Ctrl, StopReason, jitPublishedCounter, sharedBuffer } from '../shm/layout.js';

@@ -10,9 +10,10 @@ import { ChaosPolicy } from '../engine/chaos.js';
  * `module`, whose `createWorkerPlugin(context, options)` makes each hart's supervisor. Recording
  * (recorder/worker-plugin.ts) and replay (replayer/worker-plugin.ts) plug in this way, so the
  * worker knows neither; `options` is plain data (it crosses threads by structured clone).
- * `module` is a path from the build's root (`recorder/worker-plugin.js`), which the worker resolves
- * against its own: the bundled hart worker (scripts/bundle-worker.mjs) loads the bundled plug-in,
- * which shares its modules, and never a second copy of them.
+ * `module` is a path from the build's root (`recorder/worker-plugin.js`): the compiled modules'
+ * worker imports it from beside its own build root, and the bundled worker (scripts/bundle-worker.mjs)
+ * takes it from its own file (cli/hart-worker-bundled.ts BUNDLED_PLUGINS), so a plug-in shares the
+ * worker's modules and never loads a second copy of them.
  */
 export interface WorkerMode {
   module: string | null;

@@ -47,3 +47,12 @@ setFlagsFromString('--interrupt-budget=400000');
  * boot's ~950 ms hart CPU in `perf record`, under `wasm::CompileLazy`).
  */
 setFlagsFromString('--no-wasm-lazy-compilation');
+
+/**
+ * Relaxed SIMD, for the host fused multiply-add (jit/host-fma.ts, which also sets it before its
+ * probe): set here as well, with the others, so that a thread's V8 flags no longer change once its
+ * code is compiled. V8 takes a code cache only under the flags it was made with, and the hart
+ * worker's (host/hart-worker-loader.ts) is written at the end of a run. It only lets modules use
+ * the instructions.
+ */
+setFlagsFromString('--experimental-wasm-relaxed-simd');
