@@ -28,7 +28,7 @@
 // built-in module loaded later. `crypto` and `os` are the bundle's (exported below: esbuild drops
 // a bare or an unused import of a built-in module).
 import * as crypto from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import path from 'node:path';
@@ -85,14 +85,15 @@ function readCache(file: string | null): Buffer | undefined {
 }
 
 function writeCache(script: Script, file: string): void {
+  const partial = `${file}.${process.pid}-${threadId}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    const partial = `${file}.${process.pid}-${threadId}.tmp`;
     writeFileSync(partial, script.createCachedData());
     renameSync(partial, file); // whole or not at all, for workers of other runs reading it
     pruneOldest(path.dirname(file), '.bin', KEPT_CACHES);
   } catch {
     // A read-only or full cache: the next run compiles, as this one did.
+    try { unlinkSync(partial); } catch { /* never written */ }
   }
 }
 

@@ -22,6 +22,7 @@ describe('the bundled hart worker (scripts/bundle-worker.mjs, host/worker-pool.t
     // an import() would fail in vm.Script (hart-worker-loader.ts gives it no module loader).
     expect(worker).not.toMatch(/\brequire\(\s*["']\./);
     expect(worker).not.toMatch(/\bimport\(/);
+    expect(/[^\x00-\x7f]/.test(worker), 'one non-ASCII character makes the whole source a two-byte string').toBe(false);
     for (const plugin of Object.values(WORKER_PLUGIN_OF_COMMAND)) expect(Object.keys(BUNDLED_PLUGINS)).toContain(plugin);
     // npm run build made it after tsc: the CLI's workers use it.
     expect(statSync(join(bundle, 'hart-worker-loader.cjs')).mtimeMs).toBeGreaterThanOrEqual(statSync(join(root, 'dist/src/host/hart-worker.js')).mtimeMs);
