@@ -102,7 +102,8 @@ const tag = cachedDataVersionTag();
 const file = build === null ? null : cacheFile(build, tag);
 const cachedData = readCache(file);
 // The CommonJS wrapper, as Node's own loader would apply it; the bundle's line numbers stay the file's.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundleFile, 'utf8')}\n})`, { filename: bundleFile, cachedData });
+// The bundle is ASCII (scripts/bundle-worker.mjs): read as Latin-1, it skips UTF-8 decoding (~1 ms).
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundleFile, 'latin1')}\n})`, { filename: bundleFile, cachedData });
 const stale = cachedData === undefined || script.cachedDataRejected === true;
 const module = { exports: {} as WorkerBundle };
 (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundleFile), module, bundleFile, path.dirname(bundleFile));
