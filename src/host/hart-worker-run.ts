@@ -1,3 +1,8 @@
+/**
+ * What a hart worker thread does (runHartWorker): receive its machine, run its harts, report.
+ * Its two entries: host/hart-worker.ts (the compiled modules) and cli/hart-worker-bundled.ts (the
+ * bundle, started by host/hart-worker-loader.ts); they differ only in how plug-ins load.
+ */
 import { readFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
