@@ -148,7 +148,6 @@ export class Coordinator {
     const timer = opts.timeoutSeconds !== null
       ? setTimeout(() => this.stop(StopReason.Timeout, 124), opts.timeoutSeconds * 1000)
       : null;
-    const unsubscribe = this.io.onInput?.((bytes) => this.pushInput(bytes), () => this.stop(StopReason.Interrupted, 0)) ?? (() => {});
 
     let fatal: string | null = null;
     let divergence: RunResult['divergence'] = null;
@@ -195,6 +194,10 @@ export class Coordinator {
     }));
     if (together) watch(this.startWorker(groups, allHarts, 0, compiler?.board ?? null, balance), 0);
     else groups.forEach((_, thread) => watch(this.startWorker(groups, groups[thread], thread, compiler?.board ?? null, null), thread));
+    // The host's stdin once the workers have their machines: setting up process.stdin (~3 ms of a
+    // profile) would otherwise hold up the first instruction of a recording, whose main thread is
+    // its start-up's critical path (docs/BENCHMARKS.md). Input waits in the pipe meanwhile.
+    const unsubscribe = this.io.onInput?.((bytes) => this.pushInput(bytes), () => this.stop(StopReason.Interrupted, 0)) ?? (() => {});
     // Every worker closed, those started late included.
     const finished = (async () => {
       for (let n = 0; n !== closed.length;) {
