@@ -32,10 +32,11 @@ const COMMONJS_IMPORT_META = {
   define: { 'import.meta.url': '__hindsightModuleUrl' },
   banner: { js: 'const __hindsightModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
-for (const [entry, outfile] of [['src/cli/hart-worker-bundled.js', 'hart-worker.cjs'], ['src/host/hart-worker-loader.js', 'hart-worker-loader.cjs']]) {
+for (const [entry, name] of [['src/cli/hart-worker-bundled.js', 'hart-worker.cjs'], ['src/host/hart-worker-loader.js', 'hart-worker-loader.cjs']]) {
+  const outfile = `${outdir}/${name}`;
   await esbuild.build({
     entryPoints: [`${dist}${entry}`],
-    outfile: `${outdir}/${outfile}`,
+    outfile,
     bundle: true,
     platform: 'node',
     packages: 'external', // node_modules (better-sqlite3, protobufjs) load as they do unbundled
@@ -47,8 +48,7 @@ for (const [entry, outfile] of [['src/cli/hart-worker-bundled.js', 'hart-worker.
   // whole source a two-byte string, which each worker keeps for its life (~1 MB instead of ~0.5;
   // `run hello.elf` took the same time either way). An escape is the same character in a string,
   // a template or a regular expression, and text in a comment.
-  const file = `${outdir}/${outfile}`;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  writeFileSync(outfile, readFileSync(outfile, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 // The build's id: what compiled page modules kept between runs are named by (src/jit/page-module-cache.ts),

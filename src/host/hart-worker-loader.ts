@@ -40,6 +40,8 @@ import { threadId, workerData } from 'node:worker_threads';
 // flags it was made with.
 import '../jit/v8-tuning.js';
 import { hindsightCacheDir, pruneOldest } from '../cache-dir.js';
+import type { HartWorkerInit } from './hart-worker-run.js';
+import type { AwaitInit } from './worker-pool.js';
 
 export const PRELOADED_BUILTINS = [crypto, os];
 
@@ -64,8 +66,8 @@ function buildId(): string | null {
  * a fresh one has its machine's WorkerMode): each has its own cache, holding its functions.
  */
 function pluginName(): string {
-  const data = workerData as { awaitInit?: true; preload?: string; mode?: { module: string | null } } | null;
-  const plugin = data?.awaitInit ? data.preload : data?.mode?.module;
+  const data = workerData as AwaitInit | HartWorkerInit | null;
+  const plugin = data === null ? null : 'awaitInit' in data ? data.preload : data.mode.module;
   return plugin ? path.basename(path.dirname(plugin)) : 'run';
 }
 
