@@ -462,7 +462,7 @@ function putVarint(b: Uint8Array, p: number, v: number): number {
 
 // --- direct decoder ---------------------------------------------------------------------------
 
-/** Thrown inside decodeCanonical on anything it does not take: the caller falls back to protobufjs. */
+/** Thrown inside CanonicalReader on anything it does not take: the caller falls back to protobufjs. */
 const NOT_CANONICAL = new Error('not canonical');
 
 /**
@@ -475,51 +475,123 @@ const NOT_CANONICAL = new Error('not canonical');
  */
 export function decodeCanonical(payload: Uint8Array): DecodedEvents | null {
   try {
-    return new CanonicalReader(payload).batch();
+    const r = new CanonicalReader(payload);
+    const events: TraceEvent[] = [];
+    for (let e = r.next(); e !== null; e = r.next()) events.push(e);
+    return { hart: r.hart, events };
   } catch (err) {
     if (err === NOT_CANONICAL) return null;
     throw err;
   }
 }
 
+/** What a batch holds, for checking it against its row before reading its events. */
+export interface BatchSummary {
+  hart: number;
+  count: number;
+  firstIcount: number;
+  lastIcount: number;
+  kinds: KindCounts;
+}
+
+/** One batch's events, one at a time (readBatch). */
+export interface BatchCursor {
+  readonly summary: BatchSummary;
+  /** The next event, or null after the last. */
+  next(): TraceEvent | null;
+}
+
+/**
+ * Opens an `EventBatch` for reading event by event: checked whole first (without building its
+ * events), then each event built as it is asked for. Replay holds a batch (up to 65,536 events)
+ * for as long as its hart takes to run through it: decoded at once, its event objects outlived
+ * young-generation collections, V8 moved and then allocated them in the old generation, and
+ * garbage collection took ~15% of an `smp_mp_litmus` replay's hart thread. Throws like decodeBatch.
+ */
+export function readBatch(payload: Uint8Array): BatchCursor {
+  try {
+    const summary = new CanonicalReader(payload).scan();
+    const reader = new CanonicalReader(payload);
+    return { summary, next: () => reader.next() };
+  } catch (err) {
+    if (err !== NOT_CANONICAL) throw err;
+  }
+  const { hart, events } = decodeWithProtobufjs(payload);
+  const kinds = zeroKindCounts();
+  for (const e of events) kinds[e.kind]++;
+  const summary = { hart, count: events.length, firstIcount: events[0]?.icount ?? 0, lastIcount: events[events.length - 1]?.icount ?? 0, kinds };
+  let i = 0;
+  return { summary, next: () => (i < events.length ? events[i++]! : null) };
+}
+
+const KIND_OF_TAG: Partial<Record<number, TraceEventKind>> = {
+  [T_ACQUIRE]: 'acquire', [T_RELEASE]: 'release', [T_IRQ]: 'irq', [T_TIME]: 'time', [T_INPUT]: 'input', [T_CHECK]: 'check', [T_TRAP]: 'trap',
+};
+
 class CanonicalReader {
   private pos = 0;
+  readonly hart: number = 0;
+  private icount = 0;
+  private count = 0;
+  /** The kind tag of the event next() read last. */
+  private kind = 0;
+  /** Whether event() builds the events it reads (scan() only checks them). */
+  private build = true;
+  /** uint64()'s result in 32-bit halves. */
+  private lo = 0;
+  private hi = 0;
 
-  constructor(private readonly b: Uint8Array) {}
-
-  batch(): DecodedEvents {
-    const b = this.b;
-    const end = b.length;
-    let hart = 0;
-    let icount = 0;
-    if (this.pos < end && b[this.pos] === T_BATCH_HART) {
+  /** Reads the batch's header. */
+  constructor(private readonly b: Uint8Array) {
+    if (this.pos < b.length && b[this.pos] === T_BATCH_HART) {
       this.pos++;
-      hart = this.uint32();
+      this.hart = this.uint32();
     }
-    if (this.pos < end && b[this.pos] === T_BATCH_BASE) {
+    if (this.pos < b.length && b[this.pos] === T_BATCH_BASE) {
       this.pos++;
-      icount = this.safe();
+      this.icount = this.safe();
     }
-    const events: TraceEvent[] = [];
-    while (this.pos < end) {
-      if (b[this.pos++] !== T_BATCH_EVENT) throw NOT_CANONICAL;
-      const eventEnd = this.end();
-      if (this.pos < eventEnd && b[this.pos] === T_DELTA) {
-        this.pos++;
-        icount += this.safe();
-        if (!Number.isSafeInteger(icount)) throw NOT_CANONICAL;
-      }
-      if (this.pos >= eventEnd) throw NOT_CANONICAL;
-      const kind = b[this.pos++];
-      const bodyEnd = this.end();
-      if (bodyEnd !== eventEnd || events.length >= MAX_BATCH_EVENTS) throw NOT_CANONICAL;
-      events.push(this.event(kind, icount, bodyEnd));
-      if (this.pos !== bodyEnd) throw NOT_CANONICAL;
-    }
-    return { hart, events };
   }
 
-  private event(kind: number, icount: number, end: number): TraceEvent {
+  /** The next event, or null at the end of the payload. */
+  next(): TraceEvent | null {
+    const b = this.b;
+    if (this.pos >= b.length) return null;
+    if (b[this.pos++] !== T_BATCH_EVENT) throw NOT_CANONICAL;
+    const eventEnd = this.end();
+    if (this.pos < eventEnd && b[this.pos] === T_DELTA) {
+      this.pos++;
+      this.icount += this.safe();
+      if (!Number.isSafeInteger(this.icount)) throw NOT_CANONICAL;
+    }
+    if (this.pos >= eventEnd) throw NOT_CANONICAL;
+    const kind = b[this.pos++];
+    const bodyEnd = this.end();
+    if (bodyEnd !== eventEnd || this.count >= MAX_BATCH_EVENTS) throw NOT_CANONICAL;
+    this.count++;
+    this.kind = kind;
+    const e = this.event(kind, this.icount, bodyEnd);
+    if (this.pos !== bodyEnd) throw NOT_CANONICAL;
+    return e;
+  }
+
+  /** Checks every event without building it (the same reads as next()); what the batch holds. */
+  scan(): BatchSummary {
+    this.build = false;
+    const b = this.b;
+    const kinds = zeroKindCounts();
+    let firstIcount = 0;
+    while (this.pos < b.length) {
+      this.next();
+      if (this.count === 1) firstIcount = this.icount;
+      kinds[KIND_OF_TAG[this.kind]!]++;
+    }
+    return { hart: this.hart, count: this.count, firstIcount, lastIcount: this.count ? this.icount : 0, kinds };
+  }
+
+  /** The event of kind tag `kind` whose body ends at `end` (null when only checking). */
+  private event(kind: number, icount: number, end: number): TraceEvent | null {
+    const build = this.build;
     switch (kind) {
       case T_ACQUIRE: {
         const resource = this.optional(T_F1, end) ? this.uint32() : 0;
@@ -528,45 +600,52 @@ class CanonicalReader {
           if (this.b[this.pos++] !== 1) throw NOT_CANONICAL;
           write = true;
         }
-        const after: ReleaseRef[] = [];
+        const after: ReleaseRef[] | null = build ? [] : null;
         while (this.optional(T_F3_LEN, end)) {
           const refEnd = this.end();
           const hart = this.optional(T_F1, refEnd) ? this.uint32() : 0;
           const seq = this.optional(T_F2, refEnd) ? this.safe() : 0;
           if (this.pos !== refEnd) throw NOT_CANONICAL;
-          after.push({ hart, seq });
+          after?.push({ hart, seq });
         }
-        return { kind: 'acquire', icount, resource, write, after };
+        return after ? { kind: 'acquire', icount, resource, write, after } : null;
       }
       case T_RELEASE: {
         const resource = this.optional(T_F1, end) ? this.uint32() : 0;
         const seq = this.optional(T_F2, end) ? this.safe() : 0;
-        return { kind: 'release', icount, resource, seq };
+        return build ? { kind: 'release', icount, resource, seq } : null;
       }
-      case T_IRQ:
-        return { kind: 'irq', icount, lines: this.optional(T_F1, end) ? this.uint32() : 0 };
-      case T_TIME:
-        return { kind: 'time', icount, value: this.optional(T_F1, end) ? this.uint64() : 0n };
+      case T_IRQ: {
+        const lines = this.optional(T_F1, end) ? this.uint32() : 0;
+        return build ? { kind: 'irq', icount, lines } : null;
+      }
+      case T_TIME: {
+        if (!this.optional(T_F1, end)) return build ? { kind: 'time', icount, value: 0n } : null;
+        this.uint64();
+        return build ? { kind: 'time', icount, value: this.bigint() } : null;
+      }
       case T_INPUT: {
-        if (!this.optional(T_F1_BYTES, end)) return { kind: 'input', icount, bytes: new Uint8Array(0) };
+        if (!this.optional(T_F1_BYTES, end)) return build ? { kind: 'input', icount, bytes: new Uint8Array(0) } : null;
         const bytesEnd = this.end();
         // A copy, as a plain Uint8Array (payloads are often Buffers, whose slice() shares memory).
-        const bytes = new Uint8Array(this.b.subarray(this.pos, bytesEnd));
+        const bytes = build ? new Uint8Array(this.b.subarray(this.pos, bytesEnd)) : null;
         this.pos = bytesEnd;
-        return { kind: 'input', icount, bytes };
+        return bytes ? { kind: 'input', icount, bytes } : null;
       }
       case T_CHECK: {
-        if (!this.optional(T_F1_FIXED64, end)) return { kind: 'check', icount, hash: 0n };
+        if (!this.optional(T_F1_FIXED64, end)) return build ? { kind: 'check', icount, hash: 0n } : null;
         if (this.pos + 8 > end) throw NOT_CANONICAL;
         const b = this.b;
         const p = this.pos;
-        const lo = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
-        const hi = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
+        this.lo = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+        this.hi = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
         this.pos = p + 8;
-        return { kind: 'check', icount, hash: (BigInt(hi) << 32n) | BigInt(lo) };
+        return build ? { kind: 'check', icount, hash: this.bigint() } : null;
       }
-      case T_TRAP:
-        return { kind: 'trap', icount, count: this.optional(T_F1, end) ? this.uint32() : 0 };
+      case T_TRAP: {
+        const count = this.optional(T_F1, end) ? this.uint32() : 0;
+        return build ? { kind: 'trap', icount, count } : null;
+      }
       default:
         throw NOT_CANONICAL;
     }
@@ -599,21 +678,31 @@ class CanonicalReader {
 
   private varint(maxBytes: number, max: number): number {
     const b = this.b;
-    let v = 0;
-    for (let i = 0; i < maxBytes; i++) {
-      if (this.pos >= b.length) throw NOT_CANONICAL;
-      const byte = b[this.pos++];
-      v += (byte & 0x7f) * 2 ** (7 * i);
+    let p = this.pos;
+    if (p >= b.length) throw NOT_CANONICAL;
+    let byte = b[p++];
+    if (byte < 0x80) { // most of them: small deltas, resources, sequence numbers
+      this.pos = p;
+      return byte;
+    }
+    let v = byte & 0x7f;
+    let scale = 0x80;
+    for (let i = 1; i < maxBytes; i++) {
+      if (p >= b.length) throw NOT_CANONICAL;
+      byte = b[p++];
+      v += (byte & 0x7f) * scale;
       if (byte < 0x80) {
         if (v > max) throw NOT_CANONICAL;
+        this.pos = p;
         return v;
       }
+      scale *= 0x80;
     }
     throw NOT_CANONICAL;
   }
 
   /** A varint of any 64-bit value, in at most 10 bytes. */
-  private uint64(): bigint {
+  private uint64(): void {
     const b = this.b;
     let lo = 0;
     let hi = 0;
@@ -621,17 +710,23 @@ class CanonicalReader {
       if (this.pos >= b.length) throw NOT_CANONICAL;
       const byte = b[this.pos++];
       const bits = byte & 0x7f;
-      const shift = 7 * i;
-      if (shift < 28) lo += bits * 2 ** shift;
-      else if (shift === 28) {
-        lo += (bits & 0x0f) * 2 ** 28;
-        hi += bits >>> 4;
-      } else hi += bits * 2 ** (shift - 32);
+      if (i < 4) lo |= bits << (7 * i);
+      else if (i === 4) {
+        lo |= bits << 28; // its low 4 bits
+        hi = bits >>> 4;
+      } else hi |= bits << (7 * i - 32);
       if (byte < 0x80) {
         if (i === 9 && bits > 1) throw NOT_CANONICAL;
-        return (BigInt(hi) << 32n) | BigInt(lo);
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
+        return;
       }
     }
     throw NOT_CANONICAL;
+  }
+
+  /** The value uint64() or a fixed64 read last. */
+  private bigint(): bigint {
+    return this.hi === 0 ? BigInt(this.lo) : (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
 }

@@ -10,7 +10,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './sqlite.js';
 import { EVENT_KINDS, type TraceEvent, type TraceEventKind } from './events.js';
-import { decodeBatch, zeroKindCounts } from './event-codec.js';
+import { readBatch, zeroKindCounts, type BatchCursor } from './event-codec.js';
 import { META, MIGRATIONS, OLDEST_READABLE_VERSION, REQUIRED_TABLES, SCHEMA_VERSION, migrate } from './schema.js';
 import { TraceError } from './trace-error.js';
 import { UNFINISHED_REASON, sha256Hex } from './trace-writer.js';
@@ -233,25 +233,24 @@ export class TraceReader {
       const payload = row?.payload;
       if (!(payload instanceof Uint8Array)) this.damaged(`${where} has no payload`);
       if (sha256Hex(payload) !== r.checksum) this.damaged(`${where} does not match its checksum`);
-      let decoded;
+      let batch: BatchCursor;
       try {
-        decoded = decodeBatch(storedBatch(payload, row!.encoding));
+        batch = readBatch(storedBatch(payload, row!.encoding));
       } catch (err) {
         this.damaged(`${where} ${(err as Error).message}`);
       }
-      const evs = decoded.events;
-      if (decoded.hart !== hart) this.damaged(`${where} holds events of hart ${decoded.hart}`);
-      if (evs.length !== r.count) this.damaged(`${where} holds ${evs.length} events, but its row says ${r.count}`);
-      if (evs.length === 0) this.damaged(`${where} is empty`);
-      if (evs[0]!.icount !== r.first_icount || evs[evs.length - 1]!.icount !== r.last_icount) {
-        this.damaged(`${where} spans icounts ${evs[0]!.icount}..${evs[evs.length - 1]!.icount}, but its row says ${r.first_icount}..${r.last_icount}`);
+      const s = batch.summary;
+      if (s.hart !== hart) this.damaged(`${where} holds events of hart ${s.hart}`);
+      if (s.count !== r.count) this.damaged(`${where} holds ${s.count} events, but its row says ${r.count}`);
+      if (s.count === 0) this.damaged(`${where} is empty`);
+      if (s.firstIcount !== r.first_icount || s.lastIcount !== r.last_icount) {
+        this.damaged(`${where} spans icounts ${s.firstIcount}..${s.lastIcount}, but its row says ${r.first_icount}..${r.last_icount}`);
       }
-      const kinds = zeroKindCounts();
-      for (const e of evs) kinds[e.kind]++;
       for (const k of EVENT_KINDS) {
-        if (kinds[k] !== r[`n_${k}`]) this.damaged(`${where} holds ${kinds[k]} ${k} events, but its row says ${r[`n_${k}`]}`);
+        if (s.kinds[k] !== r[`n_${k}`]) this.damaged(`${where} holds ${s.kinds[k]} ${k} events, but its row says ${r[`n_${k}`]}`);
       }
-      for (const e of evs) if (e.icount >= fromIcount) yield e;
+      // Built one at a time: a replaying hart keeps only the events it has not reached yet.
+      for (let e = batch.next(); e !== null; e = batch.next()) if (e.icount >= fromIcount) yield e;
     }
   }
 

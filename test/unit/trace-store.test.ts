@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../traces/events.js';
-import { BatchEncoder, decodeBatch, decodeCanonical, decodeWithProtobufjs, encodeBatch } from '../../traces/event-codec.js';
+import { BatchEncoder, decodeBatch, decodeCanonical, decodeWithProtobufjs, encodeBatch, readBatch, zeroKindCounts } from '../../traces/event-codec.js';
 import { EVENTS_PROTO_DESCRIPTOR } from '../../traces/events-descriptor.js';
 import { SCHEMA_VERSION, migrate } from '../../traces/schema.js';
 import { TraceError } from '../../traces/trace-error.js';
@@ -213,6 +213,24 @@ describe('event batch encoding', () => {
       const fast = outcome(() => decodeCanonical(m));
       const slow = outcome(() => decodeWithProtobufjs(m));
       expect(fast.error).toBeUndefined(); // it declines, never throws
+      // readBatch (checked whole, then built one event at a time) reads what decodeBatch reads.
+      const whole = outcome(() => decodeBatch(m));
+      const lazy = outcome(() => {
+        const c = readBatch(m);
+        const events: TraceEvent[] = [];
+        for (let e = c.next(); e !== null; e = c.next()) events.push(e);
+        return { summary: c.summary, decoded: { hart: c.summary.hart, events } };
+      });
+      if (whole.error !== undefined) expect(lazy.error).toBe(whole.error);
+      else {
+        const w = whole.ok as ReturnType<typeof decodeBatch>;
+        const kinds = zeroKindCounts();
+        for (const e of w.events) kinds[e.kind]++;
+        expect(lazy.ok).toEqual({
+          decoded: w,
+          summary: { hart: w.hart, count: w.events.length, firstIcount: w.events[0]?.icount ?? 0, lastIcount: w.events.at(-1)?.icount ?? 0, kinds },
+        });
+      }
       if (fast.ok === null) declined++;
       else {
         agreed++;
