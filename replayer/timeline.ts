@@ -27,7 +27,7 @@ import { JitCache, profileShape } from '../src/host/jit-cache.js';
  * A checkpoint's page copy costs about as much as running this many instructions (measured: ~4 us
  * a page; the JIT runs ~350 MIPS on the timeline, the reference tier ~20).
  */
-const PAGE_COPY_STEPS: Record<Tier, number> = { jit: 1500, reference: 80 };
+const PAGE_COPY_STEPS: Record<Tier, number> = { jit: 6000, reference: 80 };
 /**
  * A step back that re-runs more than twice this many steps leaves a checkpoint this far before
  * where it lands: gdb steps back one instruction at a time (reverse-stepi, and reverse-step/next
@@ -143,7 +143,7 @@ export class ReplayTimeline {
     const devicesEnd = DEVICE_REGIONS.virtio.offset + VIRTIO_COUNT * DEVICE_REGIONS.virtio.size;
     this.store = new CheckpointStore<TimelineState>(memory, RAM_OFFSET, m.ramBytes,
       [hartsRegion, { offset: CTRL_BASE, length: devicesEnd - CTRL_BASE }], board.bus.dirtyPages, opts.checkpointBytes,
-      (page) => board.bus.noteRamWrite(RAM_BASE + page * PAGE_SIZE, PAGE_SIZE));
+      (page) => board.bus.noteRamWrite(RAM_BASE + page * PAGE_SIZE, PAGE_SIZE), board.bus.ramWritten);
     this.snapshotShape = { regionPages: (hartsRegion.length + devicesEnd - CTRL_BASE) / PAGE_SIZE, ramPages: m.ramBytes / PAGE_SIZE };
     this.capture();
     this.loadedCheckpoints = this.loadCheckpoints(reader.checkpointBlobs());
