@@ -171,8 +171,8 @@ interface PageState {
   tails: Map<number, number>;
   /** Times the hart entered the compiled page inside a block, by offset (MID_BLOCK_ENTRIES_BEFORE_ENTRY). */
   midEntries: Map<number, number>;
-  /** Calls entered here that ran a whole slice (the hot tier's trigger), and whether the page is in that tier. */
-  fullSlices: number;
+  /** Instructions retired by calls entered here that ran out of slice or budget (the hot tier's trigger), and whether the page is in that tier. */
+  budgetInsns: number;
   hotTier: boolean;
   /** A module another thread is compiling for this page (remote-compile.ts), installed once done. */
   pending: PendingModule | null;
@@ -472,10 +472,13 @@ export class JitExecutor extends Executor {
     if (r !== JitExit.Miss) this.statsOut.wasmCalls++;
     const retired = r >>> 2;
     const reason = (r & 3) as JitExit;
-    // A call that ran a whole slice from here: the hart spends long stretches in this page (or in
-    // pages it chains to); after hotTierSlices of them the page is made again in the hot tier.
-    // (Only full-size slices: a replay's budgets, cut at its events, are often tiny.)
-    if (retired >= this.opts.sliceInsns && !page.hotTier && ++page.fullSlices >= this.opts.hotTierSlices && !page.failed && !page.pending) {
+    // Calls that ran until their slice or budget ran out: the hart spends long stretches in this
+    // page (or in pages it chains to); after hotTierSlices slices' worth of them the page is made
+    // again in the hot tier. Budgets count as well as whole slices: the debugger's timeline runs
+    // 1,000-instruction turns and a replay's budgets end at its events, so with whole slices only
+    // their loops never got there (the timeline's first pass over a billion-instruction trace
+    // ran its page code ~1.5x slower than a replay did).
+    if (reason === JitExit.Budget && !page.hotTier && (page.budgetInsns += retired) >= this.opts.hotTierSlices * this.opts.sliceInsns && !page.failed && !page.pending) {
       page.hotTier = true;
       this.statsOut.hotTier++;
       this.compile(page);
@@ -564,7 +567,7 @@ export class JitExecutor extends Executor {
       this.dropRun(page);
       this.pages.delete(ramPage);
     }
-    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), midEntries: new Map(), pending: null, fullSlices: 0, hotTier: this.opts.hotTierSlices === 0 };
+    page = { vbase, vpn, tag: vbase >> 12n, chainEntry: chainEntryIndex(vbase), ramPage, gen, entries: new Set(), seen: new Uint8Array(PAGE_SIZE / 2), rejected: new Set(), heat: 0, run: null, compiled: NOTHING_COMPILED, recompiles: 0, failed: false, primed: false, key: -1, stops: undefined, stopOffsets: new Set(), sharedVersion: -1, module: null, slot: -1, tails: new Map(), midEntries: new Map(), pending: null, budgetInsns: 0, hotTier: this.opts.hotTierSlices === 0 };
     this.pages.set(ramPage, page);
     this.pageIndex[ramPage] = page;
     const hot = this.opts.hotPages;
