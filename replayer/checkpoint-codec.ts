@@ -18,9 +18,11 @@ import { pageBytes } from './page-codec.js';
  * Bump when the Checkpoint message or the snapshot regions change meaning: saved checkpoints of
  * another format are then ignored (with a note), never misread. 2: the timeline's state became the
  * `TimelineState` message (format 1 held it as JSON). 4: harts keep their soft TLB and exception
- * state (before, a restore emptied the TLB, which a paged guest can see).
+ * state (before, a restore emptied the TLB, which a paged guest can see). 5: a parallel trace's
+ * timeline takes turns of PARALLEL_TRACE_QUANTUM instructions, not 1,000, so its global steps
+ * name other positions.
  */
-export const CHECKPOINT_FORMAT = 4;
+export const CHECKPOINT_FORMAT = 5;
 
 /** Where a serial trace's hart is in its event stream (SerialReplayer). */
 export type SerialPosition = SerialReplayPosition;

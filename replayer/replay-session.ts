@@ -5,18 +5,10 @@ import { StopReason } from '../src/shm/layout.js';
 import { TraceReader } from '../traces/trace-reader.js';
 import { checkSameMachine, recordedSetup } from './recorded-machine.js';
 import { ReplayProgress } from './replay-progress.js';
-import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { traceQuantum } from '../src/engine/serial-scheduler.js';
 import { replayWorkerMode } from './worker-mode.js';
 import { replaysFasterSerially, serialBySummary } from './replay-plan.js';
 
-/**
- * Turn length of a serial replay of a parallel trace. Its events say where harts wait for each
- * other (a blocked hart gives its turn away), so the turn length only sets how often the thread
- * switches harts. Measured 2026-12-04 (serial replays, guest seconds, 1,000 -> 20,000): the 4-hart
- * Linux boot 1.21-1.35 -> 1.01-1.07 s, smp_sb_litmus 2.40-2.49 -> 1.52-1.55 s, smp_mp_litmus
- * 1.17-1.32 -> 0.85-0.87 s, bench_parallel 0.35 -> 0.21 s; longer turns gained nothing more.
- */
-const PARALLEL_TRACE_QUANTUM = 20_000;
 
 export interface ReplayOutcome {
   result: RunResult;
@@ -64,7 +56,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     // threads as cores (as a recording does), each thread running its harts in turns.
     const threads = serial ? undefined : opts.threads ?? (m.harts > availableParallelism() ? availableParallelism() : undefined);
     const coordinator = new Coordinator({ ...setup.options, tier: opts.tier, threads }, { write: (bytes) => { if (!opts.quiet) io.write(bytes); } }, {
-      workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: traceSched === 'parallel' ? PARALLEL_TRACE_QUANTUM : m.serialQuantum ?? SERIAL_QUANTUM, releaseInvalidates: m.releaseInvalidates ?? 'tlb' }),
+      workerMode: () => replayWorkerMode({ tracePath, progress: progress.buffer, finalIcounts: finals, finalSafePoints: reader.summary?.finalSafePoints ?? null, traceSched, quantum: traceQuantum(traceSched === 'parallel' ? null : m.serialQuantum), releaseInvalidates: m.releaseInvalidates ?? 'tlb' }),
       serial,
       command: 'replay',
       input: () => true,

@@ -5,7 +5,7 @@ import { CTRL_BASE, DEVICE_REGIONS, HART_BLOCK_BYTES, RAM_OFFSET, hartBase } fro
 import { buildMachine, powerOn } from '../src/engine/machine-factory.js';
 import { scheduleHart } from '../src/engine/schedule-hart.js';
 import { DEFAULT_TIER, Tier } from '../src/jit/tier.js';
-import { RoundRobin, SERIAL_QUANTUM, SchedState, skipToNextTimer } from '../src/engine/serial-scheduler.js';
+import { RoundRobin, SchedState, skipToNextTimer, traceQuantum } from '../src/engine/serial-scheduler.js';
 import { Hit, RunEnd, RunSpec, SerialEngine, Step } from '../src/engine/serial-engine.js';
 import { Board } from '../src/machine/board.js';
 import { PAGE_SIZE } from '../src/machine/bus.js';
@@ -129,7 +129,7 @@ export class ReplayTimeline {
     });
     const progress = this.progressState;
     this.engine = new SerialEngine(board, slots, {
-      policy: new RoundRobin(m.serialQuantum ?? SERIAL_QUANTUM),
+      policy: new RoundRobin(traceQuantum(m.serialQuantum)),
       releasedCount: progress ? (hart) => progress.releasedCount(hart) : undefined,
       stalled: (live) => {
         if (skipToNextTimer(live, this.clock)) return 'continue';

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { TraceEvent } from './events.js';
 import { SyncTable, canonicalSteps, stepAt, type CanonicalSteps, type SyncEvent } from './canonical-steps.js';
-import { SERIAL_QUANTUM } from '../src/engine/serial-scheduler.js';
+import { traceQuantum } from '../src/engine/serial-scheduler.js';
 import { TraceError } from './trace-error.js';
 import { LINE_BYTES, describeResource } from '../src/cpu/resources.js';
 import type { TraceReader } from './trace-reader.js';
@@ -222,7 +222,7 @@ export function decodeTrace(reader: TraceReader): DecodedTrace {
   const serial = reader.header.sched === 'serial';
   let steps: CanonicalSteps;
   try {
-    steps = canonicalSteps(sync, finals, machine.serialQuantum ?? SERIAL_QUANTUM, !serial);
+    steps = canonicalSteps(sync, finals, traceQuantum(machine.serialQuantum), !serial);
   } catch (err) {
     throw new TraceError(`trace ${reader.path} is damaged: ${(err as Error).message}`);
   }

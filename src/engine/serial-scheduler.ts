@@ -10,6 +10,23 @@ import { VirtualClock } from './virtual-time.js';
  */
 export const SERIAL_QUANTUM = 1_000;
 
+/**
+ * Turns of a parallel trace's serial interleaving: `replay --sched serial`, the debugger's
+ * timeline and the trace tools' global steps. A parallel trace's events fix where its harts wait
+ * for each other, so any turn length gives the same memory, and the length only sets how often
+ * the thread switches harts. Serial replays, guest seconds, 1,000 -> 20,000 (2026-12-04): the
+ * 4-hart Linux boot 1.21-1.35 -> 1.01-1.07 s, smp_sb_litmus 2.40-2.49 -> 1.52-1.55 s,
+ * smp_mp_litmus 1.17-1.32 -> 0.85-0.87 s, bench_parallel 0.35 -> 0.21 s; longer turns gained
+ * nothing more. The timeline kept 1,000 until 2026-12-05, and its first pass over a
+ * billion-instruction trace ran ~2.5x as long as a serial replay.
+ */
+export const PARALLEL_TRACE_QUANTUM = 20_000;
+
+/** The turn length of a trace's serial interleaving: a serial trace's own (its `serialQuantum`), else PARALLEL_TRACE_QUANTUM. */
+export function traceQuantum(serialQuantum: number | null | undefined): number {
+  return serialQuantum ?? PARALLEL_TRACE_QUANTUM;
+}
+
 export interface ScheduledHart {
   hart: Hart;
   runner: HartRunner;
