@@ -36,8 +36,7 @@ export class ReplayProgress {
   markDone(hart: number): void {
     Atomics.store(this.done, hart, 1);
     Atomics.notify(this.released, hart); // wake anyone waiting for this hart's releases
-    Atomics.add(this.changes, 0, 1);
-    Atomics.notify(this.changes, 0);
+    this.bump();
   }
 
   private bump(): void {
