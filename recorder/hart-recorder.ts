@@ -383,8 +383,9 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
     // With hart migration even a lone hart yields: its thread must get back to its scheduler,
     // where harts arrive (the holder may be on its way here).
     const sharing = this.siblings.length > 1 || this.meter !== null;
-    const spins = sharing ? SHARED_THREAD_SPINS : this.opts.oversubscribed ? OVERSUBSCRIBED_SPINS : OWNERSHIP_SPINS;
+    const spins = sharing ? SHARED_THREAD_SPINS : this.opts.oversubscribed || h.hostContended ? OVERSUBSCRIBED_SPINS : OWNERSHIP_SPINS;
     for (let i = 0; i < spins; i++) {
+      h.beat(); // running, not waiting for a core (engine/peer-watch.ts)
       if (h.wakeWord() !== seen || this.ownership.hasRequests(h.id) || h.exitRequested) return;
       if (sharing && this.serveParkedSiblings()) return;
     }

@@ -194,6 +194,19 @@ export class Hart {
     return Atomics.load(this.words, HartLayout.WAKE >> 2);
   }
 
+  /** The host's cores are taken (engine/peer-watch.ts): a hart waiting for a right sleeps sooner. */
+  hostContended = false;
+
+  /** The hart's thread is running it (see HartBlock.HEARTBEAT): a plain store, only this thread writes it. */
+  beat(): void {
+    this.words[HartLayout.HEARTBEAT >> 2]++;
+  }
+
+  /** The hart is done for good: other harts must not wait for its heartbeat (see HartBlock.SLEEPING). */
+  markFinished(): void {
+    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 1);
+  }
+
   /** Sleeps until kicked or until timeoutMs passes; `seen` is the wake word read before deciding to sleep. */
   sleep(seen: number, timeoutMs: number): void {
     Atomics.store(this.words, HartLayout.SLEEPING >> 2, 1);

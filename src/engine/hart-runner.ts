@@ -8,6 +8,7 @@ import { opClass } from '../isa/table.js';
 import { OpClass } from '../isa/op-def.js';
 import { Bus } from '../machine/bus.js';
 import { ChaosPolicy } from './chaos.js';
+import { PeerWatch } from './peer-watch.js';
 import { stateHash } from './state-hash.js';
 import { Clock } from '../shm/clock.js';
 import { MachineControl } from '../shm/control.js';
@@ -49,6 +50,12 @@ const SPIN_GAP_INSNS = 64;
 const LONG_SPIN_MS = 2;
 /** The nap: short. A hart with a thread of its own also wakes when kicked; on a shared thread the nap runs out (see parkedWake). */
 const SPIN_NAP_MS = 0.1;
+/**
+ * With a PeerWatch: instructions between its checks (a check reads the clock; ~10-40 us of guest),
+ * the most a call may run while the host is contended, and the nap a check may advise.
+ */
+const PEER_CHECK_INSNS = 8192;
+const PEER_NAP_MS = 0.05;
 /**
  * A hart spinning on a shared thread ends its turn after this many spin blocks in a row: the
  * sibling it waits for gets the thread then, not after the spin's turn or its 2 ms
@@ -172,6 +179,9 @@ export class HartRunner {
    * than out of instructions: hart migration's 'balance' counts only the others as wanting a core.
    */
   endedWaiting = false;
+  /** Harts on threads of their own (--chaos): beat, and nap while one waits for this thread's core (engine/peer-watch.ts). */
+  peerWatch: PeerWatch | null = null;
+  private sincePeerCheck = 0;
   /** Harts outnumber the host's cores: a spinning hart naps at once (see SPINS_BEFORE_NAPS). */
   napWhenSpinning = false;
   /** The last slice was paused by a probe: the next one continues without a safe point first. */
@@ -289,8 +299,10 @@ export class HartRunner {
           writeSync(2, insnTraceLine(h));
         }
       }
+      // A hart that may spin while the one it waits for queues for its core runs in short calls (engine/peer-watch.ts).
+      if (h.hostContended && budget > PEER_CHECK_INSNS && this.peerWatch !== null) budget = PEER_CHECK_INSNS;
       const exceptionsBefore = h.exceptionsTaken;
-      exec.runBlock(budget);
+      const retired = exec.runBlock(budget);
       // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's
       // budget: the recorded run had no block boundary (no safe point) here.
       const cut = (budget < natural || exec.cutShort) && exec.cutByBudget;
@@ -307,6 +319,16 @@ export class HartRunner {
       }
       if (sup.realTime) {
         if (++this.blocks % TIMER_POLL_BLOCKS === 0) this.pollTimer();
+        const watch = this.peerWatch;
+        if (watch !== null) {
+          h.beat();
+          this.sincePeerCheck += retired;
+          if (this.sincePeerCheck >= PEER_CHECK_INSNS) {
+            this.sincePeerCheck = 0;
+            if (watch.shouldNap()) h.sleep(h.wakeWord(), PEER_NAP_MS);
+            h.hostContended = watch.contended;
+          }
+        }
         if (exec.lastExit === BlockExit.Wfi) {
           if (sup.noteHalted) this.afterWfi();
           if (this.sharesThread) {
@@ -352,6 +374,10 @@ export class HartRunner {
   finish(): void {
     this.hart.syncOut();
     this.supervisor.finish?.(this.hart);
+    if (this.peerWatch !== null) {
+      this.hart.markFinished();
+      this.peerWatch.close();
+    }
   }
 
   /** Raises MTIP (and Sstc's STIP) once the host clock passes this hart's deadlines; ns until the next. */

@@ -22,6 +22,7 @@ import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { RemoteCompiler } from '../jit/remote-compile.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
+import { PeerWatch } from '../engine/peer-watch.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { HartMigration, homeThreads } from '../engine/hart-migration.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
@@ -150,6 +151,8 @@ export async function runHartWorker(hooks: HartWorkerHooks): Promise<void> {
     // Several harts under host time on this thread (--threads): WFI parks a hart instead of sleeping.
     if (shared) s.runner.sharesThread = s.supervisor.realTime;
     s.runner.napWhenSpinning = context.oversubscribed;
+    // --chaos keeps each hart on a thread of its own: it must not spin away the core a hart it waits for needs.
+    if (chaos.has(hart.id) && !shared && board.harts.length > 1) s.runner.peerWatch = new PeerWatch(sharedBuffer(init.memory), hart.id, board.harts.length);
     return s;
   }
 

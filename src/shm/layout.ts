@@ -145,7 +145,7 @@ export const HartBlock = {
   EXIT_REQ: 280,
   /** Int32: futex word the hart sleeps on in WFI; bumped (and notified) to wake it */
   WAKE: 284,
-  /** Int32: 1 while the hart sleeps in WFI */
+  /** Int32: 1 while the hart's thread sleeps for it (WFI, a wait for a right, a nap), or once it has finished */
   SLEEPING: 288,
   /** Int32: 1 while an LR reservation is held */
   RES_VALID: 292,
@@ -167,6 +167,11 @@ export const HartBlock = {
    * decide on it (isa/ext/zicsr.ts).
    */
   OBSERVED_LINES: 332,
+  /**
+   * Int32: bumped by the hart's thread as it runs the hart (each block, each spin of a wait), so
+   * other harts can tell a hart whose thread waits for a core from one that runs (engine/peer-watch.ts).
+   */
+  HEARTBEAT: 336,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,

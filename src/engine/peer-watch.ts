@@ -1,0 +1,90 @@
+/**
+ * Harts on threads of their own (`--chaos` keeps every hart on one) wait for each other: for a
+ * right another hart holds, or in a guest loop that polls what another hart is to write. That
+ * costs nothing while each thread has a core. When another process holds a core, the host's
+ * scheduler queues two hart threads on the other one, and a hart that spins there burns its whole
+ * time slice (milliseconds) while the hart it waits for sits runnable behind it: a chaos recording
+ * of smp_sb_litmus (320k hand-offs) took 5.6 s alone and more than 180 s beside one
+ * `node -e "for(;;){}"`; sampling /proc showed both hart threads on one CPU, the spinner on the other.
+ *
+ * A PeerWatch tells its hart's thread when to nap instead, so the waiting hart gets the core: when
+ * this thread itself has waited for a core lately (Linux's /proc/thread-self/schedstat, the time
+ * spent runnable but not running) and another hart has not run for a while (its heartbeat,
+ * HartBlock.HEARTBEAT, stands still though it does not sleep). A host with a core for every
+ * thread never naps: its threads do not wait in run queues.
+ */
+
+import { closeSync, openSync, readSync } from 'node:fs';
+import { HartBlock, hartBase } from '../shm/layout.js';
+
+/** How often the thread's run-queue time is read (a read costs ~10 us). */
+const SAMPLE_MS = 5;
+/** The thread counts as contended while it spent at least this share of the last sample runnable but not running. */
+const CONTENDED_SHARE = 0.05;
+/** A hart whose heartbeat stood still this long, not asleep, is taken to wait for a core. */
+const STALE_MS = 0.2;
+
+export class PeerWatch {
+  private readonly words: Int32Array;
+  private readonly peers: number[];
+  private readonly lastBeat: Int32Array;
+  private readonly lastChangeMs: Float64Array;
+  private fd = -1;
+  private readonly buf = Buffer.alloc(96);
+  private sampledMs = 0;
+  private runQueueNs = 0;
+  /** The thread waited for a core in the last sample (see CONTENDED_SHARE). */
+  contended = false;
+  /** Naps advised (a tuning aid: HINDSIGHT_JIT_STATS prints it). */
+  naps = 0;
+
+  constructor(memory: SharedArrayBuffer, self: number, harts: number) {
+    this.words = new Int32Array(memory);
+    this.peers = [];
+    for (let h = 0; h < harts; h++) if (h !== self) this.peers.push(h);
+    this.lastBeat = new Int32Array(harts);
+    this.lastChangeMs = new Float64Array(harts);
+    try {
+      this.fd = openSync('/proc/thread-self/schedstat', 'r'); // this thread's: the watch is made on the hart's thread
+    } catch {
+      this.fd = -1; // not Linux, or no schedstat: never contended, never a nap
+    }
+  }
+
+  /** Called now and then from the hart's loop: true when the hart should nap so that a waiting one gets the core. */
+  shouldNap(): boolean {
+    if (this.fd < 0) return false;
+    const now = performance.now();
+    if (now - this.sampledMs >= SAMPLE_MS) this.sample(now);
+    if (!this.contended) return false;
+    let stale = false;
+    for (const p of this.peers) {
+      const base = hartBase(p);
+      const beat = Atomics.load(this.words, (base + HartBlock.HEARTBEAT) >> 2);
+      if (beat !== this.lastBeat[p]) {
+        this.lastBeat[p] = beat;
+        this.lastChangeMs[p] = now;
+      } else if (now - this.lastChangeMs[p] >= STALE_MS && Atomics.load(this.words, (base + HartBlock.SLEEPING) >> 2) === 0) {
+        this.lastChangeMs[p] = now; // once per stale stretch: a hart that runs long without a beat costs a nap per STALE_MS at most
+        stale = true;
+      }
+    }
+    if (stale) this.naps++;
+    return stale;
+  }
+
+  private sample(now: number): void {
+    const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    const text = this.buf.toString('latin1', 0, n); // "<ns on cpu> <ns runnable, not running> <slices>"
+    const first = text.indexOf(' ');
+    const waitNs = Number(text.slice(first + 1, text.indexOf(' ', first + 1)));
+    if (this.sampledMs > 0 && Number.isFinite(waitNs)) this.contended = (waitNs - this.runQueueNs) / 1e6 >= CONTENDED_SHARE * (now - this.sampledMs);
+    this.runQueueNs = waitNs;
+    this.sampledMs = now;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
