@@ -99,6 +99,7 @@ export class Hart {
     this.observedLines = 0;
     this.words[HartLayout.OBSERVED_LINES >> 2] = 0;
     Atomics.store(this.words, HartLayout.RES_VALID >> 2, 0);
+    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 0); // markFinished's mark from a run before
     this.mmu.flush();
     this.refreshInterruptMirrors();
     this.syncOut();
