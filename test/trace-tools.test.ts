@@ -341,7 +341,7 @@ describe('--chaos', () => {
     // published (a transfer takes microseconds): 01 in every round. Yields after contended
     // writes give hart 1 its turn in 30-70 of 20,000 rounds per run (never none in 14 measured);
     // 5,000 rounds showed 7-30. 2.2-2.9 s on a quiet 2-core host; beside `node -e "for(;;){}"`
-    // 71-79 s (more than 180 s before engine/peer-watch.ts): a generous backstop.
+    // 53-57 s (more than 180 s before engine/peer-watch.ts): a generous backstop.
     const trace = join(dir, 'sb.trace');
     const r = await hindsight(['record', '--chaos=7', '--harts', '2', '--append', 'rounds=5000', '--timeout', '420', '-o', trace, guest('smp_sb_litmus')], { timeoutMs: 480_000 });
     expect(r.code, r.stderr).toBe(0);

@@ -205,11 +205,12 @@ export class Hart {
 
   /** The hart is done for good: other harts must not wait for its heartbeat (see HartBlock.SLEEPING). */
   markFinished(): void {
-    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 1);
+    Atomics.store(this.words, HartLayout.SLEEPING >> 2, 2);
   }
 
   /** Sleeps until kicked or until timeoutMs passes; `seen` is the wake word read before deciding to sleep. */
   sleep(seen: number, timeoutMs: number): void {
+    this.words[HartLayout.SLEPT_ON >> 2] = seen;
     Atomics.store(this.words, HartLayout.SLEEPING >> 2, 1);
     Atomics.wait(this.words, HartLayout.WAKE >> 2, seen, timeoutMs);
     Atomics.store(this.words, HartLayout.SLEEPING >> 2, 0);

@@ -10,7 +10,8 @@
  * A PeerWatch tells its hart's thread when to nap instead, so the waiting hart gets the core: when
  * this thread itself has waited for a core lately (Linux's /proc/thread-self/schedstat, the time
  * spent runnable but not running) and another hart has not run for a while (its heartbeat,
- * HartBlock.HEARTBEAT, stands still though it does not sleep). A host with a core for every
+ * HartBlock.HEARTBEAT, stands still, and it does not sleep or was kicked awake since: SLEEPING,
+ * SLEPT_ON). A host with a core for every
  * thread never naps: its threads do not wait in run queues.
  */
 
@@ -61,16 +62,26 @@ export class PeerWatch {
     for (const p of this.peers) {
       const base = hartBase(p);
       const beat = Atomics.load(this.words, (base + HartBlock.HEARTBEAT) >> 2);
-      if (beat !== this.lastBeat[p]) {
+      if (beat !== this.lastBeat[p] || this.asleep(base)) {
         this.lastBeat[p] = beat;
         this.lastChangeMs[p] = now;
-      } else if (now - this.lastChangeMs[p] >= STALE_MS && Atomics.load(this.words, (base + HartBlock.SLEEPING) >> 2) === 0) {
+      } else if (now - this.lastChangeMs[p] >= STALE_MS) {
         this.lastChangeMs[p] = now; // once per stale stretch: a hart that runs long without a beat costs a nap per STALE_MS at most
         stale = true;
       }
     }
     if (stale) this.naps++;
     return stale;
+  }
+
+  /**
+   * Asleep and not kicked since: a hart kicked awake (a right handed to it, say) is runnable from
+   * then on, though its SLEEPING mark stays until its thread runs again.
+   */
+  private asleep(base: number): boolean {
+    const sleeping = Atomics.load(this.words, (base + HartBlock.SLEEPING) >> 2);
+    if (sleeping !== 1) return sleeping === 2; // 2: finished for good (Hart.markFinished)
+    return Atomics.load(this.words, (base + HartBlock.WAKE) >> 2) === Atomics.load(this.words, (base + HartBlock.SLEPT_ON) >> 2);
   }
 
   private sample(now: number): void {

@@ -145,7 +145,7 @@ export const HartBlock = {
   EXIT_REQ: 280,
   /** Int32: futex word the hart sleeps on in WFI; bumped (and notified) to wake it */
   WAKE: 284,
-  /** Int32: 1 while the hart's thread sleeps for it (WFI, a wait for a right, a nap), or once it has finished */
+  /** Int32: 1 while the hart's thread sleeps for it (WFI, a wait for a right, a nap); 2 once it has finished (engine/peer-watch.ts) */
   SLEEPING: 288,
   /** Int32: 1 while an LR reservation is held */
   RES_VALID: 292,
@@ -172,6 +172,8 @@ export const HartBlock = {
    * other harts can tell a hart whose thread waits for a core from one that runs (engine/peer-watch.ts).
    */
   HEARTBEAT: 336,
+  /** Int32: the wake word's value the hart last went to sleep on (a kick since makes it runnable; engine/peer-watch.ts) */
+  SLEPT_ON: 340,
   /** CSR storage: CSR_SLOTS Int64 slots, numbered by the CSR table (src/cpu/csr.ts) */
   CSRS: 512,
   CSR_SLOTS: 192,
