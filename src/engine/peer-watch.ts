@@ -9,10 +9,10 @@
  *
  * A PeerWatch tells its hart's thread when to nap instead, so the waiting hart gets the core: when
  * this thread itself has waited for a core lately (Linux's /proc/thread-self/schedstat, the time
- * spent runnable but not running) and another hart has not run for a while (its heartbeat,
- * HartBlock.HEARTBEAT, stands still, and it does not sleep or was kicked awake since: SLEEPING,
- * SLEPT_ON). A host with a core for every
- * thread never naps: its threads do not wait in run queues.
+ * spent runnable but not running) and another hart has not run for a while: its heartbeat
+ * (HartBlock.HEARTBEAT) stands still, and it neither sleeps nor has finished, or was kicked awake
+ * since it went to sleep (HartBlock.SLEEPING, SLEPT_ON). A host with a core for every thread
+ * hardly ever naps: its threads seldom wait in run queues.
  */
 
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -39,14 +39,15 @@ export class PeerWatch {
   /** Naps advised (a tuning aid: HINDSIGHT_JIT_STATS prints it). */
   naps = 0;
 
-  constructor(memory: SharedArrayBuffer, self: number, harts: number) {
+  /** `schedstat`: where this thread's run-queue time is read (tests give a file of their own). */
+  constructor(memory: SharedArrayBuffer, self: number, harts: number, schedstat = '/proc/thread-self/schedstat') {
     this.words = new Int32Array(memory);
     this.peers = [];
     for (let h = 0; h < harts; h++) if (h !== self) this.peers.push(h);
     this.lastBeat = new Int32Array(harts);
-    this.lastChangeMs = new Float64Array(harts);
+    this.lastChangeMs = new Float64Array(harts).fill(performance.now());
     try {
-      this.fd = openSync('/proc/thread-self/schedstat', 'r'); // this thread's: the watch is made on the hart's thread
+      this.fd = openSync(schedstat, 'r'); // /proc/thread-self: this thread's, so the watch is made on the hart's thread
     } catch {
       this.fd = -1; // not Linux, or no schedstat: never contended, never a nap
     }
@@ -85,7 +86,14 @@ export class PeerWatch {
   }
 
   private sample(now: number): void {
-    const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    let n: number;
+    try {
+      n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    } catch {
+      this.close(); // unreadable after all: watch no more
+      this.contended = false;
+      return;
+    }
     const text = this.buf.toString('latin1', 0, n); // "<ns on cpu> <ns runnable, not running> <slices>"
     const first = text.indexOf(' ');
     const waitNs = Number(text.slice(first + 1, text.indexOf(' ', first + 1)));

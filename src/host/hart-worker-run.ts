@@ -191,7 +191,7 @@ export async function runHartWorker(hooks: HartWorkerHooks): Promise<void> {
   function reportDone(s: ScheduledHart): void {
     // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
     const stats = (s.runner.executor as { stats?: unknown }).stats;
-    if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
+    if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs(), ...(s.runner.peerWatch ? { peerNaps: s.runner.peerWatch.naps } : {}) })}\n`);
     parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...takeLearned() } satisfies HartWorkerResult);
   }
 
