@@ -299,8 +299,8 @@ export class HartRunner {
           writeSync(2, insnTraceLine(h));
         }
       }
-      // A hart that may spin while the one it waits for queues for its core runs in short calls (engine/peer-watch.ts).
-      if (h.hostContended && budget > PEER_CHECK_INSNS && this.peerWatch !== null) budget = PEER_CHECK_INSNS;
+      // Contended (only a PeerWatch says so): a hart that may spin while the one it waits for queues for its core runs in short calls.
+      if (h.hostContended && budget > PEER_CHECK_INSNS) budget = PEER_CHECK_INSNS;
       const exceptionsBefore = h.exceptionsTaken;
       const retired = exec.runBlock(budget);
       // Cut short by the probe or by the executor (short of a breakpoint), not by the supervisor's

@@ -18,6 +18,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { HartBlock, hartBase } from '../shm/layout.js';
 
+/** Linux's account of the calling thread: "<ns on a CPU> <ns runnable, not running> <time slices>". */
+export const THREAD_SCHEDSTAT = '/proc/thread-self/schedstat';
+
+/** The time runnable but not running, ns, in a schedstat line (NaN if it is not one). */
+export function runQueueNs(schedstat: string): number {
+  return Number(schedstat.split(' ')[1]);
+}
+
 /** How often the thread's run-queue time is read (a read costs ~10 us). */
 const SAMPLE_MS = 5;
 /** The thread counts as contended while it spent at least this share of the last sample runnable but not running. */
@@ -40,7 +48,7 @@ export class PeerWatch {
   naps = 0;
 
   /** `schedstat`: where this thread's run-queue time is read (tests give a file of their own). */
-  constructor(memory: SharedArrayBuffer, self: number, harts: number, schedstat = '/proc/thread-self/schedstat') {
+  constructor(memory: SharedArrayBuffer, self: number, harts: number, schedstat = THREAD_SCHEDSTAT) {
     this.words = new Int32Array(memory);
     this.peers = [];
     for (let h = 0; h < harts; h++) if (h !== self) this.peers.push(h);
@@ -94,9 +102,7 @@ export class PeerWatch {
       this.contended = false;
       return;
     }
-    const text = this.buf.toString('latin1', 0, n); // "<ns on cpu> <ns runnable, not running> <slices>"
-    const first = text.indexOf(' ');
-    const waitNs = Number(text.slice(first + 1, text.indexOf(' ', first + 1)));
+    const waitNs = runQueueNs(this.buf.toString('latin1', 0, n));
     if (this.sampledMs > 0 && Number.isFinite(waitNs)) this.contended = (waitNs - this.runQueueNs) / 1e6 >= CONTENDED_SHARE * (now - this.sampledMs);
     this.runQueueNs = waitNs;
     this.sampledMs = now;

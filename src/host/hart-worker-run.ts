@@ -22,7 +22,7 @@ import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { RemoteCompiler } from '../jit/remote-compile.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
-import { PeerWatch } from '../engine/peer-watch.js';
+import { PeerWatch, THREAD_SCHEDSTAT, runQueueNs } from '../engine/peer-watch.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { HartMigration, homeThreads } from '../engine/hart-migration.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
@@ -100,7 +100,7 @@ function threadCpuMs(): number {
 /** This thread's time runnable but waiting for a host core, in ms (/proc schedstat; -1 where there is none). */
 function threadRunQueueMs(): number {
   try {
-    return Math.round(Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6);
+    return Math.round(runQueueNs(readFileSync(THREAD_SCHEDSTAT, 'utf8')) / 1e6);
   } catch {
     return -1;
   }
