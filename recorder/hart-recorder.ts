@@ -155,6 +155,15 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   private readonly myLinesLo: Int32Array;
   private readonly myLinesHi: Int32Array;
   private waiting = false;
+  /**
+   * The right this hart last asked for and has not used yet (-1: none), and whether to write. Handed
+   * over while the hart waited, it is kept through the safe point that ends the wait: given back
+   * there to a hart that asked meanwhile (a spinning reader), the instruction that wanted it asked
+   * again, and again (bench_parallel's start: hart 0 zeroing .bss on the page hart 1 polls took up
+   * to 30 ms of waits, four instructions apart).
+   */
+  private wanted = -1;
+  private wantedWrite = false;
   /** The hart's wake word as it was before it last asked for a right (so a quick answer is not missed). */
   private wakeBeforeAsking = 0;
   /**
@@ -283,12 +292,17 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
       this.ownership.post(holder, resource, me, write, line);
       this.control.kick(holder);
     });
-    if (!after) return false;
+    if (!after) {
+      this.wanted = resource;
+      this.wantedWrite = write;
+      return false;
+    }
     this.logAcquire(resource, write, after);
     return true;
   }
 
   private logAcquire(resource: number, write: boolean, after: ReleaseRef[]): void {
+    if (resource === this.wanted) this.wanted = -1;
     if (this.logged[resource] < (write ? 2 : 1)) this.logged[resource] = write ? 2 : 1;
     this.acquiredIcount[resource] = this.hart.icount;
     this.acquiredNs[resource] = hostNs();
@@ -336,7 +350,7 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
 
   /** Answers what others asked of this hart, and of the parked harts sharing its thread. */
   private answerThreadsRequests(h: Hart, ignoreTenure = this.waiting): void {
-    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, ignoreTenure);
+    if (this.ownership.hasRequests(h.id)) this.answerRequests(h, ignoreTenure, this.waiting);
     if (this.siblings.length > 1) this.serveParkedSiblings();
   }
 
@@ -423,8 +437,14 @@ export class HartRecorder implements HartSupervisor, AccessGuard {
   }
 
   /** Gives away what others asked for (after tenure, unless we are blocked ourselves). */
-  private answerRequests(h: Hart, ignoreTenure: boolean): void {
+  private answerRequests(h: Hart, ignoreTenure: boolean, afterWait = false): void {
     for (const req of this.ownership.takeRequests(h.id)) {
+      // Just handed what this hart waited for: its instruction takes it first (one instruction;
+      // should that wait again, for another right, this one goes to whoever asks).
+      if (afterWait && req.resource === this.wanted && this.ownership.holds(h.id, req.resource, this.wantedWrite)) {
+        this.ownership.post(h.id, req.resource, req.requester, req.write, req.line);
+        continue;
+      }
       // A reader gives way to a writer at once: readers that spin (a seqlock, a flag) make no
       // progress until the writer has written, and one that needs the page again asks again.
       const readerForWriter = req.write && !this.ownership.holds(h.id, req.resource, true);

@@ -62,4 +62,19 @@ describe('recording logs every right a hart uses', () => {
       [true, [{ hart: 1, seq: 1 }]],
     ]);
   });
+
+  test('a right handed over while the hart waited stays for the instruction that waited, then goes to whoever asked', () => {
+    const { recorders: [a, b], harts: [ha, hb], kinds } = recordedPair();
+    expect(b!.permit(PAGE, false)).toBe(true); // b polls the page (a flag)
+    expect(a!.permit(PAGE, true)).toBe(false); // a must write it: asks b
+    b!.safePoint(hb!); // a reader gives way to a writer at once
+    expect(b!.permit(PAGE, false)).toBe(false); // b polls again: asks a, the new holder
+    a!.waitForOwnership(ha!); // ends at once: a was kicked when b handed the page over
+    a!.safePoint(ha!); // the safe point after the wait keeps the page for a's store...
+    expect(a!.permit(PAGE, true)).toBe(true);
+    expect(kinds(0)).toEqual(['acquirew']);
+    a!.safePoint(ha!); // ...and the next one answers b (no tenure here)
+    expect(kinds(0)).toEqual(['release']);
+    expect(b!.permit(PAGE, false)).toBe(true);
+  });
 });
