@@ -76,7 +76,7 @@ export class GdbServer {
       // A client that vanished and reconnected at once: its end-of-stream may be read after the
       // new connection (in the same event-loop turn, or later while the target is busy running).
       // Look again for a short while before deciding that another GDB is connected.
-      socket.on('error', () => {});
+      if (socket.listenerCount('error') === 0) socket.on('error', () => {}); // once: this looks again every RECONNECT_POLL_MS
       setTimeout(() => { if (!socket.destroyed) this.onConnection(socket, graceUntil); }, RECONNECT_POLL_MS);
       return;
     }
