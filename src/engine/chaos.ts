@@ -31,7 +31,9 @@
  * so a program that shares a lot is slowed down by a bounded factor.
  */
 
+import { readFileSync } from 'node:fs';
 import { AccessGuard } from '../cpu/mmu.js';
+import { THREAD_SCHEDSTAT, runQueueNs } from './peer-watch.js';
 
 /** What crosses into a hart worker (plain data). */
 export interface ChaosSettings {
@@ -58,8 +60,15 @@ const SPIN_BELOW_US = 100;
  */
 const WRITE_AFTER_READ_STALL_CHANCE = 3 / 4;
 const WRITE_AFTER_READ_MAX_STALL_US = 10_000;
-/** Stalls stop while they add up to more than this share of the hart's wall time... */
+/**
+ * Stalls stop while they add up to more than this share of the hart's wall time, less the time
+ * its thread sat runnable waiting for a core (schedstat): beside another process that holds a
+ * core, wall time stretched and allowed ever more stalls, which stretched it further (a chaos
+ * recording of smp_sb_litmus beside a spinner spent ~20 s of each hart's 71 s in stalls)...
+ */
 const STALL_SHARE = 0.3;
+/** How often the thread's run-queue time is read for the budget (a read costs ~10 us). */
+const QUEUED_SAMPLE_MS = 5;
 /** ...beyond a first allowance, so a race early in a run can be stretched too. */
 const STALL_ALLOWANCE_US = 10_000;
 /** A contended write is followed by a yield this often, for 2 us to MAX_YIELD_US. */
@@ -96,6 +105,10 @@ export class ChaosPolicy {
   private readonly readPages = new Set<number>();
   private readonly bornMs = performance.now();
   private stalledMs = 0;
+  /** The thread's run-queue time when the policy was made, its last reading (ms), and when that was taken. */
+  private readonly bornQueuedMs: number;
+  private lastQueuedMs: number;
+  private queuedReadAt = this.bornMs;
   /**
    * Empties the hart's TLB (set with the guard, called at safe points only: at a new period and
    * after a stall). Without it a page written once (say, zeroed at boot) keeps its store
@@ -104,7 +117,9 @@ export class ChaosPolicy {
    */
   private flushTlb: (() => void) | null = null;
 
-  constructor(settings: ChaosSettings, hartId: number) {
+  /** `queuedMs`: this thread's time runnable but not running so far, ms (tests pass their own). */
+  constructor(settings: ChaosSettings, hartId: number, private readonly queuedMs: () => number = threadQueuedMs) {
+    this.bornQueuedMs = this.lastQueuedMs = queuedMs();
     // splitmix-style mixing of seed and hart; xorshift32 needs a non-zero state.
     let s = (settings.seed ^ Math.imul(hartId + 1, 0x9e3779b1)) >>> 0;
     s = Math.imul(s ^ (s >>> 16), 0x85ebca6b) >>> 0;
@@ -211,7 +226,13 @@ export class ChaosPolicy {
   }
 
   private withinBudget(): boolean {
-    return this.stalledMs <= STALL_ALLOWANCE_US / 1000 + STALL_SHARE * (performance.now() - this.bornMs);
+    const now = performance.now();
+    if (now - this.queuedReadAt >= QUEUED_SAMPLE_MS) {
+      this.queuedReadAt = now;
+      this.lastQueuedMs = this.queuedMs();
+    }
+    const ranMs = now - this.bornMs - (this.lastQueuedMs - this.bornQueuedMs);
+    return this.stalledMs <= STALL_ALLOWANCE_US / 1000 + STALL_SHARE * ranMs;
   }
 
   /** The tenure to use now, given the configured one (at least 1 instruction). */
@@ -235,5 +256,15 @@ export class ChaosPolicy {
     }
     this.stalledMs += performance.now() - start;
     return true;
+  }
+}
+
+/** This thread's time runnable but not running, ms (0 where schedstat cannot be read). */
+function threadQueuedMs(): number {
+  try {
+    const ns = runQueueNs(readFileSync(THREAD_SCHEDSTAT, 'latin1'));
+    return Number.isFinite(ns) ? ns / 1e6 : 0;
+  } catch {
+    return 0;
   }
 }

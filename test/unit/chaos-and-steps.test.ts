@@ -61,6 +61,27 @@ describe('ChaosPolicy.guardAccesses (stalls in check-then-act windows)', () => {
     expect(chaos.stallsOverBudget).toBeLessThan(chaos.writeAfterReadStalls);
   });
 
+  test('the stall budget leaves out time the thread spent waiting for a core', async () => {
+    /** Seeded alike, 200 write-after-reads: a thread never queued, and one queued all the time since its policy was made. */
+    const drive = async (queued: () => number) => {
+      const chaos = new ChaosPolicy({ seed: 5 }, 0, queued);
+      const guard = chaos.guardAccesses({ permit: () => true }, () => {});
+      await new Promise((resolve) => setTimeout(resolve, 10)); // past the reading interval (5 ms)
+      for (let page = 100; page < 300; page++) {
+        guard.permit(page, false);
+        guard.permit(page, true);
+      }
+      return chaos;
+    };
+    const alone = await drive(() => 0);
+    expect(alone.writeAfterReadStalls).toBeGreaterThan(0);
+    expect(alone.stallsOverBudget).toBeLessThan(alone.stalls); // the first 10 ms are allowed
+    let reads = 0;
+    const queued = await drive(() => (reads++ === 0 ? 0 : 1e9)); // then a long wait for a core
+    expect(queued.stalls).toBe(alone.stalls); // the same draws...
+    expect(queued.stallsOverBudget).toBe(queued.stalls); // ...none taken: the thread has not run
+  });
+
   test('after winning a contended write, the hart sometimes yields: its next accesses are refused for a while', () => {
     const chaos = new ChaosPolicy({ seed: 3 }, 0);
     const asked: string[] = [];
