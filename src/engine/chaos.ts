@@ -27,8 +27,8 @@
  *    finishes its next steps first and outcomes in which the other hart acts in between (the
  *    store-buffering litmus's "10" and "11") never appear in recordings. The TLB is emptied right
  *    after such a win so that the very next access asks the guard.
- * All stalls together take at most STALL_SHARE of the hart's wall time (plus a first allowance),
- * so a program that shares a lot is slowed down by a bounded factor.
+ * All stalls together take at most STALL_SHARE of the hart's wall time less its time queued for a
+ * core (plus a first allowance), so a program that shares a lot is slowed down by a bounded factor.
  */
 
 import { readFileSync } from 'node:fs';
@@ -67,10 +67,10 @@ const WRITE_AFTER_READ_MAX_STALL_US = 10_000;
  * recording of smp_sb_litmus beside a spinner spent ~20 s of each hart's 71 s in stalls)...
  */
 const STALL_SHARE = 0.3;
-/** How often the thread's run-queue time is read for the budget (a read costs ~10 us). */
-const QUEUED_SAMPLE_MS = 5;
 /** ...beyond a first allowance, so a race early in a run can be stretched too. */
 const STALL_ALLOWANCE_US = 10_000;
+/** How often the thread's run-queue time is read for the budget (a read costs ~10 us). */
+const QUEUED_SAMPLE_MS = 5;
 /** A contended write is followed by a yield this often, for 2 us to MAX_YIELD_US. */
 const YIELD_CHANCE = 1 / 4;
 const MAX_YIELD_US = 200;
