@@ -169,38 +169,49 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     machine: { ...machine },
     images: images.map((i) => ({ role: i.role, path: i.path, loadAddress: i.loadAddress, bytes: i.bytes })),
   });
-  const running = coordinator.run();
-  let result: RunResult;
+  // The workers wait, once done, until the trace is written (MachineControl.holdWorkers).
+  c.board.control.holdWorkers();
   try {
-    result = await running;
-  } catch (err) {
-    writer.markTruncated(`host error: ${(err as Error).message}`, {
-      exitCode: 1, stopReason: 'fatal', icounts: [], finalStateHashes: [], wallSeconds: 0, consoleBytes: 0,
-    });
-    writer.close();
-    throw err;
+    return await runAndSave();
+  } finally {
+    c.board.control.releaseWorkers();
   }
-  // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
-  // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
-  // at all, whose replays diverged.
-  drainRings();
-  writer.appendConsolePositions(pendingRuns.splice(0));
-  const eventsByKind = writer.eventCounts();
-  const summary = {
-    exitCode: result.exitCode,
-    stopReason: STOP_REASON_NAMES[result.reason],
-    icounts: result.icounts,
-    ...(serial ? { finalSafePoints: result.finalSafePoints } : {}),
-    ramHash: 'written' as const,
-    finalStateHashes: result.finalStateHashes('written'),
-    wallSeconds: result.wallSeconds,
-    consoleBytes,
-    acquires: eventsByKind.acquire,
-  };
-  const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
-  if (truncated) writer.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
-  else writer.finish(summary);
-  const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind, truncated };
-  writer.close();
-  return out;
+
+  /** Runs the machine, then writes the rest of the trace: the events left in the rings, the summary. */
+  async function runAndSave(): Promise<RecordResult> {
+    const running = c.run();
+    let result: RunResult;
+    try {
+      result = await running;
+    } catch (err) {
+      writer.markTruncated(`host error: ${(err as Error).message}`, {
+        exitCode: 1, stopReason: 'fatal', icounts: [], finalStateHashes: [], wallSeconds: 0, consoleBytes: 0,
+      });
+      writer.close();
+      throw err;
+    }
+    // What the harts logged since the last poll. A guest that halts within ~0.1 s may end before
+    // any poll drained its rings: those events, once lost, left a parallel trace with no ordering
+    // at all, whose replays diverged.
+    drainRings();
+    writer.appendConsolePositions(pendingRuns.splice(0));
+    const eventsByKind = writer.eventCounts();
+    const summary = {
+      exitCode: result.exitCode,
+      stopReason: STOP_REASON_NAMES[result.reason],
+      icounts: result.icounts,
+      ...(serial ? { finalSafePoints: result.finalSafePoints } : {}),
+      ramHash: 'written' as const,
+      finalStateHashes: result.finalStateHashes('written'),
+      wallSeconds: result.wallSeconds,
+      consoleBytes,
+      acquires: eventsByKind.acquire,
+    };
+    const truncated = result.fatal !== null || result.reason === StopReason.Interrupted || result.reason === StopReason.Fatal;
+    if (truncated) writer.markTruncated(result.fatal ? `host error: ${result.fatal}` : 'recording interrupted', summary);
+    else writer.finish(summary);
+    const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind, truncated };
+    writer.close();
+    return out;
+  }
 }

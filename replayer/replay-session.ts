@@ -41,6 +41,7 @@ function defaultIsSerial(reader: TraceReader, harts: number): boolean {
  */
 export async function replaySession(tracePath: string, io: ConsoleIo, opts: { quiet: boolean; serial?: boolean; threads?: number; signal?: AbortSignal; tier?: Tier; progress?(done: number, total: number): void }): Promise<ReplayOutcome> {
   const reader = TraceReader.open(tracePath);
+  let held: Coordinator | null = null;
   try {
     const setup = recordedSetup(reader, tracePath);
     const m = setup.machine;
@@ -68,6 +69,8 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     checkSameMachine(coordinator.prepared, setup, reader);
 
     opts.signal?.addEventListener('abort', () => coordinator.stop(StopReason.Interrupted, 130), { once: true });
+    coordinator.board.control.holdWorkers(); // until the final state is compared (MachineControl.holdWorkers)
+    held = coordinator;
     const result = await coordinator.run();
     const mismatches: string[] = [];
     if (result.divergence) mismatches.push(result.divergence.message);
@@ -93,6 +96,7 @@ export async function replaySession(tracePath: string, io: ConsoleIo, opts: { qu
     }
     return { result, mismatches, failureExitCode: result.divergence?.exitCode ?? 3, truncated: reader.isTruncated, truncatedReason: reader.truncatedReason, sched: serial ? 'serial' : 'parallel', threads: threads ?? null, recordedStopReason: reader.summary?.stopReason ?? null };
   } finally {
+    held?.board.control.releaseWorkers();
     reader.close();
   }
 }

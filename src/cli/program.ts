@@ -113,6 +113,7 @@ async function runCommand(kernel: string | undefined, flags: RunFlags & { gdb?: 
   if (options.chaos) process.stderr.write(`hindsight: chaos scheduling, seed ${options.chaos.seed}\n`);
   const coordinator = new Coordinator(options, hostConsole());
   const removeHandlers = onInterrupt(() => coordinator.stop(StopReason.Interrupted, 130));
+  coordinator.board.control.holdWorkers(); // never released: the process exits first (exitNow), sparing their teardown
   const result = await coordinator.run();
   removeHandlers();
   if (result.fatal) fail(`internal error: ${result.fatal}`, 1);

@@ -118,6 +118,9 @@ async function receiveInit(importPlugin: HartWorkerHooks['importPlugin']): Promi
   return new Promise((resolve) => parentPort!.once('message', (init: HartWorkerInit) => resolve(init)));
 }
 
+/** Longest wait of a finished worker for the command to release it (MachineControl.holdWorkers). */
+const WORKER_LINGER_MAX_MS = 1_000;
+
 /**
  * A hart worker thread's whole life: receives its machine, runs its harts (plainly or under the
  * command's plug-in) until they stop, and reports. The entry (host/hart-worker.ts for the compiled
@@ -260,5 +263,6 @@ export async function runHartWorker(hooks: HartWorkerHooks): Promise<void> {
     jitShare?.close();
     hooks.beforeClosed?.();
     parentPort!.postMessage({ kind: 'closed' } satisfies HartWorkerResult);
+    board.control.lingerWhileHeld(WORKER_LINGER_MAX_MS); // the command may still be saving its results (MachineControl.holdWorkers)
   }
 }

@@ -53,6 +53,8 @@ export const Ctrl = {
   JitPublished: 10,
   /** Harts halted for good (HartRunner's halt detection): when all are, the machine stops (StopReason.Halted). */
   HaltedHarts: 11,
+  /** 1 while the command still works on the machine's results: finished hart workers wait before they wind down (MachineControl.holdWorkers). */
+  HoldWorkers: 12,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
 } as const;
