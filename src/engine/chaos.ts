@@ -31,9 +31,8 @@
  * core (plus a first allowance), so a program that shares a lot is slowed down by a bounded factor.
  */
 
-import { readFileSync } from 'node:fs';
 import { AccessGuard } from '../cpu/mmu.js';
-import { THREAD_SCHEDSTAT, runQueueNs } from './peer-watch.js';
+import { threadRunQueueMs } from './peer-watch.js';
 
 /** What crosses into a hart worker (plain data). */
 export interface ChaosSettings {
@@ -259,12 +258,8 @@ export class ChaosPolicy {
   }
 }
 
-/** This thread's time runnable but not running, ms (0 where schedstat cannot be read). */
+/** This thread's time runnable but not running, ms (0 where schedstat cannot be read: the budget is then wall time). */
 function threadQueuedMs(): number {
-  try {
-    const ns = runQueueNs(readFileSync(THREAD_SCHEDSTAT, 'latin1'));
-    return Number.isFinite(ns) ? ns / 1e6 : 0;
-  } catch {
-    return 0;
-  }
+  const ms = threadRunQueueMs();
+  return Number.isFinite(ms) ? ms : 0;
 }

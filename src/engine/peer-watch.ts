@@ -15,7 +15,7 @@
  * hardly ever naps: its threads seldom wait in run queues.
  */
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { HartBlock, hartBase } from '../shm/layout.js';
 
 /** Linux's account of the calling thread: "<ns on a CPU> <ns runnable, not running> <time slices>". */
@@ -24,6 +24,15 @@ export const THREAD_SCHEDSTAT = '/proc/thread-self/schedstat';
 /** The time runnable but not running, ns, in a schedstat line (NaN if it is not one). */
 export function runQueueNs(schedstat: string): number {
   return Number(schedstat.split(' ')[1]);
+}
+
+/** The calling thread's time runnable but not running so far, ms (NaN where schedstat cannot be read). */
+export function threadRunQueueMs(): number {
+  try {
+    return runQueueNs(readFileSync(THREAD_SCHEDSTAT, 'latin1')) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /** How often the thread's run-queue time is read (a read costs ~10 us). */

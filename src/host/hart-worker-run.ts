@@ -22,7 +22,7 @@ import { PageModuleCache, type UsedModule } from '../jit/page-module-cache.js';
 import { RemoteCompiler } from '../jit/remote-compile.js';
 import { Tier } from '../jit/tier.js';
 import { ChaosPolicy, ChaosSettings } from '../engine/chaos.js';
-import { PeerWatch, THREAD_SCHEDSTAT, runQueueNs } from '../engine/peer-watch.js';
+import { PeerWatch, threadRunQueueMs } from '../engine/peer-watch.js';
 import { sharedThreadSchedule } from '../engine/shared-thread.js';
 import { HartMigration, homeThreads } from '../engine/hart-migration.js';
 import { CreateWorkerPlugin, WorkerContext, WorkerMode, WorkerPlugin } from './worker-plugin.js';
@@ -97,13 +97,10 @@ function threadCpuMs(): number {
   }
 }
 
-/** This thread's time runnable but waiting for a host core, in ms (/proc schedstat; -1 where there is none). */
-function threadRunQueueMs(): number {
-  try {
-    return Math.round(runQueueNs(readFileSync(THREAD_SCHEDSTAT, 'utf8')) / 1e6);
-  } catch {
-    return -1;
-  }
+/** This thread's time runnable but waiting for a host core, whole ms (-1 where there is none). */
+function runQueueStat(): number {
+  const ms = threadRunQueueMs();
+  return Number.isFinite(ms) ? Math.round(ms) : -1;
 }
 
 /**
@@ -194,7 +191,7 @@ export async function runHartWorker(hooks: HartWorkerHooks): Promise<void> {
   function reportDone(s: ScheduledHart): void {
     // HINDSIGHT_JIT_STATS=1: where a hart's instructions ran and what compiling cost (tuning aid).
     const stats = (s.runner.executor as { stats?: unknown }).stats;
-    if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs(), ...(s.runner.peerWatch ? { peerNaps: s.runner.peerWatch.naps } : {}) })}\n`);
+    if (process.env.HINDSIGHT_JIT_STATS === '1' && stats) writeSync(2, `hart ${s.hart.id} jit: ${JSON.stringify({ ...stats, threadCpuMs: threadCpuMs(), threadRunQueueMs: runQueueStat(), ...(s.runner.peerWatch ? { peerNaps: s.runner.peerWatch.naps } : {}) })}\n`);
     parentPort!.postMessage({ kind: 'done', hartId: s.hart.id, icount: s.hart.icount, ...takeLearned() } satisfies HartWorkerResult);
   }
 
@@ -241,7 +238,7 @@ export async function runHartWorker(hooks: HartWorkerHooks): Promise<void> {
         s.runner.finish();
         reportDone(s);
       }
-      if (process.env.HINDSIGHT_JIT_STATS === '1' && scheduler.members().length === 0) writeSync(2, `thread ${init.thread} (no harts at the end): ${JSON.stringify({ threadCpuMs: threadCpuMs(), threadRunQueueMs: threadRunQueueMs() })}\n`);
+      if (process.env.HINDSIGHT_JIT_STATS === '1' && scheduler.members().length === 0) writeSync(2, `thread ${init.thread} (no harts at the end): ${JSON.stringify({ threadCpuMs: threadCpuMs(), threadRunQueueMs: runQueueStat() })}\n`);
       // Pages this thread compiled for harts that finished elsewhere.
       const learned = takeLearned();
       if (learned.hotPages || learned.modules) parentPort!.postMessage({ kind: 'learned', ...learned } satisfies HartWorkerResult);
