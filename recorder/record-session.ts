@@ -172,13 +172,6 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
   // The workers wait, once done, until the trace is written (MachineControl.holdWorkers).
   c.board.control.holdWorkers();
   try {
-    return await runAndSave();
-  } finally {
-    c.board.control.releaseWorkers();
-  }
-
-  /** Runs the machine, then writes the rest of the trace: the events left in the rings, the summary. */
-  async function runAndSave(): Promise<RecordResult> {
     const running = c.run();
     let result: RunResult;
     try {
@@ -213,5 +206,7 @@ export async function recordSession(opts: RecordOptions, io: ConsoleIo): Promise
     const out: RecordResult = { ...result, traceBytes: writer.bytesWritten(), eventsByKind, truncated };
     writer.close();
     return out;
+  } finally {
+    c.board.control.releaseWorkers();
   }
 }
