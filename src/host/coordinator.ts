@@ -234,7 +234,8 @@ export class Coordinator {
     if (timer) clearTimeout(timer);
     unsubscribe();
 
-    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // From the harts' start: the workers' loading before it is no part of the guest's time.
+    const wallSeconds = Number(process.hrtime.bigint() - (board.control.startedNs() ?? started)) / 1e9;
     const hashes = new Map<RamHashScheme, string[]>();
     for (const h of board.harts) h.syncIn();
     const reason = board.control.stopReason;

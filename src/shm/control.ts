@@ -8,11 +8,13 @@ import { HartLines } from '../machine/device.js';
  */
 export class MachineControl implements HartLines {
   private readonly ctrl: Int32Array;
+  private readonly ctrl64: BigInt64Array;
   private readonly words: Int32Array;
 
   constructor(memory: SharedArrayBuffer, readonly numHarts: number) {
     if (numHarts < 1 || numHarts > MAX_HARTS) throw new RangeError(`harts must be 1..${MAX_HARTS}`);
     this.ctrl = new Int32Array(memory, CTRL_BASE, 64);
+    this.ctrl64 = new BigInt64Array(memory, CTRL_BASE, 32);
     this.words = new Int32Array(memory);
   }
 
@@ -22,6 +24,7 @@ export class MachineControl implements HartLines {
     Atomics.store(this.ctrl, Ctrl.StopReason, StopReason.None);
     Atomics.store(this.ctrl, Ctrl.NumHarts, this.numHarts);
     Atomics.store(this.ctrl, Ctrl.HaltedHarts, 0);
+    Atomics.store(this.ctrl64, Ctrl.StartedNs64, 0n);
   }
 
   /**
@@ -55,6 +58,12 @@ export class MachineControl implements HartLines {
     Atomics.wait(this.ctrl, Ctrl.HoldWorkers, 1, maxMs);
   }
 
+  /** Host monotonic time (ns) at which the harts started (arriveAtStart); null while they have not. */
+  startedNs(): bigint | null {
+    const ns = Atomics.load(this.ctrl64, Ctrl.StartedNs64);
+    return ns === 0n ? null : ns;
+  }
+
   /** Before starting `count` hart workers: each must arrive at the start line before any hart runs. */
   expectWorkers(count: number): void {
     Atomics.store(this.ctrl, Ctrl.StartingWorkers, count);
@@ -66,6 +75,7 @@ export class MachineControl implements HartLines {
    */
   arriveAtStart(): void {
     if (Atomics.sub(this.ctrl, Ctrl.StartingWorkers, 1) === 1) {
+      Atomics.store(this.ctrl64, Ctrl.StartedNs64, process.hrtime.bigint()); // the same clock as every thread's
       Atomics.notify(this.ctrl, Ctrl.StartingWorkers);
       return;
     }

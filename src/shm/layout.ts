@@ -57,6 +57,12 @@ export const Ctrl = {
   HoldWorkers: 12,
   /** Int64 index (not Int32!) of the host monotonic time (ns) at which mtime was 0. */
   EpochNs64: 4,
+  /**
+   * Int64 index (Int32 words 14-15) of the host monotonic time (ns) at which the harts started
+   * (MachineControl.arriveAtStart; 0 before): the run's wall time counts from there, not from the
+   * workers' loading (a plain run's ~50 ms wait for its workers was in its MIPS, a recording's not).
+   */
+  StartedNs64: 7,
 } as const;
 
 export const enum StopReason {
