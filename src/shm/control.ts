@@ -1,6 +1,7 @@
 import { CTRL_BASE, Ctrl, HartBlock, MAX_HARTS, StopReason, hartBase } from './layout.js';
 import { wakeCoordinator } from './byte-ring.js';
 import { HartLines } from '../machine/device.js';
+import { Clock } from './clock.js';
 
 /**
  * The machine-wide control words (run state, exit code, stop reason) and the per-hart wake-up
@@ -75,7 +76,7 @@ export class MachineControl implements HartLines {
    */
   arriveAtStart(): void {
     if (Atomics.sub(this.ctrl, Ctrl.StartingWorkers, 1) === 1) {
-      Atomics.store(this.ctrl64, Ctrl.StartedNs64, process.hrtime.bigint()); // the same clock as every thread's
+      Atomics.store(this.ctrl64, Ctrl.StartedNs64, Clock.nowNs()); // the machine's clock: the same in every thread
       Atomics.notify(this.ctrl, Ctrl.StartingWorkers);
       return;
     }
