@@ -100,6 +100,47 @@ export async function benchRecordReplay({ cli, tiers = ['reference'], repeats = 
   return { rows, problems };
 }
 
+/**
+ * Recording's whole-process overhead on one guest, measured in `pairs` alternating run/record
+ * pairs (the order flips every pair) and summarised as the median of the per-pair ratios: the
+ * host's speed drifts by 10-30% over minutes, which moves the 3-round medians of the table's
+ * "vs run" column by as much as the overhead being measured; a pair's two runs see the same host.
+ * @returns {Promise<{guest: string, pairs: number, ratios: number[], medianRatio: number, runSeconds: number, recordSeconds: number, goal: number, met: boolean}>}
+ */
+export async function pairedRecordOverhead({ cli, guest, elf, args, pairs, goal, run, log }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-pair-'));
+  const base = ['--tier', 'jit', '--harts', '2', '--mem', '128M', ...args, elf];
+  log(`record/run paired ${guest} (${pairs} pairs) ...`);
+  const runs = [];
+  const records = [];
+  try {
+    for (let i = 0; i < pairs; i++) {
+      const doRun = async () => {
+        const r = await run(process.execPath, [cli, 'run', ...base], 3600);
+        if (r.code !== 0) throw new Error(`${guest}: run exited ${r.code}`);
+        runs.push(r.seconds);
+      };
+      const doRecord = async () => {
+        const r = await run(process.execPath, [cli, 'record', '-o', path.join(dir, `${i}.trace`), ...base], 3600);
+        if (r.code !== 0) throw new Error(`${guest}: record exited ${r.code}`);
+        records.push(r.seconds);
+      };
+      if (i % 2 === 0) { await doRun(); await doRecord(); } else { await doRecord(); await doRun(); }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ratios = records.map((s, i) => s / runs[i]);
+  const medianRatio = median(ratios);
+  return { guest, pairs, ratios, medianRatio, runSeconds: median(runs), recordSeconds: median(records), goal, met: medianRatio <= goal };
+}
+
+export function formatPairedOverhead(p) {
+  return `record/run, whole process, ${p.guest} (low sharing, jit, 2 harts): median of ${p.pairs} paired ratios ${p.medianRatio.toFixed(3)}x `
+    + `(run ${p.runSeconds.toFixed(3)} s, record ${p.recordSeconds.toFixed(3)} s; pairs ${Math.min(...p.ratios).toFixed(2)}-${Math.max(...p.ratios).toFixed(2)}x); `
+    + `goal <= ${p.goal}x: ${p.met ? 'met' : 'missed'}`;
+}
+
 export function formatRecordRows(rows) {
   const fmt = (n, d) => (n === undefined || n === null || !Number.isFinite(n) ? '' : n.toFixed(d));
   const table = [['guest (2 harts)', 'tier', 'sharing', 'mode', 'seconds', 'guest s', 'vs run', 'guest vs run', 'vs record', 'trace KiB', 'bytes/M insn', 'events/s', 'transfers/s']];
