@@ -113,19 +113,17 @@ export async function pairedRecordOverhead({ cli, guest, elf, args, pairs, goal,
   log(`record/run paired ${guest} (${pairs} pairs) ...`);
   const runs = [];
   const records = [];
+  const timed = async (mode, extra) => {
+    const r = await run(process.execPath, [cli, mode, ...extra, ...base], 3600);
+    if (r.code !== 0) throw new Error(`${guest}: ${mode} exited ${r.code}`);
+    return r.seconds;
+  };
   try {
     for (let i = 0; i < pairs; i++) {
-      const doRun = async () => {
-        const r = await run(process.execPath, [cli, 'run', ...base], 3600);
-        if (r.code !== 0) throw new Error(`${guest}: run exited ${r.code}`);
-        runs.push(r.seconds);
-      };
-      const doRecord = async () => {
-        const r = await run(process.execPath, [cli, 'record', '-o', path.join(dir, `${i}.trace`), ...base], 3600);
-        if (r.code !== 0) throw new Error(`${guest}: record exited ${r.code}`);
-        records.push(r.seconds);
-      };
-      if (i % 2 === 0) { await doRun(); await doRecord(); } else { await doRecord(); await doRun(); }
+      for (const mode of i % 2 === 0 ? ['run', 'record'] : ['record', 'run']) {
+        if (mode === 'run') runs.push(await timed('run', []));
+        else records.push(await timed('record', ['-o', path.join(dir, `${i}.trace`)]));
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
