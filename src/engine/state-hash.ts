@@ -15,8 +15,33 @@ const CHECK_CSRS = process.env.HINDSIGHT_CHECK_CSRS === '1';
  * 64-bit FNV-1a over a hart's integer registers, pc and privilege, and on a hart with F its f
  * registers and fcsr: the divergence check value. (A hart without F hashes as before F existed,
  * so traces recorded then still check.)
+ *
+ * The words are copied into a small WebAssembly module's memory and hashed there with i64
+ * arithmetic: the same value as `stateHashBigInt` (a unit test holds them equal). A recording or
+ * replay checks every million instructions, too rarely for V8 to optimize a JavaScript version
+ * soon (jit/v8-tuning.ts raises its interrupt budget), and in the interpreter each BigInt step
+ * allocates. Timed inside recordings of bench_parallel (3 each): 506 checks of a 1-hart run took
+ * 3.3-4.9 ms with BigInts, 1.6-2.3 ms here (the module's ~1 ms first compile included); the 51
+ * checks of each hart at iters=200 0.7-5.9 ms, here 0.3-0.9 ms.
  */
 export function stateHash(h: Hart): bigint {
+  if (CHECK_CSRS) return stateHashBigInt(h);
+  const k = fnvKernel ??= makeFnvKernel();
+  const w = k.words;
+  w.set(h.x.subarray(1, 32), 0);
+  w[31] = h.pc;
+  w[32] = BigInt(h.priv);
+  let n = 33;
+  if (h.features.f) {
+    w.set(h.f, 33);
+    w[65] = h.csr[Slot.fcsr];
+    n = 66;
+  }
+  return BigInt.asUintN(64, k.fnv(n));
+}
+
+/** stateHash with BigInt arithmetic: its definition, and what HINDSIGHT_CHECK_CSRS=1 uses. */
+export function stateHashBigInt(h: Hart): bigint {
   let hash = FNV_OFFSET;
   const mix = (v: bigint) => {
     hash = BigInt.asUintN(64, (hash ^ BigInt.asUintN(64, v)) * FNV_PRIME);
@@ -33,6 +58,34 @@ export function stateHash(h: Hart): bigint {
     mix(BigInt(h.mip()));
   }
   return hash;
+}
+
+interface FnvKernel {
+  /** The module's memory: the words to hash, from word 0. */
+  words: BigInt64Array;
+  /** FNV-1a over the first n words (as a signed i64). */
+  fnv(n: number): bigint;
+}
+let fnvKernel: FnvKernel | undefined;
+
+/**
+ * The kernel's module: imports memory "m"."memory" (1 page), exports
+ *   (func $fnv (param $n i32) (result i64) (local $h i64) (local $p i32)
+ *     h = FNV_OFFSET; while p < 8 * n: h = (h ^ i64.load(p)) * FNV_PRIME; p += 8; return h)
+ * Written out, not encoded at run time: the encoder's first use in a thread cost ~1 ms.
+ * test/unit/state-hash.test.ts encodes the same function with jit/wasm-emitter.ts and compares.
+ */
+export const FNV_KERNEL_WASM = Uint8Array.of(
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 126, 2, 14, 1, 1, 109, 6, 109, 101, 109, 111, 114, 121, 2, 1, 1, 1,
+  3, 2, 1, 0, 7, 7, 1, 3, 102, 110, 118, 0, 0, 10, 65, 1, 63, 2, 1, 126, 1, 127, 66, 165, 198, 136, 161, 200, 156, 167,
+  249, 75, 33, 1, 2, 64, 3, 64, 32, 2, 32, 0, 65, 3, 116, 79, 13, 1, 32, 1, 32, 2, 41, 3, 0, 133, 66, 179, 131, 128, 128,
+  128, 32, 126, 33, 1, 32, 2, 65, 8, 106, 33, 2, 12, 0, 11, 11, 32, 1, 11,
+);
+
+function makeFnvKernel(): FnvKernel {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+  const { fnv } = new WebAssembly.Instance(new WebAssembly.Module(FNV_KERNEL_WASM), { m: { memory } }).exports as { fnv: (n: number) => bigint };
+  return { words: new BigInt64Array(memory.buffer, 0, 66), fnv };
 }
 
 /** Zeros fed to the whole-RAM hash for runs of never-written pages (made on first use: hart workers import this module too). */
@@ -110,5 +163,6 @@ export function writtenRamHash(board: Board, checkUnmarked = CHECK_RAM_WRITTEN):
  */
 export function finalStateHashes(board: Board, scheme: RamHashScheme): string[] {
   const ram = scheme === 'written' ? writtenRamHash(board) : ramHash(board);
-  return board.harts.map((h) => createHash('sha256').update(`${stateHash(h).toString(16)}:${h.icount}:${ram}`).digest('hex').slice(0, 32));
+  // Once per hart at the end, often on a thread that never checked: the kernel's first use would cost more.
+  return board.harts.map((h) => createHash('sha256').update(`${stateHashBigInt(h).toString(16)}:${h.icount}:${ram}`).digest('hex').slice(0, 32));
 }

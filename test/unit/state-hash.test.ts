@@ -3,7 +3,8 @@ import { Slot } from '../../src/cpu/csr-numbers.js';
 import { DEFAULT_CPU_FEATURES } from '../../src/cpu/features.js';
 import type { Hart } from '../../src/cpu/hart.js';
 import { createHash } from 'node:crypto';
-import { finalStateHashes, ramHash, stateHash, writtenRamHash } from '../../src/engine/state-hash.js';
+import { FNV_KERNEL_WASM, finalStateHashes, ramHash, stateHash, stateHashBigInt, writtenRamHash } from '../../src/engine/state-hash.js';
+import { Code, encodeModule, ValType, W } from '../../src/jit/wasm-emitter.js';
 import { Executor } from '../../src/exec/executor.js';
 import { JitExecutor } from '../../src/jit/jit-executor.js';
 import type { Board } from '../../src/machine/board.js';
@@ -28,6 +29,50 @@ describe('the divergence check hash', () => {
     expect(withF).not.toBe(base);
     h.csr[Slot.fcsr] = 1n; // NX accrued
     expect(stateHash(h)).not.toBe(withF);
+  });
+
+  test('is the BigInt FNV-1a value for any register contents (recorded hashes keep checking)', () => {
+    // A fixed-seed generator: registers full of high bits, sign bits, zeros and small values.
+    let seed = 0x2545f4914f6cdd1dn;
+    const next = (): bigint => {
+      seed ^= seed << 13n; seed &= (1n << 64n) - 1n;
+      seed ^= seed >> 7n;
+      seed ^= seed << 17n; seed &= (1n << 64n) - 1n;
+      const shape = seed & 3n;
+      return shape === 0n ? 0n : shape === 1n ? seed & 0xffffn : BigInt.asIntN(64, seed);
+    };
+    for (let round = 0; round < 200; round++) {
+      const h = hartLike(round % 2 === 0);
+      for (let i = 0; i < 32; i++) {
+        h.x[i] = next();
+        h.f[i] = next();
+      }
+      h.csr[Slot.fcsr] = next();
+      (h as { pc: bigint }).pc = round % 3 === 0 ? BigInt.asUintN(64, next()) : next();
+      (h as { priv: number }).priv = round % 4;
+      expect(stateHash(h)).toBe(stateHashBigInt(h));
+    }
+  });
+
+  test("its wasm kernel is the FNV-1a loop its comment says (re-encoded here)", () => {
+    const [N, H, P] = [0, 1, 2];
+    const body = new Code()
+      .i64(BigInt.asIntN(64, 0xcbf29ce484222325n)).set(H)
+      .block().loop()
+      .get(P).get(N).i32(3).op(W.i32_shl).op(W.i32_ge_u).brIf(1)
+      .get(H).get(P).mem(W.i64_load, 3, 0).op(W.i64_xor).i64(0x100000001b3n).op(W.i64_mul).set(H)
+      .get(P).i32(8).op(W.i32_add).set(P)
+      .br(0)
+      .end().end()
+      .get(H);
+    const encoded = encodeModule({
+      types: [{ params: [ValType.I32], results: [ValType.I64] }],
+      funcImports: [],
+      memory: { module: 'm', name: 'memory', min: 1, max: 1, shared: false },
+      funcs: [{ type: 0, locals: [ValType.I64, ValType.I32], body }],
+      exports: [{ name: 'fnv', func: 0 }],
+    });
+    expect([...FNV_KERNEL_WASM]).toEqual([...encoded]);
   });
 
   test('on a hart without F it is the pre-F hash (older traces keep checking)', () => {
