@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Reverse-debugging latency (`npm run bench` runs it; also standalone):
-//   node scripts/bench-debug.mjs [--iters N] [--extra0 N] [--replay] [--samples N] [--tiers jit,reference] [--out DIR]
-// (`--iters 1700 --extra0 540 --replay --tiers jit` is the billion-instruction row of `npm run bench`.)
+//   node scripts/bench-debug.mjs [--iters N] [--extra0 N] [--replay [--rounds N]] [--samples N] [--tiers jit,reference] [--out DIR]
+// (`--iters 1700 --extra0 540 --replay --rounds 3 --tiers jit` is the billion-instruction row of `npm run bench`.)
 // Records bench_parallel on 2 harts (iters=200 is about 105 million instructions), serves the
 // trace with `hindsight debug --listen-only`, and drives it over the GDB remote protocol the way
 // gdb-multiarch does: run to the end (building checkpoints), then time `bs` (reverse-stepi) and
@@ -82,42 +82,74 @@ function symbol(name) {
   return line ? line.split(' ')[0].replace(/^0+/, '') : null;
 }
 
+/** `hindsight debug --listen-only` on `trace`, connected in no-ack mode: { c, kill }. */
+async function openDebugSession(cli, trace, tier) {
+  const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only', '--tier', tier], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (d) => { out += d; const m = /127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+      server.on('exit', () => reject(new Error(`debug server exited: ${out}`)));
+    });
+    const c = await Rsp.open(port);
+    await c.request('qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+');
+    await c.request('QStartNoAckMode');
+    c.noAck = true;
+    return { c, kill: () => { c.close(); server.kill('SIGKILL'); } };
+  } catch (err) {
+    server.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/** The debugger's first pass: continue from the start to the end of the trace (building checkpoints). */
+async function runToEnd(c) {
+  const toEnd = await c.timed('vCont;c:p1.-1');
+  if (!toEnd.reply.includes('replaylog:end')) throw new Error(`expected the end of the trace, got ${toEnd.reply}`);
+  return toEnd.ms;
+}
+
 /**
  * `extra0`: hart 0 runs that many more iterations (about 0.19M instructions each, seen from the end of the serial timeline), so hart 1's
  * result is written that long before the end: the watchpoint row then reverse-continues that far.
- * `replay`: also time `hindsight replay` of the trace (the first pass's yardstick).
+ * `replay`: also time `hindsight replay` of the trace (the first pass's yardstick), and the first
+ * pass against the serial replay in `rounds` alternating pairs (each first pass in a fresh debug
+ * server): single samples taken a minute apart moved that ratio from 1.35x to 1.97x between
+ * benches of the same code.
  */
-export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier = 'jit', replay = false, cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier = 'jit', replay = false, rounds = 1, cli = CLI, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hindsight-bench-debug-'));
   const trace = path.join(dir, 'bench.trace');
+  let session = null;
   try {
     const bootargs = extra0 ? `iters=${iters} extra0=${extra0}` : `iters=${iters}`;
     log(`bench-debug: recording bench_parallel ${bootargs} on 2 harts ...`);
     const rec = spawnSync(process.execPath, [cli, 'record', '--harts', '2', '--append', bootargs, '-o', trace, ELF], { encoding: 'utf8' });
     if (rec.status !== 0) throw new Error(`record failed: ${rec.stderr}`);
     const total = Number(/\((\d+) total\)/.exec(rec.stderr)?.[1] ?? NaN);
-    const replayMs = {};
-    for (const sched of replay ? ['parallel', 'serial'] : []) {
+    const timeReplay = (sched) => {
       log(`bench-debug: replaying the ${(total / 1e6).toFixed(0)}M-instruction trace (${sched}) ...`);
       const t = process.hrtime.bigint();
       const r = spawnSync(process.execPath, [cli, 'replay', '--sched', sched, trace], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`replay failed: ${r.stderr}`);
-      replayMs[sched] = Number(process.hrtime.bigint() - t) / 1e6;
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const replayMs = {};
+    if (replay) replayMs.parallel = timeReplay('parallel');
+    const pairs = [];
+    let toEndMs = NaN;
+    const n = replay ? Math.max(1, rounds) : 1;
+    for (let round = 0; round < n; round++) {
+      const serial = replay ? timeReplay('serial') : NaN;
+      session?.kill();
+      session = await openDebugSession(cli, trace, tier);
+      log(`bench-debug: ${total} instructions; running to the end of the trace on the ${tier} tier${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ...`);
+      toEndMs = await runToEnd(session.c);
+      pairs.push({ serialReplayMs: serial, firstPassMs: toEndMs });
     }
-    const server = spawn(process.execPath, [cli, 'debug', trace, '--listen-only', '--tier', tier], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      const port = await new Promise((resolve, reject) => {
-        let out = '';
-        server.stdout.on('data', (d) => { out += d; const m = /127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
-        server.on('exit', () => reject(new Error(`debug server exited: ${out}`)));
-      });
-      const c = await Rsp.open(port);
-      await c.request('qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+');
-      await c.request('QStartNoAckMode');
-      c.noAck = true;
-      log(`bench-debug: ${total} instructions; running to the end of the trace on the ${tier} tier ...`);
-      const toEnd = await c.timed('vCont;c:p1.-1');
-      if (!toEnd.reply.includes('replaylog:end')) throw new Error(`expected the end of the trace, got ${toEnd.reply}`);
+    if (replay) replayMs.serial = median(pairs.map((p) => p.serialReplayMs));
+    const c = session.c;
+    {
       const memory = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
       const reverseStep = [];
       for (let i = 0; i < samples; i++) {
@@ -127,7 +159,7 @@ export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier =
         reverseStep.push(r.ms);
       }
       const rows = [
-        { operation: 'run to the end (first pass, builds checkpoints)', ms: toEnd.ms },
+        { operation: 'run to the end (first pass, builds checkpoints)', ms: median(pairs.map((p) => p.firstPassMs)) },
         { operation: `reverse-stepi (bs), median of ${samples}`, ms: median(reverseStep), p90: pct(reverseStep, 0.9), max: Math.max(...reverseStep) },
       ];
       const sum = symbol('results');
@@ -155,13 +187,12 @@ export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier =
       }
       const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
       await c.request('vKill;1');
-      c.close();
       for (const sched of ['serial', 'parallel']) if (replayMs[sched]) rows.unshift({ operation: `\`hindsight replay --sched ${sched}\` of the trace (whole process)`, ms: replayMs[sched] });
-      return { tier, trace: { instructions: total, harts: 2, iters, extra0 }, replayMs, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 50, met: median(reverseStep) < 50 } };
-    } finally {
-      server.kill('SIGKILL');
+      const firstPassVsSerial = replay ? { ratios: pairs.map((p) => p.firstPassMs / p.serialReplayMs), median: median(pairs.map((p) => p.firstPassMs / p.serialReplayMs)) } : null;
+      return { tier, trace: { instructions: total, harts: 2, iters, extra0 }, replayMs, firstPassVsSerial, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 50, met: median(reverseStep) < 50 } };
     }
   } finally {
+    session?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -180,7 +211,9 @@ export function formatDebugRows(result) {
   if (result.replayMs.parallel) {
     // The timeline is the serial replay (one canonical interleaving, one thread) plus checkpoints.
     const firstPass = result.rows.find((r) => r.operation.startsWith('run to the end')).ms;
-    lines.push(`  first pass / replay: ${(firstPass / result.replayMs.serial).toFixed(2)}x the serial replay, ${(firstPass / result.replayMs.parallel).toFixed(2)}x the parallel replay (goal 1.5x)`);
+    const vs = result.firstPassVsSerial;
+    const paired = vs && vs.ratios.length > 1 ? ` (median of ${vs.ratios.length} alternating pairs, ${Math.min(...vs.ratios).toFixed(2)}-${Math.max(...vs.ratios).toFixed(2)}x; the serial replay and first pass rows are their medians)` : '';
+    lines.push(`  first pass / replay: ${(vs ? vs.median : firstPass / result.replayMs.serial).toFixed(2)}x the serial replay${paired}, ${(firstPass / result.replayMs.parallel).toFixed(2)}x the parallel replay (goal 1.5x)`);
   }
   return lines.join('\n');
 }
@@ -190,7 +223,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const get = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
   const results = [];
   for (const tier of get('--tiers', 'jit,reference').split(',')) {
-    const result = await benchDebug({ iters: Number(get('--iters', 200)), extra0: Number(get('--extra0', 0)), replay: args.includes('--replay'), samples: Number(get('--samples', 21)), tier });
+    const result = await benchDebug({ iters: Number(get('--iters', 200)), extra0: Number(get('--extra0', 0)), replay: args.includes('--replay'), rounds: Number(get('--rounds', 1)), samples: Number(get('--samples', 21)), tier });
     process.stdout.write(`${formatDebugRows(result)}\n`);
     results.push(result);
   }

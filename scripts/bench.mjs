@@ -530,7 +530,7 @@ async function main() {
   // The long trace: a billion instructions, a watchpoint hit 100M back, first pass vs replay.
   if (!opts.quick) {
     try {
-      const r = await benchDebug({ cli: SNAP.cli, iters: 1700, extra0: 540, replay: true, samples: 21, tier: 'jit', log });
+      const r = await benchDebug({ cli: SNAP.cli, iters: 1700, extra0: 540, replay: true, rounds: 3, samples: 21, tier: 'jit', log });
       if (!r.goal.met) problems.push(`reverse-stepi median ${reverseStepiMs(r).toFixed(1)} ms (billion-instruction trace) misses the ${r.goal.reverseStepiMedianMs} ms goal`);
       dbgByTier.push(r);
     } catch (err) {
