@@ -488,12 +488,12 @@ async function main() {
   // ratio is mostly the recording's fixed start-up cost (~60 ms: the trace, the recorder's
   // modules, the first hand-offs); a ten-times longer one shows what recording costs per
   // instruction once running (docs/BENCHMARKS.md).
-  const paired = [];
+  const paired = { short: null, long: null };
   if (opts.tiers.includes('jit')) {
-    const lengths = opts.quick ? [[lowSharing.args, 3]] : [[lowSharing.args, 15], [['--append', 'iters=2000'], 7]];
-    for (const [args, pairs] of lengths) {
+    const lengths = opts.quick ? [['short', lowSharing.args, 3]] : [['short', lowSharing.args, 15], ['long', ['--append', 'iters=2000'], 7]];
+    for (const [length, args, pairs] of lengths) {
       try {
-        paired.push(await pairedRecordOverhead({ cli: SNAP.cli, guest: `bench_parallel ${args[1]}`, elf: lowSharing.elf, args, pairs, goal: 1.1, run, log }));
+        paired[length] = await pairedRecordOverhead({ cli: SNAP.cli, guest: `bench_parallel ${args[1]}`, elf: lowSharing.elf, args, pairs, goal: 1.1, run, log });
       } catch (err) {
         problems.push(`paired record/run: ${err.message}`);
       }
@@ -583,7 +583,7 @@ async function main() {
   out.push(...lines);
   out.push('');
   out.push(...formatRecordRows(rr.rows));
-  for (const p of paired) out.push(formatPairedOverhead(p));
+  for (const p of [paired.short, paired.long]) if (p) out.push(formatPairedOverhead(p));
   out.push('');
   out.push(...formatBootRows(boot.rows));
   out.push('');
@@ -635,8 +635,8 @@ async function main() {
       recordOverhead: Object.fromEntries(opts.tiers.map((t) => [t, rr.rows.find((r) => r.tier === t && r.guest === 'bench_parallel' && r.mode === 'record parallel')?.guestVsRun ?? null])),
     },
     recordReplay: rr.rows,
-    recordOverheadPaired: paired[0] ?? null,
-    recordOverheadPairedLong: paired[1] ?? null,
+    recordOverheadPaired: paired.short,
+    recordOverheadPairedLong: paired.long,
     boot: boot.rows,
     startup: startup.rows,
     linux: linux.rows,
