@@ -54,6 +54,19 @@ describe('the divergence check hash', () => {
     }
   });
 
+  test('gives the values traces already hold (pinned: what the hash gave before its wasm kernel)', () => {
+    for (const [f, expected] of [[false, 0x9c6a777e3ad7da0cn], [true, 0x26cc751e837fe569n]] as const) {
+      const h = hartLike(f);
+      h.x.forEach((_, i) => { h.x[i] = BigInt(i) * 0x0123456789abcdefn; });
+      h.f.forEach((_, i) => { h.f[i] = -BigInt(i); });
+      h.csr[Slot.fcsr] = 0x1fn;
+      (h as { pc: bigint }).pc = 0xffffffff80001000n;
+      (h as { priv: number }).priv = 1;
+      expect(stateHash(h)).toBe(expected);
+      expect(stateHashBigInt(h)).toBe(expected);
+    }
+  });
+
   test("its wasm kernel is the FNV-1a loop its comment says (re-encoded here)", () => {
     const [N, H, P] = [0, 1, 2];
     const body = new Code()
