@@ -137,60 +137,57 @@ export async function benchDebug({ iters = 200, extra0 = 0, samples = 21, tier =
     const replayMs = {};
     if (replay) replayMs.parallel = timeReplay('parallel');
     const pairs = [];
-    let toEndMs = NaN;
     const n = replay ? Math.max(1, rounds) : 1;
     for (let round = 0; round < n; round++) {
       const serial = replay ? timeReplay('serial') : NaN;
       session?.kill();
       session = await openDebugSession(cli, trace, tier);
       log(`bench-debug: ${total} instructions; running to the end of the trace on the ${tier} tier${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ...`);
-      toEndMs = await runToEnd(session.c);
-      pairs.push({ serialReplayMs: serial, firstPassMs: toEndMs });
+      pairs.push({ serialReplayMs: serial, firstPassMs: await runToEnd(session.c) });
     }
     if (replay) replayMs.serial = median(pairs.map((p) => p.serialReplayMs));
     const c = session.c;
-    {
-      const memory = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
-      const reverseStep = [];
-      for (let i = 0; i < samples; i++) {
-        await c.request(`Hcp1.${(i % 2) + 1}`);
-        const r = await c.timed('bs');
-        if (!r.reply.startsWith('T05')) throw new Error(`bs: ${r.reply}`);
-        reverseStep.push(r.ms);
-      }
-      const rows = [
-        { operation: 'run to the end (first pass, builds checkpoints)', ms: median(pairs.map((p) => p.firstPassMs)) },
-        { operation: `reverse-stepi (bs), median of ${samples}`, ms: median(reverseStep), p90: pct(reverseStep, 0.9), max: Math.max(...reverseStep) },
-      ];
-      const sum = symbol('results');
-      if (sum) {
-        // results[1].sum: written once by hart 1 when its half of the work is done (near the end).
-        const addr = (BigInt(`0x${sum}`) + 64n).toString(16);
-        await c.request('vCont;c:p1.-1'); // back to the end (the reverse steps above rewound both harts)
-        await c.request(`Z2,${addr},8`);
-        const r = await c.timed('bc');
-        await c.request(`z2,${addr},8`);
-        const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
-        const back = total - Number(/step (\d+)/.exec(when)?.[1] ?? NaN);
-        rows.push({ operation: `reverse-continue to a watchpoint ${(back / 1e6).toFixed(back < 1e6 ? 3 : 0)}M instructions back (bc)`, ms: r.ms, stop: r.reply, when, back });
-      }
-      const entry = symbol('guest_main');
-      if (entry) {
-        // guest_main's first instruction runs once per hart at the very start: the search has to
-        // re-run the whole trace backwards, window by window.
-        await c.request(`vCont;c:p1.-1`);
-        await c.request(`Z0,${entry},2`);
-        const r = await c.timed('bc');
-        await c.request(`z0,${entry},2`);
-        const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
-        rows.push({ operation: 'reverse-continue to a breakpoint at the start (whole trace)', ms: r.ms, stop: r.reply, when });
-      }
-      const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
-      await c.request('vKill;1');
-      for (const sched of ['serial', 'parallel']) if (replayMs[sched]) rows.unshift({ operation: `\`hindsight replay --sched ${sched}\` of the trace (whole process)`, ms: replayMs[sched] });
-      const firstPassVsSerial = replay ? { ratios: pairs.map((p) => p.firstPassMs / p.serialReplayMs), median: median(pairs.map((p) => p.firstPassMs / p.serialReplayMs)) } : null;
-      return { tier, trace: { instructions: total, harts: 2, iters, extra0 }, replayMs, firstPassVsSerial, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 50, met: median(reverseStep) < 50 } };
+    const memory = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
+    const reverseStep = [];
+    for (let i = 0; i < samples; i++) {
+      await c.request(`Hcp1.${(i % 2) + 1}`);
+      const r = await c.timed('bs');
+      if (!r.reply.startsWith('T05')) throw new Error(`bs: ${r.reply}`);
+      reverseStep.push(r.ms);
     }
+    const rows = [
+      { operation: 'run to the end (first pass, builds checkpoints)', ms: median(pairs.map((p) => p.firstPassMs)) },
+      { operation: `reverse-stepi (bs), median of ${samples}`, ms: median(reverseStep), p90: pct(reverseStep, 0.9), max: Math.max(...reverseStep) },
+    ];
+    const sum = symbol('results');
+    if (sum) {
+      // results[1].sum: written once by hart 1 when its half of the work is done (near the end).
+      const addr = (BigInt(`0x${sum}`) + 64n).toString(16);
+      await c.request('vCont;c:p1.-1'); // back to the end (the reverse steps above rewound both harts)
+      await c.request(`Z2,${addr},8`);
+      const r = await c.timed('bc');
+      await c.request(`z2,${addr},8`);
+      const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
+      const back = total - Number(/step (\d+)/.exec(when)?.[1] ?? NaN);
+      rows.push({ operation: `reverse-continue to a watchpoint ${(back / 1e6).toFixed(back < 1e6 ? 3 : 0)}M instructions back (bc)`, ms: r.ms, stop: r.reply, when, back });
+    }
+    const entry = symbol('guest_main');
+    if (entry) {
+      // guest_main's first instruction runs once per hart at the very start: the search has to
+      // re-run the whole trace backwards, window by window.
+      await c.request(`vCont;c:p1.-1`);
+      await c.request(`Z0,${entry},2`);
+      const r = await c.timed('bc');
+      await c.request(`z0,${entry},2`);
+      const when = (await c.request(`qRcmd,${hex('when')}`)).output.trim();
+      rows.push({ operation: 'reverse-continue to a breakpoint at the start (whole trace)', ms: r.ms, stop: r.reply, when });
+    }
+    const after = (await c.request(`qRcmd,${hex('checkpoints')}`)).output.split('\n')[0];
+    await c.request('vKill;1');
+    for (const sched of ['serial', 'parallel']) if (replayMs[sched]) rows.unshift({ operation: `\`hindsight replay --sched ${sched}\` of the trace (whole process)`, ms: replayMs[sched] });
+    const ratios = pairs.map((p) => p.firstPassMs / p.serialReplayMs);
+    const firstPassVsSerial = replay ? { ratios, median: median(ratios) } : null;
+    return { tier, trace: { instructions: total, harts: 2, iters, extra0 }, replayMs, firstPassVsSerial, rows, checkpoints: { afterFirstPass: memory.replace(/ at steps.*/, ''), atEnd: after.replace(/ at steps.*/, '') }, goal: { reverseStepiMedianMs: 50, met: median(reverseStep) < 50 } };
   } finally {
     session?.kill();
     rmSync(dir, { recursive: true, force: true });
