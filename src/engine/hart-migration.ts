@@ -70,6 +70,16 @@ export const COLLAPSE_WAIT_SHARE = Number(process.env.HINDSIGHT_COLLAPSE_WAIT_SH
  */
 const GATHER_VOTES = COLLAPSE_WAIT_SHARE === 0 ? 1 : 2;
 /**
+ * A gather vote weighs each thread's waits once, and not those of a thread's first period, its
+ * start-up (when tests gather at once, waits do not matter: no such check). Thread 0 read the other threads' latest shares at
+ * each of its periods, so one period of a thread counted in two votes: bench_parallel on 2 harts
+ * gathered in ~1 of 10 recordings (1 of 20, 1 of 8, 2 of 6 seen), computing on one thread for the
+ * whole 100 ms hold (0.29-0.31 s of guest time against 0.16-0.21 s): its first periods (~30 ms,
+ * the harts' first compiles) waited 0.31 and 0.43 over 2 asks each, and thread 0's second vote,
+ * at 0.16 of its own, counted thread 1's 0.43 again.
+ */
+const FIRST_COUNTED_PERIOD = 2;
+/**
  * Gathered harts stay COLLAPSE_HOLD_MIN_MS at least; twice as long (up to COLLAPSE_HOLD_MAX_MS)
  * when the machine waited enough to gather again within a hold of spreading.
  */
@@ -107,7 +117,7 @@ const BALANCE_SPAWN_VOTES = 1;
  * then per hart THREAD, PULL, HOLD, COOL, then per thread the share of its last period it waited
  * for rights held on other threads (per mille), then per thread its doorbell, then per thread
  * how many of its harts were busy in its last period ('balance'), then per thread 1 once it
- * listens on the migration channel.
+ * listens on the migration channel, then per thread how many periods it has weighed.
  */
 const LOCK = 0;
 const ACQUIRES = 1;
@@ -125,7 +135,7 @@ const MERGED_RATE = 2;
 const PER_HART_F64 = 3;
 
 function wordCount(harts: number, threads: number): number {
-  return HEADER + PER_HART * harts + 4 * threads;
+  return HEADER + PER_HART * harts + 5 * threads;
 }
 
 /** Bytes of the shared table (a SharedArrayBuffer of its own, zeroed). */
@@ -157,6 +167,17 @@ interface Move {
   lines: number;
   /** Pulled (stays for its hold), or pushed home. */
   pulled: boolean;
+}
+
+/**
+ * Whether thread 0 may vote on gathering: every thread has weighed a period (`periods`, each
+ * thread's count) since the last vote (`voted`, updated when so), and one past its first
+ * (FIRST_COUNTED_PERIOD).
+ */
+export function freshForVote(periods: readonly number[], voted: Int32Array): boolean {
+  if (periods.some((n, t) => n < FIRST_COUNTED_PERIOD || n === voted[t])) return false;
+  periods.forEach((n, t) => { voted[t] = n; });
+  return true;
 }
 
 export interface MigrationSetup {
@@ -191,6 +212,8 @@ export class HartMigration implements WaitMeter {
   private readonly f64: Float64Array;
   private readonly channel: BroadcastChannel;
   private readonly asks: Int32Array;
+  /** Per thread: its periods weighed when thread 0 last voted to gather or not (FIRST_COUNTED_PERIOD). */
+  private readonly votedPeriods: Int32Array;
   private acquires = 0;
   /** Per guest: Date.now() and the machine's acquires when it arrived. */
   private readonly arrived = new Map<number, { at: number; count: number }>();
@@ -229,6 +252,7 @@ export class HartMigration implements WaitMeter {
     this.f64 = new Float64Array(s.table, 4 * words, PER_HART_F64 * harts);
     this.channel = new BroadcastChannel(s.channel);
     this.asks = new Int32Array(harts);
+    this.votedPeriods = new Int32Array(s.anchors.length);
     this.turnMs = new Float64Array(harts);
     for (const h of s.own) {
       Atomics.store(this.words, this.word(h, THREAD), s.thread + 1);
@@ -259,6 +283,11 @@ export class HartMigration implements WaitMeter {
   private allThreadsReady(): boolean {
     for (let t = 0; t < this.s.anchors.length; t++) if (Atomics.load(this.words, this.readyWord(t)) === 0) return false;
     return true;
+  }
+
+  /** The word counting the periods `thread` has weighed (its wait share is fresh when this moved). */
+  private periodsWord(thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + 4 * this.s.anchors.length + thread;
   }
 
   /** The word holding how many of `thread`'s harts were busy in its last period ('balance'). */
@@ -365,6 +394,7 @@ export class HartMigration implements WaitMeter {
     this.turnMs.fill(0);
     Atomics.store(this.words, this.waitWord(me), Math.round(1000 * Math.min(1, waited / period)));
     Atomics.store(this.words, this.busyWord(me), busy);
+    Atomics.add(this.words, this.periodsWord(me), 1);
     const asks = this.asks.slice();
     this.asks.fill(0);
     Atomics.add(this.words, ACQUIRES, this.acquires);
@@ -425,6 +455,7 @@ export class HartMigration implements WaitMeter {
    * (`busy`) and they barely ask each other for rights, sends them all home.
    */
   private steerCollapse(sched: SerialScheduler, now: number, period: number, asks: Int32Array, busy: number): void {
+    if (this.collapse === 'apart' && COLLAPSE_WAIT_SHARE > 0 && !this.freshPeriods()) return; // no vote either way yet
     let waits = 0;
     for (let t = 0; t < this.s.anchors.length; t++) waits += Atomics.load(this.words, this.waitWord(t)) / 1000;
     const asked = asks.reduce((a, b) => a + b, 0);
@@ -434,6 +465,11 @@ export class HartMigration implements WaitMeter {
       spread: busy >= 2 && asked * ASK_COST_MS < SPREAD_ASK_SHARE * period, spawnVotes: SPREAD_VOTES, spreadVotes: SPREAD_VOTES,
       spreadNote: `spreads the harts (${busy} busy, ${asked} asks)`,
     });
+  }
+
+  /** Every thread has weighed a new period since the last gather vote (freshForVote). */
+  private freshPeriods(): boolean {
+    return freshForVote(Array.from({ length: this.s.anchors.length }, (_, t) => Atomics.load(this.words, this.periodsWord(t))), this.votedPeriods);
   }
 
   /**

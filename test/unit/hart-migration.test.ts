@@ -8,6 +8,7 @@ import { RecordingState } from '../../recorder/recording-state.js';
 import { BatchEncoder, decodeBatch } from '../../traces/event-codec.js';
 import type { TraceEvent } from '../../traces/events.js';
 import { RoundRobin, ScheduledHart, SerialScheduler } from '../../src/engine/serial-scheduler.js';
+import { freshForVote } from '../../src/engine/hart-migration.js';
 import type { HartRunner, SliceStatus } from '../../src/engine/hart-runner.js';
 import type { Hart } from '../../src/cpu/hart.js';
 
@@ -120,5 +121,19 @@ describe('a recorder handed to another thread goes on where it stopped', () => {
     b0.icount = 1500;
     moved.safePoint(b0);
     expect(events(0)).toEqual([]);
+  });
+});
+
+describe('collapse votes on gathering only with a new period from every thread', () => {
+  test("a thread's first period (its start-up) and a period already weighed do not vote", () => {
+    const voted = new Int32Array(2);
+    expect(freshForVote([1, 1], voted)).toBe(false); // both in their start-up
+    expect(freshForVote([2, 1], voted)).toBe(false);
+    expect(freshForVote([2, 2], voted)).toBe(true);
+    expect([...voted]).toEqual([2, 2]);
+    expect(freshForVote([3, 2], voted)).toBe(false); // thread 1's share was weighed in the last vote
+    expect([...voted]).toEqual([2, 2]);
+    expect(freshForVote([4, 3], voted)).toBe(true);
+    expect([...voted]).toEqual([4, 3]);
   });
 });
