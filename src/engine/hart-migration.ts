@@ -135,7 +135,8 @@ const MERGED_RATE = 2;
 const PER_HART_F64 = 3;
 
 function wordCount(harts: number, threads: number): number {
-  return HEADER + PER_HART * harts + 5 * threads;
+  const words = HEADER + PER_HART * harts + 5 * threads;
+  return words + (words & 1); // the Float64 fields after the words start 8-byte aligned
 }
 
 /** Bytes of the shared table (a SharedArrayBuffer of its own, zeroed). */

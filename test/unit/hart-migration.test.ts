@@ -8,7 +8,7 @@ import { RecordingState } from '../../recorder/recording-state.js';
 import { BatchEncoder, decodeBatch } from '../../traces/event-codec.js';
 import type { TraceEvent } from '../../traces/events.js';
 import { RoundRobin, ScheduledHart, SerialScheduler } from '../../src/engine/serial-scheduler.js';
-import { freshForVote } from '../../src/engine/hart-migration.js';
+import { HartMigration, freshForVote, migrationTableBytes, type MigrationSetup } from '../../src/engine/hart-migration.js';
 import type { HartRunner, SliceStatus } from '../../src/engine/hart-runner.js';
 import type { Hart } from '../../src/cpu/hart.js';
 
@@ -135,5 +135,20 @@ describe('collapse votes on gathering only with a new period from every thread',
     expect([...voted]).toEqual([2, 2]);
     expect(freshForVote([4, 3], voted)).toBe(true);
     expect([...voted]).toEqual([4, 3]);
+  });
+});
+
+describe('the migration table', () => {
+  test('lays out for any number of harts and threads (its Float64 fields 8-byte aligned)', () => {
+    for (let harts = 1; harts <= 6; harts++) {
+      for (let threads = 1; threads <= 5; threads++) {
+        const setup = {
+          table: new SharedArrayBuffer(migrationTableBytes(harts, threads)), channel: `hindsight-test-${harts}-${threads}-${Math.random()}`, policy: 'collapse',
+          thread: 0, anchors: Array.from({ length: threads }, (_, t) => t), homes: [], own: [], startTogether: false, spawn() {},
+          control: {} as MigrationSetup['control'], harts: Array.from({ length: harts }, () => ({}) as Hart), arrive: () => { throw new Error('no arrivals'); }, leave: () => null,
+        } satisfies MigrationSetup;
+        new HartMigration(setup).close();
+      }
+    }
   });
 });
