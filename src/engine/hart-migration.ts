@@ -71,12 +71,13 @@ export const COLLAPSE_WAIT_SHARE = Number(process.env.HINDSIGHT_COLLAPSE_WAIT_SH
 const GATHER_VOTES = COLLAPSE_WAIT_SHARE === 0 ? 1 : 2;
 /**
  * A gather vote weighs each thread's waits once, and not those of a thread's first period, its
- * start-up (when tests gather at once, waits do not matter: no such check). Thread 0 read the other threads' latest shares at
- * each of its periods, so one period of a thread counted in two votes: bench_parallel on 2 harts
- * gathered in ~1 of 10 recordings (1 of 20, 1 of 8, 2 of 6 seen), computing on one thread for the
- * whole 100 ms hold (0.29-0.31 s of guest time against 0.16-0.21 s): its first periods (~30 ms,
- * the harts' first compiles) waited 0.31 and 0.43 over 2 asks each, and thread 0's second vote,
- * at 0.16 of its own, counted thread 1's 0.43 again.
+ * start-up (when tests gather at once, waits do not matter: no such check). Thread 0 read the
+ * other threads' latest shares at each of its own periods, so one period of a thread counted in
+ * two votes: bench_parallel on 2 harts gathered in 1 of 20, 1 of 8, 2 of 6 recordings while the
+ * host was slow, computing on one thread for the whole 100 ms hold (0.29-0.31 s of guest time
+ * against 0.16-0.21 s). Its threads' first periods (~30 ms, the harts' first compiles) waited 0.31
+ * and 0.43 over 2 asks each, and thread 0's second vote, at 0.16 of its own, counted thread 1's
+ * 0.43 again.
  */
 const FIRST_COUNTED_PERIOD = 2;
 /**
@@ -117,7 +118,8 @@ const BALANCE_SPAWN_VOTES = 1;
  * then per hart THREAD, PULL, HOLD, COOL, then per thread the share of its last period it waited
  * for rights held on other threads (per mille), then per thread its doorbell, then per thread
  * how many of its harts were busy in its last period ('balance'), then per thread 1 once it
- * listens on the migration channel, then per thread how many periods it has weighed.
+ * listens on the migration channel, then per thread how many periods it has weighed (and a
+ * word of padding to an even count).
  */
 const LOCK = 0;
 const ACQUIRES = 1;
