@@ -129,6 +129,13 @@ const PULL = 1; // 1 + the thread that wants the hart, 0 none
 const HOLD = 2; // ms the hart stays when pulled next
 const COOL = 3; // ms after going home during which the hart is not pulled again (grows while pulling it does not pay)
 const PER_HART = 4;
+/** Per-thread fields, each a word per thread, in this order after the harts' words. */
+const WAIT = 0; // share of its last period spent waiting for rights on other threads, per mille
+const DOORBELL = 1;
+const BUSY = 2; // harts busy in its last period ('balance')
+const READY = 3; // 1 once it listens on the migration channel
+const PERIODS = 4; // periods it has weighed
+const PER_THREAD = 5;
 
 /** Float64 fields per hart after the words: when it last went home (Date.now()), the machine's acquires then, and its rate while pulled. */
 const PUSHED_AT = 0;
@@ -137,7 +144,7 @@ const MERGED_RATE = 2;
 const PER_HART_F64 = 3;
 
 function wordCount(harts: number, threads: number): number {
-  const words = HEADER + PER_HART * harts + 5 * threads;
+  const words = HEADER + PER_HART * harts + PER_THREAD * threads;
   return words + (words & 1); // the Float64 fields after the words start 8-byte aligned
 }
 
@@ -275,12 +282,17 @@ export class HartMigration implements WaitMeter {
 
   /** The word holding `thread`'s share of its last period spent waiting (per mille). */
   private waitWord(thread: number): number {
-    return HEADER + PER_HART * this.s.harts.length + thread;
+    return this.threadWord(WAIT, thread);
+  }
+
+  /** The word of `thread`'s per-thread `field` (WAIT...PERIODS). */
+  private threadWord(field: number, thread: number): number {
+    return HEADER + PER_HART * this.s.harts.length + field * this.s.anchors.length + thread;
   }
 
   /** 1 once `thread` listens on the migration channel (a thread started late may not yet). */
   private readyWord(thread: number): number {
-    return HEADER + PER_HART * this.s.harts.length + 3 * this.s.anchors.length + thread;
+    return this.threadWord(READY, thread);
   }
 
   private allThreadsReady(): boolean {
@@ -290,12 +302,12 @@ export class HartMigration implements WaitMeter {
 
   /** The word counting the periods `thread` has weighed (its wait share is fresh when this moved). */
   private periodsWord(thread: number): number {
-    return HEADER + PER_HART * this.s.harts.length + 4 * this.s.anchors.length + thread;
+    return this.threadWord(PERIODS, thread);
   }
 
   /** The word holding how many of `thread`'s harts were busy in its last period ('balance'). */
   private busyWord(thread: number): number {
-    return HEADER + PER_HART * this.s.harts.length + 2 * this.s.anchors.length + thread;
+    return this.threadWord(BUSY, thread);
   }
 
   /**
@@ -303,7 +315,7 @@ export class HartMigration implements WaitMeter {
    * hart's wake word: that hart may run elsewhere, kicked thousands of times a second.
    */
   private doorbell(thread: number): number {
-    return HEADER + PER_HART * this.s.harts.length + this.s.anchors.length + thread;
+    return this.threadWord(DOORBELL, thread);
   }
 
   private threadOf(hart: number): number {
